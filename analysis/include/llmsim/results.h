@@ -1,0 +1,205 @@
+/* llmsim: results: summary statistics and the HDF5 results file.
+ *
+ * Statistics.  A struct ana_stats collects, per scope ("all", "class:NAME",
+ * "deployment:NAME") and per metric, the exact samples of every finished
+ * request that is not flagged SIM_RF_WARMUP, separately per replication.
+ * ana_stats_summary() turns them into rows of count, mean and percentiles
+ * (exact, from the sorted pooled samples; linear interpolation between order
+ * statistics, type 7 of Hyndman and Fan, as numpy and pandas do) and ci95, the
+ * half-width of a 95% confidence interval for the mean:
+ *   - when R >= 2 replications have samples in the row's scope, Student t
+ *     over the R replication means (t_{0.975, R-1} s / sqrt(R));
+ *   - when one has, the method of batch means over 10 batches of b =
+ *     floor(n / 10) consecutive samples, the n - 10 b earliest left out
+ *     (t_{0.975, 9} s / sqrt(10)), NaN when fewer than 20 samples.
+ * The mean is that of the pooled samples.  Metrics per request: ttft_s,
+ * e2e_s, queue_s, itl_s (the request's mean inter-token latency, requests
+ * with >= 2 output tokens only), input_tokens, output_tokens, cost_usd
+ * (billed lines + the request's GPU line).
+ *
+ * Run-level metrics come from ana_stats_add_run, one value per replication;
+ * the row's count is the number of replications with a defined value, its
+ * mean, percentiles and ci95 (Student t, NaN below 2) are over those values:
+ *   throughput_rps       completed non-warm-up requests / (makespan_s - warmup_s)
+ *   cost_per_1k_usd      1000 x (billed lines of ALL requests, warm-up
+ *                        included, + provisioned GPU cost, idle included)
+ *                        / ALL completed requests: what the run spent per
+ *                        1000 requests
+ *   cost_input_per_1k_usd, cost_cache_write_per_1k_usd,
+ *   cost_cache_read_per_1k_usd, cost_output_per_1k_usd, cost_gpu_per_1k_usd
+ *                        the same per line; they add up to cost_per_1k_usd
+ *   gpu_idle_usd         provisioned GPU cost - the part attributed to requests
+ *   in_system_mean       area_in_system / makespan_s
+ *   littles_law_rel_err  |area_in_system - sum_sojourn_s| / sum_sojourn_s
+ * Scope "all" has all of them; "deployment:NAME" all but the last two (its
+ * GPU line is its own provisioned cost); "class:NAME" all but the last three,
+ * with each deployment's provisioned GPU cost shared among classes in
+ * proportion to the GPU cost attributed to their requests there (to their
+ * request counts where none was), so class lines add up to the "all" lines.
+ * ana_stats must see every request of a replication (warm-up included)
+ * before that replication's ana_stats_add_run.
+ *
+ * Results file (design.md section 7).  ana_h5_open creates "<path>.tmp-<pid>"
+ * beside the target and writes the root attributes (llmsim_version,
+ * schema_version, scenario_name, seed, replications, created_utc, complete =
+ * 0), /scenario (string datasets given and resolved) and empty /requests
+ * (unless meta.write_requests is 0) and /timeseries tables: 1-D chunked
+ * compound datasets whose members are the record fields (class_idx is named
+ * `class`), with `units` and `description` attributes (string arrays aligned
+ * with the members), `class_names` and `deployment_names` on /requests and
+ * `deployment_names` on /timeseries.  pandas.read_hdf(path, "requests") (and
+ * "timeseries", "summary") loads them, as does h5py.  ana_h5_sink() gives the
+ * struct sim_sink that appends rows (buffered one chunk, < 1 MiB, at a time;
+ * gzip level meta.compression with shuffle when > 0).  ana_h5_write_summary
+ * writes /summary once.  ana_h5_close with ok != 0 sets complete = 1, closes,
+ * fsyncs, renames onto the final name and fsyncs the directory; with ok == 0
+ * (after an interruption) it does the same but leaves complete = 0.  When a
+ * write failed (an append, or anything in close) the temporary file is
+ * removed instead, so no file of unknown consistency takes the final name.
+ * ana_h5_abort removes the temporary file.  Every HDF5 call is checked and
+ * mapped to LLMSIM_EHDF5 with one message (file = the final path); see
+ * ana_h5_init for HDF5's error printing and exit handler.
+ *
+ * Threads: an ana_stats or ana_h5 handle is used by one thread at a time;
+ * different handles may be used from different threads (HDF5 serialises its
+ * own calls).
+ *
+ * Ownership: the caller owns every handle; *_free(NULL) is a no-op. */
+#ifndef LLMSIM_RESULTS_H
+#define LLMSIM_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmsim/config.h"
+#include "llmsim/error.h"
+#include "llmsim/record.h"
+#include "llmsim/world.h"
+
+#define ANA_SCOPE_MAX 80
+#define ANA_METRIC_MAX 32
+
+/* One /summary row. */
+struct ana_summary_row {
+    char scope[ANA_SCOPE_MAX];   /* "all", "class:lookup", "deployment:sonnet" */
+    char metric[ANA_METRIC_MAX]; /* "ttft_s", "cost_per_1k_usd", ... */
+    uint64_t count;              /* samples (requests, or replications for run-level metrics) */
+    double mean, p50, p90, p95, p99;
+    double ci95; /* half-width of the 95% CI of the mean; NaN when unknown */
+};
+
+struct ana_stats;
+
+/* Scopes come from the scenario's classes and deployments (names copied;
+ * sc need not outlive s), as does warmup_s.  Returns 0, LLMSIM_EINVAL (NULL
+ * argument) or LLMSIM_ENOMEM. */
+int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc);
+void ana_stats_free(struct ana_stats *s);
+
+/* Adds one finished request: its billed lines and GPU cost always, its
+ * per-request metrics unless it is flagged SIM_RF_WARMUP.  Returns 0,
+ * LLMSIM_EINVAL (class, deployment or replication index out of range),
+ * LLMSIM_ERANGE (replication >= SIM_MAX_REPLICATIONS, or a metric or cost line
+ * that is NaN or infinite) or LLMSIM_ENOMEM; on failure nothing is added. */
+int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r);
+
+/* Adds the run-level figures of one finished replication (call after its
+ * last request).  Returns 0, LLMSIM_EINVAL (ws->n_deployments differs from
+ * the scenario's), LLMSIM_ERANGE (replication too large), LLMSIM_ESTATE
+ * (called twice for a replication) or LLMSIM_ENOMEM. */
+int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct sim_world_stats *ws);
+
+/* A sink that feeds ana_stats_add (timeseries callback NULL). */
+struct sim_sink ana_stats_sink(struct ana_stats *s);
+
+/* Computes the summary rows (malloc'ed array in *rows, count in *n): for
+ * each scope in the order all, classes, deployments, the per-request metrics
+ * then the run-level ones that apply to the scope.  Every row is present;
+ * rows without samples have count 0 and NaN statistics.  Returns 0,
+ * LLMSIM_EINVAL or LLMSIM_ENOMEM. */
+int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n);
+
+/* Finds a row; NULL when absent. */
+const struct ana_summary_row *ana_summary_find(const struct ana_summary_row *rows, size_t n,
+                                               const char *scope, const char *metric);
+
+/* Metadata written as root attributes and /scenario.  NULL strings are
+ * written as "" (name arrays may be NULL too). */
+struct ana_h5_meta {
+    const char *scenario_name;
+    uint64_t seed;
+    int replications;
+    const char *scenario_text;      /* as given */
+    const char *scenario_resolved;  /* defaults and overrides applied */
+    const char *const *class_names; /* n_classes names, stored as /requests attribute */
+    size_t n_classes;
+    const char *const *deployment_names; /* n_deployments names */
+    size_t n_deployments;
+    int write_requests; /* 0: no /requests table */
+    int compression;    /* gzip level 0-9 with shuffle, 0 = none */
+};
+
+struct ana_h5;
+
+/* Prepares HDF5 for this process and thread: calls H5dont_atexit() once (so
+ * that HDF5 does not flush or crash in an exit handler after a failed write;
+ * it only takes effect before the process's first other HDF5 call, so main()
+ * and tests that call HDF5 themselves call this first) and switches off
+ * HDF5's automatic error printing for the calling thread (a per-thread
+ * setting).  Every ana_h5_* function calls it on entry.  Returns 0 or
+ * LLMSIM_EHDF5. */
+int ana_h5_init(void);
+
+/* Creates the temporary file and writes everything but the rows and
+ * /summary.  Returns 0, LLMSIM_EINVAL (no path or meta, compression outside
+ * 0-9), LLMSIM_EIO (the temporary file cannot be created: "cannot create
+ * PATH.tmp-PID: No such file or directory"), LLMSIM_EHDF5 or LLMSIM_ENOMEM;
+ * on failure nothing is left on disk and *out is NULL. */
+int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta *meta,
+                struct llmsim_error *err);
+/* The sink that appends /requests (request callback NULL when
+ * meta.write_requests was 0) and /timeseries rows.  A callback returns 0 or
+ * the negative code of a failed write; the message is kept in h and
+ * reported by ana_h5_close, and every later append fails the same way. */
+struct sim_sink ana_h5_sink(struct ana_h5 *h);
+/* Writes /summary (once: LLMSIM_ESTATE the second time).  Returns 0 or a
+ * negative code (err). */
+int ana_h5_write_summary(struct ana_h5 *h, const struct ana_summary_row *rows, size_t n,
+                         struct llmsim_error *err);
+/* Writes the buffered rows; ok != 0: complete = 1.  Then closes, fsyncs,
+ * renames onto the final name, fsyncs the directory; h is freed.  Returns 0
+ * or a negative code (err): the first failed append's, LLMSIM_EHDF5 (the
+ * temporary file is removed), LLMSIM_EIO (fsync or rename failed: the
+ * temporary file is removed; or the directory fsync failed: the file is in
+ * place but may not survive a crash). */
+int ana_h5_close(struct ana_h5 *h, int ok, struct llmsim_error *err);
+/* Closes and removes the temporary file and frees h.  NULL is a no-op. */
+void ana_h5_abort(struct ana_h5 *h);
+
+/* Reading back (compare): the root attributes and /summary of a file
+ * (rows NULL and n_rows 0 when it has no /summary, as after an
+ * interruption).  Returns 0, LLMSIM_EIO (cannot open the path), LLMSIM_EHDF5
+ * (not an HDF5 file, or a read failed), LLMSIM_EINVAL (not an llmsim results
+ * file: no llmsim_version attribute, or /summary lacks a column),
+ * LLMSIM_ERANGE (schema_version newer than ANA_SCHEMA_VERSION) or
+ * LLMSIM_ENOMEM; err->file is the path.  On failure *info holds nothing to
+ * free. */
+struct ana_h5_info {
+    char scenario_name[128];
+    char llmsim_version[32];
+    int schema_version;
+    uint64_t seed;
+    int complete;
+    struct ana_summary_row *rows; /* malloc'ed */
+    size_t n_rows;
+};
+int ana_h5_read(const char *path, struct ana_h5_info *info, struct llmsim_error *err);
+/* Frees info->rows (info itself is the caller's); NULL is a no-op. */
+void ana_h5_info_free(struct ana_h5_info *info);
+
+/* Student t quantile t_{p, dof} (gsl_cdf_tdist_Pinv; about 1e-10 relative). */
+double ana_t_quantile(double p, double dof);
+
+#define ANA_SCHEMA_VERSION 1
+
+#endif

@@ -1,0 +1,74 @@
+/* llmsim: loading scenarios from YAML.
+ *
+ * scn_load_file / scn_load_string parse a scenario (design.md section 5) into
+ * a struct sim_scenario: defaults applied, catalog names resolved to copies
+ * of the entries, every value range-checked, every name resolved.  Problems
+ * are reported through struct llmsim_error as "file:line:col: message" with
+ * the key path, and a "did you mean" where a near key exists.  YAML aliases
+ * and anchors are refused (they make exponential "billion laughs" documents
+ * possible), duplicate keys are refused, documents are limited in size, node
+ * count and nesting depth.
+ *
+ * Overrides (--set key.path=value) are applied to the parsed document before
+ * it is turned into structs, so they get exactly the same validation.  Key
+ * paths use dots; a sequence element is selected by its `name` (e.g.
+ * deployments.llama8b.replicas) or by its index (workload.classes.0.share).
+ *
+ * The resolved scenario can be written back as YAML (scn_resolved_yaml), which
+ * is what the results file stores beside the text as given.
+ *
+ * Ownership: the caller frees the scenario with sim_scenario_free and the
+ * strings returned here with free(). */
+#ifndef LLMSIM_SCENARIO_H
+#define LLMSIM_SCENARIO_H
+
+#include <stddef.h>
+
+#include "llmsim/config.h"
+#include "llmsim/error.h"
+
+/* Input size limits. */
+#define SCN_MAX_FILE_BYTES (64u << 20) /* scenario text */
+#define SCN_MAX_NODES 1000000u         /* YAML nodes in one document */
+#define SCN_MAX_DEPTH 64u              /* nesting depth */
+
+struct scn_override {
+    const char *key;   /* dotted key path */
+    const char *value; /* YAML scalar or flow text, e.g. "8" or "{dist: exponential, mean: 2}" */
+};
+
+/* Loads a scenario from text.  name is used in messages and to resolve
+ * relative paths (traces) against its directory.  Returns 0, LLMSIM_ESCENARIO
+ * (err filled), LLMSIM_EIO, LLMSIM_ENOMEM. */
+int scn_load_string(struct sim_scenario *out, const char *text, size_t len, const char *name,
+                    const struct scn_override *ovr, size_t n_ovr, struct llmsim_error *err);
+
+/* Reads path and loads it as above. */
+int scn_load_file(struct sim_scenario *out, const char *path, const struct scn_override *ovr,
+                  size_t n_ovr, struct llmsim_error *err);
+
+/* The built-in default scenario (the lesson's RAG assistant, from baseline). */
+extern const char scn_default_scenario_yaml[];
+#define SCN_DEFAULT_NAME "<built-in default scenario>"
+
+/* The resolved scenario as YAML text (malloc'ed), or NULL when out of memory. */
+char *scn_resolved_yaml(const struct sim_scenario *s);
+
+/* Parses one "key=value" argument into *o (pointing into arg, which is
+ * modified: the '=' is replaced by NUL).  Returns 0 or LLMSIM_EINVAL. */
+int scn_parse_override(char *arg, struct scn_override *o, struct llmsim_error *err);
+
+/* Reads an Azure LLM inference trace (2023 CSV: TIMESTAMP,ContextTokens,
+ * GeneratedTokens) into *t, times relative to the first row.  Returns 0,
+ * LLMSIM_EIO, LLMSIM_ESCENARIO (err located at the bad line), LLMSIM_ENOMEM. */
+int scn_trace_read_azure(struct sim_trace *t, const char *path, struct llmsim_error *err);
+
+/* The price catalog: parsed once from the embedded YAML.  Returns the entry
+ * with this id or NULL; *near gets the closest id for a "did you mean". */
+int scn_price_catalog(const struct mdl_price **entries, size_t *n, struct llmsim_error *err);
+const struct mdl_price *scn_price_lookup(const char *id, const char **near);
+
+/* Levenshtein distance, for "did you mean". */
+size_t scn_edit_distance(const char *a, const char *b);
+
+#endif

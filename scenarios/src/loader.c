@@ -1,0 +1,1188 @@
+/* The scenario schema: YAML tree to struct sim_scenario (design.md section 5).
+ *
+ * Each mapping of the format has a key table below; scn_process_map (keys.c)
+ * walks it.  Cross-references (routing targets, shares that must sum to 1)
+ * are checked once the parts they refer to are read.  Keys that belong to the
+ * scenario format but whose feature this version does not simulate yet are
+ * refused with a message saying so, rather than silently ignored. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmsim/scenario.h"
+#include "loader_internal.h"
+#include "ynode.h"
+
+/* Defaults of the api latency model, from the llmperf calibration
+ * (docs/calibration.md, "Hosted API latency"). */
+#define API_DEFAULT_NETWORK_MS 50.0
+#define API_DEFAULT_TTFT_BASE_MS 410.0
+#define API_DEFAULT_PREFILL_TOKENS_PER_S 10000.0
+/* Cached prompt tokens skip prefill compute; only loading the cached KV
+ * remains.  An assumption (20x the prefill rate) until the caching issue
+ * calibrates it. */
+#define API_DEFAULT_CACHED_PREFILL_TOKENS_PER_S 200000.0
+#define API_DEFAULT_ITL_MEAN_MS 18.0
+#define API_DEFAULT_ITL_CV 0.10
+
+#define OFF(type, field) offsetof(type, field)
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* State shared by the handlers of one load. */
+struct load {
+    struct scn_ctx c;
+    struct sim_scenario *sc;
+    struct sim_deployment_cfg *dep; /* deployment being read */
+    int dep_has_price;               /* the deployment gave a price mapping */
+};
+
+static struct load *L(struct scn_ctx *c)
+{
+    return (struct load *)c; /* struct load starts with its scn_ctx */
+}
+
+static int not_implemented(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    return scn_fail(c, v, "this key is part of the llmsim scenario format, but this version does "
+                          "not simulate it yet; remove it");
+}
+
+/* ---- horizon ---------------------------------------------------------- */
+
+static const struct scn_key horizon_keys[] = {
+    {"duration_s", SCN_K_DOUBLE, OFF(struct sim_scenario, duration_s), 0, SIM_MAX_DURATION_S, SCN_KF_LO_OPEN, NULL},
+    {"requests", SCN_K_U64, OFF(struct sim_scenario, max_requests), 1, (double)SIM_MAX_REQUESTS, 0, NULL},
+    {"warmup_s", SCN_K_DOUBLE, OFF(struct sim_scenario, warmup_s), 0, SIM_MAX_DURATION_S, 0, NULL},
+};
+
+static int h_horizon(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    int rc = scn_process_map(c, v, horizon_keys, NKEYS(horizon_keys), sc);
+    if (rc)
+        return rc;
+    if (sc->duration_s <= 0 && sc->max_requests == 0)
+        return scn_fail(c, v, "give 'duration_s' or 'requests' (or both)");
+    if (sc->duration_s > 0 && sc->warmup_s >= sc->duration_s)
+        return scn_fail(c, v, "warmup_s (%g) must be shorter than duration_s (%g)", sc->warmup_s,
+                        sc->duration_s);
+    return 0;
+}
+
+/* ---- workload ----------------------------------------------------------- */
+
+static int h_process(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_workload_cfg *w = obj;
+    const char *s;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    static const char *const names[] = {"poisson", "gamma", "constant", "diurnal", "closed"};
+    if (!strcmp(s, "poisson"))
+        w->process = SIM_ARRIVAL_POISSON;
+    else if (!strcmp(s, "gamma"))
+        w->process = SIM_ARRIVAL_GAMMA;
+    else if (!strcmp(s, "constant"))
+        w->process = SIM_ARRIVAL_CONSTANT;
+    else if (!strcmp(s, "diurnal") || !strcmp(s, "closed"))
+        return scn_fail(c, v, "arrival process '%s' is part of the format but not simulated by this "
+                              "version (use poisson, gamma or constant)", s);
+    else {
+        const char *near = scn_did_you_mean(s, names, 3);
+        return near ? scn_fail(c, v, "unknown arrival process '%s' (did you mean '%s'?)", s, near)
+                    : scn_fail(c, v, "unknown arrival process '%s' (expected poisson, gamma or constant)", s);
+    }
+    return 0;
+}
+
+static const struct scn_key arrival_keys[] = {
+    {"process", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_process},
+    {"rate_per_s", SCN_K_DOUBLE, OFF(struct sim_workload_cfg, rate_per_s), 0, 1e7, SCN_KF_REQUIRED | SCN_KF_LO_OPEN, NULL},
+    {"cv", SCN_K_DOUBLE, OFF(struct sim_workload_cfg, cv), 0, 100, SCN_KF_LO_OPEN, NULL},
+};
+
+static int h_arrivals(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_workload_cfg *w = obj;
+    w->cv = 0;
+    int rc = scn_process_map(c, v, arrival_keys, NKEYS(arrival_keys), w);
+    if (rc)
+        return rc;
+    if (w->process == SIM_ARRIVAL_GAMMA && w->cv <= 0)
+        return scn_fail(c, v, "a gamma arrival process needs 'cv' (coefficient of variation of the gaps)");
+    if (w->process != SIM_ARRIVAL_GAMMA && yn_get(v, "cv"))
+        return scn_fail(c, yn_get(v, "cv"), "'cv' applies to the gamma process only");
+    return 0;
+}
+
+static int h_cache_ttl(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_segment_cfg *s = obj;
+    const char *t;
+    int rc = scn_get_scalar(c, v, &t);
+    if (rc)
+        return rc;
+    if (!strcmp(t, "5m"))
+        s->cache_ttl_s = 300;
+    else if (!strcmp(t, "1h"))
+        s->cache_ttl_s = 3600;
+    else if (!strcmp(t, "none"))
+        s->cache_ttl_s = 0;
+    else
+        return scn_fail(c, v, "cache must be 5m, 1h or none, got '%s'", t);
+    return 0;
+}
+
+static const struct scn_key segment_keys[] = {
+    {"segment", SCN_K_NAME, OFF(struct sim_segment_cfg, name), 0, 0, SCN_KF_REQUIRED, NULL},
+    {"tokens", SCN_K_DIST, OFF(struct sim_segment_cfg, tokens), 0, SIM_MAX_TOKENS, SCN_KF_REQUIRED, NULL},
+    {"stable", SCN_K_BOOL, OFF(struct sim_segment_cfg, stable), 0, 0, 0, NULL},
+    {"cache", SCN_K_FN, 0, 0, 0, 0, h_cache_ttl},
+    {"variants", SCN_K_INT, OFF(struct sim_segment_cfg, variants), 1, 1e6, 0, NULL},
+};
+
+static int h_prompt(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_class_cfg *cl = obj;
+    if (v->type != YN_SEQ)
+        return scn_fail(c, v, "expected a list of segments, got %s", yn_type_name(v->type));
+    if (v->n == 0)
+        return scn_fail(c, v, "a prompt needs at least one segment");
+    if (v->n > 64)
+        return scn_fail(c, v, "%zu segments; at most 64 are allowed", v->n);
+    cl->segments = calloc(v->n, sizeof *cl->segments);
+    if (cl->segments == NULL)
+        return llmsim_error_set(c->err, LLMSIM_ENOMEM, v->file, 0, 0, "out of memory");
+    cl->n_segments = v->n;
+    for (size_t i = 0; i < v->n; i++) {
+        struct sim_segment_cfg *s = &cl->segments[i];
+        s->variants = 1;
+        size_t m = scn_path_push_item(c, v->vals[i], i);
+        int rc = scn_process_map(c, v->vals[i], segment_keys, NKEYS(segment_keys), s);
+        if (rc == 0 && s->cache_ttl_s > 0 && !s->stable)
+            rc = scn_fail(c, v->vals[i], "segment '%s' is a cache breakpoint but not stable; "
+                                         "add 'stable: true' or remove 'cache'", s->name);
+        if (rc == 0 && s->variants > 1 && !s->stable)
+            rc = scn_fail(c, v->vals[i], "'variants' applies to stable segments only");
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int parse_difficulty_name(const char *s, int *out)
+{
+    if (!strcmp(s, "simple"))
+        *out = SIM_DIFF_SIMPLE;
+    else if (!strcmp(s, "moderate"))
+        *out = SIM_DIFF_MODERATE;
+    else if (!strcmp(s, "complex"))
+        *out = SIM_DIFF_COMPLEX;
+    else
+        return -1;
+    return 0;
+}
+
+static int h_difficulty(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_class_cfg *cl = obj;
+    memset(cl->difficulty, 0, sizeof cl->difficulty);
+    if (v->type == YN_SCALAR) {
+        const char *s;
+        int d, rc = scn_get_scalar(c, v, &s);
+        if (rc)
+            return rc;
+        if (parse_difficulty_name(s, &d) != 0)
+            return scn_fail(c, v, "difficulty must be simple, moderate or complex (or a mapping of "
+                                  "their probabilities), got '%s'", s);
+        cl->difficulty[d] = 1.0;
+        return 0;
+    }
+    if (v->type != YN_MAP)
+        return scn_fail(c, v, "expected simple, moderate, complex or a mapping of probabilities");
+    double sum = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        int d;
+        size_t m = scn_path_push(c, v->keys[i]->str);
+        int rc = 0;
+        if (parse_difficulty_name(v->keys[i]->str, &d) != 0)
+            rc = scn_fail(c, v->keys[i], "unknown difficulty '%s' (expected simple, moderate or complex)",
+                          v->keys[i]->str);
+        double p = 0;
+        if (rc == 0)
+            rc = scn_get_double(c, v->vals[i], &p);
+        if (rc == 0 && (p < 0 || p > 1))
+            rc = scn_fail(c, v->vals[i], "a probability must be in [0, 1], got %g", p);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+        cl->difficulty[d] = p;
+        sum += p;
+    }
+    if (fabs(sum - 1.0) > 1e-6)
+        return scn_fail(c, v, "difficulty probabilities sum to %.9g, not 1", sum);
+    return 0;
+}
+
+static const struct scn_key class_keys[] = {
+    {"name", SCN_K_NAME, OFF(struct sim_class_cfg, name), 0, 0, SCN_KF_REQUIRED, NULL},
+    {"share", SCN_K_DOUBLE, OFF(struct sim_class_cfg, share), 0, 1, 0, NULL},
+    {"difficulty", SCN_K_FN, 0, 0, 0, 0, h_difficulty},
+    {"prompt", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_prompt},
+    {"output_tokens", SCN_K_DIST, OFF(struct sim_class_cfg, output_tokens), 0, SIM_MAX_TOKENS, SCN_KF_REQUIRED, NULL},
+    {"streaming", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"batch", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"features", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+};
+
+static int h_classes(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_workload_cfg *w = obj;
+    if (v->type != YN_SEQ)
+        return scn_fail(c, v, "expected a list of classes, got %s", yn_type_name(v->type));
+    if (v->n == 0)
+        return scn_fail(c, v, "at least one class is needed");
+    if (v->n > 1024)
+        return scn_fail(c, v, "%zu classes; at most 1024 are allowed", v->n);
+    w->classes = calloc(v->n, sizeof *w->classes);
+    if (w->classes == NULL)
+        return llmsim_error_set(c->err, LLMSIM_ENOMEM, v->file, 0, 0, "out of memory");
+    w->n_classes = v->n;
+    double sum = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        struct sim_class_cfg *cl = &w->classes[i];
+        cl->difficulty[SIM_DIFF_MODERATE] = 1.0;
+        cl->share = v->n == 1 ? 1.0 : NAN;
+        size_t m = scn_path_push_item(c, v->vals[i], i);
+        int rc = scn_process_map(c, v->vals[i], class_keys, NKEYS(class_keys), cl);
+        if (rc == 0 && isnan(cl->share))
+            rc = scn_fail(c, v->vals[i], "missing required key 'share' (needed when there is more "
+                                         "than one class)");
+        for (size_t j = 0; rc == 0 && j < i; j++)
+            if (!strcmp(w->classes[j].name, cl->name))
+                rc = scn_fail(c, yn_get(v->vals[i], "name"), "duplicate class name '%s'", cl->name);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+        sum += cl->share;
+    }
+    if (fabs(sum - 1.0) > 1e-6)
+        return scn_fail(c, v, "class shares sum to %.9g, not 1", sum);
+    return 0;
+}
+
+static int h_trace(struct scn_ctx *c, const struct yn_node *v, void *obj);
+
+static const struct scn_key workload_keys[] = {
+    {"arrivals", SCN_K_FN, 0, 0, 0, 0, h_arrivals},
+    {"classes", SCN_K_FN, 0, 0, 0, 0, h_classes},
+    {"trace", SCN_K_FN, 0, 0, 0, 0, h_trace},
+    {"sessions", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+};
+
+struct trace_opts {
+    char path[1024];
+    char format[32];
+    double speedup;
+};
+
+static const struct scn_key trace_keys[] = {
+    {"path", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, NULL},
+    {"format", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, NULL},
+    {"speedup", SCN_K_DOUBLE, OFF(struct trace_opts, speedup), 0, 1e6, SCN_KF_LO_OPEN, NULL},
+};
+
+static int h_trace_path(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct trace_opts *t = obj;
+    const char *s;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    int k = (s[0] == '/' || c->dir[0] == '\0') ? snprintf(t->path, sizeof t->path, "%s", s)
+                                               : snprintf(t->path, sizeof t->path, "%s/%s", c->dir, s);
+    if (k < 0 || (size_t)k >= sizeof t->path)
+        return scn_fail(c, v, "path is too long");
+    return 0;
+}
+
+static int h_trace_format(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct trace_opts *t = obj;
+    const char *s;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    if (!strcmp(s, "azure-2023")) {
+        snprintf(t->format, sizeof t->format, "%s", s);
+        return 0;
+    }
+    if (!strcmp(s, "mooncake") || !strcmp(s, "csv"))
+        return scn_fail(c, v, "trace format '%s' is part of the format but not read by this version "
+                              "(use azure-2023)", s);
+    static const char *const f[] = {"azure-2023"};
+    const char *near = scn_did_you_mean(s, f, 1);
+    return near ? scn_fail(c, v, "unknown trace format '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown trace format '%s' (expected azure-2023)", s);
+}
+
+static int h_trace(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_workload_cfg *w = obj;
+    struct trace_opts t = {.speedup = 1.0};
+    struct scn_key keys[NKEYS(trace_keys)];
+    memcpy(keys, trace_keys, sizeof keys);
+    keys[0].fn = h_trace_path;
+    keys[1].fn = h_trace_format;
+    int rc = scn_process_map(c, v, keys, NKEYS(keys), &t);
+    if (rc)
+        return rc;
+    w->process = SIM_ARRIVAL_TRACE;
+    w->trace_speedup = t.speedup;
+    snprintf(w->trace_path, sizeof w->trace_path, "%s", t.path);
+    snprintf(w->trace_format, sizeof w->trace_format, "%s", t.format);
+    struct llmsim_error e2;
+    llmsim_error_clear(&e2);
+    rc = scn_trace_read_azure(&w->trace, t.path, &e2);
+    if (rc) {
+        if (e2.line > 0) {
+            *c->err = e2;
+            return rc;
+        }
+        return scn_fail(c, yn_get(v, "path"), "%s", e2.msg);
+    }
+    return 0;
+}
+
+static int h_workload(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    struct sim_workload_cfg *w = &sc->workload;
+    w->trace_speedup = 1.0;
+    int rc = scn_process_map(c, v, workload_keys, NKEYS(workload_keys), w);
+    if (rc)
+        return rc;
+    const struct yn_node *arr = yn_get(v, "arrivals"), *tr = yn_get(v, "trace");
+    if (arr && tr)
+        return scn_fail(c, tr, "give either 'arrivals' (with 'classes') or 'trace', not both");
+    if (!arr && !tr)
+        return scn_fail(c, v, "missing 'arrivals' (or 'trace')");
+    if (arr && !yn_get(v, "classes"))
+        return scn_fail(c, v, "missing required key 'classes'");
+    if (tr) {
+        if (w->n_classes > 1)
+            return scn_fail(c, yn_get(v, "classes"), "a trace workload has one class (lengths come from the trace)");
+        if (w->n_classes == 0) {
+            w->classes = calloc(1, sizeof *w->classes);
+            if (w->classes == NULL)
+                return llmsim_error_set(c->err, LLMSIM_ENOMEM, v->file, 0, 0, "out of memory");
+            w->n_classes = 1;
+            snprintf(w->classes[0].name, SIM_NAME_MAX, "trace");
+            w->classes[0].share = 1.0;
+            w->classes[0].difficulty[SIM_DIFF_MODERATE] = 1.0;
+            mdl_dist_constant(&w->classes[0].output_tokens, 1.0);
+        }
+    }
+    return 0;
+}
+
+/* ---- deployments -------------------------------------------------------- */
+
+static int h_kind(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    const char *s;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    if (!strcmp(s, "api"))
+        d->kind = SIM_DEPLOY_API;
+    else if (!strcmp(s, "self-hosted"))
+        d->kind = SIM_DEPLOY_SELF_HOSTED;
+    else {
+        static const char *const k[] = {"api", "self-hosted"};
+        const char *near = scn_did_you_mean(s, k, 2);
+        return near ? scn_fail(c, v, "unknown deployment kind '%s' (did you mean '%s'?)", s, near)
+                    : scn_fail(c, v, "unknown deployment kind '%s' (expected api or self-hosted)", s);
+    }
+    return 0;
+}
+
+static int h_model(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (v->type == YN_MAP)
+        return scn_fail(c, v, "inline model definitions come with the GPU serving models; give a catalog id");
+    int rc = scn_get_name(c, v, d->model, sizeof d->model);
+    if (rc)
+        return rc;
+    if (d->kind != SIM_DEPLOY_API)
+        return 0;
+    const char *near = NULL;
+    const struct mdl_price *p = scn_price_lookup(d->model, &near);
+    if (p) {
+        d->price = *p;
+        return 0;
+    }
+    if (L(c)->dep_has_price) {
+        memset(&d->price, 0, sizeof d->price);
+        snprintf(d->price.id, sizeof d->price.id, "%s", d->model);
+        snprintf(d->price.provider, sizeof d->price.provider, "custom");
+        d->price.cache_write_5m_mult = d->price.cache_write_1h_mult = 1.0;
+        d->price.cache_read_mult = 1.0;
+        d->price.batch_discount = 0.5;
+        snprintf(d->price.source, sizeof d->price.source, "scenario");
+        return 0;
+    }
+    if (near)
+        return scn_fail(c, v, "model '%s' is not in the price catalog (did you mean '%s'?); "
+                              "`llmsim catalog prices` lists them, or give its prices under 'price'",
+                        d->model, near);
+    return scn_fail(c, v, "model '%s' is not in the price catalog; `llmsim catalog prices` lists "
+                          "them, or give its prices under 'price'", d->model);
+}
+
+static const struct scn_key price_keys[] = {
+    {"input_per_mtok", SCN_K_DOUBLE, OFF(struct mdl_price, input_per_mtok), 0, 1e4, 0, NULL},
+    {"output_per_mtok", SCN_K_DOUBLE, OFF(struct mdl_price, output_per_mtok), 0, 1e4, 0, NULL},
+    {"cache_write_5m_mult", SCN_K_DOUBLE, OFF(struct mdl_price, cache_write_5m_mult), 0, 100, 0, NULL},
+    {"cache_write_1h_mult", SCN_K_DOUBLE, OFF(struct mdl_price, cache_write_1h_mult), 0, 100, 0, NULL},
+    {"cache_read_mult", SCN_K_DOUBLE, OFF(struct mdl_price, cache_read_mult), 0, 100, 0, NULL},
+    {"cache_storage_per_mtok_hour", SCN_K_DOUBLE, OFF(struct mdl_price, cache_storage_per_mtok_hour), 0, 1e4, 0, NULL},
+    {"min_cache_tokens", SCN_K_DOUBLE, OFF(struct mdl_price, min_cache_tokens), 0, SIM_MAX_TOKENS, 0, NULL},
+    {"batch_discount", SCN_K_DOUBLE, OFF(struct mdl_price, batch_discount), 0, 1, 0, NULL},
+};
+
+static int price_differs(const struct mdl_price *a, const struct mdl_price *b)
+{
+    return a->input_per_mtok != b->input_per_mtok || a->output_per_mtok != b->output_per_mtok ||
+           a->cache_write_5m_mult != b->cache_write_5m_mult ||
+           a->cache_write_1h_mult != b->cache_write_1h_mult || a->cache_read_mult != b->cache_read_mult ||
+           a->cache_storage_per_mtok_hour != b->cache_storage_per_mtok_hour ||
+           a->min_cache_tokens != b->min_cache_tokens || a->batch_discount != b->batch_discount;
+}
+
+static int h_price(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_API)
+        return scn_fail(c, v, "'price' applies to api deployments (self-hosted ones pay gpu_hour_usd)");
+    int rc = scn_process_map(c, v, price_keys, NKEYS(price_keys), &d->price);
+    if (rc)
+        return rc;
+    if (scn_price_lookup(d->model, NULL) == NULL &&
+        (!yn_get(v, "input_per_mtok") || !yn_get(v, "output_per_mtok")))
+        return scn_fail(c, v, "model '%s' is not in the catalog: give at least input_per_mtok and "
+                              "output_per_mtok", d->model);
+    const struct mdl_price *cat = scn_price_lookup(d->model, NULL);
+    if (cat != NULL && price_differs(cat, &d->price)) {
+        size_t len = strlen(d->price.source);
+        snprintf(d->price.source + len, sizeof d->price.source - len, " (overridden by the scenario)");
+    }
+    return 0;
+}
+
+static const struct scn_key api_latency_keys[] = {
+    {"model", SCN_K_FN, 0, 0, 0, 0, NULL},
+    {"network_ms", SCN_K_DOUBLE, OFF(struct mdl_api_latency, network_ms), 0, 1e6, 0, NULL},
+    {"ttft_base_ms", SCN_K_DOUBLE, OFF(struct mdl_api_latency, ttft_base_ms), 0, 1e7, 0, NULL},
+    {"prefill_tokens_per_s", SCN_K_DOUBLE, OFF(struct mdl_api_latency, prefill_tokens_per_s), 0, 1e9, SCN_KF_LO_OPEN, NULL},
+    {"cached_prefill_tokens_per_s", SCN_K_DOUBLE, OFF(struct mdl_api_latency, cached_prefill_tokens_per_s), 0, 1e10, SCN_KF_LO_OPEN, NULL},
+    {"itl_ms", SCN_K_DIST, OFF(struct mdl_api_latency, itl_ms), 0, 1e6, 0, NULL},
+};
+
+static const struct scn_key service_time_keys[] = {
+    {"model", SCN_K_FN, 0, 0, 0, 0, NULL},
+    {"service_time_s", SCN_K_DIST, OFF(struct sim_deployment_cfg, service_time_s), 0, 1e7, SCN_KF_REQUIRED, NULL},
+};
+
+static const struct scn_key prefill_keys[] = {
+    {"a", SCN_K_DOUBLE, OFF(struct mdl_linear_latency, prefill_a_s), 0, 1e4, 0, NULL},
+    {"b", SCN_K_DOUBLE, OFF(struct mdl_linear_latency, prefill_b_s), 0, 1e2, 0, NULL},
+    {"c", SCN_K_DOUBLE, OFF(struct mdl_linear_latency, prefill_c_s), 0, 1e2, 0, NULL},
+};
+static const struct scn_key decode_keys[] = {
+    {"a", SCN_K_DOUBLE, OFF(struct mdl_linear_latency, decode_a_s), 0, 1e4, 0, NULL},
+    {"b_batch", SCN_K_DOUBLE, OFF(struct mdl_linear_latency, decode_b_batch_s), 0, 1e2, 0, NULL},
+    {"c_context", SCN_K_DOUBLE, OFF(struct mdl_linear_latency, decode_c_context_s), 0, 1e2, 0, NULL},
+};
+
+static int h_prefill_s(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    return scn_process_map(c, v, prefill_keys, NKEYS(prefill_keys), &d->linear);
+}
+
+static int h_decode_s(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    return scn_process_map(c, v, decode_keys, NKEYS(decode_keys), &d->linear);
+}
+
+static const struct scn_key linear_keys[] = {
+    {"model", SCN_K_FN, 0, 0, 0, 0, NULL},
+    {"prefill_s", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_prefill_s},
+    {"decode_step_s", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_decode_s},
+};
+
+static int h_skip(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    return 0; /* read by the caller before the table is walked */
+}
+
+static int h_latency(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (v->type != YN_MAP)
+        return scn_fail(c, v, "expected a mapping {model: ..., ...}, got %s", yn_type_name(v->type));
+    const char *model = d->kind == SIM_DEPLOY_API ? "api" : NULL;
+    const struct yn_node *mn = yn_get(v, "model");
+    if (mn) {
+        size_t m = scn_path_push(c, "model");
+        int rc = scn_get_scalar(c, mn, &model);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    } else if (model == NULL) {
+        return scn_fail(c, v, "missing required key 'model' (service_time or linear)");
+    }
+    struct scn_key keys[8];
+    size_t nk;
+    void *target = d;
+    if (!strcmp(model, "api")) {
+        if (d->kind != SIM_DEPLOY_API)
+            return scn_fail(c, mn, "the api latency model is for api deployments; self-hosted ones "
+                                   "use service_time or linear");
+        d->latency_kind = MDL_LAT_API;
+        memcpy(keys, api_latency_keys, sizeof api_latency_keys);
+        nk = NKEYS(api_latency_keys);
+        target = &d->api;
+    } else if (!strcmp(model, "service_time")) {
+        if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+            return scn_fail(c, mn, "latency model 'service_time' is for self-hosted deployments");
+        d->latency_kind = MDL_LAT_SERVICE_TIME;
+        memcpy(keys, service_time_keys, sizeof service_time_keys);
+        nk = NKEYS(service_time_keys);
+    } else if (!strcmp(model, "linear")) {
+        if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+            return scn_fail(c, mn, "latency model 'linear' is for self-hosted deployments");
+        d->latency_kind = MDL_LAT_LINEAR;
+        memcpy(keys, linear_keys, sizeof linear_keys);
+        nk = NKEYS(linear_keys);
+    } else if (!strcmp(model, "roofline")) {
+        return scn_fail(c, mn, "latency model 'roofline' comes with the GPU catalog and is not in this "
+                               "version; use service_time or linear");
+    } else {
+        static const char *const m[] = {"api", "service_time", "linear", "roofline"};
+        const char *near = scn_did_you_mean(model, m, 4);
+        return near ? scn_fail(c, mn, "unknown latency model '%s' (did you mean '%s'?)", model, near)
+                    : scn_fail(c, mn, "unknown latency model '%s' (expected api, service_time or linear)", model);
+    }
+    keys[0].fn = h_skip;
+    return scn_process_map(c, v, keys, nk, target);
+}
+
+static int h_scheduler(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (v->type != YN_MAP)
+        return scn_fail(c, v, "expected a mapping {policy: ...}, got %s", yn_type_name(v->type));
+    for (size_t i = 0; i < v->n; i++) {
+        if (strcmp(v->keys[i]->str, "policy") != 0) {
+            size_t m = scn_path_push(c, v->keys[i]->str);
+            int rc = scn_fail(c, v->keys[i], "unknown key '%s' (this version's only scheduler, 'none', "
+                                             "takes no options)", v->keys[i]->str);
+            scn_path_pop(c, m);
+            return rc;
+        }
+    }
+    const struct yn_node *p = yn_get(v, "policy");
+    if (p == NULL)
+        return scn_fail(c, v, "missing required key 'policy'");
+    size_t m = scn_path_push(c, "policy");
+    const char *s;
+    int rc = scn_get_scalar(c, p, &s);
+    if (rc == 0) {
+        if (!strcmp(s, "none"))
+            d->scheduler = SIM_SCHED_NONE;
+        else if (!strcmp(s, "static") || !strcmp(s, "dynamic") || !strcmp(s, "continuous"))
+            rc = scn_fail(c, p, "scheduler '%s' is part of the format but comes with the batching "
+                                "models, not in this version; use none", s);
+        else
+            rc = scn_fail(c, p, "unknown scheduler '%s' (expected none)", s);
+    }
+    scn_path_pop(c, m);
+    return rc;
+}
+
+static int h_queue(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    const char *s;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    if (!strcmp(s, "shared"))
+        d->queue_shared = 1;
+    else if (!strcmp(s, "per_replica"))
+        d->queue_shared = 0;
+    else
+        return scn_fail(c, v, "queue must be shared or per_replica, got '%s'", s);
+    return 0;
+}
+
+static int h_replica_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    const char *s;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    static const char *const names[] = {"round_robin", "random", "least_loaded"};
+    for (int i = 0; i < 3; i++) {
+        if (!strcmp(s, names[i])) {
+            d->replica_routing = (enum sim_replica_routing)i;
+            return 0;
+        }
+    }
+    if (!strcmp(s, "power_of_two") || !strcmp(s, "least_kv") || !strcmp(s, "prefix_affinity"))
+        return scn_fail(c, v, "replica routing '%s' is part of the format but not in this version "
+                              "(use round_robin, random or least_loaded)", s);
+    const char *near = scn_did_you_mean(s, names, 3);
+    return near ? scn_fail(c, v, "unknown replica routing '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown replica routing '%s' (expected round_robin, random or least_loaded)", s);
+}
+
+static const struct scn_key deployment_keys[] = {
+    {"name", SCN_K_NAME, OFF(struct sim_deployment_cfg, name), 0, 0, SCN_KF_REQUIRED, NULL},
+    {"kind", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_kind},
+    {"model", SCN_K_FN, 0, 0, 0, 0, h_model},
+    {"price", SCN_K_FN, 0, 0, 0, 0, h_price},
+    {"latency", SCN_K_FN, 0, 0, 0, 0, h_latency},
+    {"replicas", SCN_K_INT, OFF(struct sim_deployment_cfg, replicas), 1, SIM_MAX_REPLICAS, 0, NULL},
+    {"tp", SCN_K_INT, OFF(struct sim_deployment_cfg, tp), 1, 64, 0, NULL},
+    {"gpu_hour_usd", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, gpu_hour_usd), 0, 1e4, 0, NULL},
+    {"scheduler", SCN_K_FN, 0, 0, 0, 0, h_scheduler},
+    {"queue", SCN_K_FN, 0, 0, 0, 0, h_queue},
+    {"replica_routing", SCN_K_FN, 0, 0, 0, 0, h_replica_routing},
+    {"prompt_cache", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"rate_limits", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"gpu", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"weights_dtype", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"kv_dtype", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"speculative", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"autoscale", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"gpu_memory_utilization", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"kv_capacity_tokens", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"batch", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+};
+
+/* Keys that only one kind of deployment takes. */
+static int check_kind_keys(struct scn_ctx *c, const struct yn_node *v, const struct sim_deployment_cfg *d)
+{
+    static const char *const self_only[] = {"replicas", "tp", "gpu_hour_usd", "scheduler", "queue",
+                                            "replica_routing"};
+    for (size_t i = 0; i < sizeof self_only / sizeof self_only[0]; i++) {
+        const struct yn_node *k = yn_get(v, self_only[i]);
+        if (k && d->kind == SIM_DEPLOY_API) {
+            size_t m = scn_path_push(c, self_only[i]);
+            int rc = scn_fail(c, k, "'%s' applies to self-hosted deployments only", self_only[i]);
+            scn_path_pop(c, m);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    if (v->type != YN_SEQ)
+        return scn_fail(c, v, "expected a list of deployments, got %s", yn_type_name(v->type));
+    if (v->n == 0)
+        return scn_fail(c, v, "at least one deployment is needed");
+    if (v->n > 256)
+        return scn_fail(c, v, "%zu deployments; at most 256 are allowed", v->n);
+    sc->deployments = calloc(v->n, sizeof *sc->deployments);
+    if (sc->deployments == NULL)
+        return llmsim_error_set(c->err, LLMSIM_ENOMEM, v->file, 0, 0, "out of memory");
+    sc->n_deployments = v->n;
+    for (size_t i = 0; i < v->n; i++) {
+        struct sim_deployment_cfg *d = &sc->deployments[i];
+        const struct yn_node *dn = v->vals[i];
+        d->replicas = 1;
+        d->tp = 1;
+        d->gpu_hour_usd = NAN;
+        d->replica_routing = SIM_RR_ROUND_ROBIN;
+        d->latency_kind = MDL_LAT_API;
+        d->api.network_ms = API_DEFAULT_NETWORK_MS;
+        d->api.ttft_base_ms = API_DEFAULT_TTFT_BASE_MS;
+        d->api.prefill_tokens_per_s = API_DEFAULT_PREFILL_TOKENS_PER_S;
+        d->api.cached_prefill_tokens_per_s = API_DEFAULT_CACHED_PREFILL_TOKENS_PER_S;
+        memset(&d->api.itl_ms, 0, sizeof d->api.itl_ms);
+        d->api.itl_ms.kind = MDL_DIST_LOGNORMAL;
+        d->api.itl_ms.mean = API_DEFAULT_ITL_MEAN_MS;
+        d->api.itl_ms.sd = API_DEFAULT_ITL_MEAN_MS * API_DEFAULT_ITL_CV;
+        d->api.itl_ms.min = 0;
+        d->api.itl_ms.max = INFINITY;
+        mdl_dist_prepare(&d->api.itl_ms, NULL);
+        L(c)->dep = d;
+        L(c)->dep_has_price = dn->type == YN_MAP && yn_get(dn, "price") != NULL;
+        size_t m = scn_path_push_item(c, dn, i);
+        int rc = scn_process_map(c, dn, deployment_keys, NKEYS(deployment_keys), d);
+        if (rc == 0)
+            rc = check_kind_keys(c, dn, d);
+        if (rc == 0 && d->kind == SIM_DEPLOY_API && d->model[0] == '\0')
+            rc = scn_fail(c, dn, "missing required key 'model' (an api deployment needs a price catalog id)");
+        if (rc == 0 && d->kind == SIM_DEPLOY_SELF_HOSTED) {
+            if (yn_get(dn, "latency") == NULL)
+                rc = scn_fail(c, dn, "missing required key 'latency' (self-hosted: service_time or linear)");
+            else if (isnan(d->gpu_hour_usd))
+                rc = scn_fail(c, dn, "missing required key 'gpu_hour_usd' (USD per GPU-hour, billed "
+                                     "while provisioned)");
+        }
+        if (isnan(d->gpu_hour_usd))
+            d->gpu_hour_usd = 0;
+        for (size_t j = 0; rc == 0 && j < i; j++)
+            if (!strcmp(sc->deployments[j].name, d->name))
+                rc = scn_fail(c, yn_get(dn, "name"), "duplicate deployment name '%s'", d->name);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- routing, output ------------------------------------------------------ */
+
+static int find_deployment(struct scn_ctx *c, const struct yn_node *v, const struct sim_scenario *sc,
+                           const char *name, int *out)
+{
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        if (!strcmp(sc->deployments[i].name, name)) {
+            *out = (int)i;
+            return 0;
+        }
+    }
+    const char *cands[256];
+    for (size_t i = 0; i < sc->n_deployments; i++)
+        cands[i] = sc->deployments[i].name;
+    const char *near = scn_did_you_mean(name, cands, sc->n_deployments);
+    if (near)
+        return scn_fail(c, v, "no deployment named '%s' (did you mean '%s'?)", name, near);
+    return scn_fail(c, v, "no deployment named '%s'", name);
+}
+
+static int h_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    if (v->type != YN_MAP)
+        return scn_fail(c, v, "expected a mapping {policy: ...}, got %s", yn_type_name(v->type));
+    const struct yn_node *p = yn_get(v, "policy");
+    if (p == NULL)
+        return scn_fail(c, v, "missing required key 'policy' (fixed or split)");
+    const char *pol;
+    size_t m = scn_path_push(c, "policy");
+    int rc = scn_get_scalar(c, p, &pol);
+    if (rc == 0 && strcmp(pol, "fixed") && strcmp(pol, "split")) {
+        if (!strcmp(pol, "rules") || !strcmp(pol, "classifier") || !strcmp(pol, "cascade") ||
+            !strcmp(pol, "spillover") || !strcmp(pol, "cost_aware"))
+            rc = scn_fail(c, p, "routing policy '%s' is part of the format but not in this version "
+                                "(use fixed or split)", pol);
+        else
+            rc = scn_fail(c, p, "unknown routing policy '%s' (expected fixed or split)", pol);
+    }
+    scn_path_pop(c, m);
+    if (rc)
+        return rc;
+    int fixed = !strcmp(pol, "fixed");
+    for (size_t i = 0; i < v->n; i++) {
+        const char *k = v->keys[i]->str;
+        if (!strcmp(k, "policy") || (fixed && !strcmp(k, "to")) || (!fixed && !strcmp(k, "weights")))
+            continue;
+        m = scn_path_push(c, k);
+        rc = scn_fail(c, v->keys[i], "unknown key '%s' for policy %s (expected '%s')", k, pol,
+                      fixed ? "to" : "weights");
+        scn_path_pop(c, m);
+        return rc;
+    }
+    if (fixed) {
+        sc->routing.policy = SIM_ROUTE_FIXED;
+        const struct yn_node *t = yn_get(v, "to");
+        if (t == NULL)
+            return scn_fail(c, v, "missing required key 'to'");
+        const char *name;
+        m = scn_path_push(c, "to");
+        rc = scn_get_scalar(c, t, &name);
+        if (rc == 0)
+            rc = find_deployment(c, t, sc, name, &sc->routing.to);
+        scn_path_pop(c, m);
+        return rc;
+    }
+    sc->routing.policy = SIM_ROUTE_SPLIT;
+    const struct yn_node *w = yn_get(v, "weights");
+    if (w == NULL)
+        return scn_fail(c, v, "missing required key 'weights'");
+    m = scn_path_push(c, "weights");
+    if (w->type != YN_MAP) {
+        rc = scn_fail(c, w, "expected a mapping {deployment: weight, ...}");
+        scn_path_pop(c, m);
+        return rc;
+    }
+    sc->routing.weights = calloc(sc->n_deployments, sizeof(double));
+    if (sc->routing.weights == NULL) {
+        scn_path_pop(c, m);
+        return llmsim_error_set(c->err, LLMSIM_ENOMEM, v->file, 0, 0, "out of memory");
+    }
+    double sum = 0;
+    for (size_t i = 0; i < w->n && rc == 0; i++) {
+        int idx = 0;
+        double x = 0;
+        size_t m2 = scn_path_push(c, w->keys[i]->str);
+        rc = find_deployment(c, w->keys[i], sc, w->keys[i]->str, &idx);
+        if (rc == 0)
+            rc = scn_get_double(c, w->vals[i], &x);
+        if (rc == 0 && (x < 0 || x > 1))
+            rc = scn_fail(c, w->vals[i], "a weight must be in [0, 1], got %g", x);
+        scn_path_pop(c, m2);
+        if (rc == 0) {
+            sc->routing.weights[idx] = x;
+            sum += x;
+        }
+    }
+    if (rc == 0 && fabs(sum - 1.0) > 1e-6)
+        rc = scn_fail(c, w, "routing weights sum to %.9g, not 1", sum);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+static const struct scn_key output_keys[] = {
+    {"path", SCN_K_STRDUP, OFF(struct sim_output_cfg, path), 0, 0, 0, NULL},
+    {"requests", SCN_K_BOOL, OFF(struct sim_output_cfg, requests), 0, 0, 0, NULL},
+    {"timeseries_interval_s", SCN_K_DOUBLE, OFF(struct sim_output_cfg, timeseries_interval_s), 0, 1e7, 0, NULL},
+    {"compression", SCN_K_INT, OFF(struct sim_output_cfg, compression), 0, 9, 0, NULL},
+};
+
+static int h_output(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    return scn_process_map(c, v, output_keys, NKEYS(output_keys), &sc->output);
+}
+
+/* ---- top level ------------------------------------------------------------ */
+
+static const struct scn_key top_keys[] = {
+    {"name", SCN_K_NAME, OFF(struct sim_scenario, name), 0, 0, SCN_KF_REQUIRED, NULL},
+    {"description", SCN_K_STRDUP, OFF(struct sim_scenario, description), 0, 0, 0, NULL},
+    {"seed", SCN_K_U64, OFF(struct sim_scenario, seed), 0, 1.8446744073709552e19, 0, NULL},
+    {"horizon", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_horizon},
+    {"replications", SCN_K_INT, OFF(struct sim_scenario, replications), 1, SIM_MAX_REPLICATIONS, 0, NULL},
+    {"workload", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_workload},
+    {"deployments", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_deployments},
+    {"routing", SCN_K_FN, 0, 0, 0, 0, h_routing},
+    {"output", SCN_K_FN, 0, 0, 0, 0, h_output},
+    {"quality", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"output_control", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"slo", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"sweep", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+};
+
+/* Refuses scenarios whose size alone would exhaust the machine. */
+static int check_scale(struct scn_ctx *c, const struct yn_node *root, const struct sim_scenario *sc)
+{
+    const struct sim_workload_cfg *w = &sc->workload;
+    double per_rep;
+    if (w->process == SIM_ARRIVAL_TRACE)
+        per_rep = (double)w->trace.n;
+    else if (sc->max_requests > 0)
+        per_rep = (double)sc->max_requests;
+    else
+        per_rep = w->rate_per_s * sc->duration_s;
+    if (sc->max_requests > 0 && (double)sc->max_requests < per_rep)
+        per_rep = (double)sc->max_requests;
+    if (per_rep > (double)SIM_MAX_REQUESTS) {
+        const struct yn_node *h = yn_get(root, "horizon");
+        size_t m = scn_path_push(c, "horizon");
+        int rc = scn_fail(c, h ? h : root,
+                          "this horizon generates about %.3g requests per replication; the limit is "
+                          "%.0e (shorten duration_s, lower the rate or set 'requests')",
+                          per_rep, (double)SIM_MAX_REQUESTS);
+        scn_path_pop(c, m);
+        return rc;
+    }
+    if (per_rep * sc->replications > 1e9) {
+        const struct yn_node *r = yn_get(root, "replications");
+        return scn_fail(c, r ? r : root, "%d replications of about %.3g requests each are more than "
+                                          "10^9 requests in all; refusing", sc->replications, per_rep);
+    }
+    return 0;
+}
+
+static int resolve(struct load *ld, const struct yn_node *root)
+{
+    struct scn_ctx *c = &ld->c;
+    struct sim_scenario *sc = ld->sc;
+    sc->seed = 1;
+    sc->replications = 1;
+    sc->output.requests = 1;
+    sc->output.timeseries_interval_s = 10.0;
+    if (root == NULL)
+        return llmsim_error_set(c->err, LLMSIM_ESCENARIO, c->file, 1, 1,
+                                "the scenario is empty (expected a mapping with name, horizon, workload and deployments)");
+    int rc = scn_process_map(c, root, top_keys, NKEYS(top_keys), sc);
+    if (rc)
+        return rc;
+    if (yn_get(root, "routing") == NULL) {
+        if (sc->n_deployments > 1)
+            return scn_fail(c, root, "missing required key 'routing' (needed with more than one deployment)");
+        sc->routing.policy = SIM_ROUTE_FIXED;
+        sc->routing.to = 0;
+    }
+    if (sc->workload.process == SIM_ARRIVAL_TRACE && sc->duration_s <= 0 && sc->max_requests == 0)
+        return scn_fail(c, root, "horizon needs duration_s or requests");
+    if (sc->output.path == NULL) {
+        size_t n = strlen(sc->name) + 16;
+        sc->output.path = malloc(n);
+        if (sc->output.path == NULL)
+            return llmsim_error_set(c->err, LLMSIM_ENOMEM, "", 0, 0, "out of memory");
+        snprintf(sc->output.path, n, "results/%s.h5", sc->name);
+    }
+    return check_scale(c, root, sc);
+}
+
+/* ---- overrides ------------------------------------------------------------ */
+
+int scn_parse_override(char *arg, struct scn_override *o, struct llmsim_error *err)
+{
+    char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg)
+        return llmsim_error_set(err, LLMSIM_EINVAL, "--set", 0, 0,
+                                "'%s' is not KEY=VALUE (e.g. workload.arrivals.rate_per_s=20)", arg);
+    *eq = '\0';
+    o->key = arg;
+    o->value = eq + 1;
+    return 0;
+}
+
+/* Finds the element of a sequence named `comp` (by its name or segment key)
+ * or with that index. */
+static struct yn_node *seq_find(struct yn_node *seq, const char *comp)
+{
+    for (size_t i = 0; i < seq->n; i++) {
+        const struct yn_node *nm = yn_get(seq->vals[i], "name");
+        if (nm == NULL)
+            nm = yn_get(seq->vals[i], "segment");
+        if (nm && nm->type == YN_SCALAR && !strcmp(nm->str, comp))
+            return seq->vals[i];
+    }
+    char *end;
+    errno = 0;
+    unsigned long idx = strtoul(comp, &end, 10);
+    if (*comp && *end == '\0' && errno == 0 && idx < seq->n)
+        return seq->vals[idx];
+    return NULL;
+}
+
+static int apply_override(struct yn_node **rootp, const struct scn_override *o, const char *label,
+                          struct llmsim_error *err)
+{
+    struct yn_node *val = NULL;
+    int rc = yn_parse(o->value, strlen(o->value), label, 10000, 32, &val, err);
+    if (rc)
+        return rc;
+    if (val == NULL) {
+        val = calloc(1, sizeof *val);
+        if (val == NULL || (val->str = strdup("")) == NULL) {
+            free(val);
+            return llmsim_error_set(err, LLMSIM_ENOMEM, label, 0, 0, "out of memory");
+        }
+        val->type = YN_SCALAR;
+        val->plain = 1;
+        val->file = label;
+        val->line = val->col = 1;
+    }
+    if (*rootp == NULL) {
+        yn_free(val);
+        return llmsim_error_set(err, LLMSIM_ESCENARIO, label, 0, 0, "cannot override a key of an empty scenario");
+    }
+    char keybuf[512];
+    if (strlen(o->key) >= sizeof keybuf) {
+        yn_free(val);
+        return llmsim_error_set(err, LLMSIM_EINVAL, label, 0, 0, "key path is too long");
+    }
+    strcpy(keybuf, o->key);
+    struct yn_node *cur = *rootp;
+    char *save = NULL, walked[512] = "";
+    char *comp = strtok_r(keybuf, ".", &save);
+    while (comp) {
+        char *next = strtok_r(NULL, ".", &save);
+        size_t wl = strlen(walked);
+        snprintf(walked + wl, sizeof walked - wl, "%s%s", wl ? "." : "", comp);
+        if (cur->type == YN_SEQ) {
+            struct yn_node *el = seq_find(cur, comp);
+            if (el == NULL) {
+                yn_free(val);
+                return llmsim_error_set(err, LLMSIM_ESCENARIO, label, 0, 0,
+                                        "%s: no element named '%s' (give a name or an index from 0 to %zu)",
+                                        walked, comp, cur->n ? cur->n - 1 : 0);
+            }
+            if (next == NULL) {
+                yn_free(val);
+                return llmsim_error_set(err, LLMSIM_ESCENARIO, label, 0, 0,
+                                        "%s: replacing a whole list element is not supported; set its keys", walked);
+            }
+            cur = el;
+        } else if (cur->type == YN_MAP) {
+            if (next == NULL) {
+                rc = yn_map_set(cur, comp, val, label, 1, 1);
+                if (rc)
+                    return llmsim_error_set(err, rc, label, 0, 0, "out of memory");
+                return 0;
+            }
+            struct yn_node *child = yn_get(cur, comp);
+            if (child == NULL) {
+                child = calloc(1, sizeof *child);
+                if (child == NULL || yn_map_set(cur, comp, child, label, 1, 1) != 0) {
+                    free(child);
+                    yn_free(val);
+                    return llmsim_error_set(err, LLMSIM_ENOMEM, label, 0, 0, "out of memory");
+                }
+                child->type = YN_MAP;
+                child->file = label;
+                child->line = child->col = 1;
+            }
+            cur = child;
+        } else {
+            yn_free(val);
+            return llmsim_error_set(err, LLMSIM_ESCENARIO, label, 0, 0, "%s: '%s' is a value, not a mapping",
+                                    walked, comp);
+        }
+        comp = next;
+    }
+    yn_free(val);
+    return llmsim_error_set(err, LLMSIM_EINVAL, label, 0, 0, "empty key path");
+}
+
+static void dirname_of(const char *name, char *dir, size_t size)
+{
+    const char *slash = strrchr(name, '/');
+    if (slash == NULL || name[0] == '<') {
+        dir[0] = '\0';
+        return;
+    }
+    size_t n = (size_t)(slash - name);
+    if (n == 0)
+        n = 1; /* "/x.yaml" */
+    if (n >= size)
+        n = size - 1;
+    memcpy(dir, name, n);
+    dir[n] = '\0';
+}
+
+int scn_load_string(struct sim_scenario *out, const char *text, size_t len, const char *name,
+                    const struct scn_override *ovr, size_t n_ovr, struct llmsim_error *err)
+{
+    struct llmsim_error local;
+    if (err == NULL)
+        err = &local;
+    llmsim_error_clear(err);
+    memset(out, 0, sizeof *out);
+    snprintf(err->file, sizeof err->file, "%s", name);
+    if (len > SCN_MAX_FILE_BYTES)
+        return llmsim_error_set(err, LLMSIM_ELIMIT, name, 0, 0,
+                                "scenario is %zu bytes; the limit is %u", len, SCN_MAX_FILE_BYTES);
+    struct yn_node *root = NULL;
+    int rc = yn_parse(text, len, name, SCN_MAX_NODES, SCN_MAX_DEPTH, &root, err);
+    if (rc)
+        return rc;
+    if (root != NULL && root->type != YN_MAP) {
+        rc = llmsim_error_set(err, LLMSIM_ESCENARIO, name, root->line, root->col,
+                              "a scenario is a mapping (name, horizon, workload, deployments), not %s",
+                              yn_type_name(root->type));
+        yn_free(root);
+        return rc;
+    }
+    /* Labels for override nodes live until the load is over. */
+    char **labels = n_ovr ? calloc(n_ovr, sizeof *labels) : NULL;
+    if (n_ovr && labels == NULL) {
+        yn_free(root);
+        return llmsim_error_set(err, LLMSIM_ENOMEM, name, 0, 0, "out of memory");
+    }
+    for (size_t i = 0; i < n_ovr && rc == 0; i++) {
+        size_t n = strlen(ovr[i].key) + 16;
+        labels[i] = malloc(n);
+        if (labels[i] == NULL) {
+            rc = llmsim_error_set(err, LLMSIM_ENOMEM, name, 0, 0, "out of memory");
+            break;
+        }
+        snprintf(labels[i], n, "--set %s", ovr[i].key);
+        rc = apply_override(&root, &ovr[i], labels[i], err);
+    }
+    if (rc == 0) {
+        struct load ld;
+        memset(&ld, 0, sizeof ld);
+        ld.c.err = err;
+        ld.sc = out;
+        char dir[1024];
+        dirname_of(name, dir, sizeof dir);
+        ld.c.dir = dir;
+        ld.c.file = name;
+        rc = resolve(&ld, root);
+    }
+    yn_free(root);
+    for (size_t i = 0; i < n_ovr; i++)
+        free(labels[i]);
+    free(labels);
+    if (rc)
+        sim_scenario_free(out);
+    return rc;
+}
+
+int scn_load_file(struct sim_scenario *out, const char *path, const struct scn_override *ovr,
+                  size_t n_ovr, struct llmsim_error *err)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    int rc = 0;
+    while (buf) {
+        size_t k = fread(buf + n, 1, cap - n, f);
+        n += k;
+        if (k == 0)
+            break;
+        if (n > SCN_MAX_FILE_BYTES) {
+            rc = llmsim_error_set(err, LLMSIM_ELIMIT, path, 0, 0,
+                                  "scenario file is larger than %u bytes; refusing to load it",
+                                  SCN_MAX_FILE_BYTES);
+            break;
+        }
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (rc == 0 && buf == NULL)
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
+    if (rc == 0 && ferror(f))
+        rc = llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "read error: %s", strerror(errno));
+    fclose(f);
+    if (rc == 0)
+        rc = scn_load_string(out, buf, n, path, ovr, n_ovr, err);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,212 @@
+/* The resolved scenario as YAML: every key with its effective value
+ * (defaults applied, catalog entries copied in, overrides applied), in the
+ * scenario format itself, so it can be loaded again. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmsim/scenario.h"
+
+/* Writes a YAML double-quoted string. */
+static void put_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\x%02x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void put_num(FILE *f, double v)
+{
+    fprintf(f, "%.17g", v);
+}
+
+static void put_dist(FILE *f, const struct mdl_dist *d)
+{
+    if (d->kind == MDL_DIST_CONSTANT && isinf(d->max) && (isinf(d->min) || d->min <= d->mean)) {
+        put_num(f, d->mean);
+        return;
+    }
+    fprintf(f, "{dist: %s", mdl_dist_kind_name(d->kind));
+    switch (d->kind) {
+    case MDL_DIST_LOGNORMAL:
+    case MDL_DIST_GAMMA:
+    case MDL_DIST_NORMAL:
+        fputs(", mean: ", f);
+        put_num(f, d->mean);
+        fputs(", sd: ", f);
+        put_num(f, d->sd);
+        break;
+    case MDL_DIST_UNIFORM:
+    case MDL_DIST_EMPIRICAL:
+        break;
+    default:
+        fputs(", mean: ", f);
+        put_num(f, d->mean);
+    }
+    if (d->kind == MDL_DIST_EMPIRICAL) {
+        fputs(", values: [", f);
+        for (size_t i = 0; i < d->n; i++) {
+            if (i)
+                fputs(", ", f);
+            put_num(f, d->values[i]);
+        }
+        fputs("], weights: [", f);
+        for (size_t i = 0; i < d->n; i++) {
+            if (i)
+                fputs(", ", f);
+            put_num(f, d->cumw[i] - (i ? d->cumw[i - 1] : 0.0));
+        }
+        fputs("]", f);
+    }
+    if (isfinite(d->min)) {
+        fputs(", min: ", f);
+        put_num(f, d->min);
+    }
+    if (isfinite(d->max)) {
+        fputs(", max: ", f);
+        put_num(f, d->max);
+    }
+    fputs("}", f);
+}
+
+static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
+{
+    fputs("  - name: ", f);
+    put_str(f, d->name);
+    fprintf(f, "\n    kind: %s\n", sim_deploy_kind_name(d->kind));
+    if (d->model[0]) {
+        fputs("    model: ", f);
+        put_str(f, d->model);
+        fputs("\n", f);
+    }
+    if (d->kind == SIM_DEPLOY_API) {
+        const struct mdl_price *p = &d->price;
+        fputs("    price: {", f);
+        fprintf(f, "input_per_mtok: %.17g, output_per_mtok: %.17g, cache_write_5m_mult: %.17g, "
+                   "cache_write_1h_mult: %.17g, cache_read_mult: %.17g, cache_storage_per_mtok_hour: %.17g, "
+                   "min_cache_tokens: %.17g, batch_discount: %.17g}\n",
+                p->input_per_mtok, p->output_per_mtok, p->cache_write_5m_mult, p->cache_write_1h_mult,
+                p->cache_read_mult, p->cache_storage_per_mtok_hour, p->min_cache_tokens, p->batch_discount);
+        fputs("    # price source: ", f);
+        fprintf(f, "%s, %s\n", p->source, p->date);
+        fprintf(f, "    latency: {model: api, network_ms: %.17g, ttft_base_ms: %.17g, "
+                   "prefill_tokens_per_s: %.17g, cached_prefill_tokens_per_s: %.17g, itl_ms: ",
+                d->api.network_ms, d->api.ttft_base_ms, d->api.prefill_tokens_per_s,
+                d->api.cached_prefill_tokens_per_s);
+        put_dist(f, &d->api.itl_ms);
+        fputs("}\n", f);
+        return;
+    }
+    if (d->latency_kind == MDL_LAT_SERVICE_TIME) {
+        fputs("    latency: {model: service_time, service_time_s: ", f);
+        put_dist(f, &d->service_time_s);
+        fputs("}\n", f);
+    } else {
+        const struct mdl_linear_latency *l = &d->linear;
+        fprintf(f, "    latency: {model: linear, prefill_s: {a: %.17g, b: %.17g, c: %.17g}, "
+                   "decode_step_s: {a: %.17g, b_batch: %.17g, c_context: %.17g}}\n",
+                l->prefill_a_s, l->prefill_b_s, l->prefill_c_s, l->decode_a_s, l->decode_b_batch_s,
+                l->decode_c_context_s);
+    }
+    fprintf(f, "    replicas: %d\n    tp: %d\n    gpu_hour_usd: %.17g\n", d->replicas, d->tp, d->gpu_hour_usd);
+    fprintf(f, "    scheduler: {policy: none}\n    queue: %s\n    replica_routing: %s\n",
+            d->queue_shared ? "shared" : "per_replica", sim_replica_routing_name(d->replica_routing));
+}
+
+char *scn_resolved_yaml(const struct sim_scenario *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return NULL;
+    fputs("# resolved by llmsim: defaults applied, catalog entries copied in, overrides applied\nname: ", f);
+    put_str(f, s->name);
+    fputs("\n", f);
+    if (s->description) {
+        fputs("description: ", f);
+        put_str(f, s->description);
+        fputs("\n", f);
+    }
+    fprintf(f, "seed: %llu\nhorizon: {", (unsigned long long)s->seed);
+    int first = 1;
+    if (s->duration_s > 0) {
+        fprintf(f, "duration_s: %.17g", s->duration_s);
+        first = 0;
+    }
+    if (s->max_requests > 0) {
+        fprintf(f, "%srequests: %llu", first ? "" : ", ", (unsigned long long)s->max_requests);
+        first = 0;
+    }
+    fprintf(f, "%swarmup_s: %.17g}\nreplications: %d\nworkload:\n", first ? "" : ", ", s->warmup_s,
+            s->replications);
+    const struct sim_workload_cfg *w = &s->workload;
+    if (w->process == SIM_ARRIVAL_TRACE) {
+        fprintf(f, "  # trace: %zu requests over %.17g s (times divided by speedup)\n", w->trace.n,
+                w->trace.n ? w->trace.t_s[w->trace.n - 1] : 0.0);
+        fputs("  trace: {path: ", f);
+        put_str(f, w->trace_path);
+        fprintf(f, ", format: %s, speedup: %.17g}\n", w->trace_format, w->trace_speedup);
+    } else {
+        fprintf(f, "  arrivals: {process: %s, rate_per_s: %.17g", sim_arrival_process_name(w->process),
+                w->rate_per_s);
+        if (w->process == SIM_ARRIVAL_GAMMA)
+            fprintf(f, ", cv: %.17g", w->cv);
+        fputs("}\n  classes:\n", f);
+        for (size_t i = 0; i < w->n_classes; i++) {
+            const struct sim_class_cfg *c = &w->classes[i];
+            fputs("    - name: ", f);
+            put_str(f, c->name);
+            fprintf(f, "\n      share: %.17g\n      difficulty: {simple: %.17g, moderate: %.17g, complex: %.17g}\n",
+                    c->share, c->difficulty[0], c->difficulty[1], c->difficulty[2]);
+            fputs("      prompt:\n", f);
+            for (size_t j = 0; j < c->n_segments; j++) {
+                const struct sim_segment_cfg *g = &c->segments[j];
+                fputs("        - {segment: ", f);
+                put_str(f, g->name);
+                fputs(", tokens: ", f);
+                put_dist(f, &g->tokens);
+                fprintf(f, ", stable: %s, cache: %s, variants: %d}\n", g->stable ? "true" : "false",
+                        g->cache_ttl_s >= 3600 ? "1h" : g->cache_ttl_s > 0 ? "5m" : "none", g->variants);
+            }
+            fputs("      output_tokens: ", f);
+            put_dist(f, &c->output_tokens);
+            fputs("\n", f);
+        }
+    }
+    fputs("deployments:\n", f);
+    for (size_t i = 0; i < s->n_deployments; i++)
+        put_deployment(f, &s->deployments[i]);
+    if (s->routing.policy == SIM_ROUTE_FIXED) {
+        fputs("routing: {policy: fixed, to: ", f);
+        put_str(f, s->deployments[s->routing.to].name);
+        fputs("}\n", f);
+    } else {
+        fputs("routing: {policy: split, weights: {", f);
+        for (size_t i = 0; i < s->n_deployments; i++) {
+            if (i)
+                fputs(", ", f);
+            put_str(f, s->deployments[i].name);
+            fprintf(f, ": %.17g", s->routing.weights[i]);
+        }
+        fputs("}}\n", f);
+    }
+    fputs("output: {path: ", f);
+    put_str(f, s->output.path ? s->output.path : "");
+    fprintf(f, ", requests: %s, timeseries_interval_s: %.17g, compression: %d}\n",
+            s->output.requests ? "true" : "false", s->output.timeseries_interval_s, s->output.compression);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

@@ -1,0 +1,23 @@
+/* llmsim command line: one function per subcommand.  Each returns the
+ * process exit code: 0 ok, 1 runtime failure, 2 usage or scenario error. */
+#ifndef LLMSIM_CLI_H
+#define LLMSIM_CLI_H
+
+#define LLMSIM_EXIT_OK 0
+#define LLMSIM_EXIT_RUNTIME 1
+#define LLMSIM_EXIT_USAGE 2
+
+/* argv[0] is the subcommand name. */
+int cmd_run(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_catalog(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+
+/* Prints "llmsim: message" to stderr (one line). */
+void cli_errorf(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+#endif

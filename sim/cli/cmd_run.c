@@ -1,0 +1,526 @@
+/* llmsim run: load a scenario, run its replications, write the results file
+ * and print the summary table.
+ *
+ * Records flow through one tee sink into the HDF5 writer and the statistics
+ * accumulator.  SIGINT/SIGTERM stop the run between event batches; what was
+ * simulated so far is written with complete = false under the final name, so
+ * nothing already computed is lost and nothing half-written is mistaken for a
+ * finished run. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "llmsim/results.h"
+#include "llmsim/scenario.h"
+#include "llmsim/world.h"
+
+#define MAX_SETS 256
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+struct run_opts {
+    const char *scenario;      /* NULL = built-in default */
+    const char *out;           /* -o */
+    struct scn_override sets[MAX_SETS];
+    size_t n_sets;
+    char seed_buf[32], reps_buf[32];
+    int json, quiet, jobs;
+};
+
+static void run_usage(FILE *f)
+{
+    fputs("usage: llmsim run [SCENARIO.yaml] [-o OUT.h5] [--seed N] [--set KEY=VALUE]...\n"
+          "                  [--replications N] [--jobs N] [--json] [--quiet]\n"
+          "\n"
+          "Simulates the scenario (the built-in default RAG assistant when none is given),\n"
+          "writes the results file (HDF5: /requests, /timeseries, /summary, /scenario) and\n"
+          "prints the summary: TTFT, inter-token, end-to-end and queueing percentiles,\n"
+          "throughput, cost per 1k requests by line, per class and per deployment.\n"
+          "\n"
+          "  -o, --output OUT.h5   results file (default: the scenario's output.path)\n"
+          "  --seed N              override the scenario seed\n"
+          "  --set KEY=VALUE       override any scenario key, e.g. --set workload.arrivals.rate_per_s=20\n"
+          "                        or --set deployments.sonnet.latency.itl_ms={dist: lognormal, mean: 20, cv: 0.3}\n"
+          "  --replications N      independent replications (95% confidence intervals over them)\n"
+          "  --jobs N              accepted for compatibility; replications run one after another\n"
+          "  --json                print the summary as JSON instead of the table\n"
+          "  --quiet               print nothing but errors\n",
+          f);
+}
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->jobs = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        int need = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--seed") ||
+                   !strcmp(a, "--set") || !strcmp(a, "--replications") || !strcmp(a, "--jobs");
+        if (need) {
+            if (i + 1 >= argc) {
+                cli_errorf("run: %s needs a value", a);
+                return -1;
+            }
+            val = argv[++i];
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            run_usage(stdout);
+            return 1;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            o->out = val;
+        } else if (!strcmp(a, "--seed") || !strcmp(a, "--replications")) {
+            if (o->n_sets >= MAX_SETS) {
+                cli_errorf("run: too many overrides");
+                return -1;
+            }
+            int is_seed = !strcmp(a, "--seed");
+            char *buf = is_seed ? o->seed_buf : o->reps_buf;
+            snprintf(buf, sizeof o->seed_buf, "%s", val);
+            o->sets[o->n_sets].key = is_seed ? "seed" : "replications";
+            o->sets[o->n_sets++].value = buf;
+        } else if (!strcmp(a, "--set")) {
+            struct llmsim_error err;
+            llmsim_error_clear(&err);
+            if (o->n_sets >= MAX_SETS) {
+                cli_errorf("run: too many overrides");
+                return -1;
+            }
+            if (scn_parse_override(argv[i], &o->sets[o->n_sets], &err) != 0) {
+                cli_errorf("run: %s", err.msg);
+                return -1;
+            }
+            o->n_sets++;
+        } else if (!strcmp(a, "--jobs")) {
+            char *end;
+            long j = strtol(val, &end, 10);
+            if (*end || j < 1 || j > 1024) {
+                cli_errorf("run: --jobs needs a whole number from 1 to 1024, got '%s'", val);
+                return -1;
+            }
+            o->jobs = (int)j;
+        } else if (!strcmp(a, "--json")) {
+            o->json = 1;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            o->quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            cli_errorf("run: unknown option '%s' (see `llmsim run --help`)", a);
+            return -1;
+        } else if (o->scenario == NULL) {
+            o->scenario = a;
+        } else {
+            cli_errorf("run: more than one scenario given ('%s' and '%s'); use `llmsim sweep` or run them one by one",
+                       o->scenario, a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Creates the parent folders of path (mkdir -p of its dirname). */
+static int make_parents(const char *path)
+{
+    char buf[4096];
+    if (strlen(path) >= sizeof buf)
+        return -1;
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+/* The tee sink: every record to the results file and to the statistics. */
+struct tee {
+    struct sim_sink a, b;
+};
+
+static int tee_request(void *ctx, const struct sim_request_record *r)
+{
+    struct tee *t = ctx;
+    int rc = 0;
+    if (t->a.request && (rc = t->a.request(t->a.ctx, r)) != 0)
+        return rc;
+    if (t->b.request)
+        rc = t->b.request(t->b.ctx, r);
+    return rc;
+}
+
+static int tee_ts(void *ctx, const struct sim_ts_record *r)
+{
+    struct tee *t = ctx;
+    int rc = 0;
+    if (t->a.timeseries && (rc = t->a.timeseries(t->a.ctx, r)) != 0)
+        return rc;
+    if (t->b.timeseries)
+        rc = t->b.timeseries(t->b.ctx, r);
+    return rc;
+}
+
+static void print_error(const struct llmsim_error *err)
+{
+    char msg[LLMSIM_ERROR_FILE_MAX + LLMSIM_ERROR_MSG_MAX + 32];
+    llmsim_error_format(err, msg, sizeof msg);
+    fprintf(stderr, "%s\n", msg);
+}
+
+static double val(const struct ana_summary_row *rows, size_t n, const char *scope, const char *metric,
+                  size_t field)
+{
+    const struct ana_summary_row *r = ana_summary_find(rows, n, scope, metric);
+    if (r == NULL)
+        return NAN;
+    return *(const double *)((const char *)r + field);
+}
+
+#define F_MEAN offsetof(struct ana_summary_row, mean)
+#define F_P50 offsetof(struct ana_summary_row, p50)
+#define F_P95 offsetof(struct ana_summary_row, p95)
+#define F_P99 offsetof(struct ana_summary_row, p99)
+#define F_CI offsetof(struct ana_summary_row, ci95)
+
+static void print_latency_row(const struct ana_summary_row *rows, size_t n, const char *label,
+                              const char *metric, double scale)
+{
+    const struct ana_summary_row *r = ana_summary_find(rows, n, "all", metric);
+    if (r == NULL || r->count == 0) {
+        printf("  %-14s %10s\n", label, "-");
+        return;
+    }
+    printf("  %-14s %10.4g %10.4g %10.4g %10.4g %10.3g\n", label, r->p50 * scale, r->p95 * scale,
+           r->p99 * scale, r->mean * scale, r->ci95 * scale);
+}
+
+static void print_table(const struct sim_scenario *sc, const struct ana_summary_row *rows, size_t n,
+                        const char *path, uint64_t warmup_skipped)
+{
+    const struct ana_summary_row *e2e = ana_summary_find(rows, n, "all", "e2e_s");
+    printf("llmsim: %s (seed %llu, %d replication%s", sc->name, (unsigned long long)sc->seed,
+           sc->replications, sc->replications == 1 ? "" : "s");
+    printf(", %llu requests measured", e2e ? (unsigned long long)e2e->count : 0ULL);
+    if (warmup_skipped)
+        printf(", %llu in warm-up left out", (unsigned long long)warmup_skipped);
+    printf(")\n");
+    if (sc->description)
+        printf("  %s\n", sc->description);
+    printf("\nlatency (s)           p50        p95        p99       mean  ci95(mean)\n");
+    print_latency_row(rows, n, "TTFT", "ttft_s", 1);
+    print_latency_row(rows, n, "inter-token", "itl_s", 1);
+    print_latency_row(rows, n, "end-to-end", "e2e_s", 1);
+    print_latency_row(rows, n, "queue", "queue_s", 1);
+
+    double thr = val(rows, n, "all", "throughput_rps", F_MEAN);
+    double thr_ci = val(rows, n, "all", "throughput_rps", F_CI);
+    printf("\nthroughput            %.4g requests/s", thr);
+    if (isfinite(thr_ci))
+        printf(" (+/- %.3g)", thr_ci);
+    printf("\n");
+    double c1k = val(rows, n, "all", "cost_per_1k_usd", F_MEAN);
+    double c1k_ci = val(rows, n, "all", "cost_per_1k_usd", F_CI);
+    printf("cost per 1k requests  $%.4f", c1k);
+    if (isfinite(c1k_ci))
+        printf(" (+/- %.3g)", c1k_ci);
+    printf("\n  input $%.4f  cache write $%.4f  cache read $%.4f  output $%.4f  GPU $%.4f\n",
+           val(rows, n, "all", "cost_input_per_1k_usd", F_MEAN),
+           val(rows, n, "all", "cost_cache_write_per_1k_usd", F_MEAN),
+           val(rows, n, "all", "cost_cache_read_per_1k_usd", F_MEAN),
+           val(rows, n, "all", "cost_output_per_1k_usd", F_MEAN),
+           val(rows, n, "all", "cost_gpu_per_1k_usd", F_MEAN));
+    double idle = val(rows, n, "all", "gpu_idle_usd", F_MEAN);
+    if (isfinite(idle) && idle > 0)
+        printf("  GPU idle (provisioned, unused) $%.4f per replication\n", idle);
+
+    printf("\n%-24s %9s %10s %10s %10s %12s\n", "by class", "requests", "TTFT p95", "ITL p50",
+           "E2E p95", "$ per 1k");
+    for (size_t i = 0; i < sc->workload.n_classes; i++) {
+        char scope[ANA_SCOPE_MAX];
+        snprintf(scope, sizeof scope, "class:%s", sc->workload.classes[i].name);
+        const struct ana_summary_row *r = ana_summary_find(rows, n, scope, "e2e_s");
+        printf("  %-22s %9llu %10.4g %10.4g %10.4g %12.4f\n", sc->workload.classes[i].name,
+               r ? (unsigned long long)r->count : 0ULL, val(rows, n, scope, "ttft_s", F_P95),
+               val(rows, n, scope, "itl_s", F_P50), val(rows, n, scope, "e2e_s", F_P95),
+               1000 * val(rows, n, scope, "cost_usd", F_MEAN));
+    }
+    printf("%-24s %9s %10s %10s %10s %12s\n", "by deployment", "requests", "TTFT p95", "ITL p50",
+           "E2E p95", "$ per 1k");
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        char scope[ANA_SCOPE_MAX];
+        snprintf(scope, sizeof scope, "deployment:%s", sc->deployments[i].name);
+        const struct ana_summary_row *r = ana_summary_find(rows, n, scope, "e2e_s");
+        printf("  %-22s %9llu %10.4g %10.4g %10.4g %12.4f\n", sc->deployments[i].name,
+               r ? (unsigned long long)r->count : 0ULL, val(rows, n, scope, "ttft_s", F_P95),
+               val(rows, n, scope, "itl_s", F_P50), val(rows, n, scope, "e2e_s", F_P95),
+               1000 * val(rows, n, scope, "cost_usd", F_MEAN));
+    }
+    printf("\n($ per 1k by class and deployment: billed lines + GPU time used; the total above also\n"
+           " carries idle provisioned GPU time.)\n");
+    if (path)
+        printf("results: %s\n", path);
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.17g", v);
+    else
+        fputs("null", f);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void print_json(const struct sim_scenario *sc, const struct ana_summary_row *rows, size_t n,
+                       const char *path)
+{
+    printf("{\"scenario\": ");
+    json_str(stdout, sc->name);
+    printf(", \"seed\": %llu, \"replications\": %d, \"results\": ", (unsigned long long)sc->seed,
+           sc->replications);
+    if (path)
+        json_str(stdout, path);
+    else
+        printf("null");
+    printf(", \"summary\": [");
+    for (size_t i = 0; i < n; i++) {
+        const struct ana_summary_row *r = &rows[i];
+        printf("%s\n  {\"scope\": ", i ? "," : "");
+        json_str(stdout, r->scope);
+        printf(", \"metric\": ");
+        json_str(stdout, r->metric);
+        printf(", \"count\": %llu", (unsigned long long)r->count);
+        const char *names[] = {"mean", "p50", "p90", "p95", "p99", "ci95"};
+        const double v[] = {r->mean, r->p50, r->p90, r->p95, r->p99, r->ci95};
+        for (int k = 0; k < 6; k++) {
+            printf(", \"%s\": ", names[k]);
+            json_num(stdout, v[k]);
+        }
+        printf("}");
+    }
+    printf("\n]}\n");
+}
+
+/* Counts warm-up requests on their way to the statistics. */
+struct warm_counter {
+    struct sim_sink inner;
+    uint64_t warm;
+};
+
+static int count_request(void *ctx, const struct sim_request_record *r)
+{
+    struct warm_counter *w = ctx;
+    if (r->flags & SIM_RF_WARMUP)
+        w->warm++;
+    return w->inner.request ? w->inner.request(w->inner.ctx, r) : 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_opts o;
+    int pr = parse_args(argc, argv, &o);
+    if (pr != 0)
+        return pr > 0 ? LLMSIM_EXIT_OK : LLMSIM_EXIT_USAGE;
+
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    struct sim_scenario sc;
+    char *given = NULL;
+    int rc;
+    if (o.scenario) {
+        rc = scn_load_file(&sc, o.scenario, o.sets, o.n_sets, &err);
+        if (rc == 0) {
+            FILE *f = fopen(o.scenario, "rb");
+            if (f) {
+                /* The text as given, for /scenario; the loader already bounded its size. */
+                fseek(f, 0, SEEK_END);
+                long len = ftell(f);
+                fseek(f, 0, SEEK_SET);
+                given = len >= 0 ? calloc((size_t)len + 1, 1) : NULL;
+                if (given && fread(given, 1, (size_t)len, f) != (size_t)len) {
+                    free(given);
+                    given = NULL;
+                }
+                fclose(f);
+            }
+        }
+    } else {
+        rc = scn_load_string(&sc, scn_default_scenario_yaml, strlen(scn_default_scenario_yaml),
+                             SCN_DEFAULT_NAME, o.sets, o.n_sets, &err);
+        given = strdup(scn_default_scenario_yaml);
+    }
+    if (rc != 0) {
+        print_error(&err);
+        free(given);
+        return rc == LLMSIM_ENOMEM ? LLMSIM_EXIT_RUNTIME : LLMSIM_EXIT_USAGE;
+    }
+    if (o.out) {
+        char *p = strdup(o.out);
+        if (p == NULL) {
+            cli_errorf("out of memory");
+            sim_scenario_free(&sc);
+            free(given);
+            return LLMSIM_EXIT_RUNTIME;
+        }
+        free(sc.output.path);
+        sc.output.path = p;
+    }
+    char *resolved = scn_resolved_yaml(&sc);
+    int exit_code = LLMSIM_EXIT_RUNTIME;
+    struct ana_stats *stats = NULL;
+    struct ana_h5 *h5 = NULL;
+    struct ana_summary_row *rows = NULL;
+    size_t n_rows = 0;
+    const char **cnames = NULL, **dnames = NULL;
+    uint64_t warm = 0;
+    int interrupted = 0;
+
+    if (resolved == NULL || ana_stats_alloc(&stats, &sc) != 0) {
+        cli_errorf("out of memory");
+        goto done;
+    }
+    cnames = calloc(sc.workload.n_classes, sizeof *cnames);
+    dnames = calloc(sc.n_deployments, sizeof *dnames);
+    if (cnames == NULL || dnames == NULL) {
+        cli_errorf("out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < sc.workload.n_classes; i++)
+        cnames[i] = sc.workload.classes[i].name;
+    for (size_t i = 0; i < sc.n_deployments; i++)
+        dnames[i] = sc.deployments[i].name;
+    if (make_parents(sc.output.path) != 0) {
+        cli_errorf("cannot create the folder of '%s': %s", sc.output.path, strerror(errno));
+        goto done;
+    }
+    struct ana_h5_meta meta = {
+        .scenario_name = sc.name,
+        .seed = sc.seed,
+        .replications = sc.replications,
+        .scenario_text = given ? given : "",
+        .scenario_resolved = resolved,
+        .class_names = cnames,
+        .n_classes = sc.workload.n_classes,
+        .deployment_names = dnames,
+        .n_deployments = sc.n_deployments,
+        .write_requests = sc.output.requests,
+        .compression = sc.output.compression,
+    };
+    if (ana_h5_open(&h5, sc.output.path, &meta, &err) != 0) {
+        print_error(&err);
+        goto done;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct warm_counter wc = {ana_stats_sink(stats), 0};
+    struct sim_sink stats_sink = {&wc, count_request, NULL};
+    struct tee tee = {ana_h5_sink(h5), stats_sink};
+    struct sim_sink sink = {&tee, tee_request, tee_ts};
+    int is_tty = isatty(STDERR_FILENO);
+
+    for (int r = 0; r < sc.replications && !interrupted; r++) {
+        struct sim_world *w = NULL;
+        if (sim_world_alloc(&w, &sc, (uint32_t)r, &sink, &err) != 0) {
+            print_error(&err);
+            goto done;
+        }
+        /* Run in slices so that a signal is noticed within a slice. */
+        int st;
+        double t = 0;
+        while ((st = sim_run_until(w, t += 60.0)) == 1) {
+            if (g_stop) {
+                interrupted = 1;
+                break;
+            }
+        }
+        if (st < 0) {
+            cli_errorf("run failed in replication %d: %s", r, llmsim_strerror(st));
+            sim_world_free(w);
+            goto done;
+        }
+        struct sim_world_stats ws;
+        sim_world_stats(w, &ws);
+        if (!interrupted && ana_stats_add_run(stats, (uint32_t)r, &ws) != 0) {
+            sim_world_free(w);
+            cli_errorf("out of memory");
+            goto done;
+        }
+        if (is_tty && !o.quiet && sc.replications > 1)
+            fprintf(stderr, "\rreplication %d/%d done", r + 1, sc.replications);
+        sim_world_free(w);
+    }
+    if (is_tty && !o.quiet && sc.replications > 1)
+        fputc('\n', stderr);
+    warm = wc.warm;
+    if (ana_stats_summary(stats, &rows, &n_rows) != 0) {
+        cli_errorf("out of memory");
+        goto done;
+    }
+    if (ana_h5_write_summary(h5, rows, n_rows, &err) != 0) {
+        print_error(&err);
+        goto done;
+    }
+    {
+        struct ana_h5 *h = h5;
+        h5 = NULL;
+        if (ana_h5_close(h, !interrupted, &err) != 0) {
+            print_error(&err);
+            goto done;
+        }
+    }
+    if (interrupted) {
+        cli_errorf("interrupted; the results so far are in %s (complete = false)", sc.output.path);
+        goto done;
+    }
+    if (!o.quiet) {
+        if (o.json)
+            print_json(&sc, rows, n_rows, sc.output.path);
+        else
+            print_table(&sc, rows, n_rows, sc.output.path, warm);
+    }
+    exit_code = LLMSIM_EXIT_OK;
+done:
+    if (h5)
+        ana_h5_abort(h5);
+    free(rows);
+    ana_stats_free(stats);
+    free(cnames);
+    free(dnames);
+    free(resolved);
+    free(given);
+    sim_scenario_free(&sc);
+    return exit_code;
+}

@@ -1,0 +1,71 @@
+/* llmsim: the command-line entry point.  Dispatches to one function per
+ * subcommand (cmd_*.c); only this layer prints and exits. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "cli.h"
+
+#define LLMSIM_VERSION "0.1.0"
+
+void cli_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("llmsim: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: llmsim COMMAND [OPTIONS]\n"
+          "\n"
+          "A discrete-event simulator and what-if modeller for LLM inference latency and cost.\n"
+          "\n"
+          "commands:\n"
+          "  run [SCENARIO.yaml]     simulate a scenario (the built-in default without one)\n"
+          "  validate SCENARIO...    check scenarios without running them\n"
+          "  compare A.h5 B.h5 ...   compare the headline metrics of results files\n"
+          "  catalog [prices]        list the built-in catalogs\n"
+          "\n"
+          "`llmsim COMMAND --help` describes each command.  Exit codes: 0 ok, 1 runtime failure,\n"
+          "2 usage or scenario error.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    /* GSL must never abort the process: its failures are mapped to our codes. */
+    gsl_set_error_handler_off();
+    if (argc < 2) {
+        usage(stderr);
+        return LLMSIM_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return LLMSIM_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("llmsim %s\n", LLMSIM_VERSION);
+        return LLMSIM_EXIT_OK;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "validate"))
+        return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "catalog"))
+        return cmd_catalog(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep") || !strcmp(cmd, "levers") || !strcmp(cmd, "notebook") || !strcmp(cmd, "merge")) {
+        cli_errorf("'%s' is part of the llmsim design but not in this version", cmd);
+        return LLMSIM_EXIT_USAGE;
+    }
+    cli_errorf("unknown command '%s' (try `llmsim --help`)", cmd);
+    return LLMSIM_EXIT_USAGE;
+}

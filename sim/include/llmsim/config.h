@@ -1,0 +1,148 @@
+/* llmsim: the plain configuration structs a simulated world is built from.
+ *
+ * scenarios/ fills a struct sim_scenario from YAML (applying defaults,
+ * resolving catalog names to the entries themselves, checking ranges), but
+ * nothing here knows about files: a world can be built from C by filling the
+ * structs directly (see tests/).  All names are resolved to indices before a
+ * world sees them; all prices and model parameters are copied in, so a
+ * scenario owns everything it points to.
+ *
+ * Ownership: sim_scenario_free() releases every array and every owned
+ * distribution; free of a zeroed struct (or NULL) is a no-op.  Units are in
+ * the field names or their comments. */
+#ifndef LLMSIM_CONFIG_H
+#define LLMSIM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmsim/dist.h"
+#include "llmsim/latency.h"
+#include "llmsim/price.h"
+
+#define SIM_NAME_MAX 64
+
+/* Hard limits that keep absurd scenarios from exhausting memory.  The loader
+ * refuses larger values with an explanation. */
+#define SIM_MAX_REQUESTS 100000000ULL /* 10^8 generated requests per replication */
+#define SIM_MAX_REPLICAS 4096         /* replicas per deployment */
+#define SIM_MAX_REPLICATIONS 1000
+#define SIM_MAX_DURATION_S 3.1536e8   /* ten years of virtual time */
+#define SIM_MAX_TOKENS 1.0e7          /* tokens in one prompt or one output */
+
+enum sim_difficulty { SIM_DIFF_SIMPLE = 0, SIM_DIFF_MODERATE = 1, SIM_DIFF_COMPLEX = 2 };
+#define SIM_N_DIFFICULTY 3
+
+/* One prompt segment of a request class, in prompt order. */
+struct sim_segment_cfg {
+    char name[SIM_NAME_MAX];  /* "system", "document", "question", ... */
+    struct mdl_dist tokens;   /* tokens per request (rounded, >= 0) */
+    int stable;               /* same content across requests (cacheable) */
+    double cache_ttl_s;       /* breakpoint TTL (300 or 3600), 0 = not a breakpoint */
+    int variants;             /* number of distinct stable contents (>= 1) */
+};
+
+struct sim_class_cfg {
+    char name[SIM_NAME_MAX];
+    double share;                       /* probability that an arrival is of this class */
+    double difficulty[SIM_N_DIFFICULTY]; /* probabilities of simple / moderate / complex */
+    size_t n_segments;
+    struct sim_segment_cfg *segments;   /* owned */
+    struct mdl_dist output_tokens;      /* output tokens per request (rounded, >= 1) */
+};
+
+enum sim_arrival_process {
+    SIM_ARRIVAL_POISSON = 0, /* exponential gaps with mean 1/rate */
+    SIM_ARRIVAL_GAMMA,       /* gamma gaps with mean 1/rate and cv */
+    SIM_ARRIVAL_CONSTANT,    /* gaps of exactly 1/rate */
+    SIM_ARRIVAL_TRACE        /* timestamps and lengths from a trace */
+};
+
+/* A replayed trace: arrival times and token counts, sorted by time. */
+struct sim_trace {
+    size_t n;
+    double *t_s;            /* arrival offset from the first row, seconds (owned) */
+    uint32_t *input_tokens; /* owned */
+    uint32_t *output_tokens;/* owned */
+};
+
+struct sim_workload_cfg {
+    enum sim_arrival_process process;
+    double rate_per_s;   /* mean arrival rate (poisson, gamma, constant) */
+    double cv;           /* gamma: coefficient of variation of the gaps */
+    size_t n_classes;
+    struct sim_class_cfg *classes; /* owned; shares sum to 1 */
+    struct sim_trace trace;        /* SIM_ARRIVAL_TRACE only; requests get class 0 */
+    double trace_speedup;          /* trace times are divided by this (> 0) */
+    char trace_path[1024];         /* the trace file as opened (resolved against the scenario's folder) */
+    char trace_format[32];         /* "azure-2023" */
+};
+
+enum sim_deploy_kind { SIM_DEPLOY_API = 0, SIM_DEPLOY_SELF_HOSTED };
+
+enum sim_sched_policy { SIM_SCHED_NONE = 0 };
+
+enum sim_replica_routing {
+    SIM_RR_ROUND_ROBIN = 0,
+    SIM_RR_RANDOM,
+    SIM_RR_LEAST_LOADED /* join the shortest queue (requests queued + in service) */
+};
+
+struct sim_deployment_cfg {
+    char name[SIM_NAME_MAX];
+    enum sim_deploy_kind kind;
+    char model[SIM_NAME_MAX];  /* catalog id of the model (price entry for api) */
+    struct mdl_price price;    /* resolved, overrides applied (api) */
+    /* latency */
+    enum mdl_latency_kind latency_kind;
+    struct mdl_api_latency api;        /* MDL_LAT_API */
+    struct mdl_dist service_time_s;    /* MDL_LAT_SERVICE_TIME */
+    struct mdl_linear_latency linear;  /* MDL_LAT_LINEAR */
+    /* self-hosted */
+    int replicas;                   /* >= 1 */
+    int tp;                         /* GPUs per replica (tensor parallel degree) */
+    double gpu_hour_usd;            /* USD per GPU-hour, billed while provisioned */
+    enum sim_sched_policy scheduler;
+    int queue_shared;               /* one FIFO for all replicas (M/M/c) */
+    enum sim_replica_routing replica_routing; /* when queues are per replica */
+};
+
+enum sim_routing_policy { SIM_ROUTE_FIXED = 0, SIM_ROUTE_SPLIT };
+
+struct sim_routing_cfg {
+    enum sim_routing_policy policy;
+    int to;          /* fixed: deployment index */
+    double *weights; /* split: one weight per deployment, sum 1 (owned) */
+};
+
+struct sim_output_cfg {
+    char *path;                  /* results file, owned; NULL = none */
+    int requests;                /* write the /requests table */
+    double timeseries_interval_s;/* > 0: sample /timeseries at this interval */
+    int compression;             /* gzip level 0-9 for the tables (0 = none) */
+};
+
+struct sim_scenario {
+    char name[SIM_NAME_MAX];
+    char *description;          /* owned, may be NULL */
+    uint64_t seed;
+    double duration_s;          /* arrivals stop after this time (0 = unbounded) */
+    uint64_t max_requests;      /* arrivals stop after this many (0 = unbounded) */
+    double warmup_s;            /* requests arriving earlier are flagged and left out of summaries */
+    int replications;           /* >= 1 */
+    struct sim_workload_cfg workload;
+    size_t n_deployments;
+    struct sim_deployment_cfg *deployments; /* owned */
+    struct sim_routing_cfg routing;
+    struct sim_output_cfg output;
+};
+
+void sim_scenario_free(struct sim_scenario *s);
+
+/* Names of enum values as they appear in scenarios. */
+const char *sim_arrival_process_name(enum sim_arrival_process p);
+const char *sim_deploy_kind_name(enum sim_deploy_kind k);
+const char *sim_replica_routing_name(enum sim_replica_routing r);
+const char *sim_difficulty_name(enum sim_difficulty d);
+
+#endif

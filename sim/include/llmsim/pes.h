@@ -1,0 +1,83 @@
+/* llmsim: the pending-event set.
+ *
+ * A priority queue of future events ordered by (time, sequence number): the
+ * event with the smallest time pops first, and events with equal times pop in
+ * the order they were scheduled (the sequence number is a counter the set
+ * assigns on every insert).  That total order is what makes runs
+ * deterministic: nothing depends on heap layout, pointer values or timing.
+ *
+ * The implementation is an array-backed 4-ary min-heap (a d-ary heap with
+ * d = 4 halves the depth of a binary heap and keeps a node's four children
+ * next to each other in memory: 96 bytes of keys, two cache lines).  Events are plain structs copied in and out; the set never
+ * hands out pointers into its array, because the array moves when it grows.
+ *
+ * Handles: sim_pes_push() returns a uint64_t handle, never 0.  A handle stays
+ * valid until its event pops or is cancelled; after that, cancelling it is a
+ * harmless no-op that returns 0.  Cancellation is lazy: the slot keeps its
+ * place in the heap with a tombstone and is discarded when it reaches the top;
+ * when tombstones come to outnumber live events the heap is rebuilt without
+ * them, so cancel costs amortised O(1) and the heap holds at most about twice
+ * the live events.  A handle is (slot index, generation): slots are recycled,
+ * and the generation counter makes a stale handle miss the new occupant of
+ * its slot.  Generations are 32 bits, so a stale handle could hit a new event
+ * only after its slot had been reused 2^31 times.  A handle belongs to the set
+ * that issued it: passed to another set it may cancel an unrelated event.
+ *
+ * Ownership: the caller owns the set (sim_pes_alloc / sim_pes_free);
+ * sim_pes_free(NULL) is a no-op.  The set never allocates in push/pop except
+ * to grow its arrays geometrically (amortised O(1), no per-event malloc). */
+#ifndef LLMSIM_PES_H
+#define LLMSIM_PES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One event.  kind and target are interpreted by the world; payload is a
+ * small integer (a request index, a replica index), never a pointer into a
+ * growing array.  seq is only an output: sim_pes_push ignores it, and
+ * sim_pes_pop and sim_pes_peek report the value the push assigned. */
+struct sim_event {
+    double time;      /* virtual time, seconds */
+    uint64_t seq;     /* set by sim_pes_push: insertion order, tie-breaker */
+    uint32_t kind;    /* event kind, world-defined */
+    uint32_t target;  /* entity index (deployment, replica, source), world-defined */
+    uint64_t payload; /* world-defined small datum */
+};
+
+struct sim_pes;
+
+/* Allocates an empty set with room for capacity_hint events (0 = default).
+ * Returns NULL when out of memory or when capacity_hint exceeds the most
+ * events a set can hold (2^32 - 1). */
+struct sim_pes *sim_pes_alloc(size_t capacity_hint);
+void sim_pes_free(struct sim_pes *p);
+
+/* Inserts a copy of ev; its seq field is ignored (the copy gets the next
+ * sequence number; *ev is not modified).  Stores the handle in *handle when
+ * handle is not NULL.  Returns 0, LLMSIM_EINVAL for a NaN time (infinite times
+ * are allowed), or LLMSIM_ENOMEM when the arrays cannot grow (out of memory,
+ * or 2^32 - 1 events and tombstones pending).  On error the set and *handle
+ * are unchanged. */
+int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle);
+
+/* Removes the earliest live event into *ev.  Returns 1 when an event was
+ * popped, 0 when the set holds no live event. */
+int sim_pes_pop(struct sim_pes *p, struct sim_event *ev);
+
+/* Copies the earliest live event into *ev without removing it (discarding
+ * tombstones on the way).  Returns 1 or 0 like sim_pes_pop. */
+int sim_pes_peek(struct sim_pes *p, struct sim_event *ev);
+
+/* Cancels the event with this handle.  Returns 1 when a live event was
+ * cancelled, 0 when the handle was stale (already popped, cancelled or
+ * cleared) or was 0. */
+int sim_pes_cancel(struct sim_pes *p, uint64_t handle);
+
+/* Number of live (not cancelled) events. */
+size_t sim_pes_size(const struct sim_pes *p);
+
+/* Removes every event; outstanding handles become stale.  Keeps the
+ * capacity; sequence numbers continue from where they were. */
+void sim_pes_clear(struct sim_pes *p);
+
+#endif

@@ -1,0 +1,84 @@
+/* llmsim: what a simulated world reports, and the sink interface it reports to.
+ *
+ * The engine emits one struct sim_request_record per finished request (in
+ * completion order) and, when a sampling interval is set, struct
+ * sim_ts_record rows for every deployment and replica at each sampling
+ * instant.  A struct sim_sink receives them; analysis/ implements sinks (the
+ * HDF5 writer, the summary accumulator) and sim/ never sees how records are
+ * stored.  The record structs are the in-memory layout of the results file's
+ * rows, so writers can describe them with offsetof() and write them as is.
+ *
+ * Time definitions (design.md section 7): all *_s durations are measured from
+ * the request's arrival.  queue_s runs until service (prefill) starts, ttft_s
+ * until the first output token, e2e_s until the last; mean_itl_s =
+ * (done - first token) / (output tokens - 1), 0 for a single-token output.
+ *
+ * A sink callback returns 0 to go on or a negative LLMSIM_E* code, which stops
+ * the run and is returned by sim_run_until/sim_step. */
+#ifndef LLMSIM_RECORD_H
+#define LLMSIM_RECORD_H
+
+#include <stdint.h>
+
+/* Bits of sim_request_record.flags. */
+enum sim_request_flag {
+    SIM_RF_WARMUP = 1u << 0,   /* arrived before the warm-up ended: left out of summaries */
+    SIM_RF_TRUNCATED = 1u << 1 /* output cut by a max_tokens cap */
+};
+
+struct sim_request_record {
+    uint64_t id;              /* arrival order within the replication, from 0 */
+    int32_t replication;      /* replication index, from 0 */
+    int32_t class_idx;        /* index into the scenario's classes */
+    int64_t session;          /* session id, -1 when not in a session */
+    int32_t turn;             /* turn within the session, 0 when not in a session */
+    int32_t deployment;       /* index into the scenario's deployments */
+    int32_t replica;          /* replica that served it, 0 for api deployments */
+    int32_t difficulty;       /* enum sim_difficulty */
+    double arrival_s;         /* absolute virtual time of arrival */
+    double dispatch_s;        /* absolute: routed to a deployment/replica queue */
+    double prefill_start_s;   /* absolute: service started */
+    double first_token_s;     /* absolute: first output token */
+    double done_s;            /* absolute: last output token */
+    double ttft_s;            /* first_token_s - arrival_s */
+    double e2e_s;             /* done_s - arrival_s */
+    double queue_s;           /* prefill_start_s - arrival_s */
+    double mean_itl_s;        /* (done - first token) / (output tokens - 1) */
+    uint32_t input_tokens;    /* whole prompt */
+    uint32_t cached_tokens;   /* prompt tokens read from a cache */
+    uint32_t cache_write_tokens; /* prompt tokens written to a cache */
+    uint32_t output_tokens;
+    double cost_input_usd;       /* uncached input */
+    double cost_cache_write_usd;
+    double cost_cache_read_usd;
+    double cost_output_usd;
+    double cost_gpu_usd;         /* GPU time this request used, at the hourly rate */
+    double cost_nocache_usd;     /* counterfactual cost with caching off (API lines + GPU) */
+    uint8_t success;             /* answer judged successful (1 until quality lands) */
+    uint32_t flags;              /* enum sim_request_flag bits */
+};
+
+/* One sampling row; replica = -1 is the deployment as a whole. */
+struct sim_ts_record {
+    double t_s;           /* sampling instant */
+    int32_t replication;
+    int32_t deployment;
+    int32_t replica;
+    int32_t queue_len;    /* requests waiting (not yet in service) */
+    int32_t running;      /* requests in service */
+    double kv_used_frac;  /* share of KV memory in use (0 until KV memory is modelled) */
+    double cache_tokens;  /* tokens held in caches */
+    double busy_frac;     /* share of the last interval the servers were busy (mean over replicas) */
+    int32_t replicas;     /* replicas provisioned */
+    double cost_cum_usd;  /* cost accrued so far (requests finished + GPU-hours provisioned) */
+};
+
+struct sim_sink {
+    void *ctx;
+    /* Called once per finished request, in completion order. May be NULL. */
+    int (*request)(void *ctx, const struct sim_request_record *r);
+    /* Called once per sampling row. May be NULL. */
+    int (*timeseries)(void *ctx, const struct sim_ts_record *t);
+};
+
+#endif

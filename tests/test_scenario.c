@@ -1,0 +1,254 @@
+/* The scenario loader: values, defaults, overrides, the resolved form, the
+ * price catalog and the Azure trace reader. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmsim/scenario.h"
+#include "testutil.h"
+
+static void load_ok(struct sim_scenario *sc, const char *path, const struct scn_override *o, size_t n)
+{
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    int rc = scn_load_file(sc, path, o, n, &err);
+    char msg[2048];
+    llmsim_error_format(&err, msg, sizeof msg);
+    ck_assert_msg(rc == 0, "%s: %s", path, msg);
+}
+
+static int load_err(const char *path, const struct scn_override *o, size_t n, char *msg, size_t size)
+{
+    struct sim_scenario sc;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    int rc = scn_load_file(&sc, path, o, n, &err);
+    llmsim_error_format(&err, msg, size);
+    return rc;
+}
+
+START_TEST(test_minimal_values)
+{
+    struct sim_scenario sc;
+    load_ok(&sc, "data/minimal.yaml", NULL, 0);
+    ck_assert_str_eq(sc.name, "base");
+    ck_assert_uint_eq(sc.seed, 7);
+    ck_assert_double_eq(sc.duration_s, 600);
+    ck_assert_int_eq(sc.replications, 1);
+    ck_assert_int_eq(sc.workload.process, SIM_ARRIVAL_POISSON);
+    ck_assert_double_eq(sc.workload.rate_per_s, 2.5);
+    ck_assert_uint_eq(sc.workload.n_classes, 1);
+    const struct sim_class_cfg *c = &sc.workload.classes[0];
+    ck_assert_double_eq(c->share, 1.0);
+    ck_assert_uint_eq(c->n_segments, 2);
+    ck_assert_int_eq(c->segments[0].stable, 1);
+    ck_assert_double_eq(c->segments[0].tokens.mean, 1200);
+    ck_assert_int_eq(c->segments[1].tokens.kind, MDL_DIST_LOGNORMAL);
+    ck_assert_double_eq_tol(c->segments[1].tokens.sd, 40.0, 1e-12);
+    ck_assert_double_eq(c->output_tokens.max, 2048);
+    ck_assert_uint_eq(sc.n_deployments, 1);
+    const struct sim_deployment_cfg *d = &sc.deployments[0];
+    ck_assert_int_eq(d->kind, SIM_DEPLOY_API);
+    ck_assert_double_eq(d->price.input_per_mtok, 3.0);
+    ck_assert_double_eq(d->price.output_per_mtok, 15.0);
+    ck_assert_double_eq(d->price.min_cache_tokens, 2048);
+    ck_assert_int_eq(sc.routing.policy, SIM_ROUTE_FIXED);
+    ck_assert_int_eq(sc.routing.to, 0);
+    ck_assert_str_eq(sc.output.path, "results/base.h5");
+    sim_scenario_free(&sc);
+}
+END_TEST
+
+START_TEST(test_overrides)
+{
+    struct scn_override o[] = {
+        {"workload.arrivals.rate_per_s", "7.25"},
+        {"deployments.sonnet.price.output_per_mtok", "12.5"},
+        {"workload.classes.0.output_tokens", "{dist: gamma, mean: 100, cv: 0.5}"},
+        {"workload.classes.chat.prompt.system.tokens", "1500"},
+        {"seed", "123456789012345"},
+        {"output.path", "/tmp/x.h5"},
+    };
+    struct sim_scenario sc;
+    load_ok(&sc, "data/minimal.yaml", o, sizeof o / sizeof o[0]);
+    ck_assert_double_eq(sc.workload.rate_per_s, 7.25);
+    ck_assert_double_eq(sc.deployments[0].price.output_per_mtok, 12.5);
+    ck_assert_double_eq(sc.deployments[0].price.input_per_mtok, 3.0);
+    ck_assert_int_eq(sc.workload.classes[0].output_tokens.kind, MDL_DIST_GAMMA);
+    ck_assert_double_eq(sc.workload.classes[0].segments[0].tokens.mean, 1500);
+    ck_assert_uint_eq(sc.seed, 123456789012345ULL);
+    ck_assert_str_eq(sc.output.path, "/tmp/x.h5");
+    sim_scenario_free(&sc);
+}
+END_TEST
+
+START_TEST(test_override_errors)
+{
+    char msg[2048];
+    struct scn_override bad_value[] = {{"workload.arrivals.rate_per_s", "-1"}};
+    ck_assert_int_eq(load_err("data/minimal.yaml", bad_value, 1, msg, sizeof msg), LLMSIM_ESCENARIO);
+    ck_assert_str_eq(msg, "--set workload.arrivals.rate_per_s:1:1: workload.arrivals.rate_per_s: must be > 0, got -1");
+    struct scn_override bad_key[] = {{"workload.arrivals.rate", "3"}};
+    ck_assert_int_eq(load_err("data/minimal.yaml", bad_key, 1, msg, sizeof msg), LLMSIM_ESCENARIO);
+    ck_assert_str_eq(msg, "--set workload.arrivals.rate:1:1: workload.arrivals: unknown key 'rate' (did you mean 'rate_per_s'?)");
+    struct scn_override bad_elem[] = {{"deployments.haiku.replicas", "3"}};
+    ck_assert_int_eq(load_err("data/minimal.yaml", bad_elem, 1, msg, sizeof msg), LLMSIM_ESCENARIO);
+    ck_assert_ptr_nonnull(strstr(msg, "no element named 'haiku'"));
+    struct scn_override bad_yaml[] = {{"workload.arrivals", "{process: poisson"}};
+    ck_assert_int_eq(load_err("data/minimal.yaml", bad_yaml, 1, msg, sizeof msg), LLMSIM_ESCENARIO);
+    ck_assert_ptr_nonnull(strstr(msg, "--set workload.arrivals:"));
+    ck_assert_ptr_nonnull(strstr(msg, "YAML syntax error"));
+
+    char arg[] = "novalue";
+    struct scn_override one;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(scn_parse_override(arg, &one, &err), LLMSIM_EINVAL);
+    char arg2[] = "a.b=c=d";
+    ck_assert_int_eq(scn_parse_override(arg2, &one, &err), 0);
+    ck_assert_str_eq(one.key, "a.b");
+    ck_assert_str_eq(one.value, "c=d");
+}
+END_TEST
+
+/* The resolved form loads again and resolves to itself. */
+START_TEST(test_resolved_round_trip)
+{
+    const char *paths[] = {"data/minimal.yaml", NULL};
+    for (int k = 0; k < 2; k++) {
+        struct sim_scenario a, b;
+        struct llmsim_error err;
+        llmsim_error_clear(&err);
+        if (paths[k])
+            load_ok(&a, paths[k], NULL, 0);
+        else
+            ck_assert_int_eq(scn_load_string(&a, scn_default_scenario_yaml, strlen(scn_default_scenario_yaml),
+                                             SCN_DEFAULT_NAME, NULL, 0, &err), 0);
+        char *ya = scn_resolved_yaml(&a);
+        ck_assert_ptr_nonnull(ya);
+        int rc = scn_load_string(&b, ya, strlen(ya), "resolved.yaml", NULL, 0, &err);
+        char msg[2048];
+        llmsim_error_format(&err, msg, sizeof msg);
+        ck_assert_msg(rc == 0, "%s\n%s", msg, ya);
+        char *yb = scn_resolved_yaml(&b);
+        ck_assert_str_eq(ya, yb);
+        free(ya);
+        free(yb);
+        sim_scenario_free(&a);
+        sim_scenario_free(&b);
+    }
+}
+END_TEST
+
+START_TEST(test_default_scenario)
+{
+    struct sim_scenario sc;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(scn_load_string(&sc, scn_default_scenario_yaml, strlen(scn_default_scenario_yaml),
+                                     SCN_DEFAULT_NAME, NULL, 0, &err), 0);
+    ck_assert_str_eq(sc.deployments[0].model, "claude-sonnet-4-6");
+    ck_assert_uint_eq(sc.workload.n_classes, 2);
+    ck_assert_double_eq_tol(sc.workload.classes[0].share + sc.workload.classes[1].share, 1.0, 1e-15);
+    sim_scenario_free(&sc);
+}
+END_TEST
+
+/* Every line of the API price tables of the reference is in the catalog. */
+START_TEST(test_price_catalog)
+{
+    const struct mdl_price *p;
+    size_t n;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(scn_price_catalog(&p, &n, &err), 0);
+    static const struct {
+        const char *id;
+        double in, out, read_price, min_cache;
+    } want[] = {
+        {"claude-opus-4-6", 5, 25, 0.5, 4096},   {"claude-opus-4-5", 5, 25, 0.5, 4096},
+        {"claude-opus-4-1", 15, 75, 1.5, 1024},  {"claude-opus-4", 15, 75, 1.5, 1024},
+        {"claude-sonnet-4-6", 3, 15, 0.3, 2048}, {"claude-sonnet-4-5", 3, 15, 0.3, 1024},
+        {"claude-sonnet-4", 3, 15, 0.3, 1024},   {"claude-sonnet-3-7", 3, 15, 0.3, 1024},
+        {"claude-haiku-4-5", 1, 5, 0.1, 4096},   {"claude-haiku-3-5", 0.8, 4, 0.08, 2048},
+        {"claude-haiku-3", 0.25, 1.25, 0.03, 2048},
+        {"gpt-5", 1.25, 10, 0.125, 1024},        {"gpt-5-mini", 0.25, 2, 0.025, 1024},
+        {"gpt-5-nano", 0.05, 0.4, 0.005, 1024},  {"gpt-4.1", 2, 8, 0.5, 1024},
+        {"gpt-4.1-mini", 0.4, 1.6, 0.1, 1024},   {"gpt-4o", 2.5, 10, 1.25, 1024},
+        {"gpt-4o-mini", 0.15, 0.6, 0.075, 1024}, {"gemini-2.5-pro", 1.25, 10, 0.125, -1},
+        {"gemini-2.5-flash", 0.3, 2.5, 0.075, -1}, {"gemini-2.5-flash-lite", 0.1, 0.4, 0.01, -1},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const struct mdl_price *e = scn_price_lookup(want[i].id, NULL);
+        ck_assert_msg(e != NULL, "%s missing", want[i].id);
+        ck_assert_double_eq_tol(e->input_per_mtok, want[i].in, 1e-12);
+        ck_assert_double_eq_tol(e->output_per_mtok, want[i].out, 1e-12);
+        ck_assert_double_eq_tol(e->input_per_mtok * e->cache_read_mult, want[i].read_price, 1e-12);
+        if (want[i].min_cache >= 0)
+            ck_assert_double_eq(e->min_cache_tokens, want[i].min_cache);
+        ck_assert_double_eq(e->batch_discount, 0.5);
+        ck_assert_msg(e->source[0] && e->date[0], "%s lacks source or date", e->id);
+    }
+    const char *near = NULL;
+    ck_assert_ptr_null(scn_price_lookup("claude-sonet-4-6", &near));
+    ck_assert_str_eq(near, "claude-sonnet-4-6");
+}
+END_TEST
+
+START_TEST(test_azure_trace)
+{
+    struct sim_trace t;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(scn_trace_read_azure(&t, "../scenarios/traces/azure-llm-2023/AzureLLMInferenceTrace_conv.csv", &err), 0);
+    ck_assert_uint_eq(t.n, 19366);
+    ck_assert_double_eq(t.t_s[0], 0.0);
+    /* First two rows: 18:15:46.6805900 (374, 44) and 18:15:50.9951690 (396, 109). */
+    ck_assert_uint_eq(t.input_tokens[0], 374);
+    ck_assert_uint_eq(t.output_tokens[0], 44);
+    ck_assert_double_eq_tol(t.t_s[1], 4.314579, 1e-5);
+    double sum_in = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        sum_in += t.input_tokens[i];
+        if (i)
+            ck_assert(t.t_s[i] >= t.t_s[i - 1]);
+    }
+    /* Published facts of this file: ~5.53 req/s over ~3,502 s, mean input ~1,155 tokens. */
+    ck_assert_double_eq_tol(t.t_s[t.n - 1], 3502, 1.0);
+    ck_assert_double_eq_tol(sum_in / (double)t.n, 1155, 1.0);
+    free(t.t_s);
+    free(t.input_tokens);
+    free(t.output_tokens);
+}
+END_TEST
+
+START_TEST(test_edit_distance)
+{
+    ck_assert_uint_eq(scn_edit_distance("kitten", "sitting"), 3);
+    ck_assert_uint_eq(scn_edit_distance("", "abc"), 3);
+    ck_assert_uint_eq(scn_edit_distance("same", "same"), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("scenario");
+    TCase *tc = tcase_create("loader");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_minimal_values);
+    tcase_add_test(tc, test_overrides);
+    tcase_add_test(tc, test_override_errors);
+    tcase_add_test(tc, test_resolved_round_trip);
+    tcase_add_test(tc, test_default_scenario);
+    tcase_add_test(tc, test_price_catalog);
+    tcase_add_test(tc, test_azure_trace);
+    tcase_add_test(tc, test_edit_distance);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -7,6 +7,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "cli.h"
+#include "llmsim/results.h"
 
 #define LLMSIM_VERSION "0.1.0"
 
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
 {
     /* GSL must never abort the process: its failures are mapped to our codes. */
     gsl_set_error_handler_off();
+    /* Before any other HDF5 call: no exit handler, no automatic error printing. */
+    ana_h5_init();
     if (argc < 2) {
         usage(stderr);
         return LLMSIM_EXIT_USAGE;

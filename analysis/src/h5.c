@@ -1,0 +1,1085 @@
+/* llmsim: the HDF5 results file, writer (a record sink) and reader.
+ *
+ * Layout (design.md section 7; results.h):
+ *
+ *   /            attributes llmsim_version, schema_version, scenario_name,
+ *                seed, replications, created_utc, complete
+ *   /scenario    datasets given and resolved: scalar variable-length UTF-8
+ *                strings
+ *   /requests    struct sim_request_record rows   \  1-D, chunked, extendible
+ *   /timeseries  struct sim_ts_record rows         /  compound datasets
+ *   /summary     struct ana_summary_row rows (written once, contiguous)
+ *
+ * Every table is described once, in a column table below (member name, C
+ * offset, units, description), from which the compound types and the `units`
+ * and `description` attributes (string arrays aligned with the members) are
+ * built.  The file type is the packed compound (no padding).  Rows are packed
+ * into a buffer of exactly one chunk and written one whole chunk at a time;
+ * the memory type of the buffer equals the file type, so HDF5 converts
+ * nothing.  Packing, rather than writing the C structs as they are, also keeps
+ * the indeterminate bytes of struct padding out of the file.  Chunks hold the
+ * largest power-of-two number of rows that fits in 1 MiB, the default chunk
+ * cache (4096 requests rows, 16384 timeseries rows).
+ *
+ * pandas.read_hdf(path, "requests") needs no PyTables attributes: PyTables
+ * classifies any 1-D compound dataset as a Table, and pandas reads a Table
+ * without pandas metadata as a "generic table" (checked with pandas 1.5.3 and
+ * PyTables 3.7.0, uncompressed and gzip + shuffle).  PyTables warns
+ * (NaturalNameWarning) that the member name `class` is a Python keyword; the
+ * name is part of the file contract, so the warning stays.
+ *
+ * Durability: the file is written as "<path>.tmp-<pid>" and only renamed onto
+ * <path> after H5Fclose and an fsync; the directory is fsynced after the
+ * rename.  HDF5 failures are mapped to LLMSIM_EHDF5 with one message that
+ * names the operation and HDF5's innermost error description.  Automatic
+ * error printing is switched off for every thread that enters this module
+ * (the setting is per thread in a thread-safe HDF5), and H5dont_atexit() is
+ * called once, before this module's first other HDF5 call. */
+#include "llmsim/results.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#define LLMSIM_VERSION_STRING "0.1.0"
+#define CHUNK_BYTES_MAX ((size_t)1 << 20) /* the default chunk cache */
+#define COLS_MAX 40
+
+/* ---- column tables ---------------------------------------------------- */
+
+enum col_kind { K_U8, K_I32, K_U32, K_I64, K_U64, K_F64, K_STR };
+
+struct column {
+    const char *name; /* member name in the file */
+    size_t offset;    /* offset of the field in its C struct */
+    size_t size;      /* bytes of the C field (and of the file member) */
+    enum col_kind kind;
+    const char *units; /* "s", "tokens", "USD", "1" (dimensionless), "" (identifier) */
+    const char *desc;  /* one sentence */
+};
+
+/* clang-format off */
+#define FIELD_SIZE(type, field) sizeof(((type *)0)->field)
+#define RQ(field, name, kind, units, desc)                                                     \
+    {name, offsetof(struct sim_request_record, field),                                        \
+     FIELD_SIZE(struct sim_request_record, field), kind, units, desc}
+#define TS(field, kind, units, desc)                                                           \
+    {#field, offsetof(struct sim_ts_record, field), FIELD_SIZE(struct sim_ts_record, field),    \
+     kind, units, desc}
+#define SU(field, kind, units, desc)                                                           \
+    {#field, offsetof(struct ana_summary_row, field),                                         \
+     FIELD_SIZE(struct ana_summary_row, field), kind, units, desc}
+/* clang-format on */
+
+static const struct column request_cols[] = {
+    RQ(id, "id", K_U64, "", "arrival order within the replication, from 0"),
+    RQ(replication, "replication", K_I32, "", "replication index, from 0"),
+    RQ(class_idx, "class", K_I32, "", "request class, index into the class_names attribute"),
+    RQ(session, "session", K_I64, "", "session id, -1 when not in a session"),
+    RQ(turn, "turn", K_I32, "", "turn within the session, 0 when not in a session"),
+    RQ(deployment, "deployment", K_I32, "", "index into the deployment_names attribute"),
+    RQ(replica, "replica", K_I32, "", "replica that served the request, 0 for api deployments"),
+    RQ(difficulty, "difficulty", K_I32, "", "0 simple, 1 moderate, 2 complex"),
+    RQ(arrival_s, "arrival_s", K_F64, "s", "virtual time of arrival"),
+    RQ(dispatch_s, "dispatch_s", K_F64, "s", "virtual time the request was routed to a queue"),
+    RQ(prefill_start_s, "prefill_start_s", K_F64, "s", "virtual time service (prefill) started"),
+    RQ(first_token_s, "first_token_s", K_F64, "s", "virtual time of the first output token"),
+    RQ(done_s, "done_s", K_F64, "s", "virtual time of the last output token"),
+    RQ(ttft_s, "ttft_s", K_F64, "s", "time to first token, from arrival"),
+    RQ(e2e_s, "e2e_s", K_F64, "s", "time to the last token, from arrival"),
+    RQ(queue_s, "queue_s", K_F64, "s", "time until service started, from arrival"),
+    RQ(mean_itl_s, "mean_itl_s", K_F64, "s",
+       "(done - first token) / (output tokens - 1), 0 for one output token"),
+    RQ(input_tokens, "input_tokens", K_U32, "tokens", "whole prompt"),
+    RQ(cached_tokens, "cached_tokens", K_U32, "tokens", "prompt tokens read from a cache"),
+    RQ(cache_write_tokens, "cache_write_tokens", K_U32, "tokens",
+       "prompt tokens written to a cache"),
+    RQ(output_tokens, "output_tokens", K_U32, "tokens", "output tokens"),
+    RQ(cost_input_usd, "cost_input_usd", K_F64, "USD", "uncached input line"),
+    RQ(cost_cache_write_usd, "cost_cache_write_usd", K_F64, "USD", "cache write line"),
+    RQ(cost_cache_read_usd, "cost_cache_read_usd", K_F64, "USD", "cache read line"),
+    RQ(cost_output_usd, "cost_output_usd", K_F64, "USD", "output line"),
+    RQ(cost_gpu_usd, "cost_gpu_usd", K_F64, "USD", "GPU time used, at the hourly rate"),
+    RQ(cost_nocache_usd, "cost_nocache_usd", K_F64, "USD",
+       "counterfactual cost with caching off (API lines + GPU)"),
+    RQ(success, "success", K_U8, "", "1 when the answer was judged successful"),
+    RQ(flags, "flags", K_U32, "", "bit 0: warm-up (left out of summaries), bit 1: truncated"),
+};
+
+static const struct column ts_cols[] = {
+    TS(t_s, K_F64, "s", "sampling instant"),
+    TS(replication, K_I32, "", "replication index, from 0"),
+    TS(deployment, K_I32, "", "index into the deployment_names attribute"),
+    TS(replica, K_I32, "", "replica, -1 for the deployment as a whole"),
+    TS(queue_len, K_I32, "requests", "requests waiting (not yet in service)"),
+    TS(running, K_I32, "requests", "requests in service"),
+    TS(kv_used_frac, K_F64, "1", "share of KV memory in use"),
+    TS(cache_tokens, K_F64, "tokens", "tokens held in caches"),
+    TS(busy_frac, K_F64, "1", "share of the last interval the servers were busy"),
+    TS(replicas, K_I32, "replicas", "replicas provisioned"),
+    TS(cost_cum_usd, K_F64, "USD", "cost accrued so far"),
+};
+
+static const struct column summary_cols[] = {
+    SU(scope, K_STR, "", "\"all\", \"class:NAME\" or \"deployment:NAME\""),
+    SU(metric, K_STR, "", "metric name; its suffix gives the units"),
+    SU(count, K_U64, "", "samples: requests, or replications for run-level metrics"),
+    SU(mean, K_F64, "metric", "mean"),
+    SU(p50, K_F64, "metric", "median (type 7)"),
+    SU(p90, K_F64, "metric", "90th percentile (type 7)"),
+    SU(p95, K_F64, "metric", "95th percentile (type 7)"),
+    SU(p99, K_F64, "metric", "99th percentile (type 7)"),
+    SU(ci95, K_F64, "metric", "half-width of the 95% confidence interval of the mean"),
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A column table with its packed layout.  Consecutive fields that are also
+ * contiguous in the C struct form one run, copied with one memcpy (the
+ * request record packs in three runs). */
+struct layout {
+    const struct column *cols;
+    size_t ncols;
+    size_t rec_size; /* sizeof the C struct */
+    size_t row_size; /* bytes of a packed row */
+    size_t nruns;
+    struct run {
+        size_t src, dst, len; /* byte offsets in the struct and the row, length */
+        int str;              /* a fixed-length string: copy up to the NUL, zero the rest */
+    } runs[COLS_MAX];
+};
+
+static void layout_init(struct layout *L, const struct column *cols, size_t ncols, size_t rec_size)
+{
+    LLMSIM_ASSERT(ncols <= COLS_MAX);
+    L->cols = cols;
+    L->ncols = ncols;
+    L->rec_size = rec_size;
+    L->nruns = 0;
+    size_t dst = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        const struct column *c = &cols[i];
+        struct run *prev = L->nruns ? &L->runs[L->nruns - 1] : NULL;
+        int str = c->kind == K_STR;
+        if (prev && !prev->str && !str && prev->src + prev->len == c->offset) {
+            prev->len += c->size;
+        } else {
+            L->runs[L->nruns++] = (struct run){c->offset, dst, c->size, str};
+        }
+        dst += c->size;
+    }
+    L->row_size = dst;
+}
+
+static void pack_row(const struct layout *L, unsigned char *dst, const void *rec)
+{
+    const unsigned char *src = rec;
+    for (size_t i = 0; i < L->nruns; i++) {
+        const struct run *r = &L->runs[i];
+        if (r->str) {
+            size_t k = strnlen((const char *)src + r->src, r->len);
+            memcpy(dst + r->dst, src + r->src, k);
+            memset(dst + r->dst + k, 0, r->len - k);
+        } else {
+            memcpy(dst + r->dst, src + r->src, r->len);
+        }
+    }
+}
+
+/* ---- HDF5 plumbing ---------------------------------------------------- */
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static _Thread_local int thread_quiet; /* automatic error printing is off in this thread */
+
+static void lib_init(void)
+{
+    /* Only fails when it was called before, by this process's other HDF5
+     * code, which serves the same purpose. */
+    (void)H5dont_atexit();
+}
+
+/* Called on entry to every function of this module that calls HDF5. */
+static int h5_enter(void)
+{
+    pthread_once(&lib_once, lib_init);
+    if (!thread_quiet) {
+        if (H5Eset_auto2(H5E_DEFAULT, NULL, NULL) < 0)
+            return -1;
+        thread_quiet = 1;
+    }
+    return 0;
+}
+
+int ana_h5_init(void)
+{
+    return h5_enter() < 0 ? LLMSIM_EHDF5 : 0;
+}
+
+struct detail {
+    char *buf;
+    size_t n;
+};
+
+/* Keeps the innermost (most specific) description of the error stack, on
+ * one line.  System call failures come as "what: time = ..., filename = ...,
+ * errno = N, error message = 'text', ..." (with a newline inside the time);
+ * those are shortened to "what: text". */
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data)
+{
+    struct detail *d = data;
+    if (n != 0 || !e->desc)
+        return 0;
+    const char *desc = e->desc;
+    const char *msg = strstr(desc, "error message = '");
+    if (strstr(desc, "errno =") && msg) {
+        const char *colon = strchr(desc, ':');
+        int what = (int)(colon ? colon - desc : 0);
+        msg += strlen("error message = '");
+        const char *end = strchr(msg, '\'');
+        int len = (int)(end ? end - msg : (ptrdiff_t)strlen(msg));
+        snprintf(d->buf, d->n, "%.*s%s%.*s", what, desc, what ? ": " : "", len, msg);
+    } else {
+        snprintf(d->buf, d->n, "%s", desc);
+    }
+    for (char *p = d->buf; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return 0;
+}
+
+/* Fills err with LLMSIM_EHDF5, "<what> (HDF5: <innermost description>)",
+ * file = path, and clears HDF5's error stack.  Returns LLMSIM_EHDF5. */
+static int h5fail(struct llmsim_error *err, const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int h5fail(struct llmsim_error *err, const char *path, const char *fmt, ...)
+{
+    char what[384];
+    char detail[320] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    struct detail d = {detail, sizeof detail};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &d);
+    H5Eclear2(H5E_DEFAULT);
+    if (detail[0])
+        return llmsim_error_set(err, LLMSIM_EHDF5, path, 0, 0, "%s (HDF5: %s)", what, detail);
+    return llmsim_error_set(err, LLMSIM_EHDF5, path, 0, 0, "%s", what);
+}
+
+static hid_t base_type(enum col_kind k, int file)
+{
+    switch (k) {
+    case K_U8:
+        return file ? H5T_STD_U8LE : H5T_NATIVE_UINT8;
+    case K_I32:
+        return file ? H5T_STD_I32LE : H5T_NATIVE_INT32;
+    case K_U32:
+        return file ? H5T_STD_U32LE : H5T_NATIVE_UINT32;
+    case K_I64:
+        return file ? H5T_STD_I64LE : H5T_NATIVE_INT64;
+    case K_U64:
+        return file ? H5T_STD_U64LE : H5T_NATIVE_UINT64;
+    case K_F64:
+        return file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE;
+    case K_STR:
+        break;
+    }
+    LLMSIM_ASSERT(0 && "no base type for strings");
+    return -1;
+}
+
+/* A fixed-length, NUL-terminated UTF-8 string type of size bytes. */
+static hid_t fixed_string_type(size_t size)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return -1;
+    if (H5Tset_size(t, size) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+        H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+/* A variable-length UTF-8 string type (h5py reads its values as str). */
+static hid_t vlen_string_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return -1;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+/* The compound type of a layout: packed (the file row) or at the C struct's
+ * offsets (for reading into structs); little-endian file types or native
+ * memory types.  Returns -1 on failure. */
+static hid_t compound_type(const struct layout *L, int packed, int file)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, packed ? L->row_size : L->rec_size);
+    if (t < 0)
+        return -1;
+    size_t off = 0;
+    for (size_t i = 0; i < L->ncols; i++) {
+        const struct column *c = &L->cols[i];
+        hid_t mt = c->kind == K_STR ? fixed_string_type(c->size) : base_type(c->kind, file);
+        if (mt < 0) {
+            H5Tclose(t);
+            return -1;
+        }
+        herr_t e = H5Tinsert(t, c->name, packed ? off : c->offset, mt);
+        if (c->kind == K_STR)
+            H5Tclose(mt);
+        if (e < 0) {
+            H5Tclose(t);
+            return -1;
+        }
+        off += c->size;
+    }
+    return t;
+}
+
+/* Writes attribute name of (file type ftype, memory type mtype) over space. */
+static herr_t attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, hid_t space,
+                         const void *buf)
+{
+    hid_t a = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0)
+        return -1;
+    herr_t e = H5Awrite(a, mtype, buf);
+    if (H5Aclose(a) < 0)
+        e = -1;
+    return e;
+}
+
+static herr_t attr_scalar(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *buf)
+{
+    hid_t s = H5Screate(H5S_SCALAR);
+    if (s < 0)
+        return -1;
+    herr_t e = attr_write(loc, name, ftype, mtype, s, buf);
+    if (H5Sclose(s) < 0)
+        e = -1;
+    return e;
+}
+
+static herr_t attr_int(hid_t loc, const char *name, int v)
+{
+    return attr_scalar(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT, &v);
+}
+
+static herr_t attr_u64(hid_t loc, const char *name, uint64_t v)
+{
+    return attr_scalar(loc, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
+}
+
+static herr_t attr_str(hid_t loc, const char *name, const char *v)
+{
+    hid_t t = vlen_string_type();
+    if (t < 0)
+        return -1;
+    const char *p = v ? v : "";
+    herr_t e = attr_scalar(loc, name, t, t, &p);
+    if (H5Tclose(t) < 0)
+        e = -1;
+    return e;
+}
+
+/* A 1-D array of n variable-length UTF-8 strings (NULL entries become ""). */
+static herr_t attr_strs(hid_t loc, const char *name, const char *const *v, size_t n)
+{
+    const char **p = malloc((n ? n : 1) * sizeof *p);
+    if (!p)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        p[i] = v && v[i] ? v[i] : "";
+    hsize_t dim = n;
+    herr_t e = -1;
+    hid_t t = vlen_string_type();
+    hid_t s = H5Screate_simple(1, &dim, NULL);
+    if (t >= 0 && s >= 0)
+        e = attr_write(loc, name, t, t, s, p);
+    if (s >= 0 && H5Sclose(s) < 0)
+        e = -1;
+    if (t >= 0 && H5Tclose(t) < 0)
+        e = -1;
+    free(p);
+    return e;
+}
+
+/* The `units` and `description` attributes of a table, aligned with its
+ * members. */
+static herr_t attr_columns(hid_t loc, const struct layout *L)
+{
+    const char *u[COLS_MAX], *d[COLS_MAX];
+    for (size_t i = 0; i < L->ncols; i++) {
+        u[i] = L->cols[i].units;
+        d[i] = L->cols[i].desc;
+    }
+    if (attr_strs(loc, "units", u, L->ncols) < 0)
+        return -1;
+    return attr_strs(loc, "description", d, L->ncols);
+}
+
+/* A scalar variable-length UTF-8 string dataset. */
+static herr_t string_dataset(hid_t loc, const char *name, const char *v)
+{
+    herr_t e = -1;
+    hid_t t = vlen_string_type();
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t d = -1;
+    if (t >= 0 && s >= 0)
+        d = H5Dcreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (d >= 0) {
+        const char *p = v ? v : "";
+        e = H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p);
+        if (H5Dclose(d) < 0)
+            e = -1;
+    }
+    if (s >= 0 && H5Sclose(s) < 0)
+        e = -1;
+    if (t >= 0 && H5Tclose(t) < 0)
+        e = -1;
+    return e;
+}
+
+/* ---- writer ----------------------------------------------------------- */
+
+struct table {
+    const char *name; /* dataset name under / */
+    struct layout L;
+    hid_t dset;         /* -1 when the table is not written */
+    hid_t mtype;        /* packed native compound of the buffer */
+    unsigned char *buf; /* one chunk of packed rows */
+    size_t cap;         /* rows per chunk (and in buf) */
+    size_t nbuf;        /* rows buffered */
+    hsize_t nrows;      /* rows in the file */
+};
+
+struct ana_h5 {
+    char *path; /* final name */
+    char *tmp;  /* "<path>.tmp-<pid>", written until close */
+    hid_t file;
+    struct table req; /* /requests (dset -1 when meta.write_requests == 0) */
+    struct table ts;  /* /timeseries */
+    int summary_written;
+    int failed;              /* an append failed; the file is not trusted */
+    struct llmsim_error err; /* the first append failure, reported by close */
+};
+
+static size_t chunk_rows(size_t row_size)
+{
+    size_t rows = 1;
+    while (rows * 2 * row_size <= CHUNK_BYTES_MAX)
+        rows *= 2;
+    return rows;
+}
+
+static void table_init(struct table *t, const char *name, const struct column *cols, size_t ncols,
+                       size_t rec_size)
+{
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    t->dset = -1;
+    t->mtype = -1;
+    layout_init(&t->L, cols, ncols, rec_size);
+}
+
+static int table_create(struct ana_h5 *h, struct table *t, int compression,
+                        struct llmsim_error *err)
+{
+    int rc = 0;
+    hid_t ftype = -1, space = -1, dcpl = -1;
+    t->cap = chunk_rows(t->L.row_size);
+    t->buf = malloc(t->cap * t->L.row_size);
+    if (!t->buf)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, h->path, 0, 0,
+                                "out of memory for the /%s buffer", t->name);
+    hsize_t dim = 0, maxdim = H5S_UNLIMITED, chunk = t->cap;
+    if ((t->mtype = compound_type(&t->L, 1, 0)) < 0 || (ftype = compound_type(&t->L, 1, 1)) < 0 ||
+        (space = H5Screate_simple(1, &dim, &maxdim)) < 0 ||
+        (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0) {
+        rc = h5fail(err, h->path, "cannot set up /%s", t->name);
+        goto out;
+    }
+    if (compression > 0 &&
+        (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, (unsigned)compression) < 0)) {
+        rc = h5fail(err, h->path, "cannot set up gzip compression for /%s", t->name);
+        goto out;
+    }
+    t->dset = H5Dcreate2(h->file, t->name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (t->dset < 0) {
+        rc = h5fail(err, h->path, "cannot create /%s", t->name);
+        goto out;
+    }
+    if (attr_columns(t->dset, &t->L) < 0)
+        rc = h5fail(err, h->path, "cannot write the column attributes of /%s", t->name);
+out:
+    if (dcpl >= 0 && H5Pclose(dcpl) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close a property list");
+    if (space >= 0 && H5Sclose(space) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close a dataspace");
+    if (ftype >= 0 && H5Tclose(ftype) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close a datatype");
+    return rc;
+}
+
+/* Appends the buffered rows to the dataset. */
+static int table_flush(struct ana_h5 *h, struct table *t, struct llmsim_error *err)
+{
+    if (t->dset < 0 || t->nbuf == 0)
+        return 0;
+    int rc = 0;
+    hid_t fspace = -1, mspace = -1;
+    hsize_t start = t->nrows, count = t->nbuf, size = t->nrows + t->nbuf;
+    if (H5Dset_extent(t->dset, &size) < 0 || (fspace = H5Dget_space(t->dset)) < 0 ||
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
+        (mspace = H5Screate_simple(1, &count, NULL)) < 0 ||
+        H5Dwrite(t->dset, t->mtype, mspace, fspace, H5P_DEFAULT, t->buf) < 0) {
+        rc = h5fail(err, h->path, "cannot write %zu rows to /%s at row %llu", t->nbuf, t->name,
+                    (unsigned long long)start);
+    }
+    if (mspace >= 0 && H5Sclose(mspace) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close a dataspace of /%s", t->name);
+    if (fspace >= 0 && H5Sclose(fspace) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close a dataspace of /%s", t->name);
+    if (rc == 0) {
+        t->nrows = size;
+        t->nbuf = 0;
+    }
+    return rc;
+}
+
+static int table_append(struct ana_h5 *h, struct table *t, const void *rec)
+{
+    if (h->failed)
+        return h->err.code;
+    pack_row(&t->L, t->buf + t->nbuf * t->L.row_size, rec);
+    if (++t->nbuf < t->cap)
+        return 0;
+    int rc = h5_enter() < 0 ? llmsim_error_set(&h->err, LLMSIM_EHDF5, h->path, 0, 0,
+                                               "cannot switch off HDF5 error printing")
+                            : table_flush(h, t, &h->err);
+    if (rc != 0)
+        h->failed = 1;
+    return rc;
+}
+
+/* Closes the table's HDF5 objects; returns -1 when one failed to close. */
+static int table_close(struct table *t)
+{
+    int bad = 0;
+    if (t->dset >= 0 && H5Dclose(t->dset) < 0)
+        bad = -1;
+    if (t->mtype >= 0 && H5Tclose(t->mtype) < 0)
+        bad = -1;
+    t->dset = t->mtype = -1;
+    free(t->buf);
+    t->buf = NULL;
+    return bad;
+}
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+static void handle_free(struct ana_h5 *h)
+{
+    free(h->path);
+    free(h->tmp);
+    free(h);
+}
+
+/* Closes everything that is open without checking (failure paths). */
+static void close_quietly(struct ana_h5 *h)
+{
+    table_close(&h->req);
+    table_close(&h->ts);
+    if (h->file >= 0)
+        H5Fclose(h->file);
+    h->file = -1;
+    H5Eclear2(H5E_DEFAULT);
+}
+
+static void utc_now(char *buf, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    if (t == (time_t)-1 || !gmtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, n, "unknown");
+}
+
+int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta *meta,
+                struct llmsim_error *err)
+{
+    if (!out || !path || !path[0] || !meta)
+        return llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0, "no results path or metadata");
+    *out = NULL;
+    if (meta->compression < 0 || meta->compression > 9)
+        return llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0,
+                                "gzip compression level %d is not in 0-9", meta->compression);
+    if (h5_enter() < 0)
+        return h5fail(err, path, "cannot switch off HDF5 error printing");
+    if (meta->compression > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0)
+        return h5fail(err, path, "this HDF5 library has no gzip filter");
+
+    int rc = 0;
+    hid_t g = -1;
+    struct ana_h5 *h = calloc(1, sizeof *h);
+    if (!h)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
+    h->file = -1;
+    table_init(&h->req, "requests", request_cols, NCOLS(request_cols),
+               sizeof(struct sim_request_record));
+    table_init(&h->ts, "timeseries", ts_cols, NCOLS(ts_cols), sizeof(struct sim_ts_record));
+    size_t n = strlen(path) + 32;
+    h->path = dup_string(path);
+    h->tmp = malloc(n);
+    if (!h->path || !h->tmp) {
+        handle_free(h);
+        return llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
+    }
+    snprintf(h->tmp, n, "%s.tmp-%ld", path, (long)getpid());
+
+    /* Creating the file ourselves first gives a plain errno message ("No such
+     * file or directory") for the common failures. */
+    int fd = open(h->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        rc = llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "cannot create %s: %s", h->tmp,
+                              strerror(errno));
+        handle_free(h);
+        return rc;
+    }
+    close(fd);
+    h->file = H5Fcreate(h->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (h->file < 0) {
+        rc = h5fail(err, path, "cannot create the HDF5 file %s", h->tmp);
+        goto fail;
+    }
+
+    char created[32];
+    utc_now(created, sizeof created);
+    if (attr_str(h->file, "llmsim_version", LLMSIM_VERSION_STRING) < 0 ||
+        attr_int(h->file, "schema_version", ANA_SCHEMA_VERSION) < 0 ||
+        attr_str(h->file, "scenario_name", meta->scenario_name) < 0 ||
+        attr_u64(h->file, "seed", meta->seed) < 0 ||
+        attr_int(h->file, "replications", meta->replications) < 0 ||
+        attr_str(h->file, "created_utc", created) < 0 || attr_int(h->file, "complete", 0) < 0) {
+        rc = h5fail(err, path, "cannot write the root attributes");
+        goto fail;
+    }
+
+    g = H5Gcreate2(h->file, "scenario", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0 || string_dataset(g, "given", meta->scenario_text) < 0 ||
+        string_dataset(g, "resolved", meta->scenario_resolved) < 0) {
+        rc = h5fail(err, path, "cannot write /scenario");
+        goto fail;
+    }
+    herr_t e = H5Gclose(g);
+    g = -1;
+    if (e < 0) {
+        rc = h5fail(err, path, "cannot close /scenario");
+        goto fail;
+    }
+
+    if (meta->write_requests) {
+        if ((rc = table_create(h, &h->req, meta->compression, err)) != 0)
+            goto fail;
+        if (attr_strs(h->req.dset, "class_names", meta->class_names, meta->n_classes) < 0 ||
+            attr_strs(h->req.dset, "deployment_names", meta->deployment_names,
+                      meta->n_deployments) < 0) {
+            rc = h5fail(err, path, "cannot write the name attributes of /requests");
+            goto fail;
+        }
+    }
+    if ((rc = table_create(h, &h->ts, meta->compression, err)) != 0)
+        goto fail;
+    if (attr_strs(h->ts.dset, "deployment_names", meta->deployment_names, meta->n_deployments) <
+        0) {
+        rc = h5fail(err, path, "cannot write the name attributes of /timeseries");
+        goto fail;
+    }
+    *out = h;
+    return 0;
+
+fail:
+    if (g >= 0)
+        H5Gclose(g);
+    close_quietly(h);
+    unlink(h->tmp);
+    handle_free(h);
+    return rc;
+}
+
+static int sink_request(void *ctx, const struct sim_request_record *r)
+{
+    struct ana_h5 *h = ctx;
+    return table_append(h, &h->req, r);
+}
+
+static int sink_timeseries(void *ctx, const struct sim_ts_record *t)
+{
+    struct ana_h5 *h = ctx;
+    return table_append(h, &h->ts, t);
+}
+
+struct sim_sink ana_h5_sink(struct ana_h5 *h)
+{
+    LLMSIM_ASSERT(h != NULL);
+    struct sim_sink s = {h, NULL, sink_timeseries};
+    if (h->req.dset >= 0)
+        s.request = sink_request;
+    return s;
+}
+
+int ana_h5_write_summary(struct ana_h5 *h, const struct ana_summary_row *rows, size_t n,
+                         struct llmsim_error *err)
+{
+    if (!h || (!rows && n > 0))
+        return llmsim_error_set(err, LLMSIM_EINVAL, h ? h->path : NULL, 0, 0, "no summary rows");
+    if (h->summary_written)
+        return llmsim_error_set(err, LLMSIM_ESTATE, h->path, 0, 0, "/summary is already written");
+    if (h5_enter() < 0)
+        return h5fail(err, h->path, "cannot switch off HDF5 error printing");
+    struct layout L;
+    layout_init(&L, summary_cols, NCOLS(summary_cols), sizeof(struct ana_summary_row));
+    unsigned char *buf = malloc((n ? n : 1) * L.row_size);
+    if (!buf)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, h->path, 0, 0, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        pack_row(&L, buf + i * L.row_size, &rows[i]);
+
+    int rc = 0;
+    hid_t mtype = -1, ftype = -1, space = -1, d = -1;
+    hsize_t dim = n;
+    if ((mtype = compound_type(&L, 1, 0)) < 0 || (ftype = compound_type(&L, 1, 1)) < 0 ||
+        (space = H5Screate_simple(1, &dim, NULL)) < 0 ||
+        (d = H5Dcreate2(h->file, "summary", ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
+            0 ||
+        (n > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) ||
+        attr_columns(d, &L) < 0)
+        rc = h5fail(err, h->path, "cannot write /summary");
+    if (d >= 0 && H5Dclose(d) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close /summary");
+    if (space >= 0 && H5Sclose(space) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close a dataspace");
+    if (ftype >= 0 && H5Tclose(ftype) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close a datatype");
+    if (mtype >= 0 && H5Tclose(mtype) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close a datatype");
+    free(buf);
+    if (rc == 0)
+        h->summary_written = 1;
+    return rc;
+}
+
+/* fsyncs a file or directory. */
+static int sync_path(const char *p, int dir)
+{
+    int fd = open(p, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+    if (fd < 0)
+        return -1;
+    int e = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return e;
+}
+
+/* The directory part of path ("." when there is none), malloc'ed. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return dup_string(".");
+    if (slash == path)
+        return dup_string("/");
+    size_t n = (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+int ana_h5_close(struct ana_h5 *h, int ok, struct llmsim_error *err)
+{
+    if (!h)
+        return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0, "no results file handle");
+    int rc = 0;
+    if (h->failed) {
+        rc = h->err.code;
+        if (err)
+            *err = h->err;
+    } else if (h5_enter() < 0) {
+        rc = h5fail(err, h->path, "cannot switch off HDF5 error printing");
+    }
+    if (rc == 0)
+        rc = table_flush(h, &h->req, err);
+    if (rc == 0)
+        rc = table_flush(h, &h->ts, err);
+    if (rc == 0 && ok) {
+        int one = 1;
+        hid_t a = H5Aopen(h->file, "complete", H5P_DEFAULT);
+        herr_t e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT, &one);
+        if (a >= 0 && H5Aclose(a) < 0)
+            e = -1;
+        if (e < 0)
+            rc = h5fail(err, h->path, "cannot set the complete attribute");
+    }
+    if (rc == 0) {
+        int bad = table_close(&h->req) | table_close(&h->ts);
+        herr_t e = H5Fclose(h->file);
+        h->file = -1;
+        if (bad || e < 0)
+            rc = h5fail(err, h->path, "cannot close the HDF5 file %s", h->tmp);
+    }
+    if (rc != 0) {
+        /* A file whose writes failed may be inconsistent: never let it take
+         * the final name. */
+        close_quietly(h);
+        unlink(h->tmp);
+        handle_free(h);
+        return rc;
+    }
+    if (sync_path(h->tmp, 0) < 0) {
+        rc = llmsim_error_set(err, LLMSIM_EIO, h->path, 0, 0, "cannot fsync %s: %s", h->tmp,
+                              strerror(errno));
+        unlink(h->tmp);
+    } else if (rename(h->tmp, h->path) < 0) {
+        rc = llmsim_error_set(err, LLMSIM_EIO, h->path, 0, 0, "cannot rename %s onto it: %s",
+                              h->tmp, strerror(errno));
+        unlink(h->tmp);
+    } else {
+        char *dir = dir_of(h->path);
+        if (!dir)
+            rc = llmsim_error_set(err, LLMSIM_ENOMEM, h->path, 0, 0, "out of memory");
+        else if (sync_path(dir, 1) < 0)
+            rc = llmsim_error_set(err, LLMSIM_EIO, h->path, 0, 0,
+                                  "written, but cannot fsync its directory %s: %s", dir,
+                                  strerror(errno));
+        free(dir);
+    }
+    handle_free(h);
+    return rc;
+}
+
+void ana_h5_abort(struct ana_h5 *h)
+{
+    if (!h)
+        return;
+    h5_enter();
+    close_quietly(h);
+    unlink(h->tmp);
+    handle_free(h);
+}
+
+/* ---- reader ----------------------------------------------------------- */
+
+/* Reads the string attribute name (fixed or variable length) into buf. */
+static herr_t read_str_attr(hid_t loc, const char *name, char *buf, size_t n)
+{
+    herr_t e = -1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0)
+        return -1;
+    hid_t ft = H5Aget_type(a);
+    hid_t mt = -1;
+    if (ft < 0 || H5Tget_class(ft) != H5T_STRING)
+        goto out;
+    htri_t vlen = H5Tis_variable_str(ft);
+    H5T_cset_t cset = H5Tget_cset(ft);
+    if (vlen < 0 || cset < 0 || (mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_cset(mt, cset) < 0)
+        goto out;
+    if (vlen) {
+        char *s = NULL;
+        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &s) < 0)
+            goto out;
+        snprintf(buf, n, "%s", s ? s : "");
+        e = H5free_memory(s);
+    } else {
+        size_t size = H5Tget_size(ft);
+        char *s = size ? calloc(1, size + 1) : NULL;
+        if (!s)
+            goto out;
+        if (H5Tset_size(mt, size + 1) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 ||
+            H5Aread(a, mt, s) < 0) {
+            free(s);
+            goto out;
+        }
+        snprintf(buf, n, "%s", s);
+        free(s);
+        e = 0;
+    }
+out:
+    if (mt >= 0 && H5Tclose(mt) < 0)
+        e = -1;
+    if (ft >= 0 && H5Tclose(ft) < 0)
+        e = -1;
+    if (H5Aclose(a) < 0)
+        e = -1;
+    return e;
+}
+
+static herr_t read_num_attr(hid_t loc, const char *name, hid_t mtype, void *v)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0)
+        return -1;
+    herr_t e = H5Aread(a, mtype, v);
+    if (H5Aclose(a) < 0)
+        e = -1;
+    return e;
+}
+
+static int read_summary(hid_t file, const char *path, struct ana_h5_info *info,
+                        struct llmsim_error *err)
+{
+    int rc = 0;
+    struct layout L;
+    layout_init(&L, summary_cols, NCOLS(summary_cols), sizeof(struct ana_summary_row));
+    hid_t d = -1, ft = -1, sp = -1, mt = -1;
+    if ((d = H5Dopen2(file, "summary", H5P_DEFAULT)) < 0 || (ft = H5Dget_type(d)) < 0 ||
+        (sp = H5Dget_space(d)) < 0) {
+        rc = h5fail(err, path, "cannot open /summary");
+        goto out;
+    }
+    if (H5Tget_class(ft) != H5T_COMPOUND || H5Sget_simple_extent_ndims(sp) != 1) {
+        rc = llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0,
+                              "/summary is not a 1-D compound dataset");
+        goto out;
+    }
+    for (size_t i = 0; i < L.ncols; i++) {
+        if (H5Tget_member_index(ft, L.cols[i].name) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            rc = llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0, "/summary has no column %s",
+                                  L.cols[i].name);
+            goto out;
+        }
+    }
+    hsize_t dim = 0;
+    if (H5Sget_simple_extent_dims(sp, &dim, NULL) < 0) {
+        rc = h5fail(err, path, "cannot read the size of /summary");
+        goto out;
+    }
+    if (dim > SIZE_MAX / sizeof(struct ana_summary_row)) {
+        rc = llmsim_error_set(err, LLMSIM_ELIMIT, path, 0, 0, "/summary is too large");
+        goto out;
+    }
+    if (dim == 0)
+        goto out;
+    info->rows = calloc((size_t)dim, sizeof *info->rows);
+    if (!info->rows) {
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory for /summary");
+        goto out;
+    }
+    if ((mt = compound_type(&L, 0, 0)) < 0 ||
+        H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, info->rows) < 0) {
+        rc = h5fail(err, path, "cannot read /summary");
+        goto out;
+    }
+    info->n_rows = (size_t)dim;
+    for (size_t i = 0; i < info->n_rows; i++) {
+        info->rows[i].scope[ANA_SCOPE_MAX - 1] = '\0';
+        info->rows[i].metric[ANA_METRIC_MAX - 1] = '\0';
+    }
+out:
+    if (mt >= 0 && H5Tclose(mt) < 0 && rc == 0)
+        rc = h5fail(err, path, "cannot close a datatype");
+    if (sp >= 0 && H5Sclose(sp) < 0 && rc == 0)
+        rc = h5fail(err, path, "cannot close a dataspace");
+    if (ft >= 0 && H5Tclose(ft) < 0 && rc == 0)
+        rc = h5fail(err, path, "cannot close a datatype");
+    if (d >= 0 && H5Dclose(d) < 0 && rc == 0)
+        rc = h5fail(err, path, "cannot close /summary");
+    return rc;
+}
+
+int ana_h5_read(const char *path, struct ana_h5_info *info, struct llmsim_error *err)
+{
+    if (!info)
+        return llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0, "no info struct");
+    memset(info, 0, sizeof *info);
+    if (!path || !path[0])
+        return llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0, "no results path");
+    if (access(path, R_OK) < 0)
+        return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    if (h5_enter() < 0)
+        return h5fail(err, path, "cannot switch off HDF5 error printing");
+    htri_t is = H5Fis_hdf5(path);
+    if (is <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return llmsim_error_set(err, LLMSIM_EHDF5, path, 0, 0, "not an HDF5 file");
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return h5fail(err, path, "cannot open the HDF5 file");
+    int rc = 0;
+    htri_t has = H5Aexists(f, "llmsim_version");
+    if (has <= 0) {
+        rc = has < 0 ? h5fail(err, path, "cannot read the root attributes")
+                     : llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0,
+                                        "not an llmsim results file (no llmsim_version attribute)");
+        goto out;
+    }
+    if (read_str_attr(f, "llmsim_version", info->llmsim_version, sizeof info->llmsim_version) < 0 ||
+        read_num_attr(f, "schema_version", H5T_NATIVE_INT, &info->schema_version) < 0 ||
+        read_str_attr(f, "scenario_name", info->scenario_name, sizeof info->scenario_name) < 0 ||
+        read_num_attr(f, "seed", H5T_NATIVE_UINT64, &info->seed) < 0 ||
+        read_num_attr(f, "complete", H5T_NATIVE_INT, &info->complete) < 0) {
+        rc = h5fail(err, path, "cannot read the root attributes of an llmsim results file");
+        goto out;
+    }
+    if (info->schema_version < 1 || info->schema_version > ANA_SCHEMA_VERSION) {
+        rc = llmsim_error_set(err, LLMSIM_ERANGE, path, 0, 0,
+                              "schema version %d is not supported (this llmsim reads 1 to %d)",
+                              info->schema_version, ANA_SCHEMA_VERSION);
+        goto out;
+    }
+    htri_t has_summary = H5Lexists(f, "summary", H5P_DEFAULT);
+    if (has_summary < 0)
+        rc = h5fail(err, path, "cannot look for /summary");
+    else if (has_summary > 0)
+        rc = read_summary(f, path, info, err);
+out:
+    if (H5Fclose(f) < 0 && rc == 0)
+        rc = h5fail(err, path, "cannot close the HDF5 file");
+    if (rc != 0)
+        ana_h5_info_free(info);
+    return rc;
+}
+
+void ana_h5_info_free(struct ana_h5_info *info)
+{
+    if (!info)
+        return;
+    free(info->rows);
+    info->rows = NULL;
+    info->n_rows = 0;
+}

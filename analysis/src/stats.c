@@ -1,0 +1,525 @@
+/* llmsim: summary statistics of finished requests and replications.
+ *
+ * Storage.  Per replication, per scope ("all", each class, each deployment)
+ * and per per-request metric, a growable array of the exact samples of the
+ * measured (non-warm-up) requests, in completion order; capacities double, so
+ * appends are amortised O(1).  Beside them, per replication and scope, sums
+ * over every request (warm-up included) of the billed cost lines, and per
+ * replication a (class x deployment) table of attributed GPU cost and request
+ * counts: the run-level cost figures are made from these when the
+ * replication's ana_stats_add_run arrives.
+ *
+ * Percentiles: type 7 of Hyndman and Fan (1996), "Sample quantiles in
+ * statistical packages", The American Statistician 50(4): for sorted x[0..n-1]
+ * and probability p, h = (n - 1) p and Q(p) = x[floor h] + (h - floor h)
+ * (x[floor h + 1] - x[floor h]), the default of numpy, pandas and R.
+ *
+ * Confidence intervals of the mean (results.h): Student t over the
+ * replication means when two or more replications have samples; the method of
+ * batch means (Law, "Simulation Modeling and Analysis", chapter 9) over 10
+ * batches of consecutive samples when one has.  With n samples the batches
+ * hold b = floor(n / 10) samples each and the n - 10 b earliest samples are
+ * left out (they are the ones closest to the initial transient).
+ *
+ * Run-level metrics and what each scope gets are defined in results.h.  The
+ * GPU line of a class is each deployment's provisioned cost times the class's
+ * share of the GPU cost attributed to that deployment's requests (of its
+ * requests when none was attributed), so that class lines add up to "all". */
+#include "llmsim/results.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+/* Per-request metrics. */
+enum { M_TTFT, M_E2E, M_QUEUE, M_ITL, M_INPUT, M_OUTPUT, M_COST, N_REQ_METRICS };
+static const char *const req_metric_names[N_REQ_METRICS] = {
+    "ttft_s", "e2e_s", "queue_s", "itl_s", "input_tokens", "output_tokens", "cost_usd"};
+
+/* Scope kinds, as bits saying where a run-level metric applies. */
+enum { SK_ALL = 1, SK_CLASS = 2, SK_DEPLOYMENT = 4 };
+
+/* Run-level metrics. */
+enum {
+    R_THROUGHPUT,
+    R_COST_1K,
+    R_INPUT_1K,
+    R_CACHE_WRITE_1K,
+    R_CACHE_READ_1K,
+    R_OUTPUT_1K,
+    R_GPU_1K,
+    R_GPU_IDLE,
+    R_IN_SYSTEM,
+    R_LITTLE,
+    N_RUN_METRICS
+};
+static const struct {
+    const char *name;
+    unsigned scopes; /* SK_* bits */
+} run_metrics[N_RUN_METRICS] = {
+    {"throughput_rps", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"cost_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"cost_input_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"cost_cache_write_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"cost_cache_read_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"cost_output_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"cost_gpu_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"gpu_idle_usd", SK_ALL | SK_DEPLOYMENT},
+    {"in_system_mean", SK_ALL},
+    {"littles_law_rel_err", SK_ALL},
+};
+
+/* Billed lines summed per scope (all requests). */
+enum { L_INPUT, L_CACHE_WRITE, L_CACHE_READ, L_OUTPUT, N_LINES };
+
+#define BATCHES 10
+#define BATCH_MIN_SAMPLES 20
+
+struct dvec {
+    double *v;
+    size_t n, cap;
+};
+
+struct scope_acc {
+    uint64_t requests;        /* every finished request, warm-up included */
+    uint64_t measured;        /* requests not flagged SIM_RF_WARMUP */
+    double line_usd[N_LINES]; /* billed lines of every request */
+};
+
+struct rep {
+    struct dvec *samples;  /* [scope * N_REQ_METRICS + metric] */
+    struct scope_acc *acc; /* [scope] */
+    double *gpu_cd_usd;    /* [class * nd + deployment]: cost_gpu_usd of every request */
+    uint64_t *requests_cd; /* [class * nd + deployment]: every request */
+    double *run;           /* [scope * N_RUN_METRICS + metric], NaN where undefined */
+    int has_run;           /* ana_stats_add_run was called */
+};
+
+struct ana_stats {
+    size_t nc, nd;                /* classes, deployments */
+    size_t nscopes;               /* 1 + nc + nd: all, classes, deployments */
+    char (*scope)[ANA_SCOPE_MAX]; /* scope names */
+    double warmup_s;
+    size_t nreps;      /* slots in reps */
+    struct rep **reps; /* [replication], NULL until the first record */
+};
+
+static unsigned scope_kind(const struct ana_stats *s, size_t k)
+{
+    return k == 0 ? SK_ALL : k <= s->nc ? SK_CLASS : SK_DEPLOYMENT;
+}
+
+static int dvec_reserve(struct dvec *d, size_t need)
+{
+    if (need <= d->cap)
+        return 0;
+    size_t cap = d->cap ? d->cap : 64;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2 / sizeof(double))
+            return LLMSIM_ENOMEM;
+        cap *= 2;
+    }
+    double *v = realloc(d->v, cap * sizeof *v);
+    if (!v)
+        return LLMSIM_ENOMEM;
+    d->v = v;
+    d->cap = cap;
+    return 0;
+}
+
+static void rep_free(const struct ana_stats *s, struct rep *r)
+{
+    if (!r)
+        return;
+    if (r->samples)
+        for (size_t i = 0; i < s->nscopes * N_REQ_METRICS; i++)
+            free(r->samples[i].v);
+    free(r->samples);
+    free(r->acc);
+    free(r->gpu_cd_usd);
+    free(r->requests_cd);
+    free(r->run);
+    free(r);
+}
+
+/* The replication's storage, allocated on first use. */
+static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
+{
+    if (replication < 0)
+        return LLMSIM_EINVAL;
+    if (replication >= SIM_MAX_REPLICATIONS)
+        return LLMSIM_ERANGE;
+    size_t i = (size_t)replication;
+    if (i >= s->nreps) {
+        size_t n = s->nreps ? s->nreps : 4;
+        while (n <= i)
+            n *= 2;
+        struct rep **reps = realloc(s->reps, n * sizeof *reps);
+        if (!reps)
+            return LLMSIM_ENOMEM;
+        memset(reps + s->nreps, 0, (n - s->nreps) * sizeof *reps);
+        s->reps = reps;
+        s->nreps = n;
+    }
+    if (!s->reps[i]) {
+        size_t ncd = s->nc * s->nd > 0 ? s->nc * s->nd : 1;
+        struct rep *r = calloc(1, sizeof *r);
+        if (!r)
+            return LLMSIM_ENOMEM;
+        r->samples = calloc(s->nscopes * N_REQ_METRICS, sizeof *r->samples);
+        r->acc = calloc(s->nscopes, sizeof *r->acc);
+        r->gpu_cd_usd = calloc(ncd, sizeof *r->gpu_cd_usd);
+        r->requests_cd = calloc(ncd, sizeof *r->requests_cd);
+        r->run = malloc(s->nscopes * N_RUN_METRICS * sizeof *r->run);
+        if (!r->samples || !r->acc || !r->gpu_cd_usd || !r->requests_cd || !r->run) {
+            rep_free(s, r);
+            return LLMSIM_ENOMEM;
+        }
+        for (size_t k = 0; k < s->nscopes * N_RUN_METRICS; k++)
+            r->run[k] = NAN;
+        s->reps[i] = r;
+    }
+    *out = s->reps[i];
+    return 0;
+}
+
+int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
+{
+    if (!out || !sc)
+        return LLMSIM_EINVAL;
+    *out = NULL;
+    struct ana_stats *s = calloc(1, sizeof *s);
+    if (!s)
+        return LLMSIM_ENOMEM;
+    s->nc = sc->workload.n_classes;
+    s->nd = sc->n_deployments;
+    s->nscopes = 1 + s->nc + s->nd;
+    s->warmup_s = sc->warmup_s;
+    s->scope = calloc(s->nscopes, sizeof *s->scope);
+    if (!s->scope) {
+        free(s);
+        return LLMSIM_ENOMEM;
+    }
+    snprintf(s->scope[0], ANA_SCOPE_MAX, "all");
+    for (size_t c = 0; c < s->nc; c++)
+        snprintf(s->scope[1 + c], ANA_SCOPE_MAX, "class:%.*s", SIM_NAME_MAX,
+                 sc->workload.classes[c].name);
+    for (size_t d = 0; d < s->nd; d++)
+        snprintf(s->scope[1 + s->nc + d], ANA_SCOPE_MAX, "deployment:%.*s", SIM_NAME_MAX,
+                 sc->deployments[d].name);
+    *out = s;
+    return 0;
+}
+
+void ana_stats_free(struct ana_stats *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nreps; i++)
+        rep_free(s, s->reps[i]);
+    free(s->reps);
+    free(s->scope);
+    free(s);
+}
+
+int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
+{
+    if (!s || !r)
+        return LLMSIM_EINVAL;
+    if (r->class_idx < 0 || (size_t)r->class_idx >= s->nc || r->deployment < 0 ||
+        (size_t)r->deployment >= s->nd)
+        return LLMSIM_EINVAL;
+    double line[N_LINES] = {r->cost_input_usd, r->cost_cache_write_usd, r->cost_cache_read_usd,
+                            r->cost_output_usd};
+    double v[N_REQ_METRICS];
+    int use[N_REQ_METRICS];
+    v[M_TTFT] = r->ttft_s;
+    v[M_E2E] = r->e2e_s;
+    v[M_QUEUE] = r->queue_s;
+    v[M_ITL] = r->mean_itl_s;
+    v[M_INPUT] = r->input_tokens;
+    v[M_OUTPUT] = r->output_tokens;
+    v[M_COST] =
+        line[L_INPUT] + line[L_CACHE_WRITE] + line[L_CACHE_READ] + line[L_OUTPUT] + r->cost_gpu_usd;
+    for (int m = 0; m < N_REQ_METRICS; m++) {
+        use[m] = m != M_ITL || r->output_tokens >= 2;
+        if (use[m] && !isfinite(v[m]))
+            return LLMSIM_ERANGE;
+    }
+
+    struct rep *rep;
+    int rc = rep_get(s, r->replication, &rep);
+    if (rc != 0)
+        return rc;
+    const size_t scopes[3] = {0, 1 + (size_t)r->class_idx, 1 + s->nc + (size_t)r->deployment};
+    int measured = !(r->flags & SIM_RF_WARMUP);
+    if (measured) {
+        /* Reserve first, so that a failed allocation leaves nothing half added. */
+        for (int k = 0; k < 3; k++)
+            for (int m = 0; m < N_REQ_METRICS; m++) {
+                struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + (size_t)m];
+                if (use[m] && dvec_reserve(d, d->n + 1) != 0)
+                    return LLMSIM_ENOMEM;
+            }
+    }
+    for (int k = 0; k < 3; k++) {
+        struct scope_acc *a = &rep->acc[scopes[k]];
+        a->requests++;
+        for (int l = 0; l < N_LINES; l++)
+            a->line_usd[l] += line[l];
+        if (!measured)
+            continue;
+        a->measured++;
+        for (int m = 0; m < N_REQ_METRICS; m++) {
+            struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + (size_t)m];
+            if (use[m])
+                d->v[d->n++] = v[m];
+        }
+    }
+    size_t cd = (size_t)r->class_idx * s->nd + (size_t)r->deployment;
+    rep->gpu_cd_usd[cd] += r->cost_gpu_usd;
+    rep->requests_cd[cd]++;
+    return 0;
+}
+
+/* Fills the cost metrics of one scope: lines billed to its requests plus
+ * gpu_usd, over its requests (NaN with no requests). */
+static void set_costs(double *run, const struct scope_acc *a, double gpu_usd)
+{
+    double k = a->requests > 0 ? 1000.0 / (double)a->requests : NAN;
+    double total = gpu_usd;
+    for (int l = 0; l < N_LINES; l++)
+        total += a->line_usd[l];
+    run[R_COST_1K] = k * total;
+    run[R_INPUT_1K] = k * a->line_usd[L_INPUT];
+    run[R_CACHE_WRITE_1K] = k * a->line_usd[L_CACHE_WRITE];
+    run[R_CACHE_READ_1K] = k * a->line_usd[L_CACHE_READ];
+    run[R_OUTPUT_1K] = k * a->line_usd[L_OUTPUT];
+    run[R_GPU_1K] = k * gpu_usd;
+}
+
+int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct sim_world_stats *ws)
+{
+    if (!s || !ws)
+        return LLMSIM_EINVAL;
+    if (ws->n_deployments != s->nd || (s->nd > 0 && !ws->deployments))
+        return LLMSIM_EINVAL;
+    struct rep *rep;
+    int rc = rep_get(s, replication, &rep);
+    if (rc != 0)
+        return rc;
+    if (rep->has_run)
+        return LLMSIM_ESTATE;
+
+    double span = ws->makespan_s - s->warmup_s;
+    double gpu_all = 0, idle_all = 0;
+    for (size_t d = 0; d < s->nd; d++) {
+        gpu_all += ws->deployments[d].gpu_cost_usd;
+        idle_all += ws->deployments[d].gpu_cost_usd - ws->deployments[d].gpu_busy_cost_usd;
+    }
+    for (size_t k = 0; k < s->nscopes; k++) {
+        double *run = &rep->run[k * N_RUN_METRICS];
+        const struct scope_acc *a = &rep->acc[k];
+        run[R_THROUGHPUT] = span > 0 ? (double)a->measured / span : NAN;
+        if (k == 0) {
+            set_costs(run, a, gpu_all);
+            run[R_GPU_IDLE] = idle_all;
+            run[R_IN_SYSTEM] = ws->makespan_s > 0 ? ws->area_in_system / ws->makespan_s : NAN;
+            run[R_LITTLE] = ws->sum_sojourn_s > 0
+                                ? fabs(ws->area_in_system - ws->sum_sojourn_s) / ws->sum_sojourn_s
+                                : NAN;
+        } else if (k <= s->nc) {
+            /* The class's share of each deployment's provisioned GPU cost. */
+            size_t c = k - 1;
+            double gpu = 0;
+            for (size_t d = 0; d < s->nd; d++) {
+                double w_gpu = 0, w_req = 0;
+                for (size_t c2 = 0; c2 < s->nc; c2++) {
+                    w_gpu += rep->gpu_cd_usd[c2 * s->nd + d];
+                    w_req += (double)rep->requests_cd[c2 * s->nd + d];
+                }
+                double share = w_gpu > 0   ? rep->gpu_cd_usd[c * s->nd + d] / w_gpu
+                               : w_req > 0 ? (double)rep->requests_cd[c * s->nd + d] / w_req
+                                           : 0;
+                gpu += share * ws->deployments[d].gpu_cost_usd;
+            }
+            set_costs(run, a, gpu);
+        } else {
+            const struct sim_deployment_stats *ds = &ws->deployments[k - 1 - s->nc];
+            set_costs(run, a, ds->gpu_cost_usd);
+            run[R_GPU_IDLE] = ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
+        }
+    }
+    rep->has_run = 1;
+    return 0;
+}
+
+static int stats_sink_request(void *ctx, const struct sim_request_record *r)
+{
+    return ana_stats_add(ctx, r);
+}
+
+struct sim_sink ana_stats_sink(struct ana_stats *s)
+{
+    return (struct sim_sink){s, stats_sink_request, NULL};
+}
+
+/* ---- summary ---------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Type-7 quantile of sorted x[0..n-1]; NaN for n == 0. */
+static double quantile7(const double *x, size_t n, double p)
+{
+    if (n == 0)
+        return NAN;
+    double h = (double)(n - 1) * p;
+    size_t lo = (size_t)floor(h);
+    if (lo + 1 >= n)
+        return x[n - 1];
+    return x[lo] + (h - (double)lo) * (x[lo + 1] - x[lo]);
+}
+
+static double mean_of(const double *x, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += x[i];
+    return n ? sum / (double)n : NAN;
+}
+
+/* t_{0.975, k-1} s / sqrt(k) over k values; NaN for k < 2. */
+static double t_halfwidth(const double *x, size_t k)
+{
+    if (k < 2)
+        return NAN;
+    double m = mean_of(x, k), ss = 0;
+    for (size_t i = 0; i < k; i++)
+        ss += (x[i] - m) * (x[i] - m);
+    double sd = sqrt(ss / (double)(k - 1));
+    return ana_t_quantile(0.975, (double)(k - 1)) * sd / sqrt((double)k);
+}
+
+/* Batch-means half-width over BATCHES batches of consecutive samples. */
+static double batch_halfwidth(const double *x, size_t n)
+{
+    if (n < BATCH_MIN_SAMPLES)
+        return NAN;
+    size_t b = n / BATCHES, skip = n - b * BATCHES;
+    double means[BATCHES];
+    for (size_t j = 0; j < BATCHES; j++)
+        means[j] = mean_of(x + skip + j * b, b);
+    return t_halfwidth(means, BATCHES);
+}
+
+/* Sorts x[0..n-1] in place and fills the row's statistics. */
+static void fill_row(struct ana_summary_row *row, const char *scope, const char *metric, double *x,
+                     size_t n, double ci95)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->scope, sizeof row->scope, "%s", scope);
+    snprintf(row->metric, sizeof row->metric, "%s", metric);
+    row->count = n;
+    row->mean = mean_of(x, n);
+    qsort(x, n, sizeof *x, cmp_double);
+    row->p50 = quantile7(x, n, 0.50);
+    row->p90 = quantile7(x, n, 0.90);
+    row->p95 = quantile7(x, n, 0.95);
+    row->p99 = quantile7(x, n, 0.99);
+    row->ci95 = ci95;
+}
+
+int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n)
+{
+    if (!s || !rows || !n)
+        return LLMSIM_EINVAL;
+    *rows = NULL;
+    *n = 0;
+    size_t nrows = 0, most = s->nreps; /* most: scratch values needed at once */
+    for (size_t k = 0; k < s->nscopes; k++) {
+        nrows += N_REQ_METRICS;
+        for (int m = 0; m < N_RUN_METRICS; m++)
+            nrows += (run_metrics[m].scopes & scope_kind(s, k)) != 0;
+        for (int m = 0; m < N_REQ_METRICS; m++) {
+            size_t total = 0;
+            for (size_t i = 0; i < s->nreps; i++)
+                if (s->reps[i])
+                    total += s->reps[i]->samples[k * N_REQ_METRICS + (size_t)m].n;
+            if (total > most)
+                most = total;
+        }
+    }
+    struct ana_summary_row *out = calloc(nrows, sizeof *out);
+    double *x = malloc((most ? most : 1) * sizeof *x);
+    double *means = malloc((s->nreps ? s->nreps : 1) * sizeof *means);
+    if (!out || !x || !means) {
+        free(out);
+        free(x);
+        free(means);
+        return LLMSIM_ENOMEM;
+    }
+
+    size_t row = 0;
+    for (size_t k = 0; k < s->nscopes; k++) {
+        for (int m = 0; m < N_REQ_METRICS; m++) {
+            size_t total = 0, nr = 0;
+            const struct dvec *only = NULL; /* the one replication with samples */
+            for (size_t i = 0; i < s->nreps; i++) {
+                const struct dvec *d =
+                    s->reps[i] ? &s->reps[i]->samples[k * N_REQ_METRICS + (size_t)m] : NULL;
+                if (!d || d->n == 0)
+                    continue;
+                memcpy(x + total, d->v, d->n * sizeof *x);
+                means[nr++] = mean_of(d->v, d->n);
+                total += d->n;
+                only = d;
+            }
+            double ci = nr >= 2   ? t_halfwidth(means, nr)
+                        : nr == 1 ? batch_halfwidth(only->v, only->n)
+                                  : NAN;
+            fill_row(&out[row++], s->scope[k], req_metric_names[m], x, total, ci);
+        }
+        for (int m = 0; m < N_RUN_METRICS; m++) {
+            if (!(run_metrics[m].scopes & scope_kind(s, k)))
+                continue;
+            size_t nr = 0;
+            for (size_t i = 0; i < s->nreps; i++) {
+                const struct rep *r = s->reps[i];
+                if (r && r->has_run && isfinite(r->run[k * N_RUN_METRICS + (size_t)m]))
+                    x[nr++] = r->run[k * N_RUN_METRICS + (size_t)m];
+            }
+            double ci = t_halfwidth(x, nr);
+            fill_row(&out[row++], s->scope[k], run_metrics[m].name, x, nr, ci);
+        }
+    }
+    LLMSIM_ASSERT(row == nrows);
+    free(x);
+    free(means);
+    *rows = out;
+    *n = nrows;
+    return 0;
+}
+
+const struct ana_summary_row *ana_summary_find(const struct ana_summary_row *rows, size_t n,
+                                               const char *scope, const char *metric)
+{
+    if (!rows || !scope || !metric)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].scope, scope) == 0 && strcmp(rows[i].metric, metric) == 0)
+            return &rows[i];
+    return NULL;
+}
+
+double ana_t_quantile(double p, double dof)
+{
+    return gsl_cdf_tdist_Pinv(p, dof);
+}

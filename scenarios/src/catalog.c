@@ -33,7 +33,7 @@ static const struct scn_key price_entry_keys[] = {
 
 static int copy_str(struct scn_ctx *c, const struct yn_node *v, char *dst, size_t size)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;

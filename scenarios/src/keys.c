@@ -145,7 +145,7 @@ int scn_get_double(struct scn_ctx *c, const struct yn_node *n, double *out)
 
 int scn_get_bool(struct scn_ctx *c, const struct yn_node *n, int *out)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, n, &s);
     if (rc)
         return rc;
@@ -162,7 +162,7 @@ int scn_get_bool(struct scn_ctx *c, const struct yn_node *n, int *out)
 
 int scn_get_name(struct scn_ctx *c, const struct yn_node *n, char *buf, size_t size)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, n, &s);
     if (rc)
         return rc;
@@ -332,7 +332,7 @@ int scn_get_dist(struct scn_ctx *c, const struct yn_node *n, struct mdl_dist *d,
     const struct yn_node *kn = yn_get(n, "dist");
     if (kn == NULL)
         return scn_fail(c, n, "distribution needs 'dist' (constant, exponential, lognormal, gamma, normal, uniform, geometric or empirical)");
-    const char *kname;
+    const char *kname = NULL;
     size_t m = scn_path_push(c, "dist");
     int rc = scn_get_scalar(c, kn, &kname);
     if (rc == 0 && mdl_dist_kind_parse(kname, &d->kind) != 0) {
@@ -412,7 +412,7 @@ int scn_get_dist(struct scn_ctx *c, const struct yn_node *n, struct mdl_dist *d,
         if ((vals == NULL) == (p == NULL))
             return scn_fail(c, n, "an empirical distribution needs exactly one of 'values' or 'path'");
         if (p) {
-            const char *s;
+            const char *s = NULL;
             size_t mm = scn_path_push(c, "path");
             rc = scn_get_scalar(c, p, &s);
             if (rc == 0 && w)
@@ -500,7 +500,7 @@ static int read_typed(struct scn_ctx *c, const struct scn_key *k, const struct y
     case SCN_K_NAME:
         return scn_get_name(c, v, base, SIM_NAME_MAX);
     case SCN_K_STRDUP: {
-        const char *s;
+        const char *s = NULL;
         if ((rc = scn_get_scalar(c, v, &s)))
             return rc;
         char *dup = strdup(s);

@@ -77,7 +77,7 @@ static int h_horizon(struct scn_ctx *c, const struct yn_node *v, void *obj)
 static int h_process(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_workload_cfg *w = obj;
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
@@ -122,7 +122,7 @@ static int h_arrivals(struct scn_ctx *c, const struct yn_node *v, void *obj)
 static int h_cache_ttl(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_segment_cfg *s = obj;
-    const char *t;
+    const char *t = NULL;
     int rc = scn_get_scalar(c, v, &t);
     if (rc)
         return rc;
@@ -193,8 +193,8 @@ static int h_difficulty(struct scn_ctx *c, const struct yn_node *v, void *obj)
     struct sim_class_cfg *cl = obj;
     memset(cl->difficulty, 0, sizeof cl->difficulty);
     if (v->type == YN_SCALAR) {
-        const char *s;
-        int d, rc = scn_get_scalar(c, v, &s);
+        const char *s = NULL;
+        int d = 0, rc = scn_get_scalar(c, v, &s);
         if (rc)
             return rc;
         if (parse_difficulty_name(s, &d) != 0)
@@ -207,7 +207,7 @@ static int h_difficulty(struct scn_ctx *c, const struct yn_node *v, void *obj)
         return scn_fail(c, v, "expected simple, moderate, complex or a mapping of probabilities");
     double sum = 0;
     for (size_t i = 0; i < v->n; i++) {
-        int d;
+        int d = 0;
         size_t m = scn_path_push(c, v->keys[i]->str);
         int rc = 0;
         if (parse_difficulty_name(v->keys[i]->str, &d) != 0)
@@ -300,7 +300,7 @@ static const struct scn_key trace_keys[] = {
 static int h_trace_path(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct trace_opts *t = obj;
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
@@ -314,7 +314,7 @@ static int h_trace_path(struct scn_ctx *c, const struct yn_node *v, void *obj)
 static int h_trace_format(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct trace_opts *t = obj;
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
@@ -396,7 +396,7 @@ static int h_workload(struct scn_ctx *c, const struct yn_node *v, void *obj)
 static int h_kind(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
@@ -605,7 +605,7 @@ static int h_scheduler(struct scn_ctx *c, const struct yn_node *v, void *obj)
     if (p == NULL)
         return scn_fail(c, v, "missing required key 'policy'");
     size_t m = scn_path_push(c, "policy");
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, p, &s);
     if (rc == 0) {
         if (!strcmp(s, "none"))
@@ -623,7 +623,7 @@ static int h_scheduler(struct scn_ctx *c, const struct yn_node *v, void *obj)
 static int h_queue(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
@@ -639,7 +639,7 @@ static int h_queue(struct scn_ctx *c, const struct yn_node *v, void *obj)
 static int h_replica_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
-    const char *s;
+    const char *s = NULL;
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
@@ -787,7 +787,7 @@ static int h_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
     const struct yn_node *p = yn_get(v, "policy");
     if (p == NULL)
         return scn_fail(c, v, "missing required key 'policy' (fixed or split)");
-    const char *pol;
+    const char *pol = NULL;
     size_t m = scn_path_push(c, "policy");
     int rc = scn_get_scalar(c, p, &pol);
     if (rc == 0 && strcmp(pol, "fixed") && strcmp(pol, "split")) {
@@ -817,7 +817,7 @@ static int h_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
         const struct yn_node *t = yn_get(v, "to");
         if (t == NULL)
             return scn_fail(c, v, "missing required key 'to'");
-        const char *name;
+        const char *name = NULL;
         m = scn_path_push(c, "to");
         rc = scn_get_scalar(c, t, &name);
         if (rc == 0)

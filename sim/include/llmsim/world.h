@@ -59,7 +59,10 @@ int sim_world_alloc(struct sim_world **out, const struct sim_scenario *sc, uint3
                     const struct sim_sink *sink, struct llmsim_error *err);
 
 /* Processes the next event.  Returns 1 when an event was processed, 0 when
- * the run is over (nothing pending), or a negative code (a sink failed). */
+ * the run is over (nothing pending), or a negative code: a sink failed
+ * (its code), or a pool or queue could not grow (LLMSIM_ENOMEM,
+ * LLMSIM_ELIMIT).  After a failure the world stays stopped and returns the
+ * same code on every later call. */
 int sim_step(struct sim_world *w);
 
 /* Processes every event with time <= t_s, then sets the clock to t_s (when

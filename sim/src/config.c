@@ -1,0 +1,91 @@
+/* Configuration structs: release and enum names; see llmsim/config.h. */
+#include "llmsim/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void class_free(struct sim_class_cfg *c)
+{
+    for (size_t i = 0; c->segments != NULL && i < c->n_segments; i++)
+        mdl_dist_free(&c->segments[i].tokens);
+    free(c->segments);
+    mdl_dist_free(&c->output_tokens);
+}
+
+static void deployment_free(struct sim_deployment_cfg *d)
+{
+    mdl_dist_free(&d->api.itl_ms);
+    mdl_dist_free(&d->service_time_s);
+}
+
+void sim_scenario_free(struct sim_scenario *s)
+{
+    if (s == NULL)
+        return;
+    free(s->description);
+    struct sim_workload_cfg *wl = &s->workload;
+    for (size_t i = 0; wl->classes != NULL && i < wl->n_classes; i++)
+        class_free(&wl->classes[i]);
+    free(wl->classes);
+    free(wl->trace.t_s);
+    free(wl->trace.input_tokens);
+    free(wl->trace.output_tokens);
+    for (size_t i = 0; s->deployments != NULL && i < s->n_deployments; i++)
+        deployment_free(&s->deployments[i]);
+    free(s->deployments);
+    free(s->routing.weights);
+    free(s->output.path);
+    memset(s, 0, sizeof *s);
+}
+
+const char *sim_arrival_process_name(enum sim_arrival_process p)
+{
+    switch (p) {
+    case SIM_ARRIVAL_POISSON:
+        return "poisson";
+    case SIM_ARRIVAL_GAMMA:
+        return "gamma";
+    case SIM_ARRIVAL_CONSTANT:
+        return "constant";
+    case SIM_ARRIVAL_TRACE:
+        return "trace";
+    }
+    return NULL;
+}
+
+const char *sim_deploy_kind_name(enum sim_deploy_kind k)
+{
+    switch (k) {
+    case SIM_DEPLOY_API:
+        return "api";
+    case SIM_DEPLOY_SELF_HOSTED:
+        return "self-hosted";
+    }
+    return NULL;
+}
+
+const char *sim_replica_routing_name(enum sim_replica_routing r)
+{
+    switch (r) {
+    case SIM_RR_ROUND_ROBIN:
+        return "round_robin";
+    case SIM_RR_RANDOM:
+        return "random";
+    case SIM_RR_LEAST_LOADED:
+        return "least_loaded";
+    }
+    return NULL;
+}
+
+const char *sim_difficulty_name(enum sim_difficulty d)
+{
+    switch (d) {
+    case SIM_DIFF_SIMPLE:
+        return "simple";
+    case SIM_DIFF_MODERATE:
+        return "moderate";
+    case SIM_DIFF_COMPLEX:
+        return "complex";
+    }
+    return NULL;
+}

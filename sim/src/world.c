@@ -1,0 +1,443 @@
+/* The simulated world: allocation, the event loop, statistics, timeseries
+ * sampling and records; see llmsim/world.h for the contract and
+ * world_internal.h for how the parts fit together.
+ *
+ * The loop is the classic next-event time advance: pop the earliest event
+ * from the pending-event set (ties in scheduling order), move the clock to
+ * its time, let the part of the world it concerns react.  Arrivals are
+ * generated lazily (one pending arrival at a time), so the set holds one
+ * event per request in service plus a constant, whatever the horizon.
+ *
+ * The number-in-system integral is kept exactly: it is advanced at every
+ * change of the count (arrival, completion), so when a run has drained it
+ * equals the sum of the sojourn times up to rounding, which is Little's law
+ * L = lambda W in its sample-path form (L T = sum of W = lambda T W). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmsim/rng.h"
+#include "world_internal.h"
+
+/* Initial sizes; both grow by doubling. */
+#define POOL_INITIAL 64u
+#define FIFO_INITIAL 16u
+
+/* ---- request pool ---------------------------------------------------- */
+
+int simi_pool_get(struct simi_pool *p, uint32_t *out)
+{
+    uint32_t q;
+    if (p->free_head != SIMI_NONE) {
+        q = p->free_head;
+        p->free_head = p->slot[q].next_free;
+    } else {
+        if (p->used == p->cap) {
+            /* SIMI_NONE must stay out of range of any slot index. */
+            if (p->cap >= UINT32_MAX / 2)
+                return LLMSIM_ELIMIT;
+            uint32_t ncap = p->cap ? 2 * p->cap : POOL_INITIAL;
+            struct simi_req *ns = realloc(p->slot, (size_t)ncap * sizeof *ns);
+            if (ns == NULL)
+                return LLMSIM_ENOMEM;
+            p->slot = ns;
+            p->cap = ncap;
+        }
+        q = p->used++;
+    }
+    p->live++;
+    memset(&p->slot[q], 0, sizeof p->slot[q]);
+    p->slot[q].next_free = SIMI_NONE;
+    *out = q;
+    return 0;
+}
+
+void simi_pool_put(struct simi_pool *p, uint32_t q)
+{
+    LLMSIM_ASSERT(q < p->used && p->live > 0);
+    p->slot[q].next_free = p->free_head;
+    p->free_head = q;
+    p->live--;
+}
+
+/* ---- FIFO rings ------------------------------------------------------- */
+
+int simi_fifo_push(struct simi_fifo *f, uint32_t x)
+{
+    if (f->len == f->cap) {
+        if (f->cap >= UINT32_MAX / 2)
+            return LLMSIM_ELIMIT;
+        uint32_t ncap = f->cap ? 2 * f->cap : FIFO_INITIAL;
+        uint32_t *nb = malloc((size_t)ncap * sizeof *nb);
+        if (nb == NULL)
+            return LLMSIM_ENOMEM;
+        /* Unroll the ring so the oldest element lands at index 0. */
+        for (uint32_t i = 0; i < f->len; i++)
+            nb[i] = f->buf[(f->head + i) & (f->cap - 1)];
+        free(f->buf);
+        f->buf = nb;
+        f->cap = ncap;
+        f->head = 0;
+    }
+    f->buf[(f->head + f->len) & (f->cap - 1)] = x;
+    f->len++;
+    return 0;
+}
+
+uint32_t simi_fifo_pop(struct simi_fifo *f)
+{
+    if (f->len == 0)
+        return SIMI_NONE;
+    uint32_t x = f->buf[f->head];
+    f->head = (f->head + 1) & (f->cap - 1);
+    f->len--;
+    return x;
+}
+
+void simi_fifo_free(struct simi_fifo *f)
+{
+    free(f->buf);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+gsl_rng *simi_stream(const struct sim_world *w, const char *group, const char *name,
+                     const char *what)
+{
+    char buf[SIMI_STREAM_MAX];
+    snprintf(buf, sizeof buf, "%s/%s/%s", group, name, what);
+    return sim_rng_alloc(w->sc->seed, w->replication, buf);
+}
+
+void simi_in_system(struct sim_world *w, double t, int delta)
+{
+    LLMSIM_ASSERT(t >= w->area_t_s);
+    w->area += (double)w->in_system * (t - w->area_t_s);
+    w->area_t_s = t;
+    if (delta < 0) {
+        LLMSIM_ASSERT(w->in_system > 0);
+        w->in_system--;
+    } else if (delta > 0) {
+        w->in_system++;
+    }
+}
+
+int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload)
+{
+    LLMSIM_ASSERT(t >= w->now_s);
+    struct sim_event ev = {.time = t, .kind = kind, .target = target, .payload = payload};
+    return sim_pes_push(w->pes, &ev, NULL);
+}
+
+int simi_finish(struct sim_world *w, uint32_t q)
+{
+    const struct simi_req *r = &w->pool.slot[q];
+    struct simi_deploy *d = &w->deploy[r->deployment];
+    const struct sim_deployment_cfg *dc = d->cfg;
+    LLMSIM_ASSERT(r->done_s == w->now_s);
+
+    struct sim_request_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.id = r->id;
+    rec.replication = (int32_t)w->replication;
+    rec.class_idx = r->class_idx;
+    rec.session = -1;
+    rec.turn = 0;
+    rec.deployment = r->deployment;
+    rec.replica = r->replica;
+    rec.difficulty = r->difficulty;
+    rec.arrival_s = r->arrival_s;
+    rec.dispatch_s = r->dispatch_s;
+    rec.prefill_start_s = r->start_s;
+    rec.first_token_s = r->first_token_s;
+    rec.done_s = r->done_s;
+    rec.ttft_s = r->first_token_s - r->arrival_s;
+    rec.e2e_s = r->done_s - r->arrival_s;
+    rec.queue_s = r->start_s - r->arrival_s;
+    rec.mean_itl_s = r->output_tokens > 1
+                         ? (r->done_s - r->first_token_s) / (double)(r->output_tokens - 1)
+                         : 0.0;
+    rec.input_tokens = r->input_tokens;
+    rec.cached_tokens = 0;
+    rec.cache_write_tokens = 0;
+    rec.output_tokens = r->output_tokens;
+    if (dc->kind == SIM_DEPLOY_API) {
+        /* No prompt cache yet: every input token is billed uncached, so the
+         * no-cache counterfactual equals the billed cost. */
+        struct mdl_cost_tokens tok = {.input_uncached = r->input_tokens,
+                                      .output = r->output_tokens};
+        struct mdl_cost_lines lines;
+        mdl_cost_lines(&dc->price, &tok, &lines);
+        rec.cost_input_usd = lines.input_usd;
+        rec.cost_cache_write_usd = lines.cache_write_usd;
+        rec.cost_cache_read_usd = lines.cache_read_usd;
+        rec.cost_output_usd = lines.output_usd;
+        rec.cost_nocache_usd = lines.nocache_usd;
+        d->billed_usd += mdl_cost_total(&lines);
+    } else {
+        rec.cost_gpu_usd = (r->done_s - r->start_s) * d->gpu_usd_per_replica_s;
+        rec.cost_nocache_usd = rec.cost_gpu_usd;
+    }
+    rec.success = 1;
+    rec.flags = r->arrival_s < w->sc->warmup_s ? SIM_RF_WARMUP : 0u;
+
+    simi_in_system(w, w->now_s, -1);
+    w->completed++;
+    d->completed++;
+    w->sum_sojourn_s += rec.e2e_s;
+    w->makespan_s = w->now_s;
+    simi_pool_put(&w->pool, q);
+
+    if (w->sink.request != NULL) {
+        int rc = w->sink.request(w->sink.ctx, &rec);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- timeseries --------------------------------------------------------- */
+
+static int emit_ts(struct sim_world *w, const struct sim_ts_record *row)
+{
+    if (w->sink.timeseries == NULL)
+        return 0;
+    int rc = w->sink.timeseries(w->sink.ctx, row);
+    return rc < 0 ? rc : 0;
+}
+
+/* One row per deployment (replica -1) and one per self-hosted replica. */
+static int sample(struct sim_world *w, uint64_t k)
+{
+    double t = w->now_s;
+    double span = t - w->ts_last_s; /* the interval just ended */
+    for (size_t i = 0; i < w->n_deploy; i++) {
+        struct simi_deploy *d = &w->deploy[i];
+        struct sim_ts_record row;
+        memset(&row, 0, sizeof row);
+        row.t_s = t;
+        row.replication = (int32_t)w->replication;
+        row.deployment = (int32_t)i;
+        row.replica = -1;
+        row.queue_len = (int32_t)d->waiting;
+        row.running = (int32_t)d->running;
+        row.replicas = d->n_replicas;
+        double gpu_per_replica = t * d->gpu_usd_per_replica_s;
+        row.cost_cum_usd = d->billed_usd + d->n_replicas * gpu_per_replica;
+
+        /* Per-replica busy fractions first, so the deployment row can carry
+         * their mean; the replica rows follow the deployment row. */
+        double busy_sum = 0.0;
+        for (int j = 0; j < d->n_replicas; j++) {
+            const struct simi_replica *rp = &d->replicas[j];
+            double busy = simi_replica_busy_s(w, rp) - rp->busy_at_sample_s;
+            busy_sum += span > 0 ? busy / span : 0.0;
+        }
+        row.busy_frac = d->n_replicas > 0 ? busy_sum / d->n_replicas : 0.0;
+        int rc = emit_ts(w, &row);
+        if (rc < 0)
+            return rc;
+
+        for (int j = 0; j < d->n_replicas; j++) {
+            struct simi_replica *rp = &d->replicas[j];
+            double busy_total = simi_replica_busy_s(w, rp);
+            struct sim_ts_record rr = row;
+            rr.replica = j;
+            rr.queue_len = (int32_t)rp->queue.len;
+            rr.running = rp->current != SIMI_NONE;
+            rr.busy_frac = span > 0 ? (busy_total - rp->busy_at_sample_s) / span : 0.0;
+            rr.replicas = 1;
+            rr.cost_cum_usd = gpu_per_replica;
+            rp->busy_at_sample_s = busy_total;
+            rc = emit_ts(w, &rr);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    w->ts_last_s = t;
+
+    /* Keep sampling while the run is live; once nothing can happen any more
+     * the sampler must stop, or the run would never end. */
+    if (w->arrival_pending || w->in_system > 0)
+        return simi_schedule(w, (double)(k + 1) * w->ts_interval_s, SIMI_EV_SAMPLE, 0, k + 1);
+    return 0;
+}
+
+/* ---- allocation ----------------------------------------------------------- */
+
+int sim_world_alloc(struct sim_world **out, const struct sim_scenario *sc, uint32_t replication,
+                    const struct sim_sink *sink, struct llmsim_error *err)
+{
+    LLMSIM_ASSERT(out != NULL && sc != NULL);
+    *out = NULL;
+    int rc;
+    struct sim_world *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    w->sc = sc;
+    w->replication = replication;
+    if (sink != NULL)
+        w->sink = *sink;
+    w->pool.free_head = SIMI_NONE;
+
+    double iv = sc->output.timeseries_interval_s;
+    if (!(iv >= 0) || isinf(iv)) {
+        rc = llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                              "output.timeseries_interval_s must be finite and >= 0");
+        goto fail;
+    }
+    w->ts_interval_s = iv;
+    if (!(sc->duration_s >= 0) || !(sc->warmup_s >= 0)) {
+        rc = llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                              "duration_s and warmup_s must be >= 0");
+        goto fail;
+    }
+
+    w->pes = sim_pes_alloc(0);
+    if (w->pes == NULL) {
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        goto fail;
+    }
+    if ((rc = simi_serve_init(w, err)) != 0)
+        goto fail;
+    if ((rc = simi_source_init(w, err)) != 0)
+        goto fail;
+    w->dep_stats = calloc(w->n_deploy, sizeof *w->dep_stats);
+    if (w->dep_stats == NULL) {
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        goto fail;
+    }
+
+    if ((rc = simi_source_schedule_next(w)) != 0) {
+        llmsim_error_set(err, rc, NULL, 0, 0, "cannot schedule the first arrival");
+        goto fail;
+    }
+    if (w->ts_interval_s > 0 && w->arrival_pending) {
+        if ((rc = simi_schedule(w, w->ts_interval_s, SIMI_EV_SAMPLE, 0, 1)) != 0) {
+            llmsim_error_set(err, rc, NULL, 0, 0, "cannot schedule the first sample");
+            goto fail;
+        }
+    }
+    *out = w;
+    return 0;
+
+fail:
+    sim_world_free(w);
+    return rc;
+}
+
+void sim_world_free(struct sim_world *w)
+{
+    if (w == NULL)
+        return;
+    simi_source_free(w);
+    simi_serve_free(w);
+    free(w->dep_stats);
+    free(w->pool.slot);
+    sim_pes_free(w->pes);
+    free(w);
+}
+
+/* ---- stepping ------------------------------------------------------------ */
+
+static int dispatch(struct sim_world *w, const struct sim_event *ev)
+{
+    switch (ev->kind) {
+    case SIMI_EV_ARRIVAL:
+        return simi_source_arrival(w, ev);
+    case SIMI_EV_API_DONE:
+    case SIMI_EV_REPLICA_DONE:
+        return simi_serve_done(w, ev);
+    case SIMI_EV_SAMPLE:
+        return sample(w, ev->payload);
+    default:
+        LLMSIM_ASSERT(!"unknown event kind");
+        return LLMSIM_ESTATE;
+    }
+}
+
+int sim_step(struct sim_world *w)
+{
+    if (w->failed)
+        return w->failed;
+    struct sim_event ev;
+    if (!sim_pes_pop(w->pes, &ev))
+        return 0;
+    LLMSIM_ASSERT(ev.time >= w->now_s); /* the clock never goes backwards */
+    w->now_s = ev.time;
+    w->events++;
+    int rc = dispatch(w, &ev);
+    if (rc < 0) {
+        w->failed = rc;
+        return rc;
+    }
+    return 1;
+}
+
+int sim_run_until(struct sim_world *w, double t_s)
+{
+    if (w->failed)
+        return w->failed;
+    struct sim_event ev;
+    int more;
+    while ((more = sim_pes_peek(w->pes, &ev)) && ev.time <= t_s) {
+        int rc = sim_step(w);
+        if (rc < 0)
+            return rc;
+    }
+    if (isfinite(t_s) && t_s > w->now_s)
+        w->now_s = t_s;
+    return more ? 1 : 0;
+}
+
+int sim_run(struct sim_world *w)
+{
+    int rc;
+    while ((rc = sim_step(w)) == 1)
+        ;
+    return rc;
+}
+
+double sim_world_now(const struct sim_world *w)
+{
+    return w->now_s;
+}
+
+double simi_replica_busy_s(const struct sim_world *w, const struct simi_replica *r)
+{
+    double b = r->busy_s;
+    if (r->current != SIMI_NONE)
+        b += w->now_s - r->busy_since_s;
+    return b;
+}
+
+void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->now_s = w->now_s;
+    out->makespan_s = w->makespan_s;
+    out->arrivals = w->arrivals;
+    out->completed = w->completed;
+    out->in_flight = w->in_system;
+    out->events = w->events;
+    /* The integral runs to the clock, not just to the last change. */
+    out->area_in_system = w->area + (double)w->in_system * (w->now_s - w->area_t_s);
+    out->sum_sojourn_s = w->sum_sojourn_s;
+    out->n_deployments = w->n_deploy;
+    /* The stats array belongs to the world but is refreshed here: the world
+     * is const to the caller, the array it points to is not. */
+    out->deployments = w->dep_stats;
+    for (size_t i = 0; i < w->n_deploy; i++) {
+        const struct simi_deploy *d = &w->deploy[i];
+        struct sim_deployment_stats *s = &w->dep_stats[i];
+        memset(s, 0, sizeof *s);
+        s->completed = d->completed;
+        for (int j = 0; j < d->n_replicas; j++)
+            s->busy_s += simi_replica_busy_s(w, &d->replicas[j]);
+        s->provisioned_s = d->n_replicas * w->makespan_s;
+        s->gpu_cost_usd = s->provisioned_s * d->gpu_usd_per_replica_s;
+        s->gpu_busy_cost_usd = s->busy_s * d->gpu_usd_per_replica_s;
+    }
+}

@@ -1,0 +1,202 @@
+/* llmsim: the inside of a simulated world, shared by the files that
+ * implement llmsim/world.h.  Private to sim/src.
+ *
+ * Files and their parts:
+ *   world.c         allocation, the event loop (sim_step / sim_run_until),
+ *                   statistics, timeseries sampling, records and the sink;
+ *   world_source.c  the workload: lazy arrivals, class, difficulty and
+ *                   lengths of each request, routing across deployments;
+ *   world_serve.c   deployments: api endpoints and self-hosted replicas with
+ *                   their FIFO queues and replica routing.
+ * Functions shared between them carry the internal prefix simi_.
+ *
+ * Everything that outlives one event is referred to by index, never by
+ * pointer into a growing array: requests by their slot in the request pool,
+ * replicas by (deployment, replica).  The pool and the FIFO rings grow
+ * geometrically, so nothing is allocated per event in steady state.
+ *
+ * Events (struct sim_event):
+ *   SIMI_EV_ARRIVAL     target -, payload = trace row (trace workloads)
+ *   SIMI_EV_API_DONE    target = deployment, payload = request slot
+ *   SIMI_EV_REPLICA_DONE target = deployment, payload = request slot
+ *   SIMI_EV_SAMPLE      target -, payload = sample number k (t = k x interval) */
+#ifndef LLMSIM_WORLD_INTERNAL_H
+#define LLMSIM_WORLD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "llmsim/config.h"
+#include "llmsim/error.h"
+#include "llmsim/pes.h"
+#include "llmsim/record.h"
+#include "llmsim/world.h"
+
+/* "No request" in an index field. */
+#define SIMI_NONE UINT32_MAX
+
+/* Longest random stream name ("deployment/<name>/replica" and the like). */
+#define SIMI_STREAM_MAX (SIM_NAME_MAX + 32)
+
+enum simi_event_kind {
+    SIMI_EV_ARRIVAL = 1,
+    SIMI_EV_API_DONE,
+    SIMI_EV_REPLICA_DONE,
+    SIMI_EV_SAMPLE
+};
+
+/* One request on its way through the world.  Times are absolute. */
+struct simi_req {
+    uint64_t id; /* arrival order, from 0 */
+    double arrival_s;
+    double dispatch_s; /* routed to a deployment or replica queue */
+    double start_s;    /* service (prefill) started */
+    double first_token_s;
+    double done_s;
+    uint32_t input_tokens;
+    uint32_t output_tokens;
+    int32_t class_idx;
+    int32_t difficulty; /* enum sim_difficulty */
+    int32_t deployment;
+    int32_t replica;    /* 0 for api deployments */
+    uint32_t next_free; /* free-list link while the slot is unused */
+};
+
+/* The request pool: slots recycled through an index-based free list. */
+struct simi_pool {
+    struct simi_req *slot; /* cap slots; moves when it grows */
+    uint32_t cap;          /* slots allocated */
+    uint32_t used;         /* slots ever handed out (the rest were never used) */
+    uint32_t free_head;    /* first recycled slot, SIMI_NONE when none */
+    uint32_t live;         /* slots currently holding a request */
+};
+
+/* A FIFO of request slots: a ring buffer whose capacity is a power of two. */
+struct simi_fifo {
+    uint32_t *buf;
+    uint32_t cap;  /* 0 until the first push, then a power of two */
+    uint32_t head; /* index of the oldest element */
+    uint32_t len;  /* elements held */
+};
+
+struct simi_replica {
+    uint32_t current;        /* request slot in service, SIMI_NONE when idle */
+    struct simi_fifo queue;  /* per-replica queue (unused when the queue is shared) */
+    uint32_t load;           /* requests queued here + in service here */
+    double busy_s;           /* seconds of finished service */
+    double busy_since_s;     /* start of the current service (when busy) */
+    double busy_at_sample_s; /* busy time up to the previous sampling instant */
+};
+
+struct simi_deploy {
+    const struct sim_deployment_cfg *cfg;
+    gsl_rng *rng_latency;          /* "deployment/<name>/latency" */
+    gsl_rng *rng_replica;          /* "deployment/<name>/replica" (self-hosted, random routing) */
+    int n_replicas;                /* 0 for api deployments */
+    struct simi_replica *replicas; /* n_replicas, owned */
+    struct simi_fifo shared;       /* the deployment's queue when cfg->queue_shared */
+    uint32_t rr_next;              /* round robin: the next replica */
+    uint32_t waiting;              /* requests queued, not in service */
+    uint32_t running;              /* requests in service (api: in flight) */
+    uint64_t completed;
+    double billed_usd;            /* sum of finished requests' billed API lines */
+    double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
+};
+
+struct simi_class {
+    const struct sim_class_cfg *cfg;
+    gsl_rng *rng_lengths;                    /* "class/<name>/lengths" */
+    gsl_rng *rng_difficulty;                 /* "class/<name>/difficulty" */
+    int has_difficulty;                      /* difficulty probabilities given (else all simple) */
+    double difficulty_cum[SIM_N_DIFFICULTY]; /* cumulative probabilities */
+};
+
+struct sim_world {
+    const struct sim_scenario *sc; /* not owned; outlives the world */
+    uint32_t replication;
+    struct sim_sink sink;
+    struct sim_pes *pes;
+    double now_s;
+    int failed; /* negative code once a sink failed, else 0 */
+
+    /* workload */
+    gsl_rng *rng_arrivals; /* "arrivals" */
+    gsl_rng *rng_class;    /* "class-choice" */
+    gsl_rng *rng_route;    /* "route" */
+    size_t n_classes;
+    struct simi_class *classes; /* owned */
+    double *class_cum;          /* cumulative shares, n_classes, owned */
+    double *route_cum;          /* split routing: cumulative weights, owned */
+    int arrival_pending;        /* an arrival event is in the pending-event set */
+    uint64_t scheduled;         /* arrivals scheduled so far (including the pending one) */
+    double last_arrival_s;      /* time of the latest scheduled arrival */
+
+    /* deployments */
+    size_t n_deploy;
+    struct simi_deploy *deploy;             /* owned */
+    struct sim_deployment_stats *dep_stats; /* filled by sim_world_stats, owned */
+
+    struct simi_pool pool;
+
+    /* statistics */
+    uint64_t events;
+    uint64_t arrivals;
+    uint64_t completed;
+    uint64_t in_system; /* arrived, not finished */
+    double area;        /* integral of in_system up to area_t_s */
+    double area_t_s;
+    double sum_sojourn_s;
+    double makespan_s;
+
+    /* timeseries */
+    double ts_interval_s; /* 0 = off */
+    double ts_last_s;     /* previous sampling instant (0 before the first) */
+};
+
+/* world.c */
+/* Adds the number-in-system integral up to t and changes the count by delta. */
+void simi_in_system(struct sim_world *w, double t, int delta);
+/* Schedules an event; returns 0 or a negative code. */
+int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload);
+/* Finishes request slot q, whose done_s is the current time: cost lines,
+ * statistics, slot release, then the record to the sink.  Returns 0 or the
+ * sink's negative code. */
+int simi_finish(struct sim_world *w, uint32_t q);
+
+/* The random stream "<group>/<name>/<what>" of this world (llmsim/rng.h);
+ * NULL when out of memory. */
+gsl_rng *simi_stream(const struct sim_world *w, const char *group, const char *name,
+                     const char *what);
+
+/* Request pool. */
+int simi_pool_get(struct simi_pool *p, uint32_t *out);
+void simi_pool_put(struct simi_pool *p, uint32_t q);
+
+/* FIFO rings. */
+int simi_fifo_push(struct simi_fifo *f, uint32_t x);
+uint32_t simi_fifo_pop(struct simi_fifo *f);
+void simi_fifo_free(struct simi_fifo *f);
+
+/* world_source.c */
+/* Checks the workload and routing and allocates their streams. */
+int simi_source_init(struct sim_world *w, struct llmsim_error *err);
+void simi_source_free(struct sim_world *w);
+/* Schedules the next arrival unless the horizon is reached. */
+int simi_source_schedule_next(struct sim_world *w);
+/* Handles an arrival event: makes the request, routes and dispatches it,
+ * then schedules the next arrival. */
+int simi_source_arrival(struct sim_world *w, const struct sim_event *ev);
+
+/* world_serve.c */
+int simi_serve_init(struct sim_world *w, struct llmsim_error *err);
+void simi_serve_free(struct sim_world *w);
+/* Hands request slot q (deployment already chosen) to its deployment. */
+int simi_serve_dispatch(struct sim_world *w, uint32_t q);
+/* Handles a completion event (api or replica). */
+int simi_serve_done(struct sim_world *w, const struct sim_event *ev);
+/* Busy seconds of a replica up to now (finished service + the current one). */
+double simi_replica_busy_s(const struct sim_world *w, const struct simi_replica *r);
+
+#endif

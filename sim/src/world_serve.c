@@ -1,0 +1,218 @@
+/* Deployments of a world: api endpoints and self-hosted replicas.
+ *
+ * api: unlimited concurrency.  A request starts at once; its time to first
+ * token is mdl_api_ttft_s (every input token uncached, for now) and its
+ * inter-token latency one draw of itl_ms for the whole request, so
+ * done = first token + (output - 1) x itl.  One completion event each.
+ *
+ * self-hosted, scheduler none: every replica serves one request at a time,
+ * first come first served.  With queue_shared the deployment has one FIFO
+ * (the M/M/c discipline): an arrival goes to the idle replica of lowest
+ * index, or waits; a replica that finishes takes the head of the queue.
+ * Otherwise each replica has its own FIFO and the replica is chosen when the
+ * request arrives, by replica_routing: round_robin, random (stream
+ * "deployment/<name>/replica"), or least_loaded (fewest requests queued plus
+ * in service at that replica, ties to the lowest index: join the shortest
+ * queue).  Service times come from the stream "deployment/<name>/latency",
+ * drawn when service starts; the latency models are in models/ (latency.h).
+ * Busy time is accumulated per replica, which gives the utilisation in the
+ * statistics and the busy fractions of the timeseries. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmsim/rng.h"
+#include "world_internal.h"
+
+static int bad(struct llmsim_error *err, const struct sim_deployment_cfg *c, const char *what)
+{
+    return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0, "deployment %s: %s", c->name, what);
+}
+
+int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
+{
+    const struct sim_scenario *sc = w->sc;
+    if (sc->n_deployments == 0 || sc->deployments == NULL)
+        return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0, "no deployments");
+    w->deploy = calloc(sc->n_deployments, sizeof *w->deploy);
+    if (w->deploy == NULL)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    w->n_deploy = sc->n_deployments;
+
+    for (size_t i = 0; i < w->n_deploy; i++) {
+        const struct sim_deployment_cfg *c = &sc->deployments[i];
+        struct simi_deploy *d = &w->deploy[i];
+        d->cfg = c;
+        if (c->kind == SIM_DEPLOY_API) {
+            if (c->latency_kind != MDL_LAT_API)
+                return bad(err, c, "an api deployment needs the api latency model");
+        } else if (c->kind == SIM_DEPLOY_SELF_HOSTED) {
+            if (c->latency_kind != MDL_LAT_SERVICE_TIME && c->latency_kind != MDL_LAT_LINEAR)
+                return bad(err, c,
+                           "a self-hosted deployment needs the service_time or linear "
+                           "latency model");
+            if (c->replicas < 1 || c->replicas > SIM_MAX_REPLICAS)
+                return bad(err, c, "replicas must be between 1 and 4096");
+            if (c->tp < 1)
+                return bad(err, c, "tp must be >= 1");
+            if (!(isfinite(c->gpu_hour_usd) && c->gpu_hour_usd >= 0))
+                return bad(err, c, "gpu_hour_usd must be finite and >= 0");
+            if (c->scheduler != SIM_SCHED_NONE)
+                return bad(err, c, "only scheduler none is implemented");
+            if (c->replica_routing != SIM_RR_ROUND_ROBIN && c->replica_routing != SIM_RR_RANDOM &&
+                c->replica_routing != SIM_RR_LEAST_LOADED)
+                return bad(err, c, "unknown replica routing");
+            d->n_replicas = c->replicas;
+            d->gpu_usd_per_replica_s = c->tp * c->gpu_hour_usd / 3600.0;
+            d->replicas = calloc((size_t)d->n_replicas, sizeof *d->replicas);
+            if (d->replicas == NULL)
+                return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+            for (int j = 0; j < d->n_replicas; j++)
+                d->replicas[j].current = SIMI_NONE;
+            d->rng_replica = simi_stream(w, "deployment", c->name, "replica");
+            if (d->rng_replica == NULL)
+                return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        } else {
+            return bad(err, c, "unknown kind");
+        }
+        d->rng_latency = simi_stream(w, "deployment", c->name, "latency");
+        if (d->rng_latency == NULL)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    return 0;
+}
+
+void simi_serve_free(struct sim_world *w)
+{
+    for (size_t i = 0; w->deploy != NULL && i < w->n_deploy; i++) {
+        struct simi_deploy *d = &w->deploy[i];
+        gsl_rng_free(d->rng_latency);
+        gsl_rng_free(d->rng_replica);
+        for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
+            simi_fifo_free(&d->replicas[j].queue);
+        free(d->replicas);
+        simi_fifo_free(&d->shared);
+    }
+    free(w->deploy);
+    w->deploy = NULL;
+    w->n_deploy = 0;
+}
+
+/* x if it is a non-negative number, else 0 (clamps negative and NaN draws). */
+static double nonneg(double x)
+{
+    return x > 0 ? x : 0.0;
+}
+
+/* Starts request q on replica j of deployment d now. */
+static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    struct simi_req *r = &w->pool.slot[q];
+    const struct sim_deployment_cfg *c = d->cfg;
+    LLMSIM_ASSERT(rp->current == SIMI_NONE);
+    r->replica = j;
+    r->start_s = w->now_s;
+    if (c->latency_kind == MDL_LAT_SERVICE_TIME) {
+        /* The first token comes when service ends (design.md section 7). */
+        r->done_s = r->start_s + nonneg(mdl_dist_sample(&c->service_time_s, d->rng_latency));
+        r->first_token_s = r->done_s;
+    } else {
+        double prefill = nonneg(mdl_linear_prefill_s(&c->linear, r->input_tokens));
+        double decode =
+            nonneg(mdl_linear_decode_alone_s(&c->linear, r->input_tokens, r->output_tokens));
+        r->first_token_s = r->start_s + prefill;
+        r->done_s = r->first_token_s + decode;
+    }
+    rp->current = q;
+    rp->busy_since_s = r->start_s;
+    if (c->queue_shared)
+        rp->load++;
+    d->running++;
+    return simi_schedule(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q);
+}
+
+/* The replica a request joins when queues are per replica. */
+static int choose_replica(struct simi_deploy *d)
+{
+    switch (d->cfg->replica_routing) {
+    case SIM_RR_ROUND_ROBIN: {
+        int j = (int)d->rr_next;
+        d->rr_next = (d->rr_next + 1) % (uint32_t)d->n_replicas;
+        return j;
+    }
+    case SIM_RR_RANDOM:
+        return (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas);
+    case SIM_RR_LEAST_LOADED:
+    default: {
+        int best = 0;
+        for (int j = 1; j < d->n_replicas; j++)
+            if (d->replicas[j].load < d->replicas[best].load)
+                best = j;
+        return best;
+    }
+    }
+}
+
+int simi_serve_dispatch(struct sim_world *w, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    struct simi_deploy *d = &w->deploy[r->deployment];
+    const struct sim_deployment_cfg *c = d->cfg;
+
+    if (c->kind == SIM_DEPLOY_API) {
+        double ttft = nonneg(mdl_api_ttft_s(&c->api, r->input_tokens, 0.0));
+        double itl = nonneg(mdl_dist_sample(&c->api.itl_ms, d->rng_latency)) * 1e-3;
+        r->replica = 0;
+        r->start_s = w->now_s;
+        r->first_token_s = r->start_s + ttft;
+        r->done_s = r->first_token_s + (double)(r->output_tokens - 1) * itl;
+        d->running++;
+        return simi_schedule(w, r->done_s, SIMI_EV_API_DONE, (uint32_t)r->deployment, q);
+    }
+
+    if (c->queue_shared) {
+        for (int j = 0; j < d->n_replicas; j++)
+            if (d->replicas[j].current == SIMI_NONE)
+                return start(w, d, j, q);
+        d->waiting++;
+        return simi_fifo_push(&d->shared, q);
+    }
+    int j = choose_replica(d);
+    struct simi_replica *rp = &d->replicas[j];
+    rp->load++;
+    if (rp->current == SIMI_NONE) {
+        LLMSIM_ASSERT(rp->queue.len == 0);
+        return start(w, d, j, q);
+    }
+    r->replica = j;
+    d->waiting++;
+    return simi_fifo_push(&rp->queue, q);
+}
+
+int simi_serve_done(struct sim_world *w, const struct sim_event *ev)
+{
+    uint32_t q = (uint32_t)ev->payload;
+    LLMSIM_ASSERT(ev->target < w->n_deploy && q < w->pool.used);
+    struct simi_deploy *d = &w->deploy[ev->target];
+    LLMSIM_ASSERT(d->running > 0);
+    d->running--;
+    if (ev->kind == SIMI_EV_REPLICA_DONE) {
+        const struct simi_req *r = &w->pool.slot[q];
+        struct simi_replica *rp = &d->replicas[r->replica];
+        LLMSIM_ASSERT(rp->current == q && rp->load > 0);
+        rp->busy_s += r->done_s - r->start_s;
+        rp->current = SIMI_NONE;
+        rp->load--;
+        struct simi_fifo *f = d->cfg->queue_shared ? &d->shared : &rp->queue;
+        uint32_t next = simi_fifo_pop(f);
+        if (next != SIMI_NONE) {
+            d->waiting--;
+            int rc = start(w, d, r->replica, next);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return simi_finish(w, q);
+}

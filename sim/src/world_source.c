@@ -1,0 +1,290 @@
+/* The workload of a world: arrivals, the requests they bring, and routing
+ * across deployments.
+ *
+ * Arrivals are generated lazily: exactly one arrival event is pending at a
+ * time, and handling it schedules the next, until the horizon (duration or
+ * request count) is reached.  Interarrival gaps (Poisson: exponential with
+ * mean 1/rate; gamma: shape 1/cv^2 and scale cv^2/rate, so mean 1/rate and
+ * coefficient of variation cv; constant: exactly 1/rate) come from the stream
+ * "arrivals"; the first arrival is one gap after time 0.  Constant arrivals
+ * are placed at k/rate rather than by summing gaps, so they do not drift.
+ *
+ * Each random quantity has its own stream (llmsim/rng.h), so that a change in
+ * one part of a scenario leaves the draws of the others alone:
+ *   "arrivals"                   gaps
+ *   "class-choice"               one uniform per request (always drawn)
+ *   "class/<name>/difficulty"    one uniform per request of that class
+ *   "class/<name>/lengths"       one draw per prompt segment, then one for the output
+ *   "route"                      one uniform per request under split routing */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+
+#include "llmsim/rng.h"
+#include "world_internal.h"
+
+/* Shares and weights must sum to 1 within this tolerance. */
+#define SUM_TOL 1e-6
+
+static int inval(struct llmsim_error *err, const char *what)
+{
+    return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0, "%s", what);
+}
+
+/* Cumulative normalised probabilities of p[0..n-1] into cum; fails on a
+ * negative or non-finite entry or a sum away from 1. */
+static int cumulate(const double *p, size_t n, double *cum)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(p[i]) || p[i] < 0)
+            return -1;
+        s += p[i];
+    }
+    if (!(fabs(s - 1.0) <= SUM_TOL))
+        return -1;
+    double c = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        c += p[i];
+        cum[i] = c / s;
+    }
+    return 0;
+}
+
+/* The index whose cumulative interval holds u in [0, 1); entries of zero
+ * probability are never chosen. */
+static size_t pick(const double *cum, size_t n, double u)
+{
+    for (size_t i = 0; i < n; i++)
+        if (u < cum[i])
+            return i;
+    /* Rounding left u above the last cumulative value: take the last entry
+     * with a positive probability. */
+    size_t i = n - 1;
+    while (i > 0 && cum[i] == cum[i - 1])
+        i--;
+    return i;
+}
+
+int simi_source_init(struct sim_world *w, struct llmsim_error *err)
+{
+    const struct sim_scenario *sc = w->sc;
+    const struct sim_workload_cfg *wl = &sc->workload;
+
+    if (wl->process == SIM_ARRIVAL_TRACE) {
+        const struct sim_trace *tr = &wl->trace;
+        if (!(isfinite(wl->trace_speedup) && wl->trace_speedup > 0))
+            return inval(err, "workload: trace speedup must be finite and > 0");
+        if (tr->n > 0 && (tr->t_s == NULL || tr->input_tokens == NULL || tr->output_tokens == NULL))
+            return inval(err, "workload: trace arrays missing");
+        for (size_t i = 0; i < tr->n; i++) {
+            if (!(isfinite(tr->t_s[i]) && tr->t_s[i] >= 0) ||
+                (i > 0 && tr->t_s[i] < tr->t_s[i - 1]))
+                return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                                        "workload: trace row %zu: times must be finite, >= 0 "
+                                        "and sorted",
+                                        i + 1);
+        }
+    } else if (wl->process == SIM_ARRIVAL_POISSON || wl->process == SIM_ARRIVAL_GAMMA ||
+               wl->process == SIM_ARRIVAL_CONSTANT) {
+        if (!(isfinite(wl->rate_per_s) && wl->rate_per_s > 0))
+            return inval(err, "workload: rate_per_s must be finite and > 0");
+        if (wl->process == SIM_ARRIVAL_GAMMA && !(isfinite(wl->cv) && wl->cv > 0))
+            return inval(err, "workload: gamma arrivals need a finite cv > 0");
+        if (wl->n_classes == 0)
+            return inval(err, "workload: at least one request class is needed");
+    } else {
+        return inval(err, "workload: unknown arrival process");
+    }
+    if (wl->n_classes > 0 && wl->classes == NULL)
+        return inval(err, "workload: classes missing");
+
+    w->n_classes = wl->n_classes;
+    if (w->n_classes > 0) {
+        w->classes = calloc(w->n_classes, sizeof *w->classes);
+        w->class_cum = malloc(w->n_classes * sizeof *w->class_cum);
+        if (w->classes == NULL || w->class_cum == NULL)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        double *shares = w->class_cum; /* filled in place below */
+        for (size_t i = 0; i < w->n_classes; i++)
+            shares[i] = wl->classes[i].share;
+        if (cumulate(shares, w->n_classes, w->class_cum) != 0)
+            return inval(err, "workload: class shares must be >= 0 and sum to 1");
+    }
+    for (size_t i = 0; i < w->n_classes; i++) {
+        const struct sim_class_cfg *c = &wl->classes[i];
+        struct simi_class *k = &w->classes[i];
+        k->cfg = c;
+        if (c->n_segments > 0 && c->segments == NULL)
+            return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                                    "class %s: prompt segments missing", c->name);
+        /* All-zero probabilities mean "simple". */
+        k->has_difficulty = 0;
+        for (int j = 0; j < SIM_N_DIFFICULTY; j++)
+            if (c->difficulty[j] != 0.0)
+                k->has_difficulty = 1;
+        if (k->has_difficulty && cumulate(c->difficulty, SIM_N_DIFFICULTY, k->difficulty_cum) != 0)
+            return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                                    "class %s: difficulty probabilities must be >= 0 and "
+                                    "sum to 1",
+                                    c->name);
+        k->rng_lengths = simi_stream(w, "class", c->name, "lengths");
+        k->rng_difficulty = simi_stream(w, "class", c->name, "difficulty");
+        if (k->rng_lengths == NULL || k->rng_difficulty == NULL)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+
+    const struct sim_routing_cfg *rt = &sc->routing;
+    if (rt->policy == SIM_ROUTE_FIXED) {
+        if (rt->to < 0 || (size_t)rt->to >= w->n_deploy)
+            return inval(err, "routing: fixed target is not a deployment");
+    } else if (rt->policy == SIM_ROUTE_SPLIT) {
+        if (rt->weights == NULL)
+            return inval(err, "routing: split needs one weight per deployment");
+        w->route_cum = malloc(w->n_deploy * sizeof *w->route_cum);
+        if (w->route_cum == NULL)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        if (cumulate(rt->weights, w->n_deploy, w->route_cum) != 0)
+            return inval(err, "routing: split weights must be >= 0 and sum to 1");
+    } else {
+        return inval(err, "routing: unknown policy");
+    }
+
+    w->rng_arrivals = sim_rng_alloc(sc->seed, w->replication, "arrivals");
+    w->rng_class = sim_rng_alloc(sc->seed, w->replication, "class-choice");
+    w->rng_route = sim_rng_alloc(sc->seed, w->replication, "route");
+    if (w->rng_arrivals == NULL || w->rng_class == NULL || w->rng_route == NULL)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    return 0;
+}
+
+void simi_source_free(struct sim_world *w)
+{
+    for (size_t i = 0; w->classes != NULL && i < w->n_classes; i++) {
+        gsl_rng_free(w->classes[i].rng_lengths);
+        gsl_rng_free(w->classes[i].rng_difficulty);
+    }
+    free(w->classes);
+    free(w->class_cum);
+    free(w->route_cum);
+    gsl_rng_free(w->rng_arrivals);
+    gsl_rng_free(w->rng_class);
+    gsl_rng_free(w->rng_route);
+    w->classes = NULL;
+    w->class_cum = NULL;
+    w->route_cum = NULL;
+    w->rng_arrivals = w->rng_class = w->rng_route = NULL;
+}
+
+int simi_source_schedule_next(struct sim_world *w)
+{
+    const struct sim_scenario *sc = w->sc;
+    const struct sim_workload_cfg *wl = &sc->workload;
+    w->arrival_pending = 0;
+    if (sc->max_requests > 0 && w->scheduled >= sc->max_requests)
+        return 0;
+
+    double t;
+    switch (wl->process) {
+    case SIM_ARRIVAL_POISSON:
+        t = w->last_arrival_s + gsl_ran_exponential(w->rng_arrivals, 1.0 / wl->rate_per_s);
+        break;
+    case SIM_ARRIVAL_GAMMA: {
+        double cv2 = wl->cv * wl->cv;
+        t = w->last_arrival_s + gsl_ran_gamma(w->rng_arrivals, 1.0 / cv2, cv2 / wl->rate_per_s);
+        break;
+    }
+    case SIM_ARRIVAL_CONSTANT:
+        t = (double)(w->scheduled + 1) / wl->rate_per_s;
+        break;
+    case SIM_ARRIVAL_TRACE:
+        if (w->scheduled >= wl->trace.n)
+            return 0;
+        t = wl->trace.t_s[w->scheduled] / wl->trace_speedup;
+        break;
+    default:
+        LLMSIM_ASSERT(!"unknown arrival process");
+        return LLMSIM_ESTATE;
+    }
+    if (sc->duration_s > 0 && t > sc->duration_s)
+        return 0;
+    int rc = simi_schedule(w, t, SIMI_EV_ARRIVAL, 0, w->scheduled);
+    if (rc != 0)
+        return rc;
+    w->scheduled++;
+    w->last_arrival_s = t;
+    w->arrival_pending = 1;
+    return 0;
+}
+
+/* round(max(0, x)), capped at the token limit; NaN counts as 0. */
+static uint32_t tokens(double x)
+{
+    if (!(x > 0))
+        return 0;
+    if (x > SIM_MAX_TOKENS)
+        x = SIM_MAX_TOKENS;
+    return (uint32_t)floor(x + 0.5);
+}
+
+/* Fills class, difficulty and lengths of request r. */
+static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
+{
+    const struct sim_workload_cfg *wl = &w->sc->workload;
+    size_t ci = 0;
+    if (wl->process != SIM_ARRIVAL_TRACE && w->n_classes > 0)
+        ci = pick(w->class_cum, w->n_classes, gsl_rng_uniform(w->rng_class));
+    r->class_idx = (int32_t)ci;
+    r->difficulty = SIM_DIFF_SIMPLE;
+    if (w->n_classes == 0) {
+        /* A trace without classes: lengths only. */
+        r->input_tokens = wl->trace.input_tokens[row];
+        r->output_tokens = wl->trace.output_tokens[row] > 0 ? wl->trace.output_tokens[row] : 1;
+        return;
+    }
+
+    const struct simi_class *k = &w->classes[ci];
+    const struct sim_class_cfg *c = k->cfg;
+    double u = gsl_rng_uniform(k->rng_difficulty);
+    if (k->has_difficulty)
+        r->difficulty = (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, u);
+
+    if (wl->process == SIM_ARRIVAL_TRACE) {
+        r->input_tokens = wl->trace.input_tokens[row];
+        r->output_tokens = wl->trace.output_tokens[row] > 0 ? wl->trace.output_tokens[row] : 1;
+        return;
+    }
+    uint64_t in = 0;
+    for (size_t s = 0; s < c->n_segments; s++)
+        in += tokens(mdl_dist_sample(&c->segments[s].tokens, k->rng_lengths));
+    r->input_tokens = in > UINT32_MAX ? UINT32_MAX : (uint32_t)in;
+    uint32_t out = tokens(mdl_dist_sample(&c->output_tokens, k->rng_lengths));
+    r->output_tokens = out > 0 ? out : 1;
+}
+
+int simi_source_arrival(struct sim_world *w, const struct sim_event *ev)
+{
+    w->arrival_pending = 0;
+    uint32_t q;
+    int rc = simi_pool_get(&w->pool, &q);
+    if (rc != 0)
+        return rc;
+    struct simi_req *r = &w->pool.slot[q];
+    r->id = w->arrivals++;
+    r->arrival_s = w->now_s;
+    make_request(w, r, ev->payload);
+    simi_in_system(w, w->now_s, +1);
+
+    const struct sim_routing_cfg *rt = &w->sc->routing;
+    if (rt->policy == SIM_ROUTE_SPLIT)
+        r->deployment = (int32_t)pick(w->route_cum, w->n_deploy, gsl_rng_uniform(w->rng_route));
+    else
+        r->deployment = rt->to;
+    r->dispatch_s = w->now_s;
+    if ((rc = simi_serve_dispatch(w, q)) != 0)
+        return rc;
+    return simi_source_schedule_next(w);
+}

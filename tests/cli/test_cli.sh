@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# End-to-end checks of the llmsim command line: exit codes, the results file
+# as pandas and h5py read it, cost arithmetic against the rows, determinism,
+# interruption.  Runs from tests/; $1 is the llmsim binary.
+set -u
+LLMSIM=${1:?usage: test_cli.sh LLMSIM}
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/llmsim-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0
+passes=0
+ok() { passes=$((passes + 1)); echo "ok   $*"; }
+bad() { fails=$((fails + 1)); echo "FAIL $*"; }
+expect_rc() { # expected-rc description command...
+    local want=$1 what=$2; shift 2
+    "$@" >"$T/out" 2>"$T/err"; local rc=$?
+    if [ "$rc" -eq "$want" ]; then ok "$what (exit $rc)"; else bad "$what: exit $rc, wanted $want"; sed 's/^/    /' "$T/err" | head -5; fi
+}
+
+# Help and usage errors.
+for c in run validate compare catalog; do
+    expect_rc 0 "$c --help" "$LLMSIM" "$c" --help
+done
+expect_rc 0 "--help" "$LLMSIM" --help
+expect_rc 2 "no command" "$LLMSIM"
+expect_rc 2 "unknown command" "$LLMSIM" frobnicate
+expect_rc 2 "unknown option" "$LLMSIM" run --frobnicate
+expect_rc 2 "missing scenario file" "$LLMSIM" run "$T/nope.yaml" -o "$T/nope.h5"
+expect_rc 0 "catalog prices" "$LLMSIM" catalog prices
+grep -q "claude-sonnet-4-6" "$T/out" && ok "catalog lists claude-sonnet-4-6" || bad "catalog lacks claude-sonnet-4-6"
+
+# Every broken scenario: exit 2, the golden message on stderr, no results file.
+for y in bad/*.yaml; do
+    out="$T/bad.h5"
+    "$LLMSIM" run "$y" -o "$out" >"$T/out" 2>"$T/err"; rc=$?
+    want=$(cat "${y%.yaml}.err")
+    if [ "$rc" -eq 2 ] && [ "$(cat "$T/err")" = "$want" ] && [ ! -e "$out" ] && [ ! -s "$T/out" ]; then
+        ok "run $y refused"
+    else
+        bad "run $y: exit $rc, stderr '$(head -c 300 "$T/err")', file $( [ -e "$out" ] && echo present || echo absent)"
+    fi
+done
+expect_rc 2 "validate with one bad file among good ones" "$LLMSIM" validate data/minimal.yaml bad/wrong_type.yaml
+expect_rc 0 "validate good files" "$LLMSIM" validate data/minimal.yaml data/cost_exact.yaml ../scenarios/examples/mm1.yaml
+expect_rc 2 "bad --set value" "$LLMSIM" run data/minimal.yaml --set workload.arrivals.rate_per_s=-2 -o "$T/x.h5"
+[ ! -e "$T/x.h5" ] && ok "no file after a bad --set" || bad "file written after a bad --set"
+expect_rc 2 "--set without =" "$LLMSIM" run data/minimal.yaml --set seed -o "$T/x.h5"
+
+# The default scenario: table on stdout, results file that pandas reads.
+expect_rc 0 "run the default scenario" "$LLMSIM" run -o "$T/default.h5"
+grep -q "^results: $T/default.h5" "$T/out" && grep -q "TTFT" "$T/out" && grep -q "cost per 1k requests" "$T/out" \
+    && ok "default table printed" || bad "default table incomplete"
+if $PY -c "import pandas" 2>/dev/null; then
+    n=$($PY -c "import pandas as p; d=p.read_hdf('$T/default.h5','requests'); print(len(d), d.ttft_s.quantile(.95))" 2>/dev/null | cut -d' ' -f1)
+    [ -n "$n" ] && [ "$n" -gt 6000 ] && ok "pandas reads /requests ($n rows)" || bad "pandas cannot read /requests"
+    $PY - "$T/default.h5" <<'PYEOF' && ok "results file layout" || bad "results file layout"
+import sys, h5py, pandas as pd
+f = h5py.File(sys.argv[1], "r")
+a = f.attrs
+assert int(a["complete"]) == 1, a["complete"]
+for k in ("llmsim_version", "schema_version", "scenario_name", "seed", "created_utc"):
+    assert k in a, k
+assert "given" in f["scenario"] and "resolved" in f["scenario"]
+cols = set(f["requests"].dtype.names)
+need = "id replication class session turn deployment replica arrival_s dispatch_s prefill_start_s first_token_s done_s ttft_s e2e_s queue_s mean_itl_s input_tokens cached_tokens cache_write_tokens output_tokens cost_input_usd cost_cache_write_usd cost_cache_read_usd cost_output_usd cost_gpu_usd cost_nocache_usd success flags".split()
+missing = [c for c in need if c not in cols]
+assert not missing, missing
+for t in ("summary", "timeseries"):
+    pd.read_hdf(sys.argv[1], t)
+r = f["requests"][()]
+assert (abs(r["ttft_s"] - (r["first_token_s"] - r["arrival_s"])) < 1e-9).all()
+assert (abs(r["e2e_s"] - (r["done_s"] - r["arrival_s"])) < 1e-9).all()
+PYEOF
+else
+    bad "python3-pandas missing under /usr/bin/python3"
+fi
+
+# Cost arithmetic: every row of the fixed-length run costs exactly $0.0135,
+# and a varied two-tier run's total equals the sum of its rows to the cent.
+expect_rc 0 "run cost_exact" "$LLMSIM" run data/cost_exact.yaml -o "$T/cost.h5" --json
+$PY - "$T/cost.h5" <<'PYEOF' && ok "every request costs \$0.0135" || bad "per-request cost"
+import sys, h5py
+r = h5py.File(sys.argv[1], "r")["requests"][()]
+assert len(r) == 10000, len(r)
+tot = r["cost_input_usd"] + r["cost_output_usd"] + r["cost_cache_write_usd"] + r["cost_cache_read_usd"] + r["cost_gpu_usd"]
+assert (abs(tot - 0.0135) < 1e-12).all(), (tot.min(), tot.max())
+assert (abs(r["cost_nocache_usd"] - 0.0135) < 1e-12).all()
+PYEOF
+expect_rc 0 "run cost_varied" "$LLMSIM" run data/cost_varied.yaml -o "$T/varied.h5"
+$PY - "$T/varied.h5" <<'PYEOF' && ok "run total equals the sum of its rows to the cent" || bad "run total vs rows"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+r = f["requests"][()]
+s = f["summary"][()]
+rows_total = float((r["cost_input_usd"] + r["cost_output_usd"] + r["cost_cache_write_usd"] + r["cost_cache_read_usd"] + r["cost_gpu_usd"]).sum())
+def get(scope, metric):
+    for x in s:
+        if x["scope"].decode() == scope and x["metric"].decode() == metric:
+            return x
+    raise KeyError(metric)
+per1k = get("all", "cost_per_1k_usd")["mean"]
+total = per1k * len(r) / 1000.0
+assert len(r) == 10000
+assert round(total, 2) == round(rows_total, 2), (total, rows_total)
+assert abs(total - rows_total) < 1e-6, (total, rows_total)
+PYEOF
+
+# Determinism: the same scenario and seed twice give byte-identical /requests.
+"$LLMSIM" run data/cost_varied.yaml -o "$T/varied2.h5" --quiet
+$PY - "$T/varied.h5" "$T/varied2.h5" <<'PYEOF' && ok "byte-identical /requests on a rerun" || bad "rerun differs"
+import sys, h5py
+a = h5py.File(sys.argv[1], "r")["requests"][()].tobytes()
+b = h5py.File(sys.argv[2], "r")["requests"][()].tobytes()
+assert a == b
+PYEOF
+"$LLMSIM" run data/cost_varied.yaml --seed 24 -o "$T/varied3.h5" --quiet
+$PY - "$T/varied.h5" "$T/varied3.h5" <<'PYEOF' && ok "another seed gives other draws" || bad "seed ignored"
+import sys, h5py
+a = h5py.File(sys.argv[1], "r")["requests"][()].tobytes()
+b = h5py.File(sys.argv[2], "r")["requests"][()].tobytes()
+assert a != b
+PYEOF
+
+# compare: two files side by side.
+expect_rc 0 "compare two results" "$LLMSIM" compare "$T/varied.h5" "$T/varied3.h5"
+expect_rc 2 "compare a missing file" "$LLMSIM" compare "$T/varied.h5" "$T/none.h5"
+
+# Interruption: SIGINT leaves a readable file with complete = 0 under the final name.
+"$LLMSIM" run data/minimal.yaml --set horizon.duration_s=1.0e6 --set workload.arrivals.rate_per_s=50 \
+    -o "$T/int.h5" --quiet >/dev/null 2>"$T/int.err" &
+pid=$!
+sleep 2
+kill -INT "$pid"
+wait "$pid"; rc=$?
+if [ "$rc" -eq 1 ] && $PY -c "import h5py,sys; f=h5py.File('$T/int.h5','r'); assert int(f.attrs['complete'])==0; assert len(f['requests'])>0" 2>/dev/null; then
+    ok "interrupted run keeps its rows with complete = 0"
+else
+    bad "interrupted run: exit $rc, $(cat "$T/int.err")"
+fi
+ls "$T"/*.tmp-* >/dev/null 2>&1 && bad "temporary files left behind" || ok "no temporary files left"
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]

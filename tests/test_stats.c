@@ -1,0 +1,507 @@
+/* Summary statistics (analysis/src/stats.c) against hand-computed values:
+ * type-7 percentiles, Student t and batch-means confidence intervals,
+ * warm-up exclusion, scopes, run-level cost arithmetic, and every error. */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "llmsim/results.h"
+
+/* t_{0.975, dof}, from tables (Student t, two-sided 95%). */
+#define T975_2 4.302652729911275
+#define T975_9 2.262157162798205
+
+static struct sim_class_cfg classes[2];
+static struct sim_deployment_cfg deployments[2];
+
+static struct sim_scenario make_scenario(double warmup_s)
+{
+    struct sim_scenario sc;
+    memset(&sc, 0, sizeof sc);
+    memset(classes, 0, sizeof classes);
+    memset(deployments, 0, sizeof deployments);
+    snprintf(sc.name, sizeof sc.name, "stats-test");
+    snprintf(classes[0].name, sizeof classes[0].name, "lookup");
+    snprintf(classes[1].name, sizeof classes[1].name, "analysis");
+    snprintf(deployments[0].name, sizeof deployments[0].name, "sonnet");
+    snprintf(deployments[1].name, sizeof deployments[1].name, "llama8b");
+    sc.warmup_s = warmup_s;
+    sc.replications = 1;
+    sc.workload.n_classes = 2;
+    sc.workload.classes = classes;
+    sc.n_deployments = 2;
+    sc.deployments = deployments;
+    return sc;
+}
+
+/* A request whose every per-request metric is v (itl with 2 output tokens). */
+static struct sim_request_record req(int rep, int cls, int dep, double v)
+{
+    struct sim_request_record r;
+    memset(&r, 0, sizeof r);
+    r.replication = rep;
+    r.class_idx = cls;
+    r.deployment = dep;
+    r.session = -1;
+    r.ttft_s = v;
+    r.e2e_s = v;
+    r.queue_s = v;
+    r.mean_itl_s = v;
+    r.input_tokens = 100;
+    r.output_tokens = 2;
+    return r;
+}
+
+static struct ana_stats *alloc_stats(double warmup_s)
+{
+    struct sim_scenario sc = make_scenario(warmup_s);
+    struct ana_stats *s = NULL;
+    ck_assert_int_eq(ana_stats_alloc(&s, &sc), 0);
+    ck_assert_ptr_nonnull(s);
+    return s;
+}
+
+static void add(struct ana_stats *s, struct sim_request_record r)
+{
+    ck_assert_int_eq(ana_stats_add(s, &r), 0);
+}
+
+/* The summary row (scope, metric), which must exist. */
+static struct ana_summary_row row_of(struct ana_stats *s, const char *scope, const char *metric)
+{
+    struct ana_summary_row *rows = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(ana_stats_summary(s, &rows, &n), 0);
+    const struct ana_summary_row *r = ana_summary_find(rows, n, scope, metric);
+    ck_assert_msg(r != NULL, "no row %s %s", scope, metric);
+    struct ana_summary_row copy = *r;
+    free(rows);
+    return copy;
+}
+
+#define TOL 1e-12
+
+START_TEST(test_t_quantile)
+{
+    /* GSL's inversion is good to about 1e-10 relative. */
+    ck_assert_double_eq_tol(ana_t_quantile(0.975, 2), T975_2, 1e-9);
+    ck_assert_double_eq_tol(ana_t_quantile(0.975, 9), T975_9, 1e-9);
+    ck_assert_double_eq_tol(ana_t_quantile(0.5, 7), 0.0, 1e-15);
+}
+END_TEST
+
+/* Type 7 on 1..20 added in a scrambled order: h = 19 p. */
+START_TEST(test_percentiles_1_to_20)
+{
+    struct ana_stats *s = alloc_stats(0);
+    for (int i = 0; i < 20; i++)
+        add(s, req(0, 0, 0, (double)((i * 7) % 20 + 1))); /* 7 is prime to 20 */
+    struct ana_summary_row r = row_of(s, "all", "ttft_s");
+    ck_assert_uint_eq(r.count, 20);
+    ck_assert_double_eq_tol(r.mean, 10.5, TOL);
+    ck_assert_double_eq_tol(r.p50, 10.5, TOL);  /* h = 9.5  */
+    ck_assert_double_eq_tol(r.p90, 18.1, TOL);  /* h = 17.1 */
+    ck_assert_double_eq_tol(r.p95, 19.05, TOL); /* h = 18.05 */
+    ck_assert_double_eq_tol(r.p99, 19.81, TOL); /* h = 18.81 */
+    ana_stats_free(s);
+}
+END_TEST
+
+START_TEST(test_percentiles_small)
+{
+    struct ana_stats *s = alloc_stats(0);
+    add(s, req(0, 0, 0, 2.385));
+    struct ana_summary_row r = row_of(s, "all", "e2e_s");
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert_double_eq_tol(r.p50, 2.385, TOL);
+    ck_assert_double_eq_tol(r.p99, 2.385, TOL);
+    ck_assert(isnan(r.ci95)); /* one replication, fewer than 20 samples */
+    add(s, req(0, 0, 0, 0.385));
+    r = row_of(s, "all", "e2e_s");
+    ck_assert_double_eq_tol(r.p50, 1.385, TOL);
+    ck_assert_double_eq_tol(r.p95, 0.385 + 0.95 * 2.0, TOL);
+    ck_assert_double_eq_tol(r.p99, 0.385 + 0.99 * 2.0, TOL);
+    ana_stats_free(s);
+}
+END_TEST
+
+/* One replication: batch means over 10 batches.  1..20 in order gives batch
+ * means 1.5, 3.5, ..., 19.5 with sum of squared deviations 330. */
+START_TEST(test_batch_means)
+{
+    double want = T975_9 * sqrt(330.0 / 9.0 / 10.0);
+    struct ana_stats *s = alloc_stats(0);
+    for (int i = 1; i <= 20; i++)
+        add(s, req(0, 0, 0, i));
+    ck_assert_double_eq_tol(row_of(s, "all", "queue_s").ci95, want, 1e-9);
+    ana_stats_free(s);
+
+    /* 25 samples: b = 2 and the 5 earliest are left out of the batches
+     * (but not out of the mean). */
+    s = alloc_stats(0);
+    for (int i = 0; i < 5; i++)
+        add(s, req(0, 0, 0, 1000.0));
+    for (int i = 1; i <= 20; i++)
+        add(s, req(0, 0, 0, i));
+    struct ana_summary_row r = row_of(s, "all", "queue_s");
+    ck_assert_double_eq_tol(r.ci95, want, 1e-9);
+    ck_assert_double_eq_tol(r.mean, (5000.0 + 210.0) / 25.0, TOL);
+    ana_stats_free(s);
+
+    /* 19 samples: too few. */
+    s = alloc_stats(0);
+    for (int i = 1; i <= 19; i++)
+        add(s, req(0, 0, 0, i));
+    ck_assert(isnan(row_of(s, "all", "queue_s").ci95));
+    ana_stats_free(s);
+}
+END_TEST
+
+/* Three replications: Student t over the replication means 1.5, 3.5, 4.0
+ * (mean 3, squared deviations 2.25 + 0.25 + 1 = 3.5). */
+START_TEST(test_ci_replications)
+{
+    struct ana_stats *s = alloc_stats(0);
+    add(s, req(0, 0, 0, 1.0));
+    add(s, req(0, 0, 0, 2.0));
+    add(s, req(1, 0, 0, 2.5));
+    add(s, req(1, 0, 0, 3.5));
+    add(s, req(1, 0, 0, 4.5));
+    add(s, req(2, 0, 0, 4.0));
+    struct ana_summary_row r = row_of(s, "all", "ttft_s");
+    ck_assert_uint_eq(r.count, 6);
+    ck_assert_double_eq_tol(r.mean, 17.5 / 6.0, TOL); /* pooled samples */
+    ck_assert_double_eq_tol(r.ci95, T975_2 * sqrt(3.5 / 2.0) / sqrt(3.0), 1e-9);
+    /* Sorted pooled 1, 2, 2.5, 3.5, 4, 4.5: p50 at h = 2.5. */
+    ck_assert_double_eq_tol(r.p50, 3.0, TOL);
+    ana_stats_free(s);
+}
+END_TEST
+
+START_TEST(test_warmup_excluded)
+{
+    struct ana_stats *s = alloc_stats(60);
+    for (int i = 0; i < 3; i++) {
+        struct sim_request_record r = req(0, 0, 0, 100.0);
+        r.flags = SIM_RF_WARMUP;
+        r.cost_output_usd = 1.0;
+        add(s, r);
+    }
+    for (int i = 1; i <= 4; i++) {
+        struct sim_request_record r = req(0, 0, 0, i);
+        r.flags = SIM_RF_TRUNCATED; /* other flags do not exclude */
+        r.cost_output_usd = 0.5;
+        add(s, r);
+    }
+    struct ana_summary_row r = row_of(s, "all", "ttft_s");
+    ck_assert_uint_eq(r.count, 4);
+    ck_assert_double_eq_tol(r.p99, 3.97, TOL);
+    r = row_of(s, "all", "cost_usd");
+    ck_assert_double_eq_tol(r.mean, 0.5, TOL); /* per-request: warm-up left out */
+
+    struct sim_deployment_stats ds[2] = {{0}};
+    struct sim_world_stats ws = {.makespan_s = 260, .n_deployments = 2, .deployments = ds};
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), 0);
+    r = row_of(s, "all", "throughput_rps");
+    ck_assert_double_eq_tol(r.mean, 4.0 / 200.0, TOL); /* measured / (makespan - warm-up) */
+    r = row_of(s, "all", "cost_per_1k_usd");
+    ck_assert_double_eq_tol(r.mean, 1000.0 * (3 * 1.0 + 4 * 0.5) / 7.0, 1e-9); /* all requests */
+    ana_stats_free(s);
+}
+END_TEST
+
+START_TEST(test_itl_needs_two_tokens)
+{
+    struct ana_stats *s = alloc_stats(0);
+    struct sim_request_record r = req(0, 0, 0, 0.25);
+    add(s, r);
+    r.output_tokens = 1;
+    r.mean_itl_s = NAN; /* not looked at */
+    add(s, r);
+    r.output_tokens = 0;
+    add(s, r);
+    ck_assert_uint_eq(row_of(s, "all", "itl_s").count, 1);
+    ck_assert_uint_eq(row_of(s, "all", "ttft_s").count, 3);
+    ck_assert_double_eq_tol(row_of(s, "all", "output_tokens").mean, 1.0, TOL);
+    ana_stats_free(s);
+}
+END_TEST
+
+START_TEST(test_scopes)
+{
+    struct ana_stats *s = alloc_stats(0);
+    add(s, req(0, 0, 0, 1.0));
+    add(s, req(0, 0, 1, 2.0));
+    add(s, req(0, 1, 1, 4.0));
+    add(s, req(0, 1, 1, 8.0));
+    struct ana_summary_row *rows = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(ana_stats_summary(s, &rows, &n), 0);
+    /* 5 scopes x 7 request metrics + run metrics: all 10, classes 7, deployments 8. */
+    ck_assert_uint_eq(n, 5 * 7 + 10 + 2 * 7 + 2 * 8);
+    ck_assert_str_eq(rows[0].scope, "all");
+    ck_assert_str_eq(rows[0].metric, "ttft_s");
+    const struct ana_summary_row *r = ana_summary_find(rows, n, "class:lookup", "ttft_s");
+    ck_assert_uint_eq(r->count, 2);
+    ck_assert_double_eq_tol(r->mean, 1.5, TOL);
+    r = ana_summary_find(rows, n, "class:analysis", "e2e_s");
+    ck_assert_double_eq_tol(r->mean, 6.0, TOL);
+    r = ana_summary_find(rows, n, "deployment:sonnet", "queue_s");
+    ck_assert_uint_eq(r->count, 1);
+    r = ana_summary_find(rows, n, "deployment:llama8b", "queue_s");
+    ck_assert_uint_eq(r->count, 3);
+    ck_assert_double_eq_tol(r->p50, 4.0, TOL);
+    r = ana_summary_find(rows, n, "all", "littles_law_rel_err");
+    ck_assert_uint_eq(r->count, 0); /* no add_run yet */
+    ck_assert(isnan(r->mean));
+    ck_assert_ptr_null(ana_summary_find(rows, n, "class:lookup", "in_system_mean"));
+    ck_assert_ptr_null(ana_summary_find(rows, n, "class:lookup", "gpu_idle_usd"));
+    ck_assert_ptr_nonnull(ana_summary_find(rows, n, "deployment:sonnet", "gpu_idle_usd"));
+    ck_assert_ptr_null(ana_summary_find(rows, n, "class:none", "ttft_s"));
+    ck_assert_ptr_null(ana_summary_find(NULL, 0, "all", "ttft_s"));
+    free(rows);
+    ana_stats_free(s);
+}
+END_TEST
+
+static struct sim_request_record costed(int cls, int dep, double gpu_usd, uint32_t flags)
+{
+    struct sim_request_record r = req(0, cls, dep, 1.0);
+    if (dep == 0) { /* api: billed lines */
+        r.cost_input_usd = 0.01;
+        r.cost_cache_write_usd = 0.02;
+        r.cost_cache_read_usd = 0.003;
+        r.cost_output_usd = 0.05;
+    }
+    r.cost_gpu_usd = gpu_usd;
+    r.flags = flags;
+    return r;
+}
+
+/* Run-level cost arithmetic, by hand.  Deployment 0 (api) serves 3 lookup
+ * requests and 1 warm-up analysis request, each billed 0.083; deployment 1
+ * (self-hosted, 10 USD provisioned, 1.5 USD attributed) serves 1 lookup
+ * request (0.5 USD of GPU) and 2 analysis requests (0.5 each). */
+START_TEST(test_run_costs)
+{
+    struct ana_stats *s = alloc_stats(100);
+    add(s, costed(0, 0, 0, 0));
+    add(s, costed(0, 0, 0, 0));
+    add(s, costed(0, 0, 0, 0));
+    add(s, costed(1, 0, 0, SIM_RF_WARMUP));
+    add(s, costed(0, 1, 0.5, 0));
+    add(s, costed(1, 1, 0.5, 0));
+    add(s, costed(1, 1, 0.5, 0));
+    struct sim_deployment_stats ds[2] = {
+        {.completed = 4},
+        {.completed = 3, .gpu_cost_usd = 10.0, .gpu_busy_cost_usd = 1.5},
+    };
+    struct sim_world_stats ws = {.makespan_s = 1100,
+                                 .area_in_system = 50,
+                                 .sum_sojourn_s = 48,
+                                 .n_deployments = 2,
+                                 .deployments = ds,
+                                 .completed = 7};
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), 0);
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), LLMSIM_ESTATE);
+
+    const double billed = 0.083, tol = 1e-9;
+    /* all: 7 requests, 6 measured over 1000 s. */
+    ck_assert_double_eq_tol(row_of(s, "all", "throughput_rps").mean, 6.0 / 1000.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_per_1k_usd").mean,
+                            1000.0 * (4 * billed + 10.0) / 7.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_input_per_1k_usd").mean, 1000.0 * 0.04 / 7, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_cache_write_per_1k_usd").mean, 1000.0 * 0.08 / 7,
+                            tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_cache_read_per_1k_usd").mean, 1000.0 * 0.012 / 7,
+                            tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_output_per_1k_usd").mean, 1000.0 * 0.2 / 7, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_gpu_per_1k_usd").mean, 10000.0 / 7, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "gpu_idle_usd").mean, 8.5, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "in_system_mean").mean, 50.0 / 1100.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "littles_law_rel_err").mean, 2.0 / 48.0, tol);
+    struct ana_summary_row r = row_of(s, "all", "cost_per_1k_usd");
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert(isnan(r.ci95));
+
+    /* deployment:llama8b: 3 requests, its provisioned 10 USD. */
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "cost_per_1k_usd").mean, 10000.0 / 3,
+                            tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "gpu_idle_usd").mean, 8.5, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "throughput_rps").mean, 0.003, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "cost_per_1k_usd").mean, 1000.0 * billed,
+                            tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "throughput_rps").mean, 0.003, tol);
+
+    /* Classes share the 10 USD by attributed GPU cost: lookup 1/3, analysis 2/3. */
+    double lookup = row_of(s, "class:lookup", "cost_per_1k_usd").mean;
+    double analysis = row_of(s, "class:analysis", "cost_per_1k_usd").mean;
+    ck_assert_double_eq_tol(lookup, 1000.0 * (3 * billed + 10.0 / 3) / 4, tol);
+    ck_assert_double_eq_tol(analysis, 1000.0 * (billed + 20.0 / 3) / 3, tol);
+    ck_assert_double_eq_tol(lookup * 4 + analysis * 3, 1000.0 * (4 * billed + 10.0), tol);
+    ck_assert_double_eq_tol(row_of(s, "class:analysis", "throughput_rps").mean, 0.002, tol);
+    ana_stats_free(s);
+}
+END_TEST
+
+/* With no GPU cost attributed, classes share by request counts. */
+START_TEST(test_run_costs_by_count)
+{
+    struct ana_stats *s = alloc_stats(0);
+    add(s, costed(0, 1, 0, 0));
+    add(s, costed(1, 1, 0, 0));
+    add(s, costed(1, 1, 0, 0));
+    struct sim_deployment_stats ds[2] = {{0}, {.completed = 3, .gpu_cost_usd = 6.0}};
+    struct sim_world_stats ws = {.makespan_s = 10, .n_deployments = 2, .deployments = ds};
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), 0);
+    ck_assert_double_eq_tol(row_of(s, "class:lookup", "cost_gpu_per_1k_usd").mean, 2000.0, 1e-9);
+    ck_assert_double_eq_tol(row_of(s, "class:analysis", "cost_gpu_per_1k_usd").mean, 2000.0, 1e-9);
+    ana_stats_free(s);
+}
+END_TEST
+
+/* Run-level metrics over 3 replications: Student t over the values. */
+START_TEST(test_run_ci)
+{
+    struct ana_stats *s = alloc_stats(0);
+    const double makespan[3] = {100.0, 125.0, 80.0};
+    struct sim_deployment_stats ds[2] = {{0}};
+    for (int rep = 0; rep < 3; rep++) {
+        for (int i = 0; i < 10; i++)
+            add(s, req(rep, 0, 0, 1.0));
+        struct sim_world_stats ws = {
+            .makespan_s = makespan[rep], .n_deployments = 2, .deployments = ds};
+        ck_assert_int_eq(ana_stats_add_run(s, (uint32_t)rep, &ws), 0);
+    }
+    /* Throughputs 0.1, 0.08, 0.125: mean 0.101666..., deviations
+     * -0.0016667, -0.0216667, 0.0233333. */
+    double m = (0.1 + 0.08 + 0.125) / 3;
+    double ss = (0.1 - m) * (0.1 - m) + (0.08 - m) * (0.08 - m) + (0.125 - m) * (0.125 - m);
+    struct ana_summary_row r = row_of(s, "all", "throughput_rps");
+    ck_assert_uint_eq(r.count, 3);
+    ck_assert_double_eq_tol(r.mean, m, TOL);
+    ck_assert_double_eq_tol(r.p50, 0.1, TOL);
+    ck_assert_double_eq_tol(r.ci95, T975_2 * sqrt(ss / 2) / sqrt(3), 1e-9);
+    /* Undefined values (no requests in class:analysis) are left out. */
+    ck_assert_uint_eq(row_of(s, "class:analysis", "cost_per_1k_usd").count, 0);
+    ck_assert_uint_eq(row_of(s, "class:analysis", "throughput_rps").count, 3);
+    ana_stats_free(s);
+}
+END_TEST
+
+START_TEST(test_sink)
+{
+    struct ana_stats *s = alloc_stats(0);
+    struct sim_sink sink = ana_stats_sink(s);
+    ck_assert_ptr_eq(sink.ctx, s);
+    ck_assert_ptr_null(sink.timeseries);
+    struct sim_request_record r = req(0, 1, 1, 3.25);
+    ck_assert_int_eq(sink.request(sink.ctx, &r), 0);
+    r.class_idx = 2;
+    ck_assert_int_eq(sink.request(sink.ctx, &r), LLMSIM_EINVAL);
+    ck_assert_uint_eq(row_of(s, "class:analysis", "ttft_s").count, 1);
+    ana_stats_free(s);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    struct ana_stats *s = alloc_stats(0);
+    struct sim_request_record r = req(0, 0, 0, 1.0);
+    struct sim_request_record bad = r;
+    bad.class_idx = 2;
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_EINVAL);
+    bad = r;
+    bad.class_idx = -1;
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_EINVAL);
+    bad = r;
+    bad.deployment = 2;
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_EINVAL);
+    bad = r;
+    bad.replication = -1;
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_EINVAL);
+    bad = r;
+    bad.replication = SIM_MAX_REPLICATIONS;
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_ERANGE);
+    bad = r;
+    bad.ttft_s = NAN;
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_ERANGE);
+    bad = r;
+    bad.cost_gpu_usd = INFINITY;
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_ERANGE);
+    ck_assert_int_eq(ana_stats_add(s, NULL), LLMSIM_EINVAL);
+    ck_assert_int_eq(ana_stats_add(NULL, &r), LLMSIM_EINVAL);
+
+    struct sim_deployment_stats ds[2] = {{0}};
+    struct sim_world_stats ws = {.makespan_s = 1, .n_deployments = 1, .deployments = ds};
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), LLMSIM_EINVAL);
+    ws.n_deployments = 2;
+    ck_assert_int_eq(ana_stats_add_run(s, SIM_MAX_REPLICATIONS, &ws), LLMSIM_ERANGE);
+    ck_assert_int_eq(ana_stats_add_run(s, 0, NULL), LLMSIM_EINVAL);
+
+    /* Nothing added: every row is there with count 0 and NaN statistics. */
+    struct ana_summary_row *rows = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(ana_stats_summary(s, &rows, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_eq(rows[i].count, 0);
+        ck_assert(isnan(rows[i].mean) && isnan(rows[i].p99) && isnan(rows[i].ci95));
+    }
+    free(rows);
+    ck_assert_int_eq(ana_stats_summary(NULL, &rows, &n), LLMSIM_EINVAL);
+    struct ana_stats *none = NULL;
+    ck_assert_int_eq(ana_stats_alloc(&none, NULL), LLMSIM_EINVAL);
+    ana_stats_free(NULL);
+    ana_stats_free(s);
+}
+END_TEST
+
+/* Growth across many samples and replications keeps every value. */
+START_TEST(test_growth)
+{
+    struct ana_stats *s = alloc_stats(0);
+    const int n = 100000;
+    for (int i = 0; i < n; i++)
+        add(s, req(i % 5, i % 2, (i / 2) % 2, (double)(i + 1)));
+    struct ana_summary_row r = row_of(s, "all", "ttft_s");
+    ck_assert_uint_eq(r.count, (uint64_t)n);
+    ck_assert_double_eq_tol(r.mean, (n + 1) / 2.0, 1e-6);
+    ck_assert_double_eq_tol(r.p50, (n + 1) / 2.0, 1e-9);
+    ck_assert_double_eq_tol(r.p99, 1 + 0.99 * (n - 1), 1e-6);
+    ck_assert_uint_eq(row_of(s, "class:lookup", "ttft_s").count, (uint64_t)n / 2);
+    ana_stats_free(s);
+}
+END_TEST
+
+static Suite *stats_suite(void)
+{
+    Suite *s = suite_create("stats");
+    TCase *tc = tcase_create("stats");
+    tcase_add_test(tc, test_t_quantile);
+    tcase_add_test(tc, test_percentiles_1_to_20);
+    tcase_add_test(tc, test_percentiles_small);
+    tcase_add_test(tc, test_batch_means);
+    tcase_add_test(tc, test_ci_replications);
+    tcase_add_test(tc, test_warmup_excluded);
+    tcase_add_test(tc, test_itl_needs_two_tokens);
+    tcase_add_test(tc, test_scopes);
+    tcase_add_test(tc, test_run_costs);
+    tcase_add_test(tc, test_run_costs_by_count);
+    tcase_add_test(tc, test_run_ci);
+    tcase_add_test(tc, test_sink);
+    tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_growth);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(stats_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed != 0;
+}

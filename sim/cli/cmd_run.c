@@ -246,6 +246,11 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     double idle = val(rows, n, "all", "gpu_idle_usd", F_MEAN);
     if (isfinite(idle) && idle > 0)
         printf("  GPU idle (provisioned, unused) $%.4f per replication\n", idle);
+    double lq = val(rows, n, "all", "in_system_mean", F_MEAN);
+    double lerr = val(rows, n, "all", "littles_law_rel_err", F_MEAN);
+    if (isfinite(lq))
+        printf("in system (time avg)  %.4g requests (Little's law L = lambda W holds to %.1g)\n", lq,
+               isfinite(lerr) ? lerr : 0.0);
 
     printf("\n%-24s %9s %10s %10s %10s %12s\n", "by class", "requests", "TTFT p95", "ITL p50",
            "E2E p95", "$ per 1k");
@@ -269,8 +274,8 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
                val(rows, n, scope, "itl_s", F_P50), val(rows, n, scope, "e2e_s", F_P95),
                1000 * val(rows, n, scope, "cost_usd", F_MEAN));
     }
-    printf("\n($ per 1k by class and deployment: billed lines + GPU time used; the total above also\n"
-           " carries idle provisioned GPU time.)\n");
+    printf("\n($ per 1k by class and deployment: billed lines + GPU time used by measured requests;\n"
+           " the total above covers every request, warm-up included, and idle provisioned GPU time.)\n");
     if (path)
         printf("results: %s\n", path);
 }

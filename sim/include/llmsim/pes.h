@@ -8,20 +8,22 @@
  *
  * The implementation is an array-backed 4-ary min-heap (a d-ary heap with
  * d = 4 halves the depth of a binary heap and keeps a node's four children
- * next to each other in memory: 96 bytes of keys, two cache lines).  Events are plain structs copied in and out; the set never
- * hands out pointers into its array, because the array moves when it grows.
+ * next to each other in memory: 96 bytes of keys, two cache lines).  Events
+ * are plain structs copied in and out; the set never hands out pointers into
+ * its array, because the array moves when it grows.
  *
  * Handles: sim_pes_push() returns a uint64_t handle, never 0.  A handle stays
  * valid until its event pops or is cancelled; after that, cancelling it is a
  * harmless no-op that returns 0.  Cancellation is lazy: the slot keeps its
  * place in the heap with a tombstone and is discarded when it reaches the top;
- * when tombstones come to outnumber live events the heap is rebuilt without
- * them, so cancel costs amortised O(1) and the heap holds at most about twice
- * the live events.  A handle is (slot index, generation): slots are recycled,
- * and the generation counter makes a stale handle miss the new occupant of
- * its slot.  Generations are 32 bits, so a stale handle could hit a new event
- * only after its slot had been reused 2^31 times.  A handle belongs to the set
- * that issued it: passed to another set it may cancel an unrelated event.
+ * when a cancel leaves tombstones outnumbering live events the heap is
+ * rebuilt without them, so cancel costs amortised O(1) and cancelled
+ * far-future events do not pile up.  A handle is (slot index, generation):
+ * slots are recycled, and the generation counter makes a stale handle miss
+ * the new occupant of its slot.  Generations are 32 bits, so a stale handle
+ * could hit a new event only after its slot had been reused 2^31 times.  A
+ * handle belongs to the set that issued it: passed to another set it may
+ * cancel an unrelated event.
  *
  * Ownership: the caller owns the set (sim_pes_alloc / sim_pes_free);
  * sim_pes_free(NULL) is a no-op.  The set never allocates in push/pop except

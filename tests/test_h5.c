@@ -61,8 +61,11 @@ static struct sim_request_record make_req(int rep, uint64_t i)
     r.cost_output_usd = 15e-6 * (double)r.output_tokens;
     r.cost_gpu_usd = 1.0 / 3.0 * 1e-4;
     r.cost_nocache_usd = 3e-6 * 5060 + r.cost_output_usd;
+    r.preemptions = i == 15 ? UINT32_MAX : (uint32_t)(i % 4 == 1 ? 0x01020304u + i : 0);
     r.success = (uint8_t)(i == 13 ? 255 : i % 2);
-    r.flags = i == 14 ? UINT32_MAX : (a < 30 ? SIM_RF_WARMUP : 0);
+    r.flags = i == 14   ? UINT32_MAX
+              : i == 16 ? SIM_RF_REJECTED
+                        : (a < 30 ? SIM_RF_WARMUP : 0) | (r.preemptions ? SIM_RF_PREEMPTED : 0);
     return r;
 }
 
@@ -208,6 +211,7 @@ static hid_t request_mtype(void)
     INS("cost_output_usd", cost_output_usd, H5T_NATIVE_DOUBLE);
     INS("cost_gpu_usd", cost_gpu_usd, H5T_NATIVE_DOUBLE);
     INS("cost_nocache_usd", cost_nocache_usd, H5T_NATIVE_DOUBLE);
+    INS("preemptions", preemptions, H5T_NATIVE_UINT32);
     INS("success", success, H5T_NATIVE_UINT8);
     INS("flags", flags, H5T_NATIVE_UINT32);
 #undef INS
@@ -261,6 +265,7 @@ static const char *const request_names[] = {"id",
                                             "cost_output_usd",
                                             "cost_gpu_usd",
                                             "cost_nocache_usd",
+                                            "preemptions",
                                             "success",
                                             "flags"};
 
@@ -340,6 +345,30 @@ static void check_names_attr(hid_t d, const char *name, const char *const *want,
     H5Aclose(a);
 }
 
+/* Attribute name of d is an array of n strings whose entry i is want. */
+static void check_attr_entry(hid_t d, const char *name, size_t n, size_t i, const char *want)
+{
+    hid_t a = H5Aopen(d, name, H5P_DEFAULT);
+    ck_assert_int_ge(a, 0);
+    hid_t sp = H5Aget_space(a);
+    hsize_t dim = 0;
+    H5Sget_simple_extent_dims(sp, &dim, NULL);
+    ck_assert_uint_eq(dim, n);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    char **v = calloc(n, sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_ge(H5Aread(a, t, v), 0);
+    ck_assert_str_eq(v[i], want);
+    for (size_t k = 0; k < n; k++)
+        H5free_memory(v[k]);
+    free(v);
+    H5Tclose(t);
+    H5Sclose(sp);
+    H5Aclose(a);
+}
+
 /* Opens path and checks every table, attribute and string byte for byte. */
 static void check_file(const char *path, int compression, int complete)
 {
@@ -381,6 +410,22 @@ static void check_file(const char *path, int compression, int complete)
     check_names_attr(d, "deployment_names", deployment_names, 2);
     ck_assert_int_gt(H5Aexists(d, "units"), 0);
     ck_assert_int_gt(H5Aexists(d, "description"), 0);
+    /* Every field of the record is a member: the packed row is the sum of
+     * the field sizes. */
+    hid_t mt0 = request_mtype();
+    size_t fields = 0;
+    for (unsigned i = 0; i < nmemb; i++) {
+        hid_t m = H5Tget_member_type(mt0, i);
+        fields += H5Tget_size(m);
+        H5Tclose(m);
+    }
+    H5Tclose(mt0);
+    ck_assert_uint_eq(H5Tget_size(ft), fields);
+    size_t ip = 0;
+    while (strcmp(request_names[ip], "preemptions") != 0)
+        ip++;
+    check_attr_entry(d, "units", nmemb, ip, "count");
+    check_attr_entry(d, "description", nmemb, ip, "times preempted for KV memory and recomputed");
     H5Pclose(dcpl);
     H5Tclose(ft);
     H5Dclose(d);

@@ -1,11 +1,17 @@
 /* Summary statistics (analysis/src/stats.c) against hand-computed values:
  * type-7 percentiles, Student t and batch-means confidence intervals,
- * warm-up exclusion, scopes, run-level cost arithmetic, and every error. */
+ * warm-up and rejected-request exclusion, preemptions, the token-weighted
+ * inter-token latency histogram (accuracy and bounded memory), scopes,
+ * run-level cost and engine arithmetic, and every error. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "llmsim/results.h"
 
@@ -27,6 +33,8 @@ static struct sim_scenario make_scenario(double warmup_s)
     snprintf(classes[1].name, sizeof classes[1].name, "analysis");
     snprintf(deployments[0].name, sizeof deployments[0].name, "sonnet");
     snprintf(deployments[1].name, sizeof deployments[1].name, "llama8b");
+    deployments[0].kind = SIM_DEPLOY_API;
+    deployments[1].kind = SIM_DEPLOY_SELF_HOSTED;
     sc.warmup_s = warmup_s;
     sc.replications = 1;
     sc.workload.n_classes = 2;
@@ -239,8 +247,9 @@ START_TEST(test_scopes)
     struct ana_summary_row *rows = NULL;
     size_t n = 0;
     ck_assert_int_eq(ana_stats_summary(s, &rows, &n), 0);
-    /* 5 scopes x 7 request metrics + run metrics: all 10, classes 7, deployments 8. */
-    ck_assert_uint_eq(n, 5 * 7 + 10 + 2 * 7 + 2 * 8);
+    /* 5 scopes x (8 request metrics + rejected), itl_token_s for all and the
+     * 2 deployments, run metrics: all 17, classes 8, deployments 16. */
+    ck_assert_uint_eq(n, 5 * 9 + 3 + 17 + 2 * 8 + 2 * 16);
     ck_assert_str_eq(rows[0].scope, "all");
     ck_assert_str_eq(rows[0].metric, "ttft_s");
     const struct ana_summary_row *r = ana_summary_find(rows, n, "class:lookup", "ttft_s");
@@ -258,6 +267,18 @@ START_TEST(test_scopes)
     ck_assert(isnan(r->mean));
     ck_assert_ptr_null(ana_summary_find(rows, n, "class:lookup", "in_system_mean"));
     ck_assert_ptr_null(ana_summary_find(rows, n, "class:lookup", "gpu_idle_usd"));
+    ck_assert_ptr_null(ana_summary_find(rows, n, "class:lookup", "itl_token_s"));
+    ck_assert_ptr_null(ana_summary_find(rows, n, "class:lookup", "utilization"));
+    ck_assert_ptr_nonnull(ana_summary_find(rows, n, "class:lookup", "rejected"));
+    ck_assert_ptr_nonnull(
+        ana_summary_find(rows, n, "class:lookup", "cost_per_1m_output_tokens_usd"));
+    ck_assert_ptr_null(ana_summary_find(rows, n, "all", "kv_capacity_tokens"));
+    ck_assert_ptr_nonnull(ana_summary_find(rows, n, "deployment:sonnet", "kv_capacity_tokens"));
+    /* Per scope: request metrics, rejected, itl_token_s, then run metrics. */
+    ck_assert_str_eq(rows[7].metric, "preemptions");
+    ck_assert_str_eq(rows[8].metric, "rejected");
+    ck_assert_str_eq(rows[9].metric, "itl_token_s");
+    ck_assert_str_eq(rows[10].metric, "throughput_rps");
     ck_assert_ptr_nonnull(ana_summary_find(rows, n, "deployment:sonnet", "gpu_idle_usd"));
     ck_assert_ptr_null(ana_summary_find(rows, n, "class:none", "ttft_s"));
     ck_assert_ptr_null(ana_summary_find(NULL, 0, "all", "ttft_s"));
@@ -397,11 +418,17 @@ START_TEST(test_sink)
     struct sim_sink sink = ana_stats_sink(s);
     ck_assert_ptr_eq(sink.ctx, s);
     ck_assert_ptr_null(sink.timeseries);
+    ck_assert_ptr_nonnull(sink.iteration);
     struct sim_request_record r = req(0, 1, 1, 3.25);
     ck_assert_int_eq(sink.request(sink.ctx, &r), 0);
     r.class_idx = 2;
     ck_assert_int_eq(sink.request(sink.ctx, &r), LLMSIM_EINVAL);
     ck_assert_uint_eq(row_of(s, "class:analysis", "ttft_s").count, 1);
+    struct sim_iter_record it = {.deployment = 1, .duration_s = 0.02, .decode_tokens = 7};
+    ck_assert_int_eq(sink.iteration(sink.ctx, &it), 0);
+    it.deployment = 2;
+    ck_assert_int_eq(sink.iteration(sink.ctx, &it), LLMSIM_EINVAL);
+    ck_assert_uint_eq(row_of(s, "deployment:llama8b", "itl_token_s").count, 7);
     ana_stats_free(s);
 }
 END_TEST
@@ -475,6 +502,414 @@ START_TEST(test_growth)
 }
 END_TEST
 
+/* |got - want| <= rel |want|. */
+static void ck_rel(double got, double want, double rel)
+{
+    ck_assert_msg(fabs(got - want) <= rel * fabs(want), "got %.17g, want %.17g within %g", got,
+                  want, rel);
+}
+
+/* The documented bound of the itl_token_s percentiles. */
+#define HIST_REL 0.005
+
+/* Rejected requests: in `rejected` only, never in a latency, token or cost
+ * sample, nor in throughput or the per-1k denominators. */
+START_TEST(test_rejected)
+{
+    struct ana_stats *s = alloc_stats(10);
+    for (int i = 1; i <= 3; i++) {
+        struct sim_request_record r = req(0, 0, 0, i);
+        r.cost_output_usd = 0.3;
+        add(s, r);
+    }
+    struct sim_request_record rj = req(0, 0, 0, NAN); /* time metrics not looked at */
+    rj.output_tokens = 0;
+    rj.flags = SIM_RF_REJECTED;
+    add(s, rj);
+    rj.class_idx = 1;
+    rj.deployment = 1;
+    add(s, rj);
+    rj.flags = SIM_RF_REJECTED | SIM_RF_WARMUP; /* warm-up: not counted */
+    add(s, rj);
+    struct sim_request_record bad = rj;
+    bad.cost_output_usd = NAN; /* cost lines still are */
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_ERANGE);
+
+    const char *per_request[] = {"ttft_s",       "e2e_s",         "queue_s",  "itl_s",
+                                 "input_tokens", "output_tokens", "cost_usd", "preemptions"};
+    for (size_t m = 0; m < sizeof per_request / sizeof per_request[0]; m++)
+        ck_assert_uint_eq(row_of(s, "all", per_request[m]).count, 3);
+    ck_assert_double_eq_tol(row_of(s, "all", "ttft_s").mean, 2.0, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_usd").mean, 0.3, TOL);
+    ck_assert_uint_eq(row_of(s, "class:analysis", "ttft_s").count, 0);
+
+    struct ana_summary_row *rows = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(ana_stats_summary(s, &rows, &n), 0);
+    ck_assert_uint_eq(ana_summary_find(rows, n, "all", "rejected")->count, 2);
+    free(rows);
+    struct ana_summary_row r = row_of(s, "all", "rejected");
+    ck_assert_double_eq_tol(r.mean, 2.0 / 5.0, TOL); /* of 5 non-warm-up requests */
+    ck_assert(isnan(r.ci95));                        /* one replication */
+    r = row_of(s, "class:lookup", "rejected");
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert_double_eq_tol(r.mean, 0.25, TOL);
+    r = row_of(s, "class:analysis", "rejected");
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert_double_eq_tol(r.mean, 1.0, TOL);
+    r = row_of(s, "deployment:sonnet", "rejected");
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert_double_eq_tol(r.mean, 0.25, TOL);
+
+    struct sim_deployment_stats ds[2] = {{0}};
+    struct sim_world_stats ws = {.makespan_s = 110, .n_deployments = 2, .deployments = ds};
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), 0);
+    ck_assert_double_eq_tol(row_of(s, "all", "throughput_rps").mean, 3.0 / 100.0, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_per_1k_usd").mean, 1000.0 * 0.9 / 3, 1e-9);
+    /* class:analysis served nothing: its per-1k costs are undefined. */
+    ck_assert_uint_eq(row_of(s, "class:analysis", "cost_per_1k_usd").count, 0);
+
+    /* A second replication without rejections: shares 0.4 and 0. */
+    for (int i = 0; i < 3; i++)
+        add(s, req(1, 0, 0, 1.0));
+    r = row_of(s, "all", "rejected");
+    ck_assert_uint_eq(r.count, 2);
+    ck_assert_double_eq_tol(r.mean, 2.0 / 8.0, TOL);
+    ck_assert_double_eq_tol(r.p50, 0.2, TOL);
+    ck_assert_double_eq_tol(r.ci95, ana_t_quantile(0.975, 1) * sqrt(0.08) / sqrt(2.0), 1e-9);
+    r = row_of(s, "class:analysis", "rejected"); /* replication 1 offered it nothing */
+    ck_assert_double_eq_tol(r.mean, 1.0, TOL);
+    ck_assert(isnan(r.ci95));
+    ana_stats_free(s);
+}
+END_TEST
+
+/* Preemptions per served, non-warm-up request: 0, 1, 3, 0. */
+START_TEST(test_preemptions)
+{
+    struct ana_stats *s = alloc_stats(0);
+    const uint32_t p[4] = {0, 1, 0, 3};
+    for (int i = 0; i < 4; i++) {
+        struct sim_request_record r = req(0, i % 2, 1, 1.0);
+        r.preemptions = p[i];
+        r.flags = p[i] ? SIM_RF_PREEMPTED : 0;
+        add(s, r);
+    }
+    struct sim_request_record r = req(0, 0, 1, 1.0);
+    r.preemptions = 10;
+    r.flags = SIM_RF_WARMUP | SIM_RF_PREEMPTED;
+    add(s, r);
+    r.flags = SIM_RF_REJECTED;
+    add(s, r);
+    struct ana_summary_row row = row_of(s, "all", "preemptions");
+    ck_assert_uint_eq(row.count, 4);
+    ck_assert_double_eq_tol(row.mean, 1.0, TOL);
+    ck_assert_double_eq_tol(row.p50, 0.5, TOL);
+    ck_assert_double_eq_tol(row.p90, 2.4, TOL);  /* sorted 0 0 1 3, h = 2.7 */
+    ck_assert_double_eq_tol(row.p99, 2.94, TOL); /* h = 2.97 */
+    row = row_of(s, "class:analysis", "preemptions");
+    ck_assert_double_eq_tol(row.mean, 2.0, TOL); /* 1 and 3 (odd i) */
+    ck_assert_uint_eq(row_of(s, "deployment:llama8b", "preemptions").count, 4);
+    ck_assert_uint_eq(row_of(s, "deployment:sonnet", "preemptions").count, 0);
+    ana_stats_free(s);
+}
+END_TEST
+
+static void add_iter(struct ana_stats *s, int rep, int dep, double start, double dur, double tok)
+{
+    struct sim_iter_record it = {.replication = rep,
+                                 .deployment = dep,
+                                 .start_s = start,
+                                 .duration_s = dur,
+                                 .decode_tokens = tok,
+                                 .batch = (int32_t)tok};
+    ck_assert_int_eq(ana_stats_add_iteration(s, &it), 0);
+}
+
+/* Weights 1, 2, 3, 4 on 10, 20, 30, 40 ms: cumulative 1, 3, 6, 10 of 10, so
+ * p50 (5) = 30 ms and p90 .. p99 = 40 ms; mean 300 / 10 ms = 30 ms. */
+START_TEST(test_itl_token_weighted)
+{
+    struct ana_stats *s = alloc_stats(5);
+    const double d[4] = {0.040, 0.010, 0.030, 0.020};
+    const double w[4] = {4, 1, 3, 2};
+    for (int i = 0; i < 4; i++)
+        add_iter(s, 0, 1, 5.0 + i, d[i], w[i]);
+    add_iter(s, 0, 1, 4.999, 1.0, 100); /* started in the warm-up */
+    add_iter(s, 0, 1, 6.0, 1.0, 0);     /* prefill only */
+    struct ana_summary_row r = row_of(s, "deployment:llama8b", "itl_token_s");
+    ck_assert_uint_eq(r.count, 10);
+    ck_assert_double_eq_tol(r.mean, 0.030, TOL);
+    ck_rel(r.p50, 0.030, HIST_REL);
+    ck_rel(r.p90, 0.040, HIST_REL);
+    ck_rel(r.p95, 0.040, HIST_REL);
+    ck_rel(r.p99, 0.040, HIST_REL);
+    ck_assert(isnan(r.ci95));
+    struct ana_summary_row a = row_of(s, "all", "itl_token_s");
+    ck_assert_uint_eq(a.count, 10);
+    ck_assert(a.p50 == r.p50);
+    r = row_of(s, "deployment:sonnet", "itl_token_s");
+    ck_assert_uint_eq(r.count, 0);
+    ck_assert(isnan(r.mean) && isnan(r.p50) && isnan(r.p99));
+    /* The per-request itl_s is untouched by iterations. */
+    ck_assert_uint_eq(row_of(s, "all", "itl_s").count, 0);
+
+    /* A second replication (mean 20 ms, 5 tokens on deployment 0): Student t
+     * over the replications' weighted means 30 and 20 ms. */
+    add_iter(s, 1, 0, 10.0, 0.020, 5);
+    a = row_of(s, "all", "itl_token_s");
+    ck_assert_uint_eq(a.count, 15);
+    ck_assert_double_eq_tol(a.mean, (0.300 + 0.100) / 15, TOL);
+    ck_assert_double_eq_tol(a.ci95, ana_t_quantile(0.975, 1) * sqrt(0.00005) / sqrt(2.0), 1e-9);
+    /* Pooled cumulative weights: 10 ms 1, 20 ms 7, 30 ms 10, 40 ms 14 of 15. */
+    ck_rel(a.p50, 0.020, HIST_REL);
+    ck_rel(a.p90, 0.040, HIST_REL);
+    ck_assert(isnan(row_of(s, "deployment:llama8b", "itl_token_s").ci95));
+    ana_stats_free(s);
+}
+END_TEST
+
+static int cmp_pair(const void *a, const void *b)
+{
+    double x = ((const double *)a)[0], y = ((const double *)b)[0];
+    return (x > y) - (x < y);
+}
+
+/* Against the exact weighted quantile (smallest d with W(<= d) >= p W) of a
+ * log-uniform sample over 7 decades with integer weights; out-of-range
+ * durations are clamped. */
+START_TEST(test_itl_token_accuracy)
+{
+    enum { N = 20000 };
+    struct ana_stats *s = alloc_stats(0);
+    double(*x)[2] = malloc(sizeof *x * N);
+    ck_assert_ptr_nonnull(x);
+    uint64_t state = 0x9e3779b97f4a7c15ULL;
+    double total = 0, wsum = 0;
+    for (int i = 0; i < N; i++) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)(state >> 11) * 0x1p-53;
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i][0] = 1e-5 * pow(10.0, 7.0 * u);
+        x[i][1] = (double)(1 + (state >> 58)); /* 1 .. 64 */
+        add_iter(s, i % 3, i % 2, 1.0, x[i][0], x[i][1]);
+        total += x[i][1];
+        wsum += x[i][0] * x[i][1];
+    }
+    qsort(x, N, sizeof *x, cmp_pair);
+    struct ana_summary_row r = row_of(s, "all", "itl_token_s");
+    ck_assert_uint_eq(r.count, (uint64_t)total);
+    ck_rel(r.mean, wsum / total, 1e-12);
+    const double ps[4] = {0.50, 0.90, 0.95, 0.99};
+    const double got[4] = {r.p50, r.p90, r.p95, r.p99};
+    for (int k = 0; k < 4; k++) {
+        double cum = 0, want = NAN;
+        for (int i = 0; i < N; i++) {
+            cum += x[i][1];
+            if (cum >= ps[k] * total) {
+                want = x[i][0];
+                break;
+            }
+        }
+        ck_rel(got[k], want, HIST_REL);
+    }
+    free(x);
+    ana_stats_free(s);
+
+    s = alloc_stats(0);
+    add_iter(s, 0, 0, 0.0, 1e-9, 1);
+    add_iter(s, 0, 0, 0.0, 0.0, 1);
+    add_iter(s, 0, 0, 0.0, 1e6, 2);
+    r = row_of(s, "all", "itl_token_s");
+    ck_assert_uint_eq(r.count, 4);
+    ck_assert_double_eq_tol(r.mean, (1e-9 + 2e6) / 4, 1e-6);
+    ck_rel(r.p50, 1e-6, HIST_REL); /* clamped to the range */
+    ck_rel(r.p90, 1e4, HIST_REL);
+    ck_assert(r.p50 >= 1e-6 && r.p90 <= 1e4);
+    ana_stats_free(s);
+}
+END_TEST
+
+START_TEST(test_itl_token_errors)
+{
+    struct ana_stats *s = alloc_stats(0);
+    struct sim_iter_record ok = {.deployment = 1, .duration_s = 0.01, .decode_tokens = 3};
+    struct sim_iter_record it = ok;
+    it.deployment = 2;
+    ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_EINVAL);
+    it = ok;
+    it.deployment = -1;
+    ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_EINVAL);
+    it = ok;
+    it.replication = -1;
+    ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_EINVAL);
+    it = ok;
+    it.replication = SIM_MAX_REPLICATIONS;
+    ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_ERANGE);
+    it = ok;
+    it.duration_s = -0.01;
+    ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_ERANGE);
+    it = ok;
+    it.duration_s = INFINITY;
+    ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_ERANGE);
+    it = ok;
+    it.decode_tokens = NAN;
+    ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_ERANGE);
+    it = ok;
+    it.start_s = NAN;
+    ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_ERANGE);
+    ck_assert_int_eq(ana_stats_add_iteration(s, NULL), LLMSIM_EINVAL);
+    ck_assert_int_eq(ana_stats_add_iteration(NULL, &ok), LLMSIM_EINVAL);
+    ck_assert_uint_eq(row_of(s, "all", "itl_token_s").count, 0); /* nothing added */
+    ana_stats_free(s);
+}
+END_TEST
+
+/* 10^6 iterations allocate nothing once the histograms exist. */
+START_TEST(test_itl_token_memory)
+{
+    struct ana_stats *s = alloc_stats(0);
+    add_iter(s, 0, 0, 0.0, 0.01, 1); /* allocates the histograms and replication 0 */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    size_t before = mallinfo2().uordblks;
+#endif
+    double tokens = 1;
+    int rc = 0;
+    for (int i = 0; i < 1000000; i++) { /* no Check call inside: it may allocate */
+        struct sim_iter_record it = {.deployment = i % 2,
+                                     .start_s = 1.0,
+                                     .duration_s = 1e-4 * (1 + i % 50000),
+                                     .decode_tokens = 1 + i % 32};
+        rc |= ana_stats_add_iteration(s, &it);
+        tokens += it.decode_tokens;
+    }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    size_t after = mallinfo2().uordblks;
+    ck_assert_uint_eq(after, before);
+#endif
+    ck_assert_int_eq(rc, 0);
+    struct ana_summary_row r = row_of(s, "all", "itl_token_s");
+    ck_assert_uint_eq(r.count, (uint64_t)tokens);
+    ck_assert(isfinite(r.p99));
+    ana_stats_free(s);
+}
+END_TEST
+
+/* Engine figures, one api deployment (sonnet) and one self-hosted
+ * (llama8b): utilization 300 / 400, MFU, MBU, preemptions, iterations, KV
+ * capacity, and the cost per 1M output tokens of every scope. */
+START_TEST(test_run_engine)
+{
+    struct ana_stats *s = alloc_stats(0);
+    for (int i = 0; i < 2; i++) { /* api, lookup: 1000 output tokens at 15 USD / 1M */
+        struct sim_request_record r = req(0, 0, 0, 1.0);
+        r.output_tokens = 1000;
+        r.cost_output_usd = 0.015;
+        add(s, r);
+    }
+    for (int i = 0; i < 3; i++) { /* self-hosted: 500 output tokens, 0.01 USD of GPU */
+        struct sim_request_record r = req(0, i == 2, 1, 1.0);
+        r.output_tokens = 500;
+        r.cost_gpu_usd = 0.01;
+        r.flags = i == 0 ? SIM_RF_WARMUP : 0; /* warm-up spending counts too */
+        add(s, r);
+    }
+    struct sim_deployment_stats ds[2] = {
+        {.completed = 2,
+         .busy_s = 100,
+         .provisioned_s = 50,
+         .mfu = NAN,
+         .mbu = NAN,
+         .kv_capacity_tokens = 0,
+         .iterations = 9}, /* api: ignored */
+        {.completed = 3,
+         .busy_s = 300,
+         .provisioned_s = 400,
+         .gpu_cost_usd = 2.0,
+         .gpu_busy_cost_usd = 0.03,
+         .iterations = 1234,
+         .preemptions = 5,
+         .output_tokens = 1500,
+         .flops = 4e15,
+         .bytes = 6e12,
+         .mfu = 0.4,
+         .mbu = 0.6,
+         .kv_capacity_tokens = 65536},
+    };
+    struct sim_world_stats ws = {.makespan_s = 100, .n_deployments = 2, .deployments = ds};
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), 0);
+    const double tol = 1e-9;
+    ck_assert_double_eq_tol(row_of(s, "all", "utilization").mean, 0.75, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "idle_share").mean, 0.25, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "utilization").mean, 0.75, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "idle_share").mean, 0.25, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "mfu").mean, 0.4, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "mbu").mean, 0.6, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "mfu").mean, 0.4, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "mbu").mean, 0.6, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "preemptions_total").mean, 5, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "preemptions_total").mean, 5, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "iterations").mean, 1234, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "iterations").mean, 1234, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "kv_capacity_tokens").mean, 65536, TOL);
+    const char *engine[] = {"utilization",       "idle_share",        "mfu", "mbu", "iterations",
+                            "preemptions_total", "kv_capacity_tokens"};
+    for (size_t m = 0; m < sizeof engine / sizeof engine[0]; m++)
+        ck_assert_uint_eq(row_of(s, "deployment:sonnet", engine[m]).count, 0);
+
+    /* all: (0.03 billed + 2 provisioned) / 3500 output tokens (warm-up in). */
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_per_1m_output_tokens_usd").mean,
+                            1e6 * 2.03 / 3500, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "cost_per_1m_output_tokens_usd").mean,
+                            15.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "cost_per_1m_output_tokens_usd").mean,
+                            1e6 * 2.0 / 1500, tol);
+    /* Classes: lookup has 2 of the 3 self-hosted requests' GPU cost, so
+     * 2/3 of the 2 USD, and 2000 + 1000 tokens; analysis 1/3 and 500. */
+    ck_assert_double_eq_tol(row_of(s, "class:lookup", "cost_per_1m_output_tokens_usd").mean,
+                            1e6 * (0.03 + 4.0 / 3) / 3000, tol);
+    ck_assert_double_eq_tol(row_of(s, "class:analysis", "cost_per_1m_output_tokens_usd").mean,
+                            1e6 * (2.0 / 3) / 500, tol);
+    ana_stats_free(s);
+
+    /* Both self-hosted: sums, and MFU pooled over busy GPU-seconds x peak:
+     * (1e15 + 4e15) / (1e15 / 0.5 + 4e15 / 0.4); a NaN MBU is left out. */
+    struct sim_scenario sc = make_scenario(0);
+    deployments[0].kind = SIM_DEPLOY_SELF_HOSTED;
+    ck_assert_int_eq(ana_stats_alloc(&s, &sc), 0);
+    add(s, req(0, 0, 0, 1.0));
+    ds[0] = (struct sim_deployment_stats){.busy_s = 50,
+                                          .provisioned_s = 100,
+                                          .iterations = 100,
+                                          .preemptions = 2,
+                                          .flops = 1e15,
+                                          .bytes = 1e12,
+                                          .mfu = 0.5,
+                                          .mbu = NAN,
+                                          .kv_capacity_tokens = INFINITY};
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), 0);
+    ck_assert_double_eq_tol(row_of(s, "all", "utilization").mean, 350.0 / 500.0, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "utilization").mean, 0.5, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "mfu").mean, 5e15 / 1.2e16, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "mbu").mean, 0.6, TOL);
+    ck_assert_uint_eq(row_of(s, "deployment:sonnet", "mbu").count, 0);
+    ck_assert_double_eq_tol(row_of(s, "all", "preemptions_total").mean, 7, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "iterations").mean, 1334, TOL);
+    ck_assert_uint_eq(row_of(s, "deployment:sonnet", "kv_capacity_tokens").count, 0); /* inf */
+    ana_stats_free(s);
+
+    /* Only api deployments: no engine figures at all. */
+    sc = make_scenario(0);
+    deployments[1].kind = SIM_DEPLOY_API;
+    ck_assert_int_eq(ana_stats_alloc(&s, &sc), 0);
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), 0);
+    ck_assert_uint_eq(row_of(s, "all", "utilization").count, 0);
+    ck_assert_uint_eq(row_of(s, "all", "iterations").count, 0);
+    ck_assert_uint_eq(row_of(s, "all", "cost_per_1m_output_tokens_usd").count, 0); /* no tokens */
+    ana_stats_free(s);
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -493,6 +928,13 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_sink);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_growth);
+    tcase_add_test(tc, test_rejected);
+    tcase_add_test(tc, test_preemptions);
+    tcase_add_test(tc, test_itl_token_weighted);
+    tcase_add_test(tc, test_itl_token_accuracy);
+    tcase_add_test(tc, test_itl_token_errors);
+    tcase_add_test(tc, test_itl_token_memory);
+    tcase_add_test(tc, test_run_engine);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1182,7 +1182,7 @@ static void b_warmup(struct sim_scenario *sc)
 
 START_TEST(alloc_errors)
 {
-    expect_einval(b_api_latency_on_self_hosted, "service_time or linear");
+    expect_einval(b_api_latency_on_self_hosted, "service_time, linear or roofline");
     expect_einval(b_service_time_on_api, "api latency model");
     expect_einval(b_no_replicas, "replicas");
     expect_einval(b_too_many_replicas, "replicas");

@@ -64,7 +64,7 @@ struct column {
     size_t offset;    /* offset of the field in its C struct */
     size_t size;      /* bytes of the C field (and of the file member) */
     enum col_kind kind;
-    const char *units; /* "s", "tokens", "USD", "1" (dimensionless), "" (identifier) */
+    const char *units; /* "s", "tokens", "USD", "count", "1" (dimensionless), "" (identifier) */
     const char *desc;  /* one sentence */
 };
 
@@ -112,8 +112,11 @@ static const struct column request_cols[] = {
     RQ(cost_gpu_usd, "cost_gpu_usd", K_F64, "USD", "GPU time used, at the hourly rate"),
     RQ(cost_nocache_usd, "cost_nocache_usd", K_F64, "USD",
        "counterfactual cost with caching off (API lines + GPU)"),
+    RQ(preemptions, "preemptions", K_U32, "count", "times preempted for KV memory and recomputed"),
     RQ(success, "success", K_U8, "", "1 when the answer was judged successful"),
-    RQ(flags, "flags", K_U32, "", "bit 0: warm-up (left out of summaries), bit 1: truncated"),
+    RQ(flags, "flags", K_U32, "",
+       "bit 0: warm-up (left out of summaries), bit 1: truncated, bit 2: rejected (never served: "
+       "does not fit one replica's KV memory), bit 3: preempted at least once"),
 };
 
 static const struct column ts_cols[] = {
@@ -146,7 +149,7 @@ static const struct column summary_cols[] = {
 
 /* A column table with its packed layout.  Consecutive fields that are also
  * contiguous in the C struct form one run, copied with one memcpy (the
- * request record packs in three runs). */
+ * request record packs in two runs: the padding before `flags` is skipped). */
 struct layout {
     const struct column *cols;
     size_t ncols;
@@ -159,9 +162,27 @@ struct layout {
     } runs[COLS_MAX];
 };
 
+/* Whether the columns cover their C struct in struct order: each column
+ * starts where the previous one ended or after less padding than its own
+ * alignment (its size; 1 for strings), and the struct ends less than 8 bytes
+ * (the largest alignment) after the last.  A field left out of a table (a
+ * record field added to the engine but not here) breaks this. */
+static int layout_covers(const struct column *cols, size_t ncols, size_t rec_size)
+{
+    size_t end = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        size_t align = cols[i].kind == K_STR ? 1 : cols[i].size;
+        if (cols[i].offset < end || cols[i].offset - end >= align)
+            return 0;
+        end = cols[i].offset + cols[i].size;
+    }
+    return end <= rec_size && rec_size - end < 8;
+}
+
 static void layout_init(struct layout *L, const struct column *cols, size_t ncols, size_t rec_size)
 {
     LLMSIM_ASSERT(ncols <= COLS_MAX);
+    LLMSIM_ASSERT(layout_covers(cols, ncols, rec_size));
     L->cols = cols;
     L->ncols = ncols;
     L->rec_size = rec_size;
@@ -751,7 +772,7 @@ static int sink_timeseries(void *ctx, const struct sim_ts_record *t)
 struct sim_sink ana_h5_sink(struct ana_h5 *h)
 {
     LLMSIM_ASSERT(h != NULL);
-    struct sim_sink s = {h, NULL, sink_timeseries};
+    struct sim_sink s = {h, NULL, sink_timeseries, NULL};
     if (h->req.dset >= 0)
         s.request = sink_request;
     return s;

@@ -2,12 +2,28 @@
  *
  * Storage.  Per replication, per scope ("all", each class, each deployment)
  * and per per-request metric, a growable array of the exact samples of the
- * measured (non-warm-up) requests, in completion order; capacities double, so
- * appends are amortised O(1).  Beside them, per replication and scope, sums
- * over every request (warm-up included) of the billed cost lines, and per
- * replication a (class x deployment) table of attributed GPU cost and request
- * counts: the run-level cost figures are made from these when the
+ * measured (non-warm-up, served) requests, in completion order; capacities
+ * double, so appends are amortised O(1).  Beside them, per replication and
+ * scope, sums over every served request (warm-up included) of the billed cost
+ * lines and output tokens and the counts of measured and rejected requests,
+ * and per replication a (class x deployment) table of attributed GPU cost and
+ * request counts: the run-level cost figures are made from these when the
  * replication's ana_stats_add_run arrives.
+ *
+ * Token-weighted inter-token latency (itl_token_s).  Batch iterations are
+ * not kept: per replication and scope ("all" and each deployment) only the
+ * sums of the weights w (decode tokens) and of w x duration, for the count,
+ * the mean and the confidence interval; and per scope, pooled over the
+ * replications, a histogram of the weights over HIST_N logarithmic buckets,
+ * [HIST_LO r^k, HIST_LO r^(k+1)) with r = HIST_RATIO = 1.01, covering
+ * [HIST_LO, HIST_HI] = [1e-6 s, 1e4 s].  Memory is therefore fixed (HIST_N
+ * doubles per scope) whatever the number of iterations.  A percentile is the
+ * geometric midpoint HIST_LO r^(k+1/2) of the bucket that holds the weighted
+ * quantile (the smallest duration d whose cumulative weight W(<= d) reaches
+ * p W); any value of the bucket is within a factor sqrt(r) of it, so the
+ * relative error is at most sqrt(1.01) - 1 < 0.4988%.  Durations outside the
+ * range are counted (in the weights, the count and the exact mean) in the
+ * end buckets, and percentiles are clamped to [HIST_LO, HIST_HI].
  *
  * Percentiles: type 7 of Hyndman and Fan (1996), "Sample quantiles in
  * statistical packages", The American Statistician 50(4): for sorted x[0..n-1]
@@ -36,9 +52,10 @@
 #include <gsl/gsl_cdf.h>
 
 /* Per-request metrics. */
-enum { M_TTFT, M_E2E, M_QUEUE, M_ITL, M_INPUT, M_OUTPUT, M_COST, N_REQ_METRICS };
+enum { M_TTFT, M_E2E, M_QUEUE, M_ITL, M_INPUT, M_OUTPUT, M_COST, M_PREEMPT, N_REQ_METRICS };
 static const char *const req_metric_names[N_REQ_METRICS] = {
-    "ttft_s", "e2e_s", "queue_s", "itl_s", "input_tokens", "output_tokens", "cost_usd"};
+    "ttft_s",       "e2e_s",         "queue_s",  "itl_s",
+    "input_tokens", "output_tokens", "cost_usd", "preemptions"};
 
 /* Scope kinds, as bits saying where a run-level metric applies. */
 enum { SK_ALL = 1, SK_CLASS = 2, SK_DEPLOYMENT = 4 };
@@ -55,6 +72,14 @@ enum {
     R_GPU_IDLE,
     R_IN_SYSTEM,
     R_LITTLE,
+    R_UTIL,
+    R_IDLE,
+    R_MFU,
+    R_MBU,
+    R_COST_1M_OUT,
+    R_PREEMPT,
+    R_ITER,
+    R_KV_CAP,
     N_RUN_METRICS
 };
 static const struct {
@@ -71,6 +96,14 @@ static const struct {
     {"gpu_idle_usd", SK_ALL | SK_DEPLOYMENT},
     {"in_system_mean", SK_ALL},
     {"littles_law_rel_err", SK_ALL},
+    {"utilization", SK_ALL | SK_DEPLOYMENT},
+    {"idle_share", SK_ALL | SK_DEPLOYMENT},
+    {"mfu", SK_ALL | SK_DEPLOYMENT},
+    {"mbu", SK_ALL | SK_DEPLOYMENT},
+    {"cost_per_1m_output_tokens_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"preemptions_total", SK_ALL | SK_DEPLOYMENT},
+    {"iterations", SK_ALL | SK_DEPLOYMENT},
+    {"kv_capacity_tokens", SK_DEPLOYMENT},
 };
 
 /* Billed lines summed per scope (all requests). */
@@ -79,22 +112,32 @@ enum { L_INPUT, L_CACHE_WRITE, L_CACHE_READ, L_OUTPUT, N_LINES };
 #define BATCHES 10
 #define BATCH_MIN_SAMPLES 20
 
+/* The itl_token_s histogram (see the top of the file). */
+#define HIST_LO 1e-6
+#define HIST_HI 1e4
+#define HIST_RATIO 1.01
+#define HIST_N 2315 /* ceil(log(HIST_HI / HIST_LO) / log(HIST_RATIO)) */
+
 struct dvec {
     double *v;
     size_t n, cap;
 };
 
 struct scope_acc {
-    uint64_t requests;        /* every finished request, warm-up included */
-    uint64_t measured;        /* requests not flagged SIM_RF_WARMUP */
+    uint64_t requests;        /* every served request (not rejected), warm-up included */
+    uint64_t measured;        /* served requests not flagged SIM_RF_WARMUP */
+    uint64_t rejected;        /* rejected requests not flagged SIM_RF_WARMUP */
+    double output_tokens;     /* output tokens of every served request */
     double line_usd[N_LINES]; /* billed lines of every request */
 };
 
 struct rep {
     struct dvec *samples;  /* [scope * N_REQ_METRICS + metric] */
     struct scope_acc *acc; /* [scope] */
+    double *itl_w;         /* [iscope]: decode tokens of measured iterations */
+    double *itl_wd;        /* [iscope]: their sum of tokens x duration_s */
     double *gpu_cd_usd;    /* [class * nd + deployment]: cost_gpu_usd of every request */
-    uint64_t *requests_cd; /* [class * nd + deployment]: every request */
+    uint64_t *requests_cd; /* [class * nd + deployment]: every served request */
     double *run;           /* [scope * N_RUN_METRICS + metric], NaN where undefined */
     int has_run;           /* ana_stats_add_run was called */
 };
@@ -104,9 +147,21 @@ struct ana_stats {
     size_t nscopes;               /* 1 + nc + nd: all, classes, deployments */
     char (*scope)[ANA_SCOPE_MAX]; /* scope names */
     double warmup_s;
-    size_t nreps;      /* slots in reps */
-    struct rep **reps; /* [replication], NULL until the first record */
+    unsigned char *self_hosted; /* [deployment]: SIM_DEPLOY_SELF_HOSTED */
+    size_t nreps;               /* slots in reps */
+    struct rep **reps;          /* [replication], NULL until the first record */
+    /* [iscope * HIST_N + bucket]: decode tokens of every replication's
+     * measured iterations; NULL until the first.  edges: [HIST_N + 1],
+     * HIST_LO HIST_RATIO^k, allocated with hist. */
+    double *hist;
+    double *edges;
 };
+
+/* Iteration scopes ("iscope"): 0 is "all", 1 + d deployment d. */
+static size_t n_iscopes(const struct ana_stats *s)
+{
+    return 1 + s->nd;
+}
 
 static unsigned scope_kind(const struct ana_stats *s, size_t k)
 {
@@ -140,6 +195,8 @@ static void rep_free(const struct ana_stats *s, struct rep *r)
             free(r->samples[i].v);
     free(r->samples);
     free(r->acc);
+    free(r->itl_w);
+    free(r->itl_wd);
     free(r->gpu_cd_usd);
     free(r->requests_cd);
     free(r->run);
@@ -172,10 +229,13 @@ static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
             return LLMSIM_ENOMEM;
         r->samples = calloc(s->nscopes * N_REQ_METRICS, sizeof *r->samples);
         r->acc = calloc(s->nscopes, sizeof *r->acc);
+        r->itl_w = calloc(n_iscopes(s), sizeof *r->itl_w);
+        r->itl_wd = calloc(n_iscopes(s), sizeof *r->itl_wd);
         r->gpu_cd_usd = calloc(ncd, sizeof *r->gpu_cd_usd);
         r->requests_cd = calloc(ncd, sizeof *r->requests_cd);
         r->run = malloc(s->nscopes * N_RUN_METRICS * sizeof *r->run);
-        if (!r->samples || !r->acc || !r->gpu_cd_usd || !r->requests_cd || !r->run) {
+        if (!r->samples || !r->acc || !r->itl_w || !r->itl_wd || !r->gpu_cd_usd ||
+            !r->requests_cd || !r->run) {
             rep_free(s, r);
             return LLMSIM_ENOMEM;
         }
@@ -200,7 +260,10 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
     s->nscopes = 1 + s->nc + s->nd;
     s->warmup_s = sc->warmup_s;
     s->scope = calloc(s->nscopes, sizeof *s->scope);
-    if (!s->scope) {
+    s->self_hosted = calloc(s->nd ? s->nd : 1, sizeof *s->self_hosted);
+    if (!s->scope || !s->self_hosted) {
+        free(s->scope);
+        free(s->self_hosted);
         free(s);
         return LLMSIM_ENOMEM;
     }
@@ -208,9 +271,11 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
     for (size_t c = 0; c < s->nc; c++)
         snprintf(s->scope[1 + c], ANA_SCOPE_MAX, "class:%.*s", SIM_NAME_MAX,
                  sc->workload.classes[c].name);
-    for (size_t d = 0; d < s->nd; d++)
+    for (size_t d = 0; d < s->nd; d++) {
         snprintf(s->scope[1 + s->nc + d], ANA_SCOPE_MAX, "deployment:%.*s", SIM_NAME_MAX,
                  sc->deployments[d].name);
+        s->self_hosted[d] = sc->deployments[d].kind == SIM_DEPLOY_SELF_HOSTED;
+    }
     *out = s;
     return 0;
 }
@@ -223,6 +288,9 @@ void ana_stats_free(struct ana_stats *s)
         rep_free(s, s->reps[i]);
     free(s->reps);
     free(s->scope);
+    free(s->self_hosted);
+    free(s->hist);
+    free(s->edges);
     free(s);
 }
 
@@ -245,8 +313,14 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     v[M_OUTPUT] = r->output_tokens;
     v[M_COST] =
         line[L_INPUT] + line[L_CACHE_WRITE] + line[L_CACHE_READ] + line[L_OUTPUT] + r->cost_gpu_usd;
+    v[M_PREEMPT] = r->preemptions;
+    /* A rejected request was never served: no per-request metric, only its
+     * (normally zero) cost lines and the rejected count. */
+    int served = !(r->flags & SIM_RF_REJECTED);
+    if (!isfinite(v[M_COST]))
+        return LLMSIM_ERANGE;
     for (int m = 0; m < N_REQ_METRICS; m++) {
-        use[m] = m != M_ITL || r->output_tokens >= 2;
+        use[m] = served && (m != M_ITL || r->output_tokens >= 2);
         if (use[m] && !isfinite(v[m]))
             return LLMSIM_ERANGE;
     }
@@ -257,7 +331,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         return rc;
     const size_t scopes[3] = {0, 1 + (size_t)r->class_idx, 1 + s->nc + (size_t)r->deployment};
     int measured = !(r->flags & SIM_RF_WARMUP);
-    if (measured) {
+    if (measured && served) {
         /* Reserve first, so that a failed allocation leaves nothing half added. */
         for (int k = 0; k < 3; k++)
             for (int m = 0; m < N_REQ_METRICS; m++) {
@@ -268,9 +342,14 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     }
     for (int k = 0; k < 3; k++) {
         struct scope_acc *a = &rep->acc[scopes[k]];
-        a->requests++;
         for (int l = 0; l < N_LINES; l++)
             a->line_usd[l] += line[l];
+        if (!served) {
+            a->rejected += measured;
+            continue;
+        }
+        a->requests++;
+        a->output_tokens += r->output_tokens;
         if (!measured)
             continue;
         a->measured++;
@@ -282,12 +361,80 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     }
     size_t cd = (size_t)r->class_idx * s->nd + (size_t)r->deployment;
     rep->gpu_cd_usd[cd] += r->cost_gpu_usd;
-    rep->requests_cd[cd]++;
+    rep->requests_cd[cd] += (uint64_t)served;
+    return 0;
+}
+
+/* The histogram bucket of duration x (clamped to [HIST_LO, HIST_HI]):
+ * the k with edges[k] <= x < edges[k + 1], the last bucket for HIST_HI. */
+static size_t hist_bucket(const double *edges, double x)
+{
+    if (!(x > HIST_LO))
+        return 0;
+    if (x > HIST_HI)
+        x = HIST_HI;
+    double f = floor(log(x / HIST_LO) / log(HIST_RATIO));
+    size_t k = f <= 0 ? 0 : f >= HIST_N - 1 ? HIST_N - 1 : (size_t)f;
+    /* log() may be off by an ulp: settle on the edges as tabulated. */
+    while (k > 0 && x < edges[k])
+        k--;
+    while (k + 1 < HIST_N && x >= edges[k + 1])
+        k++;
+    return k;
+}
+
+static int hist_alloc(struct ana_stats *s)
+{
+    if (s->hist)
+        return 0;
+    double *edges = malloc((HIST_N + 1) * sizeof *edges);
+    double *hist = calloc(n_iscopes(s) * HIST_N, sizeof *hist);
+    if (!edges || !hist) {
+        free(edges);
+        free(hist);
+        return LLMSIM_ENOMEM;
+    }
+    for (size_t k = 0; k <= HIST_N; k++)
+        edges[k] = HIST_LO * pow(HIST_RATIO, (double)k);
+    LLMSIM_ASSERT(edges[HIST_N - 1] < HIST_HI && edges[HIST_N] >= HIST_HI);
+    s->edges = edges;
+    s->hist = hist;
+    return 0;
+}
+
+int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *it)
+{
+    if (!s || !it)
+        return LLMSIM_EINVAL;
+    if (it->deployment < 0 || (size_t)it->deployment >= s->nd)
+        return LLMSIM_EINVAL;
+    if (it->replication < 0)
+        return LLMSIM_EINVAL;
+    if (it->replication >= SIM_MAX_REPLICATIONS)
+        return LLMSIM_ERANGE;
+    if (!isfinite(it->start_s) || !isfinite(it->duration_s) || it->duration_s < 0 ||
+        !isfinite(it->decode_tokens) || it->decode_tokens < 0)
+        return LLMSIM_ERANGE;
+    if (it->decode_tokens == 0 || it->start_s < s->warmup_s)
+        return 0;
+    struct rep *rep;
+    int rc = rep_get(s, it->replication, &rep);
+    if (rc == 0)
+        rc = hist_alloc(s);
+    if (rc != 0)
+        return rc;
+    const size_t isc[2] = {0, 1 + (size_t)it->deployment};
+    size_t b = hist_bucket(s->edges, it->duration_s);
+    for (int k = 0; k < 2; k++) {
+        rep->itl_w[isc[k]] += it->decode_tokens;
+        rep->itl_wd[isc[k]] += it->decode_tokens * it->duration_s;
+        s->hist[isc[k] * HIST_N + b] += it->decode_tokens;
+    }
     return 0;
 }
 
 /* Fills the cost metrics of one scope: lines billed to its requests plus
- * gpu_usd, over its requests (NaN with no requests). */
+ * gpu_usd, over its served requests or their output tokens (NaN with none). */
 static void set_costs(double *run, const struct scope_acc *a, double gpu_usd)
 {
     double k = a->requests > 0 ? 1000.0 / (double)a->requests : NAN;
@@ -300,6 +447,19 @@ static void set_costs(double *run, const struct scope_acc *a, double gpu_usd)
     run[R_CACHE_READ_1K] = k * a->line_usd[L_CACHE_READ];
     run[R_OUTPUT_1K] = k * a->line_usd[L_OUTPUT];
     run[R_GPU_1K] = k * gpu_usd;
+    run[R_COST_1M_OUT] = a->output_tokens > 0 ? 1e6 * total / a->output_tokens : NAN;
+}
+
+/* Fills the figures of a self-hosted deployment (left NaN otherwise). */
+static void set_engine(double *run, const struct sim_deployment_stats *ds)
+{
+    run[R_UTIL] = ds->provisioned_s > 0 ? ds->busy_s / ds->provisioned_s : NAN;
+    run[R_IDLE] = 1.0 - run[R_UTIL];
+    run[R_MFU] = ds->mfu;
+    run[R_MBU] = ds->mbu;
+    run[R_PREEMPT] = (double)ds->preemptions;
+    run[R_ITER] = (double)ds->iterations;
+    run[R_KV_CAP] = ds->kv_capacity_tokens > 0 ? ds->kv_capacity_tokens : NAN;
 }
 
 int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct sim_world_stats *ws)
@@ -317,9 +477,29 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
 
     double span = ws->makespan_s - s->warmup_s;
     double gpu_all = 0, idle_all = 0;
+    /* Self-hosted totals; MFU (MBU) pooled as sum of FLOPs (bytes) over sum
+     * of the busy GPU-seconds x peak, each deployment's being flops / mfu. */
+    double busy = 0, prov = 0, preempt = 0, iter = 0, fl = 0, fl_cap = 0, by = 0, by_cap = 0;
+    size_t n_self = 0;
     for (size_t d = 0; d < s->nd; d++) {
-        gpu_all += ws->deployments[d].gpu_cost_usd;
-        idle_all += ws->deployments[d].gpu_cost_usd - ws->deployments[d].gpu_busy_cost_usd;
+        const struct sim_deployment_stats *ds = &ws->deployments[d];
+        gpu_all += ds->gpu_cost_usd;
+        idle_all += ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
+        if (!s->self_hosted[d])
+            continue;
+        n_self++;
+        busy += ds->busy_s;
+        prov += ds->provisioned_s;
+        preempt += (double)ds->preemptions;
+        iter += (double)ds->iterations;
+        if (isfinite(ds->mfu) && ds->mfu > 0 && isfinite(ds->flops)) {
+            fl += ds->flops;
+            fl_cap += ds->flops / ds->mfu;
+        }
+        if (isfinite(ds->mbu) && ds->mbu > 0 && isfinite(ds->bytes)) {
+            by += ds->bytes;
+            by_cap += ds->bytes / ds->mbu;
+        }
     }
     for (size_t k = 0; k < s->nscopes; k++) {
         double *run = &rep->run[k * N_RUN_METRICS];
@@ -332,6 +512,12 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             run[R_LITTLE] = ws->sum_sojourn_s > 0
                                 ? fabs(ws->area_in_system - ws->sum_sojourn_s) / ws->sum_sojourn_s
                                 : NAN;
+            run[R_UTIL] = prov > 0 ? busy / prov : NAN;
+            run[R_IDLE] = 1.0 - run[R_UTIL];
+            run[R_MFU] = fl_cap > 0 ? fl / fl_cap : NAN;
+            run[R_MBU] = by_cap > 0 ? by / by_cap : NAN;
+            run[R_PREEMPT] = n_self > 0 ? preempt : NAN;
+            run[R_ITER] = n_self > 0 ? iter : NAN;
         } else if (k <= s->nc) {
             /* The class's share of each deployment's provisioned GPU cost. */
             size_t c = k - 1;
@@ -349,9 +535,12 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             }
             set_costs(run, a, gpu);
         } else {
-            const struct sim_deployment_stats *ds = &ws->deployments[k - 1 - s->nc];
+            size_t d = k - 1 - s->nc;
+            const struct sim_deployment_stats *ds = &ws->deployments[d];
             set_costs(run, a, ds->gpu_cost_usd);
             run[R_GPU_IDLE] = ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
+            if (s->self_hosted[d])
+                set_engine(run, ds);
         }
     }
     rep->has_run = 1;
@@ -363,9 +552,14 @@ static int stats_sink_request(void *ctx, const struct sim_request_record *r)
     return ana_stats_add(ctx, r);
 }
 
+static int stats_sink_iteration(void *ctx, const struct sim_iter_record *it)
+{
+    return ana_stats_add_iteration(ctx, it);
+}
+
 struct sim_sink ana_stats_sink(struct ana_stats *s)
 {
-    return (struct sim_sink){s, stats_sink_request, NULL};
+    return (struct sim_sink){s, stats_sink_request, NULL, stats_sink_iteration};
 }
 
 /* ---- summary ---------------------------------------------------------- */
@@ -437,6 +631,83 @@ static void fill_row(struct ana_summary_row *row, const char *scope, const char 
     row->ci95 = ci95;
 }
 
+/* Weighted quantile from the histogram h: the geometric midpoint of the
+ * first bucket whose cumulative weight reaches p times the total, clamped to
+ * [HIST_LO, HIST_HI]; NaN with no weight. */
+static double hist_quantile(const double *h, const double *edges, double p)
+{
+    double total = 0;
+    size_t last = HIST_N;
+    for (size_t k = 0; k < HIST_N; k++)
+        if (h[k] > 0) {
+            total += h[k];
+            last = k;
+        }
+    if (last == HIST_N)
+        return NAN;
+    /* The same sums in the same order: the running sum ends at total. */
+    double target = p * total, cum = 0;
+    size_t k = 0;
+    for (; k < last; k++) {
+        cum += h[k];
+        if (h[k] > 0 && cum >= target)
+            break;
+    }
+    double mid = sqrt(edges[k] * edges[k + 1]);
+    return mid < HIST_LO ? HIST_LO : mid > HIST_HI ? HIST_HI : mid;
+}
+
+/* The `rejected` row of scope k: count = rejected measured requests, mean =
+ * their share of the measured requests offered (served or rejected),
+ * percentiles and ci95 over the replications' shares. */
+static void fill_rejected(const struct ana_stats *s, size_t k, struct ana_summary_row *row,
+                          double *x)
+{
+    uint64_t rejected = 0, offered = 0;
+    size_t nr = 0;
+    for (size_t i = 0; i < s->nreps; i++) {
+        const struct scope_acc *a = s->reps[i] ? &s->reps[i]->acc[k] : NULL;
+        if (!a || a->measured + a->rejected == 0)
+            continue;
+        rejected += a->rejected;
+        offered += a->measured + a->rejected;
+        x[nr++] = (double)a->rejected / (double)(a->measured + a->rejected);
+    }
+    double ci = t_halfwidth(x, nr);
+    fill_row(row, s->scope[k], "rejected", x, nr, ci);
+    row->count = rejected;
+    row->mean = offered > 0 ? (double)rejected / (double)offered : NAN;
+}
+
+/* The itl_token_s row of iteration scope j (scope k): count = decode tokens
+ * (rounded), mean = token-weighted mean, percentiles from the histogram,
+ * ci95 Student t over the replications' weighted means. */
+static void fill_itl_token(const struct ana_stats *s, size_t k, size_t j,
+                           struct ana_summary_row *row, double *x)
+{
+    double w = 0, wd = 0;
+    size_t nr = 0;
+    for (size_t i = 0; i < s->nreps; i++) {
+        const struct rep *r = s->reps[i];
+        if (!r || !(r->itl_w[j] > 0))
+            continue;
+        w += r->itl_w[j];
+        wd += r->itl_wd[j];
+        x[nr++] = r->itl_wd[j] / r->itl_w[j];
+    }
+    memset(row, 0, sizeof *row);
+    snprintf(row->scope, sizeof row->scope, "%s", s->scope[k]);
+    snprintf(row->metric, sizeof row->metric, "%s", "itl_token_s");
+    row->count = w > 0 ? (uint64_t)llround(w) : 0;
+    row->mean = w > 0 ? wd / w : NAN;
+    const double *h = s->hist ? &s->hist[j * HIST_N] : NULL;
+    row->p50 = h ? hist_quantile(h, s->edges, 0.50) : NAN;
+    row->p90 = h ? hist_quantile(h, s->edges, 0.90) : NAN;
+    row->p95 = h ? hist_quantile(h, s->edges, 0.95) : NAN;
+    row->p99 = h ? hist_quantile(h, s->edges, 0.99) : NAN;
+    row->ci95 = t_halfwidth(x, nr);
+}
+
 int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n)
 {
     if (!s || !rows || !n)
@@ -445,7 +716,7 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
     *n = 0;
     size_t nrows = 0, most = s->nreps; /* most: scratch values needed at once */
     for (size_t k = 0; k < s->nscopes; k++) {
-        nrows += N_REQ_METRICS;
+        nrows += N_REQ_METRICS + 1 + (scope_kind(s, k) != SK_CLASS); /* rejected, itl_token_s */
         for (int m = 0; m < N_RUN_METRICS; m++)
             nrows += (run_metrics[m].scopes & scope_kind(s, k)) != 0;
         for (int m = 0; m < N_REQ_METRICS; m++) {
@@ -487,6 +758,9 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
                                   : NAN;
             fill_row(&out[row++], s->scope[k], req_metric_names[m], x, total, ci);
         }
+        fill_rejected(s, k, &out[row++], x);
+        if (scope_kind(s, k) != SK_CLASS)
+            fill_itl_token(s, k, k == 0 ? 0 : k - s->nc, &out[row++], x);
         for (int m = 0; m < N_RUN_METRICS; m++) {
             if (!(run_metrics[m].scopes & scope_kind(s, k)))
                 continue;

@@ -1,5 +1,8 @@
-/* The price catalog: models/catalog/prices.yaml, compiled into the binary,
- * parsed once (thread-safe) with the same key-table machinery as scenarios. */
+/* The built-in catalogs: models/catalog/prices.yaml, gpus.yaml and
+ * llms.yaml, compiled into the binary, each parsed once (thread-safe,
+ * pthread_once) with the same key-table machinery as scenarios.  The GPU and
+ * LLM entry readers also serve inline entries of a scenario
+ * (`gpu: {name: ...}`, `model: {name: ...}`). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,4 +132,348 @@ const struct mdl_price *scn_price_lookup(const char *id, const char **near)
         *near = scn_did_you_mean(id, cands, nc);
     }
     return NULL;
+}
+
+/* ---- GPU and LLM catalogs ---------------------------------------------- */
+
+#define GPU_CATALOG_NAME "models/catalog/gpus.yaml"
+#define LLM_CATALOG_NAME "models/catalog/llms.yaml"
+#define OFF(type, field) offsetof(type, field)
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+#define REQ SCN_KF_REQUIRED
+#define REQ_POS (SCN_KF_REQUIRED | SCN_KF_LO_OPEN)
+
+/* SCN_K_NAME writes up to SIM_NAME_MAX bytes into the entry's id. */
+_Static_assert(MDL_ID_MAX == SIM_NAME_MAX, "catalog ids are read as scenario names");
+
+static int h_gpu_source(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct mdl_gpu *g = obj;
+    return copy_str(c, v, g->source, sizeof g->source);
+}
+
+static int h_gpu_date(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct mdl_gpu *g = obj;
+    return copy_str(c, v, g->date, sizeof g->date);
+}
+
+static int h_llm_source(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct mdl_llm *m = obj;
+    return copy_str(c, v, m->source, sizeof m->source);
+}
+
+static int h_llm_date(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct mdl_llm *m = obj;
+    return copy_str(c, v, m->date, sizeof m->date);
+}
+
+/* Catalog rows carry every key (mfu and mbu are optional: only measured GPUs
+ * have them).  Upper bounds only catch typos (a few times today's largest). */
+static const struct scn_key gpu_catalog_keys[] = {
+    {"id", SCN_K_NAME, OFF(struct mdl_gpu, id), 0, 0, REQ, NULL},
+    {"bf16_tflops", SCN_K_DOUBLE, OFF(struct mdl_gpu, bf16_tflops), 0, 1e5, REQ_POS, NULL},
+    {"fp8_tflops", SCN_K_DOUBLE, OFF(struct mdl_gpu, fp8_tflops), 0, 1e5, REQ, NULL},
+    {"memory_gb", SCN_K_DOUBLE, OFF(struct mdl_gpu, memory_gb), 0, 1e5, REQ_POS, NULL},
+    {"bandwidth_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, bandwidth_gbs), 0, 1e6, REQ_POS, NULL},
+    {"link_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, link_gbs), 0, 1e5, REQ_POS, NULL},
+    {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
+    {"mfu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"mbu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"source", SCN_K_FN, 0, 0, 0, REQ, h_gpu_source},
+    {"date", SCN_K_FN, 0, 0, 0, REQ, h_gpu_date},
+};
+
+/* Inline entries: `name` (or `id`), the peaks, memory and price; no FP8
+ * units and no scale-up link unless given; source and date optional. */
+static const struct scn_key gpu_inline_keys[] = {
+    {"name", SCN_K_NAME, OFF(struct mdl_gpu, id), 0, 0, 0, NULL},
+    {"id", SCN_K_NAME, OFF(struct mdl_gpu, id), 0, 0, 0, NULL},
+    {"bf16_tflops", SCN_K_DOUBLE, OFF(struct mdl_gpu, bf16_tflops), 0, 1e5, REQ_POS, NULL},
+    {"fp8_tflops", SCN_K_DOUBLE, OFF(struct mdl_gpu, fp8_tflops), 0, 1e5, 0, NULL},
+    {"memory_gb", SCN_K_DOUBLE, OFF(struct mdl_gpu, memory_gb), 0, 1e5, REQ_POS, NULL},
+    {"bandwidth_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, bandwidth_gbs), 0, 1e6, REQ_POS, NULL},
+    {"link_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, link_gbs), 0, 1e5, 0, NULL},
+    {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
+    {"mfu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"mbu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"source", SCN_K_FN, 0, 0, 0, 0, h_gpu_source},
+    {"date", SCN_K_FN, 0, 0, 0, 0, h_gpu_date},
+};
+
+static const struct scn_key llm_catalog_keys[] = {
+    {"id", SCN_K_NAME, OFF(struct mdl_llm, id), 0, 0, REQ, NULL},
+    {"layers", SCN_K_INT, OFF(struct mdl_llm, layers), 1, 1000, REQ, NULL},
+    {"hidden", SCN_K_INT, OFF(struct mdl_llm, hidden), 1, 1e6, REQ, NULL},
+    {"intermediate", SCN_K_INT, OFF(struct mdl_llm, intermediate), 1, 1e7, REQ, NULL},
+    {"heads", SCN_K_INT, OFF(struct mdl_llm, heads), 1, 1e5, REQ, NULL},
+    {"kv_heads", SCN_K_INT, OFF(struct mdl_llm, kv_heads), 1, 1e5, REQ, NULL},
+    {"head_dim", SCN_K_INT, OFF(struct mdl_llm, head_dim), 1, 1e5, REQ, NULL},
+    {"vocab", SCN_K_INT, OFF(struct mdl_llm, vocab), 1, 1e8, REQ, NULL},
+    {"params_b", SCN_K_DOUBLE, OFF(struct mdl_llm, params_b), 0, 1e5, REQ_POS, NULL},
+    {"active_params_b", SCN_K_DOUBLE, OFF(struct mdl_llm, active_params_b), 0, 1e5, REQ_POS, NULL},
+    {"experts", SCN_K_INT, OFF(struct mdl_llm, experts), 0, 1e5, REQ, NULL},
+    {"experts_per_token", SCN_K_INT, OFF(struct mdl_llm, experts_per_token), 0, 1e5, REQ, NULL},
+    {"kv_bytes_per_token", SCN_K_DOUBLE, OFF(struct mdl_llm, kv_bytes_per_token_override), 0, 1e9,
+     REQ, NULL},
+    {"source", SCN_K_FN, 0, 0, 0, REQ, h_llm_source},
+    {"date", SCN_K_FN, 0, 0, 0, REQ, h_llm_date},
+};
+
+/* Inline entries: `name` (or `id`) and the architecture; a dense model with
+ * the standard KV cache unless said otherwise. */
+static const struct scn_key llm_inline_keys[] = {
+    {"name", SCN_K_NAME, OFF(struct mdl_llm, id), 0, 0, 0, NULL},
+    {"id", SCN_K_NAME, OFF(struct mdl_llm, id), 0, 0, 0, NULL},
+    {"layers", SCN_K_INT, OFF(struct mdl_llm, layers), 1, 1000, REQ, NULL},
+    {"hidden", SCN_K_INT, OFF(struct mdl_llm, hidden), 1, 1e6, REQ, NULL},
+    {"intermediate", SCN_K_INT, OFF(struct mdl_llm, intermediate), 1, 1e7, REQ, NULL},
+    {"heads", SCN_K_INT, OFF(struct mdl_llm, heads), 1, 1e5, REQ, NULL},
+    {"kv_heads", SCN_K_INT, OFF(struct mdl_llm, kv_heads), 1, 1e5, REQ, NULL},
+    {"head_dim", SCN_K_INT, OFF(struct mdl_llm, head_dim), 1, 1e5, REQ, NULL},
+    {"vocab", SCN_K_INT, OFF(struct mdl_llm, vocab), 1, 1e8, REQ, NULL},
+    {"params_b", SCN_K_DOUBLE, OFF(struct mdl_llm, params_b), 0, 1e5, REQ_POS, NULL},
+    {"active_params_b", SCN_K_DOUBLE, OFF(struct mdl_llm, active_params_b), 0, 1e5, SCN_KF_LO_OPEN,
+     NULL},
+    {"experts", SCN_K_INT, OFF(struct mdl_llm, experts), 0, 1e5, 0, NULL},
+    {"experts_per_token", SCN_K_INT, OFF(struct mdl_llm, experts_per_token), 0, 1e5, 0, NULL},
+    {"kv_bytes_per_token", SCN_K_DOUBLE, OFF(struct mdl_llm, kv_bytes_per_token_override), 0, 1e9,
+     0, NULL},
+    {"source", SCN_K_FN, 0, 0, 0, 0, h_llm_source},
+    {"date", SCN_K_FN, 0, 0, 0, 0, h_llm_date},
+};
+
+/* An inline entry names itself with `name` or `id`, exactly one of them. */
+static int check_inline_name(struct scn_ctx *c, const struct yn_node *n)
+{
+    if (n->type != YN_MAP)
+        return scn_fail(c, n, "expected a mapping, got %s", yn_type_name(n->type));
+    const struct yn_node *name = yn_get(n, "name"), *id = yn_get(n, "id");
+    if (name && id)
+        return scn_fail(c, id, "give 'name' or 'id', not both");
+    if (!name && !id)
+        return scn_fail(c, n, "missing required key 'name'");
+    return 0;
+}
+
+int scn_read_gpu(struct scn_ctx *c, const struct yn_node *n, struct mdl_gpu *out, int inline_entry)
+{
+    memset(out, 0, sizeof *out);
+    if (inline_entry) {
+        int rc = check_inline_name(c, n);
+        if (rc)
+            return rc;
+        return scn_process_map(c, n, gpu_inline_keys, NKEYS(gpu_inline_keys), out);
+    }
+    return scn_process_map(c, n, gpu_catalog_keys, NKEYS(gpu_catalog_keys), out);
+}
+
+/* Cross-checks of an LLM entry once its keys are read. */
+static int check_llm(struct scn_ctx *c, const struct yn_node *n, struct mdl_llm *m)
+{
+    const struct yn_node *active = yn_get(n, "active_params_b");
+    const struct yn_node *experts = yn_get(n, "experts");
+    if (m->experts > 0) {
+        if (m->experts_per_token < 1 || m->experts_per_token > m->experts)
+            return scn_fail(c, yn_get(n, "experts_per_token") ? yn_get(n, "experts_per_token") : n,
+                            "a mixture of %d experts needs experts_per_token between 1 and %d",
+                            m->experts, m->experts);
+        if (active == NULL)
+            return scn_fail(
+                c, n, "a mixture of experts needs 'active_params_b' (parameters used per token)");
+    } else if (m->experts_per_token != 0) {
+        return scn_fail(c, yn_get(n, "experts_per_token"),
+                        "experts_per_token %d needs 'experts' (0 or absent: a dense model)",
+                        m->experts_per_token);
+    }
+    if (active == NULL)
+        m->active_params_b = m->params_b;
+    if (m->active_params_b > m->params_b)
+        return scn_fail(c, active, "active_params_b %g exceeds params_b %g", m->active_params_b,
+                        m->params_b);
+    if (m->experts == 0 && m->active_params_b != m->params_b)
+        return scn_fail(
+            c, active ? active : experts,
+            "a dense model (experts 0) uses all its parameters: active_params_b %g must equal "
+            "params_b %g",
+            m->active_params_b, m->params_b);
+    if (m->kv_heads > m->heads || m->heads % m->kv_heads != 0)
+        return scn_fail(c, yn_get(n, "kv_heads"), "kv_heads %d must divide heads %d", m->kv_heads,
+                        m->heads);
+    return 0;
+}
+
+int scn_read_llm(struct scn_ctx *c, const struct yn_node *n, struct mdl_llm *out, int inline_entry)
+{
+    memset(out, 0, sizeof *out);
+    int rc;
+    if (inline_entry) {
+        if ((rc = check_inline_name(c, n)))
+            return rc;
+        rc = scn_process_map(c, n, llm_inline_keys, NKEYS(llm_inline_keys), out);
+    } else {
+        rc = scn_process_map(c, n, llm_catalog_keys, NKEYS(llm_catalog_keys), out);
+    }
+    return rc ? rc : check_llm(c, n, out);
+}
+
+/* One parsed catalog: an array of entries whose first field is the id. */
+struct entry_catalog {
+    const char *name; /* for messages: "models/catalog/gpus.yaml" */
+    const char *top;  /* top-level key: "gpus" */
+    const char *text; /* the embedded YAML */
+    size_t size;      /* sizeof one entry */
+    int (*read)(struct scn_ctx *c, const struct yn_node *n, void *out);
+    void *entries; /* parsed once, never freed (process lifetime) */
+    size_t n;
+    struct llmsim_error err;
+    int rc;
+};
+
+static int read_gpu_row(struct scn_ctx *c, const struct yn_node *n, void *out)
+{
+    return scn_read_gpu(c, n, out, 0);
+}
+
+static int read_llm_row(struct scn_ctx *c, const struct yn_node *n, void *out)
+{
+    return scn_read_llm(c, n, out, 0);
+}
+
+_Static_assert(offsetof(struct mdl_gpu, id) == 0 && offsetof(struct mdl_llm, id) == 0,
+               "catalog entries start with their id");
+
+static struct entry_catalog g_gpus = {.name = GPU_CATALOG_NAME,
+                                      .top = "gpus",
+                                      .text = mdl_catalog_gpus_yaml,
+                                      .size = sizeof(struct mdl_gpu),
+                                      .read = read_gpu_row};
+static struct entry_catalog g_llms = {.name = LLM_CATALOG_NAME,
+                                      .top = "llms",
+                                      .text = mdl_catalog_llms_yaml,
+                                      .size = sizeof(struct mdl_llm),
+                                      .read = read_llm_row};
+static pthread_once_t g_gpus_once = PTHREAD_ONCE_INIT;
+static pthread_once_t g_llms_once = PTHREAD_ONCE_INIT;
+
+static const char *entry_id(const struct entry_catalog *k, size_t i)
+{
+    return (const char *)k->entries + i * k->size;
+}
+
+static void parse_entries(struct entry_catalog *k)
+{
+    struct yn_node *root = NULL;
+    llmsim_error_clear(&k->err);
+    k->rc = yn_parse(k->text, strlen(k->text), k->name, 100000, 16, &root, &k->err);
+    if (k->rc)
+        return;
+    struct scn_ctx c = {.err = &k->err, .dir = "", .file = k->name};
+    const struct yn_node *list = root ? yn_get(root, k->top) : NULL;
+    if (list == NULL || list->type != YN_SEQ || list->n == 0) {
+        k->rc = llmsim_error_set(&k->err, LLMSIM_ESCENARIO, k->name, 1, 1,
+                                 "expected a non-empty '%s' list", k->top);
+        yn_free(root);
+        return;
+    }
+    k->entries = calloc(list->n, k->size);
+    if (k->entries == NULL) {
+        k->rc = llmsim_error_set(&k->err, LLMSIM_ENOMEM, k->name, 0, 0, "out of memory");
+        yn_free(root);
+        return;
+    }
+    for (size_t i = 0; i < list->n && k->rc == 0; i++) {
+        size_t m = scn_path_push(&c, k->top);
+        scn_path_push_index(&c, i);
+        k->rc = k->read(&c, list->vals[i], (char *)k->entries + i * k->size);
+        for (size_t j = 0; j < i && k->rc == 0; j++)
+            if (!strcmp(entry_id(k, j), entry_id(k, i)))
+                k->rc = scn_fail(&c, list->vals[i], "duplicate id '%s'", entry_id(k, i));
+        scn_path_pop(&c, m);
+        k->n = i + 1;
+    }
+    yn_free(root);
+}
+
+static void parse_gpus(void)
+{
+    parse_entries(&g_gpus);
+}
+
+static void parse_llms(void)
+{
+    parse_entries(&g_llms);
+}
+
+static int catalog_get(struct entry_catalog *k, const void **entries, size_t *n,
+                       struct llmsim_error *err)
+{
+    if (k->rc) {
+        if (err)
+            *err = k->err;
+        return k->rc;
+    }
+    *entries = k->entries;
+    *n = k->n;
+    return 0;
+}
+
+static const void *catalog_lookup(struct entry_catalog *k, const char *id, const char **near)
+{
+    if (near)
+        *near = NULL;
+    if (k->rc)
+        return NULL;
+    for (size_t i = 0; i < k->n; i++)
+        if (!strcmp(entry_id(k, i), id))
+            return entry_id(k, i);
+    if (near) {
+        /* An id cut short ("h100" for "h100-sxm") is the likeliest slip; it
+         * goes before the closest edit ("h200"). */
+        size_t len = strlen(id);
+        for (size_t i = 0; i < k->n && len >= 3 && *near == NULL; i++)
+            if (!strncmp(entry_id(k, i), id, len))
+                *near = entry_id(k, i);
+        const char *cands[512];
+        size_t nc = k->n < 512 ? k->n : 512;
+        for (size_t i = 0; i < nc; i++)
+            cands[i] = entry_id(k, i);
+        if (*near == NULL)
+            *near = scn_did_you_mean(id, cands, nc);
+    }
+    return NULL;
+}
+
+int scn_gpu_catalog(const struct mdl_gpu **entries, size_t *n, struct llmsim_error *err)
+{
+    pthread_once(&g_gpus_once, parse_gpus);
+    const void *e = NULL;
+    int rc = catalog_get(&g_gpus, &e, n, err);
+    if (rc == 0)
+        *entries = e;
+    return rc;
+}
+
+const struct mdl_gpu *scn_gpu_lookup(const char *id, const char **near)
+{
+    pthread_once(&g_gpus_once, parse_gpus);
+    return catalog_lookup(&g_gpus, id, near);
+}
+
+int scn_llm_catalog(const struct mdl_llm **entries, size_t *n, struct llmsim_error *err)
+{
+    pthread_once(&g_llms_once, parse_llms);
+    const void *e = NULL;
+    int rc = catalog_get(&g_llms, &e, n, err);
+    if (rc == 0)
+        *entries = e;
+    return rc;
+}
+
+const struct mdl_llm *scn_llm_lookup(const char *id, const char **near)
+{
+    pthread_once(&g_llms_once, parse_llms);
+    return catalog_lookup(&g_llms, id, near);
 }

@@ -135,8 +135,10 @@ int scn_get_double(struct scn_ctx *c, const struct yn_node *n, double *out)
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !n->plain)
+    if (end == s || *end != '\0')
         return scn_fail(c, n, "expected a number, got '%s'", s);
+    if (!n->plain)
+        return scn_fail(c, n, "expected a number, got the quoted string \"%s\" (remove the quotes)", s);
     if (!isfinite(v) || errno == ERANGE)
         return scn_fail(c, n, "number '%s' is not finite or out of range", s);
     *out = v;

@@ -5,7 +5,10 @@
  * are checked once the parts they refer to are read.  Keys that belong to the
  * scenario format but whose feature this version does not simulate yet are
  * refused with a message saying so, rather than silently ignored. */
+/* realpath() is XSI. */
+#define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -286,7 +289,8 @@ static const struct scn_key workload_keys[] = {
 };
 
 struct trace_opts {
-    char path[1024];
+    char path[1024];     /* as given, joined to the scenario's folder (for reading and messages) */
+    char abs_path[1024]; /* absolute (for the resolved scenario) */
     char format[32];
     double speedup;
 };
@@ -304,10 +308,19 @@ static int h_trace_path(struct scn_ctx *c, const struct yn_node *v, void *obj)
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
-    int k = (s[0] == '/' || c->dir[0] == '\0') ? snprintf(t->path, sizeof t->path, "%s", s)
-                                               : snprintf(t->path, sizeof t->path, "%s/%s", c->dir, s);
-    if (k < 0 || (size_t)k >= sizeof t->path)
+    char joined[1024];
+    int k = (s[0] == '/' || c->dir[0] == '\0') ? snprintf(joined, sizeof joined, "%s", s)
+                                               : snprintf(joined, sizeof joined, "%s/%s", c->dir, s);
+    if (k < 0 || (size_t)k >= sizeof joined)
         return scn_fail(c, v, "path is too long");
+    /* Absolute, so that the resolved scenario loads from any folder. */
+    char abs[PATH_MAX];
+    if (realpath(joined, abs) == NULL)
+        return scn_fail(c, v, "cannot open trace '%s': %s", joined, strerror(errno));
+    if (strlen(abs) >= sizeof t->abs_path)
+        return scn_fail(c, v, "path is too long");
+    memcpy(t->abs_path, abs, strlen(abs) + 1);
+    memcpy(t->path, joined, strlen(joined) + 1);
     return 0;
 }
 
@@ -344,7 +357,7 @@ static int h_trace(struct scn_ctx *c, const struct yn_node *v, void *obj)
         return rc;
     w->process = SIM_ARRIVAL_TRACE;
     w->trace_speedup = t.speedup;
-    snprintf(w->trace_path, sizeof w->trace_path, "%s", t.path);
+    snprintf(w->trace_path, sizeof w->trace_path, "%s", t.abs_path);
     snprintf(w->trace_format, sizeof w->trace_format, "%s", t.format);
     struct llmsim_error e2;
     llmsim_error_clear(&e2);
@@ -413,16 +426,68 @@ static int h_kind(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+/* A GPU or LLM given as a catalog id or as an inline mapping. */
+static int read_llm(struct scn_ctx *c, const struct yn_node *v, struct mdl_llm *out)
+{
+    if (v->type == YN_MAP)
+        return scn_read_llm(c, v, out, 1);
+    char id[SIM_NAME_MAX];
+    int rc = scn_get_name(c, v, id, sizeof id);
+    if (rc)
+        return rc;
+    const char *near = NULL;
+    const struct mdl_llm *m = scn_llm_lookup(id, &near);
+    if (m == NULL)
+        return near ? scn_fail(c, v, "model '%s' is not in the LLM catalog (did you mean '%s'?); "
+                                     "`llmsim catalog models` lists them, or define it inline", id, near)
+                    : scn_fail(c, v, "model '%s' is not in the LLM catalog; `llmsim catalog models` "
+                                     "lists them, or define it inline", id);
+    *out = *m;
+    return 0;
+}
+
+static int h_gpu(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+        return scn_fail(c, v, "'gpu' applies to self-hosted deployments only");
+    int rc;
+    if (v->type == YN_MAP) {
+        rc = scn_read_gpu(c, v, &d->roofline.gpu, 1);
+    } else {
+        char id[SIM_NAME_MAX];
+        if ((rc = scn_get_name(c, v, id, sizeof id)))
+            return rc;
+        const char *near = NULL;
+        const struct mdl_gpu *g = scn_gpu_lookup(id, &near);
+        if (g == NULL)
+            return near ? scn_fail(c, v, "GPU '%s' is not in the catalog (did you mean '%s'?); "
+                                         "`llmsim catalog gpus` lists them, or define it inline", id, near)
+                        : scn_fail(c, v, "GPU '%s' is not in the catalog; `llmsim catalog gpus` lists "
+                                         "them, or define it inline", id);
+        d->roofline.gpu = *g;
+    }
+    if (rc == 0)
+        d->has_gpu = 1;
+    return rc;
+}
+
 static int h_model(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
+    if (d->kind == SIM_DEPLOY_SELF_HOSTED) {
+        int rc = read_llm(c, v, &d->roofline.llm);
+        if (rc)
+            return rc;
+        d->has_llm = 1;
+        snprintf(d->model, sizeof d->model, "%s", d->roofline.llm.id);
+        return 0;
+    }
     if (v->type == YN_MAP)
-        return scn_fail(c, v, "inline model definitions come with the GPU serving models; give a catalog id");
+        return scn_fail(c, v, "an api deployment's model is a price catalog id (override prices under 'price')");
     int rc = scn_get_name(c, v, d->model, sizeof d->model);
     if (rc)
         return rc;
-    if (d->kind != SIM_DEPLOY_API)
-        return 0;
     const char *near = NULL;
     const struct mdl_price *p = scn_price_lookup(d->model, &near);
     if (p) {
@@ -530,6 +595,19 @@ static const struct scn_key linear_keys[] = {
     {"decode_step_s", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_decode_s},
 };
 
+struct roofline_opts {
+    double mfu, mbu, step_overhead_ms, allreduce_latency_us, link_eff;
+};
+
+static const struct scn_key roofline_keys[] = {
+    {"model", SCN_K_FN, 0, 0, 0, 0, NULL},
+    {"mfu", SCN_K_DOUBLE, OFF(struct roofline_opts, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"mbu", SCN_K_DOUBLE, OFF(struct roofline_opts, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"step_overhead_ms", SCN_K_DOUBLE, OFF(struct roofline_opts, step_overhead_ms), 0, 1e4, 0, NULL},
+    {"allreduce_latency_us", SCN_K_DOUBLE, OFF(struct roofline_opts, allreduce_latency_us), 0, 1e6, 0, NULL},
+    {"link_efficiency", SCN_K_DOUBLE, OFF(struct roofline_opts, link_eff), 0, 1, SCN_KF_LO_OPEN, NULL},
+};
+
 static int h_skip(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     return 0; /* read by the caller before the table is walked */
@@ -575,8 +653,22 @@ static int h_latency(struct scn_ctx *c, const struct yn_node *v, void *obj)
         memcpy(keys, linear_keys, sizeof linear_keys);
         nk = NKEYS(linear_keys);
     } else if (!strcmp(model, "roofline")) {
-        return scn_fail(c, mn, "latency model 'roofline' comes with the GPU catalog and is not in this "
-                               "version; use service_time or linear");
+        if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+            return scn_fail(c, mn, "latency model 'roofline' is for self-hosted deployments");
+        d->latency_kind = MDL_LAT_ROOFLINE;
+        struct roofline_opts o = {d->roofline.mfu, d->roofline.mbu, d->roofline.step_overhead_s * 1e3,
+                                  d->roofline.allreduce_latency_s * 1e6, d->roofline.link_eff};
+        memcpy(keys, roofline_keys, sizeof roofline_keys);
+        keys[0].fn = h_skip;
+        int rc = scn_process_map(c, v, keys, NKEYS(roofline_keys), &o);
+        if (rc)
+            return rc;
+        d->roofline.mfu = o.mfu;
+        d->roofline.mbu = o.mbu;
+        d->roofline.step_overhead_s = o.step_overhead_ms * 1e-3;
+        d->roofline.allreduce_latency_s = o.allreduce_latency_us * 1e-6;
+        d->roofline.link_eff = o.link_eff;
+        return 0;
     } else {
         static const char *const m[] = {"api", "service_time", "linear", "roofline"};
         const char *near = scn_did_you_mean(model, m, 4);
@@ -587,36 +679,119 @@ static int h_latency(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return scn_process_map(c, v, keys, nk, target);
 }
 
+struct sched_opts {
+    char policy[32];
+    double max_batch, max_batched_tokens, max_wait_ms;
+    int chunked_prefill;
+};
+
+static int h_policy(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sched_opts *o = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    static const char *const names[] = {"none", "static", "dynamic", "continuous"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(s, names[i])) {
+            snprintf(o->policy, sizeof o->policy, "%s", s);
+            return 0;
+        }
+    }
+    const char *near = scn_did_you_mean(s, names, 4);
+    return near ? scn_fail(c, v, "unknown scheduler '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown scheduler '%s' (expected none, static, dynamic or continuous)", s);
+}
+
+static const struct scn_key sched_keys[] = {
+    {"policy", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_policy},
+    {"max_batch", SCN_K_DOUBLE, OFF(struct sched_opts, max_batch), 1, 65536, 0, NULL},
+    {"max_batched_tokens", SCN_K_DOUBLE, OFF(struct sched_opts, max_batched_tokens), 1, 1e8, 0, NULL},
+    {"chunked_prefill", SCN_K_BOOL, OFF(struct sched_opts, chunked_prefill), 0, 0, 0, NULL},
+    {"max_wait_ms", SCN_K_DOUBLE, OFF(struct sched_opts, max_wait_ms), 0, 1e7, 0, NULL},
+};
+
 static int h_scheduler(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
-    if (v->type != YN_MAP)
-        return scn_fail(c, v, "expected a mapping {policy: ...}, got %s", yn_type_name(v->type));
-    for (size_t i = 0; i < v->n; i++) {
-        if (strcmp(v->keys[i]->str, "policy") != 0) {
-            size_t m = scn_path_push(c, v->keys[i]->str);
-            int rc = scn_fail(c, v->keys[i], "unknown key '%s' (this version's only scheduler, 'none', "
-                                             "takes no options)", v->keys[i]->str);
+    struct sched_opts o = {"", 256, 8192, 10, 0};
+    int rc = scn_process_map(c, v, sched_keys, NKEYS(sched_keys), &o);
+    if (rc)
+        return rc;
+    if (o.max_batch != floor(o.max_batch))
+        return scn_fail(c, yn_get(v, "max_batch"), "max_batch must be a whole number");
+    int none = !strcmp(o.policy, "none"), cont = !strcmp(o.policy, "continuous"),
+        dyn = !strcmp(o.policy, "dynamic");
+    static const char *const opt[] = {"max_batch", "max_batched_tokens", "chunked_prefill", "max_wait_ms"};
+    for (int i = 0; i < 4; i++) {
+        const struct yn_node *k = yn_get(v, opt[i]);
+        int ok = !none && (i == 0 || (i == 1 && cont) || (i == 2 && cont) || (i == 3 && dyn));
+        if (k && !ok) {
+            size_t m = scn_path_push(c, opt[i]);
+            rc = scn_fail(c, k, "'%s' does not apply to scheduler %s", opt[i], o.policy);
             scn_path_pop(c, m);
             return rc;
         }
     }
-    const struct yn_node *p = yn_get(v, "policy");
-    if (p == NULL)
-        return scn_fail(c, v, "missing required key 'policy'");
-    size_t m = scn_path_push(c, "policy");
+    if (cont && o.max_batched_tokens < o.max_batch)
+        return scn_fail(c, v, "max_batched_tokens (%g) must be at least max_batch (%g): every running "
+                              "request decodes one token per iteration", o.max_batched_tokens, o.max_batch);
+    d->scheduler = none ? SIM_SCHED_NONE : !strcmp(o.policy, "static") ? SIM_SCHED_STATIC
+                                          : dyn ? SIM_SCHED_DYNAMIC : SIM_SCHED_CONTINUOUS;
+    d->max_batch = (int)o.max_batch;
+    d->max_batched_tokens = cont ? o.max_batched_tokens : INFINITY;
+    d->chunked_prefill = o.chunked_prefill;
+    d->max_wait_s = o.max_wait_ms * 1e-3;
+    return 0;
+}
+
+static int h_dtype(struct scn_ctx *c, const struct yn_node *v, enum mdl_dtype *out, int kv)
+{
     const char *s = NULL;
-    int rc = scn_get_scalar(c, p, &s);
-    if (rc == 0) {
-        if (!strcmp(s, "none"))
-            d->scheduler = SIM_SCHED_NONE;
-        else if (!strcmp(s, "static") || !strcmp(s, "dynamic") || !strcmp(s, "continuous"))
-            rc = scn_fail(c, p, "scheduler '%s' is part of the format but comes with the batching "
-                                "models, not in this version; use none", s);
-        else
-            rc = scn_fail(c, p, "unknown scheduler '%s' (expected none)", s);
-    }
-    scn_path_pop(c, m);
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    if (mdl_dtype_parse(s, out) != 0)
+        return scn_fail(c, v, "unknown %s type '%s' (expected bf16, fp8, int8%s)", kv ? "KV cache" : "weight",
+                        s, kv ? "" : " or int4");
+    if (kv && *out == MDL_DTYPE_INT4)
+        return scn_fail(c, v, "int4 KV caches are not modelled (expected bf16, fp8 or int8)");
+    return 0;
+}
+
+static int h_weights_dtype(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    return h_dtype(c, v, &d->roofline.weights, 0);
+}
+
+static int h_kv_dtype(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    return h_dtype(c, v, &d->roofline.kv, 1);
+}
+
+static int h_spec_draft(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_spec_cfg *sp = obj;
+    return read_llm(c, v, &sp->draft);
+}
+
+static const struct scn_key spec_keys[] = {
+    {"draft", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_spec_draft},
+    {"k", SCN_K_INT, OFF(struct sim_spec_cfg, k), 1, 64, SCN_KF_REQUIRED, NULL},
+    {"acceptance", SCN_K_DOUBLE, OFF(struct sim_spec_cfg, acceptance), 0, 1, SCN_KF_REQUIRED, NULL},
+};
+
+static int h_speculative(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+        return scn_fail(c, v, "'speculative' applies to self-hosted deployments only");
+    int rc = scn_process_map(c, v, spec_keys, NKEYS(spec_keys), &d->spec);
+    if (rc == 0)
+        d->spec.enabled = 1;
     return rc;
 }
 
@@ -643,24 +818,26 @@ static int h_replica_routing(struct scn_ctx *c, const struct yn_node *v, void *o
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
-    static const char *const names[] = {"round_robin", "random", "least_loaded"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const names[] = {"round_robin", "random", "least_loaded", "power_of_two", "least_kv"};
+    for (int i = 0; i < 5; i++) {
         if (!strcmp(s, names[i])) {
             d->replica_routing = (enum sim_replica_routing)i;
             return 0;
         }
     }
-    if (!strcmp(s, "power_of_two") || !strcmp(s, "least_kv") || !strcmp(s, "prefix_affinity"))
-        return scn_fail(c, v, "replica routing '%s' is part of the format but not in this version "
-                              "(use round_robin, random or least_loaded)", s);
-    const char *near = scn_did_you_mean(s, names, 3);
+    if (!strcmp(s, "prefix_affinity"))
+        return scn_fail(c, v, "replica routing 'prefix_affinity' comes with the prefix cache, not in this "
+                              "version");
+    const char *near = scn_did_you_mean(s, names, 5);
     return near ? scn_fail(c, v, "unknown replica routing '%s' (did you mean '%s'?)", s, near)
-                : scn_fail(c, v, "unknown replica routing '%s' (expected round_robin, random or least_loaded)", s);
+                : scn_fail(c, v, "unknown replica routing '%s' (expected round_robin, random, least_loaded, "
+                                 "power_of_two or least_kv)", s);
 }
 
 static const struct scn_key deployment_keys[] = {
     {"name", SCN_K_NAME, OFF(struct sim_deployment_cfg, name), 0, 0, SCN_KF_REQUIRED, NULL},
     {"kind", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_kind},
+    {"gpu", SCN_K_FN, 0, 0, 0, 0, h_gpu},
     {"model", SCN_K_FN, 0, 0, 0, 0, h_model},
     {"price", SCN_K_FN, 0, 0, 0, 0, h_price},
     {"latency", SCN_K_FN, 0, 0, 0, 0, h_latency},
@@ -673,13 +850,13 @@ static const struct scn_key deployment_keys[] = {
     {"prompt_cache", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"rate_limits", SCN_K_FN, 0, 0, 0, 0, not_implemented},
-    {"gpu", SCN_K_FN, 0, 0, 0, 0, not_implemented},
-    {"weights_dtype", SCN_K_FN, 0, 0, 0, 0, not_implemented},
-    {"kv_dtype", SCN_K_FN, 0, 0, 0, 0, not_implemented},
-    {"speculative", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"weights_dtype", SCN_K_FN, 0, 0, 0, 0, h_weights_dtype},
+    {"kv_dtype", SCN_K_FN, 0, 0, 0, 0, h_kv_dtype},
+    {"gpu_memory_utilization", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, gpu_memory_utilization), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"kv_capacity_tokens", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, kv_capacity_tokens), 1, 1e12, 0, NULL},
+    {"kv_block_tokens", SCN_K_INT, OFF(struct sim_deployment_cfg, block_tokens), 1, 4096, 0, NULL},
+    {"speculative", SCN_K_FN, 0, 0, 0, 0, h_speculative},
     {"autoscale", SCN_K_FN, 0, 0, 0, 0, not_implemented},
-    {"gpu_memory_utilization", SCN_K_FN, 0, 0, 0, 0, not_implemented},
-    {"kv_capacity_tokens", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"batch", SCN_K_FN, 0, 0, 0, 0, not_implemented},
 };
 
@@ -687,7 +864,9 @@ static const struct scn_key deployment_keys[] = {
 static int check_kind_keys(struct scn_ctx *c, const struct yn_node *v, const struct sim_deployment_cfg *d)
 {
     static const char *const self_only[] = {"replicas", "tp", "gpu_hour_usd", "scheduler", "queue",
-                                            "replica_routing"};
+                                            "replica_routing", "weights_dtype", "kv_dtype",
+                                            "gpu_memory_utilization", "kv_capacity_tokens",
+                                            "kv_block_tokens"};
     for (size_t i = 0; i < sizeof self_only / sizeof self_only[0]; i++) {
         const struct yn_node *k = yn_get(v, self_only[i]);
         if (k && d->kind == SIM_DEPLOY_API) {
@@ -697,6 +876,58 @@ static int check_kind_keys(struct scn_ctx *c, const struct yn_node *v, const str
             return rc;
         }
     }
+    return 0;
+}
+
+/* Defaults and cross-checks of a self-hosted deployment once all its keys are read. */
+static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struct sim_deployment_cfg *d)
+{
+    if (yn_get(dn, "latency") == NULL) {
+        if (!(d->has_gpu && d->has_llm))
+            return scn_fail(c, dn, "missing required key 'latency' (or give 'gpu' and 'model' for the "
+                                   "roofline model)");
+        d->latency_kind = MDL_LAT_ROOFLINE;
+    }
+    if (isnan(d->gpu_hour_usd)) {
+        if (!d->has_gpu)
+            return scn_fail(c, dn, "missing required key 'gpu_hour_usd' (USD per GPU-hour, billed while "
+                                   "provisioned), or give a catalog 'gpu'");
+        d->gpu_hour_usd = d->roofline.gpu.hour_usd;
+    }
+    d->roofline.tp = d->tp;
+    if (d->roofline.mfu == 0)
+        d->roofline.mfu = d->has_gpu && d->roofline.gpu.mfu > 0 ? d->roofline.gpu.mfu : MDL_ROOFLINE_DEFAULT_MFU;
+    if (d->roofline.mbu == 0)
+        d->roofline.mbu = d->has_gpu && d->roofline.gpu.mbu > 0 ? d->roofline.gpu.mbu : MDL_ROOFLINE_DEFAULT_MBU;
+    if (d->latency_kind == MDL_LAT_ROOFLINE) {
+        if (!d->has_gpu || !d->has_llm)
+            return scn_fail(c, yn_get(dn, "latency"), "the roofline model needs 'gpu' and 'model'");
+        if (d->scheduler == SIM_SCHED_NONE && yn_get(dn, "scheduler") == NULL) {
+            /* The roofline times iterations: default to vLLM-style continuous batching. */
+            d->scheduler = SIM_SCHED_CONTINUOUS;
+            d->max_batch = 256;
+            d->max_batched_tokens = 8192;
+        }
+        struct llmsim_error e2;
+        llmsim_error_clear(&e2);
+        if (mdl_roofline_check(&d->roofline, &e2) != 0)
+            return scn_fail(c, dn, "%s", e2.msg);
+    }
+    if (d->scheduler == SIM_SCHED_NONE && d->latency_kind == MDL_LAT_ROOFLINE)
+        return scn_fail(c, yn_get(dn, "scheduler"), "the roofline model times batch iterations; use "
+                                                     "static, dynamic or continuous");
+    if (d->scheduler != SIM_SCHED_NONE && d->latency_kind == MDL_LAT_SERVICE_TIME)
+        return scn_fail(c, yn_get(dn, "scheduler"), "service_time latency applies to scheduler none only");
+    if (d->scheduler != SIM_SCHED_NONE && d->queue_shared)
+        return scn_fail(c, yn_get(dn, "queue"), "a shared queue applies to scheduler none only");
+    if (d->spec.enabled) {
+        if (d->latency_kind != MDL_LAT_ROOFLINE)
+            return scn_fail(c, yn_get(dn, "speculative"), "speculative decoding needs the roofline model");
+        if (d->scheduler != SIM_SCHED_CONTINUOUS)
+            return scn_fail(c, yn_get(dn, "speculative"), "speculative decoding needs continuous batching");
+    }
+    if (yn_get(dn, "weights_dtype") && !d->has_llm)
+        return scn_fail(c, yn_get(dn, "weights_dtype"), "weights_dtype needs a 'model' to apply to");
     return 0;
 }
 
@@ -721,6 +952,18 @@ static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
         d->gpu_hour_usd = NAN;
         d->replica_routing = SIM_RR_ROUND_ROBIN;
         d->latency_kind = MDL_LAT_API;
+        d->scheduler = SIM_SCHED_NONE;
+        d->max_batch = 1;
+        d->max_batched_tokens = INFINITY;
+        d->gpu_memory_utilization = 0.9;
+        d->block_tokens = 16;
+        d->roofline.weights = MDL_DTYPE_BF16;
+        d->roofline.kv = MDL_DTYPE_BF16;
+        d->roofline.mfu = 0; /* 0 = the GPU's calibrated value, set once the GPU is known */
+        d->roofline.mbu = 0;
+        d->roofline.step_overhead_s = MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S;
+        d->roofline.allreduce_latency_s = MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S;
+        d->roofline.link_eff = MDL_ROOFLINE_DEFAULT_LINK_EFF;
         d->api.network_ms = API_DEFAULT_NETWORK_MS;
         d->api.ttft_base_ms = API_DEFAULT_TTFT_BASE_MS;
         d->api.prefill_tokens_per_s = API_DEFAULT_PREFILL_TOKENS_PER_S;
@@ -740,13 +983,8 @@ static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
             rc = check_kind_keys(c, dn, d);
         if (rc == 0 && d->kind == SIM_DEPLOY_API && d->model[0] == '\0')
             rc = scn_fail(c, dn, "missing required key 'model' (an api deployment needs a price catalog id)");
-        if (rc == 0 && d->kind == SIM_DEPLOY_SELF_HOSTED) {
-            if (yn_get(dn, "latency") == NULL)
-                rc = scn_fail(c, dn, "missing required key 'latency' (self-hosted: service_time or linear)");
-            else if (isnan(d->gpu_hour_usd))
-                rc = scn_fail(c, dn, "missing required key 'gpu_hour_usd' (USD per GPU-hour, billed "
-                                     "while provisioned)");
-        }
+        if (rc == 0 && d->kind == SIM_DEPLOY_SELF_HOSTED)
+            rc = finish_self_hosted(c, dn, d);
         if (isnan(d->gpu_hour_usd))
             d->gpu_hour_usd = 0;
         for (size_t j = 0; rc == 0 && j < i; j++)
@@ -1060,8 +1298,9 @@ static int apply_override(struct yn_node **rootp, const struct scn_override *o, 
             cur = child;
         } else {
             yn_free(val);
-            return llmsim_error_set(err, LLMSIM_ESCENARIO, label, 0, 0, "%s: '%s' is a value, not a mapping",
-                                    walked, comp);
+            walked[wl] = '\0'; /* name the value, not the key asked of it */
+            return llmsim_error_set(err, LLMSIM_ESCENARIO, label, 0, 0,
+                                    "%s is a value, not a mapping: it has no key '%s'", walked, comp);
         }
         comp = next;
     }

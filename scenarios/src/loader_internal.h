@@ -7,6 +7,7 @@
 
 #include "llmsim/config.h"
 #include "llmsim/error.h"
+#include "llmsim/hardware.h"
 #include "ynode.h"
 
 struct scn_ctx {
@@ -67,6 +68,11 @@ struct scn_key {
  * mean", missing required keys at the mapping's start. */
 int scn_process_map(struct scn_ctx *c, const struct yn_node *n, const struct scn_key *table,
                     size_t n_keys, void *obj);
+
+/* Reads a GPU or LLM entry (catalog row or inline scenario mapping) with the
+ * catalog's key table.  Inline entries may leave out source/date. */
+int scn_read_gpu(struct scn_ctx *c, const struct yn_node *n, struct mdl_gpu *out, int inline_entry);
+int scn_read_llm(struct scn_ctx *c, const struct yn_node *n, struct mdl_llm *out, int inline_entry);
 
 /* Nearest candidate within a small edit distance, or NULL. */
 const char *scn_did_you_mean(const char *word, const char *const *cands, size_t n);

@@ -78,6 +78,19 @@ static void put_dist(FILE *f, const struct mdl_dist *d)
     fputs("}", f);
 }
 
+static void put_llm(FILE *f, const char *prefix, const struct mdl_llm *m)
+{
+    fputs(prefix, f);
+    fputs("{id: ", f);
+    put_str(f, m->id);
+    fprintf(f, ", layers: %d, hidden: %d, intermediate: %d, heads: %d, kv_heads: %d, head_dim: %d, "
+               "vocab: %d, params_b: %.17g, active_params_b: %.17g, experts: %d, experts_per_token: %d, "
+               "kv_bytes_per_token: %.17g}\n",
+            m->layers, m->hidden, m->intermediate, m->heads, m->kv_heads, m->head_dim, m->vocab,
+            m->params_b, m->active_params_b, m->experts, m->experts_per_token,
+            m->kv_bytes_per_token_override);
+}
+
 static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
 {
     fputs("  - name: ", f);
@@ -106,20 +119,64 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         fputs("}\n", f);
         return;
     }
+    if (d->has_gpu) {
+        const struct mdl_gpu *g = &d->roofline.gpu;
+        fputs("    gpu: {id: ", f);
+        put_str(f, g->id);
+        fprintf(f, ", bf16_tflops: %.17g, fp8_tflops: %.17g, memory_gb: %.17g, bandwidth_gbs: %.17g, "
+                   "link_gbs: %.17g, hour_usd: %.17g, mfu: %.17g, mbu: %.17g}\n",
+                g->bf16_tflops, g->fp8_tflops, g->memory_gb, g->bandwidth_gbs, g->link_gbs, g->hour_usd,
+                g->mfu, g->mbu);
+    }
+    if (d->has_llm)
+        put_llm(f, "    model: ", &d->roofline.llm);
     if (d->latency_kind == MDL_LAT_SERVICE_TIME) {
         fputs("    latency: {model: service_time, service_time_s: ", f);
         put_dist(f, &d->service_time_s);
         fputs("}\n", f);
-    } else {
+    } else if (d->latency_kind == MDL_LAT_LINEAR) {
         const struct mdl_linear_latency *l = &d->linear;
         fprintf(f, "    latency: {model: linear, prefill_s: {a: %.17g, b: %.17g, c: %.17g}, "
                    "decode_step_s: {a: %.17g, b_batch: %.17g, c_context: %.17g}}\n",
                 l->prefill_a_s, l->prefill_b_s, l->prefill_c_s, l->decode_a_s, l->decode_b_batch_s,
                 l->decode_c_context_s);
+    } else {
+        const struct mdl_roofline *r = &d->roofline;
+        fprintf(f, "    latency: {model: roofline, mfu: %.17g, mbu: %.17g, step_overhead_ms: %.17g, "
+                   "allreduce_latency_us: %.17g, link_efficiency: %.17g}\n",
+                r->mfu, r->mbu, r->step_overhead_s * 1e3, r->allreduce_latency_s * 1e6, r->link_eff);
     }
     fprintf(f, "    replicas: %d\n    tp: %d\n    gpu_hour_usd: %.17g\n", d->replicas, d->tp, d->gpu_hour_usd);
-    fprintf(f, "    scheduler: {policy: none}\n    queue: %s\n    replica_routing: %s\n",
-            d->queue_shared ? "shared" : "per_replica", sim_replica_routing_name(d->replica_routing));
+    if (d->has_llm)
+        fprintf(f, "    weights_dtype: %s\n    kv_dtype: %s\n", mdl_dtype_name(d->roofline.weights),
+                mdl_dtype_name(d->roofline.kv));
+    fprintf(f, "    gpu_memory_utilization: %.17g\n", d->gpu_memory_utilization);
+    if (d->kv_capacity_tokens > 0)
+        fprintf(f, "    kv_capacity_tokens: %.17g\n", d->kv_capacity_tokens);
+    fprintf(f, "    kv_block_tokens: %d\n", d->block_tokens);
+    switch (d->scheduler) {
+    case SIM_SCHED_NONE:
+        fputs("    scheduler: {policy: none}\n", f);
+        break;
+    case SIM_SCHED_STATIC:
+        fprintf(f, "    scheduler: {policy: static, max_batch: %d}\n", d->max_batch);
+        break;
+    case SIM_SCHED_DYNAMIC:
+        fprintf(f, "    scheduler: {policy: dynamic, max_batch: %d, max_wait_ms: %.17g}\n", d->max_batch,
+                d->max_wait_s * 1e3);
+        break;
+    case SIM_SCHED_CONTINUOUS:
+        fprintf(f, "    scheduler: {policy: continuous, max_batch: %d, max_batched_tokens: %.17g, "
+                   "chunked_prefill: %s}\n",
+                d->max_batch, d->max_batched_tokens, d->chunked_prefill ? "true" : "false");
+        break;
+    }
+    if (d->spec.enabled) {
+        put_llm(f, "    speculative:\n      draft: ", &d->spec.draft);
+        fprintf(f, "      k: %d\n      acceptance: %.17g\n", d->spec.k, d->spec.acceptance);
+    }
+    fprintf(f, "    queue: %s\n    replica_routing: %s\n", d->queue_shared ? "shared" : "per_replica",
+            sim_replica_routing_name(d->replica_routing));
 }
 
 char *scn_resolved_yaml(const struct sim_scenario *s)

@@ -1,9 +1,74 @@
-/* llmsim catalog: list the built-in catalogs. */
+/* llmsim catalog: list the built-in catalogs (GPUs, LLMs, API prices). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "llmsim/hardware.h"
 #include "llmsim/scenario.h"
+
+static int invalid(const char *what, const struct llmsim_error *err)
+{
+    char msg[1200];
+    llmsim_error_format(err, msg, sizeof msg);
+    cli_errorf("built-in %s catalog is invalid: %s", what, msg);
+    return LLMSIM_EXIT_RUNTIME;
+}
+
+static int list_gpus(void)
+{
+    const struct mdl_gpu *g;
+    size_t n;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    if (scn_gpu_catalog(&g, &n, &err) != 0)
+        return invalid("GPU", &err);
+    printf(
+        "GPUs: dense peak TFLOP/s, memory GB, bandwidth and scale-up link GB/s, USD per GPU-hour;\n"
+        "mfu/mbu: measured efficiencies of the roofline model (default %.2f/%.2f elsewhere)\n\n",
+        MDL_ROOFLINE_DEFAULT_MFU, MDL_ROOFLINE_DEFAULT_MBU);
+    printf("%-12s %7s %7s %7s %9s %6s %7s %9s  %s\n", "id", "bf16", "fp8", "memory", "bandwidth",
+           "link", "$/hour", "mfu/mbu", "source, date");
+    for (size_t i = 0; i < n; i++) {
+        char eff[32] = "-";
+        if (g[i].mfu > 0 || g[i].mbu > 0)
+            snprintf(eff, sizeof eff, "%.2f/%.2f",
+                     g[i].mfu > 0 ? g[i].mfu : MDL_ROOFLINE_DEFAULT_MFU,
+                     g[i].mbu > 0 ? g[i].mbu : MDL_ROOFLINE_DEFAULT_MBU);
+        char fp8[16] = "-";
+        if (g[i].fp8_tflops > 0)
+            snprintf(fp8, sizeof fp8, "%.0f", g[i].fp8_tflops);
+        printf("%-12s %7.0f %7s %7.0f %9.0f %6.0f %7.2f %9s  %s, %s\n", g[i].id, g[i].bf16_tflops,
+               fp8, g[i].memory_gb, g[i].bandwidth_gbs, g[i].link_gbs, g[i].hour_usd, eff,
+               g[i].source, g[i].date);
+    }
+    return LLMSIM_EXIT_OK;
+}
+
+static int list_models(void)
+{
+    const struct mdl_llm *m;
+    size_t n;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    if (scn_llm_catalog(&m, &n, &err) != 0)
+        return invalid("LLM", &err);
+    printf(
+        "LLMs: architecture, parameters in billions (total/active), MoE experts (routed/top-k),\n"
+        "KV-cache KiB per token at 16 bits\n\n");
+    printf("%-15s %6s %6s %6s %5s %4s %5s %7s %15s %7s %8s  %s\n", "id", "layers", "hidden",
+           "inter", "heads", "kv", "hdim", "vocab", "params", "experts", "KV KiB", "source, date");
+    for (size_t i = 0; i < n; i++) {
+        char params[32], experts[16] = "-";
+        snprintf(params, sizeof params, "%.2f/%.2f", m[i].params_b, m[i].active_params_b);
+        if (m[i].experts > 0)
+            snprintf(experts, sizeof experts, "%d/%d", m[i].experts, m[i].experts_per_token);
+        printf("%-15s %6d %6d %6d %5d %4d %5d %7d %15s %7s %8.1f  %s, %s\n", m[i].id, m[i].layers,
+               m[i].hidden, m[i].intermediate, m[i].heads, m[i].kv_heads, m[i].head_dim, m[i].vocab,
+               params, experts, mdl_llm_kv_bytes_per_token(&m[i], MDL_DTYPE_BF16) / 1024.0,
+               m[i].source, m[i].date);
+    }
+    return LLMSIM_EXIT_OK;
+}
 
 static int list_prices(void)
 {
@@ -11,18 +76,15 @@ static int list_prices(void)
     size_t n;
     struct llmsim_error err;
     llmsim_error_clear(&err);
-    if (scn_price_catalog(&p, &n, &err) != 0) {
-        char msg[1200];
-        llmsim_error_format(&err, msg, sizeof msg);
-        cli_errorf("built-in price catalog is invalid: %s", msg);
-        return LLMSIM_EXIT_RUNTIME;
-    }
-    printf("API prices, USD per million tokens (cache columns: multipliers of the input price)\n\n");
+    if (scn_price_catalog(&p, &n, &err) != 0)
+        return invalid("price", &err);
+    printf(
+        "API prices, USD per million tokens (cache columns: multipliers of the input price)\n\n");
     printf("%-24s %-10s %8s %8s %8s %8s %8s %9s %8s  %s\n", "id", "provider", "input", "output",
            "write5m", "write1h", "read", "min-cache", "batch", "source, date");
     for (size_t i = 0; i < n; i++)
-        printf("%-24s %-10s %8.3f %8.3f %8.3g %8.3g %8.3g %9.0f %7.0f%%  %s, %s\n", p[i].id, p[i].provider,
-               p[i].input_per_mtok, p[i].output_per_mtok, p[i].cache_write_5m_mult,
+        printf("%-24s %-10s %8.3f %8.3f %8.3g %8.3g %8.3g %9.0f %7.0f%%  %s, %s\n", p[i].id,
+               p[i].provider, p[i].input_per_mtok, p[i].output_per_mtok, p[i].cache_write_5m_mult,
                p[i].cache_write_1h_mult, p[i].cache_read_mult, p[i].min_cache_tokens,
                p[i].batch_discount * 100, p[i].source, p[i].date);
     return LLMSIM_EXIT_OK;
@@ -31,21 +93,38 @@ static int list_prices(void)
 int cmd_catalog(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        puts("usage: llmsim catalog [prices]\n\n"
-             "Lists the catalogs compiled into llmsim (models/catalog/*.yaml), with the source and\n"
-             "date of every figure.  A scenario can override any price of a deployment under 'price'.");
+        puts(
+            "usage: llmsim catalog [gpus|models|prices]\n\n"
+            "Lists the catalogs compiled into llmsim (models/catalog/*.yaml), with the source and\n"
+            "date of every figure; with no argument, all three.  A scenario can give a GPU or "
+            "model\n"
+            "that is not listed inline, override a deployment's GPU price with 'gpu_hour_usd', "
+            "and\n"
+            "override any API price under 'price'.");
         return LLMSIM_EXIT_OK;
     }
     if (argc > 2) {
         cli_errorf("catalog: too many arguments");
         return LLMSIM_EXIT_USAGE;
     }
-    if (argc == 1 || !strcmp(argv[1], "prices"))
-        return list_prices();
-    if (!strcmp(argv[1], "gpus") || !strcmp(argv[1], "models")) {
-        cli_errorf("catalog: the %s catalog comes with the GPU serving models, not in this version", argv[1]);
-        return LLMSIM_EXIT_USAGE;
+    if (argc == 1) {
+        int rc = list_gpus();
+        if (rc == LLMSIM_EXIT_OK) {
+            putchar('\n');
+            rc = list_models();
+        }
+        if (rc == LLMSIM_EXIT_OK) {
+            putchar('\n');
+            rc = list_prices();
+        }
+        return rc;
     }
-    cli_errorf("catalog: unknown catalog '%s' (expected prices)", argv[1]);
+    if (!strcmp(argv[1], "gpus"))
+        return list_gpus();
+    if (!strcmp(argv[1], "models"))
+        return list_models();
+    if (!strcmp(argv[1], "prices"))
+        return list_prices();
+    cli_errorf("catalog: unknown catalog '%s' (expected gpus, models or prices)", argv[1]);
     return LLMSIM_EXIT_USAGE;
 }

@@ -52,7 +52,7 @@ static void run_usage(FILE *f)
           "  -o, --output OUT.h5   results file (default: the scenario's output.path)\n"
           "  --seed N              override the scenario seed\n"
           "  --set KEY=VALUE       override any scenario key, e.g. --set workload.arrivals.rate_per_s=20\n"
-          "                        or --set deployments.sonnet.latency.itl_ms={dist: lognormal, mean: 20, cv: 0.3}\n"
+          "                        or --set 'deployments.sonnet.latency.itl_ms={dist: lognormal, mean: 20, cv: 0.3}'\n"
           "  --replications N      independent replications (95% confidence intervals over them)\n"
           "  --jobs N              accepted for compatibility; replications run one after another\n"
           "  --json                print the summary as JSON instead of the table\n"
@@ -121,7 +121,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         } else if (o->scenario == NULL) {
             o->scenario = a;
         } else {
-            cli_errorf("run: more than one scenario given ('%s' and '%s'); use `llmsim sweep` or run them one by one",
+            cli_errorf("run: more than one scenario given ('%s' and '%s'); run them one by one (a --set "
+                       "value with spaces needs quotes)",
                        o->scenario, a);
             return -1;
         }
@@ -171,6 +172,17 @@ static int tee_ts(void *ctx, const struct sim_ts_record *r)
         return rc;
     if (t->b.timeseries)
         rc = t->b.timeseries(t->b.ctx, r);
+    return rc;
+}
+
+static int tee_iter(void *ctx, const struct sim_iter_record *r)
+{
+    struct tee *t = ctx;
+    int rc = 0;
+    if (t->a.iteration && (rc = t->a.iteration(t->a.ctx, r)) != 0)
+        return rc;
+    if (t->b.iteration)
+        rc = t->b.iteration(t->b.ctx, r);
     return rc;
 }
 
@@ -274,6 +286,29 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
                val(rows, n, scope, "itl_s", F_P50), val(rows, n, scope, "e2e_s", F_P95),
                1000 * val(rows, n, scope, "cost_usd", F_MEAN));
     }
+    /* Self-hosted deployments: how hard the GPUs work. */
+    int header = 0;
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        const struct sim_deployment_cfg *d = &sc->deployments[i];
+        if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+            continue;
+        char scope[ANA_SCOPE_MAX];
+        snprintf(scope, sizeof scope, "deployment:%s", d->name);
+        if (!header) {
+            printf("\n%-24s %7s %6s %6s %11s %10s %10s %12s\n", "GPU serving", "util", "MFU", "MBU",
+                   "preempted", "rejected", "ITL p99", "$/1M out");
+            header = 1;
+        }
+        const struct ana_summary_row *rej = ana_summary_find(rows, n, scope, "rejected");
+        printf("  %-22s %6.1f%% %5.1f%% %5.1f%% %11.0f %10llu %10.4g %12.4f\n", d->name,
+               100 * val(rows, n, scope, "utilization", F_MEAN), 100 * val(rows, n, scope, "mfu", F_MEAN),
+               100 * val(rows, n, scope, "mbu", F_MEAN), val(rows, n, scope, "preemptions_total", F_MEAN),
+               rej ? (unsigned long long)rej->count : 0ULL, val(rows, n, scope, "itl_token_s", F_P99),
+               val(rows, n, scope, "cost_per_1m_output_tokens_usd", F_MEAN));
+    }
+    if (header)
+        printf("  (ITL p99 token-weighted: the inter-token gap at the 99th percentile of all decoded tokens)\n");
+
     printf("\n($ per 1k by class and deployment: billed lines + GPU time used by measured requests;\n"
            " the total above covers every request, warm-up included, and idle provisioned GPU time.)\n");
     if (path)
@@ -345,6 +380,12 @@ static int count_request(void *ctx, const struct sim_request_record *r)
     if (r->flags & SIM_RF_WARMUP)
         w->warm++;
     return w->inner.request ? w->inner.request(w->inner.ctx, r) : 0;
+}
+
+static int count_iter(void *ctx, const struct sim_iter_record *r)
+{
+    struct warm_counter *w = ctx;
+    return w->inner.iteration ? w->inner.iteration(w->inner.ctx, r) : 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -451,9 +492,9 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     struct warm_counter wc = {ana_stats_sink(stats), 0};
-    struct sim_sink stats_sink = {&wc, count_request, NULL};
+    struct sim_sink stats_sink = {&wc, count_request, NULL, count_iter};
     struct tee tee = {ana_h5_sink(h5), stats_sink};
-    struct sim_sink sink = {&tee, tee_request, tee_ts};
+    struct sim_sink sink = {&tee, tee_request, tee_ts, tee_iter};
     int is_tty = isatty(STDERR_FILENO);
 
     for (int r = 0; r < sc.replications && !interrupted; r++) {
@@ -493,6 +534,17 @@ int cmd_run(int argc, char **argv)
     if (ana_stats_summary(stats, &rows, &n_rows) != 0) {
         cli_errorf("out of memory");
         goto done;
+    }
+    for (size_t i = 0; i < sc.n_deployments && !o.quiet; i++) {
+        /* Past ~85% utilisation small timing errors become large queueing errors. */
+        char scope[ANA_SCOPE_MAX];
+        snprintf(scope, sizeof scope, "deployment:%s", sc.deployments[i].name);
+        double u = val(rows, n_rows, scope, "utilization", F_MEAN);
+        if (sc.deployments[i].kind == SIM_DEPLOY_SELF_HOSTED && u > 0.85)
+            fprintf(stderr,
+                    "llmsim: warning: deployment %s is busy %.0f%% of the time; above ~85%% small errors "
+                    "in the timing model become large errors in queueing delay\n",
+                    sc.deployments[i].name, 100 * u);
     }
     if (ana_h5_write_summary(h5, rows, n_rows, &err) != 0) {
         print_error(&err);

@@ -73,6 +73,10 @@ const char *sim_replica_routing_name(enum sim_replica_routing r)
         return "random";
     case SIM_RR_LEAST_LOADED:
         return "least_loaded";
+    case SIM_RR_POWER_OF_TWO:
+        return "power_of_two";
+    case SIM_RR_LEAST_KV:
+        return "least_kv";
     }
     return NULL;
 }
@@ -86,6 +90,21 @@ const char *sim_difficulty_name(enum sim_difficulty d)
         return "moderate";
     case SIM_DIFF_COMPLEX:
         return "complex";
+    }
+    return NULL;
+}
+
+const char *sim_sched_policy_name(enum sim_sched_policy p)
+{
+    switch (p) {
+    case SIM_SCHED_NONE:
+        return "none";
+    case SIM_SCHED_STATIC:
+        return "static";
+    case SIM_SCHED_DYNAMIC:
+        return "dynamic";
+    case SIM_SCHED_CONTINUOUS:
+        return "continuous";
     }
     return NULL;
 }

@@ -177,11 +177,12 @@ int simi_finish(struct sim_world *w, uint32_t q)
         rec.cost_nocache_usd = lines.nocache_usd;
         d->billed_usd += mdl_cost_total(&lines);
     } else {
-        rec.cost_gpu_usd = (r->done_s - r->start_s) * d->gpu_usd_per_replica_s;
+        rec.cost_gpu_usd = r->gpu_cost_usd;
         rec.cost_nocache_usd = rec.cost_gpu_usd;
     }
-    rec.success = 1;
-    rec.flags = r->arrival_s < w->sc->warmup_s ? SIM_RF_WARMUP : 0u;
+    rec.preemptions = r->preemptions;
+    rec.success = (r->flags & SIM_RF_REJECTED) ? 0 : 1;
+    rec.flags = r->flags | (r->arrival_s < w->sc->warmup_s ? SIM_RF_WARMUP : 0u);
 
     simi_in_system(w, w->now_s, -1);
     w->completed++;
@@ -245,8 +246,9 @@ static int sample(struct sim_world *w, uint64_t k)
             double busy_total = simi_replica_busy_s(w, rp);
             struct sim_ts_record rr = row;
             rr.replica = j;
-            rr.queue_len = (int32_t)rp->queue.len;
-            rr.running = rp->current != SIMI_NONE;
+            rr.queue_len = (int32_t)(rp->batch ? simi_batch_waiting(rp) : rp->queue.len);
+            rr.running = (int32_t)(rp->batch ? simi_batch_running(rp) : rp->current != SIMI_NONE);
+            rr.kv_used_frac = simi_batch_kv_frac(rp);
             rr.busy_frac = span > 0 ? (busy_total - rp->busy_at_sample_s) / span : 0.0;
             rr.replicas = 1;
             rr.cost_cum_usd = gpu_per_replica;
@@ -352,6 +354,9 @@ static int dispatch(struct sim_world *w, const struct sim_event *ev)
         return simi_serve_done(w, ev);
     case SIMI_EV_SAMPLE:
         return sample(w, ev->payload);
+    case SIMI_EV_ITER_END:
+    case SIMI_EV_BATCH_TIMER:
+        return simi_batch_event(w, ev);
     default:
         LLMSIM_ASSERT(!"unknown event kind");
         return LLMSIM_ESTATE;
@@ -405,6 +410,11 @@ double sim_world_now(const struct sim_world *w)
     return w->now_s;
 }
 
+double simi_nonneg(double x)
+{
+    return x > 0 ? x : 0.0;
+}
+
 double simi_replica_busy_s(const struct sim_world *w, const struct simi_replica *r)
 {
     double b = r->busy_s;
@@ -439,5 +449,22 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
         s->provisioned_s = d->n_replicas * w->makespan_s;
         s->gpu_cost_usd = s->provisioned_s * d->gpu_usd_per_replica_s;
         s->gpu_busy_cost_usd = s->busy_s * d->gpu_usd_per_replica_s;
+        s->iterations = d->iterations;
+        s->preemptions = d->preemptions;
+        s->rejected = d->rejected;
+        s->output_tokens = d->output_tokens;
+        s->flops = d->flops;
+        s->bytes = d->bytes;
+        s->kv_capacity_tokens = d->kv_cap_blocks * d->cfg->block_tokens;
+        s->mfu = s->mbu = NAN;
+        const struct sim_deployment_cfg *c = d->cfg;
+        if (c->kind == SIM_DEPLOY_SELF_HOSTED && c->latency_kind == MDL_LAT_ROOFLINE && s->busy_s > 0) {
+            const struct mdl_roofline *m = &c->roofline;
+            int fp8 = m->weights == MDL_DTYPE_FP8 && m->gpu.fp8_tflops > 0;
+            double peak = (fp8 ? m->gpu.fp8_tflops : m->gpu.bf16_tflops) * 1e12;
+            double gpu_s = s->busy_s * c->tp;
+            s->mfu = s->flops / (gpu_s * peak);
+            s->mbu = s->bytes / (gpu_s * m->gpu.bandwidth_gbs * 1e9);
+        }
     }
 }

@@ -7,7 +7,9 @@
  *   world_source.c  the workload: lazy arrivals, class, difficulty and
  *                   lengths of each request, routing across deployments;
  *   world_serve.c   deployments: api endpoints and self-hosted replicas with
- *                   their FIFO queues and replica routing.
+ *                   their FIFO queues and replica routing;
+ *   world_batch.c   the batching schedulers (static, dynamic, continuous with
+ *                   optional chunked prefill), KV memory and preemption.
  * Functions shared between them carry the internal prefix simi_.
  *
  * Everything that outlives one event is referred to by index, never by
@@ -19,7 +21,9 @@
  *   SIMI_EV_ARRIVAL     target -, payload = trace row (trace workloads)
  *   SIMI_EV_API_DONE    target = deployment, payload = request slot
  *   SIMI_EV_REPLICA_DONE target = deployment, payload = request slot
- *   SIMI_EV_SAMPLE      target -, payload = sample number k (t = k x interval) */
+ *   SIMI_EV_SAMPLE      target -, payload = sample number k (t = k x interval)
+ *   SIMI_EV_ITER_END    target = deployment, payload = replica: a batch iteration ends
+ *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out */
 #ifndef LLMSIM_WORLD_INTERNAL_H
 #define LLMSIM_WORLD_INTERNAL_H
 
@@ -44,7 +48,9 @@ enum simi_event_kind {
     SIMI_EV_ARRIVAL = 1,
     SIMI_EV_API_DONE,
     SIMI_EV_REPLICA_DONE,
-    SIMI_EV_SAMPLE
+    SIMI_EV_SAMPLE,
+    SIMI_EV_ITER_END,   /* target = deployment, payload = replica */
+    SIMI_EV_BATCH_TIMER /* target = deployment, payload = replica (dynamic batching) */
 };
 
 /* One request on its way through the world.  Times are absolute. */
@@ -62,7 +68,25 @@ struct simi_req {
     int32_t deployment;
     int32_t replica;    /* 0 for api deployments */
     uint32_t next_free; /* free-list link while the slot is unused */
+    double gpu_cost_usd;  /* GPU time attributed to this request, USD */
+    uint32_t preemptions; /* times preempted for KV memory */
+    uint32_t flags;       /* SIM_RF_* bits set on the way */
+    /* batching schedulers (world_batch.c) */
+    uint8_t phase;        /* enum simi_phase */
+    uint32_t prompt_need; /* tokens to prefill: input, + generated after a preemption */
+    uint32_t prompt_done; /* of those, prefilled so far */
+    uint32_t generated;   /* output tokens produced (decoding: as of dec_t0) */
+    uint32_t chunk;       /* prompt tokens scheduled in the current iteration */
+    uint64_t dec_t0;      /* replica iteration count when decoding started */
+    uint32_t dec_ctx0;    /* context tokens (KV slots) at dec_t0 */
+    double dec_cost0;     /* replica's cumulative decode cost per request at dec_t0 */
+    uint32_t prev, next;  /* running list of the replica, oldest first */
+    uint32_t gen;         /* generation: finishing-heap entries with another value are stale */
 };
+
+enum simi_phase { SIMI_PH_QUEUED = 0, SIMI_PH_PREFILL, SIMI_PH_DECODE };
+
+struct simi_batch; /* world_batch.c */
 
 /* The request pool: slots recycled through an index-based free list. */
 struct simi_pool {
@@ -88,6 +112,7 @@ struct simi_replica {
     double busy_s;           /* seconds of finished service */
     double busy_since_s;     /* start of the current service (when busy) */
     double busy_at_sample_s; /* busy time up to the previous sampling instant */
+    struct simi_batch *batch; /* batching schedulers' state, NULL for scheduler none */
 };
 
 struct simi_deploy {
@@ -101,6 +126,12 @@ struct simi_deploy {
     uint32_t waiting;              /* requests queued, not in service */
     uint32_t running;              /* requests in service (api: in flight) */
     uint64_t completed;
+    uint64_t output_tokens;       /* of finished requests */
+    uint64_t rejected;            /* never fit one replica's KV memory */
+    uint64_t preemptions;
+    uint64_t iterations;
+    double flops, bytes;          /* roofline totals over all iterations */
+    double kv_cap_blocks;         /* KV blocks of one replica (inf = unbounded) */
     double billed_usd;            /* sum of finished requests' billed API lines */
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
 };
@@ -198,5 +229,20 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q);
 int simi_serve_done(struct sim_world *w, const struct sim_event *ev);
 /* Busy seconds of a replica up to now (finished service + the current one). */
 double simi_replica_busy_s(const struct sim_world *w, const struct simi_replica *r);
+/* x if it is a positive number, else 0 (clamps negative and NaN draws). */
+double simi_nonneg(double x);
+
+/* world_batch.c */
+/* Sets up the batching state of deployment d (scheduler other than none). */
+int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err);
+void simi_batch_free(struct simi_deploy *d);
+/* Request q joins replica j's queue (or is rejected when it can never fit). */
+int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q);
+/* SIMI_EV_ITER_END and SIMI_EV_BATCH_TIMER. */
+int simi_batch_event(struct sim_world *w, const struct sim_event *ev);
+/* Requests waiting / running at a replica, and the share of its KV memory in use. */
+uint32_t simi_batch_waiting(const struct simi_replica *rp);
+uint32_t simi_batch_running(const struct simi_replica *rp);
+double simi_batch_kv_frac(const struct simi_replica *rp);
 
 #endif

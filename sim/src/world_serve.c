@@ -48,9 +48,10 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
             if (c->latency_kind != MDL_LAT_API)
                 return bad(err, c, "an api deployment needs the api latency model");
         } else if (c->kind == SIM_DEPLOY_SELF_HOSTED) {
-            if (c->latency_kind != MDL_LAT_SERVICE_TIME && c->latency_kind != MDL_LAT_LINEAR)
+            if (c->latency_kind != MDL_LAT_SERVICE_TIME && c->latency_kind != MDL_LAT_LINEAR &&
+                c->latency_kind != MDL_LAT_ROOFLINE)
                 return bad(err, c,
-                           "a self-hosted deployment needs the service_time or linear "
+                           "a self-hosted deployment needs the service_time, linear or roofline "
                            "latency model");
             if (c->replicas < 1 || c->replicas > SIM_MAX_REPLICAS)
                 return bad(err, c, "replicas must be between 1 and 4096");
@@ -58,10 +59,11 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
                 return bad(err, c, "tp must be >= 1");
             if (!(isfinite(c->gpu_hour_usd) && c->gpu_hour_usd >= 0))
                 return bad(err, c, "gpu_hour_usd must be finite and >= 0");
-            if (c->scheduler != SIM_SCHED_NONE)
-                return bad(err, c, "only scheduler none is implemented");
-            if (c->replica_routing != SIM_RR_ROUND_ROBIN && c->replica_routing != SIM_RR_RANDOM &&
-                c->replica_routing != SIM_RR_LEAST_LOADED)
+            if (c->scheduler == SIM_SCHED_NONE && c->latency_kind == MDL_LAT_ROOFLINE)
+                return bad(err, c, "the roofline model times batch iterations; use a batching scheduler");
+            if (c->scheduler != SIM_SCHED_NONE && c->latency_kind == MDL_LAT_SERVICE_TIME)
+                return bad(err, c, "service_time latency applies to scheduler none");
+            if ((unsigned)c->replica_routing > SIM_RR_LEAST_KV)
                 return bad(err, c, "unknown replica routing");
             d->n_replicas = c->replicas;
             d->gpu_usd_per_replica_s = c->tp * c->gpu_hour_usd / 3600.0;
@@ -73,6 +75,12 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
             d->rng_replica = simi_stream(w, "deployment", c->name, "replica");
             if (d->rng_replica == NULL)
                 return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+            d->kv_cap_blocks = INFINITY;
+            if (c->scheduler != SIM_SCHED_NONE) {
+                int rc = simi_batch_init(w, d, err);
+                if (rc)
+                    return rc;
+            }
         } else {
             return bad(err, c, "unknown kind");
         }
@@ -89,6 +97,7 @@ void simi_serve_free(struct sim_world *w)
         struct simi_deploy *d = &w->deploy[i];
         gsl_rng_free(d->rng_latency);
         gsl_rng_free(d->rng_replica);
+        simi_batch_free(d);
         for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
             simi_fifo_free(&d->replicas[j].queue);
         free(d->replicas);
@@ -99,11 +108,6 @@ void simi_serve_free(struct sim_world *w)
     w->n_deploy = 0;
 }
 
-/* x if it is a non-negative number, else 0 (clamps negative and NaN draws). */
-static double nonneg(double x)
-{
-    return x > 0 ? x : 0.0;
-}
 
 /* Starts request q on replica j of deployment d now. */
 static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
@@ -116,15 +120,16 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
     r->start_s = w->now_s;
     if (c->latency_kind == MDL_LAT_SERVICE_TIME) {
         /* The first token comes when service ends (design.md section 7). */
-        r->done_s = r->start_s + nonneg(mdl_dist_sample(&c->service_time_s, d->rng_latency));
+        r->done_s = r->start_s + simi_nonneg(mdl_dist_sample(&c->service_time_s, d->rng_latency));
         r->first_token_s = r->done_s;
     } else {
-        double prefill = nonneg(mdl_linear_prefill_s(&c->linear, r->input_tokens));
+        double prefill = simi_nonneg(mdl_linear_prefill_s(&c->linear, r->input_tokens));
         double decode =
-            nonneg(mdl_linear_decode_alone_s(&c->linear, r->input_tokens, r->output_tokens));
+            simi_nonneg(mdl_linear_decode_alone_s(&c->linear, r->input_tokens, r->output_tokens));
         r->first_token_s = r->start_s + prefill;
         r->done_s = r->first_token_s + decode;
     }
+    r->gpu_cost_usd = (r->done_s - r->start_s) * d->gpu_usd_per_replica_s;
     rp->current = q;
     rp->busy_since_s = r->start_s;
     if (c->queue_shared)
@@ -144,6 +149,30 @@ static int choose_replica(struct simi_deploy *d)
     }
     case SIM_RR_RANDOM:
         return (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas);
+    case SIM_RR_POWER_OF_TWO: {
+        /* Two distinct replicas at random; the less loaded (the first on a tie). */
+        if (d->n_replicas == 1)
+            return 0;
+        int a = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas);
+        int b = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas - 1);
+        if (b >= a)
+            b++;
+        return d->replicas[b].load < d->replicas[a].load ? b : a;
+    }
+    case SIM_RR_LEAST_KV:
+        if (d->replicas[0].batch != NULL) {
+            /* Smallest share of KV memory in use; ties to the least loaded, then the lowest index. */
+            int best = 0;
+            for (int j = 1; j < d->n_replicas; j++) {
+                double fj = simi_batch_kv_frac(&d->replicas[j]);
+                double fb = simi_batch_kv_frac(&d->replicas[best]);
+                if (fj < fb || (fj == fb && d->replicas[j].load < d->replicas[best].load))
+                    best = j;
+            }
+            return best;
+        }
+        /* Without KV memory (scheduler none) the least loaded replica. */
+        /* fall through */
     case SIM_RR_LEAST_LOADED:
     default: {
         int best = 0;
@@ -162,8 +191,8 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
     const struct sim_deployment_cfg *c = d->cfg;
 
     if (c->kind == SIM_DEPLOY_API) {
-        double ttft = nonneg(mdl_api_ttft_s(&c->api, r->input_tokens, 0.0));
-        double itl = nonneg(mdl_dist_sample(&c->api.itl_ms, d->rng_latency)) * 1e-3;
+        double ttft = simi_nonneg(mdl_api_ttft_s(&c->api, r->input_tokens, 0.0));
+        double itl = simi_nonneg(mdl_dist_sample(&c->api.itl_ms, d->rng_latency)) * 1e-3;
         r->replica = 0;
         r->start_s = w->now_s;
         r->first_token_s = r->start_s + ttft;
@@ -182,6 +211,8 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
     int j = choose_replica(d);
     struct simi_replica *rp = &d->replicas[j];
     rp->load++;
+    if (rp->batch != NULL)
+        return simi_batch_dispatch(w, d, j, q);
     if (rp->current == SIMI_NONE) {
         LLMSIM_ASSERT(rp->queue.len == 0);
         return start(w, d, j, q);

@@ -2,11 +2,12 @@
  *
  * Statistics.  A struct ana_stats collects, per scope ("all", "class:NAME",
  * "deployment:NAME") and per metric, the exact samples of every finished
- * request that is not flagged SIM_RF_WARMUP, separately per replication.
- * ana_stats_summary() turns them into rows of count, mean and percentiles
- * (exact, from the sorted pooled samples; linear interpolation between order
- * statistics, type 7 of Hyndman and Fan, as numpy and pandas do) and ci95, the
- * half-width of a 95% confidence interval for the mean:
+ * request that is flagged neither SIM_RF_WARMUP nor SIM_RF_REJECTED,
+ * separately per replication.  ana_stats_summary() turns them into rows of
+ * count, mean and percentiles (exact, from the sorted pooled samples; linear
+ * interpolation between order statistics, type 7 of Hyndman and Fan, as numpy
+ * and pandas do) and ci95, the half-width of a 95% confidence interval for
+ * the mean:
  *   - when R >= 2 replications have samples in the row's scope, Student t
  *     over the R replication means (t_{0.975, R-1} s / sqrt(R));
  *   - when one has, the method of batch means over 10 batches of b =
@@ -15,42 +16,91 @@
  * The mean is that of the pooled samples.  Metrics per request: ttft_s,
  * e2e_s, queue_s, itl_s (the request's mean inter-token latency, requests
  * with >= 2 output tokens only), input_tokens, output_tokens, cost_usd
- * (billed lines + the request's GPU line).
+ * (billed lines + the request's GPU line), preemptions (times the request
+ * was preempted for KV memory; the mean is preemptions per served request).
+ *
+ * Two more rows per scope follow them:
+ *   rejected     count = non-warm-up requests flagged SIM_RF_REJECTED (never
+ *                served: too large for one replica's KV memory; they are in
+ *                no other per-request metric); mean = their share of the
+ *                non-warm-up requests, served or rejected (0 when none was
+ *                rejected, NaN with no requests); percentiles and ci95
+ *                (Student t, NaN below 2) over the replications' shares
+ *   itl_token_s  ("all" and "deployment:NAME" only) token-weighted
+ *                inter-token latency from the sink's iteration callback: each
+ *                batch iteration with decode_tokens > 0 that started at or
+ *                after warmup_s adds its duration_s with weight
+ *                decode_tokens (every decode token of the iteration waited
+ *                that long).  count = the weights' sum (decode tokens,
+ *                rounded); mean = the exact weighted mean; p50 ... p99 =
+ *                weighted percentiles (the smallest duration d with weight
+ *                W(<= d) >= p W) from a histogram of fixed size (logarithmic
+ *                buckets with edge ratio 1.01 from 1e-6 s to 1e4 s; a
+ *                percentile is its bucket's geometric midpoint, within 0.5%
+ *                (relative) of the exact weighted percentile; durations
+ *                outside the range count in the end buckets and percentiles
+ *                are clamped to it), so memory does not grow with the number
+ *                of iterations; ci95 = Student t over the replications'
+ *                weighted means (NaN below 2 replications).  itl_s, the mean
+ *                over requests of each request's mean gap, weighs every
+ *                request alike; itl_token_s weighs every token alike.
  *
  * Run-level metrics come from ana_stats_add_run, one value per replication;
  * the row's count is the number of replications with a defined value, its
  * mean, percentiles and ci95 (Student t, NaN below 2) are over those values:
- *   throughput_rps       completed non-warm-up requests / (makespan_s - warmup_s)
+ *   throughput_rps       served (not rejected) non-warm-up requests
+ *                        / (makespan_s - warmup_s)
  *   cost_per_1k_usd      1000 x (billed lines of ALL requests, warm-up
  *                        included, + provisioned GPU cost, idle included)
- *                        / ALL completed requests: what the run spent per
- *                        1000 requests
+ *                        / ALL served requests: what the run spent per 1000
+ *                        requests
  *   cost_input_per_1k_usd, cost_cache_write_per_1k_usd,
  *   cost_cache_read_per_1k_usd, cost_output_per_1k_usd, cost_gpu_per_1k_usd
  *                        the same per line; they add up to cost_per_1k_usd
  *   gpu_idle_usd         provisioned GPU cost - the part attributed to requests
  *   in_system_mean       area_in_system / makespan_s
  *   littles_law_rel_err  |area_in_system - sum_sojourn_s| / sum_sojourn_s
- * Scope "all" has all of them; "deployment:NAME" all but the last two (its
- * GPU line is its own provisioned cost); "class:NAME" all but the last three,
- * with each deployment's provisioned GPU cost shared among classes in
- * proportion to the GPU cost attributed to their requests there (to their
- * request counts where none was), so class lines add up to the "all" lines.
+ *   utilization          busy_s / provisioned_s of the self-hosted
+ *                        deployments ("all": their sums)
+ *   idle_share           1 - utilization
+ *   mfu, mbu             the deployment's sim_deployment_stats mfu, mbu;
+ *                        "all": sum of flops / sum of (flops / mfu) over the
+ *                        deployments with mfu > 0, i.e. pooled over their
+ *                        busy GPU-seconds x peak (mbu likewise with bytes)
+ *   cost_per_1m_output_tokens_usd
+ *                        1e6 x the numerator of cost_per_1k_usd / output
+ *                        tokens of ALL served requests (warm-up included)
+ *   preemptions_total    sim_deployment_stats preemptions ("all": the sum)
+ *   iterations           sim_deployment_stats iterations ("all": the sum)
+ *   kv_capacity_tokens   one replica's KV budget (left out when 0 or infinite)
+ * Scope "all" has all but kv_capacity_tokens; "deployment:NAME" all but
+ * in_system_mean and littles_law_rel_err (its GPU line is its own provisioned
+ * cost); "class:NAME" throughput_rps, the cost_per_1k lines and
+ * cost_per_1m_output_tokens_usd, with each deployment's provisioned GPU cost
+ * shared among classes in proportion to the GPU cost attributed to their
+ * requests there (to their served request counts where none was), so class
+ * lines add up to the "all" lines.  utilization, idle_share, mfu, mbu,
+ * preemptions_total, iterations and kv_capacity_tokens are defined for
+ * self-hosted deployments only ("all": when the scenario has one); like every
+ * undefined (NaN or infinite) value they are left out of the row.
  * ana_stats must see every request of a replication (warm-up included)
- * before that replication's ana_stats_add_run.
+ * before that replication's ana_stats_add_run.  Iterations may come at any
+ * time (they feed itl_token_s only).
  *
  * Results file (design.md section 7).  ana_h5_open creates "<path>.tmp-<pid>"
  * beside the target and writes the root attributes (llmsim_version,
  * schema_version, scenario_name, seed, replications, created_utc, complete =
  * 0), /scenario (string datasets given and resolved) and empty /requests
  * (unless meta.write_requests is 0) and /timeseries tables: 1-D chunked
- * compound datasets whose members are the record fields (class_idx is named
- * `class`), with `units` and `description` attributes (string arrays aligned
- * with the members), `class_names` and `deployment_names` on /requests and
- * `deployment_names` on /timeseries.  pandas.read_hdf(path, "requests") (and
- * "timeseries", "summary") loads them, as does h5py.  ana_h5_sink() gives the
- * struct sim_sink that appends rows (buffered one chunk, < 1 MiB, at a time;
- * gzip level meta.compression with shuffle when > 0).  ana_h5_write_summary
+ * compound datasets whose members are all the record fields, in struct
+ * order (class_idx is named `class`), with `units` and `description`
+ * attributes (string arrays aligned with the members), `class_names` and
+ * `deployment_names` on /requests and `deployment_names` on /timeseries.
+ * pandas.read_hdf(path, "requests") (and "timeseries", "summary") loads
+ * them, as does h5py.  ana_h5_sink() gives the struct sim_sink that appends
+ * rows (buffered one chunk, < 1 MiB, at a time; gzip level meta.compression
+ * with shuffle when > 0; iterations are not stored: its iteration callback
+ * is NULL).  ana_h5_write_summary
  * writes /summary once.  ana_h5_close with ok != 0 sets complete = 1, closes,
  * fsyncs, renames onto the final name and fsyncs the directory; with ok == 0
  * (after an interruption) it does the same but leaves complete = 0.  When a
@@ -97,11 +147,23 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc);
 void ana_stats_free(struct ana_stats *s);
 
 /* Adds one finished request: its billed lines and GPU cost always, its
- * per-request metrics unless it is flagged SIM_RF_WARMUP.  Returns 0,
- * LLMSIM_EINVAL (class, deployment or replication index out of range),
- * LLMSIM_ERANGE (replication >= SIM_MAX_REPLICATIONS, or a metric or cost line
- * that is NaN or infinite) or LLMSIM_ENOMEM; on failure nothing is added. */
+ * per-request metrics unless it is flagged SIM_RF_WARMUP or SIM_RF_REJECTED
+ * (a rejected non-warm-up request counts in `rejected` only; its time
+ * metrics are not looked at).  Returns 0, LLMSIM_EINVAL (class, deployment or
+ * replication index out of range), LLMSIM_ERANGE (replication >=
+ * SIM_MAX_REPLICATIONS, or a metric or cost line that is NaN or infinite) or
+ * LLMSIM_ENOMEM; on failure nothing is added. */
 int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r);
+
+/* Adds one batch iteration to itl_token_s (nothing when decode_tokens is 0
+ * or it started before warmup_s).  The first one allocates the fixed-size
+ * histograms (about 18 KiB each for "all" and every deployment); later
+ * ones allocate nothing but a replication's first record.  Returns 0, LLMSIM_EINVAL
+ * (deployment or replication index out of range), LLMSIM_ERANGE
+ * (replication >= SIM_MAX_REPLICATIONS; start_s, duration_s or decode_tokens
+ * NaN or infinite, or duration_s or decode_tokens negative) or
+ * LLMSIM_ENOMEM; on failure nothing is added. */
+int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *it);
 
 /* Adds the run-level figures of one finished replication (call after its
  * last request).  Returns 0, LLMSIM_EINVAL (ws->n_deployments differs from
@@ -109,13 +171,16 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r);
  * (called twice for a replication) or LLMSIM_ENOMEM. */
 int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct sim_world_stats *ws);
 
-/* A sink that feeds ana_stats_add (timeseries callback NULL). */
+/* A sink that feeds ana_stats_add and ana_stats_add_iteration (timeseries
+ * callback NULL). */
 struct sim_sink ana_stats_sink(struct ana_stats *s);
 
 /* Computes the summary rows (malloc'ed array in *rows, count in *n): for
- * each scope in the order all, classes, deployments, the per-request metrics
- * then the run-level ones that apply to the scope.  Every row is present;
- * rows without samples have count 0 and NaN statistics.  Returns 0,
+ * each scope in the order all, classes, deployments, the per-request metrics,
+ * rejected, itl_token_s (not for classes), then the run-level ones that apply
+ * to the scope.  Every row is present; rows without samples have count 0 and
+ * NaN statistics (but rejected's mean is 0 when requests came and none was
+ * rejected).  Returns 0,
  * LLMSIM_EINVAL or LLMSIM_ENOMEM. */
 int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n);
 
@@ -158,7 +223,8 @@ int ana_h5_init(void);
 int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta *meta,
                 struct llmsim_error *err);
 /* The sink that appends /requests (request callback NULL when
- * meta.write_requests was 0) and /timeseries rows.  A callback returns 0 or
+ * meta.write_requests was 0) and /timeseries rows (iteration callback
+ * NULL).  A callback returns 0 or
  * the negative code of a failed write; the message is kept in h and
  * reported by ana_h5_close, and every later append fails the same way. */
 struct sim_sink ana_h5_sink(struct ana_h5 *h);

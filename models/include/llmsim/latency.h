@@ -21,7 +21,7 @@
 
 #include "llmsim/dist.h"
 
-enum mdl_latency_kind { MDL_LAT_API = 0, MDL_LAT_SERVICE_TIME, MDL_LAT_LINEAR };
+enum mdl_latency_kind { MDL_LAT_API = 0, MDL_LAT_SERVICE_TIME, MDL_LAT_LINEAR, MDL_LAT_ROOFLINE };
 
 struct mdl_api_latency {
     double network_ms;                  /* round trip added to TTFT, ms */

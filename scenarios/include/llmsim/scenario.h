@@ -26,6 +26,7 @@
 
 #include "llmsim/config.h"
 #include "llmsim/error.h"
+#include "llmsim/hardware.h"
 
 /* Input size limits. */
 #define SCN_MAX_FILE_BYTES (64u << 20) /* scenario text */
@@ -67,6 +68,14 @@ int scn_trace_read_azure(struct sim_trace *t, const char *path, struct llmsim_er
  * with this id or NULL; *near gets the closest id for a "did you mean". */
 int scn_price_catalog(const struct mdl_price **entries, size_t *n, struct llmsim_error *err);
 const struct mdl_price *scn_price_lookup(const char *id, const char **near);
+
+/* The GPU and LLM catalogs, parsed once from the embedded YAML like the price
+ * catalog.  Lookups return NULL for an unknown id and set *near to the
+ * closest id (or NULL). */
+int scn_gpu_catalog(const struct mdl_gpu **entries, size_t *n, struct llmsim_error *err);
+const struct mdl_gpu *scn_gpu_lookup(const char *id, const char **near);
+int scn_llm_catalog(const struct mdl_llm **entries, size_t *n, struct llmsim_error *err);
+const struct mdl_llm *scn_llm_lookup(const char *id, const char **near);
 
 /* Levenshtein distance, for "did you mean". */
 size_t scn_edit_distance(const char *a, const char *b);

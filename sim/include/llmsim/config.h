@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "llmsim/dist.h"
+#include "llmsim/hardware.h"
 #include "llmsim/latency.h"
 #include "llmsim/price.h"
 
@@ -80,12 +81,28 @@ struct sim_workload_cfg {
 
 enum sim_deploy_kind { SIM_DEPLOY_API = 0, SIM_DEPLOY_SELF_HOSTED };
 
-enum sim_sched_policy { SIM_SCHED_NONE = 0 };
+enum sim_sched_policy {
+    SIM_SCHED_NONE = 0,   /* one request at a time per replica, FIFO */
+    SIM_SCHED_STATIC,     /* a batch of up to max_batch runs to completion; all return together */
+    SIM_SCHED_DYNAMIC,    /* as static, started when max_batch wait or the oldest waited max_wait_s */
+    SIM_SCHED_CONTINUOUS  /* iteration-level batching (Orca / vLLM), optional chunked prefill */
+};
+
+/* Speculative decoding: a draft model proposes k tokens, the target verifies
+ * them in one pass; each token is accepted with probability `acceptance`. */
+struct sim_spec_cfg {
+    int enabled;
+    struct mdl_llm draft;  /* resolved draft model */
+    int k;                 /* speculated tokens per step, >= 1 */
+    double acceptance;     /* per-token acceptance rate, [0, 1] */
+};
 
 enum sim_replica_routing {
     SIM_RR_ROUND_ROBIN = 0,
     SIM_RR_RANDOM,
-    SIM_RR_LEAST_LOADED /* join the shortest queue (requests queued + in service) */
+    SIM_RR_LEAST_LOADED, /* join the shortest queue (requests queued + in service) */
+    SIM_RR_POWER_OF_TWO, /* the less loaded of two replicas drawn at random */
+    SIM_RR_LEAST_KV      /* the replica with the smallest share of KV memory in use */
 };
 
 struct sim_deployment_cfg {
@@ -103,8 +120,20 @@ struct sim_deployment_cfg {
     int tp;                         /* GPUs per replica (tensor parallel degree) */
     double gpu_hour_usd;            /* USD per GPU-hour, billed while provisioned */
     enum sim_sched_policy scheduler;
+    int max_batch;                  /* requests per batch (batching schedulers) */
+    double max_batched_tokens;      /* tokens per iteration (continuous), +inf = no limit */
+    int chunked_prefill;            /* continuous: split prompts into chunks sharing iterations with decodes */
+    double max_wait_s;              /* dynamic: longest wait of the oldest request before a partial batch */
     int queue_shared;               /* one FIFO for all replicas (M/M/c) */
     enum sim_replica_routing replica_routing; /* when queues are per replica */
+    /* hardware (self-hosted) */
+    int has_gpu;                    /* roofline.gpu is set */
+    int has_llm;                    /* roofline.llm is set (self-hosted model resolved) */
+    struct mdl_roofline roofline;   /* GPU, model, tp, dtypes, efficiencies (MDL_LAT_ROOFLINE) */
+    double gpu_memory_utilization;  /* share of GPU memory for weights + KV, (0, 1] */
+    double kv_capacity_tokens;      /* > 0: exact KV budget per replica; 0: from memory; inf: unbounded */
+    int block_tokens;               /* KV block size, tokens */
+    struct sim_spec_cfg spec;       /* speculative decoding */
 };
 
 enum sim_routing_policy { SIM_ROUTE_FIXED = 0, SIM_ROUTE_SPLIT };
@@ -144,5 +173,6 @@ const char *sim_arrival_process_name(enum sim_arrival_process p);
 const char *sim_deploy_kind_name(enum sim_deploy_kind k);
 const char *sim_replica_routing_name(enum sim_replica_routing r);
 const char *sim_difficulty_name(enum sim_difficulty d);
+const char *sim_sched_policy_name(enum sim_sched_policy p);
 
 #endif

@@ -23,7 +23,9 @@
 /* Bits of sim_request_record.flags. */
 enum sim_request_flag {
     SIM_RF_WARMUP = 1u << 0,   /* arrived before the warm-up ended: left out of summaries */
-    SIM_RF_TRUNCATED = 1u << 1 /* output cut by a max_tokens cap */
+    SIM_RF_TRUNCATED = 1u << 1, /* output cut by a max_tokens cap */
+    SIM_RF_REJECTED = 1u << 2,  /* never served: prompt + output exceed one replica's KV memory */
+    SIM_RF_PREEMPTED = 1u << 3  /* preempted at least once (KV memory ran out), recomputed */
 };
 
 struct sim_request_record {
@@ -54,6 +56,7 @@ struct sim_request_record {
     double cost_output_usd;
     double cost_gpu_usd;         /* GPU time this request used, at the hourly rate */
     double cost_nocache_usd;     /* counterfactual cost with caching off (API lines + GPU) */
+    uint32_t preemptions;        /* times preempted for KV memory and recomputed */
     uint8_t success;             /* answer judged successful (1 until quality lands) */
     uint32_t flags;              /* enum sim_request_flag bits */
 };
@@ -73,12 +76,27 @@ struct sim_ts_record {
     double cost_cum_usd;  /* cost accrued so far (requests finished + GPU-hours provisioned) */
 };
 
+/* One batch iteration of a self-hosted replica (batching schedulers). */
+struct sim_iter_record {
+    int32_t replication;
+    int32_t deployment;
+    int32_t replica;
+    double start_s;        /* iteration start */
+    double duration_s;     /* iteration time */
+    double decode_tokens;  /* output tokens produced by decoding requests (excl. padding) */
+    double prefill_tokens; /* prompt tokens processed */
+    int32_t batch;         /* requests in the batch (incl. static padding) */
+};
+
 struct sim_sink {
     void *ctx;
     /* Called once per finished request, in completion order. May be NULL. */
     int (*request)(void *ctx, const struct sim_request_record *r);
     /* Called once per sampling row. May be NULL. */
     int (*timeseries)(void *ctx, const struct sim_ts_record *t);
+    /* Called once per batch iteration (token-weighted inter-token latency:
+     * every decode token of the iteration waited duration_s). May be NULL. */
+    int (*iteration)(void *ctx, const struct sim_iter_record *it);
 };
 
 #endif

@@ -36,6 +36,15 @@ struct sim_deployment_stats {
     double provisioned_s;     /* replica-seconds provisioned (replicas x makespan) */
     double gpu_cost_usd;      /* provisioned GPU cost: replicas x tp x hours x $/GPU-h */
     double gpu_busy_cost_usd; /* the part of it attributed to requests */
+    uint64_t iterations;      /* batch iterations run (batching schedulers) */
+    uint64_t preemptions;     /* requests preempted for KV memory */
+    uint64_t rejected;        /* requests that could never fit one replica's KV memory */
+    uint64_t output_tokens;   /* output tokens of finished requests */
+    double flops;             /* FLOPs of all iterations (roofline), over all GPUs */
+    double bytes;             /* bytes moved by all iterations (roofline), over all GPUs */
+    double mfu;               /* flops / (busy GPU-seconds x peak), NaN without a roofline */
+    double mbu;               /* bytes / (busy GPU-seconds x bandwidth), NaN without a roofline */
+    double kv_capacity_tokens;/* KV budget of one replica, tokens (inf = unbounded) */
 };
 
 struct sim_world_stats {

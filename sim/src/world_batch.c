@@ -1,0 +1,877 @@
+/* Batching schedulers of self-hosted replicas: static, dynamic and
+ * continuous batching, KV memory in blocks, preemption, speculative decoding.
+ *
+ * One replica runs one iteration at a time; an iteration either prefills
+ * prompt tokens, decodes one token (one speculative step) for every request
+ * in the decode phase, or both.  Policies:
+ *
+ *   static      when the replica is idle, take up to max_batch waiting
+ *               requests, prefill them in one iteration, then decode until
+ *               the longest is done.  Requests that finish early stay in the
+ *               batch as padding (their slots still compute) and every
+ *               request returns when the batch ends (FasterTransformer-style
+ *               request-level batching, the baseline of the Orca paper).  KV
+ *               memory for prompt + output is reserved at admission, so a
+ *               static batch never runs out of it.
+ *   dynamic     as static, but a partial batch starts only once the oldest
+ *               waiting request has waited max_wait_s (Triton's dynamic
+ *               batcher); a full batch starts at once.
+ *   continuous  iteration-level scheduling (Orca; vLLM): requests join and
+ *               leave between iterations, up to max_batch running.  Without
+ *               chunked prefill, vLLM's default (v0) rule: when a waiting
+ *               request can be admitted the iteration is a prefill of the
+ *               admitted prompts (at most max_batched_tokens, a longer prompt
+ *               alone), and decoding pauses; otherwise it is a decode
+ *               iteration.  With chunked_prefill (Sarathi-Serve): every
+ *               iteration decodes all decoding requests and fills the rest of
+ *               the max_batched_tokens budget with prompt chunks, first come
+ *               first served.  KV memory is allocated in blocks as tokens are
+ *               stored; admission needs the prompt's (chunk's) blocks plus a
+ *               1% watermark; when decoding needs a block and none is free,
+ *               the newest running request is preempted (its blocks freed,
+ *               back to the head of the queue) and later recomputed: its
+ *               prompt and the tokens it had generated are prefilled again.
+ *
+ * Cost per iteration is O(1) amortised, independent of batch size and
+ * output length: decoding requests are not visited per iteration.  The
+ * replica keeps running sums (requests decoding, their total context), and
+ * a decoding request's state is a function of the count of decode
+ * iterations since it started decoding.  Requests finish through a binary
+ * heap keyed by the decode iteration of their last token.  KV blocks: a
+ * request needs a new block in the decode iteration where its context
+ * crosses a block boundary, which happens for iteration numbers in one
+ * residue class modulo the block size, so per-class counters give the
+ * blocks needed by an iteration in O(1).  GPU time is attributed to requests
+ * in proportion to the token slots they occupy in each iteration: prefill
+ * chunks directly, decode slots through a cumulative per-request cost (the
+ * request takes the difference between when it starts and stops decoding).
+ *
+ * Speculative decoding (Leviathan et al. 2023; design.md section 4): a decode
+ * iteration is k draft-model steps plus one verify pass of the target over
+ * k + 1 tokens per request, and yields tau = (1 - a^(k+1)) / (1 - a) tokens
+ * per request on average; the engine uses that expectation (a request needs
+ * ceil(remaining / tau) steps), and KV grows by tau slots per request per
+ * step, accumulated fractionally. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "world_internal.h"
+
+/* Share of KV blocks kept free at admission (vLLM's default watermark). */
+#define KV_WATERMARK 0.01
+
+struct heap_ent {
+    uint64_t key; /* decode iteration of the request's last token */
+    uint32_t q;   /* request slot */
+    uint32_t gen; /* the request's generation when pushed */
+};
+
+struct simi_batch {
+    const struct sim_deployment_cfg *cfg;
+    int is_static;          /* static or dynamic (request-level batching) */
+    int bs;                 /* KV block size, tokens */
+    double cap_blocks;      /* KV blocks of the replica, +inf = unbounded */
+    double used_blocks;     /* blocks allocated */
+    double tau;             /* tokens per decode step per request */
+    double slots_per_dec;   /* token slots a decoding request occupies per iteration (1 or k+1) */
+    struct simi_fifo waiting;
+    /* running requests, in admission order */
+    uint32_t run_head, run_tail, n_running;
+    struct simi_fifo prefill; /* the running requests still prefilling, in admission order */
+    /* decode phase aggregates */
+    uint32_t n_dec;         /* requests decoding (static: padding included) */
+    uint32_t n_dec_active;  /* decoding requests still producing real tokens */
+    double sum_ctx;         /* total context (KV slots) of the decoding requests */
+    uint32_t *bucket;       /* bs counters: decoding requests by block-boundary residue */
+    double spec_frac;       /* speculative: KV growth not yet allocated, in blocks */
+    uint64_t it;            /* iterations finished */
+    uint64_t dec_it;        /* decode iterations finished */
+    struct heap_ent *heap;
+    size_t heap_n, heap_cap;
+    double dec_cost_cum;    /* sum over decode iterations of the GPU cost of one decoding request */
+    /* the iteration in progress */
+    int in_iter;
+    int iter_decodes;       /* the iteration advances the decoding requests */
+    double iter_start_s;
+    double iter_cost_per_slot;
+    double iter_need_blocks;
+    /* static / dynamic */
+    int batch_open;
+    int timer_pending;
+};
+
+static double blocks_for(const struct simi_batch *b, double tokens)
+{
+    return ceil(tokens / b->bs);
+}
+
+static double free_blocks(const struct simi_batch *b)
+{
+    return b->cap_blocks - b->used_blocks;
+}
+
+/* Blocks kept free when admitting next to running requests (0 when unbounded). */
+static double watermark(const struct simi_batch *b)
+{
+    return isinf(b->cap_blocks) ? 0.0 : KV_WATERMARK * b->cap_blocks;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+/* KV budget of one replica, in tokens; +inf when nothing bounds it. */
+static double kv_capacity_tokens(const struct sim_deployment_cfg *c, struct llmsim_error *err, int *rc)
+{
+    *rc = 0;
+    if (c->kv_capacity_tokens > 0)
+        return c->kv_capacity_tokens;
+    if (!(c->has_gpu && c->has_llm))
+        return INFINITY;
+    const struct mdl_roofline *m = &c->roofline;
+    double mem = m->gpu.memory_gb * 1e9 * c->gpu_memory_utilization * c->tp;
+    double weights = mdl_llm_weight_bytes(&m->llm, m->weights);
+    if (c->spec.enabled)
+        weights += mdl_llm_weight_bytes(&c->spec.draft, m->weights);
+    if (!c->spec.enabled) {
+        /* models/ knows the KV layout (replicated KV heads when tp > kv_heads). */
+        double cap = mdl_roofline_kv_capacity_tokens(m, c->gpu_memory_utilization);
+        if (cap > 0)
+            return floor(cap);
+    }
+    double per_token = mdl_llm_kv_bytes_per_token(&m->llm, m->kv);
+    if (c->spec.enabled)
+        per_token += mdl_llm_kv_bytes_per_token(&c->spec.draft, m->kv);
+    if (mem <= weights) {
+        *rc = llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                               "deployment %s: the weights (%.1f GB) do not fit in %d x %.0f GB x %.2f "
+                               "of GPU memory; raise tp or use smaller weights",
+                               c->name, weights / 1e9, c->tp, m->gpu.memory_gb, c->gpu_memory_utilization);
+        return 0;
+    }
+    return floor((mem - weights) / per_token);
+}
+
+int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    if (c->latency_kind != MDL_LAT_ROOFLINE && c->latency_kind != MDL_LAT_LINEAR)
+        return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                                "deployment %s: batching needs the roofline or linear latency model",
+                                c->name);
+    if (c->max_batch < 1 || c->block_tokens < 1 || !(c->max_batched_tokens >= 1))
+        return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                                "deployment %s: max_batch, max_batched_tokens and block_tokens must be >= 1",
+                                c->name);
+    if (c->queue_shared)
+        return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                                "deployment %s: a shared queue applies to scheduler none", c->name);
+    if (c->spec.enabled && c->latency_kind != MDL_LAT_ROOFLINE)
+        return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                                "deployment %s: speculative decoding needs the roofline latency model",
+                                c->name);
+    int rc;
+    double cap_tokens = kv_capacity_tokens(c, err, &rc);
+    if (rc)
+        return rc;
+    d->kv_cap_blocks = isinf(cap_tokens) ? INFINITY : floor(cap_tokens / c->block_tokens);
+    if (d->kv_cap_blocks < 1)
+        return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
+                                "deployment %s: KV memory holds less than one block", c->name);
+    for (int j = 0; j < d->n_replicas; j++) {
+        struct simi_batch *b = calloc(1, sizeof *b);
+        if (b == NULL)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        d->replicas[j].batch = b;
+        b->cfg = c;
+        b->is_static = c->scheduler == SIM_SCHED_STATIC || c->scheduler == SIM_SCHED_DYNAMIC;
+        b->bs = c->block_tokens;
+        b->cap_blocks = d->kv_cap_blocks;
+        b->tau = c->spec.enabled ? mdl_spec_tokens_per_step(c->spec.acceptance, c->spec.k) : 1.0;
+        b->slots_per_dec = c->spec.enabled ? c->spec.k + 1.0 : 1.0;
+        b->run_head = b->run_tail = SIMI_NONE;
+        b->bucket = calloc((size_t)b->bs, sizeof *b->bucket);
+        if (b->bucket == NULL)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    (void)w;
+    return 0;
+}
+
+void simi_batch_free(struct simi_deploy *d)
+{
+    for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++) {
+        struct simi_batch *b = d->replicas[j].batch;
+        if (b == NULL)
+            continue;
+        simi_fifo_free(&b->waiting);
+        simi_fifo_free(&b->prefill);
+        free(b->bucket);
+        free(b->heap);
+        free(b);
+        d->replicas[j].batch = NULL;
+    }
+}
+
+uint32_t simi_batch_waiting(const struct simi_replica *rp)
+{
+    return rp->batch ? rp->batch->waiting.len : 0;
+}
+
+uint32_t simi_batch_running(const struct simi_replica *rp)
+{
+    return rp->batch ? rp->batch->n_running : 0;
+}
+
+double simi_batch_kv_frac(const struct simi_replica *rp)
+{
+    const struct simi_batch *b = rp->batch;
+    if (b == NULL || isinf(b->cap_blocks))
+        return 0.0;
+    return b->used_blocks / b->cap_blocks;
+}
+
+/* ---- small structures ----------------------------------------------------- */
+
+static int heap_push(struct simi_batch *b, uint64_t key, uint32_t q, uint32_t gen)
+{
+    if (b->heap_n == b->heap_cap) {
+        size_t cap = b->heap_cap ? 2 * b->heap_cap : 64;
+        struct heap_ent *h = realloc(b->heap, cap * sizeof *h);
+        if (h == NULL)
+            return LLMSIM_ENOMEM;
+        b->heap = h;
+        b->heap_cap = cap;
+    }
+    size_t i = b->heap_n++;
+    struct heap_ent e = {key, q, gen};
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (b->heap[p].key <= key)
+            break;
+        b->heap[i] = b->heap[p];
+        i = p;
+    }
+    b->heap[i] = e;
+    return 0;
+}
+
+static void heap_pop(struct simi_batch *b)
+{
+    struct heap_ent last = b->heap[--b->heap_n];
+    size_t i = 0, n = b->heap_n;
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l >= n)
+            break;
+        m = (l + 1 < n && b->heap[l + 1].key < b->heap[l].key) ? l + 1 : l;
+        if (last.key <= b->heap[m].key)
+            break;
+        b->heap[i] = b->heap[m];
+        i = m;
+    }
+    if (n > 0)
+        b->heap[i] = last;
+}
+
+/* Pushes x at the head of a FIFO (a preempted request goes first again). */
+static int fifo_push_front(struct simi_fifo *f, uint32_t x)
+{
+    int rc = simi_fifo_push(f, x); /* grows the ring when needed */
+    if (rc)
+        return rc;
+    /* Rotate: the element just appended at the tail moves to the head. */
+    f->head = (f->head + f->cap - 1) & (f->cap - 1);
+    f->buf[f->head] = x;
+    return 0;
+}
+
+static uint32_t fifo_peek(const struct simi_fifo *f)
+{
+    return f->len ? f->buf[f->head] : SIMI_NONE;
+}
+
+static uint32_t fifo_pop_back(struct simi_fifo *f)
+{
+    if (f->len == 0)
+        return SIMI_NONE;
+    f->len--;
+    return f->buf[(f->head + f->len) & (f->cap - 1)];
+}
+
+static void run_append(struct sim_world *w, struct simi_batch *b, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    r->prev = b->run_tail;
+    r->next = SIMI_NONE;
+    if (b->run_tail != SIMI_NONE)
+        w->pool.slot[b->run_tail].next = q;
+    else
+        b->run_head = q;
+    b->run_tail = q;
+    b->n_running++;
+}
+
+static void run_remove(struct sim_world *w, struct simi_batch *b, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    if (r->prev != SIMI_NONE)
+        w->pool.slot[r->prev].next = r->next;
+    else
+        b->run_head = r->next;
+    if (r->next != SIMI_NONE)
+        w->pool.slot[r->next].prev = r->prev;
+    else
+        b->run_tail = r->prev;
+    LLMSIM_ASSERT(b->n_running > 0);
+    b->n_running--;
+}
+
+/* ---- decoding requests ------------------------------------------------------ */
+
+/* Decode iterations a request has done since it started decoding. */
+static double dec_steps(const struct simi_batch *b, const struct simi_req *r)
+{
+    return (double)(b->dec_it - r->dec_t0);
+}
+
+/* Context (KV slots) of a decoding request now. */
+static double dec_ctx(const struct simi_batch *b, const struct simi_req *r)
+{
+    return r->dec_ctx0 + dec_steps(b, r) * b->tau;
+}
+
+/* Output tokens produced by a decoding request so far. */
+static uint32_t dec_generated(const struct simi_batch *b, const struct simi_req *r)
+{
+    double g = r->generated + floor(dec_steps(b, r) * b->tau + 1e-9);
+    return g >= r->output_tokens ? r->output_tokens : (uint32_t)g;
+}
+
+/* Block-boundary residue class: decode iteration n (1-based count) needs a
+ * new block for this request iff n = dec_t0 + 1 - ctx0 (mod bs). */
+static uint32_t residue(const struct simi_batch *b, uint64_t t0, uint32_t ctx0)
+{
+    uint64_t bs = (uint64_t)b->bs;
+    return (uint32_t)((t0 % bs + 1 + bs - (uint64_t)ctx0 % bs) % bs);
+}
+
+/* Request q has its whole prompt in KV and its next token pending: it starts
+ * decoding after the current decode-iteration count. */
+static int dec_enter(struct simi_batch *b, struct simi_req *r, uint32_t q)
+{
+    r->phase = SIMI_PH_DECODE;
+    r->dec_t0 = b->dec_it;
+    r->dec_ctx0 = r->prompt_need;
+    r->dec_cost0 = b->dec_cost_cum;
+    b->n_dec++;
+    b->n_dec_active++;
+    b->sum_ctx += r->dec_ctx0;
+    if (b->tau == 1.0)
+        b->bucket[residue(b, r->dec_t0, r->dec_ctx0)]++;
+    uint32_t remaining = r->output_tokens - r->generated;
+    uint64_t steps = (uint64_t)ceil(remaining / b->tau - 1e-9);
+    if (steps < 1)
+        steps = 1;
+    return heap_push(b, r->dec_t0 + steps, q, r->gen);
+}
+
+/* Request q stops decoding (finished or preempted): its aggregates go, it
+ * takes its share of the decode cost, its KV blocks are freed. */
+static void dec_leave(struct simi_batch *b, struct simi_req *r)
+{
+    double ctx = dec_ctx(b, r);
+    b->sum_ctx -= ctx;
+    if (b->n_dec == 1)
+        b->sum_ctx = 0.0; /* no rounding residue once empty */
+    b->n_dec--;
+    if (b->tau == 1.0)
+        b->bucket[residue(b, r->dec_t0, r->dec_ctx0)]--;
+    r->gpu_cost_usd += b->dec_cost_cum - r->dec_cost0;
+    r->gen++; /* its heap entry, if any, is stale from now on */
+}
+
+/* ---- admission, preemption ------------------------------------------------- */
+
+static double held_blocks(const struct simi_batch *b, const struct simi_req *r)
+{
+    if (b->is_static)
+        return blocks_for(b, (double)r->input_tokens + r->output_tokens);
+    if (r->phase == SIMI_PH_DECODE)
+        return blocks_for(b, dec_ctx(b, r));
+    return blocks_for(b, r->prompt_done);
+}
+
+/* Preempts the newest running request: frees its KV, sends it back to the
+ * head of the queue to be recomputed. */
+static int preempt_newest(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b)
+{
+    uint32_t q = b->run_tail;
+    LLMSIM_ASSERT(q != SIMI_NONE);
+    struct simi_req *r = &w->pool.slot[q];
+    double held = held_blocks(b, r);
+    if (r->phase == SIMI_PH_DECODE) {
+        uint32_t g = dec_generated(b, r);
+        b->n_dec_active--;
+        dec_leave(b, r);
+        r->generated = g;
+    } else {
+        /* The newest running request, when prefilling, is the newest prefilling one. */
+        uint32_t x = fifo_pop_back(&b->prefill);
+        LLMSIM_ASSERT(x == q);
+        (void)x;
+    }
+    b->used_blocks -= held;
+    run_remove(w, b, q);
+    r->phase = SIMI_PH_QUEUED;
+    r->prompt_need = r->input_tokens + r->generated;
+    if (r->prompt_need < 1)
+        r->prompt_need = 1;
+    r->prompt_done = 0;
+    r->preemptions++;
+    r->flags |= SIM_RF_PREEMPTED;
+    d->preemptions++;
+    d->running--;
+    d->waiting++;
+    return fifo_push_front(&b->waiting, q);
+}
+
+/* Admits the head of the queue into the running set. */
+static void admit(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b)
+{
+    uint32_t q = simi_fifo_pop(&b->waiting);
+    struct simi_req *r = &w->pool.slot[q];
+    if (r->start_s < 0)
+        r->start_s = w->now_s;
+    r->phase = SIMI_PH_PREFILL;
+    run_append(w, b, q);
+    d->waiting--;
+    d->running++;
+    if (b->is_static)
+        b->used_blocks += held_blocks(b, r);
+}
+
+/* ---- iterations -------------------------------------------------------------- */
+
+/* Time of one iteration from the latency model. */
+static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double prefill_sq,
+                        double prefill_seqs)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    if (c->latency_kind == MDL_LAT_LINEAR) {
+        const struct mdl_linear_latency *l = &c->linear;
+        double t = 0;
+        if (it->prefill_tokens > 0)
+            t += l->prefill_a_s + l->prefill_b_s * it->prefill_tokens + l->prefill_c_s * prefill_sq;
+        if (it->decode_tokens > 0) {
+            /* A mixed iteration shares the fixed term of the prefill. */
+            t += (it->prefill_tokens > 0 ? 0.0 : l->decode_a_s) + l->decode_b_batch_s * it->decode_tokens +
+                 l->decode_c_context_s * it->decode_context;
+        }
+        (void)prefill_seqs;
+        return simi_nonneg(t);
+    }
+    struct mdl_iter_cost cost;
+    mdl_roofline_iter(&c->roofline, it, &cost);
+    double t = cost.time_s;
+    d->flops += cost.flops;
+    d->bytes += cost.bytes;
+    if (c->spec.enabled) {
+        /* The draft model runs on the same GPUs: it prefills the same prompt
+         * tokens and makes k decode steps per speculative step. */
+        struct mdl_roofline dm = c->roofline;
+        dm.llm = c->spec.draft;
+        struct mdl_iter dit = *it;
+        if (it->decode_tokens > 0) {
+            double reqs = it->decode_tokens / (c->spec.k + 1.0);
+            dit.decode_tokens = reqs;
+            dit.decode_context = it->decode_context / (c->spec.k + 1.0);
+            dit.decode_kv_read = 0;
+        }
+        struct mdl_iter_cost dc;
+        if (dit.prefill_tokens > 0) {
+            struct mdl_iter pit = dit;
+            pit.decode_tokens = pit.decode_context = 0;
+            mdl_roofline_iter(&dm, &pit, &dc);
+            t += dc.time_s - dm.step_overhead_s;
+            d->flops += dc.flops;
+            d->bytes += dc.bytes;
+        }
+        if (dit.decode_tokens > 0) {
+            struct mdl_iter sit = dit;
+            sit.prefill_tokens = sit.prefill_pairs = sit.prefill_kv_read = 0;
+            mdl_roofline_iter(&dm, &sit, &dc);
+            t += c->spec.k * dc.time_s;
+            d->flops += c->spec.k * dc.flops;
+            d->bytes += c->spec.k * dc.bytes;
+        }
+    }
+    return t;
+}
+
+static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j);
+
+/* Forms the next iteration of replica j and schedules its end; does nothing
+ * when there is nothing to run. */
+static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    struct simi_batch *b = rp->batch;
+    const struct sim_deployment_cfg *c = d->cfg;
+    LLMSIM_ASSERT(!b->in_iter);
+    int rc;
+
+    int prefill_iter = 0, decode_iter = 0;
+    double budget = c->max_batched_tokens;
+    if (b->is_static) {
+        prefill_iter = b->prefill.len > 0;
+        decode_iter = !prefill_iter && b->n_dec > 0;
+    } else if (c->chunked_prefill) {
+        decode_iter = b->n_dec > 0;
+        budget -= b->n_dec * b->slots_per_dec;
+    } else {
+        /* vLLM v0: prefill first when a waiting request can be admitted. */
+        uint32_t h = fifo_peek(&b->waiting);
+        if (h != SIMI_NONE && b->n_running < (uint32_t)c->max_batch) {
+            double need = blocks_for(b, w->pool.slot[h].prompt_need);
+            prefill_iter = need <= free_blocks(b) - watermark(b) || b->n_running == 0;
+            if (prefill_iter && need > free_blocks(b))
+                prefill_iter = 0; /* cannot fit even alone right now */
+        }
+        decode_iter = !prefill_iter && b->n_dec > 0;
+    }
+
+    /* KV blocks this decode iteration needs; preempt the newest until they fit. */
+    double need_blocks = 0;
+    if (decode_iter && !b->is_static) {
+        for (;;) {
+            if (b->tau == 1.0)
+                need_blocks = b->bucket[(b->dec_it + 1) % (uint64_t)b->bs];
+            else
+                need_blocks = floor(b->spec_frac + b->n_dec * b->tau / b->bs);
+            if (need_blocks <= free_blocks(b) || b->n_running <= 1)
+                break;
+            if ((rc = preempt_newest(w, d, b)) != 0)
+                return rc;
+            if (b->n_dec == 0) {
+                decode_iter = 0;
+                need_blocks = 0;
+                break;
+            }
+        }
+        b->used_blocks += need_blocks;
+    }
+
+    /* Prompt work: chunks of the requests already prefilling, then admissions. */
+    struct mdl_iter it;
+    memset(&it, 0, sizeof it);
+    double prefill_sq = 0, seqs = 0;
+    if (!b->is_static && (prefill_iter || c->chunked_prefill)) {
+        /* Continue partially prefilled requests (chunked prefill), oldest first. */
+        for (uint32_t i = 0; i < b->prefill.len; i++) {
+            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
+            struct simi_req *r = &w->pool.slot[q];
+            double left = (double)r->prompt_need - r->prompt_done;
+            double chunk = left < budget ? left : floor(budget);
+            double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
+            if (chunk > 0 && extra > free_blocks(b)) {
+                chunk = floor((free_blocks(b) + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
+                if (chunk < 0)
+                    chunk = 0;
+                extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
+            }
+            r->chunk = (uint32_t)(chunk > 0 ? chunk : 0);
+            budget -= r->chunk;
+            b->used_blocks += extra;
+        }
+        /* Admit from the queue while the budget, the batch and KV memory allow. */
+        while (b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
+            struct simi_req *r = &w->pool.slot[fifo_peek(&b->waiting)];
+            double left = r->prompt_need;
+            double chunk = c->chunked_prefill ? (left < budget ? left : floor(budget)) : left;
+            if (!c->chunked_prefill && chunk > budget && it.prefill_tokens + seqs > 0)
+                break; /* a prompt over the budget runs alone */
+            double extra = blocks_for(b, chunk);
+            double reserve = b->n_running > 0 ? watermark(b) : 0.0;
+            if (extra > free_blocks(b) - reserve)
+                break;
+            uint32_t q = fifo_peek(&b->waiting);
+            admit(w, d, b);
+            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
+                return rc;
+            r = &w->pool.slot[q];
+            r->chunk = (uint32_t)chunk;
+            budget -= chunk;
+            b->used_blocks += extra;
+            seqs += 1; /* only to know that something was admitted */
+        }
+    } else if (b->is_static && prefill_iter) {
+        for (uint32_t i = 0; i < b->prefill.len; i++) {
+            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
+            struct simi_req *r = &w->pool.slot[q];
+            r->chunk = r->prompt_need - r->prompt_done;
+        }
+    }
+    /* Sum the prompt work of this iteration. */
+    for (uint32_t i = 0; i < b->prefill.len; i++) {
+        uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
+        const struct simi_req *r = &w->pool.slot[q];
+        double cch = r->chunk, p = r->prompt_done;
+        if (cch <= 0)
+            continue;
+        it.prefill_tokens += cch;
+        it.prefill_pairs += cch * p + cch * (cch + 1) / 2;
+        it.prefill_kv_read += p;
+        prefill_sq += cch * cch;
+    }
+    if (decode_iter) {
+        it.decode_tokens = b->n_dec * b->slots_per_dec;
+        it.decode_context = b->slots_per_dec * (b->sum_ctx + b->n_dec);
+        it.decode_kv_read = b->sum_ctx + b->n_dec; /* each request reads its KV once */
+    }
+    it.requests = b->n_running;
+    if (it.prefill_tokens <= 0 && !decode_iter) {
+        /* Nothing can run.  With requests holding memory but none able to
+         * move (all prefills stalled for KV), free the newest and retry. */
+        if (b->n_running > 0 && !b->is_static) {
+            if ((rc = preempt_newest(w, d, b)) != 0)
+                return rc;
+            return iter_begin(w, d, j);
+        }
+        return 0;
+    }
+
+    double t = iter_time(d, &it, prefill_sq, seqs);
+    double slots = it.prefill_tokens + it.decode_tokens;
+    b->in_iter = 1;
+    b->iter_decodes = decode_iter;
+    b->iter_start_s = w->now_s;
+    b->iter_need_blocks = need_blocks;
+    b->iter_cost_per_slot = slots > 0 ? t * d->gpu_usd_per_replica_s / slots : 0.0;
+    rp->current = SIMI_NONE - 1; /* busy: an iteration is running */
+    rp->busy_since_s = w->now_s;
+    d->iterations++;
+    return simi_schedule(w, w->now_s + t, SIMI_EV_ITER_END, (uint32_t)(d - w->deploy), (uint64_t)j);
+}
+
+/* Request q is done now: leaves the replica and the world. */
+static int finish_req(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    run_remove(w, b, q);
+    r->done_s = w->now_s;
+    LLMSIM_ASSERT(d->running > 0);
+    d->running--;
+    d->output_tokens += r->output_tokens;
+    struct simi_replica *rp = &d->replicas[r->replica];
+    LLMSIM_ASSERT(rp->load > 0);
+    rp->load--;
+    return simi_finish(w, q);
+}
+
+static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    struct simi_batch *b = rp->batch;
+    const struct sim_deployment_cfg *c = d->cfg;
+    LLMSIM_ASSERT(b->in_iter);
+    b->in_iter = 0;
+    rp->busy_s += w->now_s - b->iter_start_s;
+    rp->current = SIMI_NONE;
+    b->it++;
+    int rc;
+
+    struct sim_iter_record ir = {
+        .replication = (int32_t)w->replication,
+        .deployment = (int32_t)(d - w->deploy),
+        .replica = j,
+        .start_s = b->iter_start_s,
+        .duration_s = w->now_s - b->iter_start_s,
+        .batch = (int32_t)b->n_running,
+    };
+
+    /* Decoding requests advance. */
+    if (b->iter_decodes) {
+        b->dec_it++;
+        b->sum_ctx += b->n_dec * b->tau;
+        if (b->tau != 1.0)
+            b->spec_frac = b->spec_frac + b->n_dec * b->tau / b->bs - b->iter_need_blocks;
+        b->dec_cost_cum += b->slots_per_dec * b->iter_cost_per_slot;
+        ir.decode_tokens = b->n_dec_active * b->tau;
+    }
+
+    /* Prompt chunks: cost, progress, first tokens. */
+    uint32_t n_pf = b->prefill.len;
+    for (uint32_t i = 0; i < n_pf; i++) {
+        uint32_t q = simi_fifo_pop(&b->prefill);
+        struct simi_req *r = &w->pool.slot[q];
+        if (r->chunk == 0) {
+            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
+                return rc;
+            continue;
+        }
+        ir.prefill_tokens += r->chunk;
+        r->gpu_cost_usd += r->chunk * b->iter_cost_per_slot;
+        r->prompt_done += r->chunk;
+        r->chunk = 0;
+        if (r->prompt_done < r->prompt_need) {
+            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
+                return rc;
+            continue;
+        }
+        /* The prefill yields the next token. */
+        r->generated++;
+        if (r->generated == 1)
+            r->first_token_s = w->now_s;
+        if (r->generated >= r->output_tokens && !b->is_static) {
+            b->used_blocks -= blocks_for(b, r->prompt_done);
+            if ((rc = finish_req(w, d, b, q)) != 0)
+                return rc;
+            continue;
+        }
+        if ((rc = dec_enter(b, r, q)) != 0)
+            return rc;
+        if (r->generated >= r->output_tokens) /* static: padding from the start */
+            b->n_dec_active--;
+    }
+
+    /* Requests whose last token came in this iteration. */
+    while (b->heap_n > 0 && b->heap[0].key <= b->dec_it) {
+        struct heap_ent e = b->heap[0];
+        heap_pop(b);
+        struct simi_req *r = &w->pool.slot[e.q];
+        if (e.gen != r->gen || r->phase != SIMI_PH_DECODE)
+            continue; /* stale: preempted since */
+        if (b->is_static) {
+            if (dec_generated(b, r) >= r->output_tokens && r->generated < r->output_tokens) {
+                /* now padding until the batch ends */
+                r->generated = r->output_tokens;
+                b->n_dec_active--;
+            }
+            continue;
+        }
+        r->generated = r->output_tokens;
+        b->n_dec_active--;
+        double held = held_blocks(b, r);
+        dec_leave(b, r);
+        b->used_blocks -= held;
+        if ((rc = finish_req(w, d, b, e.q)) != 0)
+            return rc;
+    }
+    if (b->n_dec == 0 && b->tau != 1.0)
+        b->spec_frac = 0;
+
+    /* A static batch ends when no request produces real tokens any more. */
+    if (b->is_static && b->batch_open && b->n_dec_active == 0 && b->prefill.len == 0) {
+        while (b->run_head != SIMI_NONE) {
+            uint32_t q = b->run_head;
+            struct simi_req *r = &w->pool.slot[q];
+            if (r->phase == SIMI_PH_DECODE)
+                dec_leave(b, r);
+            b->used_blocks -= held_blocks(b, r);
+            if ((rc = finish_req(w, d, b, q)) != 0)
+                return rc;
+        }
+        b->n_dec_active = 0;
+        b->heap_n = 0;
+        b->batch_open = 0;
+        b->used_blocks = 0;
+    }
+
+    if (w->sink.iteration != NULL) {
+        rc = w->sink.iteration(w->sink.ctx, &ir);
+        if (rc < 0)
+            return rc;
+    }
+    (void)c;
+    return maybe_start(w, d, j);
+}
+
+/* Starts a static/dynamic batch when its rule says so. */
+static int open_batch(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    while (b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch) {
+        struct simi_req *r = &w->pool.slot[fifo_peek(&b->waiting)];
+        if (blocks_for(b, (double)r->input_tokens + r->output_tokens) > free_blocks(b))
+            break;
+        uint32_t q = fifo_peek(&b->waiting);
+        admit(w, d, b);
+        int rc = simi_fifo_push(&b->prefill, q);
+        if (rc)
+            return rc;
+    }
+    b->batch_open = b->n_running > 0;
+    return 0;
+}
+
+/* Starts the next iteration of an idle replica if there is work. */
+static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    struct simi_batch *b = rp->batch;
+    const struct sim_deployment_cfg *c = d->cfg;
+    if (b->in_iter)
+        return 0;
+    if (b->is_static && !b->batch_open) {
+        if (b->waiting.len == 0)
+            return 0;
+        if (c->scheduler == SIM_SCHED_DYNAMIC && b->waiting.len < (uint32_t)c->max_batch) {
+            const struct simi_req *oldest = &w->pool.slot[fifo_peek(&b->waiting)];
+            double due = oldest->dispatch_s + c->max_wait_s;
+            if (w->now_s < due) {
+                if (!b->timer_pending) {
+                    b->timer_pending = 1;
+                    return simi_schedule(w, due, SIMI_EV_BATCH_TIMER, (uint32_t)(d - w->deploy),
+                                         (uint64_t)j);
+                }
+                return 0;
+            }
+        }
+        int rc = open_batch(w, d, b);
+        if (rc)
+            return rc;
+    }
+    return iter_begin(w, d, j);
+}
+
+int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    struct simi_batch *b = rp->batch;
+    struct simi_req *r = &w->pool.slot[q];
+    r->replica = j;
+    r->start_s = -1;
+    r->phase = SIMI_PH_QUEUED;
+    r->prompt_need = r->input_tokens > 0 ? r->input_tokens : 1;
+    r->prompt_done = 0;
+    r->generated = 0;
+    r->chunk = 0;
+    r->gen = 0;
+    r->preemptions = 0;
+    /* A request that cannot fit one replica's KV memory even alone never runs. */
+    if (blocks_for(b, (double)r->prompt_need + r->output_tokens) > b->cap_blocks) {
+        r->flags |= SIM_RF_REJECTED;
+        r->start_s = r->first_token_s = r->done_s = w->now_s;
+        d->rejected++;
+        LLMSIM_ASSERT(rp->load > 0);
+        rp->load--;
+        return simi_finish(w, q);
+    }
+    d->waiting++;
+    int rc = simi_fifo_push(&b->waiting, q);
+    if (rc)
+        return rc;
+    return maybe_start(w, d, j);
+}
+
+int simi_batch_event(struct sim_world *w, const struct sim_event *ev)
+{
+    LLMSIM_ASSERT(ev->target < w->n_deploy);
+    struct simi_deploy *d = &w->deploy[ev->target];
+    int j = (int)ev->payload;
+    LLMSIM_ASSERT(j >= 0 && j < d->n_replicas);
+    if (ev->kind == SIMI_EV_ITER_END)
+        return iter_end(w, d, j);
+    d->replicas[j].batch->timer_pending = 0;
+    return maybe_start(w, d, j);
+}

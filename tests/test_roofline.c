@@ -616,6 +616,8 @@ START_TEST(test_inline_entries)
          "inline.yaml:1:15: gpu: give 'name' or 'id', not both"},
         {1, "{bf16_tflops: 1, memory_gb: 1, bandwidth_gbs: 1, hour_usd: 1}",
          "inline.yaml:1:1: gpu: missing required key 'name'"},
+        {1, "{nme: x, bf16_tflops: 1, memory_gb: 1, bandwidth_gbs: 1, hour_usd: 1}",
+         "gpu: unknown key 'nme' (did you mean 'name'?)"},
         {1, "{name: x, bf16_tflop: 1, memory_gb: 1, bandwidth_gbs: 1, hour_usd: 1}",
          "gpu: unknown key 'bf16_tflop' (did you mean 'bf16_tflops'?)"},
         {1, "{name: x, bf16_tflops: 0, memory_gb: 1, bandwidth_gbs: 1, hour_usd: 1}",

@@ -424,7 +424,7 @@ START_TEST(test_sink)
     r.class_idx = 2;
     ck_assert_int_eq(sink.request(sink.ctx, &r), LLMSIM_EINVAL);
     ck_assert_uint_eq(row_of(s, "class:analysis", "ttft_s").count, 1);
-    struct sim_iter_record it = {.deployment = 1, .duration_s = 0.02, .decode_tokens = 7};
+    struct sim_iter_record it = {.deployment = 1, .itl_s = 0.02, .decode_tokens = 7};
     ck_assert_int_eq(sink.iteration(sink.ctx, &it), 0);
     it.deployment = 2;
     ck_assert_int_eq(sink.iteration(sink.ctx, &it), LLMSIM_EINVAL);
@@ -620,7 +620,7 @@ static void add_iter(struct ana_stats *s, int rep, int dep, double start, double
     struct sim_iter_record it = {.replication = rep,
                                  .deployment = dep,
                                  .start_s = start,
-                                 .duration_s = dur,
+                                 .itl_s = dur,
                                  .decode_tokens = tok,
                                  .batch = (int32_t)tok};
     ck_assert_int_eq(ana_stats_add_iteration(s, &it), 0);
@@ -733,7 +733,7 @@ END_TEST
 START_TEST(test_itl_token_errors)
 {
     struct ana_stats *s = alloc_stats(0);
-    struct sim_iter_record ok = {.deployment = 1, .duration_s = 0.01, .decode_tokens = 3};
+    struct sim_iter_record ok = {.deployment = 1, .itl_s = 0.01, .decode_tokens = 3};
     struct sim_iter_record it = ok;
     it.deployment = 2;
     ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_EINVAL);
@@ -747,10 +747,10 @@ START_TEST(test_itl_token_errors)
     it.replication = SIM_MAX_REPLICATIONS;
     ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_ERANGE);
     it = ok;
-    it.duration_s = -0.01;
+    it.itl_s = -0.01;
     ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_ERANGE);
     it = ok;
-    it.duration_s = INFINITY;
+    it.itl_s = INFINITY;
     ck_assert_int_eq(ana_stats_add_iteration(s, &it), LLMSIM_ERANGE);
     it = ok;
     it.decode_tokens = NAN;
@@ -778,7 +778,7 @@ START_TEST(test_itl_token_memory)
     for (int i = 0; i < 1000000; i++) { /* no Check call inside: it may allocate */
         struct sim_iter_record it = {.deployment = i % 2,
                                      .start_s = 1.0,
-                                     .duration_s = 1e-4 * (1 + i % 50000),
+                                     .itl_s = 1e-4 * (1 + i % 50000),
                                      .decode_tokens = 1 + i % 32};
         rc |= ana_stats_add_iteration(s, &it);
         tokens += it.decode_tokens;

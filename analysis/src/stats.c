@@ -135,7 +135,7 @@ struct rep {
     struct dvec *samples;  /* [scope * N_REQ_METRICS + metric] */
     struct scope_acc *acc; /* [scope] */
     double *itl_w;         /* [iscope]: decode tokens of measured iterations */
-    double *itl_wd;        /* [iscope]: their sum of tokens x duration_s */
+    double *itl_wd;        /* [iscope]: their sum of tokens x itl_s */
     double *gpu_cd_usd;    /* [class * nd + deployment]: cost_gpu_usd of every request */
     uint64_t *requests_cd; /* [class * nd + deployment]: every served request */
     double *run;           /* [scope * N_RUN_METRICS + metric], NaN where undefined */
@@ -412,7 +412,7 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
         return LLMSIM_EINVAL;
     if (it->replication >= SIM_MAX_REPLICATIONS)
         return LLMSIM_ERANGE;
-    if (!isfinite(it->start_s) || !isfinite(it->duration_s) || it->duration_s < 0 ||
+    if (!isfinite(it->start_s) || !isfinite(it->itl_s) || it->itl_s < 0 ||
         !isfinite(it->decode_tokens) || it->decode_tokens < 0)
         return LLMSIM_ERANGE;
     if (it->decode_tokens == 0 || it->start_s < s->warmup_s)
@@ -424,10 +424,10 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
     if (rc != 0)
         return rc;
     const size_t isc[2] = {0, 1 + (size_t)it->deployment};
-    size_t b = hist_bucket(s->edges, it->duration_s);
+    size_t b = hist_bucket(s->edges, it->itl_s);
     for (int k = 0; k < 2; k++) {
         rep->itl_w[isc[k]] += it->decode_tokens;
-        rep->itl_wd[isc[k]] += it->decode_tokens * it->duration_s;
+        rep->itl_wd[isc[k]] += it->decode_tokens * it->itl_s;
         s->hist[isc[k] * HIST_N + b] += it->decode_tokens;
     }
     return 0;

@@ -20,7 +20,8 @@
  * H100 0.60/0.67).  Step overhead: vLLM v0.6.0's ~13 ms per token for
  * Llama-3-8B on one H100 at light load, less the roofline's 7.2 ms.
  * All-reduce: intra-node NCCL profiles of DGX A100 and DGX H100 (latency
- * median 30 us; bus bandwidth 0.26 of link_gbs on A100, 0.38 on H100). */
+ * median 30 us; bus bandwidth 0.26 of link_gbs on A100, 0.38 on H100, 0.29
+ * over all six groups, rounded to 0.30). */
 const double MDL_ROOFLINE_DEFAULT_MFU = 0.64;
 const double MDL_ROOFLINE_DEFAULT_MBU = 0.66;
 const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S = 6.0e-3;

@@ -245,28 +245,28 @@ static const struct scn_key llm_inline_keys[] = {
     {"date", SCN_K_FN, 0, 0, 0, 0, h_llm_date},
 };
 
-/* An inline entry names itself with `name` or `id`, exactly one of them. */
-static int check_inline_name(struct scn_ctx *c, const struct yn_node *n)
+/* Reads an inline entry, which names itself with `name` or `id`, exactly one
+ * of them.  The name is checked after the keys, so that a misspelt "nme"
+ * gets its "did you mean". */
+static int read_inline_entry(struct scn_ctx *c, const struct yn_node *n, const struct scn_key *keys,
+                             size_t n_keys, void *out)
 {
     if (n->type != YN_MAP)
         return scn_fail(c, n, "expected a mapping, got %s", yn_type_name(n->type));
     const struct yn_node *name = yn_get(n, "name"), *id = yn_get(n, "id");
     if (name && id)
         return scn_fail(c, id, "give 'name' or 'id', not both");
-    if (!name && !id)
-        return scn_fail(c, n, "missing required key 'name'");
-    return 0;
+    int rc = scn_process_map(c, n, keys, n_keys, out);
+    if (rc == 0 && !name && !id)
+        rc = scn_fail(c, n, "missing required key 'name'");
+    return rc;
 }
 
 int scn_read_gpu(struct scn_ctx *c, const struct yn_node *n, struct mdl_gpu *out, int inline_entry)
 {
     memset(out, 0, sizeof *out);
-    if (inline_entry) {
-        int rc = check_inline_name(c, n);
-        if (rc)
-            return rc;
-        return scn_process_map(c, n, gpu_inline_keys, NKEYS(gpu_inline_keys), out);
-    }
+    if (inline_entry)
+        return read_inline_entry(c, n, gpu_inline_keys, NKEYS(gpu_inline_keys), out);
     return scn_process_map(c, n, gpu_catalog_keys, NKEYS(gpu_catalog_keys), out);
 }
 
@@ -310,9 +310,7 @@ int scn_read_llm(struct scn_ctx *c, const struct yn_node *n, struct mdl_llm *out
     memset(out, 0, sizeof *out);
     int rc;
     if (inline_entry) {
-        if ((rc = check_inline_name(c, n)))
-            return rc;
-        rc = scn_process_map(c, n, llm_inline_keys, NKEYS(llm_inline_keys), out);
+        rc = read_inline_entry(c, n, llm_inline_keys, NKEYS(llm_inline_keys), out);
     } else {
         rc = scn_process_map(c, n, llm_catalog_keys, NKEYS(llm_catalog_keys), out);
     }

@@ -90,6 +90,7 @@ struct simi_batch {
     struct heap_ent *heap;
     size_t heap_n, heap_cap;
     double dec_cost_cum;    /* sum over decode iterations of the GPU cost of one decoding request */
+    double last_dec_end_s;  /* when the previous decode iteration ended (tokens' previous gap) */
     /* the iteration in progress */
     int in_iter;
     int iter_decodes;       /* the iteration advances the decoding requests */
@@ -625,8 +626,8 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     }
     if (decode_iter) {
         it.decode_tokens = b->n_dec * b->slots_per_dec;
-        it.decode_context = b->slots_per_dec * (b->sum_ctx + b->n_dec);
-        it.decode_kv_read = b->sum_ctx + b->n_dec; /* each request reads its KV once */
+        it.decode_context = b->slots_per_dec * fmax(0.0, b->sum_ctx + b->n_dec);
+        it.decode_kv_read = fmax(0.0, b->sum_ctx + b->n_dec); /* each request reads its KV once */
     }
     it.requests = b->n_running;
     if (it.prefill_tokens <= 0 && !decode_iter) {
@@ -697,6 +698,15 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
             b->spec_frac = b->spec_frac + b->n_dec * b->tau / b->bs - b->iter_need_blocks;
         b->dec_cost_cum += b->slots_per_dec * b->iter_cost_per_slot;
         ir.decode_tokens = b->n_dec_active * b->tau;
+        /* Decoders produced their previous token when the previous decode
+         * iteration ended (or, for those that just finished prefill, at the
+         * end of their prefill, no earlier than that). */
+        double since = b->last_dec_end_s > 0 ? b->last_dec_end_s : b->iter_start_s;
+        if (since < b->iter_start_s && w->now_s - since > 0 && b->n_dec > 0)
+            ir.itl_s = (w->now_s - since) / b->tau;
+        else
+            ir.itl_s = ir.duration_s / b->tau;
+        b->last_dec_end_s = w->now_s;
     }
 
     /* Prompt chunks: cost, progress, first tokens. */
@@ -757,8 +767,10 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         if ((rc = finish_req(w, d, b, e.q)) != 0)
             return rc;
     }
-    if (b->n_dec == 0 && b->tau != 1.0)
+    if (b->n_dec == 0) {
         b->spec_frac = 0;
+        b->last_dec_end_s = 0; /* no decoder waits for a next token */
+    }
 
     /* A static batch ends when no request produces real tokens any more. */
     if (b->is_static && b->batch_open && b->n_dec_active == 0 && b->prefill.len == 0) {

@@ -83,6 +83,9 @@ struct sim_iter_record {
     int32_t replica;
     double start_s;        /* iteration start */
     double duration_s;     /* iteration time */
+    double itl_s;          /* gap each decode token of this iteration followed: time since the
+                              previous decode iteration ended (prefill iterations that paused
+                              decoding included), per token (/ tokens per step when speculating) */
     double decode_tokens;  /* output tokens produced by decoding requests (excl. padding) */
     double prefill_tokens; /* prompt tokens processed */
     int32_t batch;         /* requests in the batch (incl. static padding) */
@@ -95,7 +98,7 @@ struct sim_sink {
     /* Called once per sampling row. May be NULL. */
     int (*timeseries)(void *ctx, const struct sim_ts_record *t);
     /* Called once per batch iteration (token-weighted inter-token latency:
-     * every decode token of the iteration waited duration_s). May be NULL. */
+     * every decode token of the iteration followed a gap of itl_s). May be NULL. */
     int (*iteration)(void *ctx, const struct sim_iter_record *it);
 };
 

@@ -57,6 +57,8 @@ static struct sim_request_record req(int rep, int cls, int dep, double v)
     r.e2e_s = v;
     r.queue_s = v;
     r.mean_itl_s = v;
+    r.first_token_s = v; /* two tokens streamed v apart */
+    r.done_s = 2 * v;
     r.input_tokens = 100;
     r.output_tokens = 2;
     return r;
@@ -230,9 +232,15 @@ START_TEST(test_itl_needs_two_tokens)
     add(s, r);
     r.output_tokens = 0;
     add(s, r);
+    /* service_time model: all tokens arrive when service ends, no ITL information */
+    r = req(0, 0, 0, 0.25);
+    r.output_tokens = 10;
+    r.first_token_s = r.done_s = 3.0;
+    r.mean_itl_s = 0;
+    add(s, r);
     ck_assert_uint_eq(row_of(s, "all", "itl_s").count, 1);
-    ck_assert_uint_eq(row_of(s, "all", "ttft_s").count, 3);
-    ck_assert_double_eq_tol(row_of(s, "all", "output_tokens").mean, 1.0, TOL);
+    ck_assert_uint_eq(row_of(s, "all", "ttft_s").count, 4);
+    ck_assert_double_eq_tol(row_of(s, "all", "output_tokens").mean, (2 + 1 + 0 + 10) / 4.0, TOL);
     ana_stats_free(s);
 }
 END_TEST

@@ -320,7 +320,10 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     if (!isfinite(v[M_COST]))
         return LLMSIM_ERANGE;
     for (int m = 0; m < N_REQ_METRICS; m++) {
-        use[m] = served && (m != M_ITL || r->output_tokens >= 2);
+        /* ITL needs two output tokens streamed apart: the service_time model
+         * delivers every token when service ends (first token == done), so
+         * it says nothing about inter-token latency. */
+        use[m] = served && (m != M_ITL || (r->output_tokens >= 2 && r->done_s > r->first_token_s));
         if (use[m] && !isfinite(v[m]))
             return LLMSIM_ERANGE;
     }

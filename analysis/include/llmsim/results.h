@@ -15,7 +15,8 @@
  *     (t_{0.975, 9} s / sqrt(10)), NaN when fewer than 20 samples.
  * The mean is that of the pooled samples.  Metrics per request: ttft_s,
  * e2e_s, queue_s, itl_s (the request's mean inter-token latency, requests
- * with >= 2 output tokens only), input_tokens, output_tokens, cost_usd
+ * with >= 2 output tokens streamed apart only: not the service_time model,
+ * whose tokens all come when service ends), input_tokens, output_tokens, cost_usd
  * (billed lines + the request's GPU line), preemptions (times the request
  * was preempted for KV memory; the mean is preemptions per served request).
  *

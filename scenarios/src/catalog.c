@@ -21,7 +21,7 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static const struct scn_key price_entry_keys[] = {
     {"id", SCN_K_NAME, offsetof(struct mdl_price, id), 0, 0, SCN_KF_REQUIRED, NULL},
-    {"provider", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, NULL},
+    {"provider", SCN_STRBUF(struct mdl_price, provider), SCN_KF_REQUIRED, NULL},
     {"input_per_mtok", SCN_K_DOUBLE, offsetof(struct mdl_price, input_per_mtok), 0, 1e4, SCN_KF_REQUIRED, NULL},
     {"output_per_mtok", SCN_K_DOUBLE, offsetof(struct mdl_price, output_per_mtok), 0, 1e4, SCN_KF_REQUIRED, NULL},
     {"cache_write_5m_mult", SCN_K_DOUBLE, offsetof(struct mdl_price, cache_write_5m_mult), 0, 100, SCN_KF_REQUIRED, NULL},
@@ -30,39 +30,9 @@ static const struct scn_key price_entry_keys[] = {
     {"cache_storage_per_mtok_hour", SCN_K_DOUBLE, offsetof(struct mdl_price, cache_storage_per_mtok_hour), 0, 1e4, SCN_KF_REQUIRED, NULL},
     {"min_cache_tokens", SCN_K_DOUBLE, offsetof(struct mdl_price, min_cache_tokens), 0, 1e7, SCN_KF_REQUIRED, NULL},
     {"batch_discount", SCN_K_DOUBLE, offsetof(struct mdl_price, batch_discount), 0, 1, SCN_KF_REQUIRED, NULL},
-    {"source", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, NULL},
-    {"date", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, NULL},
+    {"source", SCN_STRBUF(struct mdl_price, source), SCN_KF_REQUIRED, NULL},
+    {"date", SCN_STRBUF(struct mdl_price, date), SCN_KF_REQUIRED, NULL},
 };
-
-static int copy_str(struct scn_ctx *c, const struct yn_node *v, char *dst, size_t size)
-{
-    const char *s = NULL;
-    int rc = scn_get_scalar(c, v, &s);
-    if (rc)
-        return rc;
-    if (strlen(s) >= size)
-        return scn_fail(c, v, "longer than %zu characters", size - 1);
-    memcpy(dst, s, strlen(s) + 1);
-    return 0;
-}
-
-static int h_provider(struct scn_ctx *c, const struct yn_node *v, void *obj)
-{
-    struct mdl_price *p = obj;
-    return copy_str(c, v, p->provider, sizeof p->provider);
-}
-
-static int h_source(struct scn_ctx *c, const struct yn_node *v, void *obj)
-{
-    struct mdl_price *p = obj;
-    return copy_str(c, v, p->source, sizeof p->source);
-}
-
-static int h_date(struct scn_ctx *c, const struct yn_node *v, void *obj)
-{
-    struct mdl_price *p = obj;
-    return copy_str(c, v, p->date, sizeof p->date);
-}
 
 static void parse_catalog(void)
 {
@@ -73,11 +43,6 @@ static void parse_catalog(void)
     if (g_rc)
         return;
     struct scn_ctx c = {.err = &g_err, .dir = ""};
-    struct scn_key keys[sizeof price_entry_keys / sizeof price_entry_keys[0]];
-    memcpy(keys, price_entry_keys, sizeof keys);
-    keys[1].fn = h_provider;
-    keys[10].fn = h_source;
-    keys[11].fn = h_date;
     const struct yn_node *list = yn_get(root, "prices");
     if (list == NULL || list->type != YN_SEQ) {
         g_rc = llmsim_error_set(&g_err, LLMSIM_ESCENARIO, CATALOG_NAME, 1, 1, "expected a 'prices' list");
@@ -93,7 +58,8 @@ static void parse_catalog(void)
     for (size_t i = 0; i < list->n && g_rc == 0; i++) {
         size_t m = scn_path_push(&c, "prices");
         scn_path_push_index(&c, i);
-        g_rc = scn_process_map(&c, list->vals[i], keys, sizeof keys / sizeof keys[0], &g_prices[i]);
+        g_rc = scn_process_map(&c, list->vals[i], price_entry_keys,
+                               sizeof price_entry_keys / sizeof price_entry_keys[0], &g_prices[i]);
         scn_path_pop(&c, m);
         g_n_prices = i + 1;
     }
@@ -146,30 +112,6 @@ const struct mdl_price *scn_price_lookup(const char *id, const char **near)
 /* SCN_K_NAME writes up to SIM_NAME_MAX bytes into the entry's id. */
 _Static_assert(MDL_ID_MAX == SIM_NAME_MAX, "catalog ids are read as scenario names");
 
-static int h_gpu_source(struct scn_ctx *c, const struct yn_node *v, void *obj)
-{
-    struct mdl_gpu *g = obj;
-    return copy_str(c, v, g->source, sizeof g->source);
-}
-
-static int h_gpu_date(struct scn_ctx *c, const struct yn_node *v, void *obj)
-{
-    struct mdl_gpu *g = obj;
-    return copy_str(c, v, g->date, sizeof g->date);
-}
-
-static int h_llm_source(struct scn_ctx *c, const struct yn_node *v, void *obj)
-{
-    struct mdl_llm *m = obj;
-    return copy_str(c, v, m->source, sizeof m->source);
-}
-
-static int h_llm_date(struct scn_ctx *c, const struct yn_node *v, void *obj)
-{
-    struct mdl_llm *m = obj;
-    return copy_str(c, v, m->date, sizeof m->date);
-}
-
 /* Catalog rows carry every key (mfu and mbu are optional: only measured GPUs
  * have them).  Upper bounds only catch typos (a few times today's largest). */
 static const struct scn_key gpu_catalog_keys[] = {
@@ -182,8 +124,8 @@ static const struct scn_key gpu_catalog_keys[] = {
     {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
     {"mfu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
     {"mbu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
-    {"source", SCN_K_FN, 0, 0, 0, REQ, h_gpu_source},
-    {"date", SCN_K_FN, 0, 0, 0, REQ, h_gpu_date},
+    {"source", SCN_STRBUF(struct mdl_gpu, source), REQ, NULL},
+    {"date", SCN_STRBUF(struct mdl_gpu, date), REQ, NULL},
 };
 
 /* Inline entries: `name` (or `id`), the peaks, memory and price; no FP8
@@ -199,8 +141,8 @@ static const struct scn_key gpu_inline_keys[] = {
     {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
     {"mfu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
     {"mbu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
-    {"source", SCN_K_FN, 0, 0, 0, 0, h_gpu_source},
-    {"date", SCN_K_FN, 0, 0, 0, 0, h_gpu_date},
+    {"source", SCN_STRBUF(struct mdl_gpu, source), 0, NULL},
+    {"date", SCN_STRBUF(struct mdl_gpu, date), 0, NULL},
 };
 
 static const struct scn_key llm_catalog_keys[] = {
@@ -218,8 +160,8 @@ static const struct scn_key llm_catalog_keys[] = {
     {"experts_per_token", SCN_K_INT, OFF(struct mdl_llm, experts_per_token), 0, 1e5, REQ, NULL},
     {"kv_bytes_per_token", SCN_K_DOUBLE, OFF(struct mdl_llm, kv_bytes_per_token_override), 0, 1e9,
      REQ, NULL},
-    {"source", SCN_K_FN, 0, 0, 0, REQ, h_llm_source},
-    {"date", SCN_K_FN, 0, 0, 0, REQ, h_llm_date},
+    {"source", SCN_STRBUF(struct mdl_llm, source), REQ, NULL},
+    {"date", SCN_STRBUF(struct mdl_llm, date), REQ, NULL},
 };
 
 /* Inline entries: `name` (or `id`) and the architecture; a dense model with
@@ -241,8 +183,8 @@ static const struct scn_key llm_inline_keys[] = {
     {"experts_per_token", SCN_K_INT, OFF(struct mdl_llm, experts_per_token), 0, 1e5, 0, NULL},
     {"kv_bytes_per_token", SCN_K_DOUBLE, OFF(struct mdl_llm, kv_bytes_per_token_override), 0, 1e9,
      0, NULL},
-    {"source", SCN_K_FN, 0, 0, 0, 0, h_llm_source},
-    {"date", SCN_K_FN, 0, 0, 0, 0, h_llm_date},
+    {"source", SCN_STRBUF(struct mdl_llm, source), 0, NULL},
+    {"date", SCN_STRBUF(struct mdl_llm, date), 0, NULL},
 };
 
 /* Reads an inline entry, which names itself with `name` or `id`, exactly one

@@ -512,6 +512,16 @@ static int read_typed(struct scn_ctx *c, const struct scn_key *k, const struct y
         *(char **)base = dup;
         return 0;
     }
+    case SCN_K_STRBUF: {
+        const char *s = NULL;
+        if ((rc = scn_get_scalar(c, v, &s)))
+            return rc;
+        size_t size = (size_t)k->hi;
+        if (strlen(s) >= size)
+            return scn_fail(c, v, "longer than %zu characters", size - 1);
+        memcpy(base, s, strlen(s) + 1);
+        return 0;
+    }
     case SCN_K_DIST: {
         struct mdl_dist *d = (struct mdl_dist *)base;
         mdl_dist_free(d);

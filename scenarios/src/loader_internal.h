@@ -46,11 +46,15 @@ enum scn_ktype {
     SCN_K_BOOL,   /* int at off, true/false */
     SCN_K_NAME,   /* char[SIM_NAME_MAX] at off */
     SCN_K_STRDUP, /* char * at off, malloc'ed */
+    SCN_K_STRBUF, /* char[hi] at off: a string of at most hi - 1 bytes */
     SCN_K_DIST,   /* struct mdl_dist at off; mean within [lo, hi] */
     SCN_K_FN      /* custom handler */
 };
 #define SCN_KF_REQUIRED 1u
 #define SCN_KF_LO_OPEN 2u
+
+/* Table columns type..hi of a SCN_K_STRBUF row for a char array field. */
+#define SCN_STRBUF(type, field) SCN_K_STRBUF, offsetof(type, field), 0, (double)sizeof(((type *)0)->field)
 
 typedef int (*scn_key_fn)(struct scn_ctx *c, const struct yn_node *val, void *obj);
 

@@ -115,9 +115,13 @@ static void format_cell(char *buf, size_t n, const struct ana_summary_row *r,
     double b = value_of(base, h);
     if (!is_first && isfinite(v) && isfinite(b)) {
         char d[32], p[32];
-        format_number(d, sizeof d, v - b, 1, integer);
+        double delta = v - b;
+        /* Sums in another order differ in the last bits: not a difference. */
+        if (fabs(delta) <= 1e-12 * fmax(fabs(v), fabs(b)))
+            delta = 0.0;
+        format_number(d, sizeof d, delta, 1, integer);
         if (b != 0)
-            snprintf(p, sizeof p, "%+.1f%%", 100.0 * (v - b) / fabs(b));
+            snprintf(p, sizeof p, "%+.1f%%", 100.0 * delta / fabs(b));
         else
             snprintf(p, sizeof p, "-");
         snprintf(diff, sizeof diff, " (%s, %s)", d, p);

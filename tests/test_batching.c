@@ -13,6 +13,7 @@
 
 #include "llmsim/scenario.h"
 #include "llmsim/world.h"
+#include "testutil.h"
 
 /* Linear model used throughout: prefill = a + b n + c n^2 and
  * decode step = a + b_batch B + c_context C. */
@@ -50,16 +51,6 @@ static int collect_iter(void *ctx, const struct sim_iter_record *it)
     c->iter_time += it->duration_s;
     c->iterations++;
     return 0;
-}
-
-static void load(struct sim_scenario *sc, const char *yaml)
-{
-    struct llmsim_error err;
-    llmsim_error_clear(&err);
-    int rc = scn_load_string(sc, yaml, strlen(yaml), "test.yaml", NULL, 0, &err);
-    char msg[2048];
-    llmsim_error_format(&err, msg, sizeof msg);
-    ck_assert_msg(rc == 0, "%s", msg);
 }
 
 static void run(const struct sim_scenario *sc, uint32_t rep, struct recs *out, struct sim_world_stats *st_out,
@@ -124,7 +115,7 @@ START_TEST(lone_request_matches_scheduler_none)
     for (int k = 0; k < 5; k++) {
         char *y = scenario(scheds[k], 1, 1.0, 1000, 120, NULL);
         struct sim_scenario sc;
-        load(&sc, y);
+        tu_load_yaml(&sc, y, NULL, 0);
         struct recs rs;
         run(&sc, 0, &rs, NULL, NULL);
         ck_assert_uint_eq(rs.n, 1);
@@ -157,7 +148,7 @@ START_TEST(two_requests_hand_timeline)
 {
     char *y = scenario("{policy: continuous, max_batch: 8, max_batched_tokens: 4096}", 2, 0.001, 500, 4, NULL);
     struct sim_scenario sc;
-    load(&sc, y);
+    tu_load_yaml(&sc, y, NULL, 0);
     struct recs rs;
     run(&sc, 0, &rs, NULL, NULL);
     ck_assert_uint_eq(rs.n, 2);
@@ -197,7 +188,7 @@ START_TEST(chunked_prefill_hand_timeline)
     char *y = scenario("{policy: continuous, max_batch: 8, max_batched_tokens: 256, chunked_prefill: true}", 1,
                        1.0, 600, 3, NULL);
     struct sim_scenario sc;
-    load(&sc, y);
+    tu_load_yaml(&sc, y, NULL, 0);
     struct recs rs;
     run(&sc, 0, &rs, NULL, NULL);
     /* 600 prompt tokens in chunks of 256, 256, 88: prefill iterations of
@@ -225,7 +216,7 @@ START_TEST(static_batch_returns_together)
         "    scheduler: {policy: static, max_batch: 10}\n"
         "    latency: {model: linear, prefill_s: {a: 0.02, b: 1.5e-4}, decode_step_s: {a: 0.011, b_batch: 3.0e-4}}\n";
     struct sim_scenario sc;
-    load(&sc, yaml);
+    tu_load_yaml(&sc, yaml, NULL, 0);
     struct recs rs;
     run(&sc, 0, &rs, NULL, NULL);
     ck_assert_uint_eq(rs.n, 40);
@@ -305,7 +296,7 @@ START_TEST(continuous_beats_static_on_ttft)
     double p95[2];
     for (int k = 0; k < 2; k++) {
         struct sim_scenario sc;
-        load(&sc, chat_yaml(pol[k], 2.0, NULL));
+        tu_load_yaml(&sc, chat_yaml(pol[k], 2.0, NULL), NULL, 0);
         struct recs rs;
         run(&sc, 0, &rs, NULL, NULL);
         p95[k] = p95_ttft(&rs);
@@ -335,7 +326,7 @@ START_TEST(chunked_prefill_lowers_p99_itl)
         char y[4096];
         snprintf(y, sizeof y, "%s%s%s", classes, k ? "true" : "false", tail);
         struct sim_scenario sc;
-        load(&sc, y);
+        tu_load_yaml(&sc, y, NULL, 0);
         struct recs rs;
         run(&sc, 0, &rs, NULL, NULL);
         double *x = malloc(rs.n * sizeof *x);
@@ -362,7 +353,7 @@ START_TEST(preemption_with_small_kv)
         char extra[64];
         snprintf(extra, sizeof extra, "    kv_capacity_tokens: %.0f\n", kv[k]);
         struct sim_scenario sc;
-        load(&sc, chat_yaml("{policy: continuous, max_batch: 128, max_batched_tokens: 8192}", 6.0, extra));
+        tu_load_yaml(&sc, chat_yaml("{policy: continuous, max_batch: 128, max_batched_tokens: 8192}", 6.0, extra), NULL, 0);
         struct recs rs;
         struct sim_deployment_stats ds;
         run(&sc, 0, &rs, NULL, &ds);
@@ -390,7 +381,7 @@ START_TEST(oversized_request_rejected)
     char *y = scenario("{policy: continuous, max_batch: 8, max_batched_tokens: 8192}", 3, 0.5, 5000, 100,
                        "    kv_capacity_tokens: 4096\n");
     struct sim_scenario sc;
-    load(&sc, y);
+    tu_load_yaml(&sc, y, NULL, 0);
     struct recs rs;
     struct sim_deployment_stats ds;
     run(&sc, 0, &rs, NULL, &ds);
@@ -415,7 +406,7 @@ START_TEST(iteration_records_cover_decode_tokens)
     char *y = scenario("{policy: continuous, max_batch: 64, max_batched_tokens: 65536, chunked_prefill: true}",
                        200, 0.05, 200, 60, NULL);
     struct sim_scenario sc;
-    load(&sc, y);
+    tu_load_yaml(&sc, y, NULL, 0);
     struct recs rs;
     struct sim_deployment_stats ds;
     run(&sc, 0, &rs, NULL, &ds);
@@ -438,7 +429,7 @@ START_TEST(events_scale_with_iterations)
     char *y = scenario("{policy: continuous, max_batch: 256, max_batched_tokens: 65536}", 2000, 0.001, 100, 400,
                        NULL);
     struct sim_scenario sc;
-    load(&sc, y);
+    tu_load_yaml(&sc, y, NULL, 0);
     struct recs rs;
     struct sim_world_stats st;
     struct sim_deployment_stats ds;
@@ -455,8 +446,8 @@ END_TEST
 START_TEST(batched_determinism)
 {
     struct sim_scenario sc;
-    load(&sc, chat_yaml("{policy: continuous, max_batch: 64, max_batched_tokens: 2048, chunked_prefill: true}",
-                        3.0, "    kv_capacity_tokens: 30000\n    replica_routing: power_of_two\n"));
+    tu_load_yaml(&sc, chat_yaml("{policy: continuous, max_batch: 64, max_batched_tokens: 2048, chunked_prefill: true}",
+                        3.0, "    kv_capacity_tokens: 30000\n    replica_routing: power_of_two\n"), NULL, 0);
     struct recs a, b, c;
     run(&sc, 0, &a, NULL, NULL);
     run(&sc, 0, &b, NULL, NULL);
@@ -476,7 +467,7 @@ START_TEST(dynamic_waits_for_partial_batch)
 {
     char *y = scenario("{policy: dynamic, max_batch: 4, max_wait_ms: 250}", 1, 1.0, 100, 2, NULL);
     struct sim_scenario sc;
-    load(&sc, y);
+    tu_load_yaml(&sc, y, NULL, 0);
     struct recs rs;
     run(&sc, 0, &rs, NULL, NULL);
     ck_assert_double_eq_tol(rs.r[0].queue_s, 0.25, 1e-12);
@@ -504,9 +495,5 @@ int main(void)
     tcase_add_test(tc, batched_determinism);
     tcase_add_test(tc, dynamic_waits_for_partial_batch);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "llmsim/price.h"
+#include "testutil.h"
 
 /* claude-sonnet-4-6 as in models/catalog/prices.yaml. */
 static struct mdl_price sonnet(void)
@@ -165,9 +166,5 @@ static Suite *cost_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cost_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(cost_suite());
 }

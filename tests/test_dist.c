@@ -24,6 +24,7 @@
 
 #include "llmsim/dist.h"
 #include "llmsim/error.h"
+#include "testutil.h"
 
 #define N 200000
 #define SEED 2385u
@@ -650,9 +651,5 @@ static Suite *dist_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(dist_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(dist_suite());
 }

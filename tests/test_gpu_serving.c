@@ -9,6 +9,7 @@
 
 #include "llmsim/scenario.h"
 #include "llmsim/world.h"
+#include "testutil.h"
 
 struct acc {
     double out_tokens;
@@ -33,16 +34,6 @@ static int collect(void *ctx, const struct sim_request_record *r)
     a->preemptions += r->preemptions;
     a->n++;
     return 0;
-}
-
-static void load(struct sim_scenario *sc, const char *yaml, const struct scn_override *o, size_t n)
-{
-    struct llmsim_error err;
-    llmsim_error_clear(&err);
-    int rc = scn_load_string(sc, yaml, strlen(yaml), "test.yaml", o, n, &err);
-    char msg[2048];
-    llmsim_error_format(&err, msg, sizeof msg);
-    ck_assert_msg(rc == 0, "%s", msg);
 }
 
 static void run(const struct sim_scenario *sc, struct acc *a, struct sim_deployment_stats *ds)
@@ -87,7 +78,7 @@ START_TEST(kv_capacity_arithmetic_and_fp8)
     const char *dt[] = {"bf16", "fp8"};
     for (int k = 0; k < 2; k++) {
         struct sim_scenario sc;
-        load(&sc, fixed_yaml(5, 1, 100, 10, "h100-sxm", "llama-3.1-8b", dt[k], 64), NULL, 0);
+        tu_load_yaml(&sc, fixed_yaml(5, 1, 100, 10, "h100-sxm", "llama-3.1-8b", dt[k], 64), NULL, 0);
         run(&sc, &a, &ds);
         cap[k] = ds.kv_capacity_tokens;
         sim_scenario_free(&sc);
@@ -107,7 +98,7 @@ static double saturation(const char *gpu, const char *model, const char *dtype, 
     struct sim_scenario sc;
     /* Arrivals far faster than service: the queue never empties, the
      * engine runs at its maximum. */
-    load(&sc, fixed_yaml(n, 1000, in, out, gpu, model, dtype, max_batch), NULL, 0);
+    tu_load_yaml(&sc, fixed_yaml(n, 1000, in, out, gpu, model, dtype, max_batch), NULL, 0);
     struct acc a;
     run(&sc, &a, NULL);
     sim_scenario_free(&sc);
@@ -174,7 +165,7 @@ START_TEST(tensorrt_llm_table_within_bound)
                      "max_batched_tokens: 16384, chunked_prefill: true}}\n",
                      n, rows[i].in, rows[i].out, rows[i].gpu, rows[i].model, rows[i].tp, batches[k]);
             struct sim_scenario sc;
-            load(&sc, y, NULL, 0);
+            tu_load_yaml(&sc, y, NULL, 0);
             struct acc a;
             run(&sc, &a, NULL);
             sim_scenario_free(&sc);
@@ -204,7 +195,7 @@ START_TEST(speculative_benefit_shrinks_with_batch)
             /* 70B in fp8 on two H100s (tp 2), with and without a 1B draft. */
             struct scn_override o[2] = {{"deployments.d.tp", "2"}, {"deployments.d.speculative", spec}};
             struct sim_scenario sc;
-            load(&sc, fixed_yaml(k ? 2000 : 20, rates[k], 500, 300, "h100-sxm", "llama-3.1-70b", "fp8", 256), o,
+            tu_load_yaml(&sc, fixed_yaml(k ? 2000 : 20, rates[k], 500, 300, "h100-sxm", "llama-3.1-70b", "fp8", 256), o,
                  s ? 2 : 1);
             struct acc a;
             run(&sc, &a, NULL);
@@ -250,7 +241,7 @@ START_TEST(replica_routing_policies)
                  "    replicas: 4\n    replica_routing: %s\n",
                  pol[k]);
         struct sim_scenario sc;
-        load(&sc, y, NULL, 0);
+        tu_load_yaml(&sc, y, NULL, 0);
         struct acc a;
         struct sim_deployment_stats ds;
         run(&sc, &a, &ds);
@@ -276,9 +267,5 @@ int main(void)
     tcase_add_test(tc, weights_must_fit);
     tcase_add_test(tc, replica_routing_policies);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

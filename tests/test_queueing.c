@@ -35,6 +35,7 @@
 
 #include "llmsim/config.h"
 #include "llmsim/world.h"
+#include "testutil.h"
 
 #define MU 1.0 /* service rate, 1/s */
 
@@ -313,9 +314,5 @@ static Suite *queueing_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(queueing_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(queueing_suite());
 }

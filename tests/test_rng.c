@@ -9,6 +9,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "llmsim/rng.h"
+#include "testutil.h"
 
 /* An independent rendering of the documented derivation, so the test pins
  * the contract rather than the code. */
@@ -225,9 +226,5 @@ static Suite *rng_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rng_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(rng_suite());
 }

@@ -14,6 +14,7 @@
  * directly so that it does not depend on the rest of the loader. */
 #include "../scenarios/src/loader_internal.h"
 #include "../scenarios/src/ynode.h"
+#include "testutil.h"
 
 static const struct mdl_gpu *gpu(const char *id)
 {
@@ -874,9 +875,5 @@ static Suite *roofline_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(roofline_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(roofline_suite());
 }

@@ -14,6 +14,7 @@
 
 #include "llmsim/config.h"
 #include "llmsim/world.h"
+#include "testutil.h"
 
 /* ---- scenario building ------------------------------------------------- */
 
@@ -1313,9 +1314,5 @@ static Suite *world_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(world_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(world_suite());
 }

@@ -1,6 +1,10 @@
 /* Helpers shared by the Check suites; see testutil.h. */
 #include "testutil.h"
 
+#include <check.h>
+
+#include "llmsim/scenario.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +90,23 @@ char *tu_tmpdir(void)
     char tmpl[] = "/tmp/llmsim-test-XXXXXX";
     char *d = mkdtemp(tmpl);
     return d ? strdup(d) : NULL;
+}
+
+int tu_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+void tu_load_yaml(struct sim_scenario *sc, const char *yaml, const struct scn_override *o, size_t n)
+{
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    int rc = scn_load_string(sc, yaml, strlen(yaml), "test.yaml", o, n, &err);
+    char msg[2048];
+    llmsim_error_format(&err, msg, sizeof msg);
+    ck_assert_msg(rc == 0, "%s", msg);
 }

@@ -14,4 +14,15 @@ int tu_run(const char *cmd, char **output);
 /* A fresh temporary directory path (malloc'ed), created. */
 char *tu_tmpdir(void);
 
+/* Runs a Check suite (CK_NORMAL output) and returns the process exit status:
+ * EXIT_SUCCESS when every test passed. */
+struct Suite;
+int tu_run_suite(struct Suite *s);
+
+/* Loads a scenario from YAML text (name "test.yaml") with optional --set
+ * overrides; fails the current test with the located message on error. */
+struct sim_scenario;
+struct scn_override;
+void tu_load_yaml(struct sim_scenario *sc, const char *yaml, const struct scn_override *o, size_t n);
+
 #endif

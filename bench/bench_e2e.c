@@ -21,9 +21,9 @@
  * between them, which leaves out the start (batch filling) and the drain at
  * the end.  The benchmark's arrival rate is then 0.8 x 16 x that.
  *
- * Scale points: horizon {requests: N} for N = 10^4, 10^5, 10^6 with the
- * results file, and N = 10^6 without it (statistics only), to separate the
- * cost of simulating from the cost of writing.  Each point runs in a forked
+ * Scale points: horizon {requests: N} for N = 10^4, 10^5, 10^6, each with
+ * the results file and without it (statistics only), to separate the cost of
+ * simulating from the cost of writing.  Each point runs in a forked
  * child process, so that its peak RSS (getrusage ru_maxrss, the high-water
  * mark of the process) is its own and not the largest point's so far; the
  * child sends its figures back through a pipe.  The clock runs from after
@@ -38,8 +38,9 @@
  * throughput, latency percentiles), so that a change of the model that
  * changes the load is noticed.
  *
- * Usage: bench_e2e [--smoke] [--reps N].  --smoke runs only N = 10^4 once
- * (a second or two; CI runs it).  Output is markdown on stdout. */
+ * Usage: bench_e2e [--smoke | --big] [--reps N].  --smoke runs only N =
+ * 10^4 with the file, once (well under a second; CI runs it); --big adds
+ * N = 10^7.  Output is markdown on stdout. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -75,11 +76,19 @@ struct point {
     int hdf5; /* write the results file */
 };
 
+/* Each size with and without the file (the smaller ones are cheap, and show
+ * what the writer adds to memory at every scale).  The same size twice is the
+ * same simulation (same scenario and seed). */
 static const struct point full_points[] = {
-    {10000ULL, 1},
-    {100000ULL, 1},
-    {1000000ULL, 1},
-    {1000000ULL, 0},
+    {10000ULL, 1},   {10000ULL, 0},   {100000ULL, 1},
+    {100000ULL, 0},  {1000000ULL, 1}, {1000000ULL, 0},
+};
+
+/* --big: also 10^7 (about two minutes a repetition, 2 GiB of memory and a
+ * 1.8 GB file). */
+static const struct point big_points[] = {
+    {10000ULL, 1},    {10000ULL, 0},    {100000ULL, 1},    {100000ULL, 0},
+    {1000000ULL, 1},  {1000000ULL, 0},  {10000000ULL, 1},  {10000000ULL, 0},
 };
 
 static const struct point smoke_points[] = {
@@ -576,10 +585,12 @@ static double mib(double bytes)
 
 int main(int argc, char **argv)
 {
-    int smoke = 0, reps = -1;
+    int smoke = 0, big = 0, reps = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--smoke") == 0) {
             smoke = 1;
+        } else if (strcmp(argv[i], "--big") == 0) {
+            big = 1;
         } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             char *end;
             long r = strtol(argv[++i], &end, 10);
@@ -589,15 +600,21 @@ int main(int argc, char **argv)
             }
             reps = (int)r;
         } else {
-            fprintf(stderr, "usage: %s [--smoke] [--reps N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--smoke | --big] [--reps N]\n", argv[0]);
             return 2;
         }
     }
     if (reps < 0)
         reps = smoke ? 1 : REPS;
-    const struct point *points = smoke ? smoke_points : full_points;
-    size_t npoints = smoke ? sizeof smoke_points / sizeof smoke_points[0]
-                           : sizeof full_points / sizeof full_points[0];
+    const struct point *points = full_points;
+    size_t npoints = sizeof full_points / sizeof full_points[0];
+    if (smoke) {
+        points = smoke_points;
+        npoints = sizeof smoke_points / sizeof smoke_points[0];
+    } else if (big) {
+        points = big_points;
+        npoints = sizeof big_points / sizeof big_points[0];
+    }
 
     struct result sat;
     if (in_child(run_saturation, NULL, &sat) != 0) {
@@ -621,7 +638,7 @@ int main(int argc, char **argv)
 
     /* Per point: the last repetition's result, with the medians of the times
      * and the largest peak RSS over the repetitions written into it. */
-    struct result out[sizeof full_points / sizeof full_points[0]];
+    struct result out[sizeof big_points / sizeof big_points[0]];
     int rc = 0;
     for (size_t i = 0; i < npoints && rc == 0; i++) {
         char path[4200];

@@ -254,6 +254,36 @@ START_TEST(replica_routing_policies)
 }
 END_TEST
 
+/* A scenario can bring its own GPU and model (design.md section 5). */
+START_TEST(inline_gpu_and_model)
+{
+    const char *y =
+        "name: inline\nseed: 2\nhorizon: {requests: 200}\n"
+        "workload:\n  arrivals: {process: poisson, rate_per_s: 2}\n"
+        "  classes: [{name: c, prompt: [{segment: p, tokens: 700}], output_tokens: 120}]\n"
+        "deployments:\n  - name: d\n    kind: self-hosted\n"
+        "    gpu: {name: rtx-4090, bf16_tflops: 165, fp8_tflops: 330, memory_gb: 24, bandwidth_gbs: 1008, "
+        "link_gbs: 32, hour_usd: 0.7}\n"
+        "    model: {name: my-7b, layers: 32, hidden: 4096, intermediate: 11008, heads: 32, kv_heads: 32, "
+        "head_dim: 128, vocab: 32000, params_b: 6.74}\n";
+    struct sim_scenario sc;
+    tu_load_yaml(&sc, y, NULL, 0);
+    ck_assert_str_eq(sc.deployments[0].roofline.gpu.id, "rtx-4090");
+    ck_assert_str_eq(sc.deployments[0].roofline.llm.id, "my-7b");
+    ck_assert_double_eq(sc.deployments[0].gpu_hour_usd, 0.7);
+    struct acc a;
+    struct sim_deployment_stats ds;
+    run(&sc, &a, &ds);
+    ck_assert_uint_eq(a.n, 200);
+    /* (24 GB x 0.9 - 13.48 GB) / (2 x 32 x 32 x 128 x 2 B) = 15,479 tokens, in 16-token blocks. */
+    ck_assert_double_eq_tol(ds.kv_capacity_tokens, floor(floor((24e9 * 0.9 - 6.74e9 * 2) / 524288.0) / 16) * 16,
+                            16);
+    /* Batch-1 decode is bound by reading 13.48 GB at 1,008 GB/s x mbu: ITL above 13.48 / 1008 s. */
+    ck_assert_double_gt(a.itl_sum / a.n_itl, 13.48 / 1008.0);
+    sim_scenario_free(&sc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gpu_serving");
@@ -266,6 +296,7 @@ int main(void)
     tcase_add_test(tc, speculative_benefit_shrinks_with_batch);
     tcase_add_test(tc, weights_must_fit);
     tcase_add_test(tc, replica_routing_policies);
+    tcase_add_test(tc, inline_gpu_and_model);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -627,7 +627,7 @@ static int h_latency(struct scn_ctx *c, const struct yn_node *v, void *obj)
         if (rc)
             return rc;
     } else if (model == NULL) {
-        return scn_fail(c, v, "missing required key 'model' (service_time or linear)");
+        return scn_fail(c, v, "missing required key 'model' (service_time, linear or roofline)");
     }
     struct scn_key keys[8];
     size_t nk;
@@ -673,7 +673,7 @@ static int h_latency(struct scn_ctx *c, const struct yn_node *v, void *obj)
         static const char *const m[] = {"api", "service_time", "linear", "roofline"};
         const char *near = scn_did_you_mean(model, m, 4);
         return near ? scn_fail(c, mn, "unknown latency model '%s' (did you mean '%s'?)", model, near)
-                    : scn_fail(c, mn, "unknown latency model '%s' (expected api, service_time or linear)", model);
+                    : scn_fail(c, mn, "unknown latency model '%s' (expected api, service_time, linear or roofline)", model);
     }
     keys[0].fn = h_skip;
     return scn_process_map(c, v, keys, nk, target);
@@ -913,6 +913,16 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
         if (mdl_roofline_check(&d->roofline, &e2) != 0)
             return scn_fail(c, dn, "%s", e2.msg);
     }
+    if (d->has_gpu && d->has_llm && d->kv_capacity_tokens <= 0 &&
+        mdl_roofline_kv_capacity_tokens(&d->roofline, d->gpu_memory_utilization) < d->block_tokens) {
+        const struct yn_node *k = yn_get(dn, "gpu_memory_utilization");
+        return scn_fail(c, k ? k : dn, "%g of %d x %g GB leaves no room for KV cache next to the weights of "
+                                       "'%s'; raise gpu_memory_utilization or tp, or use smaller weights",
+                        d->gpu_memory_utilization, d->tp, d->roofline.gpu.memory_gb, d->roofline.llm.id);
+    }
+    if (d->kv_capacity_tokens > 0 && d->kv_capacity_tokens < d->block_tokens)
+        return scn_fail(c, yn_get(dn, "kv_capacity_tokens"), "kv_capacity_tokens (%g) is less than one KV block "
+                                                             "(%d tokens)", d->kv_capacity_tokens, d->block_tokens);
     if (d->scheduler == SIM_SCHED_NONE && d->latency_kind == MDL_LAT_ROOFLINE)
         return scn_fail(c, yn_get(dn, "scheduler"), "the roofline model times batch iterations; use "
                                                      "static, dynamic or continuous");

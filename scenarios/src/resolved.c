@@ -96,7 +96,7 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
     fputs("  - name: ", f);
     put_str(f, d->name);
     fprintf(f, "\n    kind: %s\n", sim_deploy_kind_name(d->kind));
-    if (d->model[0]) {
+    if (d->model[0] && !d->has_llm) {
         fputs("    model: ", f);
         put_str(f, d->model);
         fputs("\n", f);
@@ -124,9 +124,13 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         fputs("    gpu: {id: ", f);
         put_str(f, g->id);
         fprintf(f, ", bf16_tflops: %.17g, fp8_tflops: %.17g, memory_gb: %.17g, bandwidth_gbs: %.17g, "
-                   "link_gbs: %.17g, hour_usd: %.17g, mfu: %.17g, mbu: %.17g}\n",
-                g->bf16_tflops, g->fp8_tflops, g->memory_gb, g->bandwidth_gbs, g->link_gbs, g->hour_usd,
-                g->mfu, g->mbu);
+                   "link_gbs: %.17g, hour_usd: %.17g",
+                g->bf16_tflops, g->fp8_tflops, g->memory_gb, g->bandwidth_gbs, g->link_gbs, g->hour_usd);
+        if (g->mfu > 0)
+            fprintf(f, ", mfu: %.17g", g->mfu);
+        if (g->mbu > 0)
+            fprintf(f, ", mbu: %.17g", g->mbu);
+        fputs("}\n", f);
     }
     if (d->has_llm)
         put_llm(f, "    model: ", &d->roofline.llm);

@@ -300,10 +300,19 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
             header = 1;
         }
         const struct ana_summary_row *rej = ana_summary_find(rows, n, scope, "rejected");
-        printf("  %-22s %6.1f%% %5.1f%% %5.1f%% %11.0f %10llu %10.4g %12.4f\n", d->name,
-               100 * val(rows, n, scope, "utilization", F_MEAN), 100 * val(rows, n, scope, "mfu", F_MEAN),
-               100 * val(rows, n, scope, "mbu", F_MEAN), val(rows, n, scope, "preemptions_total", F_MEAN),
-               rej ? (unsigned long long)rej->count : 0ULL, val(rows, n, scope, "itl_token_s", F_P99),
+        char mfu[16] = "-", mbu[16] = "-", itl[16] = "-";
+        double v = val(rows, n, scope, "mfu", F_MEAN);
+        if (isfinite(v)) /* roofline only */
+            snprintf(mfu, sizeof mfu, "%.1f%%", 100 * v);
+        v = val(rows, n, scope, "mbu", F_MEAN);
+        if (isfinite(v))
+            snprintf(mbu, sizeof mbu, "%.1f%%", 100 * v);
+        v = val(rows, n, scope, "itl_token_s", F_P99);
+        if (isfinite(v)) /* batching schedulers only */
+            snprintf(itl, sizeof itl, "%.4g", v);
+        printf("  %-22s %6.1f%% %6s %6s %11.0f %10llu %10s %12.4f\n", d->name,
+               100 * val(rows, n, scope, "utilization", F_MEAN), mfu, mbu,
+               val(rows, n, scope, "preemptions_total", F_MEAN), rej ? (unsigned long long)rej->count : 0ULL, itl,
                val(rows, n, scope, "cost_per_1m_output_tokens_usd", F_MEAN));
     }
     if (header)

@@ -30,6 +30,8 @@ void sim_scenario_free(struct sim_scenario *s)
     free(wl->trace.t_s);
     free(wl->trace.input_tokens);
     free(wl->trace.output_tokens);
+    free(wl->trace.hash_off);
+    free(wl->trace.hash_ids);
     for (size_t i = 0; s->deployments != NULL && i < s->n_deployments; i++)
         deployment_free(&s->deployments[i]);
     free(s->deployments);

@@ -237,6 +237,10 @@ static int sample(struct sim_world *w, uint64_t k)
             busy_sum += span > 0 ? busy / span : 0.0;
         }
         row.busy_frac = d->n_replicas > 0 ? busy_sum / d->n_replicas : 0.0;
+        double kv_sum = 0.0;
+        for (int j = 0; j < d->n_replicas; j++)
+            kv_sum += simi_batch_kv_frac(&d->replicas[j]);
+        row.kv_used_frac = d->n_replicas > 0 ? kv_sum / d->n_replicas : 0.0;
         int rc = emit_ts(w, &row);
         if (rc < 0)
             return rc;

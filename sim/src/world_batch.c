@@ -139,9 +139,13 @@ static double kv_capacity_tokens(const struct sim_deployment_cfg *c, struct llms
         if (cap > 0)
             return floor(cap);
     }
-    double per_token = mdl_llm_kv_bytes_per_token(&m->llm, m->kv);
-    if (c->spec.enabled)
-        per_token += mdl_llm_kv_bytes_per_token(&c->spec.draft, m->kv);
+    /* Engines replicate KV heads when tp exceeds them. */
+    double rep_t = c->tp > m->llm.kv_heads && m->llm.kv_heads > 0 ? (double)c->tp / m->llm.kv_heads : 1.0;
+    double rep_d = c->tp > c->spec.draft.kv_heads && c->spec.draft.kv_heads > 0
+                       ? (double)c->tp / c->spec.draft.kv_heads
+                       : 1.0;
+    double per_token = rep_t * mdl_llm_kv_bytes_per_token(&m->llm, m->kv) +
+                       rep_d * mdl_llm_kv_bytes_per_token(&c->spec.draft, m->kv);
     if (mem <= weights) {
         *rc = llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
                                "deployment %s: the weights (%.1f GB) do not fit in %d x %.0f GB x %.2f "
@@ -767,10 +771,6 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         if ((rc = finish_req(w, d, b, e.q)) != 0)
             return rc;
     }
-    if (b->n_dec == 0) {
-        b->spec_frac = 0;
-        b->last_dec_end_s = 0; /* no decoder waits for a next token */
-    }
 
     /* A static batch ends when no request produces real tokens any more. */
     if (b->is_static && b->batch_open && b->n_dec_active == 0 && b->prefill.len == 0) {
@@ -787,6 +787,11 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         b->heap_n = 0;
         b->batch_open = 0;
         b->used_blocks = 0;
+    }
+
+    if (b->n_dec == 0) {
+        b->spec_frac = 0;
+        b->last_dec_end_s = 0; /* no decoder waits for a next token (a static batch ended, too) */
     }
 
     if (w->sink.iteration != NULL) {

@@ -64,6 +64,17 @@ int scn_parse_override(char *arg, struct scn_override *o, struct llmsim_error *e
  * LLMSIM_EIO, LLMSIM_ESCENARIO (err located at the bad line), LLMSIM_ENOMEM. */
 int scn_trace_read_azure(struct sim_trace *t, const char *path, struct llmsim_error *err);
 
+/* Reads a Mooncake trace (kvcache-ai/Mooncake, FAST'25: JSON lines, one
+ * object per line with exactly the keys "timestamp" (milliseconds, >= 0),
+ * "input_length", "output_length" and "hash_ids" (the ids of the prompt's
+ * 512-token blocks, ceil(input_length / 512) of them, each < 2^32)) into *t:
+ * times in seconds relative to the first row, rows sorted by time (stable),
+ * block_tokens = SCN_MOONCAKE_BLOCK_TOKENS and the block ids in hash_off /
+ * hash_ids.  Returns 0, LLMSIM_EIO, LLMSIM_ESCENARIO (err located at the bad
+ * line and column), LLMSIM_ELIMIT, LLMSIM_ENOMEM. */
+#define SCN_MOONCAKE_BLOCK_TOKENS 512u
+int scn_trace_read_mooncake(struct sim_trace *t, const char *path, struct llmsim_error *err);
+
 /* The price catalog: parsed once from the embedded YAML.  Returns the entry
  * with this id or NULL; *near gets the closest id for a "did you mean". */
 int scn_price_catalog(const struct mdl_price **entries, size_t *n, struct llmsim_error *err);

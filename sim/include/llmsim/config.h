@@ -65,6 +65,14 @@ struct sim_trace {
     double *t_s;            /* arrival offset from the first row, seconds (owned) */
     uint32_t *input_tokens; /* owned */
     uint32_t *output_tokens;/* owned */
+    /* Prompt block hashes (Mooncake traces): row i's prompt is the chain of
+     * blocks hash_ids[hash_off[i] .. hash_off[i + 1]), block j covering
+     * tokens [j * block_tokens, min((j + 1) * block_tokens, input_tokens[i])).
+     * Equal ids at the same position after equal prefixes are the same KV
+     * prefix. */
+    uint32_t block_tokens;  /* tokens per hashed block (512 for mooncake), 0 when the trace has no block hashes */
+    uint64_t *hash_off;     /* n + 1 offsets into hash_ids (owned), NULL when none */
+    uint32_t *hash_ids;     /* hash_off[n] block ids (owned), NULL when none */
 };
 
 struct sim_workload_cfg {

@@ -69,7 +69,8 @@ struct sim_ts_record {
     int32_t replica;
     int32_t queue_len;    /* requests waiting (not yet in service) */
     int32_t running;      /* requests in service */
-    double kv_used_frac;  /* share of KV memory in use (0 until KV memory is modelled) */
+    double kv_used_frac;  /* share of KV memory in use (batching schedulers; mean over replicas
+                             on the deployment row; 0 when KV memory is unbounded) */
     double cache_tokens;  /* tokens held in caches */
     double busy_frac;     /* share of the last interval the servers were busy (mean over replicas) */
     int32_t replicas;     /* replicas provisioned */

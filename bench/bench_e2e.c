@@ -26,15 +26,17 @@
  * simulating from the cost of writing.  Each point runs in a forked
  * child process, so that its peak RSS (getrusage ru_maxrss, the high-water
  * mark of the process) is its own and not the largest point's so far; the
- * child sends its figures back through a pipe.  The clock runs from after
- * the scenario is parsed to after the results file is closed (fsync and
- * rename included) and the summary computed.  The results file goes to a
- * fresh temporary folder (mkdtemp under $TMPDIR or /tmp); its size is taken
- * before it is deleted, and the folder is removed at the end.
+ * child sends its figures back through a pipe.  The clock (CLOCK_MONOTONIC)
+ * runs from after the scenario is parsed until the summary is computed and
+ * the results file closed (fsync and rename included); it is split into
+ * setup (statistics, file created, world built), run (sim_run with its
+ * sinks), summary (ana_stats_summary) and close.  The results file goes to
+ * a fresh temporary folder (mkdtemp under $TMPDIR or /tmp); its size is
+ * taken before it is deleted, and the folder is removed at the end.
  *
- * Each point is run REPS times (each a fresh child); the table gives the
- * median wall time and the rates derived from it, the median CPU time, and
- * the largest peak RSS.  A second table shows what was simulated (achieved
+ * Each point is run REPS times (each a fresh child); the tables give the
+ * median of each time and the rates derived from the median wall time, and
+ * the largest peak RSS.  A last table shows what was simulated (achieved
  * throughput, latency percentiles), so that a change of the model that
  * changes the load is noticed.
  *
@@ -61,13 +63,13 @@
 #include "llmsim/world.h"
 
 #define REPLICAS 16
-#define LOAD 0.8                /* target share of saturation */
-#define SAT_REQUESTS 8000       /* requests of the saturation run */
-#define SAT_RATE_PER_S 10000.0  /* its arrival rate, far above one replica's capacity */
-#define SAT_LO 0.10             /* completion-sequence window of the saturation rate */
+#define LOAD 0.8               /* target share of saturation */
+#define SAT_REQUESTS 8000      /* requests of the saturation run */
+#define SAT_RATE_PER_S 10000.0 /* its arrival rate, far above one replica's capacity */
+#define SAT_LO 0.10            /* completion-sequence window of the saturation rate */
 #define SAT_HI 0.80
-#define TS_INTERVAL_S 60.0      /* /timeseries sampling interval */
-#define REPS 3                  /* default repetitions per point */
+#define TS_INTERVAL_S 60.0 /* /timeseries sampling interval */
+#define REPS 3             /* default repetitions per point */
 #define REPS_MAX 25
 
 /* One scale point. */
@@ -80,15 +82,14 @@ struct point {
  * what the writer adds to memory at every scale).  The same size twice is the
  * same simulation (same scenario and seed). */
 static const struct point full_points[] = {
-    {10000ULL, 1},   {10000ULL, 0},   {100000ULL, 1},
-    {100000ULL, 0},  {1000000ULL, 1}, {1000000ULL, 0},
+    {10000ULL, 1}, {10000ULL, 0}, {100000ULL, 1}, {100000ULL, 0}, {1000000ULL, 1}, {1000000ULL, 0},
 };
 
 /* --big: also 10^7 (about two minutes a repetition, 2 GiB of memory and a
  * 1.8 GB file). */
 static const struct point big_points[] = {
-    {10000ULL, 1},    {10000ULL, 0},    {100000ULL, 1},    {100000ULL, 0},
-    {1000000ULL, 1},  {1000000ULL, 0},  {10000000ULL, 1},  {10000000ULL, 0},
+    {10000ULL, 1},   {10000ULL, 0},   {100000ULL, 1},   {100000ULL, 0},
+    {1000000ULL, 1}, {1000000ULL, 0}, {10000000ULL, 1}, {10000000ULL, 0},
 };
 
 static const struct point smoke_points[] = {
@@ -109,9 +110,10 @@ struct result {
     double summary_s; /* of wall_s: ana_stats_summary (sorting the samples) */
     double close_s;   /* of wall_s: /summary written, file closed, fsynced, renamed */
     uint64_t completed, events, iterations, preemptions;
-    long maxrss_kib;       /* peak RSS of the child at the end */
-    long rss_start_kib;    /* ru_maxrss when the child started (the parent's pages at fork) */
-    long long file_bytes;  /* results file size, -1 without one */
+    long maxrss_kib;      /* peak RSS of the child at the end */
+    long rss_run_kib;     /* peak RSS before the summary (simulation, sinks, file rows) */
+    long rss_start_kib;   /* ru_maxrss when the child started (the parent's pages at fork) */
+    long long file_bytes; /* results file size, -1 without one */
     double makespan_s;
     double thr_rps, ttft_p50, ttft_p99, e2e_p50, e2e_p99, in_system, mfu;
 };
@@ -205,7 +207,8 @@ static void run_saturation(const void *arg, struct result *res)
         fail(res, "saturation: setup", NULL, LLMSIM_ENOMEM);
         goto done;
     }
-    if ((rc = scn_load_string(&sc, yaml, (size_t)len, "bench_e2e saturation", NULL, 0, &err)) != 0) {
+    if ((rc = scn_load_string(&sc, yaml, (size_t)len, "bench_e2e saturation", NULL, 0, &err)) !=
+        0) {
         fail(res, "saturation: scenario", &err, rc);
         goto done;
     }
@@ -316,8 +319,8 @@ static void run_point(const void *argp, struct result *res)
     const char **cnames = NULL, **dnames = NULL;
     int rc;
 
-    int len = scenario_yaml(yaml, sizeof yaml, a->pt.requests, a->rate_per_s, REPLICAS,
-                            TS_INTERVAL_S);
+    int len =
+        scenario_yaml(yaml, sizeof yaml, a->pt.requests, a->rate_per_s, REPLICAS, TS_INTERVAL_S);
     if (len < 0) {
         fail(res, "scenario text", NULL, LLMSIM_ELIMIT);
         goto done;
@@ -392,6 +395,8 @@ static void run_point(const void *argp, struct result *res)
         goto done;
     }
     double t_summary = mono_s();
+    struct rusage ru_run;
+    getrusage(RUSAGE_SELF, &ru_run);
     if ((rc = ana_stats_summary(stats, &rows, &n_rows)) != 0) {
         fail(res, "summary", NULL, rc);
         goto done;
@@ -434,6 +439,7 @@ static void run_point(const void *argp, struct result *res)
     res->summary_s = t_close - t_summary;
     res->close_s = t1 - t_close;
     res->maxrss_kib = ru1.ru_maxrss;
+    res->rss_run_kib = ru_run.ru_maxrss;
     res->completed = ws.completed;
     res->events = ws.events;
     res->makespan_s = ws.makespan_s;
@@ -624,8 +630,10 @@ int main(int argc, char **argv)
     double rate = LOAD * REPLICAS * sat.sat_rps;
     printf("Saturation of one replica: %.2f requests/s (completions %.0f%%..%.0f%% of %d requests "
            "arriving at %.0f/s; %.2f over the whole run, drain included)\n\n",
-           sat.sat_rps, 100 * SAT_LO, 100 * SAT_HI, SAT_REQUESTS, SAT_RATE_PER_S, sat.sat_rps_whole);
-    printf("Arrival rate: %.2f x %d x %.2f = %.2f requests/s\n\n", LOAD, REPLICAS, sat.sat_rps, rate);
+           sat.sat_rps, 100 * SAT_LO, 100 * SAT_HI, SAT_REQUESTS, SAT_RATE_PER_S,
+           sat.sat_rps_whole);
+    printf("Arrival rate: %.2f x %d x %.2f = %.2f requests/s\n\n", LOAD, REPLICAS, sat.sat_rps,
+           rate);
 
     const char *tmp = getenv("TMPDIR");
     char dir[4096];
@@ -644,8 +652,9 @@ int main(int argc, char **argv)
         char path[4200];
         snprintf(path, sizeof path, "%s/e2e-%llu.h5", dir, points[i].requests);
         struct point_arg arg = {points[i], rate, path};
-        double wall[REPS_MAX], cpu[REPS_MAX], setup[REPS_MAX], run[REPS_MAX], summ[REPS_MAX], clo[REPS_MAX];
-        long rss = 0;
+        double wall[REPS_MAX], cpu[REPS_MAX], setup[REPS_MAX], run[REPS_MAX], summ[REPS_MAX],
+            clo[REPS_MAX];
+        long rss = 0, rss_run = 0;
         for (int r = 0; r < reps; r++) {
             struct result res;
             if (in_child(run_point, &arg, &res) != 0) {
@@ -662,11 +671,14 @@ int main(int argc, char **argv)
             clo[r] = res.close_s;
             if (res.maxrss_kib > rss)
                 rss = res.maxrss_kib;
+            if (res.rss_run_kib > rss_run)
+                rss_run = res.rss_run_kib;
             out[i] = res;
         }
         if (rc != 0)
             break;
         out[i].maxrss_kib = rss;
+        out[i].rss_run_kib = rss_run;
         out[i].wall_s = median(wall, reps);
         out[i].cpu_s = median(cpu, reps);
         out[i].setup_s = median(setup, reps);
@@ -701,9 +713,10 @@ int main(int argc, char **argv)
 
     printf("\nWhere the wall time goes (medians; `run` is sim_run with the sinks: the statistics "
            "and the rows to the file):\n\n");
-    printf("| requests | HDF5 | setup s | run s | summary s | file close s | requests/s of run alone "
-           "| events/s of run alone |\n");
-    printf("|---:|:---:|---:|---:|---:|---:|---:|---:|\n");
+    printf(
+        "| requests | HDF5 | setup s | run s | summary s | file close s | requests/s of run alone "
+        "| events/s of run alone | peak RSS before the summary MiB |\n");
+    printf("|---:|:---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < npoints; i++) {
         const struct result *r = &out[i];
         char clo[32];
@@ -711,9 +724,10 @@ int main(int argc, char **argv)
             snprintf(clo, sizeof clo, "%.3f", r->close_s);
         else
             snprintf(clo, sizeof clo, "-");
-        printf("| %llu | %s | %.3f | %.3f | %.3f | %s | %.0f | %.3g |\n", points[i].requests,
+        printf("| %llu | %s | %.3f | %.3f | %.3f | %s | %.0f | %.3g | %.1f |\n", points[i].requests,
                points[i].hdf5 ? "yes" : "no", r->setup_s, r->run_s, r->summary_s, clo,
-               (double)r->completed / r->run_s, (double)r->events / r->run_s);
+               (double)r->completed / r->run_s, (double)r->events / r->run_s,
+               (double)r->rss_run_kib / 1024.0);
     }
 
     printf("\nWhat was simulated (offered %.2f requests/s):\n\n", rate);

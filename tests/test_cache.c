@@ -31,8 +31,8 @@ START_TEST(expires_after_idle_gap)
     struct sim_cache *c = sim_cache_alloc(INFINITY);
     double tok;
     ck_assert_int_eq(sim_cache_put(c, 7, 1000, 300, 10.0, 10.0, 0.5), 0);
-    ck_assert(sim_cache_peek(c, 7, 309.999, &tok));
-    ck_assert(!sim_cache_peek(c, 7, 310.0, &tok)); /* last use + TTL */
+    ck_assert(sim_cache_peek(c, 7, 310.0, &tok)); /* last use + TTL: still readable */
+    ck_assert(!sim_cache_peek(c, 7, 310.001, &tok));
     struct sim_cache_stats st;
     sim_cache_stats(c, 400, &st);
     ck_assert_uint_eq(st.expirations, 1);
@@ -114,7 +114,7 @@ START_TEST(random_against_reference)
         uint64_t k = gsl_rng_uniform_int(r, N);
         /* reference expiry */
         for (int i = 0; i < N; i++)
-            if (ref[i].live && ref[i].last + ref[i].ttl <= t) {
+            if (ref[i].live && ref[i].last + ref[i].ttl < t) {
                 ref[i].live = 0;
                 used -= ref[i].tokens;
             }

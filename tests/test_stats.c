@@ -2,7 +2,9 @@
  * type-7 percentiles, Student t and batch-means confidence intervals,
  * warm-up and rejected-request exclusion, preemptions, the token-weighted
  * inter-token latency histogram (accuracy and bounded memory), scopes,
- * run-level cost and engine arithmetic, and every error. */
+ * run-level cost and engine arithmetic, the prompt-cache metrics (hit
+ * shares, TTFT split, savings, storage in the run's cost), and every
+ * error. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -255,9 +257,10 @@ START_TEST(test_scopes)
     struct ana_summary_row *rows = NULL;
     size_t n = 0;
     ck_assert_int_eq(ana_stats_summary(s, &rows, &n), 0);
-    /* 5 scopes x (8 request metrics + rejected), itl_token_s for all and the
-     * 2 deployments, run metrics: all 17, classes 8, deployments 16. */
-    ck_assert_uint_eq(n, 5 * 9 + 3 + 17 + 2 * 8 + 2 * 16);
+    /* 5 scopes x (13 request metrics + rejected + cache_hit_tokens +
+     * savings_pct), itl_token_s for all and the 2 deployments, run metrics:
+     * all 22, classes 9, deployments 21. */
+    ck_assert_uint_eq(n, 5 * 16 + 3 + 22 + 2 * 9 + 2 * 21);
     ck_assert_str_eq(rows[0].scope, "all");
     ck_assert_str_eq(rows[0].metric, "ttft_s");
     const struct ana_summary_row *r = ana_summary_find(rows, n, "class:lookup", "ttft_s");
@@ -282,11 +285,25 @@ START_TEST(test_scopes)
         ana_summary_find(rows, n, "class:lookup", "cost_per_1m_output_tokens_usd"));
     ck_assert_ptr_null(ana_summary_find(rows, n, "all", "kv_capacity_tokens"));
     ck_assert_ptr_nonnull(ana_summary_find(rows, n, "deployment:sonnet", "kv_capacity_tokens"));
-    /* Per scope: request metrics, rejected, itl_token_s, then run metrics. */
+    /* Per scope: request metrics, rejected, cache_hit_tokens, savings_pct,
+     * itl_token_s, then run metrics. */
     ck_assert_str_eq(rows[7].metric, "preemptions");
-    ck_assert_str_eq(rows[8].metric, "rejected");
-    ck_assert_str_eq(rows[9].metric, "itl_token_s");
-    ck_assert_str_eq(rows[10].metric, "throughput_rps");
+    ck_assert_str_eq(rows[8].metric, "cache_hit_requests");
+    ck_assert_str_eq(rows[12].metric, "savings_usd_per_1k");
+    ck_assert_str_eq(rows[13].metric, "rejected");
+    ck_assert_str_eq(rows[14].metric, "cache_hit_tokens");
+    ck_assert_str_eq(rows[15].metric, "savings_pct");
+    ck_assert_str_eq(rows[16].metric, "itl_token_s");
+    ck_assert_str_eq(rows[17].metric, "throughput_rps");
+    ck_assert_ptr_nonnull(ana_summary_find(rows, n, "class:lookup", "cache_hit_tokens"));
+    ck_assert_ptr_nonnull(ana_summary_find(rows, n, "class:lookup", "savings_pct"));
+    ck_assert_ptr_nonnull(ana_summary_find(rows, n, "class:lookup", "ttft_hit_s"));
+    ck_assert_ptr_nonnull(
+        ana_summary_find(rows, n, "class:lookup", "cost_cache_storage_per_1k_usd"));
+    ck_assert_ptr_null(ana_summary_find(rows, n, "class:lookup", "cache_storage_usd"));
+    ck_assert_ptr_null(ana_summary_find(rows, n, "class:lookup", "cache_tokens"));
+    ck_assert_ptr_nonnull(ana_summary_find(rows, n, "all", "cache_unread_writes"));
+    ck_assert_ptr_nonnull(ana_summary_find(rows, n, "deployment:llama8b", "cache_tokens"));
     ck_assert_ptr_nonnull(ana_summary_find(rows, n, "deployment:sonnet", "gpu_idle_usd"));
     ck_assert_ptr_null(ana_summary_find(rows, n, "class:none", "ttft_s"));
     ck_assert_ptr_null(ana_summary_find(NULL, 0, "all", "ttft_s"));
@@ -543,10 +560,22 @@ START_TEST(test_rejected)
     bad.cost_output_usd = NAN; /* cost lines still are */
     ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_ERANGE);
 
-    const char *per_request[] = {"ttft_s",       "e2e_s",         "queue_s",  "itl_s",
-                                 "input_tokens", "output_tokens", "cost_usd", "preemptions"};
+    const char *per_request[] = {"ttft_s",
+                                 "e2e_s",
+                                 "queue_s",
+                                 "itl_s",
+                                 "input_tokens",
+                                 "output_tokens",
+                                 "cost_usd",
+                                 "preemptions",
+                                 "cache_hit_requests",
+                                 "cache_write_tokens",
+                                 "ttft_miss_s",
+                                 "savings_usd_per_1k",
+                                 "savings_pct"};
     for (size_t m = 0; m < sizeof per_request / sizeof per_request[0]; m++)
         ck_assert_uint_eq(row_of(s, "all", per_request[m]).count, 3);
+    ck_assert_uint_eq(row_of(s, "all", "cache_hit_tokens").count, 300); /* 3 x 100 input */
     ck_assert_double_eq_tol(row_of(s, "all", "ttft_s").mean, 2.0, TOL);
     ck_assert_double_eq_tol(row_of(s, "all", "cost_usd").mean, 0.3, TOL);
     ck_assert_uint_eq(row_of(s, "class:analysis", "ttft_s").count, 0);
@@ -918,6 +947,283 @@ START_TEST(test_run_engine)
 }
 END_TEST
 
+/* A request of input_tokens `input`, `cached` of them read from a cache,
+ * `written` written to one, and time to first token ttft. */
+static struct sim_request_record cached_req(int rep, int cls, int dep, uint32_t input,
+                                            uint32_t cached, uint32_t written, double ttft)
+{
+    struct sim_request_record r = req(rep, cls, dep, 1.0);
+    r.input_tokens = input;
+    r.cached_tokens = cached;
+    r.cache_write_tokens = written;
+    r.ttft_s = ttft;
+    return r;
+}
+
+/* Four measured requests of 1000 input tokens with 0, 900, 900, 0 cached:
+ * half of them hit, 1800 / 4000 = 0.45 of their tokens; the hits' TTFT
+ * 0.2 and 0.4 s, the misses' 1 and 3 s.  A warm-up hit and a rejected
+ * request are left out. */
+START_TEST(test_cache_hits)
+{
+    struct ana_stats *s = alloc_stats(10);
+    add(s, cached_req(0, 0, 0, 1000, 0, 1000, 1.0));
+    add(s, cached_req(0, 0, 0, 1000, 900, 0, 0.2));
+    add(s, cached_req(0, 1, 0, 1000, 900, 100, 0.4));
+    add(s, cached_req(0, 1, 1, 1000, 0, 500, 3.0));
+    struct sim_request_record r = cached_req(0, 0, 0, 5000, 5000, 0, 0.01);
+    r.flags = SIM_RF_WARMUP;
+    add(s, r);
+    r = cached_req(0, 1, 1, 7000, 3000, 4000, NAN);
+    r.flags = SIM_RF_REJECTED;
+    r.cost_nocache_usd = NAN; /* not looked at */
+    add(s, r);
+
+    struct ana_summary_row row = row_of(s, "all", "cache_hit_requests");
+    ck_assert_uint_eq(row.count, 4);
+    ck_assert_double_eq_tol(row.mean, 0.5, TOL);
+    ck_assert_double_eq_tol(row.p50, 0.5, TOL); /* sorted 0 0 1 1, h = 1.5 */
+    ck_assert_double_eq_tol(row.p90, 1.0, TOL);
+    ck_assert(isnan(row.ci95)); /* one replication, fewer than 20 samples */
+
+    row = row_of(s, "all", "cache_hit_tokens");
+    ck_assert_uint_eq(row.count, 4000);
+    ck_assert_double_eq_tol(row.mean, 0.45, TOL);
+    ck_assert_double_eq_tol(row.p50, 0.45, TOL);
+    ck_assert(isnan(row.ci95));
+
+    row = row_of(s, "all", "cache_write_tokens");
+    ck_assert_uint_eq(row.count, 4);
+    ck_assert_double_eq_tol(row.mean, 400.0, TOL);
+    ck_assert_double_eq_tol(row.p50, 300.0, TOL); /* sorted 0 100 500 1000 */
+    ck_assert_double_eq_tol(row.p90, 850.0, TOL); /* h = 2.7 */
+
+    row = row_of(s, "all", "ttft_hit_s");
+    ck_assert_uint_eq(row.count, 2);
+    ck_assert_double_eq_tol(row.mean, 0.3, TOL);
+    ck_assert_double_eq_tol(row.p99, 0.2 + 0.99 * 0.2, TOL);
+    row = row_of(s, "all", "ttft_miss_s");
+    ck_assert_uint_eq(row.count, 2);
+    ck_assert_double_eq_tol(row.mean, 2.0, TOL);
+    ck_assert_double_eq_tol(row.p50, 2.0, TOL);
+    ck_assert_uint_eq(row_of(s, "all", "ttft_s").count, 4);
+
+    /* Scopes: lookup 0 and 900 of 2000; analysis 900 and 0 of 2000;
+     * sonnet 1800 of 3000 (3 requests, 2 hits); llama8b no hit. */
+    ck_assert_double_eq_tol(row_of(s, "class:lookup", "cache_hit_tokens").mean, 0.45, TOL);
+    ck_assert_double_eq_tol(row_of(s, "class:analysis", "cache_hit_requests").mean, 0.5, TOL);
+    ck_assert_double_eq_tol(row_of(s, "class:analysis", "ttft_hit_s").mean, 0.4, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "cache_hit_tokens").mean, 0.6, TOL);
+    ck_assert_uint_eq(row_of(s, "deployment:sonnet", "cache_hit_tokens").count, 3000);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "cache_hit_requests").mean, 2.0 / 3,
+                            TOL);
+    row = row_of(s, "deployment:llama8b", "cache_hit_tokens");
+    ck_assert_uint_eq(row.count, 1000);
+    ck_assert_double_eq_tol(row.mean, 0.0, TOL);
+    ck_assert_uint_eq(row_of(s, "deployment:llama8b", "ttft_hit_s").count, 0);
+    ck_assert(isnan(row_of(s, "deployment:llama8b", "ttft_hit_s").mean));
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "ttft_miss_s").mean, 3.0, TOL);
+
+    /* A second replication with 2 requests of 1000 tokens, 100 cached each:
+     * a ratio of sums over the pool, (1800 + 200) / 6000, not the mean of the
+     * replications' ratios 0.45 and 0.1; Student t over those. */
+    add(s, cached_req(1, 0, 0, 1000, 100, 0, 0.5));
+    add(s, cached_req(1, 0, 0, 1000, 100, 0, 0.7));
+    row = row_of(s, "all", "cache_hit_tokens");
+    ck_assert_uint_eq(row.count, 6000);
+    ck_assert_double_eq_tol(row.mean, 1.0 / 3, TOL);
+    ck_assert_double_eq_tol(row.p50, 0.275, TOL);
+    ck_assert_double_eq_tol(row.ci95,
+                            ana_t_quantile(0.975, 1) * sqrt(2 * 0.175 * 0.175) / sqrt(2.0), 1e-9);
+    row = row_of(s, "all", "cache_hit_requests");
+    ck_assert_double_eq_tol(row.mean, 4.0 / 6, TOL);
+    /* Student t over the replication means 0.5 and 1. */
+    ck_assert_double_eq_tol(row.ci95, ana_t_quantile(0.975, 1) * sqrt(0.125) / sqrt(2.0), 1e-9);
+    ck_assert_double_eq_tol(row_of(s, "all", "ttft_hit_s").mean, (0.2 + 0.4 + 0.5 + 0.7) / 4, TOL);
+    ana_stats_free(s);
+}
+END_TEST
+
+/* A request with billed lines (input, cache write, cache read, output), a
+ * GPU line and the counterfactual cost without caching. */
+static struct sim_request_record saved_req(int cls, int dep, const double lines[5], double nocache,
+                                           uint32_t flags)
+{
+    struct sim_request_record r = req(0, cls, dep, 1.0);
+    r.cost_input_usd = lines[0];
+    r.cost_cache_write_usd = lines[1];
+    r.cost_cache_read_usd = lines[2];
+    r.cost_output_usd = lines[3];
+    r.cost_gpu_usd = lines[4];
+    r.cost_nocache_usd = nocache;
+    r.flags = flags;
+    return r;
+}
+
+/* Savings.  Measured requests (billed incl. GPU -> without caching):
+ *   A lookup sonnet   0.001 + 0.002 + 0.0003 + 0.005 = 0.0083 -> 0.01  saves  0.0017
+ *   B lookup sonnet   0.004 + 0.005               = 0.009  -> 0.008 saves -0.001
+ *   C lookup llama8b  GPU 0.002                         -> 0.003 saves  0.001
+ *   D analysis llama8b nothing                          -> 0     saves  0
+ * all: 0.0017 saved of 0.021 over 4 requests; a warm-up and a rejected
+ * request are left out. */
+START_TEST(test_cache_savings)
+{
+    const double a[5] = {0.001, 0.002, 0.0003, 0.005, 0};
+    const double b[5] = {0.004, 0, 0, 0.005, 0};
+    const double c[5] = {0, 0, 0, 0, 0.002};
+    const double d[5] = {0, 0, 0, 0, 0};
+    struct ana_stats *s = alloc_stats(10);
+    add(s, saved_req(0, 0, a, 0.01, 0));
+    add(s, saved_req(0, 0, b, 0.008, 0));
+    add(s, saved_req(0, 1, c, 0.003, 0));
+    add(s, saved_req(1, 1, d, 0, 0));
+    add(s, saved_req(1, 0, a, 100.0, SIM_RF_WARMUP));
+    add(s, saved_req(1, 0, d, NAN, SIM_RF_REJECTED)); /* not looked at */
+    struct sim_request_record bad = saved_req(0, 0, a, INFINITY, 0);
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_ERANGE);
+    bad.flags = SIM_RF_WARMUP; /* checked in the warm-up too, like the cost lines */
+    ck_assert_int_eq(ana_stats_add(s, &bad), LLMSIM_ERANGE);
+
+    const double tol = 1e-9;
+    struct ana_summary_row row = row_of(s, "all", "savings_usd_per_1k");
+    ck_assert_uint_eq(row.count, 4);
+    ck_assert_double_eq_tol(row.mean, 1000.0 * 0.0017 / 4, tol);
+    ck_assert_double_eq_tol(row.p50, 0.5, tol); /* sorted -1, 0, 1, 1.7 (x 1000), h = 1.5 */
+    ck_assert(isnan(row.ci95));
+    row = row_of(s, "all", "savings_pct");
+    ck_assert_uint_eq(row.count, 4);
+    ck_assert_double_eq_tol(row.mean, 100.0 * 0.0017 / 0.021, tol);
+    ck_assert_double_eq_tol(row.p50, 100.0 * 0.0017 / 0.021, tol); /* one replication */
+    ck_assert(isnan(row.ci95));
+
+    ck_assert_double_eq_tol(row_of(s, "class:lookup", "savings_usd_per_1k").mean,
+                            1000.0 * 0.0017 / 3, tol);
+    ck_assert_double_eq_tol(row_of(s, "class:lookup", "savings_pct").mean, 100.0 * 0.0017 / 0.021,
+                            tol);
+    /* Nothing would have been spent: 0, not NaN. */
+    row = row_of(s, "class:analysis", "savings_pct");
+    ck_assert_uint_eq(row.count, 1);
+    ck_assert_double_eq_tol(row.mean, 0.0, TOL);
+    ck_assert_double_eq_tol(row_of(s, "class:analysis", "savings_usd_per_1k").mean, 0.0, TOL);
+    /* sonnet: 0.0007 of 0.018 over 2; llama8b: 0.001 of 0.003 over 2. */
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "savings_usd_per_1k").mean, 0.35, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "savings_pct").mean,
+                            100.0 * 0.0007 / 0.018, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "savings_usd_per_1k").mean, 0.5, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "savings_pct").mean, 100.0 / 3, tol);
+
+    /* Caching that costs more (a write premium never repaid): negative. */
+    struct ana_stats *s2 = alloc_stats(0);
+    add(s2, saved_req(0, 0, b, 0.006, 0));
+    ck_assert_double_eq_tol(row_of(s2, "all", "savings_pct").mean, -50.0, tol);
+    ck_assert_double_eq_tol(row_of(s2, "all", "savings_usd_per_1k").mean, -3.0, tol);
+    ana_stats_free(s2);
+
+    /* No measured request: NaN, count 0. */
+    s2 = alloc_stats(0);
+    add(s2, saved_req(0, 0, a, 0.01, SIM_RF_WARMUP));
+    row = row_of(s2, "all", "savings_pct");
+    ck_assert_uint_eq(row.count, 0);
+    ck_assert(isnan(row.mean) && isnan(row.p50));
+    ck_assert(isnan(row_of(s2, "all", "cache_hit_tokens").mean));
+    ana_stats_free(s2);
+    ana_stats_free(s);
+}
+END_TEST
+
+/* Run-level prompt-cache figures and the storage fee in the run's cost.
+ * sonnet (api): a lookup request writing 300 tokens and an analysis request
+ * writing 100, 0.01 USD of output each, 0.5 USD of storage; llama8b
+ * (self-hosted, 2 USD provisioned): one analysis request.  Total 0.02 +
+ * 2 + 0.5 = 2.52 USD over 3 requests and 6 output tokens. */
+START_TEST(test_cache_run)
+{
+    struct ana_stats *s = alloc_stats(0);
+    struct sim_request_record r = cached_req(0, 0, 0, 1000, 0, 300, 1.0);
+    r.cost_output_usd = 0.01;
+    add(s, r);
+    r = cached_req(0, 1, 0, 1000, 0, 100, 1.0);
+    r.cost_output_usd = 0.01;
+    add(s, r);
+    r = cached_req(0, 1, 1, 1000, 0, 0, 1.0);
+    r.cost_gpu_usd = 0.01;
+    add(s, r);
+    struct sim_deployment_stats ds[2] = {
+        {.completed = 2,
+         .cache_storage_usd = 0.5,
+         .cache_unread_write_usd = 0.2,
+         .cache_unread_writes = 3,
+         .cache_tokens = 12000},
+        {.completed = 1, .gpu_cost_usd = 2.0, .gpu_busy_cost_usd = 0.01},
+    };
+    struct sim_world_stats ws = {.makespan_s = 10, .n_deployments = 2, .deployments = ds};
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), 0);
+
+    const double tol = 1e-9;
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_per_1k_usd").mean, 1000.0 * 2.52 / 3, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_cache_storage_per_1k_usd").mean,
+                            1000.0 * 0.5 / 3, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_per_1m_output_tokens_usd").mean, 1e6 * 2.52 / 6,
+                            tol);
+    /* The lines add up to the total. */
+    const char *lines[] = {"cost_input_per_1k_usd",      "cost_cache_write_per_1k_usd",
+                           "cost_cache_read_per_1k_usd", "cost_output_per_1k_usd",
+                           "cost_gpu_per_1k_usd",        "cost_cache_storage_per_1k_usd"};
+    double sum = 0;
+    for (size_t l = 0; l < sizeof lines / sizeof lines[0]; l++)
+        sum += row_of(s, "all", lines[l]).mean;
+    ck_assert_double_eq_tol(sum, 840.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cache_storage_usd").mean, 0.5, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "cache_unread_write_usd").mean, 0.2, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "cache_unread_writes").mean, 3, TOL);
+    ck_assert_double_eq_tol(row_of(s, "all", "cache_tokens").mean, 12000, TOL);
+    ck_assert_uint_eq(row_of(s, "all", "cache_tokens").count, 1);
+
+    /* Deployments: sonnet (0.02 + 0.5) / 2; llama8b 2 / 1, no cache. */
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "cost_per_1k_usd").mean, 260.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "cost_cache_storage_per_1k_usd").mean,
+                            250.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "cost_per_1m_output_tokens_usd").mean,
+                            1e6 * 0.52 / 4, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "cache_storage_usd").mean, 0.5, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:sonnet", "cache_unread_writes").mean, 3, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "cost_per_1k_usd").mean, 2000.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "cost_cache_storage_per_1k_usd").mean,
+                            0.0, TOL);
+    ck_assert_double_eq_tol(row_of(s, "deployment:llama8b", "cache_tokens").mean, 0.0, TOL);
+
+    /* Classes: storage shared 300 : 100 by cache-write tokens; lookup
+     * 0.01 + 0.375 over 1 request, analysis 0.01 + 2 + 0.125 over 2. */
+    ck_assert_double_eq_tol(row_of(s, "class:lookup", "cost_cache_storage_per_1k_usd").mean, 375.0,
+                            tol);
+    ck_assert_double_eq_tol(row_of(s, "class:lookup", "cost_per_1k_usd").mean, 385.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "class:analysis", "cost_cache_storage_per_1k_usd").mean, 62.5,
+                            tol);
+    ck_assert_double_eq_tol(row_of(s, "class:analysis", "cost_per_1k_usd").mean, 1067.5, tol);
+    ana_stats_free(s);
+
+    /* Nothing written: storage shared by served requests, 1 : 2 on sonnet
+     * (a warm-up request counts, as for the GPU shares): 0.2 over 1 request
+     * and 0.4 over 2. */
+    s = alloc_stats(10);
+    add(s, cached_req(0, 0, 0, 1000, 0, 0, 1.0));
+    add(s, cached_req(0, 1, 0, 1000, 0, 0, 1.0));
+    r = cached_req(0, 1, 0, 1000, 0, 0, 1.0);
+    r.flags = SIM_RF_WARMUP;
+    add(s, r);
+    ds[0].cache_storage_usd = 0.6;
+    ds[1].gpu_cost_usd = 0;
+    ck_assert_int_eq(ana_stats_add_run(s, 0, &ws), 0);
+    ck_assert_double_eq_tol(row_of(s, "class:lookup", "cost_cache_storage_per_1k_usd").mean, 200.0,
+                            tol);
+    ck_assert_double_eq_tol(row_of(s, "class:analysis", "cost_cache_storage_per_1k_usd").mean,
+                            200.0, tol);
+    ck_assert_double_eq_tol(row_of(s, "all", "cost_per_1k_usd").mean, 200.0, tol);
+    ana_stats_free(s);
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -943,6 +1249,9 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_itl_token_errors);
     tcase_add_test(tc, test_itl_token_memory);
     tcase_add_test(tc, test_run_engine);
+    tcase_add_test(tc, test_cache_hits);
+    tcase_add_test(tc, test_cache_savings);
+    tcase_add_test(tc, test_cache_run);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,9 +5,12 @@
  * measured (non-warm-up, served) requests, in completion order; capacities
  * double, so appends are amortised O(1).  Beside them, per replication and
  * scope, sums over every served request (warm-up included) of the billed cost
- * lines and output tokens and the counts of measured and rejected requests,
- * and per replication a (class x deployment) table of attributed GPU cost and
- * request counts: the run-level cost figures are made from these when the
+ * lines and output tokens, the counts of measured and rejected requests, and
+ * the sums over the measured requests of input and cached tokens, cost and
+ * counterfactual cost without caching (the ratio-of-sums rows
+ * cache_hit_tokens and savings_pct); and per replication a (class x
+ * deployment) table of attributed GPU cost, cache-write tokens and request
+ * counts: the run-level cost figures are made from these when the
  * replication's ana_stats_add_run arrives.
  *
  * Token-weighted inter-token latency (itl_token_s).  Batch iterations are
@@ -40,7 +43,9 @@
  * Run-level metrics and what each scope gets are defined in results.h.  The
  * GPU line of a class is each deployment's provisioned cost times the class's
  * share of the GPU cost attributed to that deployment's requests (of its
- * requests when none was attributed), so that class lines add up to "all". */
+ * requests when none was attributed), so that class lines add up to "all";
+ * its cache storage line likewise, with shares of the deployment's
+ * cache-write tokens (of its requests when none was written). */
 #include "llmsim/results.h"
 
 #include <math.h>
@@ -52,10 +57,37 @@
 #include <gsl/gsl_cdf.h>
 
 /* Per-request metrics. */
-enum { M_TTFT, M_E2E, M_QUEUE, M_ITL, M_INPUT, M_OUTPUT, M_COST, M_PREEMPT, N_REQ_METRICS };
+enum {
+    M_TTFT,
+    M_E2E,
+    M_QUEUE,
+    M_ITL,
+    M_INPUT,
+    M_OUTPUT,
+    M_COST,
+    M_PREEMPT,
+    M_CACHE_HIT,   /* 1 when cached_tokens > 0 */
+    M_CACHE_WRITE, /* cache_write_tokens */
+    M_TTFT_HIT,    /* ttft_s of requests with cached_tokens > 0 */
+    M_TTFT_MISS,   /* ttft_s of requests with cached_tokens == 0 */
+    M_SAVINGS_1K,  /* 1000 x (cost_nocache_usd - cost_usd) */
+    N_REQ_METRICS
+};
 static const char *const req_metric_names[N_REQ_METRICS] = {
-    "ttft_s",       "e2e_s",         "queue_s",  "itl_s",
-    "input_tokens", "output_tokens", "cost_usd", "preemptions"};
+    "ttft_s",
+    "e2e_s",
+    "queue_s",
+    "itl_s",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "preemptions",
+    "cache_hit_requests",
+    "cache_write_tokens",
+    "ttft_hit_s",
+    "ttft_miss_s",
+    "savings_usd_per_1k",
+};
 
 /* Scope kinds, as bits saying where a run-level metric applies. */
 enum { SK_ALL = 1, SK_CLASS = 2, SK_DEPLOYMENT = 4 };
@@ -69,6 +101,7 @@ enum {
     R_CACHE_READ_1K,
     R_OUTPUT_1K,
     R_GPU_1K,
+    R_STORAGE_1K,
     R_GPU_IDLE,
     R_IN_SYSTEM,
     R_LITTLE,
@@ -80,6 +113,10 @@ enum {
     R_PREEMPT,
     R_ITER,
     R_KV_CAP,
+    R_CACHE_STORAGE,
+    R_CACHE_UNREAD_USD,
+    R_CACHE_UNREAD_N,
+    R_CACHE_TOKENS,
     N_RUN_METRICS
 };
 static const struct {
@@ -93,6 +130,7 @@ static const struct {
     {"cost_cache_read_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
     {"cost_output_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
     {"cost_gpu_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"cost_cache_storage_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
     {"gpu_idle_usd", SK_ALL | SK_DEPLOYMENT},
     {"in_system_mean", SK_ALL},
     {"littles_law_rel_err", SK_ALL},
@@ -104,6 +142,10 @@ static const struct {
     {"preemptions_total", SK_ALL | SK_DEPLOYMENT},
     {"iterations", SK_ALL | SK_DEPLOYMENT},
     {"kv_capacity_tokens", SK_DEPLOYMENT},
+    {"cache_storage_usd", SK_ALL | SK_DEPLOYMENT},
+    {"cache_unread_write_usd", SK_ALL | SK_DEPLOYMENT},
+    {"cache_unread_writes", SK_ALL | SK_DEPLOYMENT},
+    {"cache_tokens", SK_ALL | SK_DEPLOYMENT},
 };
 
 /* Billed lines summed per scope (all requests). */
@@ -129,6 +171,11 @@ struct scope_acc {
     uint64_t rejected;        /* rejected requests not flagged SIM_RF_WARMUP */
     double output_tokens;     /* output tokens of every served request */
     double line_usd[N_LINES]; /* billed lines of every request */
+    /* Measured requests only (the ratio-of-sums rows). */
+    uint64_t input_tokens;  /* their input_tokens */
+    uint64_t cached_tokens; /* their cached_tokens */
+    double cost_usd;        /* their billed lines + GPU line */
+    double nocache_usd;     /* their cost_nocache_usd */
 };
 
 struct rep {
@@ -137,6 +184,7 @@ struct rep {
     double *itl_w;         /* [iscope]: decode tokens of measured iterations */
     double *itl_wd;        /* [iscope]: their sum of tokens x itl_s */
     double *gpu_cd_usd;    /* [class * nd + deployment]: cost_gpu_usd of every request */
+    double *cw_cd;         /* [class * nd + deployment]: cache_write_tokens of every served one */
     uint64_t *requests_cd; /* [class * nd + deployment]: every served request */
     double *run;           /* [scope * N_RUN_METRICS + metric], NaN where undefined */
     int has_run;           /* ana_stats_add_run was called */
@@ -198,6 +246,7 @@ static void rep_free(const struct ana_stats *s, struct rep *r)
     free(r->itl_w);
     free(r->itl_wd);
     free(r->gpu_cd_usd);
+    free(r->cw_cd);
     free(r->requests_cd);
     free(r->run);
     free(r);
@@ -232,9 +281,10 @@ static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
         r->itl_w = calloc(n_iscopes(s), sizeof *r->itl_w);
         r->itl_wd = calloc(n_iscopes(s), sizeof *r->itl_wd);
         r->gpu_cd_usd = calloc(ncd, sizeof *r->gpu_cd_usd);
+        r->cw_cd = calloc(ncd, sizeof *r->cw_cd);
         r->requests_cd = calloc(ncd, sizeof *r->requests_cd);
         r->run = malloc(s->nscopes * N_RUN_METRICS * sizeof *r->run);
-        if (!r->samples || !r->acc || !r->itl_w || !r->itl_wd || !r->gpu_cd_usd ||
+        if (!r->samples || !r->acc || !r->itl_w || !r->itl_wd || !r->gpu_cd_usd || !r->cw_cd ||
             !r->requests_cd || !r->run) {
             rep_free(s, r);
             return LLMSIM_ENOMEM;
@@ -314,6 +364,12 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     v[M_COST] =
         line[L_INPUT] + line[L_CACHE_WRITE] + line[L_CACHE_READ] + line[L_OUTPUT] + r->cost_gpu_usd;
     v[M_PREEMPT] = r->preemptions;
+    int hit = r->cached_tokens > 0;
+    v[M_CACHE_HIT] = hit;
+    v[M_CACHE_WRITE] = r->cache_write_tokens;
+    v[M_TTFT_HIT] = r->ttft_s;
+    v[M_TTFT_MISS] = r->ttft_s;
+    v[M_SAVINGS_1K] = 1000.0 * (r->cost_nocache_usd - v[M_COST]);
     /* A rejected request was never served: no per-request metric, only its
      * (normally zero) cost lines and the rejected count. */
     int served = !(r->flags & SIM_RF_REJECTED);
@@ -323,7 +379,9 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         /* ITL needs two output tokens streamed apart: the service_time model
          * delivers every token when service ends (first token == done), so
          * it says nothing about inter-token latency. */
-        use[m] = served && (m != M_ITL || (r->output_tokens >= 2 && r->done_s > r->first_token_s));
+        use[m] = served &&
+                 (m != M_ITL || (r->output_tokens >= 2 && r->done_s > r->first_token_s)) &&
+                 (m != M_TTFT_HIT || hit) && (m != M_TTFT_MISS || !hit);
         if (use[m] && !isfinite(v[m]))
             return LLMSIM_ERANGE;
     }
@@ -356,6 +414,10 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         if (!measured)
             continue;
         a->measured++;
+        a->input_tokens += r->input_tokens;
+        a->cached_tokens += r->cached_tokens;
+        a->cost_usd += v[M_COST];
+        a->nocache_usd += r->cost_nocache_usd;
         for (int m = 0; m < N_REQ_METRICS; m++) {
             struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + (size_t)m];
             if (use[m])
@@ -365,6 +427,8 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     size_t cd = (size_t)r->class_idx * s->nd + (size_t)r->deployment;
     rep->gpu_cd_usd[cd] += r->cost_gpu_usd;
     rep->requests_cd[cd] += (uint64_t)served;
+    if (served)
+        rep->cw_cd[cd] += r->cache_write_tokens;
     return 0;
 }
 
@@ -437,11 +501,12 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
 }
 
 /* Fills the cost metrics of one scope: lines billed to its requests plus
- * gpu_usd, over its served requests or their output tokens (NaN with none). */
-static void set_costs(double *run, const struct scope_acc *a, double gpu_usd)
+ * gpu_usd and storage_usd (cache storage fees), over its served requests or
+ * their output tokens (NaN with none). */
+static void set_costs(double *run, const struct scope_acc *a, double gpu_usd, double storage_usd)
 {
     double k = a->requests > 0 ? 1000.0 / (double)a->requests : NAN;
-    double total = gpu_usd;
+    double total = gpu_usd + storage_usd;
     for (int l = 0; l < N_LINES; l++)
         total += a->line_usd[l];
     run[R_COST_1K] = k * total;
@@ -450,6 +515,7 @@ static void set_costs(double *run, const struct scope_acc *a, double gpu_usd)
     run[R_CACHE_READ_1K] = k * a->line_usd[L_CACHE_READ];
     run[R_OUTPUT_1K] = k * a->line_usd[L_OUTPUT];
     run[R_GPU_1K] = k * gpu_usd;
+    run[R_STORAGE_1K] = k * storage_usd;
     run[R_COST_1M_OUT] = a->output_tokens > 0 ? 1e6 * total / a->output_tokens : NAN;
 }
 
@@ -463,6 +529,23 @@ static void set_engine(double *run, const struct sim_deployment_stats *ds)
     run[R_PREEMPT] = (double)ds->preemptions;
     run[R_ITER] = (double)ds->iterations;
     run[R_KV_CAP] = ds->kv_capacity_tokens > 0 ? ds->kv_capacity_tokens : NAN;
+}
+
+/* Fills the prompt-cache figures of "all" (the sums over the deployments) or
+ * of one deployment (n = 1). */
+static void set_cache(double *run, const struct sim_deployment_stats *ds, size_t n)
+{
+    double storage = 0, unread_usd = 0, unread_n = 0, tokens = 0;
+    for (size_t d = 0; d < n; d++) {
+        storage += ds[d].cache_storage_usd;
+        unread_usd += ds[d].cache_unread_write_usd;
+        unread_n += (double)ds[d].cache_unread_writes;
+        tokens += ds[d].cache_tokens;
+    }
+    run[R_CACHE_STORAGE] = storage;
+    run[R_CACHE_UNREAD_USD] = unread_usd;
+    run[R_CACHE_UNREAD_N] = unread_n;
+    run[R_CACHE_TOKENS] = tokens;
 }
 
 int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct sim_world_stats *ws)
@@ -479,7 +562,7 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
         return LLMSIM_ESTATE;
 
     double span = ws->makespan_s - s->warmup_s;
-    double gpu_all = 0, idle_all = 0;
+    double gpu_all = 0, idle_all = 0, storage_all = 0;
     /* Self-hosted totals; MFU (MBU) pooled as sum of FLOPs (bytes) over sum
      * of the busy GPU-seconds x peak, each deployment's being flops / mfu. */
     double busy = 0, prov = 0, preempt = 0, iter = 0, fl = 0, fl_cap = 0, by = 0, by_cap = 0;
@@ -487,6 +570,7 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
     for (size_t d = 0; d < s->nd; d++) {
         const struct sim_deployment_stats *ds = &ws->deployments[d];
         gpu_all += ds->gpu_cost_usd;
+        storage_all += ds->cache_storage_usd;
         idle_all += ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
         if (!s->self_hosted[d])
             continue;
@@ -509,7 +593,8 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
         const struct scope_acc *a = &rep->acc[k];
         run[R_THROUGHPUT] = span > 0 ? (double)a->measured / span : NAN;
         if (k == 0) {
-            set_costs(run, a, gpu_all);
+            set_costs(run, a, gpu_all, storage_all);
+            set_cache(run, ws->deployments, s->nd);
             run[R_GPU_IDLE] = idle_all;
             run[R_IN_SYSTEM] = ws->makespan_s > 0 ? ws->area_in_system / ws->makespan_s : NAN;
             run[R_LITTLE] = ws->sum_sojourn_s > 0
@@ -522,25 +607,29 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             run[R_PREEMPT] = n_self > 0 ? preempt : NAN;
             run[R_ITER] = n_self > 0 ? iter : NAN;
         } else if (k <= s->nc) {
-            /* The class's share of each deployment's provisioned GPU cost. */
+            /* The class's share of each deployment's provisioned GPU cost
+             * and of its cache storage fees. */
             size_t c = k - 1;
-            double gpu = 0;
+            double gpu = 0, storage = 0;
             for (size_t d = 0; d < s->nd; d++) {
-                double w_gpu = 0, w_req = 0;
+                double w_gpu = 0, w_cw = 0, w_req = 0;
                 for (size_t c2 = 0; c2 < s->nc; c2++) {
                     w_gpu += rep->gpu_cd_usd[c2 * s->nd + d];
+                    w_cw += rep->cw_cd[c2 * s->nd + d];
                     w_req += (double)rep->requests_cd[c2 * s->nd + d];
                 }
-                double share = w_gpu > 0   ? rep->gpu_cd_usd[c * s->nd + d] / w_gpu
-                               : w_req > 0 ? (double)rep->requests_cd[c * s->nd + d] / w_req
-                                           : 0;
+                double req_share = w_req > 0 ? (double)rep->requests_cd[c * s->nd + d] / w_req : 0;
+                double share = w_gpu > 0 ? rep->gpu_cd_usd[c * s->nd + d] / w_gpu : req_share;
                 gpu += share * ws->deployments[d].gpu_cost_usd;
+                share = w_cw > 0 ? rep->cw_cd[c * s->nd + d] / w_cw : req_share;
+                storage += share * ws->deployments[d].cache_storage_usd;
             }
-            set_costs(run, a, gpu);
+            set_costs(run, a, gpu, storage);
         } else {
             size_t d = k - 1 - s->nc;
             const struct sim_deployment_stats *ds = &ws->deployments[d];
-            set_costs(run, a, ds->gpu_cost_usd);
+            set_costs(run, a, ds->gpu_cost_usd, ds->cache_storage_usd);
+            set_cache(run, ds, 1);
             run[R_GPU_IDLE] = ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
             if (s->self_hosted[d])
                 set_engine(run, ds);
@@ -682,6 +771,58 @@ static void fill_rejected(const struct ana_stats *s, size_t k, struct ana_summar
     row->mean = offered > 0 ? (double)rejected / (double)offered : NAN;
 }
 
+/* The cache_hit_tokens row of scope k: count = input tokens of the measured
+ * requests, mean = their cached tokens / their input tokens (NaN with no
+ * input token), percentiles and ci95 over the replications' ratios. */
+static void fill_cache_hit_tokens(const struct ana_stats *s, size_t k, struct ana_summary_row *row,
+                                  double *x)
+{
+    uint64_t input = 0, cached = 0;
+    size_t nr = 0;
+    for (size_t i = 0; i < s->nreps; i++) {
+        const struct scope_acc *a = s->reps[i] ? &s->reps[i]->acc[k] : NULL;
+        if (!a || a->input_tokens == 0)
+            continue;
+        input += a->input_tokens;
+        cached += a->cached_tokens;
+        x[nr++] = (double)a->cached_tokens / (double)a->input_tokens;
+    }
+    double ci = t_halfwidth(x, nr);
+    fill_row(row, s->scope[k], "cache_hit_tokens", x, nr, ci);
+    row->count = input;
+    row->mean = input > 0 ? (double)cached / (double)input : NAN;
+}
+
+/* 100 x (nocache - cost) / nocache, 0 when nocache is 0. */
+static double savings_pct(double nocache_usd, double cost_usd)
+{
+    return nocache_usd != 0 ? 100.0 * (nocache_usd - cost_usd) / nocache_usd : 0.0;
+}
+
+/* The savings_pct row of scope k: count = measured requests, mean = the
+ * percentage saved over their pooled sums (NaN with none), percentiles and
+ * ci95 over the replications' percentages. */
+static void fill_savings_pct(const struct ana_stats *s, size_t k, struct ana_summary_row *row,
+                             double *x)
+{
+    uint64_t measured = 0;
+    double nocache = 0, cost = 0;
+    size_t nr = 0;
+    for (size_t i = 0; i < s->nreps; i++) {
+        const struct scope_acc *a = s->reps[i] ? &s->reps[i]->acc[k] : NULL;
+        if (!a || a->measured == 0)
+            continue;
+        measured += a->measured;
+        nocache += a->nocache_usd;
+        cost += a->cost_usd;
+        x[nr++] = savings_pct(a->nocache_usd, a->cost_usd);
+    }
+    double ci = t_halfwidth(x, nr);
+    fill_row(row, s->scope[k], "savings_pct", x, nr, ci);
+    row->count = measured;
+    row->mean = measured > 0 ? savings_pct(nocache, cost) : NAN;
+}
+
 /* The itl_token_s row of iteration scope j (scope k): count = decode tokens
  * (rounded), mean = token-weighted mean, percentiles from the histogram,
  * ci95 Student t over the replications' weighted means. */
@@ -719,7 +860,8 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
     *n = 0;
     size_t nrows = 0, most = s->nreps; /* most: scratch values needed at once */
     for (size_t k = 0; k < s->nscopes; k++) {
-        nrows += N_REQ_METRICS + 1 + (scope_kind(s, k) != SK_CLASS); /* rejected, itl_token_s */
+        /* rejected, cache_hit_tokens, savings_pct, itl_token_s */
+        nrows += N_REQ_METRICS + 3 + (scope_kind(s, k) != SK_CLASS);
         for (int m = 0; m < N_RUN_METRICS; m++)
             nrows += (run_metrics[m].scopes & scope_kind(s, k)) != 0;
         for (int m = 0; m < N_REQ_METRICS; m++) {
@@ -762,6 +904,8 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
             fill_row(&out[row++], s->scope[k], req_metric_names[m], x, total, ci);
         }
         fill_rejected(s, k, &out[row++], x);
+        fill_cache_hit_tokens(s, k, &out[row++], x);
+        fill_savings_pct(s, k, &out[row++], x);
         if (scope_kind(s, k) != SK_CLASS)
             fill_itl_token(s, k, k == 0 ? 0 : k - s->nc, &out[row++], x);
         for (int m = 0; m < N_RUN_METRICS; m++) {

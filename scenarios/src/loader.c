@@ -140,12 +140,30 @@ static int h_cache_ttl(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+static int h_popularity(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_segment_cfg *g = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    if (!strcmp(s, "uniform"))
+        g->zipf_s = 0;
+    else if (!strcmp(s, "zipf"))
+        g->zipf_s = g->zipf_s > 0 ? g->zipf_s : 1.0;
+    else
+        return scn_fail(c, v, "popularity must be uniform or zipf, got '%s'", s);
+    return 0;
+}
+
 static const struct scn_key segment_keys[] = {
     {"segment", SCN_K_NAME, OFF(struct sim_segment_cfg, name), 0, 0, SCN_KF_REQUIRED, NULL},
     {"tokens", SCN_K_DIST, OFF(struct sim_segment_cfg, tokens), 0, SIM_MAX_TOKENS, SCN_KF_REQUIRED, NULL},
     {"stable", SCN_K_BOOL, OFF(struct sim_segment_cfg, stable), 0, 0, 0, NULL},
     {"cache", SCN_K_FN, 0, 0, 0, 0, h_cache_ttl},
     {"variants", SCN_K_INT, OFF(struct sim_segment_cfg, variants), 1, 1e6, 0, NULL},
+    {"zipf_s", SCN_K_DOUBLE, OFF(struct sim_segment_cfg, zipf_s), 0, 10, SCN_KF_LO_OPEN, NULL},
+    {"popularity", SCN_K_FN, 0, 0, 0, 0, h_popularity},
 };
 
 static int h_prompt(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -171,6 +189,10 @@ static int h_prompt(struct scn_ctx *c, const struct yn_node *v, void *obj)
                                          "add 'stable: true' or remove 'cache'", s->name);
         if (rc == 0 && s->variants > 1 && !s->stable)
             rc = scn_fail(c, v->vals[i], "'variants' applies to stable segments only");
+        if (rc == 0 && (yn_get(v->vals[i], "popularity") || yn_get(v->vals[i], "zipf_s")) && s->variants < 2)
+            rc = scn_fail(c, v->vals[i], "'popularity' and 'zipf_s' apply to segments with variants");
+        if (rc == 0 && yn_get(v->vals[i], "zipf_s") && !yn_get(v->vals[i], "popularity"))
+            rc = scn_fail(c, yn_get(v->vals[i], "zipf_s"), "'zipf_s' needs 'popularity: zipf'");
         scn_path_pop(c, m);
         if (rc)
             return rc;
@@ -335,13 +357,17 @@ static int h_trace_format(struct scn_ctx *c, const struct yn_node *v, void *obj)
         snprintf(t->format, sizeof t->format, "%s", s);
         return 0;
     }
-    if (!strcmp(s, "mooncake") || !strcmp(s, "csv"))
-        return scn_fail(c, v, "trace format '%s' is part of the format but not read by this version "
-                              "(use azure-2023)", s);
-    static const char *const f[] = {"azure-2023"};
-    const char *near = scn_did_you_mean(s, f, 1);
+    if (!strcmp(s, "mooncake")) {
+        snprintf(t->format, sizeof t->format, "%s", s);
+        return 0;
+    }
+    if (!strcmp(s, "csv"))
+        return scn_fail(c, v, "trace format 'csv' is part of the format but not read by this version "
+                              "(use azure-2023 or mooncake)");
+    static const char *const f[] = {"azure-2023", "mooncake"};
+    const char *near = scn_did_you_mean(s, f, 2);
     return near ? scn_fail(c, v, "unknown trace format '%s' (did you mean '%s'?)", s, near)
-                : scn_fail(c, v, "unknown trace format '%s' (expected azure-2023)", s);
+                : scn_fail(c, v, "unknown trace format '%s' (expected azure-2023 or mooncake)", s);
 }
 
 static int h_trace(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -361,7 +387,8 @@ static int h_trace(struct scn_ctx *c, const struct yn_node *v, void *obj)
     snprintf(w->trace_format, sizeof w->trace_format, "%s", t.format);
     struct llmsim_error e2;
     llmsim_error_clear(&e2);
-    rc = scn_trace_read_azure(&w->trace, t.path, &e2);
+    rc = !strcmp(t.format, "mooncake") ? scn_trace_read_mooncake(&w->trace, t.path, &e2)
+                                       : scn_trace_read_azure(&w->trace, t.path, &e2);
     if (rc) {
         if (e2.line > 0) {
             *c->err = e2;
@@ -549,6 +576,95 @@ static int h_price(struct scn_ctx *c, const struct yn_node *v, void *obj)
         size_t len = strlen(d->price.source);
         snprintf(d->price.source + len, sizeof d->price.source - len, " (overridden by the scenario)");
     }
+    return 0;
+}
+
+struct cache_opts {
+    char semantics[16];
+    double ttl_s, capacity_tokens, min_tokens, shards;
+    char shard_by[16];
+    int enabled;
+};
+
+static int h_cache_semantics(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct cache_opts *o = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    static const char *const names[] = {"anthropic", "openai", "gemini", "ideal"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(s, names[i])) {
+            snprintf(o->semantics, sizeof o->semantics, "%s", s);
+            return 0;
+        }
+    }
+    const char *near = scn_did_you_mean(s, names, 4);
+    return near ? scn_fail(c, v, "unknown cache semantics '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown cache semantics '%s' (expected anthropic, openai, gemini or ideal)", s);
+}
+
+static int h_shard_by(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct cache_opts *o = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    if (strcmp(s, "random") && strcmp(s, "prefix_hash"))
+        return scn_fail(c, v, "shard_by must be random or prefix_hash, got '%s'", s);
+    snprintf(o->shard_by, sizeof o->shard_by, "%s", s);
+    return 0;
+}
+
+static const struct scn_key cache_keys[] = {
+    {"enabled", SCN_K_BOOL, OFF(struct cache_opts, enabled), 0, 0, 0, NULL},
+    {"semantics", SCN_K_FN, 0, 0, 0, 0, h_cache_semantics},
+    {"ttl_s", SCN_K_DOUBLE, OFF(struct cache_opts, ttl_s), 0, 8.64e5, SCN_KF_LO_OPEN, NULL},
+    {"capacity_tokens", SCN_K_DOUBLE, OFF(struct cache_opts, capacity_tokens), 0, 1e12, SCN_KF_LO_OPEN, NULL},
+    {"min_tokens", SCN_K_DOUBLE, OFF(struct cache_opts, min_tokens), 0, SIM_MAX_TOKENS, 0, NULL},
+    {"shards", SCN_K_DOUBLE, OFF(struct cache_opts, shards), 1, 4096, 0, NULL},
+    {"shard_by", SCN_K_FN, 0, 0, 0, 0, h_shard_by},
+};
+
+static int h_prompt_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_API)
+        return scn_fail(c, v, "'prompt_cache' applies to api deployments (the self-hosted prefix cache "
+                              "is not in this version)");
+    struct cache_opts o = {"", 0, 0, -1, 1, "random", 1};
+    int rc = scn_process_map(c, v, cache_keys, NKEYS(cache_keys), &o);
+    if (rc)
+        return rc;
+    if (o.shards != floor(o.shards))
+        return scn_fail(c, yn_get(v, "shards"), "shards must be a whole number");
+    struct sim_prompt_cache_cfg *pc = &d->cache;
+    pc->enabled = o.enabled;
+    if (o.semantics[0] == '\0') {
+        const char *p = d->price.provider;
+        if (!strcmp(p, "anthropic"))
+            snprintf(o.semantics, sizeof o.semantics, "anthropic");
+        else if (!strcmp(p, "openai"))
+            snprintf(o.semantics, sizeof o.semantics, "openai");
+        else if (!strcmp(p, "google"))
+            snprintf(o.semantics, sizeof o.semantics, "gemini");
+        else
+            return scn_fail(c, v, "give 'semantics' (anthropic, openai, gemini or ideal): the provider of "
+                                  "'%s' is not known", d->model);
+    }
+    pc->semantics = !strcmp(o.semantics, "anthropic") ? SIM_CACHE_ANTHROPIC
+                    : !strcmp(o.semantics, "openai")  ? SIM_CACHE_OPENAI
+                    : !strcmp(o.semantics, "gemini")  ? SIM_CACHE_GEMINI
+                                                      : SIM_CACHE_IDEAL;
+    pc->ttl_s = o.ttl_s;
+    pc->capacity_tokens = o.capacity_tokens > 0 ? o.capacity_tokens : INFINITY;
+    pc->min_tokens = o.min_tokens >= 0 ? o.min_tokens
+                     : pc->semantics == SIM_CACHE_IDEAL ? 0.0
+                                                        : d->price.min_cache_tokens;
+    pc->shards = (int)o.shards;
+    pc->shard_by_prefix = !strcmp(o.shard_by, "prefix_hash");
     return 0;
 }
 
@@ -847,7 +963,7 @@ static const struct scn_key deployment_keys[] = {
     {"scheduler", SCN_K_FN, 0, 0, 0, 0, h_scheduler},
     {"queue", SCN_K_FN, 0, 0, 0, 0, h_queue},
     {"replica_routing", SCN_K_FN, 0, 0, 0, 0, h_replica_routing},
-    {"prompt_cache", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"prompt_cache", SCN_K_FN, 0, 0, 0, 0, h_prompt_cache},
     {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"rate_limits", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"weights_dtype", SCN_K_FN, 0, 0, 0, 0, h_weights_dtype},

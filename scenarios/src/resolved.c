@@ -109,6 +109,17 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
                    "min_cache_tokens: %.17g, batch_discount: %.17g}\n",
                 p->input_per_mtok, p->output_per_mtok, p->cache_write_5m_mult, p->cache_write_1h_mult,
                 p->cache_read_mult, p->cache_storage_per_mtok_hour, p->min_cache_tokens, p->batch_discount);
+        if (d->cache.enabled) {
+            static const char *const sem[] = {"anthropic", "openai", "gemini", "ideal"};
+            const struct sim_prompt_cache_cfg *pc = &d->cache;
+            fprintf(f, "    prompt_cache: {enabled: true, semantics: %s", sem[pc->semantics]);
+            if (pc->ttl_s > 0)
+                fprintf(f, ", ttl_s: %.17g", pc->ttl_s);
+            if (isfinite(pc->capacity_tokens))
+                fprintf(f, ", capacity_tokens: %.17g", pc->capacity_tokens);
+            fprintf(f, ", min_tokens: %.17g, shards: %d, shard_by: %s}\n", pc->min_tokens, pc->shards,
+                    pc->shard_by_prefix ? "prefix_hash" : "random");
+        }
         fputs("    # price source: ", f);
         fprintf(f, "%s, %s\n", p->source, p->date);
         fprintf(f, "    latency: {model: api, network_ms: %.17g, ttft_base_ms: %.17g, "
@@ -236,8 +247,11 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
                 put_str(f, g->name);
                 fputs(", tokens: ", f);
                 put_dist(f, &g->tokens);
-                fprintf(f, ", stable: %s, cache: %s, variants: %d}\n", g->stable ? "true" : "false",
+                fprintf(f, ", stable: %s, cache: %s, variants: %d", g->stable ? "true" : "false",
                         g->cache_ttl_s >= 3600 ? "1h" : g->cache_ttl_s > 0 ? "5m" : "none", g->variants);
+                if (g->zipf_s > 0)
+                    fprintf(f, ", popularity: zipf, zipf_s: %.17g", g->zipf_s);
+                fputs("}\n", f);
             }
             fputs("      output_tokens: ", f);
             put_dist(f, &c->output_tokens);

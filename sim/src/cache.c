@@ -191,13 +191,14 @@ static void drop(struct sim_cache *c, uint32_t x, double t, int expired)
     c->free_head = x;
 }
 
-/* Removes every entry whose TTL ran out by `now`.  An entry expires at
- * last use + TTL; it lived (for storage) until then. */
+/* Removes every entry whose TTL ran out before `now`.  An entry is readable
+ * up to and including last use + TTL (a 300 s TTL still hits a request 300 s
+ * after the last use); it lived (for storage) until then. */
 static void purge(struct sim_cache *c, double now)
 {
     for (int k = 0; k < c->n_lists; k++) {
         struct lru *l = &c->lists[k];
-        while (l->tail != NONE && c->e[l->tail].last_use_s + l->ttl_s <= now)
+        while (l->tail != NONE && c->e[l->tail].last_use_s + l->ttl_s < now)
             drop(c, l->tail, c->e[l->tail].last_use_s + l->ttl_s, 1);
     }
 }

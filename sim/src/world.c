@@ -160,13 +160,18 @@ int simi_finish(struct sim_world *w, uint32_t q)
                          ? (r->done_s - r->first_token_s) / (double)(r->output_tokens - 1)
                          : 0.0;
     rec.input_tokens = r->input_tokens;
-    rec.cached_tokens = 0;
-    rec.cache_write_tokens = 0;
+    rec.cached_tokens = r->cached_tokens;
+    rec.cache_write_tokens = r->write_5m_tokens + r->write_1h_tokens;
     rec.output_tokens = r->output_tokens;
     if (dc->kind == SIM_DEPLOY_API) {
-        /* No prompt cache yet: every input token is billed uncached, so the
-         * no-cache counterfactual equals the billed cost. */
-        struct mdl_cost_tokens tok = {.input_uncached = r->input_tokens,
+        /* Prompt tokens split into read, written and the rest; the
+         * counterfactual bills them all as uncached input. */
+        double in = r->input_tokens, rd = r->cached_tokens, w5 = r->write_5m_tokens,
+               w1 = r->write_1h_tokens;
+        struct mdl_cost_tokens tok = {.input_uncached = in - rd - w5 - w1,
+                                      .cache_write_5m = w5,
+                                      .cache_write_1h = w1,
+                                      .cache_read = rd,
                                       .output = r->output_tokens};
         struct mdl_cost_lines lines;
         mdl_cost_lines(&dc->price, &tok, &lines);
@@ -460,6 +465,7 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
         s->flops = d->flops;
         s->bytes = d->bytes;
         s->kv_capacity_tokens = d->kv_cap_blocks * d->cfg->block_tokens;
+        simi_cache_report(d, w->now_s, s);
         s->mfu = s->mbu = NAN;
         const struct sim_deployment_cfg *c = d->cfg;
         if (c->kind == SIM_DEPLOY_SELF_HOSTED && c->latency_kind == MDL_LAT_ROOFLINE && s->busy_s > 0) {

@@ -32,6 +32,7 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "llmsim/cache.h"
 #include "llmsim/config.h"
 #include "llmsim/error.h"
 #include "llmsim/pes.h"
@@ -40,6 +41,9 @@
 
 /* "No request" in an index field. */
 #define SIMI_NONE UINT32_MAX
+
+/* Cache points kept per request (stable segment boundaries). */
+#define SIMI_MAX_PTS 8
 
 /* Longest random stream name ("deployment/<name>/replica" and the like). */
 #define SIMI_STREAM_MAX (SIM_NAME_MAX + 32)
@@ -82,6 +86,14 @@ struct simi_req {
     double dec_cost0;     /* replica's cumulative decode cost per request at dec_t0 */
     uint32_t prev, next;  /* running list of the replica, oldest first */
     uint32_t gen;         /* generation: finishing-heap entries with another value are stale */
+    /* prompt caching: the prompt's stable prefix as cache points */
+    uint32_t trace_row;   /* trace row (block hashes), SIMI_NONE for generated requests */
+    uint32_t n_pts;       /* cache points (boundaries of stable segments, in order) */
+    uint64_t pt_key[SIMI_MAX_PTS];    /* identity of the prefix up to the point */
+    uint32_t pt_tokens[SIMI_MAX_PTS]; /* prompt tokens up to the point */
+    float pt_ttl_s[SIMI_MAX_PTS];     /* breakpoint TTL (300 or 3600), 0 = not a breakpoint */
+    uint32_t cached_tokens;           /* prompt tokens read from the cache */
+    uint32_t write_5m_tokens, write_1h_tokens; /* prompt tokens written (billed at those TTLs) */
 };
 
 enum simi_phase { SIMI_PH_QUEUED = 0, SIMI_PH_PREFILL, SIMI_PH_DECODE };
@@ -133,11 +145,16 @@ struct simi_deploy {
     double flops, bytes;          /* roofline totals over all iterations */
     double kv_cap_blocks;         /* KV blocks of one replica (inf = unbounded) */
     double billed_usd;            /* sum of finished requests' billed API lines */
+    struct sim_cache **caches;    /* prompt cache shards (api with prompt_cache), owned */
+    gsl_rng *rng_shard;           /* "deployment/<name>/shard" */
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
 };
 
 struct simi_class {
     const struct sim_class_cfg *cfg;
+    uint32_t **var_len;   /* [segment][variant]: fixed length of each stable variant, owned */
+    double **var_cum;     /* [segment][variant]: cumulative popularity, owned */
+    gsl_rng *rng_variants;                   /* "class/<name>/variants" */
     gsl_rng *rng_lengths;                    /* "class/<name>/lengths" */
     gsl_rng *rng_difficulty;                 /* "class/<name>/difficulty" */
     int has_difficulty;                      /* difficulty probabilities given (else all simple) */
@@ -231,6 +248,19 @@ int simi_serve_done(struct sim_world *w, const struct sim_event *ev);
 double simi_replica_busy_s(const struct sim_world *w, const struct simi_replica *r);
 /* x if it is a positive number, else 0 (clamps negative and NaN draws). */
 double simi_nonneg(double x);
+
+/* world_cache.c */
+int simi_cache_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err);
+void simi_cache_free(struct simi_deploy *d);
+/* Looks the request's prefix up (hits slide their TTL) and works out the
+ * tokens it reads and writes; *shard and *hit_point are for the write. */
+int simi_cache_lookup(struct sim_world *w, struct simi_deploy *d, struct simi_req *r, struct sim_cache **shard,
+                      int *hit_point);
+/* Writes the entries the request misses, readable from ready_s. */
+int simi_cache_write(struct sim_world *w, struct simi_deploy *d, struct simi_req *r, struct sim_cache *c,
+                     int hit_point, double ready_s);
+/* Adds the caches' storage fees and unread writes to the deployment stats. */
+void simi_cache_report(const struct simi_deploy *d, double now, struct sim_deployment_stats *s);
 
 /* world_batch.c */
 /* Sets up the batching state of deployment d (scheduler other than none). */

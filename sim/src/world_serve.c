@@ -47,6 +47,9 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
         if (c->kind == SIM_DEPLOY_API) {
             if (c->latency_kind != MDL_LAT_API)
                 return bad(err, c, "an api deployment needs the api latency model");
+            int rc = simi_cache_init(w, d, err);
+            if (rc)
+                return rc;
         } else if (c->kind == SIM_DEPLOY_SELF_HOSTED) {
             if (c->latency_kind != MDL_LAT_SERVICE_TIME && c->latency_kind != MDL_LAT_LINEAR &&
                 c->latency_kind != MDL_LAT_ROOFLINE)
@@ -98,6 +101,7 @@ void simi_serve_free(struct sim_world *w)
         gsl_rng_free(d->rng_latency);
         gsl_rng_free(d->rng_replica);
         simi_batch_free(d);
+        simi_cache_free(d);
         for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
             simi_fifo_free(&d->replicas[j].queue);
         free(d->replicas);
@@ -191,12 +195,21 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
     const struct sim_deployment_cfg *c = d->cfg;
 
     if (c->kind == SIM_DEPLOY_API) {
-        double ttft = simi_nonneg(mdl_api_ttft_s(&c->api, r->input_tokens, 0.0));
+        struct sim_cache *shard = NULL;
+        int hit = -1;
+        int rc = simi_cache_lookup(w, d, r, &shard, &hit);
+        if (rc)
+            return rc;
+        double cached = r->cached_tokens;
+        double ttft = simi_nonneg(mdl_api_ttft_s(&c->api, r->input_tokens - cached, cached));
         double itl = simi_nonneg(mdl_dist_sample(&c->api.itl_ms, d->rng_latency)) * 1e-3;
         r->replica = 0;
         r->start_s = w->now_s;
         r->first_token_s = r->start_s + ttft;
         r->done_s = r->first_token_s + (double)(r->output_tokens - 1) * itl;
+        /* What it writes is readable once its first token is out. */
+        if ((rc = simi_cache_write(w, d, r, shard, hit, r->first_token_s)) != 0)
+            return rc;
         d->running++;
         return simi_schedule(w, r->done_s, SIMI_EV_API_DONE, (uint32_t)r->deployment, q);
     }

@@ -69,6 +69,60 @@ static size_t pick(const double *cum, size_t n, double u)
     return i;
 }
 
+static uint32_t tokens(double x);
+
+/* A stable segment has fixed content, so a fixed length per variant: the
+ * lengths are drawn once per world from "class/<name>/variant-lengths"
+ * (variant v of segment s is the same for every request), and the
+ * popularity of the variants is uniform or Zipf (weight of rank r
+ * proportional to r^-s). */
+static int init_variants(struct sim_world *w, struct simi_class *k, struct llmsim_error *err)
+{
+    const struct sim_class_cfg *c = k->cfg;
+    if (c->n_segments == 0)
+        return 0;
+    k->var_len = calloc(c->n_segments, sizeof *k->var_len);
+    k->var_cum = calloc(c->n_segments, sizeof *k->var_cum);
+    if (k->var_len == NULL || k->var_cum == NULL)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    gsl_rng *r = simi_stream(w, "class", c->name, "variant-lengths");
+    if (r == NULL)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    int rc = 0;
+    for (size_t s = 0; s < c->n_segments && rc == 0; s++) {
+        const struct sim_segment_cfg *g = &c->segments[s];
+        if (!g->stable)
+            continue;
+        int nv = g->variants > 0 ? g->variants : 1;
+        k->var_len[s] = malloc((size_t)nv * sizeof *k->var_len[s]);
+        k->var_cum[s] = malloc((size_t)nv * sizeof *k->var_cum[s]);
+        if (k->var_len[s] == NULL || k->var_cum[s] == NULL) {
+            rc = llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+            break;
+        }
+        double sum = 0;
+        for (int v = 0; v < nv; v++) {
+            k->var_len[s][v] = tokens(mdl_dist_sample(&g->tokens, r));
+            sum += g->zipf_s > 0 ? pow(v + 1.0, -g->zipf_s) : 1.0;
+            k->var_cum[s][v] = sum;
+        }
+        for (int v = 0; v < nv; v++)
+            k->var_cum[s][v] /= sum;
+        k->var_cum[s][nv - 1] = 1.0;
+    }
+    gsl_rng_free(r);
+    return rc;
+}
+
+/* FNV-1a of a name, for prefix identities. */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
 int simi_source_init(struct sim_world *w, struct llmsim_error *err)
 {
     const struct sim_scenario *sc = w->sc;
@@ -133,8 +187,12 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
                                     c->name);
         k->rng_lengths = simi_stream(w, "class", c->name, "lengths");
         k->rng_difficulty = simi_stream(w, "class", c->name, "difficulty");
-        if (k->rng_lengths == NULL || k->rng_difficulty == NULL)
+        k->rng_variants = simi_stream(w, "class", c->name, "variants");
+        if (k->rng_lengths == NULL || k->rng_difficulty == NULL || k->rng_variants == NULL)
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        int rc = init_variants(w, k, err);
+        if (rc)
+            return rc;
     }
 
     const struct sim_routing_cfg *rt = &sc->routing;
@@ -164,8 +222,18 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
 void simi_source_free(struct sim_world *w)
 {
     for (size_t i = 0; w->classes != NULL && i < w->n_classes; i++) {
-        gsl_rng_free(w->classes[i].rng_lengths);
-        gsl_rng_free(w->classes[i].rng_difficulty);
+        struct simi_class *k = &w->classes[i];
+        gsl_rng_free(k->rng_lengths);
+        gsl_rng_free(k->rng_difficulty);
+        gsl_rng_free(k->rng_variants);
+        for (size_t s = 0; k->cfg != NULL && s < k->cfg->n_segments; s++) {
+            if (k->var_len)
+                free(k->var_len[s]);
+            if (k->var_cum)
+                free(k->var_cum[s]);
+        }
+        free(k->var_len);
+        free(k->var_cum);
     }
     free(w->classes);
     free(w->class_cum);
@@ -239,6 +307,9 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
         ci = pick(w->class_cum, w->n_classes, gsl_rng_uniform(w->rng_class));
     r->class_idx = (int32_t)ci;
     r->difficulty = SIM_DIFF_SIMPLE;
+    r->trace_row = SIMI_NONE;
+    if (wl->process == SIM_ARRIVAL_TRACE)
+        r->trace_row = (uint32_t)row;
     if (w->n_classes == 0) {
         /* A trace without classes: lengths only. */
         r->input_tokens = wl->trace.input_tokens[row];
@@ -257,9 +328,35 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
         r->output_tokens = wl->trace.output_tokens[row] > 0 ? wl->trace.output_tokens[row] : 1;
         return;
     }
-    uint64_t in = 0;
-    for (size_t s = 0; s < c->n_segments; s++)
-        in += tokens(mdl_dist_sample(&c->segments[s].tokens, k->rng_lengths));
+    /* Segments in order.  The stable run from the start is the cacheable
+     * prefix; its identity chains segment name, variant and length, so
+     * classes that share a system prompt share its cache entries.  A dynamic
+     * segment ends the run: nothing after it can hit. */
+    uint64_t in = 0, key = 0x6c6c6d73696dULL;
+    int stable_run = 1;
+    for (size_t s = 0; s < c->n_segments; s++) {
+        const struct sim_segment_cfg *g = &c->segments[s];
+        uint32_t len;
+        if (g->stable) {
+            int nv = g->variants > 0 ? g->variants : 1;
+            size_t v = nv > 1 ? pick(k->var_cum[s], (size_t)nv, gsl_rng_uniform(k->rng_variants)) : 0;
+            len = k->var_len[s][v];
+            if (stable_run) {
+                key = sim_cache_key(key, name_hash(g->name));
+                key = sim_cache_key(key, ((uint64_t)v << 32) | len);
+            }
+        } else {
+            len = tokens(mdl_dist_sample(&g->tokens, k->rng_lengths));
+            stable_run = 0;
+        }
+        in += len;
+        if (g->stable && stable_run && r->n_pts < SIMI_MAX_PTS) {
+            r->pt_key[r->n_pts] = key;
+            r->pt_tokens[r->n_pts] = in > UINT32_MAX ? UINT32_MAX : (uint32_t)in;
+            r->pt_ttl_s[r->n_pts] = (float)g->cache_ttl_s;
+            r->n_pts++;
+        }
+    }
     r->input_tokens = in > UINT32_MAX ? UINT32_MAX : (uint32_t)in;
     uint32_t out = tokens(mdl_dist_sample(&c->output_tokens, k->rng_lengths));
     r->output_tokens = out > 0 ? out : 1;

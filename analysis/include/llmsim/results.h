@@ -18,15 +18,39 @@
  * with >= 2 output tokens streamed apart only: not the service_time model,
  * whose tokens all come when service ends), input_tokens, output_tokens, cost_usd
  * (billed lines + the request's GPU line), preemptions (times the request
- * was preempted for KV memory; the mean is preemptions per served request).
+ * was preempted for KV memory; the mean is preemptions per served request),
+ * and for prompt caching:
+ *   cache_hit_requests   1 when cached_tokens > 0, else 0: the mean is the
+ *                        share of requests with a cache hit (percentiles of
+ *                        the 0/1 values)
+ *   cache_write_tokens   the request's cache_write_tokens
+ *   ttft_hit_s           ttft_s of the requests with cached_tokens > 0 only
+ *   ttft_miss_s          ttft_s of the requests with cached_tokens == 0 only
+ *   savings_usd_per_1k   1000 x (cost_nocache_usd - cost_usd): the mean is
+ *                        1000 x (sum of cost_nocache_usd - sum of billed lines
+ *                        and GPU lines) / measured requests, what caching
+ *                        saved per 1000 requests (negative when it cost more,
+ *                        as with unread writes at a premium); the percentiles
+ *                        are those of the per-request saving times 1000.
  *
- * Two more rows per scope follow them:
+ * More rows per scope follow them:
  *   rejected     count = non-warm-up requests flagged SIM_RF_REJECTED (never
  *                served: too large for one replica's KV memory; they are in
  *                no other per-request metric); mean = their share of the
  *                non-warm-up requests, served or rejected (0 when none was
  *                rejected, NaN with no requests); percentiles and ci95
  *                (Student t, NaN below 2) over the replications' shares
+ *   cache_hit_tokens  token hit ratio, a ratio of sums (not a mean of
+ *                per-request ratios): count = input tokens of the measured
+ *                requests; mean = their sum of cached_tokens / their sum of
+ *                input_tokens (NaN with no input token); percentiles and
+ *                ci95 (Student t, NaN below 2) over the replications' ratios
+ *   savings_pct  share of the cost that caching saved, a ratio of sums:
+ *                count = measured requests; mean = 100 x (sum of
+ *                cost_nocache_usd - sum of cost_usd) / sum of
+ *                cost_nocache_usd over them (0 when that sum is 0, NaN with
+ *                no request); percentiles and ci95 (Student t, NaN below 2)
+ *                over the replications' percentages
  *   itl_token_s  ("all" and "deployment:NAME" only) token-weighted
  *                inter-token latency from the sink's iteration callback: each
  *                batch iteration with decode_tokens > 0 that started at or
@@ -52,11 +76,12 @@
  *   throughput_rps       served (not rejected) non-warm-up requests
  *                        / (makespan_s - warmup_s)
  *   cost_per_1k_usd      1000 x (billed lines of ALL requests, warm-up
- *                        included, + provisioned GPU cost, idle included)
- *                        / ALL served requests: what the run spent per 1000
- *                        requests
+ *                        included, + provisioned GPU cost, idle included,
+ *                        + prompt-cache storage fees) / ALL served requests:
+ *                        what the run spent per 1000 requests
  *   cost_input_per_1k_usd, cost_cache_write_per_1k_usd,
- *   cost_cache_read_per_1k_usd, cost_output_per_1k_usd, cost_gpu_per_1k_usd
+ *   cost_cache_read_per_1k_usd, cost_output_per_1k_usd, cost_gpu_per_1k_usd,
+ *   cost_cache_storage_per_1k_usd
  *                        the same per line; they add up to cost_per_1k_usd
  *   gpu_idle_usd         provisioned GPU cost - the part attributed to requests
  *   in_system_mean       area_in_system / makespan_s
@@ -74,19 +99,32 @@
  *   preemptions_total    sim_deployment_stats preemptions ("all": the sum)
  *   iterations           sim_deployment_stats iterations ("all": the sum)
  *   kv_capacity_tokens   one replica's KV budget (left out when 0 or infinite)
+ *   cache_storage_usd    sim_deployment_stats cache_storage_usd: prompt-cache
+ *                        storage fees of the run ("all": the sum)
+ *   cache_unread_write_usd
+ *                        cache_unread_write_usd: write cost of cache entries
+ *                        never read ("all": the sum)
+ *   cache_unread_writes  cache_unread_writes: such entries ("all": the sum)
+ *   cache_tokens         cache_tokens: tokens resident in the prompt caches at
+ *                        the end ("all": the sum)
+ *                        (the four cache figures are 0 for deployments without
+ *                        a prompt cache)
  * Scope "all" has all but kv_capacity_tokens; "deployment:NAME" all but
  * in_system_mean and littles_law_rel_err (its GPU line is its own provisioned
- * cost); "class:NAME" throughput_rps, the cost_per_1k lines and
- * cost_per_1m_output_tokens_usd, with each deployment's provisioned GPU cost
- * shared among classes in proportion to the GPU cost attributed to their
- * requests there (to their served request counts where none was), so class
- * lines add up to the "all" lines.  utilization, idle_share, mfu, mbu,
- * preemptions_total, iterations and kv_capacity_tokens are defined for
- * self-hosted deployments only ("all": when the scenario has one); like every
- * undefined (NaN or infinite) value they are left out of the row.
- * ana_stats must see every request of a replication (warm-up included)
- * before that replication's ana_stats_add_run.  Iterations may come at any
- * time (they feed itl_token_s only).
+ * cost, its storage line its own storage fees); "class:NAME" throughput_rps,
+ * the cost_per_1k lines and cost_per_1m_output_tokens_usd, with each
+ * deployment's provisioned GPU cost shared among classes in proportion to the
+ * GPU cost attributed to their requests there (to their served request
+ * counts where none was), and its cache storage fees in proportion to their
+ * served requests' cache_write_tokens there (to their served request counts
+ * where none was written), so class lines add up to the "all" lines.
+ * utilization, idle_share, mfu, mbu, preemptions_total, iterations and
+ * kv_capacity_tokens are defined for self-hosted deployments only ("all":
+ * when the scenario has one); like every undefined (NaN or infinite) value
+ * they are left out of the row.  ana_stats must see every request of a
+ * replication (warm-up included) before that replication's
+ * ana_stats_add_run.  Iterations may come at any time (they feed itl_token_s
+ * only).
  *
  * Results file (design.md section 7).  ana_h5_open creates "<path>.tmp-<pid>"
  * beside the target and writes the root attributes (llmsim_version,
@@ -150,9 +188,10 @@ void ana_stats_free(struct ana_stats *s);
 /* Adds one finished request: its billed lines and GPU cost always, its
  * per-request metrics unless it is flagged SIM_RF_WARMUP or SIM_RF_REJECTED
  * (a rejected non-warm-up request counts in `rejected` only; its time
- * metrics are not looked at).  Returns 0, LLMSIM_EINVAL (class, deployment or
- * replication index out of range), LLMSIM_ERANGE (replication >=
- * SIM_MAX_REPLICATIONS, or a metric or cost line that is NaN or infinite) or
+ * metrics and cost_nocache_usd are not looked at).  Returns 0,
+ * LLMSIM_EINVAL (class, deployment or replication index out of range),
+ * LLMSIM_ERANGE (replication >= SIM_MAX_REPLICATIONS, or a metric or cost
+ * line, cost_nocache_usd included, that is NaN or infinite) or
  * LLMSIM_ENOMEM; on failure nothing is added. */
 int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r);
 
@@ -178,11 +217,11 @@ struct sim_sink ana_stats_sink(struct ana_stats *s);
 
 /* Computes the summary rows (malloc'ed array in *rows, count in *n): for
  * each scope in the order all, classes, deployments, the per-request metrics,
- * rejected, itl_token_s (not for classes), then the run-level ones that apply
- * to the scope.  Every row is present; rows without samples have count 0 and
- * NaN statistics (but rejected's mean is 0 when requests came and none was
- * rejected).  Returns 0,
- * LLMSIM_EINVAL or LLMSIM_ENOMEM. */
+ * rejected, cache_hit_tokens, savings_pct, itl_token_s (not for classes),
+ * then the run-level ones that apply to the scope.  Every row is present;
+ * rows without samples have count 0 and NaN statistics (but rejected's mean
+ * is 0 when requests came and none was rejected).  Returns 0, LLMSIM_EINVAL
+ * or LLMSIM_ENOMEM. */
 int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n);
 
 /* Finds a row; NULL when absent. */

@@ -5,7 +5,7 @@
  * of tokens.  An entry is readable from its ready time (Anthropic: once the
  * response that wrote it has produced its first token; ideal caches: at
  * once).  Each entry has its own TTL, which slides: the entry expires when
- * TTL seconds pass without a read or a write touching it.  A capacity in
+ * more than TTL seconds pass without a read or a write touching it.  A capacity in
  * tokens bounds the cache; beyond it the least recently used entries go.
  *
  * Expiry needs no timer events: entries sit in one LRU list per distinct

@@ -41,6 +41,7 @@ struct sim_segment_cfg {
     int stable;               /* same content across requests (cacheable) */
     double cache_ttl_s;       /* breakpoint TTL (300 or 3600), 0 = not a breakpoint */
     int variants;             /* number of distinct stable contents (>= 1) */
+    double zipf_s;            /* variant popularity: 0 = uniform, > 0 = Zipf exponent (rank^-s) */
 };
 
 struct sim_class_cfg {
@@ -113,11 +114,31 @@ enum sim_replica_routing {
     SIM_RR_LEAST_KV      /* the replica with the smallest share of KV memory in use */
 };
 
+/* Prompt-cache semantics of an api deployment (design.md section 4, "Caches"). */
+enum sim_cache_semantics {
+    SIM_CACHE_ANTHROPIC = 0, /* explicit breakpoints, sliding 5m/1h TTL, write premium, readable once
+                                the writer's first token is out, minimum length */
+    SIM_CACHE_OPENAI,        /* automatic for prompts >= minimum, 128-token steps, no premium */
+    SIM_CACHE_GEMINI,        /* explicit, TTL, storage fee per token-hour */
+    SIM_CACHE_IDEAL          /* usable from arrival, no minimum, no premium (hit-ratio studies) */
+};
+
+struct sim_prompt_cache_cfg {
+    int enabled;
+    enum sim_cache_semantics semantics;
+    double ttl_s;            /* > 0: overrides the TTL of every entry; 0 = the semantics' default */
+    double capacity_tokens;  /* LRU capacity, +inf = unbounded */
+    double min_tokens;       /* shortest cacheable prefix, tokens */
+    int shards;              /* independent caches; a request hits only its own shard */
+    int shard_by_prefix;     /* 1: shard = hash of the first prefix; 0: uniformly at random */
+};
+
 struct sim_deployment_cfg {
     char name[SIM_NAME_MAX];
     enum sim_deploy_kind kind;
     char model[SIM_NAME_MAX];  /* catalog id of the model (price entry for api) */
     struct mdl_price price;    /* resolved, overrides applied (api) */
+    struct sim_prompt_cache_cfg cache; /* provider prompt cache (api) */
     /* latency */
     enum mdl_latency_kind latency_kind;
     struct mdl_api_latency api;        /* MDL_LAT_API */

@@ -45,6 +45,11 @@ struct sim_deployment_stats {
     double mfu;               /* flops / (busy GPU-seconds x peak), NaN without a roofline */
     double mbu;               /* bytes / (busy GPU-seconds x bandwidth), NaN without a roofline */
     double kv_capacity_tokens;/* KV budget of one replica, tokens (inf = unbounded) */
+    /* provider prompt cache (api deployments with prompt_cache enabled) */
+    double cache_storage_usd;      /* storage fee of entries for the time they lived (gemini) */
+    double cache_unread_write_usd; /* write cost of entries that left (or remain) without a read */
+    uint64_t cache_unread_writes;  /* such entries */
+    double cache_tokens;           /* tokens resident at the end, over all shards */
 };
 
 struct sim_world_stats {

@@ -258,6 +258,22 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     double idle = val(rows, n, "all", "gpu_idle_usd", F_MEAN);
     if (isfinite(idle) && idle > 0)
         printf("  GPU idle (provisioned, unused) $%.4f per replication\n", idle);
+    int cached = 0;
+    for (size_t i = 0; i < sc->n_deployments; i++)
+        cached |= sc->deployments[i].kind == SIM_DEPLOY_API && sc->deployments[i].cache.enabled;
+    if (cached) {
+        const struct ana_summary_row *ht = ana_summary_find(rows, n, "all", "cache_hit_tokens");
+        printf("prompt cache          hits: %.1f%% of requests, %.2f%% of prompt tokens (token hit ratio %.6f)\n",
+               100 * val(rows, n, "all", "cache_hit_requests", F_MEAN), 100 * (ht ? ht->mean : NAN),
+               ht ? ht->mean : NAN);
+        printf("  saved $%.4f per 1k requests (%.1f%% of the no-cache cost); TTFT p50 %.4g s with a hit, "
+               "%.4g s without\n",
+               val(rows, n, "all", "savings_usd_per_1k", F_MEAN), val(rows, n, "all", "savings_pct", F_MEAN),
+               val(rows, n, "all", "ttft_hit_s", F_P50), val(rows, n, "all", "ttft_miss_s", F_P50));
+        printf("  writes never read: %.0f ($%.4f); storage $%.4f\n",
+               val(rows, n, "all", "cache_unread_writes", F_MEAN), val(rows, n, "all", "cache_unread_write_usd", F_MEAN),
+               val(rows, n, "all", "cache_storage_usd", F_MEAN));
+    }
     double lq = val(rows, n, "all", "in_system_mean", F_MEAN);
     double lerr = val(rows, n, "all", "littles_law_rel_err", F_MEAN);
     if (isfinite(lq))

@@ -223,6 +223,84 @@ START_TEST(mooncake_ideal_matches_replay)
 }
 END_TEST
 
+struct turns {
+    size_t n;
+    struct sim_request_record r[4096];
+};
+
+static int keep(void *ctx, const struct sim_request_record *r)
+{
+    struct turns *t = ctx;
+    if (t->n < 4096)
+        t->r[t->n++] = *r;
+    return 0;
+}
+
+static int find_turn(const struct turns *t, int64_t session, int32_t turn)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->r[i].session == session && t->r[i].turn == turn)
+            return (int)i;
+    return -1;
+}
+
+/* Sessions: each turn's prompt is the previous prompt + the previous answer +
+ * a new message; with a cache, turn t reads the previous turn's prompt and
+ * writes the rest; turns follow the previous answer by the think time. */
+START_TEST(sessions_grow_the_prefix)
+{
+    const char *y = "name: s\nseed: 8\nhorizon: {requests: 2000}\n"
+                    "workload:\n  arrivals: {process: poisson, rate_per_s: 0.2}\n"
+                    "  classes: [{name: chat, prompt: [{segment: system, tokens: 3000, stable: true, cache: 5m}, "
+                    "{segment: m, tokens: {dist: lognormal, mean: 80, cv: 0.5}}], "
+                    "output_tokens: {dist: lognormal, mean: 200, cv: 0.5}}]\n"
+                    "  sessions: {turns: {dist: geometric, mean: 4}, think_time_s: {dist: exponential, mean: 20}}\n"
+                    "deployments:\n  - {name: api, kind: api, model: claude-sonnet-4-6, prompt_cache: {enabled: true}}\n";
+    struct sim_scenario sc;
+    tu_load_yaml(&sc, y, NULL, 0);
+    static struct turns t;
+    t.n = 0;
+    struct sim_sink sink = {&t, keep, NULL, NULL};
+    struct sim_world *w = NULL;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
+    ck_assert_int_eq(sim_run(w), 0);
+    sim_world_free(w);
+    sim_scenario_free(&sc);
+    ck_assert_uint_eq(t.n, 2000);
+    size_t later = 0, sessions = 0;
+    double think = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        const struct sim_request_record *r = &t.r[i];
+        ck_assert_int_ge(r->session, 0);
+        ck_assert_int_ge(r->turn, 1);
+        if (r->turn == 1) {
+            sessions++;
+            continue;
+        }
+        int p = find_turn(&t, r->session, r->turn - 1);
+        ck_assert_int_ge(p, 0);
+        const struct sim_request_record *q = &t.r[p];
+        /* prompt = previous prompt + previous answer + a message of >= 1 token */
+        ck_assert_uint_gt(r->input_tokens, q->input_tokens + q->output_tokens);
+        ck_assert_double_ge(r->arrival_s, q->done_s);
+        think += r->arrival_s - q->done_s;
+        later++;
+        /* Within the 5-minute TTL the previous prompt is read, the rest written. */
+        if (r->arrival_s - q->first_token_s <= 300) {
+            ck_assert_uint_eq(r->cached_tokens, q->input_tokens);
+            ck_assert_uint_eq(r->cache_write_tokens, r->input_tokens - q->input_tokens);
+        }
+    }
+    /* Geometric turns with mean 4 (sd 3.46; ~500 sessions: standard error
+     * 0.155, 4 standard errors 0.62); think time mean 20 s (standard error
+     * 20 / sqrt(1500) ~ 0.52 s, 4 standard errors 2.1). */
+    ck_assert_double_eq_tol((double)t.n / sessions, 4.0, 0.62);
+    ck_assert_double_eq_tol(think / later, 20.0, 2.1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("prompt_cache");
@@ -239,6 +317,7 @@ int main(void)
     tcase_add_test(tc, openai_steps);
     tcase_add_test(tc, shards_split_the_cache);
     tcase_add_test(tc, mooncake_ideal_matches_replay);
+    tcase_add_test(tc, sessions_grow_the_prefix);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

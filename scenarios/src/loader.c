@@ -303,11 +303,25 @@ static int h_classes(struct scn_ctx *c, const struct yn_node *v, void *obj)
 
 static int h_trace(struct scn_ctx *c, const struct yn_node *v, void *obj);
 
+static const struct scn_key session_keys[] = {
+    {"turns", SCN_K_DIST, OFF(struct sim_session_cfg, turns), 1, 10000, SCN_KF_REQUIRED, NULL},
+    {"think_time_s", SCN_K_DIST, OFF(struct sim_session_cfg, think_time_s), 0, 8.64e5, SCN_KF_REQUIRED, NULL},
+};
+
+static int h_sessions(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_workload_cfg *w = obj;
+    int rc = scn_process_map(c, v, session_keys, NKEYS(session_keys), &w->sessions);
+    if (rc == 0)
+        w->sessions.enabled = 1;
+    return rc;
+}
+
 static const struct scn_key workload_keys[] = {
     {"arrivals", SCN_K_FN, 0, 0, 0, 0, h_arrivals},
     {"classes", SCN_K_FN, 0, 0, 0, 0, h_classes},
     {"trace", SCN_K_FN, 0, 0, 0, 0, h_trace},
-    {"sessions", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"sessions", SCN_K_FN, 0, 0, 0, 0, h_sessions},
 };
 
 struct trace_opts {
@@ -410,6 +424,8 @@ static int h_workload(struct scn_ctx *c, const struct yn_node *v, void *obj)
     const struct yn_node *arr = yn_get(v, "arrivals"), *tr = yn_get(v, "trace");
     if (arr && tr)
         return scn_fail(c, tr, "give either 'arrivals' (with 'classes') or 'trace', not both");
+    if (tr && yn_get(v, "sessions"))
+        return scn_fail(c, yn_get(v, "sessions"), "sessions apply to generated arrivals, not to a trace");
     if (!arr && !tr)
         return scn_fail(c, v, "missing 'arrivals' (or 'trace')");
     if (arr && !yn_get(v, "classes"))

@@ -258,6 +258,13 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
             fputs("\n", f);
         }
     }
+    if (w->sessions.enabled) {
+        fputs("  sessions: {turns: ", f);
+        put_dist(f, &w->sessions.turns);
+        fputs(", think_time_s: ", f);
+        put_dist(f, &w->sessions.think_time_s);
+        fputs("}\n", f);
+    }
     fputs("deployments:\n", f);
     for (size_t i = 0; i < s->n_deployments; i++)
         put_deployment(f, &s->deployments[i]);

@@ -266,10 +266,15 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
         printf("prompt cache          hits: %.1f%% of requests, %.2f%% of prompt tokens (token hit ratio %.6f)\n",
                100 * val(rows, n, "all", "cache_hit_requests", F_MEAN), 100 * (ht ? ht->mean : NAN),
                ht ? ht->mean : NAN);
-        printf("  saved $%.4f per 1k requests (%.1f%% of the no-cache cost); TTFT p50 %.4g s with a hit, "
-               "%.4g s without\n",
-               val(rows, n, "all", "savings_usd_per_1k", F_MEAN), val(rows, n, "all", "savings_pct", F_MEAN),
-               val(rows, n, "all", "ttft_hit_s", F_P50), val(rows, n, "all", "ttft_miss_s", F_P50));
+        char hit[32] = "-", miss[32] = "-";
+        double th = val(rows, n, "all", "ttft_hit_s", F_P50), tm = val(rows, n, "all", "ttft_miss_s", F_P50);
+        if (isfinite(th))
+            snprintf(hit, sizeof hit, "%.4g s", th);
+        if (isfinite(tm))
+            snprintf(miss, sizeof miss, "%.4g s", tm);
+        printf("  saved $%.4f per 1k requests (%.1f%% of the no-cache cost); TTFT p50 %s with a hit, %s without\n",
+               val(rows, n, "all", "savings_usd_per_1k", F_MEAN), val(rows, n, "all", "savings_pct", F_MEAN), hit,
+               miss);
         printf("  writes never read: %.0f ($%.4f); storage $%.4f\n",
                val(rows, n, "all", "cache_unread_writes", F_MEAN), val(rows, n, "all", "cache_unread_write_usd", F_MEAN),
                val(rows, n, "all", "cache_storage_usd", F_MEAN));

@@ -32,6 +32,8 @@ void sim_scenario_free(struct sim_scenario *s)
     free(wl->trace.output_tokens);
     free(wl->trace.hash_off);
     free(wl->trace.hash_ids);
+    mdl_dist_free(&wl->sessions.turns);
+    mdl_dist_free(&wl->sessions.think_time_s);
     for (size_t i = 0; s->deployments != NULL && i < s->n_deployments; i++)
         deployment_free(&s->deployments[i]);
     free(s->deployments);

@@ -143,8 +143,8 @@ int simi_finish(struct sim_world *w, uint32_t q)
     rec.id = r->id;
     rec.replication = (int32_t)w->replication;
     rec.class_idx = r->class_idx;
-    rec.session = -1;
-    rec.turn = 0;
+    rec.session = r->session != SIMI_NONE ? (int64_t)w->sessions[r->session].id : -1;
+    rec.turn = r->session != SIMI_NONE ? (int32_t)r->turn : 0;
     rec.deployment = r->deployment;
     rec.replica = r->replica;
     rec.difficulty = r->difficulty;
@@ -189,6 +189,9 @@ int simi_finish(struct sim_world *w, uint32_t q)
     rec.success = (r->flags & SIM_RF_REJECTED) ? 0 : 1;
     rec.flags = r->flags | (r->arrival_s < w->sc->warmup_s ? SIM_RF_WARMUP : 0u);
 
+    int trc = simi_source_turn_done(w, r);
+    if (trc < 0)
+        return trc;
     simi_in_system(w, w->now_s, -1);
     w->completed++;
     d->completed++;
@@ -366,6 +369,8 @@ static int dispatch(struct sim_world *w, const struct sim_event *ev)
     case SIMI_EV_ITER_END:
     case SIMI_EV_BATCH_TIMER:
         return simi_batch_event(w, ev);
+    case SIMI_EV_TURN:
+        return simi_source_turn(w, ev);
     default:
         LLMSIM_ASSERT(!"unknown event kind");
         return LLMSIM_ESTATE;

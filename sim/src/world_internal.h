@@ -23,6 +23,7 @@
  *   SIMI_EV_REPLICA_DONE target = deployment, payload = request slot
  *   SIMI_EV_SAMPLE      target -, payload = sample number k (t = k x interval)
  *   SIMI_EV_ITER_END    target = deployment, payload = replica: a batch iteration ends
+ *   SIMI_EV_TURN        target -, payload = session slot: the session's next turn arrives
  *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out */
 #ifndef LLMSIM_WORLD_INTERNAL_H
 #define LLMSIM_WORLD_INTERNAL_H
@@ -54,6 +55,7 @@ enum simi_event_kind {
     SIMI_EV_REPLICA_DONE,
     SIMI_EV_SAMPLE,
     SIMI_EV_ITER_END,   /* target = deployment, payload = replica */
+    SIMI_EV_TURN,       /* target -, payload = session slot: its next turn arrives */
     SIMI_EV_BATCH_TIMER /* target = deployment, payload = replica (dynamic batching) */
 };
 
@@ -92,6 +94,8 @@ struct simi_req {
     uint64_t pt_key[SIMI_MAX_PTS];    /* identity of the prefix up to the point */
     uint32_t pt_tokens[SIMI_MAX_PTS]; /* prompt tokens up to the point */
     float pt_ttl_s[SIMI_MAX_PTS];     /* breakpoint TTL (300 or 3600), 0 = not a breakpoint */
+    uint32_t session;                 /* session slot, SIMI_NONE when not in a session */
+    uint32_t turn;                    /* turn within the session, from 1 */
     uint32_t cached_tokens;           /* prompt tokens read from the cache */
     uint32_t write_5m_tokens, write_1h_tokens; /* prompt tokens written (billed at those TTLs) */
 };
@@ -150,6 +154,23 @@ struct simi_deploy {
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
 };
 
+/* A multi-turn session between its turns (world_source.c). */
+struct simi_session {
+    uint64_t id;           /* session number, from 0 */
+    uint64_t key;          /* base of its prefix identities */
+    uint32_t class_idx;
+    uint32_t turns;        /* turns it will have */
+    uint32_t turn;         /* turns started */
+    uint64_t prompt_tokens;/* prompt of the latest turn */
+    uint32_t answer_tokens;/* answer of the latest turn */
+    uint32_t n_stable;     /* stable prefix points (kept for every turn) */
+    uint64_t st_key[SIMI_MAX_PTS];
+    uint32_t st_tokens[SIMI_MAX_PTS];
+    float st_ttl_s[SIMI_MAX_PTS];
+    float bp_ttl_s;        /* TTL of the conversation breakpoints */
+    uint32_t next_free;
+};
+
 struct simi_class {
     const struct sim_class_cfg *cfg;
     uint32_t **var_len;   /* [segment][variant]: fixed length of each stable variant, owned */
@@ -178,6 +199,12 @@ struct sim_world {
     double *class_cum;          /* cumulative shares, n_classes, owned */
     double *route_cum;          /* split routing: cumulative weights, owned */
     int arrival_pending;        /* an arrival event is in the pending-event set */
+    struct simi_session *sessions; /* session slots, owned */
+    uint32_t n_sessions_alloc, n_sessions_used, session_free;
+    uint64_t sessions_started;
+    uint64_t turns_scheduled;   /* later turns scheduled (first turns are arrivals) */
+    gsl_rng *rng_turns;         /* "sessions/turns" */
+    gsl_rng *rng_think;         /* "sessions/think" */
     uint64_t scheduled;         /* arrivals scheduled so far (including the pending one) */
     double last_arrival_s;      /* time of the latest scheduled arrival */
 
@@ -236,6 +263,11 @@ int simi_source_schedule_next(struct sim_world *w);
 /* Handles an arrival event: makes the request, routes and dispatches it,
  * then schedules the next arrival. */
 int simi_source_arrival(struct sim_world *w, const struct sim_event *ev);
+/* Handles SIMI_EV_TURN: the session's next turn arrives. */
+int simi_source_turn(struct sim_world *w, const struct sim_event *ev);
+/* Request q (finishing now) was a session turn: schedules the next one or
+ * ends the session. */
+int simi_source_turn_done(struct sim_world *w, const struct simi_req *r);
 
 /* world_serve.c */
 int simi_serve_init(struct sim_world *w, struct llmsim_error *err);

@@ -211,6 +211,15 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
         return inval(err, "routing: unknown policy");
     }
 
+    if (wl->sessions.enabled) {
+        if (wl->process == SIM_ARRIVAL_TRACE)
+            return inval(err, "workload: sessions do not apply to a trace");
+        w->session_free = SIMI_NONE;
+        w->rng_turns = sim_rng_alloc(sc->seed, w->replication, "sessions/turns");
+        w->rng_think = sim_rng_alloc(sc->seed, w->replication, "sessions/think");
+        if (w->rng_turns == NULL || w->rng_think == NULL)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    }
     w->rng_arrivals = sim_rng_alloc(sc->seed, w->replication, "arrivals");
     w->rng_class = sim_rng_alloc(sc->seed, w->replication, "class-choice");
     w->rng_route = sim_rng_alloc(sc->seed, w->replication, "route");
@@ -238,6 +247,11 @@ void simi_source_free(struct sim_world *w)
     free(w->classes);
     free(w->class_cum);
     free(w->route_cum);
+    free(w->sessions);
+    w->sessions = NULL;
+    gsl_rng_free(w->rng_turns);
+    gsl_rng_free(w->rng_think);
+    w->rng_turns = w->rng_think = NULL;
     gsl_rng_free(w->rng_arrivals);
     gsl_rng_free(w->rng_class);
     gsl_rng_free(w->rng_route);
@@ -252,7 +266,7 @@ int simi_source_schedule_next(struct sim_world *w)
     const struct sim_scenario *sc = w->sc;
     const struct sim_workload_cfg *wl = &sc->workload;
     w->arrival_pending = 0;
-    if (sc->max_requests > 0 && w->scheduled >= sc->max_requests)
+    if (sc->max_requests > 0 && w->scheduled + w->turns_scheduled >= sc->max_requests)
         return 0;
 
     double t;
@@ -308,6 +322,7 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
     r->class_idx = (int32_t)ci;
     r->difficulty = SIM_DIFF_SIMPLE;
     r->trace_row = SIMI_NONE;
+    r->session = SIMI_NONE;
     if (wl->process == SIM_ARRIVAL_TRACE)
         r->trace_row = (uint32_t)row;
     if (w->n_classes == 0) {
@@ -362,6 +377,9 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
     r->output_tokens = out > 0 ? out : 1;
 }
 
+static int dispatch_new(struct sim_world *w, uint32_t q);
+static int session_start(struct sim_world *w, struct simi_req *r);
+
 int simi_source_arrival(struct sim_world *w, const struct sim_event *ev)
 {
     w->arrival_pending = 0;
@@ -373,6 +391,17 @@ int simi_source_arrival(struct sim_world *w, const struct sim_event *ev)
     r->id = w->arrivals++;
     r->arrival_s = w->now_s;
     make_request(w, r, ev->payload);
+    if (w->sc->workload.sessions.enabled && (rc = session_start(w, r)) != 0)
+        return rc;
+    if ((rc = dispatch_new(w, q)) != 0)
+        return rc;
+    return simi_source_schedule_next(w);
+}
+
+/* Routes a new request to its deployment and hands it over. */
+static int dispatch_new(struct sim_world *w, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
     simi_in_system(w, w->now_s, +1);
 
     const struct sim_routing_cfg *rt = &w->sc->routing;
@@ -381,7 +410,134 @@ int simi_source_arrival(struct sim_world *w, const struct sim_event *ev)
     else
         r->deployment = rt->to;
     r->dispatch_s = w->now_s;
-    if ((rc = simi_serve_dispatch(w, q)) != 0)
+    return simi_serve_dispatch(w, q);
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+/* Sets the request's conversation cache points: the session's stable prefix,
+ * then the previous turn's prompt (what the previous turn wrote), then this
+ * prompt (what this turn writes), both breakpoints at the session's TTL. */
+static void session_points(const struct simi_session *ss, struct simi_req *r, uint64_t prev_prompt)
+{
+    r->n_pts = 0;
+    for (uint32_t i = 0; i < ss->n_stable; i++) {
+        r->pt_key[r->n_pts] = ss->st_key[i];
+        r->pt_tokens[r->n_pts] = ss->st_tokens[i];
+        r->pt_ttl_s[r->n_pts] = ss->st_ttl_s[i];
+        r->n_pts++;
+    }
+    uint32_t last = r->n_pts ? r->pt_tokens[r->n_pts - 1] : 0;
+    if (ss->turn >= 2 && prev_prompt > last && prev_prompt <= UINT32_MAX) {
+        r->pt_key[r->n_pts] = sim_cache_key(ss->key, ss->turn - 1);
+        r->pt_tokens[r->n_pts] = (uint32_t)prev_prompt;
+        r->pt_ttl_s[r->n_pts] = ss->bp_ttl_s;
+        r->n_pts++;
+        last = (uint32_t)prev_prompt;
+    }
+    if (r->input_tokens > last) {
+        r->pt_key[r->n_pts] = sim_cache_key(ss->key, ss->turn);
+        r->pt_tokens[r->n_pts] = r->input_tokens;
+        r->pt_ttl_s[r->n_pts] = ss->bp_ttl_s;
+        r->n_pts++;
+    }
+}
+
+/* The first turn of a new session: keeps its stable prefix and draws its length. */
+static int session_start(struct sim_world *w, struct simi_req *r)
+{
+    uint32_t x;
+    if (w->session_free != SIMI_NONE) {
+        x = w->session_free;
+        w->session_free = w->sessions[x].next_free;
+    } else {
+        if (w->n_sessions_used == w->n_sessions_alloc) {
+            uint32_t n = w->n_sessions_alloc ? 2 * w->n_sessions_alloc : 256;
+            struct simi_session *ns = realloc(w->sessions, (size_t)n * sizeof *ns);
+            if (ns == NULL)
+                return LLMSIM_ENOMEM;
+            w->sessions = ns;
+            w->n_sessions_alloc = n;
+        }
+        x = w->n_sessions_used++;
+    }
+    struct simi_session *ss = &w->sessions[x];
+    memset(ss, 0, sizeof *ss);
+    ss->id = w->sessions_started++;
+    ss->key = sim_cache_key(0x73657373696f6eULL, ss->id);
+    ss->class_idx = (uint32_t)r->class_idx;
+    uint32_t turns = tokens(mdl_dist_sample(&w->sc->workload.sessions.turns, w->rng_turns));
+    ss->turns = turns > 0 ? turns : 1;
+    ss->turn = 1;
+    ss->bp_ttl_s = 300.0f;
+    /* Keep at most SIMI_MAX_PTS - 2 stable points: two are the conversation's. */
+    ss->n_stable = r->n_pts < SIMI_MAX_PTS - 2 ? r->n_pts : SIMI_MAX_PTS - 2;
+    for (uint32_t i = 0; i < ss->n_stable; i++) {
+        ss->st_key[i] = r->pt_key[i];
+        ss->st_tokens[i] = r->pt_tokens[i];
+        ss->st_ttl_s[i] = r->pt_ttl_s[i];
+        if (r->pt_ttl_s[i] > 0)
+            ss->bp_ttl_s = r->pt_ttl_s[i];
+    }
+    r->session = x;
+    r->turn = 1;
+    session_points(ss, r, 0);
+    return 0;
+}
+
+int simi_source_turn_done(struct sim_world *w, const struct simi_req *r)
+{
+    if (r->session == SIMI_NONE)
+        return 0;
+    const struct sim_scenario *sc = w->sc;
+    struct simi_session *ss = &w->sessions[r->session];
+    ss->prompt_tokens = r->input_tokens;
+    ss->answer_tokens = r->output_tokens;
+    double t = w->now_s + simi_nonneg(mdl_dist_sample(&sc->workload.sessions.think_time_s, w->rng_think));
+    int more = ss->turn < ss->turns && !(r->flags & SIM_RF_REJECTED);
+    if (more && sc->duration_s > 0 && t > sc->duration_s)
+        more = 0; /* arrivals stop at the horizon */
+    if (more && sc->max_requests > 0 && w->scheduled + w->turns_scheduled >= sc->max_requests)
+        more = 0;
+    if (!more) {
+        ss->next_free = w->session_free;
+        w->session_free = r->session;
+        return 0;
+    }
+    w->turns_scheduled++;
+    return simi_schedule(w, t, SIMI_EV_TURN, 0, r->session);
+}
+
+int simi_source_turn(struct sim_world *w, const struct sim_event *ev)
+{
+    uint32_t x = (uint32_t)ev->payload;
+    struct simi_session *ss = &w->sessions[x];
+    uint32_t q;
+    int rc = simi_pool_get(&w->pool, &q);
+    if (rc != 0)
         return rc;
-    return simi_source_schedule_next(w);
+    struct simi_req *r = &w->pool.slot[q];
+    const struct simi_class *k = &w->classes[ss->class_idx];
+    const struct sim_class_cfg *c = k->cfg;
+    r->id = w->arrivals++;
+    r->arrival_s = w->now_s;
+    r->class_idx = (int32_t)ss->class_idx;
+    r->trace_row = SIMI_NONE;
+    double u = gsl_rng_uniform(k->rng_difficulty);
+    r->difficulty = k->has_difficulty ? (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, u) : SIM_DIFF_SIMPLE;
+    /* The new message: the class's dynamic segments, drawn anew. */
+    uint64_t msg = 0;
+    for (size_t s = 0; s < c->n_segments; s++)
+        if (!c->segments[s].stable)
+            msg += tokens(mdl_dist_sample(&c->segments[s].tokens, k->rng_lengths));
+    uint64_t prev = ss->prompt_tokens;
+    uint64_t in = prev + ss->answer_tokens + msg;
+    r->input_tokens = in > UINT32_MAX ? UINT32_MAX : (uint32_t)in;
+    uint32_t out = tokens(mdl_dist_sample(&c->output_tokens, k->rng_lengths));
+    r->output_tokens = out > 0 ? out : 1;
+    ss->turn++;
+    r->session = x;
+    r->turn = ss->turn;
+    session_points(ss, r, prev);
+    return dispatch_new(w, q);
 }

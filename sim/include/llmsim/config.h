@@ -76,6 +76,15 @@ struct sim_trace {
     uint32_t *hash_ids;     /* hash_off[n] block ids (owned), NULL when none */
 };
 
+/* Multi-turn sessions: an arrival starts a session; each later turn comes
+ * a think time after the previous answer, its prompt the previous prompt +
+ * the previous answer + a new message (the class's dynamic segments). */
+struct sim_session_cfg {
+    int enabled;
+    struct mdl_dist turns;        /* turns per session (rounded, >= 1) */
+    struct mdl_dist think_time_s; /* between an answer and the next turn, seconds */
+};
+
 struct sim_workload_cfg {
     enum sim_arrival_process process;
     double rate_per_s;   /* mean arrival rate (poisson, gamma, constant) */
@@ -85,7 +94,8 @@ struct sim_workload_cfg {
     struct sim_trace trace;        /* SIM_ARRIVAL_TRACE only; requests get class 0 */
     double trace_speedup;          /* trace times are divided by this (> 0) */
     char trace_path[1024];         /* the trace file as opened (resolved against the scenario's folder) */
-    char trace_format[32];         /* "azure-2023" */
+    char trace_format[32];         /* "azure-2023" or "mooncake" */
+    struct sim_session_cfg sessions; /* optional (not with a trace) */
 };
 
 enum sim_deploy_kind { SIM_DEPLOY_API = 0, SIM_DEPLOY_SELF_HOSTED };

@@ -477,6 +477,93 @@ START_TEST(dynamic_waits_for_partial_batch)
 }
 END_TEST
 
+/* The self-hosted prefix cache: a shared system prompt is prefilled once and
+ * then read from KV memory; TTFT falls; prefix affinity keeps each prefix on
+ * the replica that holds it. */
+static const char *prefix_yaml(const char *extra, int variants, int replicas, const char *routing)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf,
+             "name: pfx\nseed: 17\nhorizon: {requests: 3000}\n"
+             "workload:\n  arrivals: {process: poisson, rate_per_s: 6}\n"
+             "  classes: [{name: c, prompt: [{segment: system, tokens: 4000, stable: true, variants: %d}, "
+             "{segment: q, tokens: {dist: lognormal, mean: 100, cv: 0.5}}], output_tokens: 60}]\n"
+             "deployments:\n  - name: d\n    kind: self-hosted\n    gpu_hour_usd: 2\n    replicas: %d\n"
+             "    replica_routing: %s\n    kv_capacity_tokens: 400000\n"
+             "    scheduler: {policy: continuous, max_batch: 64, max_batched_tokens: 8192, chunked_prefill: true}\n"
+             "    latency: {model: linear, prefill_s: {a: 0.01, b: 6.0e-5}, "
+             "decode_step_s: {a: 0.0125, b_batch: 3.0e-4, c_context: 1.0e-7}}\n%s",
+             variants, replicas, routing, extra);
+    return buf;
+}
+
+static void ttft_and_hits(const struct recs *rs, double *mean_ttft, double *hit_share, double *cached_share)
+{
+    double t = 0, in = 0, cached = 0;
+    size_t hits = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        t += rs->r[i].ttft_s;
+        hits += rs->r[i].cached_tokens > 0;
+        in += rs->r[i].input_tokens;
+        cached += rs->r[i].cached_tokens;
+    }
+    *mean_ttft = t / rs->n;
+    *hit_share = (double)hits / rs->n;
+    *cached_share = cached / in;
+}
+
+START_TEST(prefix_cache_shares_system_prompt)
+{
+    struct sim_scenario sc;
+    struct recs a, b;
+    double ta, tb, ha, hb, ca, cb;
+    tu_load_yaml(&sc, prefix_yaml("", 1, 1, "round_robin"), NULL, 0);
+    run(&sc, 0, &a, NULL, NULL);
+    sim_scenario_free(&sc);
+    tu_load_yaml(&sc, prefix_yaml("    prefix_cache: {enabled: true}\n", 1, 1, "round_robin"), NULL, 0);
+    run(&sc, 0, &b, NULL, NULL);
+    sim_scenario_free(&sc);
+    ttft_and_hits(&a, &ta, &ha, &ca);
+    ttft_and_hits(&b, &tb, &hb, &cb);
+    ck_assert_double_eq(ha, 0);
+    /* All but the first few (arriving before the first prefill is done) hit
+     * the whole 4,000-token system prompt. */
+    ck_assert_double_gt(hb, 0.99);
+    for (size_t i = 0; i < b.n; i++)
+        if (b.r[i].cached_tokens > 0)
+            ck_assert_uint_eq(b.r[i].cached_tokens, 4000);
+    ck_assert_msg(tb < 0.5 * ta, "mean TTFT with prefix cache %g, without %g", tb, ta);
+    free(a.r);
+    free(b.r);
+}
+END_TEST
+
+START_TEST(prefix_affinity_keeps_prefixes_together)
+{
+    const char *pc = "    prefix_cache: {enabled: true}\n";
+    struct sim_scenario sc;
+    struct recs a, b;
+    double ta, tb, ha, hb, ca, cb;
+    /* 40 system prompts over 4 replicas whose memory holds ~a quarter of them. */
+    char extra[256];
+    snprintf(extra, sizeof extra, "%s", pc);
+    tu_load_yaml(&sc, prefix_yaml(extra, 40, 4, "round_robin"), NULL, 0);
+    struct scn_override o[] = {{"deployments.d.kv_capacity_tokens", "60000"}};
+    sim_scenario_free(&sc);
+    tu_load_yaml(&sc, prefix_yaml(extra, 40, 4, "round_robin"), o, 1);
+    run(&sc, 0, &a, NULL, NULL);
+    sim_scenario_free(&sc);
+    tu_load_yaml(&sc, prefix_yaml(extra, 40, 4, "prefix_affinity"), o, 1);
+    run(&sc, 0, &b, NULL, NULL);
+    sim_scenario_free(&sc);
+    ttft_and_hits(&a, &ta, &ha, &ca);
+    ttft_and_hits(&b, &tb, &hb, &cb);
+    ck_assert_msg(cb > ca + 0.1, "cached share: affinity %g, round robin %g", cb, ca);
+    free(a.r);
+    free(b.r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("batching");
@@ -494,6 +581,8 @@ int main(void)
     tcase_add_test(tc, events_scale_with_iterations);
     tcase_add_test(tc, batched_determinism);
     tcase_add_test(tc, dynamic_waits_for_partial_batch);
+    tcase_add_test(tc, prefix_cache_shares_system_prompt);
+    tcase_add_test(tc, prefix_affinity_keeps_prefixes_together);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

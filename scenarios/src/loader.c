@@ -916,6 +916,34 @@ static const struct scn_key spec_keys[] = {
     {"acceptance", SCN_K_DOUBLE, OFF(struct sim_spec_cfg, acceptance), 0, 1, SCN_KF_REQUIRED, NULL},
 };
 
+struct prefix_opts {
+    int enabled;
+    double block_tokens;
+};
+
+static const struct scn_key prefix_keys[] = {
+    {"enabled", SCN_K_BOOL, OFF(struct prefix_opts, enabled), 0, 0, 0, NULL},
+    {"block_tokens", SCN_K_DOUBLE, OFF(struct prefix_opts, block_tokens), 1, 4096, 0, NULL},
+};
+
+static int h_prefix_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+        return scn_fail(c, v, "'prefix_cache' applies to self-hosted deployments (api ones use 'prompt_cache')");
+    struct prefix_opts o = {1, 0};
+    int rc = scn_process_map(c, v, prefix_keys, NKEYS(prefix_keys), &o);
+    if (rc)
+        return rc;
+    if (o.block_tokens > 0) {
+        if (o.block_tokens != floor(o.block_tokens))
+            return scn_fail(c, yn_get(v, "block_tokens"), "block_tokens must be a whole number");
+        d->block_tokens = (int)o.block_tokens; /* the KV block size */
+    }
+    d->prefix_cache = o.enabled;
+    return 0;
+}
+
 static int h_speculative(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
@@ -950,20 +978,18 @@ static int h_replica_routing(struct scn_ctx *c, const struct yn_node *v, void *o
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
-    static const char *const names[] = {"round_robin", "random", "least_loaded", "power_of_two", "least_kv"};
-    for (int i = 0; i < 5; i++) {
+    static const char *const names[] = {"round_robin", "random",   "least_loaded",
+                                        "power_of_two", "least_kv", "prefix_affinity"};
+    for (int i = 0; i < 6; i++) {
         if (!strcmp(s, names[i])) {
             d->replica_routing = (enum sim_replica_routing)i;
             return 0;
         }
     }
-    if (!strcmp(s, "prefix_affinity"))
-        return scn_fail(c, v, "replica routing 'prefix_affinity' comes with the prefix cache, not in this "
-                              "version");
-    const char *near = scn_did_you_mean(s, names, 5);
+    const char *near = scn_did_you_mean(s, names, 6);
     return near ? scn_fail(c, v, "unknown replica routing '%s' (did you mean '%s'?)", s, near)
                 : scn_fail(c, v, "unknown replica routing '%s' (expected round_robin, random, least_loaded, "
-                                 "power_of_two or least_kv)", s);
+                                 "power_of_two, least_kv or prefix_affinity)", s);
 }
 
 static const struct scn_key deployment_keys[] = {
@@ -980,7 +1006,7 @@ static const struct scn_key deployment_keys[] = {
     {"queue", SCN_K_FN, 0, 0, 0, 0, h_queue},
     {"replica_routing", SCN_K_FN, 0, 0, 0, 0, h_replica_routing},
     {"prompt_cache", SCN_K_FN, 0, 0, 0, 0, h_prompt_cache},
-    {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, h_prefix_cache},
     {"rate_limits", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"weights_dtype", SCN_K_FN, 0, 0, 0, 0, h_weights_dtype},
     {"kv_dtype", SCN_K_FN, 0, 0, 0, 0, h_kv_dtype},
@@ -1068,6 +1094,11 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
         if (d->scheduler != SIM_SCHED_CONTINUOUS)
             return scn_fail(c, yn_get(dn, "speculative"), "speculative decoding needs continuous batching");
     }
+    if (d->prefix_cache && d->scheduler != SIM_SCHED_CONTINUOUS)
+        return scn_fail(c, yn_get(dn, "prefix_cache"), "the prefix cache needs continuous batching");
+    if (d->prefix_cache && d->spec.enabled)
+        return scn_fail(c, yn_get(dn, "prefix_cache"), "the prefix cache and speculative decoding together "
+                                                       "are not modelled");
     if (yn_get(dn, "weights_dtype") && !d->has_llm)
         return scn_fail(c, yn_get(dn, "weights_dtype"), "weights_dtype needs a 'model' to apply to");
     return 0;

@@ -169,6 +169,8 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
     if (d->kv_capacity_tokens > 0)
         fprintf(f, "    kv_capacity_tokens: %.17g\n", d->kv_capacity_tokens);
     fprintf(f, "    kv_block_tokens: %d\n", d->block_tokens);
+    if (d->prefix_cache)
+        fputs("    prefix_cache: {enabled: true}\n", f);
     switch (d->scheduler) {
     case SIM_SCHED_NONE:
         fputs("    scheduler: {policy: none}\n", f);

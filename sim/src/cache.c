@@ -23,6 +23,7 @@ struct entry {
     double inserted_s;  /* for token-seconds */
     double write_usd;   /* what the write cost */
     uint64_t reads;
+    uint32_t pins;       /* running requests using it: not evictable */
     uint32_t prev, next; /* LRU list links (prev = towards the head) */
     uint32_t list;       /* which TTL list */
     uint32_t next_free;
@@ -198,8 +199,17 @@ static void purge(struct sim_cache *c, double now)
 {
     for (int k = 0; k < c->n_lists; k++) {
         struct lru *l = &c->lists[k];
-        while (l->tail != NONE && c->e[l->tail].last_use_s + l->ttl_s < now)
+        while (l->tail != NONE && c->e[l->tail].last_use_s + l->ttl_s < now) {
+            if (c->e[l->tail].pins > 0) {
+                /* In use: it stays; its TTL restarts from now. */
+                uint32_t x = l->tail;
+                c->e[x].last_use_s = now;
+                lru_unlink(c, x);
+                lru_push_head(c, x, (uint32_t)k);
+                continue;
+            }
             drop(c, l->tail, c->e[l->tail].last_use_s + l->ttl_s, 1);
+        }
     }
 }
 
@@ -240,16 +250,57 @@ static int list_for(struct sim_cache *c, double ttl_s)
     return c->n_lists++;
 }
 
-/* The least recently used entry over all lists, NONE when empty. */
+/* The least recently used unpinned entry over all lists, NONE when none.
+ * Pinned entries are recent (pinned when read), so the walk from each tail
+ * is short. */
 static uint32_t lru_victim(const struct sim_cache *c)
 {
     uint32_t best = NONE;
     for (int k = 0; k < c->n_lists; k++) {
         uint32_t t = c->lists[k].tail;
+        while (t != NONE && c->e[t].pins > 0)
+            t = c->e[t].prev;
         if (t != NONE && (best == NONE || c->e[t].last_use_s < c->e[best].last_use_s))
             best = t;
     }
     return best;
+}
+
+static uint32_t must_find(const struct sim_cache *c, uint64_t key)
+{
+    uint64_t i = find_slot(c, key);
+    LLMSIM_ASSERT(c->table[i] != NONE);
+    return c->table[i];
+}
+
+void sim_cache_pin(struct sim_cache *c, uint64_t key)
+{
+    c->e[must_find(c, key)].pins++;
+}
+
+void sim_cache_unpin(struct sim_cache *c, uint64_t key)
+{
+    struct entry *en = &c->e[must_find(c, key)];
+    LLMSIM_ASSERT(en->pins > 0);
+    en->pins--;
+}
+
+double sim_cache_evict(struct sim_cache *c, double tokens, double now)
+{
+    double freed = 0;
+    while (freed < tokens) {
+        uint32_t v = lru_victim(c);
+        if (v == NONE)
+            break;
+        freed += c->e[v].tokens;
+        drop(c, v, now, 0);
+    }
+    return freed;
+}
+
+double sim_cache_tokens(const struct sim_cache *c)
+{
+    return c->used;
 }
 
 int sim_cache_put(struct sim_cache *c, uint64_t key, double tokens, double ttl_s, double now, double ready_s,
@@ -274,7 +325,8 @@ int sim_cache_put(struct sim_cache *c, uint64_t key, double tokens, double ttl_s
         return 0;
     while (c->used + tokens > c->capacity) {
         uint32_t v = lru_victim(c);
-        LLMSIM_ASSERT(v != NONE);
+        if (v == NONE)
+            return 0; /* everything left is pinned: not stored */
         drop(c, v, now, 0);
     }
     if ((c->live + 1) * 2 > c->mask + 1) {
@@ -302,7 +354,7 @@ int sim_cache_put(struct sim_cache *c, uint64_t key, double tokens, double ttl_s
     c->table[find_slot(c, key)] = x;
     struct entry *en = &c->e[x];
     *en = (struct entry){.key = key, .tokens = tokens, .last_use_s = now, .ready_s = ready_s,
-                         .inserted_s = now, .write_usd = write_usd, .reads = 0};
+                         .inserted_s = now, .write_usd = write_usd, .reads = 0, .pins = 0};
     lru_push_head(c, x, (uint32_t)list);
     c->used += tokens;
     c->live++;

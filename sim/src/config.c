@@ -81,6 +81,8 @@ const char *sim_replica_routing_name(enum sim_replica_routing r)
         return "power_of_two";
     case SIM_RR_LEAST_KV:
         return "least_kv";
+    case SIM_RR_PREFIX_AFFINITY:
+        return "prefix_affinity";
     }
     return NULL;
 }

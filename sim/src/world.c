@@ -261,6 +261,7 @@ static int sample(struct sim_world *w, uint64_t k)
             rr.queue_len = (int32_t)(rp->batch ? simi_batch_waiting(rp) : rp->queue.len);
             rr.running = (int32_t)(rp->batch ? simi_batch_running(rp) : rp->current != SIMI_NONE);
             rr.kv_used_frac = simi_batch_kv_frac(rp);
+            rr.cache_tokens = simi_batch_cache_tokens(rp);
             rr.busy_frac = span > 0 ? (busy_total - rp->busy_at_sample_s) / span : 0.0;
             rr.replicas = 1;
             rr.cost_cum_usd = gpu_per_replica;

@@ -100,6 +100,10 @@ struct simi_batch {
     /* static / dynamic */
     int batch_open;
     int timer_pending;
+    /* prefix cache: KV blocks of finished prompts, kept in the memory running
+     * requests leave free; entries are a prompt's blocks between two cache
+     * points, pinned while a running request shares them */
+    struct sim_cache *pcache;
 };
 
 static double blocks_for(const struct simi_batch *b, double tokens)
@@ -109,7 +113,16 @@ static double blocks_for(const struct simi_batch *b, double tokens)
 
 static double free_blocks(const struct simi_batch *b)
 {
-    return b->cap_blocks - b->used_blocks;
+    double cached = b->pcache ? sim_cache_tokens(b->pcache) / b->bs : 0.0;
+    return b->cap_blocks - b->used_blocks - cached;
+}
+
+/* Makes `need` blocks free if evicting unpinned prefix-cache entries can. */
+static void make_room(struct simi_batch *b, double need, double now)
+{
+    double short_by = need - free_blocks(b);
+    if (b->pcache != NULL && short_by > 0)
+        sim_cache_evict(b->pcache, short_by * b->bs, now);
 }
 
 /* Blocks kept free when admitting next to running requests (0 when unbounded). */
@@ -197,6 +210,11 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         b->bucket = calloc((size_t)b->bs, sizeof *b->bucket);
         if (b->bucket == NULL)
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        if (c->prefix_cache) {
+            b->pcache = sim_cache_alloc(INFINITY); /* bounded by free KV memory, see make_room */
+            if (b->pcache == NULL)
+                return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        }
     }
     (void)w;
     return 0;
@@ -212,6 +230,7 @@ void simi_batch_free(struct simi_deploy *d)
         simi_fifo_free(&b->prefill);
         free(b->bucket);
         free(b->heap);
+        sim_cache_free(b->pcache);
         free(b);
         d->replicas[j].batch = NULL;
     }
@@ -233,6 +252,123 @@ double simi_batch_kv_frac(const struct simi_replica *rp)
     if (b == NULL || isinf(b->cap_blocks))
         return 0.0;
     return b->used_blocks / b->cap_blocks;
+}
+
+double simi_batch_cache_tokens(const struct simi_replica *rp)
+{
+    const struct simi_batch *b = rp->batch;
+    return b && b->pcache ? sim_cache_tokens(b->pcache) : 0.0;
+}
+
+/* ---- prefix cache ---------------------------------------------------------- */
+
+/* Cache point j of a request: its prefix identity and where it ends, rounded
+ * down to whole KV blocks.  Generated requests use their stable-segment
+ * points, trace requests their block hashes.  Returns 0 past the last. */
+static int point(const struct sim_world *w, const struct simi_batch *b, const struct simi_req *r, uint32_t j,
+                 uint64_t *key, double *end)
+{
+    const struct sim_trace *t = &w->sc->workload.trace;
+    if (r->trace_row != SIMI_NONE && t->hash_off != NULL) {
+        uint64_t lo = t->hash_off[r->trace_row], hi = t->hash_off[r->trace_row + 1];
+        if (lo + j >= hi)
+            return 0;
+        uint64_t k = 0x6d6f6f6eULL;
+        for (uint64_t i = lo; i <= lo + j; i++)
+            k = sim_cache_key(k, t->hash_ids[i]);
+        double e = (double)(j + 1) * t->block_tokens;
+        *key = k;
+        *end = floor((e < r->input_tokens ? e : r->input_tokens) / b->bs) * b->bs;
+        return 1;
+    }
+    if (j >= r->n_pts)
+        return 0;
+    *key = r->pt_key[j];
+    *end = floor((double)r->pt_tokens[j] / b->bs) * b->bs;
+    return 1;
+}
+
+/* The run of cached entries from the first point: tokens it covers (whole
+ * blocks); with pin, the entries are pinned and counted in the request. */
+static double prefix_match(const struct sim_world *w, struct simi_batch *b, struct simi_req *r, int pin)
+{
+    if (b->pcache == NULL)
+        return 0.0;
+    double hit = 0, prev = 0, end, tok;
+    uint64_t key;
+    uint32_t entries = 0;
+    /* At least the prompt's last token is computed (it yields the logits). */
+    double limit = floor(((double)r->prompt_need - 1) / b->bs) * b->bs;
+    for (uint32_t j = 0; point(w, b, r, j, &key, &end); j++) {
+        if (end <= prev)
+            continue; /* not a whole block further: no entry of its own */
+        if (end > limit || !sim_cache_peek(b->pcache, key, w->now_s, &tok))
+            break;
+        if (pin) {
+            sim_cache_touch(b->pcache, key, w->now_s);
+            sim_cache_pin(b->pcache, key);
+        }
+        entries++;
+        hit = prev = end;
+    }
+    if (pin) {
+        r->hit_entries = entries;
+        r->hit_blocks = (uint32_t)(hit / b->bs);
+    }
+    return hit;
+}
+
+/* Releases the entries a request pinned. */
+static void prefix_unpin(const struct sim_world *w, struct simi_batch *b, struct simi_req *r)
+{
+    if (b->pcache == NULL || r->hit_entries == 0)
+        return;
+    double prev = 0, end;
+    uint64_t key;
+    uint32_t done = 0;
+    for (uint32_t j = 0; done < r->hit_entries && point(w, b, r, j, &key, &end); j++) {
+        if (end <= prev)
+            continue;
+        sim_cache_unpin(b->pcache, key);
+        done++;
+        prev = end;
+    }
+    r->hit_entries = 0;
+    r->hit_blocks = 0;
+}
+
+/* A request whose prompt is now fully in KV memory hands its prompt blocks
+ * (up to its last cache point) to the cache, which shares them from now on
+ * (vLLM's automatic prefix caching: a full block is shareable once
+ * computed); it keeps them pinned while it runs.  Blocks another request
+ * already cached are deduplicated: its own copies are freed. */
+static int prefix_promote(const struct sim_world *w, struct simi_batch *b, struct simi_req *r)
+{
+    if (b->pcache == NULL)
+        return 0;
+    double own_before = r->hit_blocks;
+    prefix_unpin(w, b, r);
+    double prev = 0, end;
+    uint64_t key;
+    uint32_t entries = 0;
+    for (uint32_t j = 0; point(w, b, r, j, &key, &end); j++) {
+        if (end <= prev)
+            continue;
+        int rc = sim_cache_put(b->pcache, key, end - prev, INFINITY, w->now_s, w->now_s, 0.0);
+        if (rc)
+            return rc;
+        double tok;
+        if (!sim_cache_peek(b->pcache, key, w->now_s, &tok))
+            break; /* could not be stored */
+        sim_cache_pin(b->pcache, key);
+        entries++;
+        prev = end;
+    }
+    r->hit_entries = entries;
+    r->hit_blocks = (uint32_t)(prev / b->bs);
+    b->used_blocks -= r->hit_blocks - own_before;
+    make_room(b, 0, w->now_s);
+    return 0;
 }
 
 /* ---- small structures ----------------------------------------------------- */
@@ -402,8 +538,8 @@ static double held_blocks(const struct simi_batch *b, const struct simi_req *r)
     if (b->is_static)
         return blocks_for(b, (double)r->input_tokens + r->output_tokens);
     if (r->phase == SIMI_PH_DECODE)
-        return blocks_for(b, dec_ctx(b, r));
-    return blocks_for(b, r->prompt_done);
+        return blocks_for(b, dec_ctx(b, r)) - r->hit_blocks;
+    return blocks_for(b, r->prompt_done) - r->hit_blocks;
 }
 
 /* Preempts the newest running request: frees its KV, sends it back to the
@@ -426,6 +562,8 @@ static int preempt_newest(struct sim_world *w, struct simi_deploy *d, struct sim
         (void)x;
     }
     b->used_blocks -= held;
+    prefix_unpin(w, b, r);
+    r->cached_tokens = 0;
     run_remove(w, b, q);
     r->phase = SIMI_PH_QUEUED;
     r->prompt_need = r->input_tokens + r->generated;
@@ -537,7 +675,9 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         /* vLLM v0: prefill first when a waiting request can be admitted. */
         uint32_t h = fifo_peek(&b->waiting);
         if (h != SIMI_NONE && b->n_running < (uint32_t)c->max_batch) {
-            double need = blocks_for(b, w->pool.slot[h].prompt_need);
+            struct simi_req *hr = &w->pool.slot[h];
+            double need = blocks_for(b, hr->prompt_need) - prefix_match(w, b, hr, 0) / b->bs;
+            make_room(b, need + watermark(b), w->now_s);
             prefill_iter = need <= free_blocks(b) - watermark(b) || b->n_running == 0;
             if (prefill_iter && need > free_blocks(b))
                 prefill_iter = 0; /* cannot fit even alone right now */
@@ -553,6 +693,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
                 need_blocks = b->bucket[(b->dec_it + 1) % (uint64_t)b->bs];
             else
                 need_blocks = floor(b->spec_frac + b->n_dec * b->tau / b->bs);
+            make_room(b, need_blocks, w->now_s);
             if (need_blocks <= free_blocks(b) || b->n_running <= 1)
                 break;
             if ((rc = preempt_newest(w, d, b)) != 0)
@@ -578,6 +719,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             double left = (double)r->prompt_need - r->prompt_done;
             double chunk = left < budget ? left : floor(budget);
             double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
+            make_room(b, extra, w->now_s);
             if (chunk > 0 && extra > free_blocks(b)) {
                 chunk = floor((free_blocks(b) + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
                 if (chunk < 0)
@@ -591,12 +733,14 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         /* Admit from the queue while the budget, the batch and KV memory allow. */
         while (b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
             struct simi_req *r = &w->pool.slot[fifo_peek(&b->waiting)];
-            double left = r->prompt_need;
+            double hit = prefix_match(w, b, r, 0); /* cached blocks need no prefill and no new memory */
+            double left = r->prompt_need - hit;
             double chunk = c->chunked_prefill ? (left < budget ? left : floor(budget)) : left;
             if (!c->chunked_prefill && chunk > budget && it.prefill_tokens + seqs > 0)
                 break; /* a prompt over the budget runs alone */
-            double extra = blocks_for(b, chunk);
+            double extra = blocks_for(b, hit + chunk) - hit / b->bs;
             double reserve = b->n_running > 0 ? watermark(b) : 0.0;
+            make_room(b, extra + reserve, w->now_s);
             if (extra > free_blocks(b) - reserve)
                 break;
             uint32_t q = fifo_peek(&b->waiting);
@@ -604,6 +748,10 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
                 return rc;
             r = &w->pool.slot[q];
+            if (b->pcache != NULL) {
+                r->cached_tokens = (uint32_t)prefix_match(w, b, r, 1);
+                r->prompt_done = r->cached_tokens;
+            }
             r->chunk = (uint32_t)chunk;
             budget -= chunk;
             b->used_blocks += extra;
@@ -662,6 +810,8 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
 static int finish_req(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
+    /* Its cached prompt blocks stay, evictable from now on. */
+    prefix_unpin(w, b, r);
     run_remove(w, b, q);
     r->done_s = w->now_s;
     LLMSIM_ASSERT(d->running > 0);
@@ -733,6 +883,8 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
             continue;
         }
         /* The prefill yields the next token. */
+        if ((rc = prefix_promote(w, b, r)) != 0)
+            return rc;
         r->generated++;
         if (r->generated == 1)
             r->first_token_s = w->now_s;

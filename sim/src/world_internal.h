@@ -98,6 +98,8 @@ struct simi_req {
     uint32_t turn;                    /* turn within the session, from 1 */
     uint32_t cached_tokens;           /* prompt tokens read from the cache */
     uint32_t write_5m_tokens, write_1h_tokens; /* prompt tokens written (billed at those TTLs) */
+    uint32_t hit_blocks;  /* self-hosted prefix cache: KV blocks shared from the cache */
+    uint32_t hit_entries; /* cache entries it pins (its first points) */
 };
 
 enum simi_phase { SIMI_PH_QUEUED = 0, SIMI_PH_PREFILL, SIMI_PH_DECODE };
@@ -306,5 +308,7 @@ int simi_batch_event(struct sim_world *w, const struct sim_event *ev);
 uint32_t simi_batch_waiting(const struct simi_replica *rp);
 uint32_t simi_batch_running(const struct simi_replica *rp);
 double simi_batch_kv_frac(const struct simi_replica *rp);
+/* Tokens held by a replica's prefix cache (0 without one). */
+double simi_batch_cache_tokens(const struct simi_replica *rp);
 
 #endif

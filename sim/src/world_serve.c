@@ -66,7 +66,7 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
                 return bad(err, c, "the roofline model times batch iterations; use a batching scheduler");
             if (c->scheduler != SIM_SCHED_NONE && c->latency_kind == MDL_LAT_SERVICE_TIME)
                 return bad(err, c, "service_time latency applies to scheduler none");
-            if ((unsigned)c->replica_routing > SIM_RR_LEAST_KV)
+            if ((unsigned)c->replica_routing > SIM_RR_PREFIX_AFFINITY)
                 return bad(err, c, "unknown replica routing");
             d->n_replicas = c->replicas;
             d->gpu_usd_per_replica_s = c->tp * c->gpu_hour_usd / 3600.0;
@@ -142,10 +142,50 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
     return simi_schedule(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q);
 }
 
+static int least_loaded(const struct simi_deploy *d)
+{
+    int best = 0;
+    for (int j = 1; j < d->n_replicas; j++)
+        if (d->replicas[j].load < d->replicas[best].load)
+            best = j;
+    return best;
+}
+
+/* Prefix affinity: rendezvous (highest random weight) hashing of the
+ * request's prefix identity over the replicas, so requests sharing a prefix
+ * meet on the replica that caches it and losing a replica moves only its
+ * share; when that replica holds more than twice the mean load plus one
+ * request, the least loaded takes the request instead. */
+static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r, const struct sim_world *w)
+{
+    uint64_t key = r->n_pts > 0 ? r->pt_key[0] : 0;
+    const struct sim_trace *t = &w->sc->workload.trace;
+    if (r->trace_row != SIMI_NONE && t->hash_off != NULL && t->hash_off[r->trace_row] < t->hash_off[r->trace_row + 1])
+        key = sim_cache_key(0x6d6f6f6eULL, t->hash_ids[t->hash_off[r->trace_row]]);
+    if (key == 0)
+        return least_loaded(d);
+    int best = 0;
+    uint64_t best_w = 0;
+    double total = 0;
+    for (int j = 0; j < d->n_replicas; j++) {
+        uint64_t hw = sim_cache_key(key, (uint64_t)j + 1);
+        if (j == 0 || hw > best_w) {
+            best_w = hw;
+            best = j;
+        }
+        total += d->replicas[j].load;
+    }
+    if (d->replicas[best].load > 2.0 * total / d->n_replicas + 1.0)
+        return least_loaded(d);
+    return best;
+}
+
 /* The replica a request joins when queues are per replica. */
-static int choose_replica(struct simi_deploy *d)
+static int choose_replica(struct simi_deploy *d, const struct simi_req *r, const struct sim_world *w)
 {
     switch (d->cfg->replica_routing) {
+    case SIM_RR_PREFIX_AFFINITY:
+        return prefix_affinity(d, r, w);
     case SIM_RR_ROUND_ROBIN: {
         int j = (int)d->rr_next;
         d->rr_next = (d->rr_next + 1) % (uint32_t)d->n_replicas;
@@ -178,13 +218,8 @@ static int choose_replica(struct simi_deploy *d)
         /* Without KV memory (scheduler none) the least loaded replica. */
         /* fall through */
     case SIM_RR_LEAST_LOADED:
-    default: {
-        int best = 0;
-        for (int j = 1; j < d->n_replicas; j++)
-            if (d->replicas[j].load < d->replicas[best].load)
-                best = j;
-        return best;
-    }
+    default:
+        return least_loaded(d);
     }
 }
 
@@ -221,7 +256,7 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
         d->waiting++;
         return simi_fifo_push(&d->shared, q);
     }
-    int j = choose_replica(d);
+    int j = choose_replica(d, r, w);
     struct simi_replica *rp = &d->replicas[j];
     rp->load++;
     if (rp->batch != NULL)

@@ -64,6 +64,19 @@ void sim_cache_touch(struct sim_cache *c, uint64_t key, double now);
 int sim_cache_put(struct sim_cache *c, uint64_t key, double tokens, double ttl_s, double now, double ready_s,
                   double write_usd);
 
+/* Pinning (self-hosted prefix caches): a pinned entry is in use by a running
+ * request and is neither evicted nor expired; pins count.  The entry must
+ * exist. */
+void sim_cache_pin(struct sim_cache *c, uint64_t key);
+void sim_cache_unpin(struct sim_cache *c, uint64_t key);
+
+/* Evicts unpinned entries, least recently used first, until at least
+ * `tokens` tokens are freed or none is left; returns the tokens freed. */
+double sim_cache_evict(struct sim_cache *c, double tokens, double now);
+
+/* Tokens resident now. */
+double sim_cache_tokens(const struct sim_cache *c);
+
 /* Purges what has expired by `now` and fills *out (token_seconds up to now). */
 void sim_cache_stats(struct sim_cache *c, double now, struct sim_cache_stats *out);
 

@@ -121,7 +121,8 @@ enum sim_replica_routing {
     SIM_RR_RANDOM,
     SIM_RR_LEAST_LOADED, /* join the shortest queue (requests queued + in service) */
     SIM_RR_POWER_OF_TWO, /* the less loaded of two replicas drawn at random */
-    SIM_RR_LEAST_KV      /* the replica with the smallest share of KV memory in use */
+    SIM_RR_LEAST_KV,     /* the replica with the smallest share of KV memory in use */
+    SIM_RR_PREFIX_AFFINITY /* consistent hashing on the prompt prefix, least loaded when overloaded */
 };
 
 /* Prompt-cache semantics of an api deployment (design.md section 4, "Caches"). */
@@ -172,6 +173,7 @@ struct sim_deployment_cfg {
     double gpu_memory_utilization;  /* share of GPU memory for weights + KV, (0, 1] */
     double kv_capacity_tokens;      /* > 0: exact KV budget per replica; 0: from memory; inf: unbounded */
     int block_tokens;               /* KV block size, tokens */
+    int prefix_cache;               /* keep finished prompts' KV blocks for later prefix hits */
     struct sim_spec_cfg spec;       /* speculative decoding */
 };
 

@@ -223,6 +223,48 @@ START_TEST(mooncake_ideal_matches_replay)
 }
 END_TEST
 
+/* Gemini: explicit entries live their TTL and pay storage per token-hour:
+ * one 10,000-token entry kept alive for the whole run by requests every
+ * 60 s, then expiring an hour after the last use. */
+START_TEST(gemini_storage_fee)
+{
+    struct sim_scenario sc;
+    tu_load_yaml(&sc, yaml(10, 60.0, SYS10K, "gemini-2.5-flash", "{enabled: true}"), NULL, 0);
+    struct sums s;
+    memset(&s, 0, sizeof s);
+    struct sim_sink sink = {&s, collect, NULL, NULL};
+    struct sim_world *w = NULL;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
+    ck_assert_int_eq(sim_run(w), 0);
+    struct sim_world_stats st;
+    sim_world_stats(w, &st);
+    ck_assert_uint_eq(s.hits, 9);
+    /* Written at t = 60 s; it is still resident when the run ends (the last
+     * request finishes shortly after t = 600 s): storage = 10,000 tokens x
+     * the time since the write x $1 per MTok-hour. */
+    double lived = st.now_s - 60.0;
+    ck_assert_double_eq_tol(st.deployments[0].cache_storage_usd, 10000 * lived / 3600.0 * 1.0e-6, 1e-12);
+    /* Reads at the cached price: 0.075 / 0.30 of input. */
+    ck_assert_double_eq_tol(s.read_usd, 9 * 10000 * 0.075e-6, 1e-12);
+    sim_world_free(w);
+    sim_scenario_free(&sc);
+}
+END_TEST
+
+/* Zipf popularity concentrates traffic on a few documents: more hits than
+ * uniform popularity over the same 200 variants and TTL. */
+START_TEST(zipf_variants_hit_more)
+{
+    const char *u = "[{segment: doc, tokens: 5000, stable: true, cache: 5m, variants: 200}]";
+    const char *z = "[{segment: doc, tokens: 5000, stable: true, cache: 5m, variants: 200, popularity: zipf, zipf_s: 1.1}]";
+    struct sums su = run_yaml(yaml(2000, 2.0, u, "claude-sonnet-4-6", "{enabled: true}"), NULL, 0);
+    struct sums sz = run_yaml(yaml(2000, 2.0, z, "claude-sonnet-4-6", "{enabled: true}"), NULL, 0);
+    ck_assert_msg(sz.hits > su.hits + 200, "zipf %zu hits, uniform %zu", sz.hits, su.hits);
+}
+END_TEST
+
 struct turns {
     size_t n;
     struct sim_request_record r[4096];
@@ -318,6 +360,8 @@ int main(void)
     tcase_add_test(tc, shards_split_the_cache);
     tcase_add_test(tc, mooncake_ideal_matches_replay);
     tcase_add_test(tc, sessions_grow_the_prefix);
+    tcase_add_test(tc, gemini_storage_fee);
+    tcase_add_test(tc, zipf_variants_hit_more);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

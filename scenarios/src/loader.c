@@ -193,6 +193,20 @@ static int h_prompt(struct scn_ctx *c, const struct yn_node *v, void *obj)
             rc = scn_fail(c, v->vals[i], "'popularity' and 'zipf_s' apply to segments with variants");
         if (rc == 0 && yn_get(v->vals[i], "zipf_s") && !yn_get(v->vals[i], "popularity"))
             rc = scn_fail(c, yn_get(v->vals[i], "zipf_s"), "'zipf_s' needs 'popularity: zipf'");
+        if (rc == 0 && s->cache_ttl_s > 0) {
+            /* Anthropic's rules: at most 4 breakpoints, longer TTLs first. */
+            int n_bp = 0;
+            for (size_t j = 0; j <= i; j++)
+                n_bp += cl->segments[j].cache_ttl_s > 0;
+            if (n_bp > 4)
+                rc = scn_fail(c, yn_get(v->vals[i], "cache"), "a prompt has at most 4 cache breakpoints; this is the %dth",
+                              n_bp);
+            for (size_t j = 0; rc == 0 && j < i; j++)
+                if (cl->segments[j].cache_ttl_s > 0 && cl->segments[j].cache_ttl_s < s->cache_ttl_s)
+                    rc = scn_fail(c, yn_get(v->vals[i], "cache"),
+                                  "a 1h breakpoint must come before every 5m one (segment '%s' is 5m)",
+                                  cl->segments[j].name);
+        }
         scn_path_pop(c, m);
         if (rc)
             return rc;

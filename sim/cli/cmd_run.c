@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "cli.h"
 #include "llmsim/results.h"
 #include "llmsim/scenario.h"
@@ -54,7 +56,7 @@ static void run_usage(FILE *f)
           "  --set KEY=VALUE       override any scenario key, e.g. --set workload.arrivals.rate_per_s=20\n"
           "                        or --set 'deployments.sonnet.latency.itl_ms={dist: lognormal, mean: 20, cv: 0.3}'\n"
           "  --replications N      independent replications (95% confidence intervals over them)\n"
-          "  --jobs N              accepted for compatibility; replications run one after another\n"
+          "  --jobs N              run up to N replications at once in threads (same results for any N)\n"
           "  --json                print the summary as JSON instead of the table\n"
           "  --quiet               print nothing but errors\n",
           f);
@@ -106,8 +108,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         } else if (!strcmp(a, "--jobs")) {
             char *end;
             long j = strtol(val, &end, 10);
-            if (*end || j < 1 || j > 1024) {
-                cli_errorf("run: --jobs needs a whole number from 1 to 1024, got '%s'", val);
+            if (*end || j < 1 || j > 64) {
+                cli_errorf("run: --jobs needs a whole number from 1 to 64, got '%s'", val);
                 return -1;
             }
             o->jobs = (int)j;
@@ -418,6 +420,130 @@ static int count_iter(void *ctx, const struct sim_iter_record *r)
     return w->inner.iteration ? w->inner.iteration(w->inner.ctx, r) : 0;
 }
 
+/* One replication, run directly into the sink or into a spool file. */
+struct rep_job {
+    const struct sim_scenario *sc;
+    uint32_t rep;
+    const struct sim_sink *direct; /* sequential: the real sink */
+    FILE *spool;                   /* parallel: tagged records, replayed later */
+    int rc;                        /* 0, a negative code, or 1 when interrupted */
+    struct llmsim_error err;
+    struct sim_world_stats ws;     /* copied out of the world */
+    struct sim_deployment_stats *deps;
+};
+
+enum { TAG_REQ = 1, TAG_TS = 2, TAG_ITER = 3 };
+
+static int spool_write(FILE *f, int tag, const void *p, size_t n)
+{
+    unsigned char t = (unsigned char)tag;
+    return fwrite(&t, 1, 1, f) == 1 && fwrite(p, n, 1, f) == 1 ? 0 : LLMSIM_EIO;
+}
+
+static int spool_req(void *ctx, const struct sim_request_record *r)
+{
+    return spool_write(ctx, TAG_REQ, r, sizeof *r);
+}
+
+static int spool_ts(void *ctx, const struct sim_ts_record *r)
+{
+    return spool_write(ctx, TAG_TS, r, sizeof *r);
+}
+
+static int spool_iter(void *ctx, const struct sim_iter_record *r)
+{
+    return spool_write(ctx, TAG_ITER, r, sizeof *r);
+}
+
+static void run_one(struct rep_job *job)
+{
+    struct sim_sink spool = {job->spool, spool_req, spool_ts, spool_iter};
+    const struct sim_sink *sink = job->direct ? job->direct : &spool;
+    struct sim_world *w = NULL;
+    llmsim_error_clear(&job->err);
+    job->rc = sim_world_alloc(&w, job->sc, job->rep, sink, &job->err);
+    if (job->rc != 0)
+        return;
+    /* Run in slices so that a signal is noticed within a slice. */
+    int st;
+    double t = 0;
+    while ((st = sim_run_until(w, t += 60.0)) == 1) {
+        if (g_stop) {
+            st = 1;
+            break;
+        }
+    }
+    job->rc = st;
+    sim_world_stats(w, &job->ws);
+    job->deps = malloc(job->ws.n_deployments * sizeof *job->deps);
+    if (job->deps == NULL)
+        job->rc = LLMSIM_ENOMEM;
+    else
+        memcpy(job->deps, job->ws.deployments, job->ws.n_deployments * sizeof *job->deps);
+    job->ws.deployments = job->deps;
+    sim_world_free(w);
+}
+
+static void *run_thread(void *arg)
+{
+    run_one(arg);
+    return NULL;
+}
+
+static int replay(struct rep_job *job, const struct sim_sink *sink)
+{
+    if (job->spool == NULL || job->rc < 0)
+        return 0;
+    rewind(job->spool);
+    union {
+        struct sim_request_record req;
+        struct sim_ts_record ts;
+        struct sim_iter_record it;
+    } u;
+    int tag, rc = 0;
+    while (rc == 0 && (tag = fgetc(job->spool)) != EOF) {
+        size_t n = tag == TAG_REQ ? sizeof u.req : tag == TAG_TS ? sizeof u.ts : sizeof u.it;
+        if (fread(&u, n, 1, job->spool) != 1)
+            return LLMSIM_EIO;
+        if (tag == TAG_REQ && sink->request)
+            rc = sink->request(sink->ctx, &u.req);
+        else if (tag == TAG_TS && sink->timeseries)
+            rc = sink->timeseries(sink->ctx, &u.ts);
+        else if (tag == TAG_ITER && sink->iteration)
+            rc = sink->iteration(sink->ctx, &u.it);
+    }
+    return rc;
+}
+
+/* Reports a replication's failure, or adds its run-level figures. */
+static int finish_job(struct rep_job *job, struct ana_stats *stats, struct llmsim_error *err, int *interrupted)
+{
+    if (job->rc < 0) {
+        if (job->err.msg[0]) {
+            *err = job->err;
+            print_error(err);
+        } else {
+            cli_errorf("run failed in replication %u: %s", job->rep, llmsim_strerror(job->rc));
+        }
+        free(job->deps);
+        job->deps = NULL;
+        return -1;
+    }
+    if (job->rc == 1) {
+        *interrupted = 1;
+    } else if (ana_stats_add_run(stats, job->rep, &job->ws) != 0) {
+        cli_errorf("out of memory");
+        free(job->deps);
+        job->deps = NULL;
+        return -1;
+    }
+    if (job->direct) {
+        free(job->deps);
+        job->deps = NULL;
+    }
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
@@ -527,36 +653,58 @@ int cmd_run(int argc, char **argv)
     struct sim_sink sink = {&tee, tee_request, tee_ts, tee_iter};
     int is_tty = isatty(STDERR_FILENO);
 
-    for (int r = 0; r < sc.replications && !interrupted; r++) {
-        struct sim_world *w = NULL;
-        if (sim_world_alloc(&w, &sc, (uint32_t)r, &sink, &err) != 0) {
-            print_error(&err);
-            goto done;
-        }
-        /* Run in slices so that a signal is noticed within a slice. */
-        int st;
-        double t = 0;
-        while ((st = sim_run_until(w, t += 60.0)) == 1) {
-            if (g_stop) {
-                interrupted = 1;
-                break;
+    /* Replications run in waves of --jobs threads; each thread spools its
+     * records, and the waves are replayed in replication order, so the file
+     * and the statistics are the same whatever --jobs is. */
+    for (int r0 = 0; r0 < sc.replications && !interrupted; r0 += o.jobs) {
+        int n = sc.replications - r0 < o.jobs ? sc.replications - r0 : o.jobs;
+        if (n == 1) {
+            struct rep_job job = {.sc = &sc, .rep = (uint32_t)r0, .direct = &sink};
+            run_one(&job);
+            if (finish_job(&job, stats, &err, &interrupted) != 0)
+                goto done;
+        } else {
+            struct rep_job jobs[64];
+            pthread_t th[64];
+            int started = 0, failed = 0;
+            for (int k = 0; k < n; k++) {
+                jobs[k] = (struct rep_job){.sc = &sc, .rep = (uint32_t)(r0 + k)};
+                jobs[k].spool = tmpfile();
+                if (jobs[k].spool == NULL) {
+                    cli_errorf("cannot create a temporary file: %s", strerror(errno));
+                    failed = 1;
+                    break;
+                }
             }
-        }
-        if (st < 0) {
-            cli_errorf("run failed in replication %d: %s", r, llmsim_strerror(st));
-            sim_world_free(w);
-            goto done;
-        }
-        struct sim_world_stats ws;
-        sim_world_stats(w, &ws);
-        if (!interrupted && ana_stats_add_run(stats, (uint32_t)r, &ws) != 0) {
-            sim_world_free(w);
-            cli_errorf("out of memory");
-            goto done;
+            for (int k = 0; k < n && !failed; k++) {
+                if (pthread_create(&th[k], NULL, run_thread, &jobs[k]) != 0) {
+                    cli_errorf("cannot start a thread");
+                    failed = 1;
+                    break;
+                }
+                started++;
+            }
+            for (int k = 0; k < started; k++)
+                pthread_join(th[k], NULL);
+            for (int k = 0; k < n && !failed; k++) {
+                if (replay(&jobs[k], &sink) != 0) {
+                    cli_errorf("cannot read back replication %d's records", r0 + k);
+                    failed = 1;
+                    break;
+                }
+                if (finish_job(&jobs[k], stats, &err, &interrupted) != 0)
+                    failed = 1;
+            }
+            for (int k = 0; k < n; k++) {
+                if (jobs[k].spool)
+                    fclose(jobs[k].spool);
+                free(jobs[k].deps);
+            }
+            if (failed)
+                goto done;
         }
         if (is_tty && !o.quiet && sc.replications > 1)
-            fprintf(stderr, "\rreplication %d/%d done", r + 1, sc.replications);
-        sim_world_free(w);
+            fprintf(stderr, "\rreplication %d/%d done", r0 + n, sc.replications);
     }
     if (is_tty && !o.quiet && sc.replications > 1)
         fputc('\n', stderr);

@@ -121,6 +121,18 @@ b = h5py.File(sys.argv[2], "r")["requests"][()].tobytes()
 assert a != b
 PYEOF
 
+# Determinism whatever the number of threads: replications in parallel give
+# the same file byte for byte.
+"$LLMSIM" run data/cost_varied.yaml --replications 3 --jobs 1 -o "$T/j1.h5" --quiet
+"$LLMSIM" run data/cost_varied.yaml --replications 3 --jobs 3 -o "$T/j3.h5" --quiet
+$PY - "$T/j1.h5" "$T/j3.h5" <<'PYEOF' && ok "--jobs 3 gives the same results as --jobs 1" || bad "--jobs changes results"
+import sys, h5py
+a = h5py.File(sys.argv[1], "r"); b = h5py.File(sys.argv[2], "r")
+for t in ("requests", "timeseries", "summary"):
+    assert a[t][()].tobytes() == b[t][()].tobytes(), t
+assert len(a["requests"]) == 30000
+PYEOF
+
 # compare: two files side by side.
 expect_rc 0 "compare two results" "$LLMSIM" compare "$T/varied.h5" "$T/varied3.h5"
 expect_rc 2 "compare a missing file" "$LLMSIM" compare "$T/varied.h5" "$T/none.h5"

@@ -40,6 +40,7 @@ struct load {
     struct sim_scenario *sc;
     struct sim_deployment_cfg *dep; /* deployment being read */
     int dep_has_price;               /* the deployment gave a price mapping */
+    int block_tokens_set;            /* the deployment gave kv_block_tokens */
 };
 
 static struct load *L(struct scn_ctx *c)
@@ -662,8 +663,8 @@ static int h_prompt_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
     if (d->kind != SIM_DEPLOY_API)
-        return scn_fail(c, v, "'prompt_cache' applies to api deployments (the self-hosted prefix cache "
-                              "is not in this version)");
+        return scn_fail(c, v, "'prompt_cache' applies to api deployments (self-hosted ones use "
+                              "'prefix_cache')");
     struct cache_opts o = {"", 0, 0, -1, 1, "random", 1};
     int rc = scn_process_map(c, v, cache_keys, NKEYS(cache_keys), &o);
     if (rc)
@@ -693,6 +694,8 @@ static int h_prompt_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
     pc->min_tokens = o.min_tokens >= 0 ? o.min_tokens
                      : pc->semantics == SIM_CACHE_IDEAL ? 0.0
                                                         : d->price.min_cache_tokens;
+    if (L(c)->sc->workload.trace.hash_off != NULL && pc->semantics != SIM_CACHE_IDEAL && pc->enabled)
+        return scn_fail(c, v, "a Mooncake trace's block hashes replay through 'semantics: ideal' only");
     pc->shards = (int)o.shards;
     pc->shard_by_prefix = !strcmp(o.shard_by, "prefix_hash");
     return 0;
@@ -952,6 +955,9 @@ static int h_prefix_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
     if (o.block_tokens > 0) {
         if (o.block_tokens != floor(o.block_tokens))
             return scn_fail(c, yn_get(v, "block_tokens"), "block_tokens must be a whole number");
+        if (L(c)->block_tokens_set && o.block_tokens != d->block_tokens)
+            return scn_fail(c, yn_get(v, "block_tokens"), "block_tokens (%g) differs from kv_block_tokens (%d): "
+                                                          "they are the same KV block", o.block_tokens, d->block_tokens);
         d->block_tokens = (int)o.block_tokens; /* the KV block size */
     }
     d->prefix_cache = o.enabled;
@@ -1020,13 +1026,13 @@ static const struct scn_key deployment_keys[] = {
     {"queue", SCN_K_FN, 0, 0, 0, 0, h_queue},
     {"replica_routing", SCN_K_FN, 0, 0, 0, 0, h_replica_routing},
     {"prompt_cache", SCN_K_FN, 0, 0, 0, 0, h_prompt_cache},
-    {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, h_prefix_cache},
     {"rate_limits", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"weights_dtype", SCN_K_FN, 0, 0, 0, 0, h_weights_dtype},
     {"kv_dtype", SCN_K_FN, 0, 0, 0, 0, h_kv_dtype},
     {"gpu_memory_utilization", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, gpu_memory_utilization), 0, 1, SCN_KF_LO_OPEN, NULL},
     {"kv_capacity_tokens", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, kv_capacity_tokens), 1, 1e12, 0, NULL},
     {"kv_block_tokens", SCN_K_INT, OFF(struct sim_deployment_cfg, block_tokens), 1, 4096, 0, NULL},
+    {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, h_prefix_cache},
     {"speculative", SCN_K_FN, 0, 0, 0, 0, h_speculative},
     {"autoscale", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"batch", SCN_K_FN, 0, 0, 0, 0, not_implemented},
@@ -1164,6 +1170,7 @@ static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
         mdl_dist_prepare(&d->api.itl_ms, NULL);
         L(c)->dep = d;
         L(c)->dep_has_price = dn->type == YN_MAP && yn_get(dn, "price") != NULL;
+        L(c)->block_tokens_set = dn->type == YN_MAP && yn_get(dn, "kv_block_tokens") != NULL;
         size_t m = scn_path_push_item(c, dn, i);
         int rc = scn_process_map(c, dn, deployment_keys, NKEYS(deployment_keys), d);
         if (rc == 0)

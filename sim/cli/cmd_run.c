@@ -251,6 +251,9 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     printf("cost per 1k requests  $%.4f", c1k);
     if (isfinite(c1k_ci))
         printf(" (+/- %.3g)", c1k_ci);
+    double storage = val(rows, n, "all", "cost_cache_storage_per_1k_usd", F_MEAN);
+    if (isfinite(storage) && storage > 0)
+        printf("\n  cache storage $%.4f", storage);
     printf("\n  input $%.4f  cache write $%.4f  cache read $%.4f  output $%.4f  GPU $%.4f\n",
            val(rows, n, "all", "cost_input_per_1k_usd", F_MEAN),
            val(rows, n, "all", "cost_cache_write_per_1k_usd", F_MEAN),

@@ -173,8 +173,11 @@ int simi_finish(struct sim_world *w, uint32_t q)
                                       .cache_write_1h = w1,
                                       .cache_read = rd,
                                       .output = r->output_tokens};
+        struct mdl_price price = dc->price;
+        if (dc->cache.enabled && dc->cache.semantics == SIM_CACHE_IDEAL)
+            price.cache_write_5m_mult = price.cache_write_1h_mult = 1.0; /* no premium */
         struct mdl_cost_lines lines;
-        mdl_cost_lines(&dc->price, &tok, &lines);
+        mdl_cost_lines(&price, &tok, &lines);
         rec.cost_input_usd = lines.input_usd;
         rec.cost_cache_write_usd = lines.cache_write_usd;
         rec.cost_cache_read_usd = lines.cache_read_usd;

@@ -237,7 +237,9 @@ int simi_cache_write(struct sim_world *w, struct simi_deploy *d, struct simi_req
         if (!is_entry(pc, r, i))
             continue;
         double ttl = entry_ttl(pc, r, i);
-        double mult = one_hour(pc, r, i) ? p->cache_write_1h_mult : p->cache_write_5m_mult;
+        double mult = pc->semantics == SIM_CACHE_IDEAL ? 1.0
+                      : one_hour(pc, r, i)              ? p->cache_write_1h_mult
+                                                        : p->cache_write_5m_mult;
         double write_usd = (r->pt_tokens[i] - prev) * p->input_per_mtok * 1e-6 * mult;
         prev = r->pt_tokens[i];
         int rc = sim_cache_put(c, r->pt_key[i], r->pt_tokens[i], ttl, w->now_s, ready_s, write_usd);

@@ -1,7 +1,8 @@
 /* Deployments of a world: api endpoints and self-hosted replicas.
  *
  * api: unlimited concurrency.  A request starts at once; its time to first
- * token is mdl_api_ttft_s (every input token uncached, for now) and its
+ * token is mdl_api_ttft_s (cached prompt tokens at the cached rate, see
+ * world_cache.c) and its
  * inter-token latency one draw of itl_ms for the whole request, so
  * done = first token + (output - 1) x itl.  One completion event each.
  *

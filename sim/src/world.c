@@ -278,7 +278,7 @@ static int sample(struct sim_world *w, uint64_t k)
 
     /* Keep sampling while the run is live; once nothing can happen any more
      * the sampler must stop, or the run would never end. */
-    if (w->arrival_pending || w->in_system > 0)
+    if (w->arrival_pending || w->in_system > 0 || w->turns_pending > 0)
         return simi_schedule(w, (double)(k + 1) * w->ts_interval_s, SIMI_EV_SAMPLE, 0, k + 1);
     return 0;
 }

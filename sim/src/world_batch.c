@@ -63,6 +63,7 @@
 
 struct heap_ent {
     uint64_t key; /* decode iteration of the request's last token */
+    uint64_t id;  /* the request's id: a recycled slot holds another request */
     uint32_t q;   /* request slot */
     uint32_t gen; /* the request's generation when pushed */
 };
@@ -84,7 +85,6 @@ struct simi_batch {
     uint32_t n_dec_active;  /* decoding requests still producing real tokens */
     double sum_ctx;         /* total context (KV slots) of the decoding requests */
     uint32_t *bucket;       /* bs counters: decoding requests by block-boundary residue */
-    double spec_frac;       /* speculative: KV growth not yet allocated, in blocks */
     uint64_t it;            /* iterations finished */
     uint64_t dec_it;        /* decode iterations finished */
     struct heap_ent *heap;
@@ -302,7 +302,9 @@ static double prefix_match(const struct sim_world *w, struct simi_batch *b, stru
     for (uint32_t j = 0; point(w, b, r, j, &key, &end); j++) {
         if (end <= prev)
             continue; /* not a whole block further: no entry of its own */
-        if (end > limit || !sim_cache_peek(b->pcache, key, w->now_s, &tok))
+        /* An entry stored for a shorter span (another request's points, a
+         * shorter last block) does not hold these tokens. */
+        if (end > limit || !sim_cache_peek(b->pcache, key, w->now_s, &tok) || tok < end - prev)
             break;
         if (pin) {
             sim_cache_touch(b->pcache, key, w->now_s);
@@ -373,7 +375,7 @@ static int prefix_promote(const struct sim_world *w, struct simi_batch *b, struc
 
 /* ---- small structures ----------------------------------------------------- */
 
-static int heap_push(struct simi_batch *b, uint64_t key, uint32_t q, uint32_t gen)
+static int heap_push(struct simi_batch *b, uint64_t key, uint64_t id, uint32_t q, uint32_t gen)
 {
     if (b->heap_n == b->heap_cap) {
         size_t cap = b->heap_cap ? 2 * b->heap_cap : 64;
@@ -384,7 +386,7 @@ static int heap_push(struct simi_batch *b, uint64_t key, uint32_t q, uint32_t ge
         b->heap_cap = cap;
     }
     size_t i = b->heap_n++;
-    struct heap_ent e = {key, q, gen};
+    struct heap_ent e = {key, id, q, gen};
     while (i > 0) {
         size_t p = (i - 1) / 2;
         if (b->heap[p].key <= key)
@@ -513,7 +515,7 @@ static int dec_enter(struct simi_batch *b, struct simi_req *r, uint32_t q)
     uint64_t steps = (uint64_t)ceil(remaining / b->tau - 1e-9);
     if (steps < 1)
         steps = 1;
-    return heap_push(b, r->dec_t0 + steps, q, r->gen);
+    return heap_push(b, r->dec_t0 + steps, r->id, q, r->gen);
 }
 
 /* Request q stops decoding (finished or preempted): its aggregates go, it
@@ -537,6 +539,10 @@ static double held_blocks(const struct simi_batch *b, const struct simi_req *r)
 {
     if (b->is_static)
         return blocks_for(b, (double)r->input_tokens + r->output_tokens);
+    if (r->phase == SIMI_PH_DECODE && b->tau != 1.0)
+        /* Speculation grows KV by tau slots per step on average: charged
+         * and released as a fraction of a block, so the two always match. */
+        return blocks_for(b, r->dec_ctx0) + (dec_ctx(b, r) - r->dec_ctx0) / b->bs - r->hit_blocks;
     if (r->phase == SIMI_PH_DECODE)
         return blocks_for(b, dec_ctx(b, r)) - r->hit_blocks;
     return blocks_for(b, r->prompt_done) - r->hit_blocks;
@@ -671,13 +677,18 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     } else if (c->chunked_prefill) {
         decode_iter = b->n_dec > 0;
         budget -= b->n_dec * b->slots_per_dec;
+        if (budget < 0)
+            budget = 0; /* verify slots alone fill the iteration */
     } else {
         /* vLLM v0: prefill first when a waiting request can be admitted. */
         uint32_t h = fifo_peek(&b->waiting);
         if (h != SIMI_NONE && b->n_running < (uint32_t)c->max_batch) {
             struct simi_req *hr = &w->pool.slot[h];
-            double need = blocks_for(b, hr->prompt_need) - prefix_match(w, b, hr, 0) / b->bs;
+            /* Pin the head's cached prefix while making room, so the room is
+             * not made by evicting the very blocks it would read. */
+            double need = blocks_for(b, hr->prompt_need) - prefix_match(w, b, hr, 1) / b->bs;
             make_room(b, need + watermark(b), w->now_s);
+            prefix_unpin(w, b, hr);
             prefill_iter = need <= free_blocks(b) - watermark(b) || b->n_running == 0;
             if (prefill_iter && need > free_blocks(b))
                 prefill_iter = 0; /* cannot fit even alone right now */
@@ -692,7 +703,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             if (b->tau == 1.0)
                 need_blocks = b->bucket[(b->dec_it + 1) % (uint64_t)b->bs];
             else
-                need_blocks = floor(b->spec_frac + b->n_dec * b->tau / b->bs);
+                need_blocks = b->n_dec * b->tau / b->bs;
             make_room(b, need_blocks, w->now_s);
             if (need_blocks <= free_blocks(b) || b->n_running <= 1)
                 break;
@@ -717,7 +728,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
             struct simi_req *r = &w->pool.slot[q];
             double left = (double)r->prompt_need - r->prompt_done;
-            double chunk = left < budget ? left : floor(budget);
+            double chunk = fmax(0.0, left < budget ? left : floor(budget));
             double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
             make_room(b, extra, w->now_s);
             if (chunk > 0 && extra > free_blocks(b)) {
@@ -733,25 +744,29 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         /* Admit from the queue while the budget, the batch and KV memory allow. */
         while (b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
             struct simi_req *r = &w->pool.slot[fifo_peek(&b->waiting)];
-            double hit = prefix_match(w, b, r, 0); /* cached blocks need no prefill and no new memory */
+            /* Cached blocks need no prefill and no new memory; pinned at
+             * once so that making room cannot evict them. */
+            double hit = prefix_match(w, b, r, 1);
             double left = r->prompt_need - hit;
             double chunk = c->chunked_prefill ? (left < budget ? left : floor(budget)) : left;
-            if (!c->chunked_prefill && chunk > budget && it.prefill_tokens + seqs > 0)
+            if (!c->chunked_prefill && chunk > budget && it.prefill_tokens + seqs > 0) {
+                prefix_unpin(w, b, r);
                 break; /* a prompt over the budget runs alone */
+            }
             double extra = blocks_for(b, hit + chunk) - hit / b->bs;
             double reserve = b->n_running > 0 ? watermark(b) : 0.0;
             make_room(b, extra + reserve, w->now_s);
-            if (extra > free_blocks(b) - reserve)
+            if (extra > free_blocks(b) - reserve) {
+                prefix_unpin(w, b, r);
                 break;
+            }
             uint32_t q = fifo_peek(&b->waiting);
             admit(w, d, b);
             if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
                 return rc;
             r = &w->pool.slot[q];
-            if (b->pcache != NULL) {
-                r->cached_tokens = (uint32_t)prefix_match(w, b, r, 1);
-                r->prompt_done = r->cached_tokens;
-            }
+            r->cached_tokens = (uint32_t)hit;
+            r->prompt_done = r->cached_tokens;
             r->chunk = (uint32_t)chunk;
             budget -= chunk;
             b->used_blocks += extra;
@@ -848,8 +863,7 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
     if (b->iter_decodes) {
         b->dec_it++;
         b->sum_ctx += b->n_dec * b->tau;
-        if (b->tau != 1.0)
-            b->spec_frac = b->spec_frac + b->n_dec * b->tau / b->bs - b->iter_need_blocks;
+
         b->dec_cost_cum += b->slots_per_dec * b->iter_cost_per_slot;
         ir.decode_tokens = b->n_dec_active * b->tau;
         /* Decoders produced their previous token when the previous decode
@@ -889,7 +903,7 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         if (r->generated == 1)
             r->first_token_s = w->now_s;
         if (r->generated >= r->output_tokens && !b->is_static) {
-            b->used_blocks -= blocks_for(b, r->prompt_done);
+            b->used_blocks -= held_blocks(b, r);
             if ((rc = finish_req(w, d, b, q)) != 0)
                 return rc;
             continue;
@@ -905,7 +919,7 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         struct heap_ent e = b->heap[0];
         heap_pop(b);
         struct simi_req *r = &w->pool.slot[e.q];
-        if (e.gen != r->gen || r->phase != SIMI_PH_DECODE)
+        if (e.id != r->id || e.gen != r->gen || r->phase != SIMI_PH_DECODE)
             continue; /* stale: preempted since */
         if (b->is_static) {
             if (dec_generated(b, r) >= r->output_tokens && r->generated < r->output_tokens) {
@@ -942,7 +956,6 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
     }
 
     if (b->n_dec == 0) {
-        b->spec_frac = 0;
         b->last_dec_end_s = 0; /* no decoder waits for a next token (a static batch ended, too) */
     }
 

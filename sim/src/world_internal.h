@@ -205,6 +205,7 @@ struct sim_world {
     uint32_t n_sessions_alloc, n_sessions_used, session_free;
     uint64_t sessions_started;
     uint64_t turns_scheduled;   /* later turns scheduled (first turns are arrivals) */
+    uint64_t turns_pending;     /* of those, not arrived yet (the run is live while any is) */
     gsl_rng *rng_turns;         /* "sessions/turns" */
     gsl_rng *rng_think;         /* "sessions/think" */
     uint64_t scheduled;         /* arrivals scheduled so far (including the pending one) */

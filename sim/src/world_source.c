@@ -505,6 +505,7 @@ int simi_source_turn_done(struct sim_world *w, const struct simi_req *r)
         return 0;
     }
     w->turns_scheduled++;
+    w->turns_pending++;
     return simi_schedule(w, t, SIMI_EV_TURN, 0, r->session);
 }
 
@@ -512,6 +513,8 @@ int simi_source_turn(struct sim_world *w, const struct sim_event *ev)
 {
     uint32_t x = (uint32_t)ev->payload;
     struct simi_session *ss = &w->sessions[x];
+    LLMSIM_ASSERT(w->turns_pending > 0);
+    w->turns_pending--;
     uint32_t q;
     int rc = simi_pool_get(&w->pool, &q);
     if (rc != 0)

@@ -250,45 +250,6 @@ struct point_arg {
     const char *path; /* results file */
 };
 
-/* The tee sink of cmd_run.c: every record to the results file and to the
- * statistics. */
-struct tee {
-    struct sim_sink a, b;
-};
-
-static int tee_request(void *ctx, const struct sim_request_record *r)
-{
-    struct tee *t = ctx;
-    int rc = 0;
-    if (t->a.request && (rc = t->a.request(t->a.ctx, r)) != 0)
-        return rc;
-    if (t->b.request)
-        rc = t->b.request(t->b.ctx, r);
-    return rc;
-}
-
-static int tee_ts(void *ctx, const struct sim_ts_record *r)
-{
-    struct tee *t = ctx;
-    int rc = 0;
-    if (t->a.timeseries && (rc = t->a.timeseries(t->a.ctx, r)) != 0)
-        return rc;
-    if (t->b.timeseries)
-        rc = t->b.timeseries(t->b.ctx, r);
-    return rc;
-}
-
-static int tee_iter(void *ctx, const struct sim_iter_record *r)
-{
-    struct tee *t = ctx;
-    int rc = 0;
-    if (t->a.iteration && (rc = t->a.iteration(t->a.ctx, r)) != 0)
-        return rc;
-    if (t->b.iteration)
-        rc = t->b.iteration(t->b.ctx, r);
-    return rc;
-}
-
 static double row_val(const struct ana_summary_row *rows, size_t n, const char *metric, int p)
 {
     const struct ana_summary_row *r = ana_summary_find(rows, n, "all", metric);
@@ -344,7 +305,7 @@ static void run_point(const void *argp, struct result *res)
         goto done;
     }
     struct sim_sink sink = ana_stats_sink(stats);
-    struct tee tee;
+    struct sim_tee tee;
     if (a->pt.hdf5) {
         resolved = scn_resolved_yaml(&sc);
         cnames = calloc(sc.workload.n_classes, sizeof *cnames);
@@ -376,7 +337,7 @@ static void run_point(const void *argp, struct result *res)
         }
         tee.a = ana_h5_sink(h5);
         tee.b = sink;
-        sink = (struct sim_sink){&tee, tee_request, tee_ts, tee_iter};
+        sink = sim_tee_sink(&tee);
     }
 
     if ((rc = sim_world_alloc(&w, &sc, 0, &sink, &err)) != 0) {

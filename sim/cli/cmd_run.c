@@ -150,44 +150,6 @@ static int make_parents(const char *path)
     return 0;
 }
 
-/* The tee sink: every record to the results file and to the statistics. */
-struct tee {
-    struct sim_sink a, b;
-};
-
-static int tee_request(void *ctx, const struct sim_request_record *r)
-{
-    struct tee *t = ctx;
-    int rc = 0;
-    if (t->a.request && (rc = t->a.request(t->a.ctx, r)) != 0)
-        return rc;
-    if (t->b.request)
-        rc = t->b.request(t->b.ctx, r);
-    return rc;
-}
-
-static int tee_ts(void *ctx, const struct sim_ts_record *r)
-{
-    struct tee *t = ctx;
-    int rc = 0;
-    if (t->a.timeseries && (rc = t->a.timeseries(t->a.ctx, r)) != 0)
-        return rc;
-    if (t->b.timeseries)
-        rc = t->b.timeseries(t->b.ctx, r);
-    return rc;
-}
-
-static int tee_iter(void *ctx, const struct sim_iter_record *r)
-{
-    struct tee *t = ctx;
-    int rc = 0;
-    if (t->a.iteration && (rc = t->a.iteration(t->a.ctx, r)) != 0)
-        return rc;
-    if (t->b.iteration)
-        rc = t->b.iteration(t->b.ctx, r);
-    return rc;
-}
-
 static void print_error(const struct llmsim_error *err)
 {
     char msg[LLMSIM_ERROR_FILE_MAX + LLMSIM_ERROR_MSG_MAX + 32];
@@ -652,8 +614,8 @@ int cmd_run(int argc, char **argv)
 
     struct warm_counter wc = {ana_stats_sink(stats), 0};
     struct sim_sink stats_sink = {&wc, count_request, NULL, count_iter};
-    struct tee tee = {ana_h5_sink(h5), stats_sink};
-    struct sim_sink sink = {&tee, tee_request, tee_ts, tee_iter};
+    struct sim_tee tee = {ana_h5_sink(h5), stats_sink};
+    struct sim_sink sink = sim_tee_sink(&tee);
     int is_tty = isatty(STDERR_FILENO);
 
     /* Replications run in waves of --jobs threads; each thread spools its

@@ -103,4 +103,11 @@ struct sim_sink {
     int (*iteration)(void *ctx, const struct sim_iter_record *it);
 };
 
+/* Two sinks as one: every record goes to a, then to b (unless a failed).
+ * The caller owns the struct sim_tee, which must outlive the returned sink. */
+struct sim_tee {
+    struct sim_sink a, b;
+};
+struct sim_sink sim_tee_sink(struct sim_tee *t);
+
 #endif

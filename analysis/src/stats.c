@@ -71,6 +71,8 @@ enum {
     M_TTFT_HIT,    /* ttft_s of requests with cached_tokens > 0 */
     M_TTFT_MISS,   /* ttft_s of requests with cached_tokens == 0 */
     M_SAVINGS_1K,  /* 1000 x (cost_nocache_usd - cost_usd) */
+    M_PERCEIVED,   /* what the user waits for: TTFT when the class streams, else E2E */
+    M_SLO_MET,     /* 1 when the request meets every SLO target set (only with an SLO) */
     N_REQ_METRICS
 };
 static const char *const req_metric_names[N_REQ_METRICS] = {
@@ -87,6 +89,8 @@ static const char *const req_metric_names[N_REQ_METRICS] = {
     "ttft_hit_s",
     "ttft_miss_s",
     "savings_usd_per_1k",
+    "perceived_s",
+    "slo_met",
 };
 
 /* Scope kinds, as bits saying where a run-level metric applies. */
@@ -196,6 +200,9 @@ struct ana_stats {
     char (*scope)[ANA_SCOPE_MAX]; /* scope names */
     double warmup_s;
     unsigned char *self_hosted; /* [deployment]: SIM_DEPLOY_SELF_HOSTED */
+    unsigned char *streaming;   /* [class]: the class streams its answers */
+    struct sim_slo_cfg slo;     /* targets (0 = not set) */
+    int has_slo;
     size_t nreps;               /* slots in reps */
     struct rep **reps;          /* [replication], NULL until the first record */
     /* [iscope * HIST_N + bucket]: decode tokens of every replication's
@@ -311,12 +318,18 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
     s->warmup_s = sc->warmup_s;
     s->scope = calloc(s->nscopes, sizeof *s->scope);
     s->self_hosted = calloc(s->nd ? s->nd : 1, sizeof *s->self_hosted);
-    if (!s->scope || !s->self_hosted) {
+    s->streaming = calloc(s->nc ? s->nc : 1, sizeof *s->streaming);
+    if (!s->scope || !s->self_hosted || !s->streaming) {
         free(s->scope);
         free(s->self_hosted);
+        free(s->streaming);
         free(s);
         return LLMSIM_ENOMEM;
     }
+    for (size_t c = 0; c < s->nc; c++)
+        s->streaming[c] = (unsigned char)(sc->workload.classes[c].streaming != 0);
+    s->slo = sc->slo;
+    s->has_slo = sc->slo.ttft_s > 0 || sc->slo.itl_s > 0 || sc->slo.e2e_s > 0;
     snprintf(s->scope[0], ANA_SCOPE_MAX, "all");
     for (size_t c = 0; c < s->nc; c++)
         snprintf(s->scope[1 + c], ANA_SCOPE_MAX, "class:%.*s", SIM_NAME_MAX,
@@ -339,6 +352,7 @@ void ana_stats_free(struct ana_stats *s)
     free(s->reps);
     free(s->scope);
     free(s->self_hosted);
+    free(s->streaming);
     free(s->hist);
     free(s->edges);
     free(s);
@@ -370,6 +384,12 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     v[M_TTFT_HIT] = r->ttft_s;
     v[M_TTFT_MISS] = r->ttft_s;
     v[M_SAVINGS_1K] = 1000.0 * (r->cost_nocache_usd - v[M_COST]);
+    v[M_PERCEIVED] = s->streaming[r->class_idx] ? r->ttft_s : r->e2e_s;
+    /* The ITL target applies to answers streamed token by token. */
+    int has_itl = r->output_tokens >= 2 && r->done_s > r->first_token_s;
+    v[M_SLO_MET] = (s->slo.ttft_s <= 0 || r->ttft_s <= s->slo.ttft_s) &&
+                   (s->slo.itl_s <= 0 || !has_itl || r->mean_itl_s <= s->slo.itl_s) &&
+                   (s->slo.e2e_s <= 0 || r->e2e_s <= s->slo.e2e_s);
     /* A rejected request was never served: no per-request metric, only its
      * (normally zero) cost lines and the rejected count. */
     int served = !(r->flags & SIM_RF_REJECTED);
@@ -381,7 +401,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
          * it says nothing about inter-token latency. */
         use[m] = served &&
                  (m != M_ITL || (r->output_tokens >= 2 && r->done_s > r->first_token_s)) &&
-                 (m != M_TTFT_HIT || hit) && (m != M_TTFT_MISS || !hit);
+                 (m != M_TTFT_HIT || hit) && (m != M_TTFT_MISS || !hit) && (m != M_SLO_MET || s->has_slo);
         if (use[m] && !isfinite(v[m]))
             return LLMSIM_ERANGE;
     }

@@ -275,7 +275,7 @@ static const struct scn_key class_keys[] = {
     {"difficulty", SCN_K_FN, 0, 0, 0, 0, h_difficulty},
     {"prompt", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_prompt},
     {"output_tokens", SCN_K_DIST, OFF(struct sim_class_cfg, output_tokens), 0, SIM_MAX_TOKENS, SCN_KF_REQUIRED, NULL},
-    {"streaming", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"streaming", SCN_K_BOOL, OFF(struct sim_class_cfg, streaming), 0, 0, 0, NULL},
     {"batch", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"features", SCN_K_FN, 0, 0, 0, 0, not_implemented},
 };
@@ -297,6 +297,7 @@ static int h_classes(struct scn_ctx *c, const struct yn_node *v, void *obj)
     for (size_t i = 0; i < v->n; i++) {
         struct sim_class_cfg *cl = &w->classes[i];
         cl->difficulty[SIM_DIFF_MODERATE] = 1.0;
+        cl->streaming = 1;
         cl->share = v->n == 1 ? 1.0 : NAN;
         size_t m = scn_path_push_item(c, v->vals[i], i);
         int rc = scn_process_map(c, v->vals[i], class_keys, NKEYS(class_keys), cl);
@@ -456,6 +457,7 @@ static int h_workload(struct scn_ctx *c, const struct yn_node *v, void *obj)
             snprintf(w->classes[0].name, SIM_NAME_MAX, "trace");
             w->classes[0].share = 1.0;
             w->classes[0].difficulty[SIM_DIFF_MODERATE] = 1.0;
+            w->classes[0].streaming = 1;
             mdl_dist_constant(&w->classes[0].output_tokens, 1.0);
         }
     }
@@ -1307,6 +1309,47 @@ static int h_output(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return scn_process_map(c, v, output_keys, NKEYS(output_keys), &sc->output);
 }
 
+static const struct scn_key output_control_keys[] = {
+    {"max_tokens", SCN_K_DOUBLE, OFF(struct sim_output_control_cfg, max_tokens), 1, SIM_MAX_TOKENS, 0, NULL},
+    {"verbosity", SCN_K_DOUBLE, OFF(struct sim_output_control_cfg, verbosity), 0, 100, SCN_KF_LO_OPEN, NULL},
+};
+
+static int h_output_control(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    int rc = scn_process_map(c, v, output_control_keys, NKEYS(output_control_keys), &sc->output_control);
+    if (rc == 0 && sc->output_control.max_tokens != floor(sc->output_control.max_tokens))
+        rc = scn_fail(c, yn_get(v, "max_tokens"), "max_tokens must be a whole number");
+    return rc;
+}
+
+struct slo_opts {
+    double ttft_ms, itl_ms, e2e_ms, percentile;
+};
+
+static const struct scn_key slo_keys[] = {
+    {"ttft_ms", SCN_K_DOUBLE, OFF(struct slo_opts, ttft_ms), 0, 1e9, SCN_KF_LO_OPEN, NULL},
+    {"itl_ms", SCN_K_DOUBLE, OFF(struct slo_opts, itl_ms), 0, 1e9, SCN_KF_LO_OPEN, NULL},
+    {"e2e_ms", SCN_K_DOUBLE, OFF(struct slo_opts, e2e_ms), 0, 1e10, SCN_KF_LO_OPEN, NULL},
+    {"percentile", SCN_K_DOUBLE, OFF(struct slo_opts, percentile), 0, 100, SCN_KF_LO_OPEN, NULL},
+};
+
+static int h_slo(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    struct slo_opts o = {0, 0, 0, 95};
+    int rc = scn_process_map(c, v, slo_keys, NKEYS(slo_keys), &o);
+    if (rc)
+        return rc;
+    if (o.ttft_ms <= 0 && o.itl_ms <= 0 && o.e2e_ms <= 0)
+        return scn_fail(c, v, "give at least one target: ttft_ms, itl_ms or e2e_ms");
+    if (o.percentile != 50 && o.percentile != 90 && o.percentile != 95 && o.percentile != 99)
+        return scn_fail(c, yn_get(v, "percentile"), "percentile must be 50, 90, 95 or 99 (the summary's "
+                                                    "percentiles), got %g", o.percentile);
+    sc->slo = (struct sim_slo_cfg){o.ttft_ms * 1e-3, o.itl_ms * 1e-3, o.e2e_ms * 1e-3, o.percentile};
+    return 0;
+}
+
 /* ---- top level ------------------------------------------------------------ */
 
 static const struct scn_key top_keys[] = {
@@ -1320,8 +1363,8 @@ static const struct scn_key top_keys[] = {
     {"routing", SCN_K_FN, 0, 0, 0, 0, h_routing},
     {"output", SCN_K_FN, 0, 0, 0, 0, h_output},
     {"quality", SCN_K_FN, 0, 0, 0, 0, not_implemented},
-    {"output_control", SCN_K_FN, 0, 0, 0, 0, not_implemented},
-    {"slo", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"output_control", SCN_K_FN, 0, 0, 0, 0, h_output_control},
+    {"slo", SCN_K_FN, 0, 0, 0, 0, h_slo},
     {"sweep", SCN_K_FN, 0, 0, 0, 0, not_implemented},
 };
 
@@ -1362,6 +1405,8 @@ static int resolve(struct load *ld, const struct yn_node *root)
     struct sim_scenario *sc = ld->sc;
     sc->seed = 1;
     sc->replications = 1;
+    sc->output_control.verbosity = 1.0;
+    sc->slo.percentile = 95;
     sc->output.requests = 1;
     sc->output.timeseries_interval_s = 10.0;
     if (root == NULL)

@@ -257,7 +257,7 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
             }
             fputs("      output_tokens: ", f);
             put_dist(f, &c->output_tokens);
-            fputs("\n", f);
+            fprintf(f, "\n      streaming: %s\n", c->streaming ? "true" : "false");
         }
     }
     if (w->sessions.enabled) {
@@ -283,6 +283,20 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
             fprintf(f, ": %.17g", s->routing.weights[i]);
         }
         fputs("}}\n", f);
+    }
+    fprintf(f, "output_control: {verbosity: %.17g", s->output_control.verbosity);
+    if (s->output_control.max_tokens > 0)
+        fprintf(f, ", max_tokens: %.17g", s->output_control.max_tokens);
+    fputs("}\n", f);
+    if (s->slo.ttft_s > 0 || s->slo.itl_s > 0 || s->slo.e2e_s > 0) {
+        fprintf(f, "slo: {percentile: %.17g", s->slo.percentile);
+        if (s->slo.ttft_s > 0)
+            fprintf(f, ", ttft_ms: %.17g", s->slo.ttft_s * 1e3);
+        if (s->slo.itl_s > 0)
+            fprintf(f, ", itl_ms: %.17g", s->slo.itl_s * 1e3);
+        if (s->slo.e2e_s > 0)
+            fprintf(f, ", e2e_ms: %.17g", s->slo.e2e_s * 1e3);
+        fputs("}\n", f);
     }
     fputs("output: {path: ", f);
     put_str(f, s->output.path ? s->output.path : "");

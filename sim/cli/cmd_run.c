@@ -172,6 +172,12 @@ static double val(const struct ana_summary_row *rows, size_t n, const char *scop
 #define F_P99 offsetof(struct ana_summary_row, p99)
 #define F_CI offsetof(struct ana_summary_row, ci95)
 
+/* The row's value at percentile p (50, 90, 95 or 99: the loader allows no other). */
+static double slo_percentile(const struct ana_summary_row *r, double p)
+{
+    return p <= 50 ? r->p50 : p <= 90 ? r->p90 : p <= 95 ? r->p95 : r->p99;
+}
+
 static void print_latency_row(const struct ana_summary_row *rows, size_t n, const char *label,
                               const char *metric, double scale)
 {
@@ -245,6 +251,27 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
         printf("  writes never read: %.0f ($%.4f); storage $%.4f\n",
                val(rows, n, "all", "cache_unread_writes", F_MEAN), val(rows, n, "all", "cache_unread_write_usd", F_MEAN),
                val(rows, n, "all", "cache_storage_usd", F_MEAN));
+    }
+    const struct sim_slo_cfg *slo = &sc->slo;
+    if (slo->ttft_s > 0 || slo->itl_s > 0 || slo->e2e_s > 0) {
+        /* Each target against its percentile, then goodput: requests meeting all. */
+        double p = slo->percentile;
+        printf("SLO at p%g          ", p);
+        const struct {
+            const char *label, *metric;
+            double target;
+        } t[] = {{"TTFT", "ttft_s", slo->ttft_s}, {"ITL", "itl_s", slo->itl_s}, {"E2E", "e2e_s", slo->e2e_s}};
+        for (int i = 0; i < 3; i++) {
+            if (t[i].target <= 0)
+                continue;
+            const struct ana_summary_row *r = ana_summary_find(rows, n, "all", t[i].metric);
+            double v = r ? slo_percentile(r, p) : NAN;
+            printf("%s %.4g s <= %.4g s %s;  ", t[i].label, v, t[i].target,
+                   isfinite(v) ? (v <= t[i].target ? "met" : "MISSED") : "-");
+        }
+        double good = val(rows, n, "all", "slo_met", F_MEAN);
+        double thr2 = val(rows, n, "all", "throughput_rps", F_MEAN);
+        printf("\n  goodput %.1f%% of requests meet every target (%.4g requests/s)\n", 100 * good, good * thr2);
     }
     double lq = val(rows, n, "all", "in_system_mean", F_MEAN);
     double lerr = val(rows, n, "all", "littles_law_rel_err", F_MEAN);

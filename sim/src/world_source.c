@@ -312,6 +312,23 @@ static uint32_t tokens(double x)
     return (uint32_t)floor(x + 0.5);
 }
 
+/* The output length of a request from its drawn length: the verbosity
+ * factor scales it, max_tokens cuts it (flagging the request), and every
+ * answer has at least one token. */
+static uint32_t out_len(const struct sim_world *w, struct simi_req *r, double drawn)
+{
+    const struct sim_output_control_cfg *oc = &w->sc->output_control;
+    double v = oc->verbosity > 0 ? oc->verbosity : 1.0;
+    uint32_t n = tokens(drawn * v);
+    if (n < 1)
+        n = 1;
+    if (oc->max_tokens > 0 && n > oc->max_tokens) {
+        n = (uint32_t)oc->max_tokens;
+        r->flags |= SIM_RF_TRUNCATED;
+    }
+    return n;
+}
+
 /* Fills class, difficulty and lengths of request r. */
 static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
 {
@@ -328,7 +345,7 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
     if (w->n_classes == 0) {
         /* A trace without classes: lengths only. */
         r->input_tokens = wl->trace.input_tokens[row];
-        r->output_tokens = wl->trace.output_tokens[row] > 0 ? wl->trace.output_tokens[row] : 1;
+        r->output_tokens = out_len(w, r, wl->trace.output_tokens[row]);
         return;
     }
 
@@ -340,7 +357,7 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
 
     if (wl->process == SIM_ARRIVAL_TRACE) {
         r->input_tokens = wl->trace.input_tokens[row];
-        r->output_tokens = wl->trace.output_tokens[row] > 0 ? wl->trace.output_tokens[row] : 1;
+        r->output_tokens = out_len(w, r, wl->trace.output_tokens[row]);
         return;
     }
     /* Segments in order.  The stable run from the start is the cacheable
@@ -373,8 +390,7 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
         }
     }
     r->input_tokens = in > UINT32_MAX ? UINT32_MAX : (uint32_t)in;
-    uint32_t out = tokens(mdl_dist_sample(&c->output_tokens, k->rng_lengths));
-    r->output_tokens = out > 0 ? out : 1;
+    r->output_tokens = out_len(w, r, mdl_dist_sample(&c->output_tokens, k->rng_lengths));
 }
 
 static int dispatch_new(struct sim_world *w, uint32_t q);
@@ -536,8 +552,7 @@ int simi_source_turn(struct sim_world *w, const struct sim_event *ev)
     uint64_t prev = ss->prompt_tokens;
     uint64_t in = prev + ss->answer_tokens + msg;
     r->input_tokens = in > UINT32_MAX ? UINT32_MAX : (uint32_t)in;
-    uint32_t out = tokens(mdl_dist_sample(&c->output_tokens, k->rng_lengths));
-    r->output_tokens = out > 0 ? out : 1;
+    r->output_tokens = out_len(w, r, mdl_dist_sample(&c->output_tokens, k->rng_lengths));
     ss->turn++;
     r->session = x;
     r->turn = ss->turn;

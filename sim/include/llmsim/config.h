@@ -51,6 +51,8 @@ struct sim_class_cfg {
     size_t n_segments;
     struct sim_segment_cfg *segments;   /* owned */
     struct mdl_dist output_tokens;      /* output tokens per request (rounded, >= 1) */
+    int streaming;                      /* tokens shown as they come: the user waits for TTFT,
+                                           else for the whole answer (E2E) */
 };
 
 enum sim_arrival_process {
@@ -185,6 +187,21 @@ struct sim_routing_cfg {
     double *weights; /* split: one weight per deployment, sum 1 (owned) */
 };
 
+/* Output length control (design.md section 4, "Other levers"). */
+struct sim_output_control_cfg {
+    double max_tokens; /* > 0: answers longer than this are cut (flag SIM_RF_TRUNCATED) */
+    double verbosity;  /* factor on every drawn output length (1 = as drawn) */
+};
+
+/* Service-level objectives: a request is good when it meets every target
+ * that is set; the run meets a target when that percentile does. */
+struct sim_slo_cfg {
+    double ttft_s;     /* > 0: target for time to first token */
+    double itl_s;      /* > 0: target for the request's mean inter-token latency */
+    double e2e_s;      /* > 0: target for end-to-end latency */
+    double percentile; /* the percentile the targets apply to, (0, 100] */
+};
+
 struct sim_output_cfg {
     char *path;                  /* results file, owned; NULL = none */
     int requests;                /* write the /requests table */
@@ -204,6 +221,8 @@ struct sim_scenario {
     size_t n_deployments;
     struct sim_deployment_cfg *deployments; /* owned */
     struct sim_routing_cfg routing;
+    struct sim_output_control_cfg output_control;
+    struct sim_slo_cfg slo;
     struct sim_output_cfg output;
 };
 

@@ -1,0 +1,157 @@
+/* Output control, streaming and SLOs: truncation by max_tokens, the
+ * verbosity factor, perceived latency (TTFT when streaming, E2E otherwise)
+ * and goodput against hand-computed values. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmsim/results.h"
+#include "llmsim/scenario.h"
+#include "llmsim/world.h"
+#include "testutil.h"
+
+struct acc {
+    size_t n, truncated, fast;
+    double out, e2e, ttft;
+};
+
+static int collect(void *ctx, const struct sim_request_record *r)
+{
+    struct acc *a = ctx;
+    a->n++;
+    a->truncated += (r->flags & SIM_RF_TRUNCATED) != 0;
+    a->out += r->output_tokens;
+    a->e2e += r->e2e_s;
+    a->ttft += r->ttft_s;
+    a->fast += r->ttft_s <= 1.0;
+    return 0;
+}
+
+/* Runs the scenario through both a collecting sink and the statistics. */
+static void run(const char *yaml, struct acc *a, struct ana_summary_row **rows, size_t *n)
+{
+    struct sim_scenario sc;
+    tu_load_yaml(&sc, yaml, NULL, 0);
+    struct ana_stats *st = NULL;
+    ck_assert_int_eq(ana_stats_alloc(&st, &sc), 0);
+    memset(a, 0, sizeof *a);
+    struct sim_tee tee = {{a, collect, NULL, NULL}, ana_stats_sink(st)};
+    struct sim_sink sink = sim_tee_sink(&tee);
+    struct sim_world *w = NULL;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
+    ck_assert_int_eq(sim_run(w), 0);
+    struct sim_world_stats ws;
+    sim_world_stats(w, &ws);
+    ck_assert_int_eq(ana_stats_add_run(st, 0, &ws), 0);
+    ck_assert_int_eq(ana_stats_summary(st, rows, n), 0);
+    sim_world_free(w);
+    ana_stats_free(st);
+    sim_scenario_free(&sc);
+}
+
+static const char *yaml(const char *classes, const char *extra)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf,
+             "name: l\nseed: 4\nhorizon: {requests: 2000}\n"
+             "workload:\n  arrivals: {process: poisson, rate_per_s: 5}\n  classes: %s\n"
+             "deployments:\n  - name: api\n    kind: api\n    model: claude-haiku-4-5\n"
+             "    latency: {model: api, itl_ms: 20}\n%s",
+             classes, extra);
+    return buf;
+}
+
+START_TEST(max_tokens_truncates_and_flags)
+{
+    struct acc a;
+    struct ana_summary_row *rows;
+    size_t n;
+    run(yaml("[{name: c, prompt: [{segment: p, tokens: 500}], output_tokens: {dist: uniform, min: 100, max: 900}}]",
+             "output_control: {max_tokens: 400}\n"),
+        &a, &rows, &n);
+    const struct ana_summary_row *out = ana_summary_find(rows, n, "all", "output_tokens");
+    ck_assert_double_le(out->p99, 400);
+    /* Uniform on [100, 900]: 5/8 of the draws exceed 400 (4 standard errors of 2,000 draws: 0.043). */
+    ck_assert_double_eq_tol((double)a.truncated / a.n, 5.0 / 8.0, 0.043);
+    free(rows);
+}
+END_TEST
+
+START_TEST(verbosity_scales_output)
+{
+    struct acc a;
+    struct ana_summary_row *rows;
+    size_t n;
+    run(yaml("[{name: c, prompt: [{segment: p, tokens: 500}], output_tokens: 400}]",
+             "output_control: {verbosity: 0.55}\n"),
+        &a, &rows, &n);
+    ck_assert_double_eq(a.out, 2000 * 220.0);
+    ck_assert_uint_eq(a.truncated, 0);
+    /* Output cost: 220 tokens x $5 / MTok per request. */
+    const struct ana_summary_row *c = ana_summary_find(rows, n, "all", "cost_output_per_1k_usd");
+    ck_assert_double_eq_tol(c->mean, 1000 * 220 * 5e-6, 1e-9);
+    free(rows);
+}
+END_TEST
+
+/* A streaming class waits for its first token, a non-streaming one for the
+ * whole answer. */
+START_TEST(perceived_latency)
+{
+    struct acc a;
+    struct ana_summary_row *rows;
+    size_t n;
+    run(yaml("[{name: s, share: 0.5, streaming: true, prompt: [{segment: p, tokens: 500}], output_tokens: 300}, "
+             "{name: b, share: 0.5, streaming: false, prompt: [{segment: p, tokens: 500}], output_tokens: 300}]",
+             ""),
+        &a, &rows, &n);
+    const struct ana_summary_row *ps = ana_summary_find(rows, n, "class:s", "perceived_s");
+    const struct ana_summary_row *ts = ana_summary_find(rows, n, "class:s", "ttft_s");
+    const struct ana_summary_row *pb = ana_summary_find(rows, n, "class:b", "perceived_s");
+    const struct ana_summary_row *eb = ana_summary_find(rows, n, "class:b", "e2e_s");
+    ck_assert_double_eq(ps->mean, ts->mean);
+    ck_assert_double_eq(pb->mean, eb->mean);
+    /* TTFT = (50 + 410) ms + 500 / 10,000 s; E2E adds 299 x 20 ms. */
+    ck_assert_double_eq_tol(ps->mean, 0.51, 1e-12);
+    ck_assert_double_eq_tol(pb->mean, 0.51 + 299 * 0.02, 1e-9);
+    free(rows);
+}
+END_TEST
+
+/* Goodput: with a 1 s TTFT target, short prompts (TTFT 0.56 s) meet it and
+ * long ones (1.36 s) do not: goodput is exactly the short share realised. */
+START_TEST(goodput)
+{
+    struct acc a;
+    struct ana_summary_row *rows;
+    size_t n;
+    run(yaml("[{name: short, share: 0.7, prompt: [{segment: p, tokens: 1000}], output_tokens: 50}, "
+             "{name: long, share: 0.3, prompt: [{segment: p, tokens: 9000}], output_tokens: 50}]",
+             "slo: {ttft_ms: 1000, percentile: 95}\n"),
+        &a, &rows, &n);
+    const struct ana_summary_row *g = ana_summary_find(rows, n, "all", "slo_met");
+    ck_assert_uint_eq(g->count, 2000);
+    ck_assert_double_eq_tol(g->mean, (double)a.fast / a.n, 1e-12);
+    ck_assert_double_eq_tol(g->mean, 0.7, 0.041); /* 4 standard errors of a 0.7 share in 2,000 */
+    ck_assert_double_eq(ana_summary_find(rows, n, "class:short", "slo_met")->mean, 1.0);
+    ck_assert_double_eq(ana_summary_find(rows, n, "class:long", "slo_met")->mean, 0.0);
+    free(rows);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("levers");
+    TCase *tc = tcase_create("levers");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, max_tokens_truncates_and_flags);
+    tcase_add_test(tc, verbosity_scales_output);
+    tcase_add_test(tc, perceived_latency);
+    tcase_add_test(tc, goodput);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

@@ -143,6 +143,53 @@ START_TEST(goodput)
 }
 END_TEST
 
+/* RouteLLM's MMLU shares for GPT-4 (strong) and Mixtral (weak): both right
+ * 62.80%, only strong 17.78%, only weak 5.28%, neither 14.14%.  A random
+ * split sending a share s to the strong tier reaches (1 - s) 68.08% +
+ * s 80.58%. */
+START_TEST(random_split_quality)
+{
+    const char *y =
+        "name: q\nseed: 12\nhorizon: {requests: 20000}\n"
+        "workload:\n  arrivals: {process: poisson, rate_per_s: 20}\n"
+        "  classes: [{name: c, prompt: [{segment: p, tokens: 300}], output_tokens: 100}]\n"
+        "deployments:\n  - {name: strong, kind: api, model: claude-sonnet-4-6}\n"
+        "  - {name: weak, kind: api, model: claude-haiku-4-5}\n"
+        "routing: {policy: split, weights: {strong: 0.3, weak: 0.7}}\n"
+        "quality:\n  joint: {strong: strong, weak: weak, both: 0.628, only_strong: 0.1778, only_weak: 0.0528, "
+        "neither: 0.1414}\n";
+    struct acc a;
+    struct ana_summary_row *rows;
+    size_t n;
+    run(y, &a, &rows, &n);
+    /* 20,000 Bernoulli answers: standard error <= 0.0035, 4 of them 0.014. */
+    double q = ana_summary_find(rows, n, "all", "success")->mean;
+    ck_assert_double_eq_tol(q, 0.7 * 0.6808 + 0.3 * 0.8058, 0.014);
+    const struct ana_summary_row *qs = ana_summary_find(rows, n, "deployment:strong", "success");
+    const struct ana_summary_row *qw = ana_summary_find(rows, n, "deployment:weak", "success");
+    ck_assert_double_eq_tol(qs->mean, 0.8058, 4 * sqrt(0.8058 * 0.1942 / qs->count));
+    ck_assert_double_eq_tol(qw->mean, 0.6808, 4 * sqrt(0.6808 * 0.3192 / qw->count));
+    free(rows);
+}
+END_TEST
+
+/* Success by difficulty: 0.9 on simple and 0.5 on complex questions, half
+ * of each, is 0.7 overall. */
+START_TEST(success_by_difficulty)
+{
+    struct acc a;
+    struct ana_summary_row *rows;
+    size_t n;
+    const char *y = yaml("[{name: c, difficulty: {simple: 0.5, complex: 0.5}, prompt: [{segment: p, tokens: 300}], "
+                         "output_tokens: 100}]",
+                         "quality: {api: {simple: 0.9, moderate: 0.7, complex: 0.5}}\n");
+    run(y, &a, &rows, &n);
+    /* 2,000 answers: standard error 0.0102, 4 of them 0.041 */
+    ck_assert_double_eq_tol(ana_summary_find(rows, n, "all", "success")->mean, 0.7, 0.041);
+    free(rows);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("levers");
@@ -152,6 +199,8 @@ int main(void)
     tcase_add_test(tc, verbosity_scales_output);
     tcase_add_test(tc, perceived_latency);
     tcase_add_test(tc, goodput);
+    tcase_add_test(tc, random_split_quality);
+    tcase_add_test(tc, success_by_difficulty);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -257,10 +257,10 @@ START_TEST(test_scopes)
     struct ana_summary_row *rows = NULL;
     size_t n = 0;
     ck_assert_int_eq(ana_stats_summary(s, &rows, &n), 0);
-    /* 5 scopes x (15 request metrics + rejected + cache_hit_tokens +
+    /* 5 scopes x (16 request metrics + rejected + cache_hit_tokens +
      * savings_pct), itl_token_s for all and the 2 deployments, run metrics:
      * all 22, classes 9, deployments 21. */
-    ck_assert_uint_eq(n, 5 * 18 + 3 + 22 + 2 * 9 + 2 * 21);
+    ck_assert_uint_eq(n, 5 * 19 + 3 + 22 + 2 * 9 + 2 * 21);
     ck_assert_str_eq(rows[0].scope, "all");
     ck_assert_str_eq(rows[0].metric, "ttft_s");
     const struct ana_summary_row *r = ana_summary_find(rows, n, "class:lookup", "ttft_s");
@@ -292,11 +292,12 @@ START_TEST(test_scopes)
     ck_assert_str_eq(rows[12].metric, "savings_usd_per_1k");
     ck_assert_str_eq(rows[13].metric, "perceived_s");
     ck_assert_str_eq(rows[14].metric, "slo_met");
-    ck_assert_str_eq(rows[15].metric, "rejected");
-    ck_assert_str_eq(rows[16].metric, "cache_hit_tokens");
-    ck_assert_str_eq(rows[17].metric, "savings_pct");
-    ck_assert_str_eq(rows[18].metric, "itl_token_s");
-    ck_assert_str_eq(rows[19].metric, "throughput_rps");
+    ck_assert_str_eq(rows[15].metric, "success");
+    ck_assert_str_eq(rows[16].metric, "rejected");
+    ck_assert_str_eq(rows[17].metric, "cache_hit_tokens");
+    ck_assert_str_eq(rows[18].metric, "savings_pct");
+    ck_assert_str_eq(rows[19].metric, "itl_token_s");
+    ck_assert_str_eq(rows[20].metric, "throughput_rps");
     ck_assert_ptr_nonnull(ana_summary_find(rows, n, "class:lookup", "cache_hit_tokens"));
     ck_assert_ptr_nonnull(ana_summary_find(rows, n, "class:lookup", "savings_pct"));
     ck_assert_ptr_nonnull(ana_summary_find(rows, n, "class:lookup", "ttft_hit_s"));

@@ -73,6 +73,7 @@ enum {
     M_SAVINGS_1K,  /* 1000 x (cost_nocache_usd - cost_usd) */
     M_PERCEIVED,   /* what the user waits for: TTFT when the class streams, else E2E */
     M_SLO_MET,     /* 1 when the request meets every SLO target set (only with an SLO) */
+    M_SUCCESS,     /* 1 when the answer was judged successful: the mean is quality */
     N_REQ_METRICS
 };
 static const char *const req_metric_names[N_REQ_METRICS] = {
@@ -91,6 +92,7 @@ static const char *const req_metric_names[N_REQ_METRICS] = {
     "savings_usd_per_1k",
     "perceived_s",
     "slo_met",
+    "success",
 };
 
 /* Scope kinds, as bits saying where a run-level metric applies. */
@@ -385,6 +387,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     v[M_TTFT_MISS] = r->ttft_s;
     v[M_SAVINGS_1K] = 1000.0 * (r->cost_nocache_usd - v[M_COST]);
     v[M_PERCEIVED] = s->streaming[r->class_idx] ? r->ttft_s : r->e2e_s;
+    v[M_SUCCESS] = r->success ? 1.0 : 0.0;
     /* The ITL target applies to answers streamed token by token. */
     int has_itl = r->output_tokens >= 2 && r->done_s > r->first_token_s;
     v[M_SLO_MET] = (s->slo.ttft_s <= 0 || r->ttft_s <= s->slo.ttft_s) &&

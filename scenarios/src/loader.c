@@ -1350,6 +1350,109 @@ static int h_slo(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+static int read_prob(struct scn_ctx *c, const struct yn_node *v, double *out)
+{
+    int rc = scn_get_double(c, v, out);
+    if (rc == 0 && (*out < 0 || *out > 1))
+        rc = scn_fail(c, v, "a probability must be in [0, 1], got %g", *out);
+    return rc;
+}
+
+static int h_joint(struct scn_ctx *c, const struct yn_node *v, struct sim_scenario *sc)
+{
+    if (v->type != YN_MAP)
+        return scn_fail(c, v, "expected {strong, weak, both, only_strong, only_weak, neither}");
+    static const char *const keys[] = {"strong", "weak", "both", "only_strong", "only_weak", "neither"};
+    struct sim_quality_joint_cfg *j = &sc->joint;
+    double *shares[] = {&j->both, &j->only_strong, &j->only_weak, &j->neither};
+    for (size_t i = 0; i < v->n; i++) {
+        const char *k = v->keys[i]->str;
+        size_t m = scn_path_push(c, k);
+        int rc = 0, idx = -1;
+        for (int q = 0; q < 6; q++)
+            if (!strcmp(k, keys[q]))
+                idx = q;
+        if (idx < 0) {
+            const char *near = scn_did_you_mean(k, keys, 6);
+            rc = near ? scn_fail(c, v->keys[i], "unknown key '%s' (did you mean '%s'?)", k, near)
+                      : scn_fail(c, v->keys[i], "unknown key '%s' (expected strong, weak, both, only_strong, "
+                                                "only_weak, neither)", k);
+        } else if (idx < 2) {
+            const char *name = NULL;
+            rc = scn_get_scalar(c, v->vals[i], &name);
+            if (rc == 0)
+                rc = find_deployment(c, v->vals[i], sc, name, idx == 0 ? &j->strong : &j->weak);
+        } else {
+            rc = read_prob(c, v->vals[i], shares[idx - 2]);
+        }
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    for (int q = 0; q < 6; q++)
+        if (!yn_get(v, keys[q]))
+            return scn_fail(c, v, "missing required key '%s'", keys[q]);
+    if (fabs(j->both + j->only_strong + j->only_weak + j->neither - 1.0) > 1e-6)
+        return scn_fail(c, v, "the four shares sum to %.9g, not 1",
+                        j->both + j->only_strong + j->only_weak + j->neither);
+    if (j->strong == j->weak)
+        return scn_fail(c, v, "strong and weak must be two different deployments");
+    j->enabled = 1;
+    return 0;
+}
+
+/* quality: {DEPLOYMENT: p | {simple: p, moderate: p, complex: p}, ..., joint: {...}} */
+static int h_quality(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    if (v->type != YN_MAP)
+        return scn_fail(c, v, "expected a mapping of deployment names to success probabilities");
+    for (size_t i = 0; i < v->n; i++) {
+        const char *k = v->keys[i]->str;
+        size_t m = scn_path_push(c, k);
+        int rc = 0;
+        if (!strcmp(k, "joint")) {
+            rc = h_joint(c, v->vals[i], sc);
+        } else {
+            int d = 0;
+            rc = find_deployment(c, v->keys[i], sc, k, &d);
+            struct sim_deployment_cfg *dep = &sc->deployments[d];
+            const struct yn_node *q = v->vals[i];
+            if (rc == 0 && q->type == YN_SCALAR) {
+                double p = 0;
+                rc = read_prob(c, q, &p);
+                for (int t = 0; t < SIM_N_DIFFICULTY; t++)
+                    dep->success[t] = p;
+            } else if (rc == 0 && q->type == YN_MAP) {
+                static const char *const diff[] = {"simple", "moderate", "complex"};
+                for (int t = 0; t < SIM_N_DIFFICULTY && rc == 0; t++) {
+                    const struct yn_node *x = yn_get(q, diff[t]);
+                    if (x == NULL) {
+                        rc = scn_fail(c, q, "missing required key '%s'", diff[t]);
+                        break;
+                    }
+                    size_t m2 = scn_path_push(c, diff[t]);
+                    rc = read_prob(c, x, &dep->success[t]);
+                    scn_path_pop(c, m2);
+                }
+                for (size_t j = 0; rc == 0 && j < q->n; j++) {
+                    const char *dk = q->keys[j]->str;
+                    if (strcmp(dk, "simple") && strcmp(dk, "moderate") && strcmp(dk, "complex"))
+                        rc = scn_fail(c, q->keys[j], "unknown difficulty '%s' (expected simple, moderate, complex)", dk);
+                }
+            } else if (rc == 0) {
+                rc = scn_fail(c, q, "expected a probability or {simple: p, moderate: p, complex: p}");
+            }
+            if (rc == 0)
+                dep->has_quality = 1;
+        }
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- top level ------------------------------------------------------------ */
 
 static const struct scn_key top_keys[] = {
@@ -1362,7 +1465,7 @@ static const struct scn_key top_keys[] = {
     {"deployments", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_deployments},
     {"routing", SCN_K_FN, 0, 0, 0, 0, h_routing},
     {"output", SCN_K_FN, 0, 0, 0, 0, h_output},
-    {"quality", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"quality", SCN_K_FN, 0, 0, 0, 0, h_quality},
     {"output_control", SCN_K_FN, 0, 0, 0, 0, h_output_control},
     {"slo", SCN_K_FN, 0, 0, 0, 0, h_slo},
     {"sweep", SCN_K_FN, 0, 0, 0, 0, not_implemented},

@@ -284,6 +284,29 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
         }
         fputs("}}\n", f);
     }
+    int any_q = s->joint.enabled;
+    for (size_t i = 0; i < s->n_deployments; i++)
+        any_q |= s->deployments[i].has_quality;
+    if (any_q) {
+        fputs("quality:\n", f);
+        for (size_t i = 0; i < s->n_deployments; i++) {
+            const struct sim_deployment_cfg *d = &s->deployments[i];
+            if (!d->has_quality)
+                continue;
+            fputs("  ", f);
+            put_str(f, d->name);
+            fprintf(f, ": {simple: %.17g, moderate: %.17g, complex: %.17g}\n", d->success[0], d->success[1],
+                    d->success[2]);
+        }
+        if (s->joint.enabled) {
+            fputs("  joint: {strong: ", f);
+            put_str(f, s->deployments[s->joint.strong].name);
+            fputs(", weak: ", f);
+            put_str(f, s->deployments[s->joint.weak].name);
+            fprintf(f, ", both: %.17g, only_strong: %.17g, only_weak: %.17g, neither: %.17g}\n", s->joint.both,
+                    s->joint.only_strong, s->joint.only_weak, s->joint.neither);
+        }
+    }
     fprintf(f, "output_control: {verbosity: %.17g", s->output_control.verbosity);
     if (s->output_control.max_tokens > 0)
         fprintf(f, ", max_tokens: %.17g", s->output_control.max_tokens);

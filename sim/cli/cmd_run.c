@@ -252,6 +252,20 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
                val(rows, n, "all", "cache_unread_writes", F_MEAN), val(rows, n, "all", "cache_unread_write_usd", F_MEAN),
                val(rows, n, "all", "cache_storage_usd", F_MEAN));
     }
+    int has_quality = sc->joint.enabled;
+    for (size_t i = 0; i < sc->n_deployments; i++)
+        has_quality |= sc->deployments[i].has_quality;
+    if (has_quality) {
+        printf("quality               %.2f%% of answers successful", 100 * val(rows, n, "all", "success", F_MEAN));
+        for (size_t i = 0; i < sc->n_deployments; i++) {
+            char scope[ANA_SCOPE_MAX];
+            snprintf(scope, sizeof scope, "deployment:%s", sc->deployments[i].name);
+            double q = val(rows, n, scope, "success", F_MEAN);
+            if (isfinite(q))
+                printf("; %s %.2f%%", sc->deployments[i].name, 100 * q);
+        }
+        printf("\n");
+    }
     const struct sim_slo_cfg *slo = &sc->slo;
     if (slo->ttft_s > 0 || slo->itl_s > 0 || slo->e2e_s > 0) {
         /* Each target against its percentile, then goodput: requests meeting all. */

@@ -131,6 +131,30 @@ int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target,
     return sim_pes_push(w->pes, &ev, NULL);
 }
 
+/* Whether the deployment that served r answered it successfully: by the
+ * joint outcome table when r was served by one of its two tiers, else by
+ * the deployment's success probability for r's difficulty (1 without one).
+ * See struct sim_quality_joint_cfg for why one draw per request. */
+static uint8_t answer_ok(const struct sim_world *w, const struct simi_req *r)
+{
+    const struct sim_quality_joint_cfg *j = &w->sc->joint;
+    double u = r->quality_u;
+    if (j->enabled && (r->deployment == j->strong || r->deployment == j->weak)) {
+        /* u falls in [0, both), [both, +only_strong), [.., +only_weak), [.., 1) */
+        if (u < j->both)
+            return 1;
+        if (u < j->both + j->only_strong)
+            return r->deployment == j->strong;
+        if (u < j->both + j->only_strong + j->only_weak)
+            return r->deployment == j->weak;
+        return 0;
+    }
+    const struct sim_deployment_cfg *d = &w->sc->deployments[r->deployment];
+    if (!d->has_quality)
+        return 1;
+    return u < d->success[r->difficulty];
+}
+
 int simi_finish(struct sim_world *w, uint32_t q)
 {
     const struct simi_req *r = &w->pool.slot[q];
@@ -189,7 +213,7 @@ int simi_finish(struct sim_world *w, uint32_t q)
         rec.cost_nocache_usd = rec.cost_gpu_usd;
     }
     rec.preemptions = r->preemptions;
-    rec.success = (r->flags & SIM_RF_REJECTED) ? 0 : 1;
+    rec.success = (r->flags & SIM_RF_REJECTED) ? 0 : answer_ok(w, r);
     rec.flags = r->flags | (r->arrival_s < w->sc->warmup_s ? SIM_RF_WARMUP : 0u);
 
     int trc = simi_source_turn_done(w, r);

@@ -98,6 +98,7 @@ struct simi_req {
     uint32_t turn;                    /* turn within the session, from 1 */
     uint32_t cached_tokens;           /* prompt tokens read from the cache */
     uint32_t write_5m_tokens, write_1h_tokens; /* prompt tokens written (billed at those TTLs) */
+    double quality_u;     /* the request's quality draw, uniform on [0, 1) */
     uint32_t hit_blocks;  /* self-hosted prefix cache: KV blocks shared from the cache */
     uint32_t hit_entries; /* cache entries it pins (its first points) */
 };
@@ -208,6 +209,7 @@ struct sim_world {
     uint64_t turns_pending;     /* of those, not arrived yet (the run is live while any is) */
     gsl_rng *rng_turns;         /* "sessions/turns" */
     gsl_rng *rng_think;         /* "sessions/think" */
+    gsl_rng *rng_quality;       /* "quality": one draw per request */
     uint64_t scheduled;         /* arrivals scheduled so far (including the pending one) */
     double last_arrival_s;      /* time of the latest scheduled arrival */
 

@@ -220,6 +220,9 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
         if (w->rng_turns == NULL || w->rng_think == NULL)
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     }
+    w->rng_quality = sim_rng_alloc(sc->seed, w->replication, "quality");
+    if (w->rng_quality == NULL)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     w->rng_arrivals = sim_rng_alloc(sc->seed, w->replication, "arrivals");
     w->rng_class = sim_rng_alloc(sc->seed, w->replication, "class-choice");
     w->rng_route = sim_rng_alloc(sc->seed, w->replication, "route");
@@ -251,7 +254,8 @@ void simi_source_free(struct sim_world *w)
     w->sessions = NULL;
     gsl_rng_free(w->rng_turns);
     gsl_rng_free(w->rng_think);
-    w->rng_turns = w->rng_think = NULL;
+    gsl_rng_free(w->rng_quality);
+    w->rng_turns = w->rng_think = w->rng_quality = NULL;
     gsl_rng_free(w->rng_arrivals);
     gsl_rng_free(w->rng_class);
     gsl_rng_free(w->rng_route);
@@ -418,6 +422,7 @@ int simi_source_arrival(struct sim_world *w, const struct sim_event *ev)
 static int dispatch_new(struct sim_world *w, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
+    r->quality_u = gsl_rng_uniform(w->rng_quality);
     simi_in_system(w, w->now_s, +1);
 
     const struct sim_routing_cfg *rt = &w->sc->routing;

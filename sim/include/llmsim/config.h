@@ -177,6 +177,8 @@ struct sim_deployment_cfg {
     int block_tokens;               /* KV block size, tokens */
     int prefix_cache;               /* keep finished prompts' KV blocks for later prefix hits */
     struct sim_spec_cfg spec;       /* speculative decoding */
+    int has_quality;                /* success probabilities given */
+    double success[SIM_N_DIFFICULTY]; /* probability of a successful answer by difficulty */
 };
 
 enum sim_routing_policy { SIM_ROUTE_FIXED = 0, SIM_ROUTE_SPLIT };
@@ -202,6 +204,19 @@ struct sim_slo_cfg {
     double percentile; /* the percentile the targets apply to, (0, 100] */
 };
 
+/* Answer quality (design.md section 4, "Quality").  Each request draws one
+ * uniform number u (stream "quality") when it is made; a deployment answers
+ * it successfully when u < its success probability for the request's
+ * difficulty, so tiers' outcomes are correlated (a question hard for one is
+ * hard for all) and routing changes never change the draws.  A joint table
+ * for a pair of tiers fixes the shares of (both right, only strong, only
+ * weak, neither) exactly instead: u picks the outcome. */
+struct sim_quality_joint_cfg {
+    int enabled;
+    int strong, weak;       /* deployment indices */
+    double both, only_strong, only_weak, neither; /* shares, sum 1 */
+};
+
 struct sim_output_cfg {
     char *path;                  /* results file, owned; NULL = none */
     int requests;                /* write the /requests table */
@@ -223,6 +238,7 @@ struct sim_scenario {
     struct sim_routing_cfg routing;
     struct sim_output_control_cfg output_control;
     struct sim_slo_cfg slo;
+    struct sim_quality_joint_cfg joint;
     struct sim_output_cfg output;
 };
 

@@ -173,6 +173,45 @@ START_TEST(random_split_quality)
 }
 END_TEST
 
+/* The oracle router (a classifier of accuracy 1) sends exactly the questions
+ * only the strong tier answers to it: quality 62.80 + 17.78 + 5.28 = 85.86%
+ * with 17.78% strong calls; accuracy a gives 62.80 + a (17.78 + 5.28). */
+START_TEST(classifier_and_oracle)
+{
+    double acc[2] = {1.0, 0.8};
+    for (int k = 0; k < 2; k++) {
+        char y[2048];
+        snprintf(y, sizeof y,
+                 "name: o\nseed: 21\nhorizon: {requests: 20000}\n"
+                 "workload:\n  arrivals: {process: poisson, rate_per_s: 20}\n"
+                 "  classes: [{name: c, prompt: [{segment: p, tokens: 300}], output_tokens: 100}]\n"
+                 "deployments:\n  - {name: strong, kind: api, model: claude-sonnet-4-6}\n"
+                 "  - {name: weak, kind: api, model: claude-haiku-4-5}\n"
+                 "routing: {policy: classifier, strong: strong, weak: weak, accuracy: %g}\n"
+                 "quality:\n  joint: {strong: strong, weak: weak, both: 0.628, only_strong: 0.1778, "
+                 "only_weak: 0.0528, neither: 0.1414}\n",
+                 acc[k]);
+        struct acc a;
+        struct ana_summary_row *rows;
+        size_t n;
+        run(y, &a, &rows, &n);
+        double q = ana_summary_find(rows, n, "all", "success")->mean;
+        double strong = (double)ana_summary_find(rows, n, "deployment:strong", "success")->count / a.n;
+        /* 20,000 requests: 4 standard errors of a share near 0.86 are 0.0098. */
+        ck_assert_double_eq_tol(q, 0.628 + acc[k] * (0.1778 + 0.0528), 0.0098);
+        /* strong calls: the only-strong band when right, the other bands when wrong
+         * (a share near 0.31 at most: 4 standard errors 0.013) */
+        ck_assert_double_eq_tol(strong, acc[k] * 0.1778 + (1 - acc[k]) * (1 - 0.1778), 0.013);
+        if (acc[k] == 1.0) {
+            /* the oracle never sends a question the weak tier answers to the strong one, and
+             * every strong call succeeds */
+            ck_assert_double_eq(ana_summary_find(rows, n, "deployment:strong", "success")->mean, 1.0);
+        }
+        free(rows);
+    }
+}
+END_TEST
+
 /* Success by difficulty: 0.9 on simple and 0.5 on complex questions, half
  * of each, is 0.7 overall. */
 START_TEST(success_by_difficulty)
@@ -201,6 +240,7 @@ int main(void)
     tcase_add_test(tc, goodput);
     tcase_add_test(tc, random_split_quality);
     tcase_add_test(tc, success_by_difficulty);
+    tcase_add_test(tc, classifier_and_oracle);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -1213,6 +1213,42 @@ static int find_deployment(struct scn_ctx *c, const struct yn_node *v, const str
     return scn_fail(c, v, "no deployment named '%s'", name);
 }
 
+static int routing_classifier(struct scn_ctx *c, const struct yn_node *v, struct sim_scenario *sc)
+{
+    struct sim_routing_cfg *rt = &sc->routing;
+    rt->policy = SIM_ROUTE_CLASSIFIER;
+    rt->accuracy = 1.0;
+    static const char *const keys[] = {"policy", "strong", "weak", "accuracy"};
+    for (size_t i = 0; i < v->n; i++) {
+        const char *k = v->keys[i]->str;
+        size_t m = scn_path_push(c, k);
+        int rc = 0, idx = -1;
+        for (int q = 0; q < 4; q++)
+            if (!strcmp(k, keys[q]))
+                idx = q;
+        if (idx < 0) {
+            rc = scn_fail(c, v->keys[i], "unknown key '%s' for policy classifier (expected strong, weak, accuracy)", k);
+        } else if (idx == 1 || idx == 2) {
+            const char *name = NULL;
+            rc = scn_get_scalar(c, v->vals[i], &name);
+            if (rc == 0)
+                rc = find_deployment(c, v->vals[i], sc, name, idx == 1 ? &rt->strong : &rt->weak);
+        } else if (idx == 3) {
+            rc = scn_get_double(c, v->vals[i], &rt->accuracy);
+            if (rc == 0 && (rt->accuracy < 0 || rt->accuracy > 1))
+                rc = scn_fail(c, v->vals[i], "accuracy must be in [0, 1], got %g", rt->accuracy);
+        }
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    if (!yn_get(v, "strong") || !yn_get(v, "weak"))
+        return scn_fail(c, v, "policy classifier needs 'strong' and 'weak'");
+    if (rt->strong == rt->weak)
+        return scn_fail(c, v, "strong and weak must be two different deployments");
+    return 0;
+}
+
 static int h_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_scenario *sc = obj;
@@ -1224,17 +1260,19 @@ static int h_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
     const char *pol = NULL;
     size_t m = scn_path_push(c, "policy");
     int rc = scn_get_scalar(c, p, &pol);
-    if (rc == 0 && strcmp(pol, "fixed") && strcmp(pol, "split")) {
-        if (!strcmp(pol, "rules") || !strcmp(pol, "classifier") || !strcmp(pol, "cascade") ||
-            !strcmp(pol, "spillover") || !strcmp(pol, "cost_aware"))
+    if (rc == 0 && strcmp(pol, "fixed") && strcmp(pol, "split") && strcmp(pol, "classifier")) {
+        if (!strcmp(pol, "rules") || !strcmp(pol, "cascade") || !strcmp(pol, "spillover") ||
+            !strcmp(pol, "cost_aware"))
             rc = scn_fail(c, p, "routing policy '%s' is part of the format but not in this version "
-                                "(use fixed or split)", pol);
+                                "(use fixed, split or classifier)", pol);
         else
-            rc = scn_fail(c, p, "unknown routing policy '%s' (expected fixed or split)", pol);
+            rc = scn_fail(c, p, "unknown routing policy '%s' (expected fixed, split or classifier)", pol);
     }
     scn_path_pop(c, m);
     if (rc)
         return rc;
+    if (!strcmp(pol, "classifier"))
+        return routing_classifier(c, v, sc);
     int fixed = !strcmp(pol, "fixed");
     for (size_t i = 0; i < v->n; i++) {
         const char *k = v->keys[i]->str;
@@ -1524,6 +1562,10 @@ static int resolve(struct load *ld, const struct yn_node *root)
         sc->routing.policy = SIM_ROUTE_FIXED;
         sc->routing.to = 0;
     }
+    if (sc->routing.policy == SIM_ROUTE_CLASSIFIER && sc->joint.enabled &&
+        (sc->joint.strong != sc->routing.strong || sc->joint.weak != sc->routing.weak))
+        return scn_fail(c, yn_get(root, "routing"), "the classifier's strong and weak tiers must be the "
+                                                    "quality joint table's");
     if (sc->workload.process == SIM_ARRIVAL_TRACE && sc->duration_s <= 0 && sc->max_requests == 0)
         return scn_fail(c, root, "horizon needs duration_s or requests");
     if (sc->output.path == NULL) {

@@ -270,7 +270,13 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
     fputs("deployments:\n", f);
     for (size_t i = 0; i < s->n_deployments; i++)
         put_deployment(f, &s->deployments[i]);
-    if (s->routing.policy == SIM_ROUTE_FIXED) {
+    if (s->routing.policy == SIM_ROUTE_CLASSIFIER) {
+        fputs("routing: {policy: classifier, strong: ", f);
+        put_str(f, s->deployments[s->routing.strong].name);
+        fputs(", weak: ", f);
+        put_str(f, s->deployments[s->routing.weak].name);
+        fprintf(f, ", accuracy: %.17g}\n", s->routing.accuracy);
+    } else if (s->routing.policy == SIM_ROUTE_FIXED) {
         fputs("routing: {policy: fixed, to: ", f);
         put_str(f, s->deployments[s->routing.to].name);
         fputs("}\n", f);

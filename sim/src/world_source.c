@@ -207,6 +207,9 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
         if (cumulate(rt->weights, w->n_deploy, w->route_cum) != 0)
             return inval(err, "routing: split weights must be >= 0 and sum to 1");
+    } else if (rt->policy == SIM_ROUTE_CLASSIFIER) {
+        if (rt->strong < 0 || (size_t)rt->strong >= w->n_deploy || rt->weak < 0 || (size_t)rt->weak >= w->n_deploy)
+            return inval(err, "routing: classifier tiers are not deployments");
     } else {
         return inval(err, "routing: unknown policy");
     }
@@ -426,7 +429,14 @@ static int dispatch_new(struct sim_world *w, uint32_t q)
     simi_in_system(w, w->now_s, +1);
 
     const struct sim_routing_cfg *rt = &w->sc->routing;
-    if (rt->policy == SIM_ROUTE_SPLIT)
+    if (rt->policy == SIM_ROUTE_CLASSIFIER) {
+        /* Truth: only the strong tier answers it (joint table), or it is complex. */
+        const struct sim_quality_joint_cfg *j = &w->sc->joint;
+        int needs = j->enabled ? (r->quality_u >= j->both && r->quality_u < j->both + j->only_strong)
+                               : r->difficulty == SIM_DIFF_COMPLEX;
+        int right = gsl_rng_uniform(w->rng_route) < rt->accuracy;
+        r->deployment = (needs == right) ? rt->strong : rt->weak;
+    } else if (rt->policy == SIM_ROUTE_SPLIT)
         r->deployment = (int32_t)pick(w->route_cum, w->n_deploy, gsl_rng_uniform(w->rng_route));
     else
         r->deployment = rt->to;

@@ -181,12 +181,22 @@ struct sim_deployment_cfg {
     double success[SIM_N_DIFFICULTY]; /* probability of a successful answer by difficulty */
 };
 
-enum sim_routing_policy { SIM_ROUTE_FIXED = 0, SIM_ROUTE_SPLIT };
+enum sim_routing_policy {
+    SIM_ROUTE_FIXED = 0,
+    SIM_ROUTE_SPLIT,
+    SIM_ROUTE_CLASSIFIER /* strong tier for the requests that need it, judged with an accuracy */
+};
 
 struct sim_routing_cfg {
     enum sim_routing_policy policy;
     int to;          /* fixed: deployment index */
     double *weights; /* split: one weight per deployment, sum 1 (owned) */
+    /* classifier: a request "needs the strong tier" when, under the joint
+     * quality table of the two tiers, only the strong one answers it (else,
+     * without a table, when it is complex); the classifier says so correctly
+     * with probability `accuracy` (1 = the oracle router) */
+    int strong, weak;
+    double accuracy;
 };
 
 /* Output length control (design.md section 4, "Other levers"). */

@@ -212,6 +212,75 @@ START_TEST(classifier_and_oracle)
 }
 END_TEST
 
+struct routed {
+    size_t n, bad;
+};
+
+static int check_rule(void *ctx, const struct sim_request_record *r)
+{
+    struct routed *t = ctx;
+    /* deployments: 0 small, 1 large; classes: 0 lookup, 1 analysis */
+    int want = (r->class_idx == 0 && r->input_tokens < 1500) ? 0 : 1;
+    t->n++;
+    t->bad += r->deployment != want;
+    return 0;
+}
+
+/* Rules: the first matching rule decides, else the default. */
+START_TEST(rules_router)
+{
+    const char *y =
+        "name: r\nseed: 2\nhorizon: {requests: 3000}\n"
+        "workload:\n  arrivals: {process: poisson, rate_per_s: 10}\n"
+        "  classes:\n    - {name: lookup, share: 0.6, prompt: [{segment: p, tokens: {dist: uniform, min: 500, max: 2500}}], output_tokens: 50}\n"
+        "    - {name: analysis, share: 0.4, prompt: [{segment: p, tokens: 800}], output_tokens: 50}\n"
+        "deployments:\n  - {name: small, kind: api, model: claude-haiku-4-5}\n  - {name: large, kind: api, model: claude-sonnet-4-6}\n"
+        "routing:\n  policy: rules\n  rules: [{when: {class: lookup, prompt_tokens_lt: 1500}, to: small}]\n  default: large\n";
+    struct sim_scenario sc;
+    tu_load_yaml(&sc, y, NULL, 0);
+    struct routed t = {0, 0};
+    struct sim_sink sink = {&t, check_rule, NULL, NULL};
+    struct sim_world *w = NULL;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
+    ck_assert_int_eq(sim_run(w), 0);
+    sim_world_free(w);
+    sim_scenario_free(&sc);
+    ck_assert_uint_eq(t.n, 3000);
+    ck_assert_uint_eq(t.bad, 0);
+}
+END_TEST
+
+/* Routing a share f = 0.7 to a tier 12x cheaper per token (same lengths)
+ * costs (1 - f) + f / 12 = 0.358 of all-large. */
+START_TEST(routing_cost_ratio)
+{
+    const char *base =
+        "name: f\nseed: 6\nhorizon: {requests: 100000}\n"
+        "workload:\n  arrivals: {process: poisson, rate_per_s: 50}\n"
+        "  classes: [{name: c, prompt: [{segment: p, tokens: 1000}], output_tokens: 200}]\n"
+        "deployments:\n  - {name: large, kind: api, model: x-large, price: {input_per_mtok: 12, output_per_mtok: 60}}\n"
+        "  - {name: small, kind: api, model: x-small, price: {input_per_mtok: 1, output_per_mtok: 5}}\n"
+        "routing: {policy: split, weights: {large: ";
+    double cost[2];
+    const char *w[2][2] = {{"1", "0"}, {"0.3", "0.7"}};
+    for (int k = 0; k < 2; k++) {
+        char y[2048];
+        snprintf(y, sizeof y, "%s%s, small: %s}}\n", base, w[k][0], w[k][1]);
+        struct acc a;
+        struct ana_summary_row *rows;
+        size_t n;
+        run(y, &a, &rows, &n);
+        cost[k] = ana_summary_find(rows, n, "all", "cost_per_1k_usd")->mean;
+        free(rows);
+    }
+    /* The small share is binomial(100,000, 0.7): standard error 0.00145 of the
+     * share, 0.00133 of the ratio (x 11/12); 4 of them: 0.0053. */
+    ck_assert_double_eq_tol(cost[1] / cost[0], 0.3 + 0.7 / 12, 0.0053);
+}
+END_TEST
+
 /* Success by difficulty: 0.9 on simple and 0.5 on complex questions, half
  * of each, is 0.7 overall. */
 START_TEST(success_by_difficulty)
@@ -241,6 +310,8 @@ int main(void)
     tcase_add_test(tc, random_split_quality);
     tcase_add_test(tc, success_by_difficulty);
     tcase_add_test(tc, classifier_and_oracle);
+    tcase_add_test(tc, rules_router);
+    tcase_add_test(tc, routing_cost_ratio);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -1249,6 +1249,88 @@ static int routing_classifier(struct scn_ctx *c, const struct yn_node *v, struct
     return 0;
 }
 
+static int routing_rules(struct scn_ctx *c, const struct yn_node *v, struct sim_scenario *sc)
+{
+    struct sim_routing_cfg *rt = &sc->routing;
+    rt->policy = SIM_ROUTE_RULES;
+    for (size_t i = 0; i < v->n; i++) {
+        const char *k = v->keys[i]->str;
+        if (strcmp(k, "policy") && strcmp(k, "rules") && strcmp(k, "default")) {
+            size_t m = scn_path_push(c, k);
+            int rc = scn_fail(c, v->keys[i], "unknown key '%s' for policy rules (expected rules, default)", k);
+            scn_path_pop(c, m);
+            return rc;
+        }
+    }
+    const struct yn_node *def = yn_get(v, "default"), *list = yn_get(v, "rules");
+    if (def == NULL || list == NULL)
+        return scn_fail(c, v, "policy rules needs 'rules' and 'default'");
+    size_t m = scn_path_push(c, "default");
+    const char *name = NULL;
+    int rc = scn_get_scalar(c, def, &name);
+    if (rc == 0)
+        rc = find_deployment(c, def, sc, name, &rt->fallback);
+    scn_path_pop(c, m);
+    if (rc)
+        return rc;
+    m = scn_path_push(c, "rules");
+    if (list->type != YN_SEQ || list->n == 0 || list->n > 256) {
+        rc = scn_fail(c, list, "expected a list of 1 to 256 rules {when: {...}, to: DEPLOYMENT}");
+        scn_path_pop(c, m);
+        return rc;
+    }
+    rt->rules = calloc(list->n, sizeof *rt->rules);
+    if (rt->rules == NULL) {
+        scn_path_pop(c, m);
+        return llmsim_error_set(c->err, LLMSIM_ENOMEM, v->file, 0, 0, "out of memory");
+    }
+    rt->n_rules = list->n;
+    for (size_t i = 0; i < list->n && rc == 0; i++) {
+        struct sim_route_rule *ru = &rt->rules[i];
+        ru->class_idx = -1;
+        const struct yn_node *r = list->vals[i];
+        size_t m2 = scn_path_push_index(c, i);
+        const struct yn_node *when = r->type == YN_MAP ? yn_get(r, "when") : NULL, *to = r->type == YN_MAP ? yn_get(r, "to") : NULL;
+        if (r->type != YN_MAP || when == NULL || to == NULL || r->n != 2)
+            rc = scn_fail(c, r, "a rule is {when: {...}, to: DEPLOYMENT}");
+        if (rc == 0) {
+            size_t m3 = scn_path_push(c, "to");
+            rc = scn_get_scalar(c, to, &name);
+            if (rc == 0)
+                rc = find_deployment(c, to, sc, name, &ru->to);
+            scn_path_pop(c, m3);
+        }
+        for (size_t j = 0; rc == 0 && when->type == YN_MAP && j < when->n; j++) {
+            const char *k = when->keys[j]->str;
+            size_t m3 = scn_path_push(c, k);
+            if (!strcmp(k, "class")) {
+                rc = scn_get_scalar(c, when->vals[j], &name);
+                for (size_t q = 0; rc == 0 && q < sc->workload.n_classes; q++)
+                    if (!strcmp(sc->workload.classes[q].name, name))
+                        ru->class_idx = (int)q;
+                if (rc == 0 && ru->class_idx < 0)
+                    rc = scn_fail(c, when->vals[j], "no class named '%s'", name);
+            } else if (!strcmp(k, "prompt_tokens_lt") || !strcmp(k, "prompt_tokens_ge")) {
+                double x = 0;
+                rc = scn_get_double(c, when->vals[j], &x);
+                if (rc == 0 && !(x > 0))
+                    rc = scn_fail(c, when->vals[j], "must be > 0, got %g", x);
+                if (rc == 0)
+                    *(!strcmp(k, "prompt_tokens_lt") ? &ru->prompt_tokens_lt : &ru->prompt_tokens_ge) = x;
+            } else {
+                rc = scn_fail(c, when->keys[j], "unknown condition '%s' (this version has class, prompt_tokens_lt, "
+                                                "prompt_tokens_ge)", k);
+            }
+            scn_path_pop(c, m3);
+        }
+        if (rc == 0 && when->type != YN_MAP)
+            rc = scn_fail(c, when, "expected a mapping of conditions");
+        scn_path_pop(c, m2);
+    }
+    scn_path_pop(c, m);
+    return rc;
+}
+
 static int h_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_scenario *sc = obj;
@@ -1260,17 +1342,19 @@ static int h_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
     const char *pol = NULL;
     size_t m = scn_path_push(c, "policy");
     int rc = scn_get_scalar(c, p, &pol);
-    if (rc == 0 && strcmp(pol, "fixed") && strcmp(pol, "split") && strcmp(pol, "classifier")) {
-        if (!strcmp(pol, "rules") || !strcmp(pol, "cascade") || !strcmp(pol, "spillover") ||
-            !strcmp(pol, "cost_aware"))
+    if (rc == 0 && strcmp(pol, "fixed") && strcmp(pol, "split") && strcmp(pol, "classifier") &&
+        strcmp(pol, "rules")) {
+        if (!strcmp(pol, "cascade") || !strcmp(pol, "spillover") || !strcmp(pol, "cost_aware"))
             rc = scn_fail(c, p, "routing policy '%s' is part of the format but not in this version "
-                                "(use fixed, split or classifier)", pol);
+                                "(use fixed, split, classifier or rules)", pol);
         else
-            rc = scn_fail(c, p, "unknown routing policy '%s' (expected fixed, split or classifier)", pol);
+            rc = scn_fail(c, p, "unknown routing policy '%s' (expected fixed, split, classifier or rules)", pol);
     }
     scn_path_pop(c, m);
     if (rc)
         return rc;
+    if (!strcmp(pol, "rules"))
+        return routing_rules(c, v, sc);
     if (!strcmp(pol, "classifier"))
         return routing_classifier(c, v, sc);
     int fixed = !strcmp(pol, "fixed");

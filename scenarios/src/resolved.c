@@ -270,7 +270,31 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
     fputs("deployments:\n", f);
     for (size_t i = 0; i < s->n_deployments; i++)
         put_deployment(f, &s->deployments[i]);
-    if (s->routing.policy == SIM_ROUTE_CLASSIFIER) {
+    if (s->routing.policy == SIM_ROUTE_RULES) {
+        fputs("routing:\n  policy: rules\n  rules:\n", f);
+        for (size_t i = 0; i < s->routing.n_rules; i++) {
+            const struct sim_route_rule *ru = &s->routing.rules[i];
+            fputs("    - {when: {", f);
+            const char *sep = "";
+            if (ru->class_idx >= 0) {
+                fputs("class: ", f);
+                put_str(f, s->workload.classes[ru->class_idx].name);
+                sep = ", ";
+            }
+            if (ru->prompt_tokens_lt > 0) {
+                fprintf(f, "%sprompt_tokens_lt: %.17g", sep, ru->prompt_tokens_lt);
+                sep = ", ";
+            }
+            if (ru->prompt_tokens_ge > 0)
+                fprintf(f, "%sprompt_tokens_ge: %.17g", sep, ru->prompt_tokens_ge);
+            fputs("}, to: ", f);
+            put_str(f, s->deployments[ru->to].name);
+            fputs("}\n", f);
+        }
+        fputs("  default: ", f);
+        put_str(f, s->deployments[s->routing.fallback].name);
+        fputs("\n", f);
+    } else if (s->routing.policy == SIM_ROUTE_CLASSIFIER) {
         fputs("routing: {policy: classifier, strong: ", f);
         put_str(f, s->deployments[s->routing.strong].name);
         fputs(", weak: ", f);

@@ -38,6 +38,7 @@ void sim_scenario_free(struct sim_scenario *s)
         deployment_free(&s->deployments[i]);
     free(s->deployments);
     free(s->routing.weights);
+    free(s->routing.rules);
     free(s->output.path);
     memset(s, 0, sizeof *s);
 }

@@ -207,6 +207,12 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
         if (cumulate(rt->weights, w->n_deploy, w->route_cum) != 0)
             return inval(err, "routing: split weights must be >= 0 and sum to 1");
+    } else if (rt->policy == SIM_ROUTE_RULES) {
+        if (rt->fallback < 0 || (size_t)rt->fallback >= w->n_deploy)
+            return inval(err, "routing: the rules' default is not a deployment");
+        for (size_t i = 0; i < rt->n_rules; i++)
+            if (rt->rules[i].to < 0 || (size_t)rt->rules[i].to >= w->n_deploy)
+                return inval(err, "routing: a rule's target is not a deployment");
     } else if (rt->policy == SIM_ROUTE_CLASSIFIER) {
         if (rt->strong < 0 || (size_t)rt->strong >= w->n_deploy || rt->weak < 0 || (size_t)rt->weak >= w->n_deploy)
             return inval(err, "routing: classifier tiers are not deployments");
@@ -429,7 +435,18 @@ static int dispatch_new(struct sim_world *w, uint32_t q)
     simi_in_system(w, w->now_s, +1);
 
     const struct sim_routing_cfg *rt = &w->sc->routing;
-    if (rt->policy == SIM_ROUTE_CLASSIFIER) {
+    if (rt->policy == SIM_ROUTE_RULES) {
+        r->deployment = rt->fallback;
+        for (size_t i = 0; i < rt->n_rules; i++) {
+            const struct sim_route_rule *ru = &rt->rules[i];
+            if ((ru->class_idx < 0 || ru->class_idx == r->class_idx) &&
+                (ru->prompt_tokens_lt <= 0 || r->input_tokens < ru->prompt_tokens_lt) &&
+                (ru->prompt_tokens_ge <= 0 || r->input_tokens >= ru->prompt_tokens_ge)) {
+                r->deployment = ru->to;
+                break;
+            }
+        }
+    } else if (rt->policy == SIM_ROUTE_CLASSIFIER) {
         /* Truth: only the strong tier answers it (joint table), or it is complex. */
         const struct sim_quality_joint_cfg *j = &w->sc->joint;
         int needs = j->enabled ? (r->quality_u >= j->both && r->quality_u < j->both + j->only_strong)

@@ -184,7 +184,16 @@ struct sim_deployment_cfg {
 enum sim_routing_policy {
     SIM_ROUTE_FIXED = 0,
     SIM_ROUTE_SPLIT,
-    SIM_ROUTE_CLASSIFIER /* strong tier for the requests that need it, judged with an accuracy */
+    SIM_ROUTE_CLASSIFIER, /* strong tier for the requests that need it, judged with an accuracy */
+    SIM_ROUTE_RULES       /* the first matching rule, else the default */
+};
+
+/* One routing rule: every condition set must hold (0 / -1 = not set). */
+struct sim_route_rule {
+    int class_idx;           /* -1 = any class */
+    double prompt_tokens_lt; /* > 0: prompt shorter than this */
+    double prompt_tokens_ge; /* > 0: prompt at least this long */
+    int to;                  /* deployment index */
 };
 
 struct sim_routing_cfg {
@@ -197,6 +206,9 @@ struct sim_routing_cfg {
      * with probability `accuracy` (1 = the oracle router) */
     int strong, weak;
     double accuracy;
+    size_t n_rules;               /* rules: in order (owned) */
+    struct sim_route_rule *rules;
+    int fallback;                 /* rules: deployment when no rule matches */
 };
 
 /* Output length control (design.md section 4, "Other levers"). */

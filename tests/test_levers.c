@@ -281,6 +281,56 @@ START_TEST(routing_cost_ratio)
 }
 END_TEST
 
+struct batch_acc {
+    size_t n, batch;
+    double billed, nocache, min_e2e, max_e2e;
+};
+
+static int collect_batch(void *ctx, const struct sim_request_record *r)
+{
+    struct batch_acc *b = ctx;
+    b->n++;
+    b->batch += (r->flags & SIM_RF_BATCH) != 0;
+    b->billed += r->cost_input_usd + r->cost_output_usd + r->cost_cache_read_usd + r->cost_cache_write_usd;
+    b->nocache += r->cost_nocache_usd;
+    if (b->n == 1 || r->e2e_s < b->min_e2e)
+        b->min_e2e = r->e2e_s;
+    if (r->e2e_s > b->max_e2e)
+        b->max_e2e = r->e2e_s;
+    ck_assert_double_eq(r->first_token_s, r->done_s); /* no streaming */
+    return 0;
+}
+
+/* The Batch API halves every line and delivers within its completion window. */
+START_TEST(batch_api)
+{
+    const char *y =
+        "name: b\nseed: 5\nhorizon: {requests: 500}\n"
+        "workload:\n  arrivals: {process: poisson, rate_per_s: 1}\n"
+        "  classes: [{name: offline, prompt: [{segment: p, tokens: 2000}], output_tokens: 500}]\n"
+        "deployments:\n  - name: api\n    kind: api\n    model: claude-sonnet-4-6\n"
+        "    batch: {completion_s: {dist: uniform, min: 600, max: 7200}}\n";
+    struct sim_scenario sc;
+    tu_load_yaml(&sc, y, NULL, 0);
+    struct batch_acc b;
+    memset(&b, 0, sizeof b);
+    struct sim_sink sink = {&b, collect_batch, NULL, NULL};
+    struct sim_world *w = NULL;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
+    ck_assert_int_eq(sim_run(w), 0);
+    sim_world_free(w);
+    sim_scenario_free(&sc);
+    ck_assert_uint_eq(b.batch, 500);
+    /* $0.0135 per request at list price, half of it through the Batch API. */
+    ck_assert_double_eq_tol(b.billed, 500 * 0.0135 / 2, 1e-9);
+    ck_assert_double_eq_tol(b.nocache, 500 * 0.0135 / 2, 1e-9);
+    ck_assert_double_ge(b.min_e2e, 600);
+    ck_assert_double_le(b.max_e2e, 7200);
+}
+END_TEST
+
 /* Success by difficulty: 0.9 on simple and 0.5 on complex questions, half
  * of each, is 0.7 overall. */
 START_TEST(success_by_difficulty)
@@ -312,6 +362,7 @@ int main(void)
     tcase_add_test(tc, classifier_and_oracle);
     tcase_add_test(tc, rules_router);
     tcase_add_test(tc, routing_cost_ratio);
+    tcase_add_test(tc, batch_api);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

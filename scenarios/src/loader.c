@@ -276,7 +276,7 @@ static const struct scn_key class_keys[] = {
     {"prompt", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_prompt},
     {"output_tokens", SCN_K_DIST, OFF(struct sim_class_cfg, output_tokens), 0, SIM_MAX_TOKENS, SCN_KF_REQUIRED, NULL},
     {"streaming", SCN_K_BOOL, OFF(struct sim_class_cfg, streaming), 0, 0, 0, NULL},
-    {"batch", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"batch", SCN_K_BOOL, OFF(struct sim_class_cfg, batch), 0, 0, 0, NULL},
     {"features", SCN_K_FN, 0, 0, 0, 0, not_implemented},
 };
 
@@ -966,6 +966,36 @@ static int h_prefix_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+/* batch: true | {completion_s: DIST}: the Batch API for every request. */
+static int h_batch(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_API)
+        return scn_fail(c, v, "'batch' (the providers' Batch API) applies to api deployments");
+    if (v->type == YN_SCALAR)
+        return scn_get_bool(c, v, &d->batch_api);
+    if (v->type != YN_MAP)
+        return scn_fail(c, v, "expected true, false or {completion_s: DISTRIBUTION}");
+    for (size_t i = 0; i < v->n; i++) {
+        if (strcmp(v->keys[i]->str, "completion_s")) {
+            size_t m = scn_path_push(c, v->keys[i]->str);
+            int rc = scn_fail(c, v->keys[i], "unknown key '%s' (expected completion_s)", v->keys[i]->str);
+            scn_path_pop(c, m);
+            return rc;
+        }
+    }
+    const struct yn_node *cs = yn_get(v, "completion_s");
+    if (cs == NULL)
+        return scn_fail(c, v, "missing required key 'completion_s'");
+    size_t m = scn_path_push(c, "completion_s");
+    mdl_dist_free(&d->batch_completion_s);
+    int rc = scn_get_dist(c, cs, &d->batch_completion_s, 0, 86400);
+    scn_path_pop(c, m);
+    if (rc == 0)
+        d->batch_api = 1;
+    return rc;
+}
+
 static int h_speculative(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
@@ -1037,7 +1067,7 @@ static const struct scn_key deployment_keys[] = {
     {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, h_prefix_cache},
     {"speculative", SCN_K_FN, 0, 0, 0, 0, h_speculative},
     {"autoscale", SCN_K_FN, 0, 0, 0, 0, not_implemented},
-    {"batch", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"batch", SCN_K_FN, 0, 0, 0, 0, h_batch},
 };
 
 /* Keys that only one kind of deployment takes. */
@@ -1170,6 +1200,14 @@ static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
         d->api.itl_ms.min = 0;
         d->api.itl_ms.max = INFINITY;
         mdl_dist_prepare(&d->api.itl_ms, NULL);
+        /* Batch API results: most batches finish within an hour, all within 24 h
+         * (the providers' documentation); an assumption until measured. */
+        d->batch_completion_s.kind = MDL_DIST_LOGNORMAL;
+        d->batch_completion_s.mean = 1800;
+        d->batch_completion_s.sd = 1800;
+        d->batch_completion_s.min = 60;
+        d->batch_completion_s.max = 86400;
+        mdl_dist_prepare(&d->batch_completion_s, NULL);
         L(c)->dep = d;
         L(c)->dep_has_price = dn->type == YN_MAP && yn_get(dn, "price") != NULL;
         L(c)->block_tokens_set = dn->type == YN_MAP && yn_get(dn, "kv_block_tokens") != NULL;

@@ -120,6 +120,11 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
             fprintf(f, ", min_tokens: %.17g, shards: %d, shard_by: %s}\n", pc->min_tokens, pc->shards,
                     pc->shard_by_prefix ? "prefix_hash" : "random");
         }
+        if (d->batch_api) {
+            fputs("    batch: {completion_s: ", f);
+            put_dist(f, &d->batch_completion_s);
+            fputs("}\n", f);
+        }
         fputs("    # price source: ", f);
         fprintf(f, "%s, %s\n", p->source, p->date);
         fprintf(f, "    latency: {model: api, network_ms: %.17g, ttft_base_ms: %.17g, "
@@ -257,7 +262,8 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
             }
             fputs("      output_tokens: ", f);
             put_dist(f, &c->output_tokens);
-            fprintf(f, "\n      streaming: %s\n", c->streaming ? "true" : "false");
+            fprintf(f, "\n      streaming: %s\n      batch: %s\n", c->streaming ? "true" : "false",
+                    c->batch ? "true" : "false");
         }
     }
     if (w->sessions.enabled) {

@@ -16,6 +16,7 @@ static void deployment_free(struct sim_deployment_cfg *d)
 {
     mdl_dist_free(&d->api.itl_ms);
     mdl_dist_free(&d->service_time_s);
+    mdl_dist_free(&d->batch_completion_s);
 }
 
 void sim_scenario_free(struct sim_scenario *s)

@@ -196,7 +196,8 @@ int simi_finish(struct sim_world *w, uint32_t q)
                                       .cache_write_5m = w5,
                                       .cache_write_1h = w1,
                                       .cache_read = rd,
-                                      .output = r->output_tokens};
+                                      .output = r->output_tokens,
+                                      .batch = (r->flags & SIM_RF_BATCH) != 0};
         struct mdl_price price = dc->price;
         if (dc->cache.enabled && dc->cache.semantics == SIM_CACHE_IDEAL)
             price.cache_write_5m_mult = price.cache_write_1h_mult = 1.0; /* no premium */

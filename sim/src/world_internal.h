@@ -154,6 +154,7 @@ struct simi_deploy {
     double billed_usd;            /* sum of finished requests' billed API lines */
     struct sim_cache **caches;    /* prompt cache shards (api with prompt_cache), owned */
     gsl_rng *rng_shard;           /* "deployment/<name>/shard" */
+    gsl_rng *rng_batch;           /* "deployment/<name>/batch" (api) */
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
 };
 

@@ -51,6 +51,9 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
             int rc = simi_cache_init(w, d, err);
             if (rc)
                 return rc;
+            d->rng_batch = simi_stream(w, "deployment", c->name, "batch");
+            if (d->rng_batch == NULL)
+                return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
         } else if (c->kind == SIM_DEPLOY_SELF_HOSTED) {
             if (c->latency_kind != MDL_LAT_SERVICE_TIME && c->latency_kind != MDL_LAT_LINEAR &&
                 c->latency_kind != MDL_LAT_ROOFLINE)
@@ -101,6 +104,7 @@ void simi_serve_free(struct sim_world *w)
         struct simi_deploy *d = &w->deploy[i];
         gsl_rng_free(d->rng_latency);
         gsl_rng_free(d->rng_replica);
+        gsl_rng_free(d->rng_batch);
         simi_batch_free(d);
         simi_cache_free(d);
         for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
@@ -243,6 +247,13 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
         r->start_s = w->now_s;
         r->first_token_s = r->start_s + ttft;
         r->done_s = r->first_token_s + (double)(r->output_tokens - 1) * itl;
+        if (c->batch_api || w->sc->workload.classes[r->class_idx].batch) {
+            /* Batch API: the whole answer arrives with the batch's results
+             * (no streaming); every line is billed at the batch discount. */
+            r->flags |= SIM_RF_BATCH;
+            r->done_s = r->start_s + simi_nonneg(mdl_dist_sample(&c->batch_completion_s, d->rng_batch));
+            r->first_token_s = r->done_s;
+        }
         /* What it writes is readable once its first token is out. */
         if ((rc = simi_cache_write(w, d, r, shard, hit, r->first_token_s)) != 0)
             return rc;

@@ -53,6 +53,7 @@ struct sim_class_cfg {
     struct mdl_dist output_tokens;      /* output tokens per request (rounded, >= 1) */
     int streaming;                      /* tokens shown as they come: the user waits for TTFT,
                                            else for the whole answer (E2E) */
+    int batch;                          /* sent through the provider's Batch API (api deployments) */
 };
 
 enum sim_arrival_process {
@@ -152,6 +153,8 @@ struct sim_deployment_cfg {
     char model[SIM_NAME_MAX];  /* catalog id of the model (price entry for api) */
     struct mdl_price price;    /* resolved, overrides applied (api) */
     struct sim_prompt_cache_cfg cache; /* provider prompt cache (api) */
+    int batch_api;                  /* every request through the Batch API */
+    struct mdl_dist batch_completion_s; /* Batch API: arrival to results, seconds */
     /* latency */
     enum mdl_latency_kind latency_kind;
     struct mdl_api_latency api;        /* MDL_LAT_API */

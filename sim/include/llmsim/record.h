@@ -25,7 +25,8 @@ enum sim_request_flag {
     SIM_RF_WARMUP = 1u << 0,   /* arrived before the warm-up ended: left out of summaries */
     SIM_RF_TRUNCATED = 1u << 1, /* output cut by a max_tokens cap */
     SIM_RF_REJECTED = 1u << 2,  /* never served: prompt + output exceed one replica's KV memory */
-    SIM_RF_PREEMPTED = 1u << 3  /* preempted at least once (KV memory ran out), recomputed */
+    SIM_RF_PREEMPTED = 1u << 3, /* preempted at least once (KV memory ran out), recomputed */
+    SIM_RF_BATCH = 1u << 4      /* sent through the Batch API (discounted, delayed) */
 };
 
 struct sim_request_record {

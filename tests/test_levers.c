@@ -331,6 +331,82 @@ START_TEST(batch_api)
 }
 END_TEST
 
+struct starts {
+    size_t n, limited;
+    double t[6000], in[6000], out[6000], extra_wait;
+};
+
+static int keep_start(void *ctx, const struct sim_request_record *r)
+{
+    struct starts *a = ctx;
+    if (a->n < 6000) {
+        a->t[a->n] = r->prefill_start_s;
+        a->in[a->n] = r->input_tokens;
+        a->out[a->n] = r->output_tokens;
+        a->n++;
+    }
+    if (r->flags & SIM_RF_RATE_LIMITED) {
+        a->limited++;
+        a->extra_wait += r->queue_s;
+    }
+    return 0;
+}
+
+static int cmp_start(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Rate limits: offered 3x what the limits allow, no one-minute window of
+ * request starts ever holds more than the limits, and the excess waits. */
+START_TEST(rate_limits_hold_in_every_minute)
+{
+    const char *y =
+        "name: rl\nseed: 8\nhorizon: {requests: 5000}\n"
+        "workload:\n  arrivals: {process: poisson, rate_per_s: 15}\n"
+        "  classes: [{name: c, prompt: [{segment: p, tokens: {dist: uniform, min: 200, max: 1800}}], "
+        "output_tokens: {dist: uniform, min: 50, max: 350}}]\n"
+        "deployments:\n  - name: api\n    kind: api\n    model: claude-haiku-4-5\n"
+        "    rate_limits: {requests_per_min: 400, input_tokens_per_min: 300000, output_tokens_per_min: 60000}\n";
+    struct sim_scenario sc;
+    tu_load_yaml(&sc, y, NULL, 0);
+    static struct starts a;
+    memset(&a, 0, sizeof a);
+    struct sim_sink sink = {&a, keep_start, NULL, NULL};
+    struct sim_world *w = NULL;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
+    ck_assert_int_eq(sim_run(w), 0);
+    sim_world_free(w);
+    sim_scenario_free(&sc);
+    ck_assert_uint_eq(a.n, 5000);
+    ck_assert_uint_gt(a.limited, 1000);
+    /* Every window (t - 60, t] ending at a start: sums within the limits
+     * (any one-minute window holds no more than the one ending at its last
+     * start). */
+    double *ts = malloc(a.n * sizeof *ts);
+    for (size_t i = 0; i < a.n; i++)
+        ts[i] = a.t[i];
+    qsort(ts, a.n, sizeof *ts, cmp_start);
+    for (size_t i = 0; i < a.n; i++) {
+        double req = 0, in = 0, out = 0;
+        for (size_t j = 0; j < a.n; j++) {
+            if (a.t[j] > ts[i] - 60.0 && a.t[j] <= ts[i]) {
+                req += 1;
+                in += a.in[j];
+                out += a.out[j];
+            }
+        }
+        ck_assert_double_le(req, 400);
+        ck_assert_double_le(in, 300000);
+        ck_assert_double_le(out, 60000);
+    }
+    free(ts);
+}
+END_TEST
+
 /* Success by difficulty: 0.9 on simple and 0.5 on complex questions, half
  * of each, is 0.7 overall. */
 START_TEST(success_by_difficulty)
@@ -363,6 +439,7 @@ int main(void)
     tcase_add_test(tc, rules_router);
     tcase_add_test(tc, routing_cost_ratio);
     tcase_add_test(tc, batch_api);
+    tcase_add_test(tc, rate_limits_hold_in_every_minute);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

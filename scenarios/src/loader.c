@@ -966,6 +966,25 @@ static int h_prefix_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+static const struct scn_key rate_limit_keys[] = {
+    {"requests_per_min", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, rl_requests_per_min), 1, 1e9, 0, NULL},
+    {"input_tokens_per_min", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, rl_input_tokens_per_min), 1, 1e12, 0, NULL},
+    {"output_tokens_per_min", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, rl_output_tokens_per_min), 1, 1e12, 0, NULL},
+    {"backoff_s", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, rl_backoff_s), 0, 3600, SCN_KF_LO_OPEN, NULL},
+};
+
+static int h_rate_limits(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_API)
+        return scn_fail(c, v, "'rate_limits' apply to api deployments");
+    d->rl_backoff_s = 1.0;
+    int rc = scn_process_map(c, v, rate_limit_keys, NKEYS(rate_limit_keys), d);
+    if (rc == 0 && d->rl_requests_per_min <= 0 && d->rl_input_tokens_per_min <= 0 && d->rl_output_tokens_per_min <= 0)
+        rc = scn_fail(c, v, "give at least one of requests_per_min, input_tokens_per_min, output_tokens_per_min");
+    return rc;
+}
+
 /* batch: true | {completion_s: DIST}: the Batch API for every request. */
 static int h_batch(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
@@ -1058,7 +1077,7 @@ static const struct scn_key deployment_keys[] = {
     {"queue", SCN_K_FN, 0, 0, 0, 0, h_queue},
     {"replica_routing", SCN_K_FN, 0, 0, 0, 0, h_replica_routing},
     {"prompt_cache", SCN_K_FN, 0, 0, 0, 0, h_prompt_cache},
-    {"rate_limits", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"rate_limits", SCN_K_FN, 0, 0, 0, 0, h_rate_limits},
     {"weights_dtype", SCN_K_FN, 0, 0, 0, 0, h_weights_dtype},
     {"kv_dtype", SCN_K_FN, 0, 0, 0, 0, h_kv_dtype},
     {"gpu_memory_utilization", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, gpu_memory_utilization), 0, 1, SCN_KF_LO_OPEN, NULL},

@@ -410,13 +410,22 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
 struct warm_counter {
     struct sim_sink inner;
     uint64_t warm;
+    uint64_t measured, limited; /* rate limits: requests that got a 429 */
+    double limited_queue_s;
 };
 
 static int count_request(void *ctx, const struct sim_request_record *r)
 {
     struct warm_counter *w = ctx;
-    if (r->flags & SIM_RF_WARMUP)
+    if (r->flags & SIM_RF_WARMUP) {
         w->warm++;
+    } else {
+        w->measured++;
+        if (r->flags & SIM_RF_RATE_LIMITED) {
+            w->limited++;
+            w->limited_queue_s += r->queue_s;
+        }
+    }
     return w->inner.request ? w->inner.request(w->inner.ctx, r) : 0;
 }
 
@@ -653,7 +662,7 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    struct warm_counter wc = {ana_stats_sink(stats), 0};
+    struct warm_counter wc = {ana_stats_sink(stats), 0, 0, 0, 0.0};
     struct sim_sink stats_sink = {&wc, count_request, NULL, count_iter};
     struct sim_tee tee = {ana_h5_sink(h5), stats_sink};
     struct sim_sink sink = sim_tee_sink(&tee);
@@ -749,6 +758,11 @@ int cmd_run(int argc, char **argv)
         cli_errorf("interrupted; the results so far are in %s (complete = false)", sc.output.path);
         goto done;
     }
+    if (!o.quiet && !o.json && wc.limited > 0)
+        printf("rate limits: %llu of %llu measured requests got a 429 and retried (%.1f%%); they waited "
+               "%.4g s on average before starting\n",
+               (unsigned long long)wc.limited, (unsigned long long)wc.measured, 100.0 * wc.limited / wc.measured,
+               wc.limited_queue_s / wc.limited);
     if (!o.quiet) {
         if (o.json)
             print_json(&sc, rows, n_rows, sc.output.path);

@@ -400,6 +400,8 @@ static int dispatch(struct sim_world *w, const struct sim_event *ev)
         return simi_batch_event(w, ev);
     case SIMI_EV_TURN:
         return simi_source_turn(w, ev);
+    case SIMI_EV_RETRY:
+        return simi_serve_dispatch(w, (uint32_t)ev->payload);
     default:
         LLMSIM_ASSERT(!"unknown event kind");
         return LLMSIM_ESTATE;

@@ -56,6 +56,7 @@ enum simi_event_kind {
     SIMI_EV_SAMPLE,
     SIMI_EV_ITER_END,   /* target = deployment, payload = replica */
     SIMI_EV_TURN,       /* target -, payload = session slot: its next turn arrives */
+    SIMI_EV_RETRY,      /* target = deployment, payload = request slot: retry after a 429 */
     SIMI_EV_BATCH_TIMER /* target = deployment, payload = replica (dynamic batching) */
 };
 
@@ -101,6 +102,7 @@ struct simi_req {
     double quality_u;     /* the request's quality draw, uniform on [0, 1) */
     uint32_t hit_blocks;  /* self-hosted prefix cache: KV blocks shared from the cache */
     uint32_t hit_entries; /* cache entries it pins (its first points) */
+    uint32_t attempts;    /* 429s received so far */
 };
 
 enum simi_phase { SIMI_PH_QUEUED = 0, SIMI_PH_PREFILL, SIMI_PH_DECODE };
@@ -155,6 +157,12 @@ struct simi_deploy {
     struct sim_cache **caches;    /* prompt cache shards (api with prompt_cache), owned */
     gsl_rng *rng_shard;           /* "deployment/<name>/shard" */
     gsl_rng *rng_batch;           /* "deployment/<name>/batch" (api) */
+    /* rate limits: starts of the last 60 s (ring) and their sums */
+    struct simi_rl_entry { double t, in, out; } *rl;
+    uint32_t rl_cap, rl_head, rl_len;
+    double rl_req, rl_in, rl_out;
+    gsl_rng *rng_retry;           /* "deployment/<name>/retry": backoff jitter */
+    uint64_t rate_limited;        /* 429s answered */
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
 };
 

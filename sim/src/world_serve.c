@@ -52,7 +52,8 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
             if (rc)
                 return rc;
             d->rng_batch = simi_stream(w, "deployment", c->name, "batch");
-            if (d->rng_batch == NULL)
+            d->rng_retry = simi_stream(w, "deployment", c->name, "retry");
+            if (d->rng_batch == NULL || d->rng_retry == NULL)
                 return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
         } else if (c->kind == SIM_DEPLOY_SELF_HOSTED) {
             if (c->latency_kind != MDL_LAT_SERVICE_TIME && c->latency_kind != MDL_LAT_LINEAR &&
@@ -105,6 +106,8 @@ void simi_serve_free(struct sim_world *w)
         gsl_rng_free(d->rng_latency);
         gsl_rng_free(d->rng_replica);
         gsl_rng_free(d->rng_batch);
+        gsl_rng_free(d->rng_retry);
+        free(d->rl);
         simi_batch_free(d);
         simi_cache_free(d);
         for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
@@ -228,12 +231,80 @@ static int choose_replica(struct simi_deploy *d, const struct simi_req *r, const
     }
 }
 
+/* Sliding-window rate limits: whether a request may start now.  Starts of
+ * the last 60 s are kept with their tokens; a start that would push any
+ * limit over within (now - 60, now] is refused, so no one-minute window
+ * ever holds more than the limits. */
+static int rl_admit(struct simi_deploy *d, const struct simi_req *r, double now, int *never)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    *never = (c->rl_input_tokens_per_min > 0 && r->input_tokens > c->rl_input_tokens_per_min) ||
+             (c->rl_output_tokens_per_min > 0 && r->output_tokens > c->rl_output_tokens_per_min);
+    if (*never)
+        return 0;
+    while (d->rl_len > 0 && d->rl[d->rl_head].t <= now - 60.0) {
+        const struct simi_rl_entry *e = &d->rl[d->rl_head];
+        d->rl_req -= 1;
+        d->rl_in -= e->in;
+        d->rl_out -= e->out;
+        d->rl_head = (d->rl_head + 1) % d->rl_cap;
+        d->rl_len--;
+    }
+    if (d->rl_len == 0)
+        d->rl_req = d->rl_in = d->rl_out = 0; /* no rounding residue */
+    if ((c->rl_requests_per_min > 0 && d->rl_req + 1 > c->rl_requests_per_min) ||
+        (c->rl_input_tokens_per_min > 0 && d->rl_in + r->input_tokens > c->rl_input_tokens_per_min) ||
+        (c->rl_output_tokens_per_min > 0 && d->rl_out + r->output_tokens > c->rl_output_tokens_per_min))
+        return 0;
+    if (d->rl_len == d->rl_cap) {
+        uint32_t ncap = d->rl_cap ? 2 * d->rl_cap : 256;
+        struct simi_rl_entry *n = malloc((size_t)ncap * sizeof *n);
+        if (n == NULL)
+            return -1;
+        for (uint32_t i = 0; i < d->rl_len; i++)
+            n[i] = d->rl[(d->rl_head + i) % d->rl_cap];
+        free(d->rl);
+        d->rl = n;
+        d->rl_cap = ncap;
+        d->rl_head = 0;
+    }
+    d->rl[(d->rl_head + d->rl_len) % d->rl_cap] = (struct simi_rl_entry){now, r->input_tokens, r->output_tokens};
+    d->rl_len++;
+    d->rl_req += 1;
+    d->rl_in += r->input_tokens;
+    d->rl_out += r->output_tokens;
+    return 1;
+}
+
 int simi_serve_dispatch(struct sim_world *w, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
     struct simi_deploy *d = &w->deploy[r->deployment];
     const struct sim_deployment_cfg *c = d->cfg;
 
+    if (c->kind == SIM_DEPLOY_API && (c->rl_requests_per_min > 0 || c->rl_input_tokens_per_min > 0 ||
+                                      c->rl_output_tokens_per_min > 0)) {
+        int never = 0, ok = rl_admit(d, r, w->now_s, &never);
+        if (ok < 0)
+            return LLMSIM_ENOMEM;
+        if (never) {
+            /* Larger than a whole minute's limit: no retry can ever pass. */
+            r->flags |= SIM_RF_REJECTED;
+            r->start_s = r->first_token_s = r->done_s = w->now_s;
+            return simi_finish(w, q);
+        }
+        if (!ok) {
+            /* 429: retry after min(backoff x 2^attempt, 60 s) x (1 + U[0, 1)). */
+            r->flags |= SIM_RF_RATE_LIMITED;
+            d->rate_limited++;
+            double wait = c->rl_backoff_s * pow(2.0, r->attempts);
+            if (wait > 60.0)
+                wait = 60.0;
+            wait *= 1.0 + gsl_rng_uniform(d->rng_retry);
+            r->attempts++;
+            return simi_schedule(w, w->now_s + wait, SIMI_EV_RETRY, (uint32_t)r->deployment, q);
+        }
+    }
     if (c->kind == SIM_DEPLOY_API) {
         struct sim_cache *shard = NULL;
         int hit = -1;

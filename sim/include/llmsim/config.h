@@ -154,6 +154,11 @@ struct sim_deployment_cfg {
     struct mdl_price price;    /* resolved, overrides applied (api) */
     struct sim_prompt_cache_cfg cache; /* provider prompt cache (api) */
     int batch_api;                  /* every request through the Batch API */
+    /* API rate limits per minute (0 = none): a request starts only when the
+     * last 60 s of started requests leave room for it in every limit; else
+     * it gets a 429 and retries after an exponential backoff with jitter */
+    double rl_requests_per_min, rl_input_tokens_per_min, rl_output_tokens_per_min;
+    double rl_backoff_s;            /* first retry delay (doubles per attempt, capped at 60 s) */
     struct mdl_dist batch_completion_s; /* Batch API: arrival to results, seconds */
     /* latency */
     enum mdl_latency_kind latency_kind;

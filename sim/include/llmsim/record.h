@@ -26,7 +26,8 @@ enum sim_request_flag {
     SIM_RF_TRUNCATED = 1u << 1, /* output cut by a max_tokens cap */
     SIM_RF_REJECTED = 1u << 2,  /* never served: prompt + output exceed one replica's KV memory */
     SIM_RF_PREEMPTED = 1u << 3, /* preempted at least once (KV memory ran out), recomputed */
-    SIM_RF_BATCH = 1u << 4      /* sent through the Batch API (discounted, delayed) */
+    SIM_RF_BATCH = 1u << 4,     /* sent through the Batch API (discounted, delayed) */
+    SIM_RF_RATE_LIMITED = 1u << 5 /* got at least one 429 and retried */
 };
 
 struct sim_request_record {

@@ -240,12 +240,7 @@ START_TEST(rules_router)
     tu_load_yaml(&sc, y, NULL, 0);
     struct routed t = {0, 0};
     struct sim_sink sink = {&t, check_rule, NULL, NULL};
-    struct sim_world *w = NULL;
-    struct llmsim_error err;
-    llmsim_error_clear(&err);
-    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
-    ck_assert_int_eq(sim_run(w), 0);
-    sim_world_free(w);
+    tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     ck_assert_uint_eq(t.n, 3000);
     ck_assert_uint_eq(t.bad, 0);
@@ -315,12 +310,7 @@ START_TEST(batch_api)
     struct batch_acc b;
     memset(&b, 0, sizeof b);
     struct sim_sink sink = {&b, collect_batch, NULL, NULL};
-    struct sim_world *w = NULL;
-    struct llmsim_error err;
-    llmsim_error_clear(&err);
-    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
-    ck_assert_int_eq(sim_run(w), 0);
-    sim_world_free(w);
+    tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     ck_assert_uint_eq(b.batch, 500);
     /* $0.0135 per request at list price, half of it through the Batch API. */
@@ -374,12 +364,7 @@ START_TEST(rate_limits_hold_in_every_minute)
     static struct starts a;
     memset(&a, 0, sizeof a);
     struct sim_sink sink = {&a, keep_start, NULL, NULL};
-    struct sim_world *w = NULL;
-    struct llmsim_error err;
-    llmsim_error_clear(&err);
-    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
-    ck_assert_int_eq(sim_run(w), 0);
-    sim_world_free(w);
+    tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     ck_assert_uint_eq(a.n, 5000);
     ck_assert_uint_gt(a.limited, 1000);

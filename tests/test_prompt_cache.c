@@ -40,12 +40,7 @@ static struct sums run_yaml(const char *yaml, const struct scn_override *o, size
     struct sums s;
     memset(&s, 0, sizeof s);
     struct sim_sink sink = {&s, collect, NULL, NULL};
-    struct sim_world *w = NULL;
-    struct llmsim_error err;
-    llmsim_error_clear(&err);
-    ck_assert_msg(sim_world_alloc(&w, &sc, 0, &sink, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(sim_run(w), 0);
-    sim_world_free(w);
+    tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     return s;
 }
@@ -233,22 +228,17 @@ START_TEST(gemini_storage_fee)
     struct sums s;
     memset(&s, 0, sizeof s);
     struct sim_sink sink = {&s, collect, NULL, NULL};
-    struct sim_world *w = NULL;
-    struct llmsim_error err;
-    llmsim_error_clear(&err);
-    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
-    ck_assert_int_eq(sim_run(w), 0);
     struct sim_world_stats st;
-    sim_world_stats(w, &st);
+    struct sim_deployment_stats ds;
+    tu_run_world(&sc, &sink, &st, &ds);
     ck_assert_uint_eq(s.hits, 9);
     /* Written at t = 60 s; it is still resident when the run ends (the last
      * request finishes shortly after t = 600 s): storage = 10,000 tokens x
      * the time since the write x $1 per MTok-hour. */
     double lived = st.now_s - 60.0;
-    ck_assert_double_eq_tol(st.deployments[0].cache_storage_usd, 10000 * lived / 3600.0 * 1.0e-6, 1e-12);
+    ck_assert_double_eq_tol(ds.cache_storage_usd, 10000 * lived / 3600.0 * 1.0e-6, 1e-12);
     /* Reads at the cached price: 0.075 / 0.30 of input. */
     ck_assert_double_eq_tol(s.read_usd, 9 * 10000 * 0.075e-6, 1e-12);
-    sim_world_free(w);
     sim_scenario_free(&sc);
 }
 END_TEST
@@ -303,12 +293,7 @@ START_TEST(sessions_grow_the_prefix)
     static struct turns t;
     t.n = 0;
     struct sim_sink sink = {&t, keep, NULL, NULL};
-    struct sim_world *w = NULL;
-    struct llmsim_error err;
-    llmsim_error_clear(&err);
-    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
-    ck_assert_int_eq(sim_run(w), 0);
-    sim_world_free(w);
+    tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     ck_assert_uint_eq(t.n, 2000);
     size_t later = 0, sessions = 0;

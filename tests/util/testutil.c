@@ -4,6 +4,7 @@
 #include <check.h>
 
 #include "llmsim/scenario.h"
+#include "llmsim/world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,4 +110,22 @@ void tu_load_yaml(struct sim_scenario *sc, const char *yaml, const struct scn_ov
     char msg[2048];
     llmsim_error_format(&err, msg, sizeof msg);
     ck_assert_msg(rc == 0, "%s", msg);
+}
+
+void tu_run_world(const struct sim_scenario *sc, const struct sim_sink *sink, struct sim_world_stats *st,
+                  struct sim_deployment_stats *dep0)
+{
+    struct sim_world *w = NULL;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_msg(sim_world_alloc(&w, sc, 0, sink, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(sim_run(w), 0);
+    struct sim_world_stats ws;
+    sim_world_stats(w, &ws);
+    if (dep0 != NULL)
+        *dep0 = ws.deployments[0];
+    ws.deployments = NULL; /* freed with the world */
+    if (st != NULL)
+        *st = ws;
+    sim_world_free(w);
 }

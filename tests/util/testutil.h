@@ -25,4 +25,13 @@ struct sim_scenario;
 struct scn_override;
 void tu_load_yaml(struct sim_scenario *sc, const char *yaml, const struct scn_override *o, size_t n);
 
+/* Runs replication 0 of sc to the end into sink, failing the current test
+ * on any error; copies the world's statistics to *st and its first
+ * deployment's to *dep0 (either may be NULL). */
+struct sim_sink;
+struct sim_world_stats;
+struct sim_deployment_stats;
+void tu_run_world(const struct sim_scenario *sc, const struct sim_sink *sink, struct sim_world_stats *st,
+                  struct sim_deployment_stats *dep0);
+
 #endif

@@ -273,7 +273,7 @@ static int point(const struct sim_world *w, const struct simi_batch *b, const st
         uint64_t lo = t->hash_off[r->trace_row], hi = t->hash_off[r->trace_row + 1];
         if (lo + j >= hi)
             return 0;
-        uint64_t k = 0x6d6f6f6eULL;
+        uint64_t k = SIMI_BLOCK_KEY0;
         for (uint64_t i = lo; i <= lo + j; i++)
             k = sim_cache_key(k, t->hash_ids[i]);
         double e = (double)(j + 1) * t->block_tokens;

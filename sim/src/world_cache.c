@@ -135,11 +135,11 @@ static int trace_blocks(struct sim_world *w, struct simi_deploy *d, struct simi_
     const struct sim_prompt_cache_cfg *pc = &d->cfg->cache;
     uint64_t lo = t->hash_off[r->trace_row], hi = t->hash_off[r->trace_row + 1];
     double bt = t->block_tokens;
-    uint64_t first = lo < hi ? sim_cache_key(0x6d6f6f6eULL, t->hash_ids[lo]) : 0;
+    uint64_t first = lo < hi ? sim_cache_key(SIMI_BLOCK_KEY0, t->hash_ids[lo]) : 0;
     struct sim_cache *c = shard_of(d, r, first);
     double ttl = pc->ttl_s > 0 ? pc->ttl_s : INFINITY;
     /* Lookup: the run of cached blocks from the first. */
-    uint64_t key = 0x6d6f6f6eULL;
+    uint64_t key = SIMI_BLOCK_KEY0;
     double cached = 0, tok;
     for (uint64_t j = lo; j < hi; j++) {
         key = sim_cache_key(key, t->hash_ids[j]);
@@ -154,7 +154,7 @@ static int trace_blocks(struct sim_world *w, struct simi_deploy *d, struct simi_
         uint64_t *keys = malloc(n * sizeof *keys);
         if (keys == NULL)
             return LLMSIM_ENOMEM;
-        key = 0x6d6f6f6eULL;
+        key = SIMI_BLOCK_KEY0;
         for (uint64_t j = 0; j < n; j++) {
             key = sim_cache_key(key, t->hash_ids[lo + j]);
             keys[j] = key;

@@ -43,6 +43,12 @@
 /* "No request" in an index field. */
 #define SIMI_NONE UINT32_MAX
 
+/* Identity of a trace's block chain before its first block: block j's key
+ * is sim_cache_key(key of block j - 1, hash_ids[j]).  Shared by the
+ * provider caches, the prefix cache and prefix-affinity routing, so the
+ * three agree on what a prefix is. */
+#define SIMI_BLOCK_KEY0 0x6d6f6f6eULL
+
 /* Cache points kept per request (stable segment boundaries). */
 #define SIMI_MAX_PTS 8
 

@@ -169,7 +169,7 @@ static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r
     uint64_t key = r->n_pts > 0 ? r->pt_key[0] : 0;
     const struct sim_trace *t = &w->sc->workload.trace;
     if (r->trace_row != SIMI_NONE && t->hash_off != NULL && t->hash_off[r->trace_row] < t->hash_off[r->trace_row + 1])
-        key = sim_cache_key(0x6d6f6f6eULL, t->hash_ids[t->hash_off[r->trace_row]]);
+        key = sim_cache_key(SIMI_BLOCK_KEY0, t->hash_ids[t->hash_off[r->trace_row]]);
     if (key == 0)
         return least_loaded(d);
     int best = 0;

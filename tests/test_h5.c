@@ -214,6 +214,9 @@ static hid_t request_mtype(void)
     INS("preemptions", preemptions, H5T_NATIVE_UINT32);
     INS("success", success, H5T_NATIVE_UINT8);
     INS("flags", flags, H5T_NATIVE_UINT32);
+    INS("tiers", tiers, H5T_NATIVE_INT32);
+    INS("cost_escalated_usd", cost_escalated_usd, H5T_NATIVE_DOUBLE);
+    INS("perceived_s", perceived_s, H5T_NATIVE_DOUBLE);
 #undef INS
     return t;
 }
@@ -267,7 +270,10 @@ static const char *const request_names[] = {"id",
                                             "cost_nocache_usd",
                                             "preemptions",
                                             "success",
-                                            "flags"};
+                                            "flags",
+                                            "tiers",
+                                            "cost_escalated_usd",
+                                            "perceived_s"};
 
 /* Reads the whole 1-D dataset name into a calloc'ed array of n structs. */
 static void *read_table(hid_t f, const char *name, hid_t mtype, size_t size, hsize_t *n)

@@ -1117,7 +1117,7 @@ static void b_route_to(struct sim_scenario *sc)
 }
 static void b_route_policy(struct sim_scenario *sc)
 {
-    sc->routing.policy = 4;
+    sc->routing.policy = 99;
 }
 static void b_split_no_weights(struct sim_scenario *sc)
 {

@@ -115,8 +115,15 @@ static const struct column request_cols[] = {
     RQ(preemptions, "preemptions", K_U32, "count", "times preempted for KV memory and recomputed"),
     RQ(success, "success", K_U8, "", "1 when the answer was judged successful"),
     RQ(flags, "flags", K_U32, "",
-       "bit 0: warm-up (left out of summaries), bit 1: truncated, bit 2: rejected (never served: "
-       "does not fit one replica's KV memory), bit 3: preempted at least once"),
+       "bit 0: warm-up (left out of summaries), bit 1: truncated, bit 2: rejected (never served), "
+       "bit 3: preempted at least once, bit 4: Batch API, bit 5: got a 429, bit 6: escalated by a "
+       "cascade, bit 7: spilled over, bit 8: prefetch hit, bit 9: wasted prefetch, bit 10: waited "
+       "in the client-side rate-limit queue"),
+    RQ(tiers, "tiers", K_I32, "count", "deployments that answered it in turn (cascade: 1 + escalations)"),
+    RQ(cost_escalated_usd, "cost_escalated_usd", K_F64, "USD",
+       "part of the cost lines paid to lower cascade tiers"),
+    RQ(perceived_s, "perceived_s", K_F64, "s",
+       "what the user waited for: TTFT when streaming, else E2E; prefetch hits from the user's message"),
 };
 
 static const struct column ts_cols[] = {

@@ -10,6 +10,8 @@ static void class_free(struct sim_class_cfg *c)
         mdl_dist_free(&c->segments[i].tokens);
     free(c->segments);
     mdl_dist_free(&c->output_tokens);
+    mdl_dist_free(&c->characters);
+    mdl_dist_free(&c->words);
 }
 
 static void deployment_free(struct sim_deployment_cfg *d)
@@ -17,6 +19,8 @@ static void deployment_free(struct sim_deployment_cfg *d)
     mdl_dist_free(&d->api.itl_ms);
     mdl_dist_free(&d->service_time_s);
     mdl_dist_free(&d->batch_completion_s);
+    free(d->class_success);
+    d->class_success = NULL;
 }
 
 void sim_scenario_free(struct sim_scenario *s)

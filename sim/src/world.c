@@ -131,32 +131,120 @@ int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target,
     return sim_pes_push(w->pes, &ev, NULL);
 }
 
-/* Whether the deployment that served r answered it successfully: by the
- * joint outcome table when r was served by one of its two tiers, else by
- * the deployment's success probability for r's difficulty (1 without one).
- * See struct sim_quality_joint_cfg for why one draw per request. */
+/* Whether the deployment serving r answers it successfully: by the joint
+ * outcome table when it is one of the table's two tiers, else by its
+ * success probability for r's class or difficulty (1 without one).  See
+ * struct sim_quality_joint_cfg for why one draw per request.  Then the
+ * output-control penalties: a truncated answer keeps its success with
+ * probability 1 - truncation_penalty, and a verbosity v < 1 keeps it with
+ * 1 - verbosity_penalty x (1 - v) (one more draw per request). */
 static uint8_t answer_ok(const struct sim_world *w, const struct simi_req *r)
 {
     const struct sim_quality_joint_cfg *j = &w->sc->joint;
     double u = r->quality_u;
+    int ok;
+    const struct sim_deployment_cfg *d = &w->sc->deployments[r->deployment];
     if (j->enabled && (r->deployment == j->strong || r->deployment == j->weak)) {
         /* u falls in [0, both), [both, +only_strong), [.., +only_weak), [.., 1) */
         if (u < j->both)
-            return 1;
-        if (u < j->both + j->only_strong)
-            return r->deployment == j->strong;
-        if (u < j->both + j->only_strong + j->only_weak)
-            return r->deployment == j->weak;
-        return 0;
+            ok = 1;
+        else if (u < j->both + j->only_strong)
+            ok = r->deployment == j->strong;
+        else if (u < j->both + j->only_strong + j->only_weak)
+            ok = r->deployment == j->weak;
+        else
+            ok = 0;
+    } else if (d->class_success != NULL && w->n_classes > 0 && !isnan(d->class_success[r->class_idx])) {
+        ok = u < d->class_success[r->class_idx];
+    } else {
+        ok = !d->has_quality || u < d->success[r->difficulty];
     }
-    const struct sim_deployment_cfg *d = &w->sc->deployments[r->deployment];
-    if (!d->has_quality)
-        return 1;
-    return u < d->success[r->difficulty];
+    const struct sim_output_control_cfg *oc = &w->sc->output_control;
+    double keep = 1.0;
+    if ((r->flags & SIM_RF_TRUNCATED) && oc->truncation_penalty > 0)
+        keep *= 1.0 - oc->truncation_penalty;
+    if (oc->verbosity > 0 && oc->verbosity < 1 && oc->verbosity_penalty > 0)
+        keep *= 1.0 - oc->verbosity_penalty * (1.0 - oc->verbosity);
+    return (uint8_t)(ok && (keep >= 1.0 || r->penalty_u < keep));
+}
+
+/* The billed lines of r's answer at its current deployment (api), into
+ * lines[4] (input, cache write, cache read, output) and *nocache. */
+static void attempt_lines(const struct sim_world *w, const struct simi_req *r, double lines_usd[4], double *nocache)
+{
+    const struct sim_deployment_cfg *dc = w->deploy[r->deployment].cfg;
+    lines_usd[0] = lines_usd[1] = lines_usd[2] = lines_usd[3] = 0;
+    *nocache = 0;
+    if (dc->kind != SIM_DEPLOY_API)
+        return;
+    /* Prompt tokens split into read, written and the rest; the
+     * counterfactual bills them all as uncached input. */
+    double in = r->input_tokens, rd = r->cached_tokens, w5 = r->write_5m_tokens, w1 = r->write_1h_tokens;
+    struct mdl_cost_tokens tok = {.input_uncached = in - rd - w5 - w1,
+                                  .cache_write_5m = w5,
+                                  .cache_write_1h = w1,
+                                  .cache_read = rd,
+                                  .output = r->output_tokens,
+                                  .batch = (r->flags & SIM_RF_BATCH) != 0};
+    struct mdl_price price = dc->price;
+    if (dc->cache.enabled && dc->cache.semantics == SIM_CACHE_IDEAL)
+        price.cache_write_5m_mult = price.cache_write_1h_mult = 1.0; /* no premium */
+    struct mdl_cost_lines l;
+    mdl_cost_lines(&price, &tok, &l);
+    lines_usd[0] = l.input_usd;
+    lines_usd[1] = l.cache_write_usd;
+    lines_usd[2] = l.cache_read_usd;
+    lines_usd[3] = l.output_usd;
+    *nocache = l.nocache_usd;
+}
+
+/* Cascade: whether r's answer at its current tier is passed up to the next
+ * (a failure caught with probability detect, a success flagged with
+ * probability false_alarm; never from the last tier).  When it is, the
+ * answer's cost goes to the request's earlier-tier sums and r is sent on. */
+static int escalate(struct sim_world *w, uint32_t q, int *sent)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    const struct sim_routing_cfg *rt = &w->sc->routing;
+    *sent = 0;
+    if (rt->policy != SIM_ROUTE_CASCADE || r->tier_pos + 1 >= rt->n_tiers || (r->flags & SIM_RF_REJECTED))
+        return 0;
+    int ok = answer_ok(w, r);
+    double u = gsl_rng_uniform(w->rng_cascade);
+    if (!(ok ? u < rt->false_alarm : u < rt->detect))
+        return 0;
+    struct simi_deploy *d = &w->deploy[r->deployment];
+    double lines[4], nocache;
+    attempt_lines(w, r, lines, &nocache);
+    for (int i = 0; i < 4; i++) {
+        r->prior_line[i] += lines[i];
+        d->billed_usd += lines[i];
+    }
+    r->prior_gpu_usd += r->gpu_cost_usd;
+    r->prior_nocache_usd += d->cfg->kind == SIM_DEPLOY_API ? nocache : r->gpu_cost_usd;
+    d->calls++;
+    d->escalated++;
+    if (r->tiers == 1)
+        r->first_start_s = r->start_s;
+    r->tiers++;
+    r->tier_pos++;
+    r->flags |= SIM_RF_ESCALATED;
+    r->deployment = rt->tiers[r->tier_pos];
+    r->replica = 0;
+    r->gpu_cost_usd = 0;
+    r->cached_tokens = r->write_5m_tokens = r->write_1h_tokens = 0;
+    r->hit_blocks = r->hit_entries = 0;
+    r->attempts = 0;
+    r->dispatch_s = w->now_s;
+    *sent = 1;
+    return simi_serve_dispatch(w, q);
 }
 
 int simi_finish(struct sim_world *w, uint32_t q)
 {
+    int sent = 0, erc = escalate(w, q, &sent);
+    if (sent || erc != 0)
+        return erc;
     const struct simi_req *r = &w->pool.slot[q];
     struct simi_deploy *d = &w->deploy[r->deployment];
     const struct sim_deployment_cfg *dc = d->cfg;
@@ -167,19 +255,19 @@ int simi_finish(struct sim_world *w, uint32_t q)
     rec.id = r->id;
     rec.replication = (int32_t)w->replication;
     rec.class_idx = r->class_idx;
-    rec.session = r->session != SIMI_NONE ? (int64_t)w->sessions[r->session].id : -1;
+    rec.session = r->session != SIMI_NONE ? (int64_t)r->session_id : -1;
     rec.turn = r->session != SIMI_NONE ? (int32_t)r->turn : 0;
     rec.deployment = r->deployment;
     rec.replica = r->replica;
     rec.difficulty = r->difficulty;
     rec.arrival_s = r->arrival_s;
     rec.dispatch_s = r->dispatch_s;
-    rec.prefill_start_s = r->start_s;
+    rec.prefill_start_s = r->tiers > 1 ? r->first_start_s : r->start_s;
     rec.first_token_s = r->first_token_s;
     rec.done_s = r->done_s;
     rec.ttft_s = r->first_token_s - r->arrival_s;
     rec.e2e_s = r->done_s - r->arrival_s;
-    rec.queue_s = r->start_s - r->arrival_s;
+    rec.queue_s = rec.prefill_start_s - r->arrival_s;
     rec.mean_itl_s = r->output_tokens > 1
                          ? (r->done_s - r->first_token_s) / (double)(r->output_tokens - 1)
                          : 0.0;
@@ -187,35 +275,27 @@ int simi_finish(struct sim_world *w, uint32_t q)
     rec.cached_tokens = r->cached_tokens;
     rec.cache_write_tokens = r->write_5m_tokens + r->write_1h_tokens;
     rec.output_tokens = r->output_tokens;
-    if (dc->kind == SIM_DEPLOY_API) {
-        /* Prompt tokens split into read, written and the rest; the
-         * counterfactual bills them all as uncached input. */
-        double in = r->input_tokens, rd = r->cached_tokens, w5 = r->write_5m_tokens,
-               w1 = r->write_1h_tokens;
-        struct mdl_cost_tokens tok = {.input_uncached = in - rd - w5 - w1,
-                                      .cache_write_5m = w5,
-                                      .cache_write_1h = w1,
-                                      .cache_read = rd,
-                                      .output = r->output_tokens,
-                                      .batch = (r->flags & SIM_RF_BATCH) != 0};
-        struct mdl_price price = dc->price;
-        if (dc->cache.enabled && dc->cache.semantics == SIM_CACHE_IDEAL)
-            price.cache_write_5m_mult = price.cache_write_1h_mult = 1.0; /* no premium */
-        struct mdl_cost_lines lines;
-        mdl_cost_lines(&price, &tok, &lines);
-        rec.cost_input_usd = lines.input_usd;
-        rec.cost_cache_write_usd = lines.cache_write_usd;
-        rec.cost_cache_read_usd = lines.cache_read_usd;
-        rec.cost_output_usd = lines.output_usd;
-        rec.cost_nocache_usd = lines.nocache_usd;
-        d->billed_usd += mdl_cost_total(&lines);
-    } else {
-        rec.cost_gpu_usd = r->gpu_cost_usd;
-        rec.cost_nocache_usd = rec.cost_gpu_usd;
-    }
+    double lines[4], nocache;
+    attempt_lines(w, r, lines, &nocache);
+    for (int i = 0; i < 4; i++)
+        d->billed_usd += lines[i];
+    rec.cost_input_usd = lines[0] + r->prior_line[0];
+    rec.cost_cache_write_usd = lines[1] + r->prior_line[1];
+    rec.cost_cache_read_usd = lines[2] + r->prior_line[2];
+    rec.cost_output_usd = lines[3] + r->prior_line[3];
+    rec.cost_gpu_usd = r->gpu_cost_usd + r->prior_gpu_usd;
+    rec.cost_nocache_usd = (dc->kind == SIM_DEPLOY_API ? nocache : r->gpu_cost_usd) + r->prior_nocache_usd;
+    rec.cost_escalated_usd = r->prior_line[0] + r->prior_line[1] + r->prior_line[2] + r->prior_line[3] + r->prior_gpu_usd;
+    rec.tiers = (int32_t)r->tiers;
     rec.preemptions = r->preemptions;
     rec.success = (r->flags & SIM_RF_REJECTED) ? 0 : answer_ok(w, r);
     rec.flags = r->flags | (r->arrival_s < w->sc->warmup_s ? SIM_RF_WARMUP : 0u);
+    int streaming = w->n_classes > 0 && w->classes[r->class_idx].cfg->streaming;
+    double shown = streaming ? r->first_token_s : r->done_s;
+    rec.perceived_s = shown - (r->user_s > r->arrival_s ? r->user_s : r->arrival_s);
+    if (rec.perceived_s < 0)
+        rec.perceived_s = 0; /* a prefetch hit ready before the user asked */
+    d->calls++;
 
     int trc = simi_source_turn_done(w, r);
     if (trc < 0)
@@ -402,6 +482,8 @@ static int dispatch(struct sim_world *w, const struct sim_event *ev)
         return simi_source_turn(w, ev);
     case SIMI_EV_RETRY:
         return simi_serve_dispatch(w, (uint32_t)ev->payload);
+    case SIMI_EV_RL_WAKE:
+        return simi_serve_rl_wake(w, ev);
     default:
         LLMSIM_ASSERT(!"unknown event kind");
         return LLMSIM_ESTATE;
@@ -489,6 +571,8 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
         struct sim_deployment_stats *s = &w->dep_stats[i];
         memset(s, 0, sizeof *s);
         s->completed = d->completed;
+        s->calls = d->calls;
+        s->escalated = d->escalated;
         for (int j = 0; j < d->n_replicas; j++)
             s->busy_s += simi_replica_busy_s(w, &d->replicas[j]);
         s->provisioned_s = d->n_replicas * w->makespan_s;

@@ -589,8 +589,10 @@ static void admit(struct sim_world *w, struct simi_deploy *d, struct simi_batch 
 {
     uint32_t q = simi_fifo_pop(&b->waiting);
     struct simi_req *r = &w->pool.slot[q];
-    if (r->start_s < 0)
+    if (r->start_s < 0) {
         r->start_s = w->now_s;
+        simi_note_admit(w, d);
+    }
     r->phase = SIMI_PH_PREFILL;
     run_append(w, b, q);
     d->waiting--;

@@ -63,7 +63,8 @@ enum simi_event_kind {
     SIMI_EV_ITER_END,   /* target = deployment, payload = replica */
     SIMI_EV_TURN,       /* target -, payload = session slot: its next turn arrives */
     SIMI_EV_RETRY,      /* target = deployment, payload = request slot: retry after a 429 */
-    SIMI_EV_BATCH_TIMER /* target = deployment, payload = replica (dynamic batching) */
+    SIMI_EV_BATCH_TIMER, /* target = deployment, payload = replica (dynamic batching) */
+    SIMI_EV_RL_WAKE      /* target = deployment: the client-side rate-limit queue may send */
 };
 
 /* One request on its way through the world.  Times are absolute. */
@@ -102,6 +103,7 @@ struct simi_req {
     uint32_t pt_tokens[SIMI_MAX_PTS]; /* prompt tokens up to the point */
     float pt_ttl_s[SIMI_MAX_PTS];     /* breakpoint TTL (300 or 3600), 0 = not a breakpoint */
     uint32_t session;                 /* session slot, SIMI_NONE when not in a session */
+    uint64_t session_id;              /* its session number (the slot may be reused first) */
     uint32_t turn;                    /* turn within the session, from 1 */
     uint32_t cached_tokens;           /* prompt tokens read from the cache */
     uint32_t write_5m_tokens, write_1h_tokens; /* prompt tokens written (billed at those TTLs) */
@@ -109,6 +111,19 @@ struct simi_req {
     uint32_t hit_blocks;  /* self-hosted prefix cache: KV blocks shared from the cache */
     uint32_t hit_entries; /* cache entries it pins (its first points) */
     uint32_t attempts;    /* 429s received so far */
+    /* what a rules router sees of the prompt text */
+    uint32_t chars, words;
+    uint32_t seg_mask;    /* bit s: segment s of its class has tokens (first 32 segments) */
+    uint8_t qmark;        /* the prompt holds a question mark */
+    double penalty_u;     /* uniform draw for the output-control quality penalties */
+    /* cascade: the tier serving it now and what earlier tiers cost */
+    uint32_t tier_pos;    /* index into routing.tiers */
+    uint32_t tiers;       /* deployments that answered it so far, including the current one */
+    double first_start_s; /* service start at its first tier */
+    double prior_line[4]; /* earlier tiers' input, cache write, cache read, output lines */
+    double prior_gpu_usd, prior_nocache_usd;
+    /* prefetch: the time the user's message comes (a hit), else the arrival */
+    double user_s;
 };
 
 enum simi_phase { SIMI_PH_QUEUED = 0, SIMI_PH_PREFILL, SIMI_PH_DECODE };
@@ -169,6 +184,13 @@ struct simi_deploy {
     double rl_req, rl_in, rl_out;
     gsl_rng *rng_retry;           /* "deployment/<name>/retry": backoff jitter */
     uint64_t rate_limited;        /* 429s answered */
+    struct simi_fifo rl_wait;     /* client-side queue (rl_client_queue) */
+    int rl_wake_pending;          /* a SIMI_EV_RL_WAKE is scheduled */
+    /* admissions (service starts), for spillover's expected wait */
+    double adm_last_s, adm_gap_s; /* latest admission, moving mean of the gaps between them */
+    uint64_t admissions;
+    uint64_t calls;               /* answers it gave (each cascade tier counts) */
+    uint64_t escalated;           /* of those, judged failed and passed to the next tier */
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
 };
 
@@ -225,6 +247,17 @@ struct sim_world {
     gsl_rng *rng_turns;         /* "sessions/turns" */
     gsl_rng *rng_think;         /* "sessions/think" */
     gsl_rng *rng_quality;       /* "quality": one draw per request */
+    gsl_rng *rng_penalty;       /* "quality-penalty": one draw per request */
+    gsl_rng *rng_cascade;       /* "cascade": one draw per answer judged */
+    gsl_rng *rng_features;      /* "features": prompt text features */
+    gsl_rng *rng_prefetch;      /* "prefetch": one draw per prefetch */
+    int cls_n;                  /* classifier: labels, deployment per predicted label and the */
+    int cls_to[SIM_MAX_LABELS]; /* cumulative confusion rows */
+    double cls_cum[SIM_MAX_LABELS][SIM_MAX_LABELS];
+    double *exp_quality;        /* cost_aware: [class * n_deploy + d], expected success */
+    double *exp_output;         /* cost_aware: [class], expected output tokens */
+    int *rule_seg;              /* rules: [rule * 2 * n_classes + 2 c + (0 segment | 1 no_segment)],
+                                   segment index in class c, -1 when it has none of that name */
     uint64_t scheduled;         /* arrivals scheduled so far (including the pending one) */
     double last_arrival_s;      /* time of the latest scheduled arrival */
 
@@ -283,6 +316,9 @@ int simi_source_schedule_next(struct sim_world *w);
 /* Handles an arrival event: makes the request, routes and dispatches it,
  * then schedules the next arrival. */
 int simi_source_arrival(struct sim_world *w, const struct sim_event *ev);
+/* Routes a new request (class, lengths and quality draw set) to its
+ * deployment and hands it over. */
+int simi_source_route(struct sim_world *w, uint32_t q);
 /* Handles SIMI_EV_TURN: the session's next turn arrives. */
 int simi_source_turn(struct sim_world *w, const struct sim_event *ev);
 /* Request q (finishing now) was a session turn: schedules the next one or
@@ -296,6 +332,12 @@ void simi_serve_free(struct sim_world *w);
 int simi_serve_dispatch(struct sim_world *w, uint32_t q);
 /* Handles a completion event (api or replica). */
 int simi_serve_done(struct sim_world *w, const struct sim_event *ev);
+/* A request started service at deployment d now (spillover's wait estimate). */
+void simi_note_admit(struct sim_world *w, struct simi_deploy *d);
+/* Requests waiting at deployment d and their expected wait, seconds. */
+double simi_expected_wait_s(const struct sim_world *w, const struct simi_deploy *d);
+/* SIMI_EV_RL_WAKE: sends what the client-side queue of deployment d can. */
+int simi_serve_rl_wake(struct sim_world *w, const struct sim_event *ev);
 /* Busy seconds of a replica up to now (finished service + the current one). */
 double simi_replica_busy_s(const struct sim_world *w, const struct simi_replica *r);
 /* x if it is a positive number, else 0 (clamps negative and NaN draws). */

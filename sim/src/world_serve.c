@@ -114,6 +114,7 @@ void simi_serve_free(struct sim_world *w)
             simi_fifo_free(&d->replicas[j].queue);
         free(d->replicas);
         simi_fifo_free(&d->shared);
+        simi_fifo_free(&d->rl_wait);
     }
     free(w->deploy);
     w->deploy = NULL;
@@ -142,6 +143,7 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
         r->done_s = r->first_token_s + decode;
     }
     r->gpu_cost_usd = (r->done_s - r->start_s) * d->gpu_usd_per_replica_s;
+    simi_note_admit(w, d);
     rp->current = q;
     rp->busy_since_s = r->start_s;
     if (c->queue_shared)
@@ -242,7 +244,7 @@ static int rl_admit(struct simi_deploy *d, const struct simi_req *r, double now,
              (c->rl_output_tokens_per_min > 0 && r->output_tokens > c->rl_output_tokens_per_min);
     if (*never)
         return 0;
-    while (d->rl_len > 0 && d->rl[d->rl_head].t <= now - 60.0) {
+    while (d->rl_len > 0 && d->rl[d->rl_head].t + 60.0 <= now) {
         const struct simi_rl_entry *e = &d->rl[d->rl_head];
         d->rl_req -= 1;
         d->rl_in -= e->in;
@@ -276,6 +278,109 @@ static int rl_admit(struct simi_deploy *d, const struct simi_req *r, double now,
     return 1;
 }
 
+void simi_note_admit(struct sim_world *w, struct simi_deploy *d)
+{
+    if (d->admissions > 0) {
+        double gap = w->now_s - d->adm_last_s;
+        d->adm_gap_s = d->admissions == 1 ? gap : d->adm_gap_s + (gap - d->adm_gap_s) / 32.0;
+    }
+    d->adm_last_s = w->now_s;
+    d->admissions++;
+}
+
+/* Little's law at the queue: the requests waiting times the mean gap
+ * between admissions (a moving mean over about the last 32); 0 with no one
+ * waiting, infinite while too few admissions were seen to tell. */
+double simi_expected_wait_s(const struct sim_world *w, const struct simi_deploy *d)
+{
+    (void)w;
+    if (d->waiting == 0)
+        return 0.0;
+    if (d->admissions < 2)
+        return INFINITY;
+    return (double)d->waiting * d->adm_gap_s;
+}
+
+/* The earliest time the sliding window leaves room for r (its sums as of
+ * the last purge): when enough of the oldest starts have left it. */
+static double rl_room_at(const struct simi_deploy *d, const struct simi_req *r)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    double req = d->rl_req, in = d->rl_in, out = d->rl_out;
+    for (uint32_t i = 0; i < d->rl_len; i++) {
+        const struct simi_rl_entry *e = &d->rl[(d->rl_head + i) % d->rl_cap];
+        req -= 1;
+        in -= e->in;
+        out -= e->out;
+        if ((c->rl_requests_per_min <= 0 || req + 1 <= c->rl_requests_per_min) &&
+            (c->rl_input_tokens_per_min <= 0 || in + r->input_tokens <= c->rl_input_tokens_per_min) &&
+            (c->rl_output_tokens_per_min <= 0 || out + r->output_tokens <= c->rl_output_tokens_per_min))
+            return e->t + 60.0;
+    }
+    return d->rl_len ? d->rl[(d->rl_head + d->rl_len - 1) % d->rl_cap].t + 60.0 : 0.0;
+}
+
+static int rl_wake_at(struct sim_world *w, struct simi_deploy *d, double t)
+{
+    if (d->rl_wake_pending)
+        return 0;
+    d->rl_wake_pending = 1;
+    return simi_schedule(w, t > w->now_s ? t : w->now_s, SIMI_EV_RL_WAKE, (uint32_t)(d - w->deploy), 0);
+}
+
+/* Sends request q to api deployment d now (rate limits passed). */
+static int api_send(struct sim_world *w, struct simi_deploy *d, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    const struct sim_deployment_cfg *c = d->cfg;
+    struct sim_cache *shard = NULL;
+    int hit = -1;
+    int rc = simi_cache_lookup(w, d, r, &shard, &hit);
+    if (rc)
+        return rc;
+    double cached = r->cached_tokens;
+    double ttft = simi_nonneg(mdl_api_ttft_s(&c->api, r->input_tokens - cached, cached));
+    double itl = simi_nonneg(mdl_dist_sample(&c->api.itl_ms, d->rng_latency)) * 1e-3;
+    r->replica = 0;
+    r->start_s = w->now_s;
+    r->first_token_s = r->start_s + ttft;
+    r->done_s = r->first_token_s + (double)(r->output_tokens - 1) * itl;
+    if (c->batch_api || (w->n_classes > 0 && w->sc->workload.classes[r->class_idx].batch)) {
+        /* Batch API: the whole answer arrives with the batch's results
+         * (no streaming); every line is billed at the batch discount. */
+        r->flags |= SIM_RF_BATCH;
+        r->done_s = r->start_s + simi_nonneg(mdl_dist_sample(&c->batch_completion_s, d->rng_batch));
+        r->first_token_s = r->done_s;
+    }
+    /* What it writes is readable once its first token is out. */
+    if ((rc = simi_cache_write(w, d, r, shard, hit, r->first_token_s)) != 0)
+        return rc;
+    simi_note_admit(w, d);
+    d->running++;
+    return simi_schedule(w, r->done_s, SIMI_EV_API_DONE, (uint32_t)r->deployment, q);
+}
+
+int simi_serve_rl_wake(struct sim_world *w, const struct sim_event *ev)
+{
+    LLMSIM_ASSERT(ev->target < w->n_deploy);
+    struct simi_deploy *d = &w->deploy[ev->target];
+    d->rl_wake_pending = 0;
+    while (d->rl_wait.len > 0) {
+        uint32_t q = d->rl_wait.buf[d->rl_wait.head];
+        int never = 0, ok = rl_admit(d, &w->pool.slot[q], w->now_s, &never);
+        if (ok < 0)
+            return LLMSIM_ENOMEM;
+        if (!ok) /* (never-fitting requests are refused before they queue) */
+            return rl_wake_at(w, d, rl_room_at(d, &w->pool.slot[q]));
+        simi_fifo_pop(&d->rl_wait);
+        d->waiting--;
+        int rc = api_send(w, d, q);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int simi_serve_dispatch(struct sim_world *w, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
@@ -284,7 +389,11 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
 
     if (c->kind == SIM_DEPLOY_API && (c->rl_requests_per_min > 0 || c->rl_input_tokens_per_min > 0 ||
                                       c->rl_output_tokens_per_min > 0)) {
-        int never = 0, ok = rl_admit(d, r, w->now_s, &never);
+        int never = (c->rl_input_tokens_per_min > 0 && r->input_tokens > c->rl_input_tokens_per_min) ||
+                    (c->rl_output_tokens_per_min > 0 && r->output_tokens > c->rl_output_tokens_per_min);
+        int ok = 0;
+        if (!never && !(c->rl_client_queue && d->rl_wait.len > 0)) /* the client queue is FIFO */
+            ok = rl_admit(d, r, w->now_s, &never);
         if (ok < 0)
             return LLMSIM_ENOMEM;
         if (never) {
@@ -292,6 +401,17 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
             r->flags |= SIM_RF_REJECTED;
             r->start_s = r->first_token_s = r->done_s = w->now_s;
             return simi_finish(w, q);
+        }
+        if (!ok && c->rl_client_queue) {
+            /* Wait in the client's queue until the window has room. */
+            r->flags |= SIM_RF_CLIENT_QUEUED;
+            d->waiting++;
+            int rc = simi_fifo_push(&d->rl_wait, q);
+            if (rc)
+                return rc;
+            if (d->rl_wait.len == 1)
+                return rl_wake_at(w, d, rl_room_at(d, r));
+            return 0;
         }
         if (!ok) {
             /* 429: retry after min(backoff x 2^attempt, 60 s) x (1 + U[0, 1)). */
@@ -305,32 +425,8 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
             return simi_schedule(w, w->now_s + wait, SIMI_EV_RETRY, (uint32_t)r->deployment, q);
         }
     }
-    if (c->kind == SIM_DEPLOY_API) {
-        struct sim_cache *shard = NULL;
-        int hit = -1;
-        int rc = simi_cache_lookup(w, d, r, &shard, &hit);
-        if (rc)
-            return rc;
-        double cached = r->cached_tokens;
-        double ttft = simi_nonneg(mdl_api_ttft_s(&c->api, r->input_tokens - cached, cached));
-        double itl = simi_nonneg(mdl_dist_sample(&c->api.itl_ms, d->rng_latency)) * 1e-3;
-        r->replica = 0;
-        r->start_s = w->now_s;
-        r->first_token_s = r->start_s + ttft;
-        r->done_s = r->first_token_s + (double)(r->output_tokens - 1) * itl;
-        if (c->batch_api || w->sc->workload.classes[r->class_idx].batch) {
-            /* Batch API: the whole answer arrives with the batch's results
-             * (no streaming); every line is billed at the batch discount. */
-            r->flags |= SIM_RF_BATCH;
-            r->done_s = r->start_s + simi_nonneg(mdl_dist_sample(&c->batch_completion_s, d->rng_batch));
-            r->first_token_s = r->done_s;
-        }
-        /* What it writes is readable once its first token is out. */
-        if ((rc = simi_cache_write(w, d, r, shard, hit, r->first_token_s)) != 0)
-            return rc;
-        d->running++;
-        return simi_schedule(w, r->done_s, SIMI_EV_API_DONE, (uint32_t)r->deployment, q);
-    }
+    if (c->kind == SIM_DEPLOY_API)
+        return api_send(w, d, q);
 
     if (c->queue_shared) {
         for (int j = 0; j < d->n_replicas; j++)

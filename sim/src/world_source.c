@@ -123,6 +123,146 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
+static int is_deployment(const struct sim_world *w, int d)
+{
+    return d >= 0 && (size_t)d < w->n_deploy;
+}
+
+/* Expected success probability of deployment d on a request of class c
+ * (the class's difficulty mix; c < 0: a trace without classes, simple). */
+static double expected_quality(const struct sim_world *w, int c, int d)
+{
+    const struct sim_scenario *sc = w->sc;
+    const struct sim_quality_joint_cfg *j = &sc->joint;
+    if (j->enabled && d == j->strong)
+        return j->both + j->only_strong;
+    if (j->enabled && d == j->weak)
+        return j->both + j->only_weak;
+    const struct sim_deployment_cfg *dc = &sc->deployments[d];
+    if (c >= 0 && dc->class_success != NULL && !isnan(dc->class_success[c]))
+        return dc->class_success[c];
+    if (!dc->has_quality)
+        return 1.0;
+    if (c < 0 || !w->classes[c].has_difficulty)
+        return dc->success[SIM_DIFF_SIMPLE];
+    const double *p = sc->workload.classes[c].difficulty;
+    return p[0] * dc->success[0] + p[1] * dc->success[1] + p[2] * dc->success[2];
+}
+
+/* Checks the routing policy against the deployments and prepares what the
+ * routers look up per request. */
+static int route_init(struct sim_world *w, struct llmsim_error *err)
+{
+    const struct sim_scenario *sc = w->sc;
+    const struct sim_routing_cfg *rt = &sc->routing;
+    switch (rt->policy) {
+    case SIM_ROUTE_FIXED:
+        if (!is_deployment(w, rt->to))
+            return inval(err, "routing: fixed target is not a deployment");
+        return 0;
+    case SIM_ROUTE_SPLIT:
+        if (rt->weights == NULL)
+            return inval(err, "routing: split needs one weight per deployment");
+        w->route_cum = malloc(w->n_deploy * sizeof *w->route_cum);
+        if (w->route_cum == NULL)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        if (cumulate(rt->weights, w->n_deploy, w->route_cum) != 0)
+            return inval(err, "routing: split weights must be >= 0 and sum to 1");
+        return 0;
+    case SIM_ROUTE_RULES: {
+        if (!is_deployment(w, rt->fallback))
+            return inval(err, "routing: the rules' default is not a deployment");
+        size_t nc = w->n_classes ? w->n_classes : 1;
+        w->rule_seg = malloc((rt->n_rules ? rt->n_rules : 1) * 2 * nc * sizeof *w->rule_seg);
+        if (w->rule_seg == NULL)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+        for (size_t i = 0; i < rt->n_rules; i++) {
+            const struct sim_route_rule *ru = &rt->rules[i];
+            if (!is_deployment(w, ru->to))
+                return inval(err, "routing: a rule's target is not a deployment");
+            for (size_t c = 0; c < nc; c++)
+                for (int k = 0; k < 2; k++) {
+                    const char *name = k ? ru->no_segment : ru->segment;
+                    int idx = -1;
+                    for (size_t g = 0; name[0] && w->n_classes && g < sc->workload.classes[c].n_segments && g < 32; g++)
+                        if (!strcmp(sc->workload.classes[c].segments[g].name, name))
+                            idx = (int)g;
+                    w->rule_seg[(i * nc + c) * 2 + (size_t)k] = idx;
+                }
+        }
+        return 0;
+    }
+    case SIM_ROUTE_CLASSIFIER: {
+        double conf[SIM_MAX_LABELS][SIM_MAX_LABELS];
+        if (rt->n_labels == 0) {
+            /* Filled in C without a matrix: binary, from the accuracy. */
+            w->cls_n = 2;
+            w->cls_to[0] = rt->weak;
+            w->cls_to[1] = rt->strong;
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++)
+                    conf[a][b] = a == b ? rt->accuracy : 1.0 - rt->accuracy;
+        } else {
+            w->cls_n = rt->n_labels;
+            memcpy(w->cls_to, rt->label_to, sizeof w->cls_to);
+            memcpy(conf, rt->confusion, sizeof conf);
+        }
+        if (w->cls_n < 2 || w->cls_n > SIM_MAX_LABELS)
+            return inval(err, "routing: a classifier has 2 or 3 labels");
+        for (int a = 0; a < w->cls_n; a++) {
+            if (!is_deployment(w, w->cls_to[a]))
+                return inval(err, "routing: classifier tiers are not deployments");
+            if (cumulate(conf[a], (size_t)w->cls_n, w->cls_cum[a]) != 0)
+                return inval(err, "routing: confusion rows must be probabilities summing to 1");
+        }
+        return 0;
+    }
+    case SIM_ROUTE_CASCADE:
+    case SIM_ROUTE_SPILLOVER:
+    case SIM_ROUTE_COST_AWARE:
+        if (rt->n_tiers < 1 || rt->n_tiers > SIM_MAX_TIERS)
+            return inval(err, "routing: give 1 to 16 tiers");
+        for (size_t i = 0; i < rt->n_tiers; i++)
+            if (!is_deployment(w, rt->tiers[i]))
+                return inval(err, "routing: a tier is not a deployment");
+        if (rt->policy == SIM_ROUTE_CASCADE &&
+            !(rt->detect >= 0 && rt->detect <= 1 && rt->false_alarm >= 0 && rt->false_alarm <= 1))
+            return inval(err, "routing: detect and false_alarm are probabilities");
+        if (rt->policy == SIM_ROUTE_SPILLOVER && !(rt->max_queue >= 0 && rt->max_wait_s >= 0))
+            return inval(err, "routing: max_queue and max_wait_s must be >= 0");
+        if (rt->policy == SIM_ROUTE_COST_AWARE) {
+            if (!(rt->quality_target >= 0 && rt->quality_target <= 1))
+                return inval(err, "routing: the quality target is a probability");
+            size_t nc = w->n_classes ? w->n_classes : 1;
+            w->exp_quality = malloc(nc * w->n_deploy * sizeof *w->exp_quality);
+            w->exp_output = malloc(nc * sizeof *w->exp_output);
+            if (w->exp_quality == NULL || w->exp_output == NULL)
+                return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+            const struct sim_output_control_cfg *oc = &sc->output_control;
+            for (size_t c = 0; c < nc; c++) {
+                for (size_t d = 0; d < w->n_deploy; d++)
+                    w->exp_quality[c * w->n_deploy + d] = expected_quality(w, w->n_classes ? (int)c : -1, (int)d);
+                double out = 0;
+                if (w->n_classes) {
+                    out = mdl_dist_mean(&sc->workload.classes[c].output_tokens);
+                } else {
+                    const struct sim_trace *tr = &sc->workload.trace;
+                    for (size_t i = 0; i < tr->n; i++)
+                        out += tr->output_tokens[i];
+                    out = tr->n ? out / (double)tr->n : 0;
+                }
+                out *= oc->verbosity > 0 ? oc->verbosity : 1.0;
+                if (oc->max_tokens > 0 && out > oc->max_tokens)
+                    out = oc->max_tokens;
+                w->exp_output[c] = isfinite(out) && out > 0 ? out : 0;
+            }
+        }
+        return 0;
+    default:
+        return inval(err, "routing: unknown policy");
+    }
+}
+
 int simi_source_init(struct sim_world *w, struct llmsim_error *err)
 {
     const struct sim_scenario *sc = w->sc;
@@ -195,30 +335,9 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
             return rc;
     }
 
-    const struct sim_routing_cfg *rt = &sc->routing;
-    if (rt->policy == SIM_ROUTE_FIXED) {
-        if (rt->to < 0 || (size_t)rt->to >= w->n_deploy)
-            return inval(err, "routing: fixed target is not a deployment");
-    } else if (rt->policy == SIM_ROUTE_SPLIT) {
-        if (rt->weights == NULL)
-            return inval(err, "routing: split needs one weight per deployment");
-        w->route_cum = malloc(w->n_deploy * sizeof *w->route_cum);
-        if (w->route_cum == NULL)
-            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
-        if (cumulate(rt->weights, w->n_deploy, w->route_cum) != 0)
-            return inval(err, "routing: split weights must be >= 0 and sum to 1");
-    } else if (rt->policy == SIM_ROUTE_RULES) {
-        if (rt->fallback < 0 || (size_t)rt->fallback >= w->n_deploy)
-            return inval(err, "routing: the rules' default is not a deployment");
-        for (size_t i = 0; i < rt->n_rules; i++)
-            if (rt->rules[i].to < 0 || (size_t)rt->rules[i].to >= w->n_deploy)
-                return inval(err, "routing: a rule's target is not a deployment");
-    } else if (rt->policy == SIM_ROUTE_CLASSIFIER) {
-        if (rt->strong < 0 || (size_t)rt->strong >= w->n_deploy || rt->weak < 0 || (size_t)rt->weak >= w->n_deploy)
-            return inval(err, "routing: classifier tiers are not deployments");
-    } else {
-        return inval(err, "routing: unknown policy");
-    }
+    int rc = route_init(w, err);
+    if (rc)
+        return rc;
 
     if (wl->sessions.enabled) {
         if (wl->process == SIM_ARRIVAL_TRACE)
@@ -230,7 +349,12 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     }
     w->rng_quality = sim_rng_alloc(sc->seed, w->replication, "quality");
-    if (w->rng_quality == NULL)
+    w->rng_penalty = sim_rng_alloc(sc->seed, w->replication, "quality-penalty");
+    w->rng_cascade = sim_rng_alloc(sc->seed, w->replication, "cascade");
+    w->rng_features = sim_rng_alloc(sc->seed, w->replication, "features");
+    w->rng_prefetch = sim_rng_alloc(sc->seed, w->replication, "prefetch");
+    if (w->rng_quality == NULL || w->rng_penalty == NULL || w->rng_cascade == NULL || w->rng_features == NULL ||
+        w->rng_prefetch == NULL)
         return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     w->rng_arrivals = sim_rng_alloc(sc->seed, w->replication, "arrivals");
     w->rng_class = sim_rng_alloc(sc->seed, w->replication, "class-choice");
@@ -264,7 +388,17 @@ void simi_source_free(struct sim_world *w)
     gsl_rng_free(w->rng_turns);
     gsl_rng_free(w->rng_think);
     gsl_rng_free(w->rng_quality);
-    w->rng_turns = w->rng_think = w->rng_quality = NULL;
+    gsl_rng_free(w->rng_penalty);
+    gsl_rng_free(w->rng_cascade);
+    gsl_rng_free(w->rng_features);
+    gsl_rng_free(w->rng_prefetch);
+    w->rng_turns = w->rng_think = w->rng_quality = w->rng_penalty = w->rng_cascade = NULL;
+    w->rng_features = w->rng_prefetch = NULL;
+    free(w->exp_quality);
+    free(w->exp_output);
+    free(w->rule_seg);
+    w->exp_quality = w->exp_output = NULL;
+    w->rule_seg = NULL;
     gsl_rng_free(w->rng_arrivals);
     gsl_rng_free(w->rng_class);
     gsl_rng_free(w->rng_route);
@@ -395,6 +529,8 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
             stable_run = 0;
         }
         in += len;
+        if (len > 0 && s < 32)
+            r->seg_mask |= 1u << s;
         if (g->stable && stable_run && r->n_pts < SIMI_MAX_PTS) {
             r->pt_key[r->n_pts] = key;
             r->pt_tokens[r->n_pts] = in > UINT32_MAX ? UINT32_MAX : (uint32_t)in;
@@ -406,8 +542,24 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
     r->output_tokens = out_len(w, r, mdl_dist_sample(&c->output_tokens, k->rng_lengths));
 }
 
-static int dispatch_new(struct sim_world *w, uint32_t q);
 static int session_start(struct sim_world *w, struct simi_req *r);
+
+/* What a rules router sees of r's prompt text (stream "features"): its
+ * characters and words, drawn from the class's distributions when given,
+ * else its tokens times chars_per_token (4) and words_per_token (0.75), and
+ * whether it holds a question mark. */
+static void draw_features(struct sim_world *w, struct simi_req *r)
+{
+    const struct sim_class_cfg *c = w->n_classes ? w->classes[r->class_idx].cfg : NULL;
+    double cpt = c && c->chars_per_token > 0 ? c->chars_per_token : 4.0;
+    double wpt = c && c->words_per_token > 0 ? c->words_per_token : 0.75;
+    double ch = c && c->has_characters ? mdl_dist_sample(&c->characters, w->rng_features) : cpt * r->input_tokens;
+    double wo = c && c->has_words ? mdl_dist_sample(&c->words, w->rng_features) : wpt * r->input_tokens;
+    double u = gsl_rng_uniform(w->rng_features);
+    r->chars = tokens(ch);
+    r->words = tokens(wo);
+    r->qmark = c != NULL && u < c->question_mark;
+}
 
 int simi_source_arrival(struct sim_world *w, const struct sim_event *ev)
 {
@@ -420,43 +572,133 @@ int simi_source_arrival(struct sim_world *w, const struct sim_event *ev)
     r->id = w->arrivals++;
     r->arrival_s = w->now_s;
     make_request(w, r, ev->payload);
+    draw_features(w, r);
     if (w->sc->workload.sessions.enabled && (rc = session_start(w, r)) != 0)
         return rc;
-    if ((rc = dispatch_new(w, q)) != 0)
+    if ((rc = simi_source_route(w, q)) != 0)
         return rc;
     return simi_source_schedule_next(w);
 }
 
-/* Routes a new request to its deployment and hands it over. */
-static int dispatch_new(struct sim_world *w, uint32_t q)
+/* Whether rule i holds for request r. */
+static int rule_matches(const struct sim_world *w, size_t i, const struct simi_req *r)
+{
+    const struct sim_route_rule *ru = &w->sc->routing.rules[i];
+    if (ru->class_idx >= 0 && ru->class_idx != r->class_idx)
+        return 0;
+    if ((ru->prompt_tokens_lt > 0 && !(r->input_tokens < ru->prompt_tokens_lt)) ||
+        (ru->prompt_tokens_ge > 0 && !(r->input_tokens >= ru->prompt_tokens_ge)) ||
+        (ru->chars_lt > 0 && !(r->chars < ru->chars_lt)) || (ru->chars_ge > 0 && !(r->chars >= ru->chars_ge)) ||
+        (ru->words_lt > 0 && !(r->words < ru->words_lt)) || (ru->words_ge > 0 && !(r->words >= ru->words_ge)))
+        return 0;
+    if ((ru->question_mark == 1 && !r->qmark) || (ru->question_mark == 2 && r->qmark))
+        return 0;
+    size_t nc = w->n_classes ? w->n_classes : 1;
+    const int *sg = &w->rule_seg[(i * nc + (size_t)r->class_idx) * 2];
+    if (ru->segment[0] && (sg[0] < 0 || !((r->seg_mask >> sg[0]) & 1u)))
+        return 0;
+    if (ru->no_segment[0] && sg[1] >= 0 && ((r->seg_mask >> sg[1]) & 1u))
+        return 0;
+    return 1;
+}
+
+/* The classifier's truth for r: binary, 1 when only the strong tier
+ * answers it (joint table) or, without a table, when it is complex; else
+ * its difficulty. */
+static int true_label(const struct sim_world *w, const struct simi_req *r)
+{
+    const struct sim_routing_cfg *rt = &w->sc->routing;
+    if (rt->by_difficulty)
+        return r->difficulty;
+    const struct sim_quality_joint_cfg *j = &w->sc->joint;
+    if (j->enabled)
+        return r->quality_u >= j->both && r->quality_u < j->both + j->only_strong;
+    return r->difficulty == SIM_DIFF_COMPLEX;
+}
+
+/* cost_aware: the expected price of r at deployment d (api lines at the
+ * request's prompt length and the class's expected output; a self-hosted
+ * deployment's GPUs are paid for anyway, so 0). */
+static double expected_price(const struct sim_world *w, const struct simi_req *r, int d)
+{
+    const struct sim_deployment_cfg *dc = &w->sc->deployments[d];
+    if (dc->kind != SIM_DEPLOY_API)
+        return 0.0;
+    int batch = dc->batch_api || (w->n_classes && w->sc->workload.classes[r->class_idx].batch);
+    double usd = (r->input_tokens * dc->price.input_per_mtok + w->exp_output[r->class_idx] * dc->price.output_per_mtok) * 1e-6;
+    return batch ? usd * (1.0 - dc->price.batch_discount) : usd;
+}
+
+/* The deployment a new request goes to. */
+static int32_t route_pick(struct sim_world *w, struct simi_req *r)
+{
+    const struct sim_routing_cfg *rt = &w->sc->routing;
+    switch (rt->policy) {
+    case SIM_ROUTE_RULES:
+        for (size_t i = 0; i < rt->n_rules; i++)
+            if (rule_matches(w, i, r))
+                return rt->rules[i].to;
+        return rt->fallback;
+    case SIM_ROUTE_CLASSIFIER: {
+        int label = true_label(w, r);
+        size_t pred = pick(w->cls_cum[label], (size_t)w->cls_n, gsl_rng_uniform(w->rng_route));
+        return w->cls_to[pred];
+    }
+    case SIM_ROUTE_SPLIT:
+        return (int32_t)pick(w->route_cum, w->n_deploy, gsl_rng_uniform(w->rng_route));
+    case SIM_ROUTE_CASCADE:
+        r->tier_pos = 0;
+        return rt->tiers[0];
+    case SIM_ROUTE_SPILLOVER:
+        /* The first tier under both bounds; the last takes what is left. */
+        for (size_t i = 0; i + 1 < rt->n_tiers; i++) {
+            const struct simi_deploy *d = &w->deploy[rt->tiers[i]];
+            if ((double)d->waiting < rt->max_queue && simi_expected_wait_s(w, d) <= rt->max_wait_s) {
+                if (i > 0)
+                    r->flags |= SIM_RF_SPILLED;
+                return rt->tiers[i];
+            }
+        }
+        if (rt->n_tiers > 1)
+            r->flags |= SIM_RF_SPILLED;
+        return rt->tiers[rt->n_tiers - 1];
+    case SIM_ROUTE_COST_AWARE: {
+        /* The cheapest tier expected to meet the target (the earlier on a
+         * tie); when none does, the best expected quality. */
+        int best = -1, best_q = -1;
+        double best_usd = INFINITY, top_q = -1, top_usd = INFINITY;
+        const double *eq = &w->exp_quality[(size_t)r->class_idx * w->n_deploy];
+        for (size_t i = 0; i < rt->n_tiers; i++) {
+            int d = rt->tiers[i];
+            double usd = expected_price(w, r, d);
+            if (eq[d] >= rt->quality_target && usd < best_usd) {
+                best = d;
+                best_usd = usd;
+            }
+            if (eq[d] > top_q || (eq[d] == top_q && usd < top_usd)) {
+                best_q = d;
+                top_q = eq[d];
+                top_usd = usd;
+            }
+        }
+        return best >= 0 ? best : best_q;
+    }
+    case SIM_ROUTE_FIXED:
+    default:
+        return rt->to;
+    }
+}
+
+int simi_source_route(struct sim_world *w, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
     r->quality_u = gsl_rng_uniform(w->rng_quality);
+    r->penalty_u = gsl_rng_uniform(w->rng_penalty);
+    r->tiers = 1;
+    if (!(r->user_s > 0))
+        r->user_s = r->arrival_s;
     simi_in_system(w, w->now_s, +1);
-
-    const struct sim_routing_cfg *rt = &w->sc->routing;
-    if (rt->policy == SIM_ROUTE_RULES) {
-        r->deployment = rt->fallback;
-        for (size_t i = 0; i < rt->n_rules; i++) {
-            const struct sim_route_rule *ru = &rt->rules[i];
-            if ((ru->class_idx < 0 || ru->class_idx == r->class_idx) &&
-                (ru->prompt_tokens_lt <= 0 || r->input_tokens < ru->prompt_tokens_lt) &&
-                (ru->prompt_tokens_ge <= 0 || r->input_tokens >= ru->prompt_tokens_ge)) {
-                r->deployment = ru->to;
-                break;
-            }
-        }
-    } else if (rt->policy == SIM_ROUTE_CLASSIFIER) {
-        /* Truth: only the strong tier answers it (joint table), or it is complex. */
-        const struct sim_quality_joint_cfg *j = &w->sc->joint;
-        int needs = j->enabled ? (r->quality_u >= j->both && r->quality_u < j->both + j->only_strong)
-                               : r->difficulty == SIM_DIFF_COMPLEX;
-        int right = gsl_rng_uniform(w->rng_route) < rt->accuracy;
-        r->deployment = (needs == right) ? rt->strong : rt->weak;
-    } else if (rt->policy == SIM_ROUTE_SPLIT)
-        r->deployment = (int32_t)pick(w->route_cum, w->n_deploy, gsl_rng_uniform(w->rng_route));
-    else
-        r->deployment = rt->to;
+    r->deployment = route_pick(w, r);
     r->dispatch_s = w->now_s;
     return simi_serve_dispatch(w, q);
 }
@@ -528,46 +770,21 @@ static int session_start(struct sim_world *w, struct simi_req *r)
             ss->bp_ttl_s = r->pt_ttl_s[i];
     }
     r->session = x;
+    r->session_id = ss->id;
     r->turn = 1;
     session_points(ss, r, 0);
     return 0;
 }
 
-int simi_source_turn_done(struct sim_world *w, const struct simi_req *r)
+/* Fills request r as the session's next turn, made now: difficulty, the
+ * new message (the class's dynamic segments, drawn anew), the prompt grown
+ * by the previous answer and the message, its cache points and text
+ * features.  advance: the session moves on to that turn; else r is a
+ * prefetched guess that will prove wrong, whose prompt ends in its own
+ * content (its last cache point is its own). */
+static void fill_turn(struct sim_world *w, uint32_t x, struct simi_req *r, int advance)
 {
-    if (r->session == SIMI_NONE)
-        return 0;
-    const struct sim_scenario *sc = w->sc;
-    struct simi_session *ss = &w->sessions[r->session];
-    ss->prompt_tokens = r->input_tokens;
-    ss->answer_tokens = r->output_tokens;
-    double t = w->now_s + simi_nonneg(mdl_dist_sample(&sc->workload.sessions.think_time_s, w->rng_think));
-    int more = ss->turn < ss->turns && !(r->flags & SIM_RF_REJECTED);
-    if (more && sc->duration_s > 0 && t > sc->duration_s)
-        more = 0; /* arrivals stop at the horizon */
-    if (more && sc->max_requests > 0 && w->scheduled + w->turns_scheduled >= sc->max_requests)
-        more = 0;
-    if (!more) {
-        ss->next_free = w->session_free;
-        w->session_free = r->session;
-        return 0;
-    }
-    w->turns_scheduled++;
-    w->turns_pending++;
-    return simi_schedule(w, t, SIMI_EV_TURN, 0, r->session);
-}
-
-int simi_source_turn(struct sim_world *w, const struct sim_event *ev)
-{
-    uint32_t x = (uint32_t)ev->payload;
     struct simi_session *ss = &w->sessions[x];
-    LLMSIM_ASSERT(w->turns_pending > 0);
-    w->turns_pending--;
-    uint32_t q;
-    int rc = simi_pool_get(&w->pool, &q);
-    if (rc != 0)
-        return rc;
-    struct simi_req *r = &w->pool.slot[q];
     const struct simi_class *k = &w->classes[ss->class_idx];
     const struct sim_class_cfg *c = k->cfg;
     r->id = w->arrivals++;
@@ -576,18 +793,90 @@ int simi_source_turn(struct sim_world *w, const struct sim_event *ev)
     r->trace_row = SIMI_NONE;
     double u = gsl_rng_uniform(k->rng_difficulty);
     r->difficulty = k->has_difficulty ? (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, u) : SIM_DIFF_SIMPLE;
-    /* The new message: the class's dynamic segments, drawn anew. */
     uint64_t msg = 0;
-    for (size_t s = 0; s < c->n_segments; s++)
+    for (size_t s = 0; s < c->n_segments; s++) {
+        uint32_t len = 0;
         if (!c->segments[s].stable)
-            msg += tokens(mdl_dist_sample(&c->segments[s].tokens, k->rng_lengths));
+            msg += len = tokens(mdl_dist_sample(&c->segments[s].tokens, k->rng_lengths));
+        if ((c->segments[s].stable || len > 0) && s < 32)
+            r->seg_mask |= 1u << s;
+    }
     uint64_t prev = ss->prompt_tokens;
     uint64_t in = prev + ss->answer_tokens + msg;
     r->input_tokens = in > UINT32_MAX ? UINT32_MAX : (uint32_t)in;
     r->output_tokens = out_len(w, r, mdl_dist_sample(&c->output_tokens, k->rng_lengths));
     ss->turn++;
     r->session = x;
+    r->session_id = ss->id;
     r->turn = ss->turn;
     session_points(ss, r, prev);
-    return dispatch_new(w, q);
+    if (!advance) {
+        uint64_t own = sim_cache_key(ss->key, ss->turn);
+        if (r->n_pts > 0 && r->pt_key[r->n_pts - 1] == own)
+            r->pt_key[r->n_pts - 1] = sim_cache_key(own, 0x6775657373ULL);
+        ss->turn--;
+    }
+    draw_features(w, r);
+}
+
+int simi_source_turn_done(struct sim_world *w, const struct simi_req *r)
+{
+    if (r->session == SIMI_NONE || (r->flags & SIM_RF_PREFETCH_WASTED))
+        return 0; /* a wrong guess: the session goes on without it */
+    const struct sim_scenario *sc = w->sc;
+    uint32_t x = r->session;
+    struct simi_session *ss = &w->sessions[x];
+    ss->prompt_tokens = r->input_tokens;
+    ss->answer_tokens = r->output_tokens;
+    /* The user reads the answer once it is there and they have asked for it. */
+    double seen = r->user_s > w->now_s ? r->user_s : w->now_s;
+    double t = seen + simi_nonneg(mdl_dist_sample(&sc->workload.sessions.think_time_s, w->rng_think));
+    int more = ss->turn < ss->turns && !(r->flags & SIM_RF_REJECTED);
+    if (more && sc->duration_s > 0 && t > sc->duration_s)
+        more = 0; /* arrivals stop at the horizon */
+    if (more && sc->max_requests > 0 && w->scheduled + w->turns_scheduled >= sc->max_requests)
+        more = 0;
+    if (!more) {
+        ss->next_free = w->session_free;
+        w->session_free = x;
+        return 0;
+    }
+    w->turns_scheduled++;
+    const struct sim_class_cfg *c = w->classes[ss->class_idx].cfg;
+    if (c->prefetch) {
+        /* Prefetch: the guess of the next turn goes out now, during the
+         * think time.  Right: it is the next turn, and the user, whose
+         * message comes at t, waits only for what is left of it.  Wrong:
+         * it is paid for and thrown away, and the real turn comes at t. */
+        int hit = gsl_rng_uniform(w->rng_prefetch) < c->prefetch_hit;
+        uint32_t q;
+        int rc = simi_pool_get(&w->pool, &q); /* r may move: not used below */
+        if (rc != 0)
+            return rc;
+        struct simi_req *g = &w->pool.slot[q];
+        fill_turn(w, x, g, hit);
+        if (hit) {
+            g->flags |= SIM_RF_PREFETCH_HIT;
+            g->user_s = t;
+            return simi_source_route(w, q);
+        }
+        g->flags |= SIM_RF_PREFETCH_WASTED;
+        if ((rc = simi_source_route(w, q)) != 0)
+            return rc;
+    }
+    w->turns_pending++;
+    return simi_schedule(w, t, SIMI_EV_TURN, 0, x);
+}
+
+int simi_source_turn(struct sim_world *w, const struct sim_event *ev)
+{
+    uint32_t x = (uint32_t)ev->payload;
+    LLMSIM_ASSERT(w->turns_pending > 0);
+    w->turns_pending--;
+    uint32_t q;
+    int rc = simi_pool_get(&w->pool, &q);
+    if (rc != 0)
+        return rc;
+    fill_turn(w, x, &w->pool.slot[q], 1);
+    return simi_source_route(w, q);
 }

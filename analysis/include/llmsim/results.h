@@ -306,6 +306,6 @@ void ana_h5_info_free(struct ana_h5_info *info);
 /* Student t quantile t_{p, dof} (gsl_cdf_tdist_Pinv; about 1e-10 relative). */
 double ana_t_quantile(double p, double dof);
 
-#define ANA_SCHEMA_VERSION 1
+#define ANA_SCHEMA_VERSION 2
 
 #endif

@@ -54,6 +54,23 @@ struct sim_class_cfg {
     int streaming;                      /* tokens shown as they come: the user waits for TTFT,
                                            else for the whole answer (E2E) */
     int batch;                          /* sent through the provider's Batch API (api deployments) */
+    /* Prompt text features that rules route on (the router sees the text,
+     * not the tokens): characters and words of the whole prompt are drawn
+     * from the distributions when given, else derived from the prompt's
+     * tokens (chars_per_token, words_per_token); the prompt holds a
+     * question mark with probability question_mark.  Stream
+     * "class/<name>/features". */
+    int has_characters, has_words;
+    struct mdl_dist characters;         /* prompt characters (when has_characters) */
+    struct mdl_dist words;              /* prompt words (when has_words) */
+    double chars_per_token;             /* default 4 */
+    double words_per_token;             /* default 0.75 */
+    double question_mark;               /* probability, default 0 */
+    /* Prefetch (sessions only): during the think time after each answer the
+     * client issues its guess of the next turn; the guess is right with
+     * probability prefetch_hit.  0 = off. */
+    int prefetch;
+    double prefetch_hit;
 };
 
 enum sim_arrival_process {
@@ -159,6 +176,8 @@ struct sim_deployment_cfg {
      * it gets a 429 and retries after an exponential backoff with jitter */
     double rl_requests_per_min, rl_input_tokens_per_min, rl_output_tokens_per_min;
     double rl_backoff_s;            /* first retry delay (doubles per attempt, capped at 60 s) */
+    int rl_client_queue;            /* 1: over-limit requests wait in a client-side FIFO instead
+                                       (no 429s): each is sent the moment the window has room */
     struct mdl_dist batch_completion_s; /* Batch API: arrival to results, seconds */
     /* latency */
     enum mdl_latency_kind latency_kind;
@@ -187,20 +206,32 @@ struct sim_deployment_cfg {
     struct sim_spec_cfg spec;       /* speculative decoding */
     int has_quality;                /* success probabilities given */
     double success[SIM_N_DIFFICULTY]; /* probability of a successful answer by difficulty */
+    double *class_success;          /* per class (n_classes, owned), NaN = by difficulty; NULL = none */
 };
 
 enum sim_routing_policy {
     SIM_ROUTE_FIXED = 0,
     SIM_ROUTE_SPLIT,
     SIM_ROUTE_CLASSIFIER, /* strong tier for the requests that need it, judged with an accuracy */
-    SIM_ROUTE_RULES       /* the first matching rule, else the default */
+    SIM_ROUTE_RULES,      /* the first matching rule, else the default */
+    SIM_ROUTE_CASCADE,    /* cheapest tier first, escalate a detected failure to the next */
+    SIM_ROUTE_SPILLOVER,  /* the first tier whose queue and expected wait are under the bounds */
+    SIM_ROUTE_COST_AWARE  /* the cheapest tier whose expected quality meets the target */
 };
 
-/* One routing rule: every condition set must hold (0 / -1 = not set). */
+#define SIM_MAX_TIERS 16
+#define SIM_MAX_LABELS 3
+
+/* One routing rule: every condition set must hold (0, -1 or "" = not set). */
 struct sim_route_rule {
     int class_idx;           /* -1 = any class */
     double prompt_tokens_lt; /* > 0: prompt shorter than this */
     double prompt_tokens_ge; /* > 0: prompt at least this long */
+    double chars_lt, chars_ge; /* > 0: prompt characters below / at least */
+    double words_lt, words_ge; /* > 0: prompt words below / at least */
+    int question_mark;       /* 0 = any, 1 = with a question mark, 2 = without */
+    char segment[SIM_NAME_MAX];    /* non-empty: the prompt has this segment (> 0 tokens) */
+    char no_segment[SIM_NAME_MAX]; /* non-empty: the prompt lacks this segment */
     int to;                  /* deployment index */
 };
 
@@ -208,21 +239,44 @@ struct sim_routing_cfg {
     enum sim_routing_policy policy;
     int to;          /* fixed: deployment index */
     double *weights; /* split: one weight per deployment, sum 1 (owned) */
-    /* classifier: a request "needs the strong tier" when, under the joint
-     * quality table of the two tiers, only the strong one answers it (else,
-     * without a table, when it is complex); the classifier says so correctly
-     * with probability `accuracy` (1 = the oracle router) */
+    /* classifier: each request has a true label and the classifier
+     * predicts one, row `label` of the confusion matrix giving the
+     * probabilities of each prediction; the request goes to label_to[pred].
+     * Binary (by_difficulty = 0): label 1 = "needs the strong tier", true
+     * when, under the joint quality table of the two tiers, only the strong
+     * one answers it (else, without a table, when it is complex); label_to =
+     * {weak, strong}.  by_difficulty: the label is the difficulty (simple,
+     * moderate, complex).  An accuracy a is the matrix with a on the
+     * diagonal and (1 - a) / (labels - 1) elsewhere; a = 1 is the oracle. */
     int strong, weak;
-    double accuracy;
+    int by_difficulty;
+    int n_labels;                                    /* 2 or 3 */
+    int label_to[SIM_MAX_LABELS];                    /* deployment per predicted label */
+    double confusion[SIM_MAX_LABELS][SIM_MAX_LABELS];/* [true][predicted], rows sum to 1 */
+    double accuracy;                                 /* as given (NaN when a matrix was) */
     size_t n_rules;               /* rules: in order (owned) */
     struct sim_route_rule *rules;
     int fallback;                 /* rules: deployment when no rule matches */
+    /* cascade, spillover, cost_aware: deployments in order (cheapest or
+     * preferred first) */
+    size_t n_tiers;
+    int tiers[SIM_MAX_TIERS];
+    double detect;       /* cascade: probability that a failed answer is caught (then escalated) */
+    double false_alarm;  /* cascade: probability that a good answer is escalated anyway */
+    double max_queue;    /* spillover: a tier takes requests while fewer wait there (inf = no bound) */
+    double max_wait_s;   /* spillover: ... and its expected wait is at most this (inf = no bound) */
+    double quality_target; /* cost_aware: expected success probability wanted, [0, 1] */
 };
 
 /* Output length control (design.md section 4, "Other levers"). */
 struct sim_output_control_cfg {
     double max_tokens; /* > 0: answers longer than this are cut (flag SIM_RF_TRUNCATED) */
     double verbosity;  /* factor on every drawn output length (1 = as drawn) */
+    /* Quality penalties: a truncated answer that would have succeeded fails
+     * with probability truncation_penalty; a verbosity below 1 multiplies
+     * every success probability by 1 - verbosity_penalty x (1 - verbosity). */
+    double truncation_penalty;
+    double verbosity_penalty;
 };
 
 /* Service-level objectives: a request is good when it meets every target

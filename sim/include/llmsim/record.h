@@ -27,7 +27,14 @@ enum sim_request_flag {
     SIM_RF_REJECTED = 1u << 2,  /* never served: prompt + output exceed one replica's KV memory */
     SIM_RF_PREEMPTED = 1u << 3, /* preempted at least once (KV memory ran out), recomputed */
     SIM_RF_BATCH = 1u << 4,     /* sent through the Batch API (discounted, delayed) */
-    SIM_RF_RATE_LIMITED = 1u << 5 /* got at least one 429 and retried */
+    SIM_RF_RATE_LIMITED = 1u << 5, /* got at least one 429 and retried */
+    SIM_RF_ESCALATED = 1u << 6,   /* cascade: a lower tier's answer was judged failed and passed up */
+    SIM_RF_SPILLED = 1u << 7,     /* spillover: the preferred tier was over its bound */
+    SIM_RF_PREFETCH_HIT = 1u << 8, /* a prefetched guess of this turn was right: the user waited
+                                      only for what was left of it (perceived_s) */
+    SIM_RF_PREFETCH_WASTED = 1u << 9, /* a prefetched guess that was wrong: paid for, never shown
+                                         (left out of latency and quality figures) */
+    SIM_RF_CLIENT_QUEUED = 1u << 10 /* waited in the client-side rate-limit queue */
 };
 
 struct sim_request_record {
@@ -59,8 +66,12 @@ struct sim_request_record {
     double cost_gpu_usd;         /* GPU time this request used, at the hourly rate */
     double cost_nocache_usd;     /* counterfactual cost with caching off (API lines + GPU) */
     uint32_t preemptions;        /* times preempted for KV memory and recomputed */
-    uint8_t success;             /* answer judged successful (1 until quality lands) */
+    uint8_t success;             /* answer judged successful (1 without quality figures) */
     uint32_t flags;              /* enum sim_request_flag bits */
+    int32_t tiers;               /* deployments that answered it in turn: 1 + escalations (cascade) */
+    double cost_escalated_usd;   /* of the cost lines above, what lower cascade tiers were paid */
+    double perceived_s;          /* what the user waited for: ttft_s when the class streams, else
+                                    e2e_s; a prefetch hit counts from the user's message */
 };
 
 /* One sampling row; replica = -1 is the deployment as a whole. */

@@ -32,6 +32,8 @@ struct sim_world;
 /* Per-deployment totals at the end (or so far) of a run. */
 struct sim_deployment_stats {
     uint64_t completed;       /* requests finished */
+    uint64_t calls;           /* answers given (a cascade's escalated answers count too) */
+    uint64_t escalated;       /* answers judged failed and passed up a cascade */
     double busy_s;            /* replica-seconds spent serving */
     double provisioned_s;     /* replica-seconds provisioned (replicas x makespan) */
     double gpu_cost_usd;      /* provisioned GPU cost: replicas x tp x hours x $/GPU-h */

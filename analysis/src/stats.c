@@ -123,6 +123,16 @@ enum {
     R_CACHE_UNREAD_USD,
     R_CACHE_UNREAD_N,
     R_CACHE_TOKENS,
+    R_ESCALATED,
+    R_SPILLED,
+    R_LIMITED,
+    R_CLIENT_QUEUED,
+    R_PF_HIT,
+    R_PF_SAVED,
+    R_PF_WASTED_1K,
+    R_PF_WASTED_N,
+    R_CALLS,
+    R_ESC_CALLS,
     N_RUN_METRICS
 };
 static const struct {
@@ -152,6 +162,16 @@ static const struct {
     {"cache_unread_write_usd", SK_ALL | SK_DEPLOYMENT},
     {"cache_unread_writes", SK_ALL | SK_DEPLOYMENT},
     {"cache_tokens", SK_ALL | SK_DEPLOYMENT},
+    {"escalated_share", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"spilled_share", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"rate_limited_share", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"client_queued_share", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"prefetch_hit_share", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"prefetch_saved_s", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"prefetch_wasted_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"prefetch_wasted_requests", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"calls", SK_ALL | SK_DEPLOYMENT},
+    {"escalated_calls", SK_ALL | SK_DEPLOYMENT},
 };
 
 /* Billed lines summed per scope (all requests). */
@@ -182,6 +202,11 @@ struct scope_acc {
     uint64_t cached_tokens; /* their cached_tokens */
     double cost_usd;        /* their billed lines + GPU line */
     double nocache_usd;     /* their cost_nocache_usd */
+    uint64_t escalated, spilled, limited, client_queued, pf_hits; /* of them, flagged so */
+    double pf_saved_s;      /* prefetch hits: latency the user did not wait for */
+    /* wasted prefetches (every one, warm-up included) */
+    uint64_t wasted;
+    double wasted_usd;
 };
 
 struct rep {
@@ -386,7 +411,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     v[M_TTFT_HIT] = r->ttft_s;
     v[M_TTFT_MISS] = r->ttft_s;
     v[M_SAVINGS_1K] = 1000.0 * (r->cost_nocache_usd - v[M_COST]);
-    v[M_PERCEIVED] = s->streaming[r->class_idx] ? r->ttft_s : r->e2e_s;
+    v[M_PERCEIVED] = r->perceived_s;
     v[M_SUCCESS] = r->success ? 1.0 : 0.0;
     /* The ITL target applies to answers streamed token by token. */
     int has_itl = r->output_tokens >= 2 && r->done_s > r->first_token_s;
@@ -396,6 +421,10 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     /* A rejected request was never served: no per-request metric, only its
      * (normally zero) cost lines and the rejected count. */
     int served = !(r->flags & SIM_RF_REJECTED);
+    /* A wasted prefetch was never shown: only its cost counts. */
+    int wasted = (r->flags & SIM_RF_PREFETCH_WASTED) != 0;
+    if (wasted)
+        served = 0;
     if (!isfinite(v[M_COST]))
         return LLMSIM_ERANGE;
     for (int m = 0; m < N_REQ_METRICS; m++) {
@@ -428,6 +457,11 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         struct scope_acc *a = &rep->acc[scopes[k]];
         for (int l = 0; l < N_LINES; l++)
             a->line_usd[l] += line[l];
+        if (wasted) {
+            a->wasted++;
+            a->wasted_usd += v[M_COST];
+            continue;
+        }
         if (!served) {
             a->rejected += measured;
             continue;
@@ -441,6 +475,14 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         a->cached_tokens += r->cached_tokens;
         a->cost_usd += v[M_COST];
         a->nocache_usd += r->cost_nocache_usd;
+        a->escalated += (r->flags & SIM_RF_ESCALATED) != 0;
+        a->spilled += (r->flags & SIM_RF_SPILLED) != 0;
+        a->limited += (r->flags & SIM_RF_RATE_LIMITED) != 0;
+        a->client_queued += (r->flags & SIM_RF_CLIENT_QUEUED) != 0;
+        if (r->flags & SIM_RF_PREFETCH_HIT) {
+            a->pf_hits++;
+            a->pf_saved_s += (s->streaming[r->class_idx] ? r->ttft_s : r->e2e_s) - r->perceived_s;
+        }
         for (int m = 0; m < N_REQ_METRICS; m++) {
             struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + (size_t)m];
             if (use[m])
@@ -540,6 +582,15 @@ static void set_costs(double *run, const struct scope_acc *a, double gpu_usd, do
     run[R_GPU_1K] = k * gpu_usd;
     run[R_STORAGE_1K] = k * storage_usd;
     run[R_COST_1M_OUT] = a->output_tokens > 0 ? 1e6 * total / a->output_tokens : NAN;
+    double m = a->measured > 0 ? 1.0 / (double)a->measured : NAN;
+    run[R_ESCALATED] = m * (double)a->escalated;
+    run[R_SPILLED] = m * (double)a->spilled;
+    run[R_LIMITED] = m * (double)a->limited;
+    run[R_CLIENT_QUEUED] = m * (double)a->client_queued;
+    run[R_PF_HIT] = m * (double)a->pf_hits;
+    run[R_PF_SAVED] = a->pf_hits > 0 ? a->pf_saved_s / (double)a->pf_hits : NAN;
+    run[R_PF_WASTED_1K] = k * a->wasted_usd;
+    run[R_PF_WASTED_N] = (double)a->wasted;
 }
 
 /* Fills the figures of a self-hosted deployment (left NaN otherwise). */
@@ -629,6 +680,13 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             run[R_MBU] = by_cap > 0 ? by / by_cap : NAN;
             run[R_PREEMPT] = n_self > 0 ? preempt : NAN;
             run[R_ITER] = n_self > 0 ? iter : NAN;
+            double calls = 0, esc = 0;
+            for (size_t d = 0; d < s->nd; d++) {
+                calls += (double)ws->deployments[d].calls;
+                esc += (double)ws->deployments[d].escalated;
+            }
+            run[R_CALLS] = calls;
+            run[R_ESC_CALLS] = esc;
         } else if (k <= s->nc) {
             /* The class's share of each deployment's provisioned GPU cost
              * and of its cache storage fees. */
@@ -654,6 +712,8 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             set_costs(run, a, ds->gpu_cost_usd, ds->cache_storage_usd);
             set_cache(run, ds, 1);
             run[R_GPU_IDLE] = ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
+            run[R_CALLS] = (double)ds->calls;
+            run[R_ESC_CALLS] = (double)ds->escalated;
             if (s->self_hosted[d])
                 set_engine(run, ds);
         }

@@ -269,6 +269,37 @@ static int h_difficulty(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+static const struct scn_key feature_keys[] = {
+    {"characters", SCN_K_DIST, OFF(struct sim_class_cfg, characters), 0, 1e8, 0, NULL},
+    {"words", SCN_K_DIST, OFF(struct sim_class_cfg, words), 0, 1e8, 0, NULL},
+    {"chars_per_token", SCN_K_DOUBLE, OFF(struct sim_class_cfg, chars_per_token), 0, 100, SCN_KF_LO_OPEN, NULL},
+    {"words_per_token", SCN_K_DOUBLE, OFF(struct sim_class_cfg, words_per_token), 0, 100, SCN_KF_LO_OPEN, NULL},
+    {"question_mark", SCN_K_DOUBLE, OFF(struct sim_class_cfg, question_mark), 0, 1, 0, NULL},
+};
+
+/* features: {characters: DIST, words: DIST, chars_per_token, words_per_token, question_mark: p} */
+static int h_features(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_class_cfg *cl = obj;
+    int rc = scn_process_map(c, v, feature_keys, NKEYS(feature_keys), cl);
+    cl->has_characters = yn_get(v, "characters") != NULL;
+    cl->has_words = yn_get(v, "words") != NULL;
+    return rc;
+}
+
+static const struct scn_key prefetch_keys[] = {
+    {"hit_probability", SCN_K_DOUBLE, OFF(struct sim_class_cfg, prefetch_hit), 0, 1, SCN_KF_REQUIRED, NULL},
+};
+
+/* prefetch: {hit_probability: p} (sessions only) */
+static int h_prefetch(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_class_cfg *cl = obj;
+    int rc = scn_process_map(c, v, prefetch_keys, NKEYS(prefetch_keys), cl);
+    cl->prefetch = rc == 0;
+    return rc;
+}
+
 static const struct scn_key class_keys[] = {
     {"name", SCN_K_NAME, OFF(struct sim_class_cfg, name), 0, 0, SCN_KF_REQUIRED, NULL},
     {"share", SCN_K_DOUBLE, OFF(struct sim_class_cfg, share), 0, 1, 0, NULL},
@@ -277,7 +308,8 @@ static const struct scn_key class_keys[] = {
     {"output_tokens", SCN_K_DIST, OFF(struct sim_class_cfg, output_tokens), 0, SIM_MAX_TOKENS, SCN_KF_REQUIRED, NULL},
     {"streaming", SCN_K_BOOL, OFF(struct sim_class_cfg, streaming), 0, 0, 0, NULL},
     {"batch", SCN_K_BOOL, OFF(struct sim_class_cfg, batch), 0, 0, 0, NULL},
-    {"features", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"features", SCN_K_FN, 0, 0, 0, 0, h_features},
+    {"prefetch", SCN_K_FN, 0, 0, 0, 0, h_prefetch},
 };
 
 static int h_classes(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -298,6 +330,8 @@ static int h_classes(struct scn_ctx *c, const struct yn_node *v, void *obj)
         struct sim_class_cfg *cl = &w->classes[i];
         cl->difficulty[SIM_DIFF_MODERATE] = 1.0;
         cl->streaming = 1;
+        cl->chars_per_token = 4.0;
+        cl->words_per_token = 0.75;
         cl->share = v->n == 1 ? 1.0 : NAN;
         size_t m = scn_path_push_item(c, v->vals[i], i);
         int rc = scn_process_map(c, v->vals[i], class_keys, NKEYS(class_keys), cl);
@@ -966,11 +1000,27 @@ static int h_prefix_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+/* on_limit: retry (a 429, then backoff) | queue (wait client-side) */
+static int h_on_limit(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    if (!strcmp(s, "retry") || !strcmp(s, "queue")) {
+        d->rl_client_queue = !strcmp(s, "queue");
+        return 0;
+    }
+    return scn_fail(c, v, "unknown on_limit '%s' (expected retry or queue)", s);
+}
+
 static const struct scn_key rate_limit_keys[] = {
     {"requests_per_min", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, rl_requests_per_min), 1, 1e9, 0, NULL},
     {"input_tokens_per_min", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, rl_input_tokens_per_min), 1, 1e12, 0, NULL},
     {"output_tokens_per_min", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, rl_output_tokens_per_min), 1, 1e12, 0, NULL},
     {"backoff_s", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, rl_backoff_s), 0, 3600, SCN_KF_LO_OPEN, NULL},
+    {"on_limit", SCN_K_FN, 0, 0, 0, 0, h_on_limit},
 };
 
 static int h_rate_limits(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -1270,67 +1320,305 @@ static int find_deployment(struct scn_ctx *c, const struct yn_node *v, const str
     return scn_fail(c, v, "no deployment named '%s'", name);
 }
 
-static int routing_classifier(struct scn_ctx *c, const struct yn_node *v, struct sim_scenario *sc)
+/* Refuses keys of v other than "policy" and allowed[]. */
+static int policy_keys(struct scn_ctx *c, const struct yn_node *v, const char *pol, const char *const *allowed,
+                       size_t n)
 {
-    struct sim_routing_cfg *rt = &sc->routing;
-    rt->policy = SIM_ROUTE_CLASSIFIER;
-    rt->accuracy = 1.0;
-    static const char *const keys[] = {"policy", "strong", "weak", "accuracy"};
     for (size_t i = 0; i < v->n; i++) {
         const char *k = v->keys[i]->str;
+        int ok = !strcmp(k, "policy");
+        for (size_t j = 0; j < n && !ok; j++)
+            ok = !strcmp(k, allowed[j]);
+        if (ok)
+            continue;
+        char list[256] = "";
+        for (size_t j = 0; j < n; j++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", allowed[j]);
         size_t m = scn_path_push(c, k);
-        int rc = 0, idx = -1;
-        for (int q = 0; q < 4; q++)
-            if (!strcmp(k, keys[q]))
-                idx = q;
-        if (idx < 0) {
-            rc = scn_fail(c, v->keys[i], "unknown key '%s' for policy classifier (expected strong, weak, accuracy)", k);
-        } else if (idx == 1 || idx == 2) {
-            const char *name = NULL;
-            rc = scn_get_scalar(c, v->vals[i], &name);
-            if (rc == 0)
-                rc = find_deployment(c, v->vals[i], sc, name, idx == 1 ? &rt->strong : &rt->weak);
-        } else if (idx == 3) {
-            rc = scn_get_double(c, v->vals[i], &rt->accuracy);
-            if (rc == 0 && (rt->accuracy < 0 || rt->accuracy > 1))
-                rc = scn_fail(c, v->vals[i], "accuracy must be in [0, 1], got %g", rt->accuracy);
+        const char *near = scn_did_you_mean(k, allowed, n);
+        int rc = near ? scn_fail(c, v->keys[i], "unknown key '%s' for policy %s (did you mean '%s'?)", k, pol, near)
+                      : scn_fail(c, v->keys[i], "unknown key '%s' for policy %s (expected %s)", k, pol, list);
+        scn_path_pop(c, m);
+        return rc;
+    }
+    return 0;
+}
+
+/* A deployment named by the scalar at key k of v. */
+static int read_deployment(struct scn_ctx *c, const struct yn_node *v, const char *k, const struct sim_scenario *sc,
+                           int *out)
+{
+    const struct yn_node *x = yn_get(v, k);
+    size_t m = scn_path_push(c, k);
+    const char *name = NULL;
+    int rc = scn_get_scalar(c, x, &name);
+    if (rc == 0)
+        rc = find_deployment(c, x, sc, name, out);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+/* A probability at key k of v, when present. */
+static int read_prob_key(struct scn_ctx *c, const struct yn_node *v, const char *k, double *out)
+{
+    const struct yn_node *x = yn_get(v, k);
+    if (x == NULL)
+        return 0;
+    size_t m = scn_path_push(c, k);
+    int rc = scn_get_double(c, x, out);
+    if (rc == 0 && !(*out >= 0 && *out <= 1))
+        rc = scn_fail(c, x, "must be a probability in [0, 1], got %g", *out);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+static int routing_classifier(struct scn_ctx *c, const struct yn_node *v, struct sim_scenario *sc)
+{
+    static const char *const keys[] = {"strong", "weak", "accuracy", "confusion", "by_difficulty"};
+    struct sim_routing_cfg *rt = &sc->routing;
+    rt->policy = SIM_ROUTE_CLASSIFIER;
+    int rc = policy_keys(c, v, "classifier", keys, 5);
+    if (rc)
+        return rc;
+    const struct yn_node *bd = yn_get(v, "by_difficulty");
+    if (bd != NULL) {
+        if (yn_get(v, "strong") || yn_get(v, "weak"))
+            return scn_fail(c, v, "give either by_difficulty or strong and weak, not both");
+        size_t m = scn_path_push(c, "by_difficulty");
+        static const char *const diff[] = {"simple", "moderate", "complex"};
+        if (bd->type != YN_MAP)
+            rc = scn_fail(c, bd, "expected {simple: DEPLOYMENT, moderate: DEPLOYMENT, complex: DEPLOYMENT}");
+        for (size_t i = 0; rc == 0 && i < bd->n; i++) {
+            const char *k = bd->keys[i]->str;
+            if (strcmp(k, "simple") && strcmp(k, "moderate") && strcmp(k, "complex"))
+                rc = scn_fail(c, bd->keys[i], "unknown difficulty '%s' (expected simple, moderate, complex)", k);
+        }
+        for (int t = 0; rc == 0 && t < 3; t++) {
+            if (yn_get(bd, diff[t]) == NULL)
+                rc = scn_fail(c, bd, "missing required key '%s'", diff[t]);
+            else
+                rc = read_deployment(c, bd, diff[t], sc, &rt->label_to[t]);
         }
         scn_path_pop(c, m);
         if (rc)
             return rc;
+        rt->by_difficulty = 1;
+        rt->n_labels = 3;
+    } else {
+        if (!yn_get(v, "strong") || !yn_get(v, "weak"))
+            return scn_fail(c, v, "policy classifier needs 'strong' and 'weak' (or 'by_difficulty')");
+        if ((rc = read_deployment(c, v, "strong", sc, &rt->strong)) || (rc = read_deployment(c, v, "weak", sc, &rt->weak)))
+            return rc;
+        if (rt->strong == rt->weak)
+            return scn_fail(c, v, "strong and weak must be two different deployments");
+        rt->n_labels = 2;
+        rt->label_to[0] = rt->weak;
+        rt->label_to[1] = rt->strong;
     }
-    if (!yn_get(v, "strong") || !yn_get(v, "weak"))
-        return scn_fail(c, v, "policy classifier needs 'strong' and 'weak'");
-    if (rt->strong == rt->weak)
-        return scn_fail(c, v, "strong and weak must be two different deployments");
-    return 0;
+    const struct yn_node *cm = yn_get(v, "confusion");
+    if (cm != NULL && yn_get(v, "accuracy"))
+        return scn_fail(c, v, "give either accuracy or confusion, not both");
+    int n = rt->n_labels;
+    if (cm == NULL) {
+        rt->accuracy = 1.0;
+        if ((rc = read_prob_key(c, v, "accuracy", &rt->accuracy)) != 0)
+            return rc;
+        for (int a = 0; a < n; a++)
+            for (int b = 0; b < n; b++)
+                rt->confusion[a][b] = a == b ? rt->accuracy : (1.0 - rt->accuracy) / (n - 1);
+        return 0;
+    }
+    rt->accuracy = NAN;
+    size_t m = scn_path_push(c, "confusion");
+    const char *shape = n == 2 ? "[[weak|weak, strong|weak], [weak|needs strong, strong|needs strong]]: rows are "
+                                 "the truth (the weak tier suffices, only the strong one answers), columns "
+                                 "the prediction"
+                               : "3 rows of 3 probabilities: rows are the true difficulty (simple, moderate, "
+                                 "complex), columns the predicted one";
+    if (cm->type != YN_SEQ || cm->n != (size_t)n)
+        rc = scn_fail(c, cm, "expected %s", shape);
+    for (int a = 0; rc == 0 && a < n; a++) {
+        const struct yn_node *row = cm->vals[a];
+        size_t m2 = scn_path_push_index(c, (size_t)a);
+        double sum = 0;
+        if (row->type != YN_SEQ || row->n != (size_t)n)
+            rc = scn_fail(c, row, "expected %s", shape);
+        for (int b = 0; rc == 0 && b < n; b++) {
+            rc = scn_get_double(c, row->vals[b], &rt->confusion[a][b]);
+            if (rc == 0 && !(rt->confusion[a][b] >= 0 && rt->confusion[a][b] <= 1))
+                rc = scn_fail(c, row->vals[b], "a probability must be in [0, 1], got %g", rt->confusion[a][b]);
+            sum += rt->confusion[a][b];
+        }
+        if (rc == 0 && fabs(sum - 1.0) > 1e-6)
+            rc = scn_fail(c, row, "a row sums to %.9g, not 1", sum);
+        scn_path_pop(c, m2);
+    }
+    scn_path_pop(c, m);
+    return rc;
+}
+
+/* tiers: [DEPLOYMENT, ...] in order; absent = every deployment when allowed. */
+static int read_tiers(struct scn_ctx *c, const struct yn_node *v, struct sim_scenario *sc, int required)
+{
+    struct sim_routing_cfg *rt = &sc->routing;
+    const struct yn_node *t = yn_get(v, "tiers");
+    if (t == NULL) {
+        if (required)
+            return scn_fail(c, v, "missing required key 'tiers' (deployments in order, e.g. [haiku, sonnet])");
+        rt->n_tiers = sc->n_deployments < SIM_MAX_TIERS ? sc->n_deployments : SIM_MAX_TIERS;
+        for (size_t i = 0; i < rt->n_tiers; i++)
+            rt->tiers[i] = (int)i;
+        return 0;
+    }
+    size_t m = scn_path_push(c, "tiers");
+    int rc = 0;
+    if (t->type != YN_SEQ || t->n < 2 || t->n > SIM_MAX_TIERS)
+        rc = scn_fail(c, t, "expected a list of 2 to %d deployments, in order", SIM_MAX_TIERS);
+    for (size_t i = 0; rc == 0 && i < t->n; i++) {
+        const char *name = NULL;
+        size_t m2 = scn_path_push_index(c, i);
+        rc = scn_get_scalar(c, t->vals[i], &name);
+        if (rc == 0)
+            rc = find_deployment(c, t->vals[i], sc, name, &rt->tiers[i]);
+        for (size_t j = 0; rc == 0 && j < i; j++)
+            if (rt->tiers[j] == rt->tiers[i])
+                rc = scn_fail(c, t->vals[i], "deployment '%s' is listed twice", name);
+        scn_path_pop(c, m2);
+    }
+    scn_path_pop(c, m);
+    rt->n_tiers = rc == 0 ? t->n : 0;
+    return rc;
+}
+
+static int routing_tiered(struct scn_ctx *c, const struct yn_node *v, struct sim_scenario *sc, const char *pol)
+{
+    struct sim_routing_cfg *rt = &sc->routing;
+    int rc;
+    if (!strcmp(pol, "cascade")) {
+        static const char *const keys[] = {"tiers", "detect", "false_alarm"};
+        rt->policy = SIM_ROUTE_CASCADE;
+        rt->detect = 1.0;
+        if ((rc = policy_keys(c, v, pol, keys, 3)) || (rc = read_tiers(c, v, sc, 1)) ||
+            (rc = read_prob_key(c, v, "detect", &rt->detect)) || (rc = read_prob_key(c, v, "false_alarm", &rt->false_alarm)))
+            return rc;
+        return 0;
+    }
+    if (!strcmp(pol, "spillover")) {
+        static const char *const keys[] = {"tiers", "max_queue", "max_wait_s"};
+        static const char *const bounds[] = {"max_queue", "max_wait_s"};
+        rt->policy = SIM_ROUTE_SPILLOVER;
+        rt->max_queue = rt->max_wait_s = INFINITY;
+        if ((rc = policy_keys(c, v, pol, keys, 3)) || (rc = read_tiers(c, v, sc, 1)))
+            return rc;
+        for (size_t i = 0; i < 2; i++) {
+            const struct yn_node *x = yn_get(v, bounds[i]);
+            if (x == NULL)
+                continue;
+            size_t m = scn_path_push(c, bounds[i]);
+            double *dst = i == 0 ? &rt->max_queue : &rt->max_wait_s;
+            rc = scn_get_double(c, x, dst);
+            if (rc == 0 && !(*dst >= 0 && *dst <= 1e9))
+                rc = scn_fail(c, x, "must be in [0, 1e9], got %g", *dst);
+            if (rc == 0 && i == 0 && *dst != floor(*dst))
+                rc = scn_fail(c, x, "max_queue must be a whole number of requests");
+            scn_path_pop(c, m);
+            if (rc)
+                return rc;
+        }
+        if (isinf(rt->max_queue) && isinf(rt->max_wait_s))
+            return scn_fail(c, v, "policy spillover needs a bound: max_queue (requests waiting) and/or max_wait_s");
+        return 0;
+    }
+    static const char *const keys[] = {"tiers", "quality_target"};
+    rt->policy = SIM_ROUTE_COST_AWARE;
+    if ((rc = policy_keys(c, v, pol, keys, 2)) || (rc = read_tiers(c, v, sc, 0)))
+        return rc;
+    if (yn_get(v, "quality_target") == NULL)
+        return scn_fail(c, v, "policy cost_aware needs 'quality_target' (the expected success wanted, e.g. 0.9)");
+    return read_prob_key(c, v, "quality_target", &rt->quality_target);
+}
+
+/* One condition of a rule. */
+static int rule_condition(struct scn_ctx *c, const struct yn_node *key, const struct yn_node *val,
+                          struct sim_scenario *sc, struct sim_route_rule *ru)
+{
+    static const char *const conds[] = {"class", "prompt_tokens_lt", "prompt_tokens_ge", "prompt_chars_lt",
+                                        "prompt_chars_ge", "words_lt", "words_ge", "question_mark",
+                                        "segment", "no_segment"};
+    const char *k = key->str, *name = NULL;
+    int rc = 0;
+    if (!strcmp(k, "class")) {
+        rc = scn_get_scalar(c, val, &name);
+        for (size_t q = 0; rc == 0 && q < sc->workload.n_classes; q++)
+            if (!strcmp(sc->workload.classes[q].name, name))
+                ru->class_idx = (int)q;
+        if (rc == 0 && ru->class_idx < 0)
+            rc = scn_fail(c, val, "no class named '%s'", name);
+        return rc;
+    }
+    double *num[] = {&ru->prompt_tokens_lt, &ru->prompt_tokens_ge, &ru->chars_lt, &ru->chars_ge, &ru->words_lt,
+                     &ru->words_ge};
+    for (int i = 0; i < 6; i++) {
+        if (strcmp(k, conds[1 + i]))
+            continue;
+        double x = 0;
+        rc = scn_get_double(c, val, &x);
+        if (rc == 0 && !(x > 0 && x <= 1e12))
+            rc = scn_fail(c, val, "must be > 0, got %g", x);
+        if (rc == 0)
+            *num[i] = x;
+        return rc;
+    }
+    if (!strcmp(k, "question_mark")) {
+        int b = 0;
+        rc = scn_get_bool(c, val, &b);
+        ru->question_mark = b ? 1 : 2;
+        return rc;
+    }
+    if (!strcmp(k, "segment") || !strcmp(k, "no_segment")) {
+        rc = scn_get_scalar(c, val, &name);
+        if (rc)
+            return rc;
+        const char *cands[64];
+        size_t nc = 0;
+        int found = 0;
+        for (size_t q = 0; q < sc->workload.n_classes; q++)
+            for (size_t g = 0; g < sc->workload.classes[q].n_segments; g++) {
+                const char *sn = sc->workload.classes[q].segments[g].name;
+                found |= !strcmp(sn, name);
+                if (nc < 64)
+                    cands[nc++] = sn;
+            }
+        if (!found) {
+            const char *near = scn_did_you_mean(name, cands, nc);
+            return near ? scn_fail(c, val, "no class has a prompt segment named '%s' (did you mean '%s'?)", name, near)
+                        : scn_fail(c, val, "no class has a prompt segment named '%s'", name);
+        }
+        if (strlen(name) >= SIM_NAME_MAX)
+            return scn_fail(c, val, "segment name too long");
+        snprintf(!strcmp(k, "segment") ? ru->segment : ru->no_segment, SIM_NAME_MAX, "%s", name);
+        return 0;
+    }
+    const char *near = scn_did_you_mean(k, conds, 10);
+    return near ? scn_fail(c, key, "unknown condition '%s' (did you mean '%s'?)", k, near)
+                : scn_fail(c, key, "unknown condition '%s' (expected class, prompt_tokens_lt/ge, prompt_chars_lt/ge, "
+                                   "words_lt/ge, question_mark, segment, no_segment)", k);
 }
 
 static int routing_rules(struct scn_ctx *c, const struct yn_node *v, struct sim_scenario *sc)
 {
+    static const char *const keys[] = {"rules", "default"};
     struct sim_routing_cfg *rt = &sc->routing;
     rt->policy = SIM_ROUTE_RULES;
-    for (size_t i = 0; i < v->n; i++) {
-        const char *k = v->keys[i]->str;
-        if (strcmp(k, "policy") && strcmp(k, "rules") && strcmp(k, "default")) {
-            size_t m = scn_path_push(c, k);
-            int rc = scn_fail(c, v->keys[i], "unknown key '%s' for policy rules (expected rules, default)", k);
-            scn_path_pop(c, m);
-            return rc;
-        }
-    }
-    const struct yn_node *def = yn_get(v, "default"), *list = yn_get(v, "rules");
-    if (def == NULL || list == NULL)
-        return scn_fail(c, v, "policy rules needs 'rules' and 'default'");
-    size_t m = scn_path_push(c, "default");
-    const char *name = NULL;
-    int rc = scn_get_scalar(c, def, &name);
-    if (rc == 0)
-        rc = find_deployment(c, def, sc, name, &rt->fallback);
-    scn_path_pop(c, m);
+    int rc = policy_keys(c, v, "rules", keys, 2);
     if (rc)
         return rc;
-    m = scn_path_push(c, "rules");
+    const struct yn_node *list = yn_get(v, "rules");
+    if (yn_get(v, "default") == NULL || list == NULL)
+        return scn_fail(c, v, "policy rules needs 'rules' and 'default'");
+    if ((rc = read_deployment(c, v, "default", sc, &rt->fallback)) != 0)
+        return rc;
+    size_t m = scn_path_push(c, "rules");
     if (list->type != YN_SEQ || list->n == 0 || list->n > 256) {
         rc = scn_fail(c, list, "expected a list of 1 to 256 rules {when: {...}, to: DEPLOYMENT}");
         scn_path_pop(c, m);
@@ -1347,41 +1635,22 @@ static int routing_rules(struct scn_ctx *c, const struct yn_node *v, struct sim_
         ru->class_idx = -1;
         const struct yn_node *r = list->vals[i];
         size_t m2 = scn_path_push_index(c, i);
-        const struct yn_node *when = r->type == YN_MAP ? yn_get(r, "when") : NULL, *to = r->type == YN_MAP ? yn_get(r, "to") : NULL;
-        if (r->type != YN_MAP || when == NULL || to == NULL || r->n != 2)
+        const struct yn_node *when = r->type == YN_MAP ? yn_get(r, "when") : NULL;
+        if (r->type != YN_MAP || when == NULL || yn_get(r, "to") == NULL || r->n != 2)
             rc = scn_fail(c, r, "a rule is {when: {...}, to: DEPLOYMENT}");
+        if (rc == 0)
+            rc = read_deployment(c, r, "to", sc, &ru->to);
+        if (rc == 0 && when->type != YN_MAP)
+            rc = scn_fail(c, when, "expected a mapping of conditions");
         if (rc == 0) {
-            size_t m3 = scn_path_push(c, "to");
-            rc = scn_get_scalar(c, to, &name);
-            if (rc == 0)
-                rc = find_deployment(c, to, sc, name, &ru->to);
-            scn_path_pop(c, m3);
-        }
-        for (size_t j = 0; rc == 0 && when->type == YN_MAP && j < when->n; j++) {
-            const char *k = when->keys[j]->str;
-            size_t m3 = scn_path_push(c, k);
-            if (!strcmp(k, "class")) {
-                rc = scn_get_scalar(c, when->vals[j], &name);
-                for (size_t q = 0; rc == 0 && q < sc->workload.n_classes; q++)
-                    if (!strcmp(sc->workload.classes[q].name, name))
-                        ru->class_idx = (int)q;
-                if (rc == 0 && ru->class_idx < 0)
-                    rc = scn_fail(c, when->vals[j], "no class named '%s'", name);
-            } else if (!strcmp(k, "prompt_tokens_lt") || !strcmp(k, "prompt_tokens_ge")) {
-                double x = 0;
-                rc = scn_get_double(c, when->vals[j], &x);
-                if (rc == 0 && !(x > 0))
-                    rc = scn_fail(c, when->vals[j], "must be > 0, got %g", x);
-                if (rc == 0)
-                    *(!strcmp(k, "prompt_tokens_lt") ? &ru->prompt_tokens_lt : &ru->prompt_tokens_ge) = x;
-            } else {
-                rc = scn_fail(c, when->keys[j], "unknown condition '%s' (this version has class, prompt_tokens_lt, "
-                                                "prompt_tokens_ge)", k);
+            size_t m3 = scn_path_push(c, "when");
+            for (size_t j = 0; rc == 0 && j < when->n; j++) {
+                size_t m4 = scn_path_push(c, when->keys[j]->str);
+                rc = rule_condition(c, when->keys[j], when->vals[j], sc, ru);
+                scn_path_pop(c, m4);
             }
             scn_path_pop(c, m3);
         }
-        if (rc == 0 && when->type != YN_MAP)
-            rc = scn_fail(c, when, "expected a mapping of conditions");
         scn_path_pop(c, m2);
     }
     scn_path_pop(c, m);
@@ -1391,21 +1660,25 @@ static int routing_rules(struct scn_ctx *c, const struct yn_node *v, struct sim_
 static int h_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_scenario *sc = obj;
+    static const char *const policies[] = {"fixed", "split", "rules", "classifier", "cascade", "spillover",
+                                           "cost_aware"};
     if (v->type != YN_MAP)
         return scn_fail(c, v, "expected a mapping {policy: ...}, got %s", yn_type_name(v->type));
     const struct yn_node *p = yn_get(v, "policy");
     if (p == NULL)
-        return scn_fail(c, v, "missing required key 'policy' (fixed or split)");
+        return scn_fail(c, v, "missing required key 'policy' (fixed, split, rules, classifier, cascade, spillover "
+                              "or cost_aware)");
     const char *pol = NULL;
     size_t m = scn_path_push(c, "policy");
     int rc = scn_get_scalar(c, p, &pol);
-    if (rc == 0 && strcmp(pol, "fixed") && strcmp(pol, "split") && strcmp(pol, "classifier") &&
-        strcmp(pol, "rules")) {
-        if (!strcmp(pol, "cascade") || !strcmp(pol, "spillover") || !strcmp(pol, "cost_aware"))
-            rc = scn_fail(c, p, "routing policy '%s' is part of the format but not in this version "
-                                "(use fixed, split, classifier or rules)", pol);
-        else
-            rc = scn_fail(c, p, "unknown routing policy '%s' (expected fixed, split, classifier or rules)", pol);
+    int known = 0;
+    for (size_t i = 0; rc == 0 && i < 7; i++)
+        known |= !strcmp(pol, policies[i]);
+    if (rc == 0 && !known) {
+        const char *near = scn_did_you_mean(pol, policies, 7);
+        rc = near ? scn_fail(c, p, "unknown routing policy '%s' (did you mean '%s'?)", pol, near)
+                  : scn_fail(c, p, "unknown routing policy '%s' (expected fixed, split, rules, classifier, cascade, "
+                                   "spillover or cost_aware)", pol);
     }
     scn_path_pop(c, m);
     if (rc)
@@ -1414,29 +1687,17 @@ static int h_routing(struct scn_ctx *c, const struct yn_node *v, void *obj)
         return routing_rules(c, v, sc);
     if (!strcmp(pol, "classifier"))
         return routing_classifier(c, v, sc);
+    if (!strcmp(pol, "cascade") || !strcmp(pol, "spillover") || !strcmp(pol, "cost_aware"))
+        return routing_tiered(c, v, sc, pol);
     int fixed = !strcmp(pol, "fixed");
-    for (size_t i = 0; i < v->n; i++) {
-        const char *k = v->keys[i]->str;
-        if (!strcmp(k, "policy") || (fixed && !strcmp(k, "to")) || (!fixed && !strcmp(k, "weights")))
-            continue;
-        m = scn_path_push(c, k);
-        rc = scn_fail(c, v->keys[i], "unknown key '%s' for policy %s (expected '%s')", k, pol,
-                      fixed ? "to" : "weights");
-        scn_path_pop(c, m);
+    static const char *const to_key[] = {"to"}, *const weights_key[] = {"weights"};
+    if ((rc = policy_keys(c, v, pol, fixed ? to_key : weights_key, 1)) != 0)
         return rc;
-    }
     if (fixed) {
         sc->routing.policy = SIM_ROUTE_FIXED;
-        const struct yn_node *t = yn_get(v, "to");
-        if (t == NULL)
+        if (yn_get(v, "to") == NULL)
             return scn_fail(c, v, "missing required key 'to'");
-        const char *name = NULL;
-        m = scn_path_push(c, "to");
-        rc = scn_get_scalar(c, t, &name);
-        if (rc == 0)
-            rc = find_deployment(c, t, sc, name, &sc->routing.to);
-        scn_path_pop(c, m);
-        return rc;
+        return read_deployment(c, v, "to", sc, &sc->routing.to);
     }
     sc->routing.policy = SIM_ROUTE_SPLIT;
     const struct yn_node *w = yn_get(v, "weights");
@@ -1491,6 +1752,8 @@ static int h_output(struct scn_ctx *c, const struct yn_node *v, void *obj)
 static const struct scn_key output_control_keys[] = {
     {"max_tokens", SCN_K_DOUBLE, OFF(struct sim_output_control_cfg, max_tokens), 1, SIM_MAX_TOKENS, 0, NULL},
     {"verbosity", SCN_K_DOUBLE, OFF(struct sim_output_control_cfg, verbosity), 0, 100, SCN_KF_LO_OPEN, NULL},
+    {"truncation_penalty", SCN_K_DOUBLE, OFF(struct sim_output_control_cfg, truncation_penalty), 0, 1, 0, NULL},
+    {"verbosity_penalty", SCN_K_DOUBLE, OFF(struct sim_output_control_cfg, verbosity_penalty), 0, 1, 0, NULL},
 };
 
 static int h_output_control(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -1580,7 +1843,73 @@ static int h_joint(struct scn_ctx *c, const struct yn_node *v, struct sim_scenar
     return 0;
 }
 
-/* quality: {DEPLOYMENT: p | {simple: p, moderate: p, complex: p}, ..., joint: {...}} */
+/* {simple: p, moderate: p, complex: p, classes: {CLASS: p, ...}}: the three
+ * difficulties together, and/or per class (which wins for its class); with
+ * classes alone, every class must be listed. */
+static int quality_map(struct scn_ctx *c, const struct yn_node *q, struct sim_scenario *sc,
+                       struct sim_deployment_cfg *dep)
+{
+    static const char *const diff[] = {"simple", "moderate", "complex"};
+    static const char *const keys[] = {"simple", "moderate", "complex", "classes"};
+    int rc = 0, n_diff = 0;
+    for (size_t j = 0; rc == 0 && j < q->n; j++) {
+        const char *dk = q->keys[j]->str;
+        if (strcmp(dk, "simple") && strcmp(dk, "moderate") && strcmp(dk, "complex") && strcmp(dk, "classes")) {
+            const char *near = scn_did_you_mean(dk, keys, 4);
+            rc = near ? scn_fail(c, q->keys[j], "unknown key '%s' (did you mean '%s'?)", dk, near)
+                      : scn_fail(c, q->keys[j], "unknown key '%s' (expected simple, moderate, complex, classes)", dk);
+        }
+        n_diff += strcmp(dk, "classes") != 0;
+    }
+    for (int t = 0; rc == 0 && n_diff > 0 && t < SIM_N_DIFFICULTY; t++) {
+        const struct yn_node *x = yn_get(q, diff[t]);
+        if (x == NULL)
+            return scn_fail(c, q, "missing required key '%s' (give all three difficulties)", diff[t]);
+        size_t m2 = scn_path_push(c, diff[t]);
+        rc = read_prob(c, x, &dep->success[t]);
+        scn_path_pop(c, m2);
+    }
+    const struct yn_node *cl = yn_get(q, "classes");
+    if (rc || cl == NULL) {
+        if (rc == 0 && n_diff == 0)
+            rc = scn_fail(c, q, "expected {simple: p, moderate: p, complex: p} and/or classes: {CLASS: p}");
+        return rc;
+    }
+    size_t nc = sc->workload.n_classes;
+    size_t m = scn_path_push(c, "classes");
+    if (cl->type != YN_MAP || nc == 0)
+        rc = scn_fail(c, cl, nc == 0 ? "this workload has no classes" : "expected {CLASS: p, ...}");
+    if (rc == 0 && (dep->class_success = malloc(nc * sizeof *dep->class_success)) == NULL)
+        rc = llmsim_error_set(c->err, LLMSIM_ENOMEM, cl->file, 0, 0, "out of memory");
+    for (size_t i = 0; rc == 0 && i < nc; i++)
+        dep->class_success[i] = NAN;
+    for (size_t j = 0; rc == 0 && j < cl->n; j++) {
+        const char *name = cl->keys[j]->str;
+        size_t m2 = scn_path_push(c, name), idx = nc;
+        for (size_t i = 0; i < nc; i++)
+            if (!strcmp(sc->workload.classes[i].name, name))
+                idx = i;
+        if (idx == nc) {
+            const char *cands[1024];
+            for (size_t i = 0; i < nc && i < 1024; i++)
+                cands[i] = sc->workload.classes[i].name;
+            const char *near = scn_did_you_mean(name, cands, nc < 1024 ? nc : 1024);
+            rc = near ? scn_fail(c, cl->keys[j], "no class named '%s' (did you mean '%s'?)", name, near)
+                      : scn_fail(c, cl->keys[j], "no class named '%s'", name);
+        } else {
+            rc = read_prob(c, cl->vals[j], &dep->class_success[idx]);
+        }
+        scn_path_pop(c, m2);
+    }
+    for (size_t i = 0; rc == 0 && n_diff == 0 && i < nc; i++)
+        if (isnan(dep->class_success[i]))
+            rc = scn_fail(c, cl, "class '%s' has no success probability (list every class, or give simple, "
+                                 "moderate and complex as well)", sc->workload.classes[i].name);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+/* quality: {DEPLOYMENT: p | {simple: p, moderate: p, complex: p, classes: {...}}, ..., joint: {...}} */
 static int h_quality(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_scenario *sc = obj;
@@ -1603,24 +1932,9 @@ static int h_quality(struct scn_ctx *c, const struct yn_node *v, void *obj)
                 for (int t = 0; t < SIM_N_DIFFICULTY; t++)
                     dep->success[t] = p;
             } else if (rc == 0 && q->type == YN_MAP) {
-                static const char *const diff[] = {"simple", "moderate", "complex"};
-                for (int t = 0; t < SIM_N_DIFFICULTY && rc == 0; t++) {
-                    const struct yn_node *x = yn_get(q, diff[t]);
-                    if (x == NULL) {
-                        rc = scn_fail(c, q, "missing required key '%s'", diff[t]);
-                        break;
-                    }
-                    size_t m2 = scn_path_push(c, diff[t]);
-                    rc = read_prob(c, x, &dep->success[t]);
-                    scn_path_pop(c, m2);
-                }
-                for (size_t j = 0; rc == 0 && j < q->n; j++) {
-                    const char *dk = q->keys[j]->str;
-                    if (strcmp(dk, "simple") && strcmp(dk, "moderate") && strcmp(dk, "complex"))
-                        rc = scn_fail(c, q->keys[j], "unknown difficulty '%s' (expected simple, moderate, complex)", dk);
-                }
+                rc = quality_map(c, q, sc, dep);
             } else if (rc == 0) {
-                rc = scn_fail(c, q, "expected a probability or {simple: p, moderate: p, complex: p}");
+                rc = scn_fail(c, q, "expected a probability or {simple: p, moderate: p, complex: p, classes: {CLASS: p}}");
             }
             if (rc == 0)
                 dep->has_quality = 1;
@@ -1703,7 +2017,15 @@ static int resolve(struct load *ld, const struct yn_node *root)
         sc->routing.policy = SIM_ROUTE_FIXED;
         sc->routing.to = 0;
     }
-    if (sc->routing.policy == SIM_ROUTE_CLASSIFIER && sc->joint.enabled &&
+    for (size_t i = 0; i < sc->workload.n_classes; i++)
+        if (sc->workload.classes[i].prefetch && !sc->workload.sessions.enabled) {
+            const struct yn_node *wl = yn_get(root, "workload"), *cls = wl ? yn_get(wl, "classes") : NULL;
+            const struct yn_node *item = cls && cls->type == YN_SEQ && i < cls->n ? cls->vals[i] : root;
+            const struct yn_node *pf = item->type == YN_MAP ? yn_get(item, "prefetch") : NULL;
+            return scn_fail(c, pf ? pf : root, "class '%s': prefetch guesses a session's next turn; it needs "
+                                               "workload.sessions", sc->workload.classes[i].name);
+        }
+    if (sc->routing.policy == SIM_ROUTE_CLASSIFIER && !sc->routing.by_difficulty && sc->joint.enabled &&
         (sc->joint.strong != sc->routing.strong || sc->joint.weak != sc->routing.weak))
         return scn_fail(c, yn_get(root, "routing"), "the classifier's strong and weak tiers must be the "
                                                     "quality joint table's");

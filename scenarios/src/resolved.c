@@ -91,6 +91,129 @@ static void put_llm(FILE *f, const char *prefix, const struct mdl_llm *m)
             m->kv_bytes_per_token_override);
 }
 
+static void put_tiers(FILE *f, const struct sim_scenario *s)
+{
+    fputs("tiers: [", f);
+    for (size_t i = 0; i < s->routing.n_tiers; i++) {
+        if (i)
+            fputs(", ", f);
+        put_str(f, s->deployments[s->routing.tiers[i]].name);
+    }
+    fputs("]", f);
+}
+
+static void put_rule(FILE *f, const struct sim_scenario *s, const struct sim_route_rule *ru)
+{
+    fputs("    - {when: {", f);
+    const char *sep = "";
+    if (ru->class_idx >= 0) {
+        fputs("class: ", f);
+        put_str(f, s->workload.classes[ru->class_idx].name);
+        sep = ", ";
+    }
+    const struct {
+        const char *name;
+        double v;
+    } num[] = {{"prompt_tokens_lt", ru->prompt_tokens_lt}, {"prompt_tokens_ge", ru->prompt_tokens_ge},
+               {"prompt_chars_lt", ru->chars_lt},          {"prompt_chars_ge", ru->chars_ge},
+               {"words_lt", ru->words_lt},                 {"words_ge", ru->words_ge}};
+    for (size_t i = 0; i < sizeof num / sizeof num[0]; i++)
+        if (num[i].v > 0) {
+            fprintf(f, "%s%s: %.17g", sep, num[i].name, num[i].v);
+            sep = ", ";
+        }
+    if (ru->question_mark) {
+        fprintf(f, "%squestion_mark: %s", sep, ru->question_mark == 1 ? "true" : "false");
+        sep = ", ";
+    }
+    if (ru->segment[0]) {
+        fprintf(f, "%ssegment: ", sep);
+        put_str(f, ru->segment);
+        sep = ", ";
+    }
+    if (ru->no_segment[0]) {
+        fprintf(f, "%sno_segment: ", sep);
+        put_str(f, ru->no_segment);
+    }
+    fputs("}, to: ", f);
+    put_str(f, s->deployments[ru->to].name);
+    fputs("}\n", f);
+}
+
+static void put_routing(FILE *f, const struct sim_scenario *s)
+{
+    const struct sim_routing_cfg *rt = &s->routing;
+    switch (rt->policy) {
+    case SIM_ROUTE_RULES:
+        fputs("routing:\n  policy: rules\n  rules:\n", f);
+        for (size_t i = 0; i < rt->n_rules; i++)
+            put_rule(f, s, &rt->rules[i]);
+        fputs("  default: ", f);
+        put_str(f, s->deployments[rt->fallback].name);
+        fputs("\n", f);
+        return;
+    case SIM_ROUTE_CLASSIFIER:
+        if (rt->by_difficulty) {
+            fputs("routing: {policy: classifier, by_difficulty: {simple: ", f);
+            put_str(f, s->deployments[rt->label_to[0]].name);
+            fputs(", moderate: ", f);
+            put_str(f, s->deployments[rt->label_to[1]].name);
+            fputs(", complex: ", f);
+            put_str(f, s->deployments[rt->label_to[2]].name);
+            fputs("}", f);
+        } else {
+            fputs("routing: {policy: classifier, strong: ", f);
+            put_str(f, s->deployments[rt->strong].name);
+            fputs(", weak: ", f);
+            put_str(f, s->deployments[rt->weak].name);
+        }
+        fputs(", confusion: [", f);
+        for (int a = 0; a < rt->n_labels; a++) {
+            fputs(a ? ", [" : "[", f);
+            for (int b = 0; b < rt->n_labels; b++)
+                fprintf(f, "%s%.17g", b ? ", " : "", rt->confusion[a][b]);
+            fputs("]", f);
+        }
+        fputs("]}\n", f);
+        return;
+    case SIM_ROUTE_CASCADE:
+        fputs("routing: {policy: cascade, ", f);
+        put_tiers(f, s);
+        fprintf(f, ", detect: %.17g, false_alarm: %.17g}\n", rt->detect, rt->false_alarm);
+        return;
+    case SIM_ROUTE_SPILLOVER:
+        fputs("routing: {policy: spillover, ", f);
+        put_tiers(f, s);
+        if (isfinite(rt->max_queue))
+            fprintf(f, ", max_queue: %.17g", rt->max_queue);
+        if (isfinite(rt->max_wait_s))
+            fprintf(f, ", max_wait_s: %.17g", rt->max_wait_s);
+        fputs("}\n", f);
+        return;
+    case SIM_ROUTE_COST_AWARE:
+        fputs("routing: {policy: cost_aware, ", f);
+        put_tiers(f, s);
+        fprintf(f, ", quality_target: %.17g}\n", rt->quality_target);
+        return;
+    case SIM_ROUTE_FIXED:
+        fputs("routing: {policy: fixed, to: ", f);
+        put_str(f, s->deployments[rt->to].name);
+        fputs("}\n", f);
+        return;
+    case SIM_ROUTE_SPLIT:
+    default:
+        fputs("routing: {policy: split, weights: {", f);
+        for (size_t i = 0; i < s->n_deployments; i++) {
+            if (i)
+                fputs(", ", f);
+            put_str(f, s->deployments[i].name);
+            fprintf(f, ": %.17g", rt->weights[i]);
+        }
+        fputs("}}\n", f);
+        return;
+    }
+}
+
 static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
 {
     fputs("  - name: ", f);
@@ -124,6 +247,16 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
             fputs("    batch: {completion_s: ", f);
             put_dist(f, &d->batch_completion_s);
             fputs("}\n", f);
+        }
+        if (d->rl_requests_per_min > 0 || d->rl_input_tokens_per_min > 0 || d->rl_output_tokens_per_min > 0) {
+            fputs("    rate_limits: {", f);
+            if (d->rl_requests_per_min > 0)
+                fprintf(f, "requests_per_min: %.17g, ", d->rl_requests_per_min);
+            if (d->rl_input_tokens_per_min > 0)
+                fprintf(f, "input_tokens_per_min: %.17g, ", d->rl_input_tokens_per_min);
+            if (d->rl_output_tokens_per_min > 0)
+                fprintf(f, "output_tokens_per_min: %.17g, ", d->rl_output_tokens_per_min);
+            fprintf(f, "backoff_s: %.17g, on_limit: %s}\n", d->rl_backoff_s, d->rl_client_queue ? "queue" : "retry");
         }
         fputs("    # price source: ", f);
         fprintf(f, "%s, %s\n", p->source, p->date);
@@ -264,6 +397,21 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
             put_dist(f, &c->output_tokens);
             fprintf(f, "\n      streaming: %s\n      batch: %s\n", c->streaming ? "true" : "false",
                     c->batch ? "true" : "false");
+            fputs("      features: {", f);
+            if (c->has_characters) {
+                fputs("characters: ", f);
+                put_dist(f, &c->characters);
+                fputs(", ", f);
+            }
+            if (c->has_words) {
+                fputs("words: ", f);
+                put_dist(f, &c->words);
+                fputs(", ", f);
+            }
+            fprintf(f, "chars_per_token: %.17g, words_per_token: %.17g, question_mark: %.17g}\n",
+                    c->chars_per_token, c->words_per_token, c->question_mark);
+            if (c->prefetch)
+                fprintf(f, "      prefetch: {hit_probability: %.17g}\n", c->prefetch_hit);
         }
     }
     if (w->sessions.enabled) {
@@ -276,50 +424,7 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
     fputs("deployments:\n", f);
     for (size_t i = 0; i < s->n_deployments; i++)
         put_deployment(f, &s->deployments[i]);
-    if (s->routing.policy == SIM_ROUTE_RULES) {
-        fputs("routing:\n  policy: rules\n  rules:\n", f);
-        for (size_t i = 0; i < s->routing.n_rules; i++) {
-            const struct sim_route_rule *ru = &s->routing.rules[i];
-            fputs("    - {when: {", f);
-            const char *sep = "";
-            if (ru->class_idx >= 0) {
-                fputs("class: ", f);
-                put_str(f, s->workload.classes[ru->class_idx].name);
-                sep = ", ";
-            }
-            if (ru->prompt_tokens_lt > 0) {
-                fprintf(f, "%sprompt_tokens_lt: %.17g", sep, ru->prompt_tokens_lt);
-                sep = ", ";
-            }
-            if (ru->prompt_tokens_ge > 0)
-                fprintf(f, "%sprompt_tokens_ge: %.17g", sep, ru->prompt_tokens_ge);
-            fputs("}, to: ", f);
-            put_str(f, s->deployments[ru->to].name);
-            fputs("}\n", f);
-        }
-        fputs("  default: ", f);
-        put_str(f, s->deployments[s->routing.fallback].name);
-        fputs("\n", f);
-    } else if (s->routing.policy == SIM_ROUTE_CLASSIFIER) {
-        fputs("routing: {policy: classifier, strong: ", f);
-        put_str(f, s->deployments[s->routing.strong].name);
-        fputs(", weak: ", f);
-        put_str(f, s->deployments[s->routing.weak].name);
-        fprintf(f, ", accuracy: %.17g}\n", s->routing.accuracy);
-    } else if (s->routing.policy == SIM_ROUTE_FIXED) {
-        fputs("routing: {policy: fixed, to: ", f);
-        put_str(f, s->deployments[s->routing.to].name);
-        fputs("}\n", f);
-    } else {
-        fputs("routing: {policy: split, weights: {", f);
-        for (size_t i = 0; i < s->n_deployments; i++) {
-            if (i)
-                fputs(", ", f);
-            put_str(f, s->deployments[i].name);
-            fprintf(f, ": %.17g", s->routing.weights[i]);
-        }
-        fputs("}}\n", f);
-    }
+    put_routing(f, s);
     int any_q = s->joint.enabled;
     for (size_t i = 0; i < s->n_deployments; i++)
         any_q |= s->deployments[i].has_quality;
@@ -331,8 +436,18 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
                 continue;
             fputs("  ", f);
             put_str(f, d->name);
-            fprintf(f, ": {simple: %.17g, moderate: %.17g, complex: %.17g}\n", d->success[0], d->success[1],
+            fprintf(f, ": {simple: %.17g, moderate: %.17g, complex: %.17g", d->success[0], d->success[1],
                     d->success[2]);
+            int first_c = 1;
+            for (size_t c = 0; d->class_success != NULL && c < s->workload.n_classes; c++) {
+                if (isnan(d->class_success[c]))
+                    continue;
+                fputs(first_c ? ", classes: {" : ", ", f);
+                put_str(f, s->workload.classes[c].name);
+                fprintf(f, ": %.17g", d->class_success[c]);
+                first_c = 0;
+            }
+            fputs(first_c ? "}\n" : "}}\n", f);
         }
         if (s->joint.enabled) {
             fputs("  joint: {strong: ", f);
@@ -346,6 +461,8 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
     fprintf(f, "output_control: {verbosity: %.17g", s->output_control.verbosity);
     if (s->output_control.max_tokens > 0)
         fprintf(f, ", max_tokens: %.17g", s->output_control.max_tokens);
+    fprintf(f, ", truncation_penalty: %.17g, verbosity_penalty: %.17g", s->output_control.truncation_penalty,
+            s->output_control.verbosity_penalty);
     fputs("}\n", f);
     if (s->slo.ttft_s > 0 || s->slo.itl_s > 0 || s->slo.e2e_s > 0) {
         fprintf(f, "slo: {percentile: %.17g", s->slo.percentile);

@@ -190,6 +190,40 @@ static void print_latency_row(const struct ana_summary_row *rows, size_t n, cons
            r->p99 * scale, r->mean * scale, r->ci95 * scale);
 }
 
+/* What the router did, when it does more than pick a deployment. */
+static void print_routing(const struct sim_scenario *sc, const struct ana_summary_row *rows, size_t n)
+{
+    const struct sim_routing_cfg *rt = &sc->routing;
+    if (rt->policy == SIM_ROUTE_CASCADE) {
+        printf("cascade               %.2f%% of requests escalated; answers per tier:",
+               100 * val(rows, n, "all", "escalated_share", F_MEAN));
+        for (size_t i = 0; i < rt->n_tiers; i++) {
+            char scope[ANA_SCOPE_MAX];
+            snprintf(scope, sizeof scope, "deployment:%s", sc->deployments[rt->tiers[i]].name);
+            printf(" %s %.0f (%.0f passed up)", sc->deployments[rt->tiers[i]].name, val(rows, n, scope, "calls", F_MEAN),
+                   val(rows, n, scope, "escalated_calls", F_MEAN));
+        }
+        printf("\n  (an escalated request pays every tier it went through; its row is its last tier's)\n");
+    } else if (rt->policy == SIM_ROUTE_SPILLOVER) {
+        printf("spillover             %.2f%% of requests went past %s\n",
+               100 * val(rows, n, "all", "spilled_share", F_MEAN), sc->deployments[rt->tiers[0]].name);
+    }
+    int prefetch = 0;
+    for (size_t i = 0; i < sc->workload.n_classes; i++)
+        prefetch |= sc->workload.classes[i].prefetch;
+    if (prefetch) {
+        double saved = val(rows, n, "all", "prefetch_saved_s", F_MEAN);
+        printf("prefetch              %.2f%% of requests were prefetch hits, each waited %.4g s less on average; "
+               "wasted %.0f prefetches, $%.4f per 1k requests\n",
+               100 * val(rows, n, "all", "prefetch_hit_share", F_MEAN), isfinite(saved) ? saved : 0.0,
+               val(rows, n, "all", "prefetch_wasted_requests", F_MEAN),
+               val(rows, n, "all", "prefetch_wasted_per_1k_usd", F_MEAN));
+        const struct ana_summary_row *pr = ana_summary_find(rows, n, "all", "perceived_s");
+        if (pr != NULL && pr->count > 0)
+            printf("  perceived latency (what users waited for) p50 %.4g s, p95 %.4g s\n", pr->p50, pr->p95);
+    }
+}
+
 static void print_table(const struct sim_scenario *sc, const struct ana_summary_row *rows, size_t n,
                         const char *path, uint64_t warmup_skipped)
 {
@@ -264,8 +298,10 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
             if (isfinite(q))
                 printf("; %s %.2f%%", sc->deployments[i].name, 100 * q);
         }
-        printf("\n");
+        printf("\n  quality-cost point: %.2f%% successful at $%.4f per 1k requests\n",
+               100 * val(rows, n, "all", "success", F_MEAN), c1k);
     }
+    print_routing(sc, rows, n);
     const struct sim_slo_cfg *slo = &sc->slo;
     if (slo->ttft_s > 0 || slo->itl_s > 0 || slo->e2e_s > 0) {
         /* Each target against its percentile, then goodput: requests meeting all. */
@@ -412,6 +448,8 @@ struct warm_counter {
     uint64_t warm;
     uint64_t measured, limited; /* rate limits: requests that got a 429 */
     double limited_queue_s;
+    uint64_t queued;            /* ... that waited in the client-side queue */
+    double queued_s;
 };
 
 static int count_request(void *ctx, const struct sim_request_record *r)
@@ -424,6 +462,10 @@ static int count_request(void *ctx, const struct sim_request_record *r)
         if (r->flags & SIM_RF_RATE_LIMITED) {
             w->limited++;
             w->limited_queue_s += r->queue_s;
+        }
+        if (r->flags & SIM_RF_CLIENT_QUEUED) {
+            w->queued++;
+            w->queued_s += r->queue_s;
         }
     }
     return w->inner.request ? w->inner.request(w->inner.ctx, r) : 0;
@@ -662,7 +704,7 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    struct warm_counter wc = {ana_stats_sink(stats), 0, 0, 0, 0.0};
+    struct warm_counter wc = {.inner = ana_stats_sink(stats)};
     struct sim_sink stats_sink = {&wc, count_request, NULL, count_iter};
     struct sim_tee tee = {ana_h5_sink(h5), stats_sink};
     struct sim_sink sink = sim_tee_sink(&tee);
@@ -763,6 +805,11 @@ int cmd_run(int argc, char **argv)
                "%.4g s on average before starting\n",
                (unsigned long long)wc.limited, (unsigned long long)wc.measured, 100.0 * wc.limited / wc.measured,
                wc.limited_queue_s / wc.limited);
+    if (!o.quiet && !o.json && wc.queued > 0)
+        printf("rate limits: %llu of %llu measured requests waited in the client-side queue (%.1f%%), "
+               "%.4g s on average before starting\n",
+               (unsigned long long)wc.queued, (unsigned long long)wc.measured, 100.0 * wc.queued / wc.measured,
+               wc.queued_s / wc.queued);
     if (!o.quiet) {
         if (o.json)
             print_json(&sc, rows, n_rows, sc.output.path);

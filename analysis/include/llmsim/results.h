@@ -109,6 +109,22 @@
  *                        the end ("all": the sum)
  *                        (the four cache figures are 0 for deployments without
  *                        a prompt cache)
+ *   escalated_share, spilled_share, rate_limited_share, client_queued_share,
+ *   prefetch_hit_share   share of the measured served requests flagged
+ *                        SIM_RF_ESCALATED, _SPILLED, _RATE_LIMITED,
+ *                        _CLIENT_QUEUED, _PREFETCH_HIT
+ *   prefetch_saved_s     over the measured prefetch hits, the mean of (ttft_s
+ *                        when the class streams, else e2e_s) - perceived_s:
+ *                        the wait the prefetch took off the user (NaN with none)
+ *   prefetch_wasted_per_1k_usd
+ *                        1000 x cost of ALL wasted prefetches (flag
+ *                        SIM_RF_PREFETCH_WASTED; part of cost_per_1k_usd) /
+ *                        ALL served requests
+ *   prefetch_wasted_requests  wasted prefetches (warm-up included); they are
+ *                        in no per-request metric and no request count
+ *   calls, escalated_calls  ("all" and deployments) sim_deployment_stats calls
+ *                        and escalated: answers given, and of them those a
+ *                        cascade passed up ("all": the sums)
  * Scope "all" has all but kv_capacity_tokens; "deployment:NAME" all but
  * in_system_mean and littles_law_rel_err (its GPU line is its own provisioned
  * cost, its storage line its own storage fees); "class:NAME" throughput_rps,

@@ -34,22 +34,9 @@ static void run(const char *yaml, struct acc *a, struct ana_summary_row **rows, 
 {
     struct sim_scenario sc;
     tu_load_yaml(&sc, yaml, NULL, 0);
-    struct ana_stats *st = NULL;
-    ck_assert_int_eq(ana_stats_alloc(&st, &sc), 0);
     memset(a, 0, sizeof *a);
-    struct sim_tee tee = {{a, collect, NULL, NULL}, ana_stats_sink(st)};
-    struct sim_sink sink = sim_tee_sink(&tee);
-    struct sim_world *w = NULL;
-    struct llmsim_error err;
-    llmsim_error_clear(&err);
-    ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
-    ck_assert_int_eq(sim_run(w), 0);
-    struct sim_world_stats ws;
-    sim_world_stats(w, &ws);
-    ck_assert_int_eq(ana_stats_add_run(st, 0, &ws), 0);
-    ck_assert_int_eq(ana_stats_summary(st, rows, n), 0);
-    sim_world_free(w);
-    ana_stats_free(st);
+    struct sim_sink sink = {a, collect, NULL, NULL};
+    tu_summarize(&sc, &sink, rows, n);
     sim_scenario_free(&sc);
 }
 

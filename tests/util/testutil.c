@@ -3,6 +3,7 @@
 
 #include <check.h>
 
+#include "llmsim/results.h"
 #include "llmsim/scenario.h"
 #include "llmsim/world.h"
 
@@ -128,4 +129,33 @@ void tu_run_world(const struct sim_scenario *sc, const struct sim_sink *sink, st
     if (st != NULL)
         *st = ws;
     sim_world_free(w);
+}
+
+void tu_summarize(const struct sim_scenario *sc, const struct sim_sink *extra, struct ana_summary_row **rows,
+                  size_t *n)
+{
+    struct ana_stats *st = NULL;
+    ck_assert_int_eq(ana_stats_alloc(&st, sc), 0);
+    struct sim_tee tee = {extra != NULL ? *extra : (struct sim_sink){NULL, NULL, NULL, NULL}, ana_stats_sink(st)};
+    struct sim_sink sink = sim_tee_sink(&tee);
+    for (int rep = 0; rep < sc->replications; rep++) {
+        struct sim_world *w = NULL;
+        struct llmsim_error err;
+        llmsim_error_clear(&err);
+        ck_assert_msg(sim_world_alloc(&w, sc, (uint32_t)rep, &sink, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(sim_run(w), 0);
+        struct sim_world_stats ws;
+        sim_world_stats(w, &ws);
+        ck_assert_int_eq(ana_stats_add_run(st, (uint32_t)rep, &ws), 0);
+        sim_world_free(w);
+    }
+    ck_assert_int_eq(ana_stats_summary(st, rows, n), 0);
+    ana_stats_free(st);
+}
+
+double tu_metric(const struct ana_summary_row *rows, size_t n, const char *scope, const char *metric)
+{
+    const struct ana_summary_row *r = ana_summary_find(rows, n, scope, metric);
+    ck_assert_msg(r != NULL, "no row %s / %s", scope, metric);
+    return r->mean;
 }

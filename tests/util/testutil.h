@@ -34,4 +34,13 @@ struct sim_deployment_stats;
 void tu_run_world(const struct sim_scenario *sc, const struct sim_sink *sink, struct sim_world_stats *st,
                   struct sim_deployment_stats *dep0);
 
+/* Runs every replication of sc through the statistics (and extra, when not
+ * NULL, first) and returns the summary rows (free() them). */
+struct ana_summary_row;
+void tu_summarize(const struct sim_scenario *sc, const struct sim_sink *extra, struct ana_summary_row **rows,
+                  size_t *n);
+
+/* The mean of a summary row, failing the test when there is none. */
+double tu_metric(const struct ana_summary_row *rows, size_t n, const char *scope, const char *metric);
+
 #endif

@@ -1,6 +1,7 @@
 /* The scenario loader: values, defaults, overrides, the resolved form, the
  * price catalog and the Azure trace reader. */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,31 +114,69 @@ START_TEST(test_override_errors)
 }
 END_TEST
 
-/* The resolved form loads again and resolves to itself. */
+/* Loads a (text loaded as is when path is NULL), then checks that its
+ * resolved form loads again and resolves to itself. */
+static void round_trip(const char *path, const struct scn_override *o, size_t n)
+{
+    struct sim_scenario a, b;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    if (path)
+        load_ok(&a, path, o, n);
+    else
+        ck_assert_int_eq(scn_load_string(&a, scn_default_scenario_yaml, strlen(scn_default_scenario_yaml),
+                                         SCN_DEFAULT_NAME, NULL, 0, &err), 0);
+    char *ya = scn_resolved_yaml(&a);
+    ck_assert_ptr_nonnull(ya);
+    int rc = scn_load_string(&b, ya, strlen(ya), "resolved.yaml", NULL, 0, &err);
+    char msg[2048];
+    llmsim_error_format(&err, msg, sizeof msg);
+    ck_assert_msg(rc == 0, "%s: %s\n%s", path ? path : "default", msg, ya);
+    char *yb = scn_resolved_yaml(&b);
+    ck_assert_str_eq(ya, yb);
+    free(ya);
+    free(yb);
+    sim_scenario_free(&a);
+    sim_scenario_free(&b);
+}
+
+/* The resolved form loads again and resolves to itself: the default, every
+ * example, and every routing policy. */
 START_TEST(test_resolved_round_trip)
 {
-    const char *paths[] = {"data/minimal.yaml", NULL};
-    for (int k = 0; k < 2; k++) {
-        struct sim_scenario a, b;
-        struct llmsim_error err;
-        llmsim_error_clear(&err);
-        if (paths[k])
-            load_ok(&a, paths[k], NULL, 0);
-        else
-            ck_assert_int_eq(scn_load_string(&a, scn_default_scenario_yaml, strlen(scn_default_scenario_yaml),
-                                             SCN_DEFAULT_NAME, NULL, 0, &err), 0);
-        char *ya = scn_resolved_yaml(&a);
-        ck_assert_ptr_nonnull(ya);
-        int rc = scn_load_string(&b, ya, strlen(ya), "resolved.yaml", NULL, 0, &err);
-        char msg[2048];
-        llmsim_error_format(&err, msg, sizeof msg);
-        ck_assert_msg(rc == 0, "%s\n%s", msg, ya);
-        char *yb = scn_resolved_yaml(&b);
-        ck_assert_str_eq(ya, yb);
-        free(ya);
-        free(yb);
-        sim_scenario_free(&a);
-        sim_scenario_free(&b);
+    round_trip("data/minimal.yaml", NULL, 0);
+    round_trip(NULL, NULL, 0);
+    DIR *dir = opendir("../scenarios/examples");
+    ck_assert_ptr_nonnull(dir);
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "../scenarios/examples/%s", e->d_name);
+        round_trip(path, NULL, 0);
+    }
+    closedir(dir);
+    const char *routes[] = {
+        "{policy: rules, rules: [{when: {class: faq, prompt_tokens_lt: 100, prompt_tokens_ge: 2, prompt_chars_lt: 1000, "
+        "prompt_chars_ge: 1, words_lt: 20, words_ge: 1, question_mark: true, segment: question, no_segment: document}, "
+        "to: haiku}, {when: {question_mark: false}, to: sonnet}], default: sonnet}",
+        "{policy: classifier, strong: sonnet, weak: haiku, confusion: [[0.7, 0.3], [0.1, 0.9]]}",
+        "{policy: classifier, by_difficulty: {simple: haiku, moderate: haiku, complex: sonnet}, accuracy: 0.8}",
+        "{policy: cascade, tiers: [haiku, sonnet], detect: 0.8, false_alarm: 0.05}",
+        "{policy: spillover, tiers: [haiku, sonnet], max_queue: 3}",
+        "{policy: cost_aware, quality_target: 0.9}",
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        struct scn_override o[] = {
+            {"routing", routes[i]},
+            {"quality.haiku", "{simple: 0.9, moderate: 0.8, complex: 0.5, classes: {faq: 0.95}}"},
+            {"output_control", "{max_tokens: 500, truncation_penalty: 0.2, verbosity: 0.8, verbosity_penalty: 0.1}"},
+            {"deployments.haiku.rate_limits", "{requests_per_min: 100, on_limit: queue}"},
+            {"workload.classes.faq.features", "{words: {dist: uniform, min: 3, max: 30}, question_mark: 0.8}"},
+        };
+        round_trip("../scenarios/examples/routing-walkthrough.yaml", o, sizeof o / sizeof o[0]);
     }
 }
 END_TEST

@@ -2022,8 +2022,13 @@ static int resolve(struct load *ld, const struct yn_node *root)
             const struct yn_node *wl = yn_get(root, "workload"), *cls = wl ? yn_get(wl, "classes") : NULL;
             const struct yn_node *item = cls && cls->type == YN_SEQ && i < cls->n ? cls->vals[i] : root;
             const struct yn_node *pf = item->type == YN_MAP ? yn_get(item, "prefetch") : NULL;
-            return scn_fail(c, pf ? pf : root, "class '%s': prefetch guesses a session's next turn; it needs "
-                                               "workload.sessions", sc->workload.classes[i].name);
+            size_t m = scn_path_push(c, "workload");
+            scn_path_push(c, "classes");
+            scn_path_push(c, sc->workload.classes[i].name);
+            scn_path_push(c, "prefetch");
+            int frc = scn_fail(c, pf ? pf : root, "prefetch guesses a session's next turn; it needs workload.sessions");
+            scn_path_pop(c, m);
+            return frc;
         }
     if (sc->routing.policy == SIM_ROUTE_CLASSIFIER && !sc->routing.by_difficulty && sc->joint.enabled &&
         (sc->joint.strong != sc->routing.strong || sc->joint.weak != sc->routing.weak))

@@ -295,8 +295,11 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
                 l->decode_c_context_s);
     } else {
         const struct mdl_roofline *r = &d->roofline;
-        fprintf(f, "    latency: {model: roofline, mfu: %.17g, mbu: %.17g, step_overhead_ms: %.17g, "
-                   "allreduce_latency_us: %.17g, link_efficiency: %.17g}\n",
+        /* Values stored in other units print with 15 digits, which survive
+         * the conversion back (17 would carry its rounding into the next
+         * reload). */
+        fprintf(f, "    latency: {model: roofline, mfu: %.17g, mbu: %.17g, step_overhead_ms: %.15g, "
+                   "allreduce_latency_us: %.15g, link_efficiency: %.17g}\n",
                 r->mfu, r->mbu, r->step_overhead_s * 1e3, r->allreduce_latency_s * 1e6, r->link_eff);
     }
     fprintf(f, "    replicas: %d\n    tp: %d\n    gpu_hour_usd: %.17g\n", d->replicas, d->tp, d->gpu_hour_usd);
@@ -317,7 +320,7 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         fprintf(f, "    scheduler: {policy: static, max_batch: %d}\n", d->max_batch);
         break;
     case SIM_SCHED_DYNAMIC:
-        fprintf(f, "    scheduler: {policy: dynamic, max_batch: %d, max_wait_ms: %.17g}\n", d->max_batch,
+        fprintf(f, "    scheduler: {policy: dynamic, max_batch: %d, max_wait_ms: %.15g}\n", d->max_batch,
                 d->max_wait_s * 1e3);
         break;
     case SIM_SCHED_CONTINUOUS:
@@ -467,11 +470,11 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
     if (s->slo.ttft_s > 0 || s->slo.itl_s > 0 || s->slo.e2e_s > 0) {
         fprintf(f, "slo: {percentile: %.17g", s->slo.percentile);
         if (s->slo.ttft_s > 0)
-            fprintf(f, ", ttft_ms: %.17g", s->slo.ttft_s * 1e3);
+            fprintf(f, ", ttft_ms: %.15g", s->slo.ttft_s * 1e3);
         if (s->slo.itl_s > 0)
-            fprintf(f, ", itl_ms: %.17g", s->slo.itl_s * 1e3);
+            fprintf(f, ", itl_ms: %.15g", s->slo.itl_s * 1e3);
         if (s->slo.e2e_s > 0)
-            fprintf(f, ", e2e_ms: %.17g", s->slo.e2e_s * 1e3);
+            fprintf(f, ", e2e_ms: %.15g", s->slo.e2e_s * 1e3);
         fputs("}\n", f);
     }
     fputs("output: {path: ", f);

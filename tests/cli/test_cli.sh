@@ -137,6 +137,58 @@ PYEOF
 expect_rc 0 "compare two results" "$LLMSIM" compare "$T/varied.h5" "$T/varied3.h5"
 expect_rc 2 "compare a missing file" "$LLMSIM" compare "$T/varied.h5" "$T/none.h5"
 
+# Every example scenario is valid.
+expect_rc 0 "validate every example" "$LLMSIM" validate ../scenarios/examples/*.yaml
+
+# The routing walkthrough: Sonnet only, the heuristic rule, a classifier and
+# a cascade with Haiku 4.5, on the same arrivals and quality draws.  Sonnet
+# answers every question Haiku answers (its success probability is higher
+# at every difficulty and the draws are shared), so no router beats it on
+# quality, and every router is cheaper.
+W=../scenarios/examples/routing-walkthrough.yaml
+short=(--set 'horizon={duration_s: 900, warmup_s: 60}' --json)
+"$LLMSIM" run "$W" "${short[@]}" -o "$T/w0.h5" >"$T/w0.json" &&
+"$LLMSIM" run "$W" "${short[@]}" -o "$T/w1.h5" --set 'routing={policy: rules, rules: [{when: {prompt_chars_lt: 1000, question_mark: true, words_lt: 20}, to: haiku}], default: sonnet}' >"$T/w1.json" &&
+"$LLMSIM" run "$W" "${short[@]}" -o "$T/w2.h5" --set 'routing={policy: classifier, strong: sonnet, weak: haiku, accuracy: 0.85}' >"$T/w2.json" &&
+"$LLMSIM" run "$W" "${short[@]}" -o "$T/w3.h5" --set 'routing={policy: cascade, tiers: [haiku, sonnet], detect: 0.8}' >"$T/w3.json" &&
+$PY - "$T" <<'PYEOF' && ok "routing walkthrough: every router cheaper than Sonnet only, none better" || bad "routing walkthrough"
+import json, sys
+def get(i, metric, field="mean"):
+    d = json.load(open(f"{sys.argv[1]}/w{i}.json"))
+    return [r[field] for r in d["summary"] if r["scope"] == "all" and r["metric"] == metric][0]
+names = ["sonnet only", "rule", "classifier", "cascade"]
+q = [get(i, "success") for i in range(4)]
+c = [get(i, "cost_per_1k_usd") for i in range(4)]
+for i in range(4):
+    print(f"    {names[i]:12s} ${c[i]:7.4f} per 1k  TTFT p95 {get(i, 'ttft_s', 'p95'):6.3f} s  quality {100 * q[i]:.2f}%")
+assert all(q[0] >= q[i] for i in range(1, 4)), q
+assert all(c[0] > c[i] for i in range(1, 4)), c
+assert get(3, "escalated_share") > 0
+PYEOF
+
+# Hybrid spillover: some, not all, requests go past the GPU.
+"$LLMSIM" run ../scenarios/examples/hybrid-spillover.yaml --set horizon.duration_s=600 --json -o "$T/hy.h5" >"$T/hy.json" &&
+$PY - "$T/hy.json" <<'PYEOF' && ok "hybrid spillover spills part of the traffic" || bad "hybrid spillover"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = [r["mean"] for r in d["summary"] if r["scope"] == "all" and r["metric"] == "spilled_share"][0]
+assert 0 < s < 0.5, s
+PYEOF
+
+# Offline work through the Batch API: the same requests at exactly half the price.
+B=../scenarios/examples/offline-batch.yaml
+"$LLMSIM" run "$B" --set horizon.duration_s=300 --json -o "$T/ob0.h5" >"$T/ob0.json" &&
+"$LLMSIM" run "$B" --set horizon.duration_s=300 --set workload.classes.summarize.batch=true --json -o "$T/ob1.h5" >"$T/ob1.json" &&
+$PY - "$T" <<'PYEOF' && ok "Batch API halves the cost of the offline job" || bad "offline batch"
+import json, sys
+def get(n, metric, field="mean"):
+    d = json.load(open(f"{sys.argv[1]}/{n}.json"))
+    return [r[field] for r in d["summary"] if r["scope"] == "all" and r["metric"] == metric][0]
+a, b = get("ob0", "cost_per_1k_usd"), get("ob1", "cost_per_1k_usd")
+assert abs(b / a - 0.5) < 1e-9, (a, b)
+assert get("ob1", "e2e_s", "p50") > 60 > get("ob0", "e2e_s", "p50")
+PYEOF
+
 # Interruption: SIGINT leaves a readable file with complete = 0 under the final name.
 "$LLMSIM" run data/minimal.yaml --set horizon.duration_s=1.0e6 --set workload.arrivals.rate_per_s=50 \
     -o "$T/int.h5" --quiet >/dev/null 2>"$T/int.err" &

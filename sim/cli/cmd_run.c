@@ -329,27 +329,24 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
         printf("in system (time avg)  %.4g requests (Little's law L = lambda W holds to %.1g)\n", lq,
                isfinite(lerr) ? lerr : 0.0);
 
-    printf("\n%-24s %9s %10s %10s %10s %12s\n", "by class", "requests", "TTFT p95", "ITL p50",
-           "E2E p95", "$ per 1k");
-    for (size_t i = 0; i < sc->workload.n_classes; i++) {
-        char scope[ANA_SCOPE_MAX];
-        snprintf(scope, sizeof scope, "class:%s", sc->workload.classes[i].name);
-        const struct ana_summary_row *r = ana_summary_find(rows, n, scope, "e2e_s");
-        printf("  %-22s %9llu %10.4g %10.4g %10.4g %12.4f\n", sc->workload.classes[i].name,
-               r ? (unsigned long long)r->count : 0ULL, val(rows, n, scope, "ttft_s", F_P95),
-               val(rows, n, scope, "itl_s", F_P50), val(rows, n, scope, "e2e_s", F_P95),
-               1000 * val(rows, n, scope, "cost_usd", F_MEAN));
-    }
-    printf("%-24s %9s %10s %10s %10s %12s\n", "by deployment", "requests", "TTFT p95", "ITL p50",
-           "E2E p95", "$ per 1k");
-    for (size_t i = 0; i < sc->n_deployments; i++) {
-        char scope[ANA_SCOPE_MAX];
-        snprintf(scope, sizeof scope, "deployment:%s", sc->deployments[i].name);
-        const struct ana_summary_row *r = ana_summary_find(rows, n, scope, "e2e_s");
-        printf("  %-22s %9llu %10.4g %10.4g %10.4g %12.4f\n", sc->deployments[i].name,
-               r ? (unsigned long long)r->count : 0ULL, val(rows, n, scope, "ttft_s", F_P95),
-               val(rows, n, scope, "itl_s", F_P50), val(rows, n, scope, "e2e_s", F_P95),
-               1000 * val(rows, n, scope, "cost_usd", F_MEAN));
+    /* With quality figures, a quality column: success per class and per tier. */
+    for (int part = 0; part < 2; part++) {
+        size_t count = part == 0 ? sc->workload.n_classes : sc->n_deployments;
+        printf(part == 0 ? "\n%-24s %9s %10s %10s %10s %12s%s\n" : "%-24s %9s %10s %10s %10s %12s%s\n",
+               part == 0 ? "by class" : "by deployment", "requests", "TTFT p95", "ITL p50", "E2E p95", "$ per 1k",
+               has_quality ? "    quality" : "");
+        for (size_t i = 0; i < count; i++) {
+            const char *name = part == 0 ? sc->workload.classes[i].name : sc->deployments[i].name;
+            char scope[ANA_SCOPE_MAX];
+            snprintf(scope, sizeof scope, "%s:%s", part == 0 ? "class" : "deployment", name);
+            const struct ana_summary_row *r = ana_summary_find(rows, n, scope, "e2e_s");
+            printf("  %-22s %9llu %10.4g %10.4g %10.4g %12.4f", name, r ? (unsigned long long)r->count : 0ULL,
+                   val(rows, n, scope, "ttft_s", F_P95), val(rows, n, scope, "itl_s", F_P50),
+                   val(rows, n, scope, "e2e_s", F_P95), 1000 * val(rows, n, scope, "cost_usd", F_MEAN));
+            if (has_quality)
+                printf(" %9.2f%%", 100 * val(rows, n, scope, "success", F_MEAN));
+            printf("\n");
+        }
     }
     /* Self-hosted deployments: how hard the GPUs work. */
     int header = 0;

@@ -181,6 +181,28 @@ START_TEST(test_resolved_round_trip)
 }
 END_TEST
 
+/* A joint table without shares takes a published preset (RouteLLM MMLU by
+ * default), with exactly the catalogued shares. */
+START_TEST(test_joint_presets)
+{
+    const char *presets[] = {NULL, "routellm-mmlu", "routellm-gsm8k"};
+    const double both[] = {0.628, 0.628, 0.5663}, only_strong[] = {0.1778, 0.1778, 0.2904};
+    for (int i = 0; i < 3; i++) {
+        char joint[160];
+        snprintf(joint, sizeof joint, "{joint: {strong: sonnet, weak: haiku%s%s}}", presets[i] ? ", preset: " : "",
+                 presets[i] ? presets[i] : "");
+        struct scn_override o[] = {{"quality", joint}};
+        struct sim_scenario sc;
+        load_ok(&sc, "../scenarios/examples/routing-walkthrough.yaml", o, 1);
+        ck_assert(sc.joint.enabled);
+        ck_assert_double_eq(sc.joint.both, both[i]);
+        ck_assert_double_eq(sc.joint.only_strong, only_strong[i]);
+        ck_assert_double_eq_tol(sc.joint.both + sc.joint.only_strong + sc.joint.only_weak + sc.joint.neither, 1.0, 1e-12);
+        sim_scenario_free(&sc);
+    }
+}
+END_TEST
+
 START_TEST(test_default_scenario)
 {
     struct sim_scenario sc;
@@ -280,6 +302,7 @@ int main(void)
     tcase_add_test(tc, test_overrides);
     tcase_add_test(tc, test_override_errors);
     tcase_add_test(tc, test_resolved_round_trip);
+    tcase_add_test(tc, test_joint_presets);
     tcase_add_test(tc, test_default_scenario);
     tcase_add_test(tc, test_price_catalog);
     tcase_add_test(tc, test_azure_trace);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmsim/quality.h"
 #include "llmsim/scenario.h"
 #include "loader_internal.h"
 #include "ynode.h"
@@ -1800,40 +1801,77 @@ static int read_prob(struct scn_ctx *c, const struct yn_node *v, double *out)
     return rc;
 }
 
+/* joint: {strong, weak, both, only_strong, only_weak, neither} or
+ * {strong, weak[, preset: ID]}: the four shares, or a published table
+ * (llmsim/quality.h; the first, RouteLLM's MMLU, by default). */
 static int h_joint(struct scn_ctx *c, const struct yn_node *v, struct sim_scenario *sc)
 {
     if (v->type != YN_MAP)
-        return scn_fail(c, v, "expected {strong, weak, both, only_strong, only_weak, neither}");
-    static const char *const keys[] = {"strong", "weak", "both", "only_strong", "only_weak", "neither"};
+        return scn_fail(c, v, "expected {strong, weak, preset} or {strong, weak, both, only_strong, only_weak, "
+                              "neither}");
+    static const char *const keys[] = {"strong", "weak", "both", "only_strong", "only_weak", "neither", "preset"};
     struct sim_quality_joint_cfg *j = &sc->joint;
     double *shares[] = {&j->both, &j->only_strong, &j->only_weak, &j->neither};
+    const struct mdl_joint_preset *pre = NULL;
+    int n_shares = 0;
     for (size_t i = 0; i < v->n; i++) {
         const char *k = v->keys[i]->str;
         size_t m = scn_path_push(c, k);
         int rc = 0, idx = -1;
-        for (int q = 0; q < 6; q++)
+        for (int q = 0; q < 7; q++)
             if (!strcmp(k, keys[q]))
                 idx = q;
         if (idx < 0) {
-            const char *near = scn_did_you_mean(k, keys, 6);
+            const char *near = scn_did_you_mean(k, keys, 7);
             rc = near ? scn_fail(c, v->keys[i], "unknown key '%s' (did you mean '%s'?)", k, near)
-                      : scn_fail(c, v->keys[i], "unknown key '%s' (expected strong, weak, both, only_strong, "
-                                                "only_weak, neither)", k);
+                      : scn_fail(c, v->keys[i], "unknown key '%s' (expected strong, weak, preset, both, "
+                                                "only_strong, only_weak, neither)", k);
         } else if (idx < 2) {
             const char *name = NULL;
             rc = scn_get_scalar(c, v->vals[i], &name);
             if (rc == 0)
                 rc = find_deployment(c, v->vals[i], sc, name, idx == 0 ? &j->strong : &j->weak);
+        } else if (idx == 6) {
+            const char *name = NULL;
+            rc = scn_get_scalar(c, v->vals[i], &name);
+            if (rc == 0 && (pre = mdl_joint_preset_find(name)) == NULL) {
+                size_t np = 0;
+                const struct mdl_joint_preset *all = mdl_joint_presets(&np);
+                const char *cands[16];
+                for (size_t q = 0; q < np && q < 16; q++)
+                    cands[q] = all[q].id;
+                const char *near = scn_did_you_mean(name, cands, np < 16 ? np : 16);
+                rc = near ? scn_fail(c, v->vals[i], "unknown preset '%s' (did you mean '%s'?)", name, near)
+                          : scn_fail(c, v->vals[i], "unknown preset '%s' (llmsim catalog quality lists them)", name);
+            }
         } else {
             rc = read_prob(c, v->vals[i], shares[idx - 2]);
+            n_shares++;
         }
         scn_path_pop(c, m);
         if (rc)
             return rc;
     }
-    for (int q = 0; q < 6; q++)
+    for (int q = 0; q < 2; q++)
         if (!yn_get(v, keys[q]))
             return scn_fail(c, v, "missing required key '%s'", keys[q]);
+    if (pre != NULL && n_shares > 0)
+        return scn_fail(c, v, "give either a preset or the four shares, not both");
+    if (n_shares > 0 && n_shares < 4) {
+        for (int q = 2; q < 6; q++)
+            if (!yn_get(v, keys[q]))
+                return scn_fail(c, v, "missing required key '%s' (give all four shares, or none for a preset)",
+                                keys[q]);
+    }
+    if (n_shares == 0) {
+        size_t np = 0;
+        if (pre == NULL)
+            pre = &mdl_joint_presets(&np)[0];
+        j->both = pre->both;
+        j->only_strong = pre->only_strong;
+        j->only_weak = pre->only_weak;
+        j->neither = pre->neither;
+    }
     if (fabs(j->both + j->only_strong + j->only_weak + j->neither - 1.0) > 1e-6)
         return scn_fail(c, v, "the four shares sum to %.9g, not 1",
                         j->both + j->only_strong + j->only_weak + j->neither);

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "llmsim/hardware.h"
+#include "llmsim/quality.h"
 #include "llmsim/scenario.h"
 
 static int invalid(const char *what, const struct llmsim_error *err)
@@ -90,13 +91,27 @@ static int list_prices(void)
     return LLMSIM_EXIT_OK;
 }
 
+static int list_quality(void)
+{
+    size_t n = 0;
+    const struct mdl_joint_preset *q = mdl_joint_presets(&n);
+    printf("Joint outcome tables for a strong and a weak tier (quality.joint.preset; the first is the default)\n\n");
+    printf("%-16s %-7s %9s %7s %12s %10s %8s  %s\n", "preset", "bench", "questions", "both", "only_strong",
+           "only_weak", "neither", "models; source, date");
+    for (size_t i = 0; i < n; i++)
+        printf("%-16s %-7s %9d %6.2f%% %11.2f%% %9.2f%% %7.2f%%  %s vs %s; %s, %s\n", q[i].id, q[i].benchmark,
+               q[i].questions, 100 * q[i].both, 100 * q[i].only_strong, 100 * q[i].only_weak, 100 * q[i].neither,
+               q[i].strong_model, q[i].weak_model, q[i].source, q[i].date);
+    return LLMSIM_EXIT_OK;
+}
+
 int cmd_catalog(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         puts(
-            "usage: llmsim catalog [gpus|models|prices]\n\n"
-            "Lists the catalogs compiled into llmsim (models/catalog/*.yaml), with the source and\n"
-            "date of every figure; with no argument, all three.  A scenario can give a GPU or "
+            "usage: llmsim catalog [gpus|models|prices|quality]\n\n"
+            "Lists the catalogs compiled into llmsim (models/catalog/*.yaml and the published joint\n"
+            "quality tables), with the source and date of every figure; with no argument, all four.  A scenario can give a GPU or "
             "model\n"
             "that is not listed inline, override a deployment's GPU price with 'gpu_hour_usd', "
             "and\n"
@@ -117,6 +132,10 @@ int cmd_catalog(int argc, char **argv)
             putchar('\n');
             rc = list_prices();
         }
+        if (rc == LLMSIM_EXIT_OK) {
+            putchar('\n');
+            rc = list_quality();
+        }
         return rc;
     }
     if (!strcmp(argv[1], "gpus"))
@@ -125,6 +144,8 @@ int cmd_catalog(int argc, char **argv)
         return list_models();
     if (!strcmp(argv[1], "prices"))
         return list_prices();
-    cli_errorf("catalog: unknown catalog '%s' (expected gpus, models or prices)", argv[1]);
+    if (!strcmp(argv[1], "quality"))
+        return list_quality();
+    cli_errorf("catalog: unknown catalog '%s' (expected gpus, models, prices or quality)", argv[1]);
     return LLMSIM_EXIT_USAGE;
 }

@@ -329,12 +329,14 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
         printf("in system (time avg)  %.4g requests (Little's law L = lambda W holds to %.1g)\n", lq,
                isfinite(lerr) ? lerr : 0.0);
 
-    /* With quality figures, a quality column: success per class and per tier. */
+    /* With quality figures, a quality column (success per class and per
+     * tier); with an SLO, a goodput column (share meeting every target). */
+    int has_slo = slo->ttft_s > 0 || slo->itl_s > 0 || slo->e2e_s > 0;
     for (int part = 0; part < 2; part++) {
         size_t count = part == 0 ? sc->workload.n_classes : sc->n_deployments;
-        printf(part == 0 ? "\n%-24s %9s %10s %10s %10s %12s%s\n" : "%-24s %9s %10s %10s %10s %12s%s\n",
+        printf(part == 0 ? "\n%-24s %9s %10s %10s %10s %12s%s%s\n" : "%-24s %9s %10s %10s %10s %12s%s%s\n",
                part == 0 ? "by class" : "by deployment", "requests", "TTFT p95", "ITL p50", "E2E p95", "$ per 1k",
-               has_quality ? "    quality" : "");
+               has_quality ? "    quality" : "", has_slo ? "    goodput" : "");
         for (size_t i = 0; i < count; i++) {
             const char *name = part == 0 ? sc->workload.classes[i].name : sc->deployments[i].name;
             char scope[ANA_SCOPE_MAX];
@@ -345,6 +347,8 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
                    val(rows, n, scope, "e2e_s", F_P95), 1000 * val(rows, n, scope, "cost_usd", F_MEAN));
             if (has_quality)
                 printf(" %9.2f%%", 100 * val(rows, n, scope, "success", F_MEAN));
+            if (has_slo)
+                printf(" %9.1f%%", 100 * val(rows, n, scope, "slo_met", F_MEAN));
             printf("\n");
         }
     }

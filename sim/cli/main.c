@@ -31,7 +31,7 @@ static void usage(FILE *f)
           "  run [SCENARIO.yaml]     simulate a scenario (the built-in default without one)\n"
           "  validate SCENARIO...    check scenarios without running them\n"
           "  compare A.h5 B.h5 ...   compare the headline metrics of results files\n"
-          "  catalog [prices|gpus|models]\n"
+          "  catalog [prices|gpus|models|quality]\n"
           "                          list the built-in catalogs\n"
           "\n"
           "`llmsim COMMAND --help` describes each command.  Exit codes: 0 ok, 1 runtime failure,\n"

@@ -210,8 +210,11 @@ START_TEST(spillover_is_mmck)
         double lambda;
         const char *bound;
         int K;
-    } t[] = {{1, 0, 0.8, "max_queue: 2", 2}, {3, 1, 2.4, "max_queue: 2", 2}, {1, 0, 0.8, "max_wait_s: 0", 0}};
-    for (int i = 0; i < 3; i++) {
+    } t[] = {{1, 0, 0.8, "max_queue: 2", 2},
+             {3, 1, 2.4, "max_queue: 2", 2},
+             {3, 1, 2.4, "max_queue: 0", 0},
+             {1, 0, 0.8, "max_wait_s: 0", 0}};
+    for (int i = 0; i < 4; i++) {
         char y[2048];
         snprintf(y, sizeof y,
                  "name: s\nseed: 8\nreplications: 10\nhorizon: {requests: 30000, warmup_s: 200}\n"

@@ -2069,9 +2069,13 @@ static int resolve(struct load *ld, const struct yn_node *root)
             return frc;
         }
     if (sc->routing.policy == SIM_ROUTE_CLASSIFIER && !sc->routing.by_difficulty && sc->joint.enabled &&
-        (sc->joint.strong != sc->routing.strong || sc->joint.weak != sc->routing.weak))
-        return scn_fail(c, yn_get(root, "routing"), "the classifier's strong and weak tiers must be the "
-                                                    "quality joint table's");
+        (sc->joint.strong != sc->routing.strong || sc->joint.weak != sc->routing.weak)) {
+        size_t m = scn_path_push(c, "routing");
+        int frc = scn_fail(c, yn_get(root, "routing"), "the classifier's strong and weak tiers must be the "
+                                                       "quality joint table's");
+        scn_path_pop(c, m);
+        return frc;
+    }
     if (sc->workload.process == SIM_ARRIVAL_TRACE && sc->duration_s <= 0 && sc->max_requests == 0)
         return scn_fail(c, root, "horizon needs duration_s or requests");
     if (sc->output.path == NULL) {

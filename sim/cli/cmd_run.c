@@ -286,7 +286,10 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
                val(rows, n, "all", "cache_unread_writes", F_MEAN), val(rows, n, "all", "cache_unread_write_usd", F_MEAN),
                val(rows, n, "all", "cache_storage_usd", F_MEAN));
     }
-    int has_quality = sc->joint.enabled;
+    /* Quality is shown when something can make an answer fail: quality
+     * figures, or an output-control penalty. */
+    int has_quality = sc->joint.enabled || sc->output_control.truncation_penalty > 0 ||
+                      sc->output_control.verbosity_penalty > 0;
     for (size_t i = 0; i < sc->n_deployments; i++)
         has_quality |= sc->deployments[i].has_quality;
     if (has_quality) {
@@ -311,13 +314,15 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
             const char *label, *metric;
             double target;
         } t[] = {{"TTFT", "ttft_s", slo->ttft_s}, {"ITL", "itl_s", slo->itl_s}, {"E2E", "e2e_s", slo->e2e_s}};
+        const char *sep = "";
         for (int i = 0; i < 3; i++) {
             if (t[i].target <= 0)
                 continue;
             const struct ana_summary_row *r = ana_summary_find(rows, n, "all", t[i].metric);
             double v = r ? slo_percentile(r, p) : NAN;
-            printf("%s %.4g s <= %.4g s %s;  ", t[i].label, v, t[i].target,
+            printf("%s%s %.4g s <= %.4g s %s", sep, t[i].label, v, t[i].target,
                    isfinite(v) ? (v <= t[i].target ? "met" : "MISSED") : "-");
+            sep = ";  ";
         }
         double good = val(rows, n, "all", "slo_met", F_MEAN);
         double thr2 = val(rows, n, "all", "throughput_rps", F_MEAN);
@@ -456,7 +461,9 @@ struct warm_counter {
 static int count_request(void *ctx, const struct sim_request_record *r)
 {
     struct warm_counter *w = ctx;
-    if (r->flags & SIM_RF_WARMUP) {
+    if (r->flags & SIM_RF_PREFETCH_WASTED) {
+        /* a wrong guess: neither measured nor left out, only paid for */
+    } else if (r->flags & SIM_RF_WARMUP) {
         w->warm++;
     } else {
         w->measured++;

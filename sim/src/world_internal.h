@@ -334,7 +334,11 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q);
 int simi_serve_done(struct sim_world *w, const struct sim_event *ev);
 /* A request started service at deployment d now (spillover's wait estimate). */
 void simi_note_admit(struct sim_world *w, struct simi_deploy *d);
-/* Requests waiting at deployment d and their expected wait, seconds. */
+/* Admissions a request arriving at deployment d now must wait for: the
+ * requests waiting, plus one when a scheduler-none deployment has every
+ * replica busy.  0 = it would start at once (or join the next iteration). */
+uint32_t simi_ahead(const struct simi_deploy *d);
+/* The wait a request arriving at d now can expect, seconds. */
 double simi_expected_wait_s(const struct sim_world *w, const struct simi_deploy *d);
 /* SIMI_EV_RL_WAKE: sends what the client-side queue of deployment d can. */
 int simi_serve_rl_wake(struct sim_world *w, const struct sim_event *ev);

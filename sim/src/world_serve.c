@@ -288,26 +288,30 @@ void simi_note_admit(struct sim_world *w, struct simi_deploy *d)
     d->admissions++;
 }
 
-/* The wait a request arriving now can expect: the admissions ahead of it
- * times the mean gap between admissions (a moving mean over about the last
- * 32).  Ahead of it are the requests waiting, plus one when a scheduler-none
- * deployment has every replica busy (it needs a departure even with an
- * empty queue; a batching replica admits at its next iteration).  For
- * M/M/c this is exact in expectation: a saturated deployment admits one
- * request per 1 / (c mu).  0 with nothing ahead, infinite while too few
- * admissions were seen to tell. */
+uint32_t simi_ahead(const struct simi_deploy *d)
+{
+    uint32_t ahead = d->waiting;
+    if (d->cfg->kind == SIM_DEPLOY_SELF_HOSTED && d->cfg->scheduler == SIM_SCHED_NONE &&
+        d->running >= (uint32_t)d->n_replicas)
+        ahead++;
+    return ahead;
+}
+
+/* The admissions ahead (simi_ahead: a batching replica admits at its next
+ * iteration, so only the requests waiting count there) times the mean gap
+ * between admissions (a moving mean over about the last 32).  For M/M/c
+ * this is exact in expectation: a saturated deployment admits one request
+ * per 1 / (c mu).  0 with nothing ahead, infinite while too few admissions
+ * were seen to tell. */
 double simi_expected_wait_s(const struct sim_world *w, const struct simi_deploy *d)
 {
     (void)w;
-    double ahead = d->waiting;
-    if (d->cfg->kind == SIM_DEPLOY_SELF_HOSTED && d->cfg->scheduler == SIM_SCHED_NONE &&
-        d->running >= (uint32_t)d->n_replicas)
-        ahead += 1;
+    uint32_t ahead = simi_ahead(d);
     if (ahead == 0)
         return 0.0;
     if (d->admissions < 2)
         return INFINITY;
-    return ahead * d->adm_gap_s;
+    return (double)ahead * d->adm_gap_s;
 }
 
 /* The earliest time the sliding window leaves room for r (its sums as of

@@ -70,6 +70,7 @@ static size_t pick(const double *cum, size_t n, double u)
 }
 
 static uint32_t tokens(double x);
+static uint32_t out_tokens(const struct sim_output_control_cfg *oc, double drawn, int *cut);
 
 /* A stable segment has fixed content, so a fixed length per variant: the
  * lengths are drawn once per world from "class/<name>/variant-lengths"
@@ -242,18 +243,26 @@ static int route_init(struct sim_world *w, struct llmsim_error *err)
             for (size_t c = 0; c < nc; c++) {
                 for (size_t d = 0; d < w->n_deploy; d++)
                     w->exp_quality[c * w->n_deploy + d] = expected_quality(w, w->n_classes ? (int)c : -1, (int)d);
+                /* The mean output length as requests get it: drawn (or
+                 * replayed), scaled by the verbosity, rounded, cut at
+                 * max_tokens; for a class, over 4096 draws of a stream of
+                 * its own, since clamping and the cut move the mean. */
                 double out = 0;
-                if (w->n_classes) {
-                    out = mdl_dist_mean(&sc->workload.classes[c].output_tokens);
-                } else {
+                if (sc->workload.process == SIM_ARRIVAL_TRACE) {
                     const struct sim_trace *tr = &sc->workload.trace;
                     for (size_t i = 0; i < tr->n; i++)
-                        out += tr->output_tokens[i];
+                        out += out_tokens(oc, tr->output_tokens[i], NULL);
                     out = tr->n ? out / (double)tr->n : 0;
+                } else {
+                    const struct sim_class_cfg *cl = &sc->workload.classes[c];
+                    gsl_rng *g = simi_stream(w, "class", cl->name, "expected-output");
+                    if (g == NULL)
+                        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+                    for (int i = 0; i < 4096; i++)
+                        out += out_tokens(oc, mdl_dist_sample(&cl->output_tokens, g), NULL);
+                    out /= 4096;
+                    gsl_rng_free(g);
                 }
-                out *= oc->verbosity > 0 ? oc->verbosity : 1.0;
-                if (oc->max_tokens > 0 && out > oc->max_tokens)
-                    out = oc->max_tokens;
                 w->exp_output[c] = isfinite(out) && out > 0 ? out : 0;
             }
         }
@@ -460,19 +469,29 @@ static uint32_t tokens(double x)
 }
 
 /* The output length of a request from its drawn length: the verbosity
- * factor scales it, max_tokens cuts it (flagging the request), and every
- * answer has at least one token. */
-static uint32_t out_len(const struct sim_world *w, struct simi_req *r, double drawn)
+ * factor scales it, max_tokens cuts it (setting *cut), and every answer has
+ * at least one token. */
+static uint32_t out_tokens(const struct sim_output_control_cfg *oc, double drawn, int *cut)
 {
-    const struct sim_output_control_cfg *oc = &w->sc->output_control;
     double v = oc->verbosity > 0 ? oc->verbosity : 1.0;
     uint32_t n = tokens(drawn * v);
     if (n < 1)
         n = 1;
     if (oc->max_tokens > 0 && n > oc->max_tokens) {
         n = (uint32_t)oc->max_tokens;
-        r->flags |= SIM_RF_TRUNCATED;
+        if (cut != NULL)
+            *cut = 1;
     }
+    return n;
+}
+
+/* out_tokens for request r, flagging it when cut. */
+static uint32_t out_len(const struct sim_world *w, struct simi_req *r, double drawn)
+{
+    int cut = 0;
+    uint32_t n = out_tokens(&w->sc->output_control, drawn, &cut);
+    if (cut)
+        r->flags |= SIM_RF_TRUNCATED;
     return n;
 }
 
@@ -650,10 +669,14 @@ static int32_t route_pick(struct sim_world *w, struct simi_req *r)
         r->tier_pos = 0;
         return rt->tiers[0];
     case SIM_ROUTE_SPILLOVER:
-        /* The first tier under both bounds; the last takes what is left. */
+        /* The first tier under both bounds; the last takes what is left.
+         * A request that would wait at a tier counts itself among its
+         * waiting: max_queue K on scheduler none is the M/M/c/(c + K) loss
+         * system, K = 0 Erlang's. */
         for (size_t i = 0; i + 1 < rt->n_tiers; i++) {
             const struct simi_deploy *d = &w->deploy[rt->tiers[i]];
-            if ((double)d->waiting < rt->max_queue && simi_expected_wait_s(w, d) <= rt->max_wait_s) {
+            int queue_ok = simi_ahead(d) == 0 || (double)d->waiting + 1.0 <= rt->max_queue;
+            if (queue_ok && simi_expected_wait_s(w, d) <= rt->max_wait_s) {
                 if (i > 0)
                     r->flags |= SIM_RF_SPILLED;
                 return rt->tiers[i];

@@ -59,7 +59,7 @@ struct sim_class_cfg {
      * from the distributions when given, else derived from the prompt's
      * tokens (chars_per_token, words_per_token); the prompt holds a
      * question mark with probability question_mark.  Stream
-     * "class/<name>/features". */
+     * "features". */
     int has_characters, has_words;
     struct mdl_dist characters;         /* prompt characters (when has_characters) */
     struct mdl_dist words;              /* prompt words (when has_words) */
@@ -263,7 +263,8 @@ struct sim_routing_cfg {
     int tiers[SIM_MAX_TIERS];
     double detect;       /* cascade: probability that a failed answer is caught (then escalated) */
     double false_alarm;  /* cascade: probability that a good answer is escalated anyway */
-    double max_queue;    /* spillover: a tier takes requests while fewer wait there (inf = no bound) */
+    double max_queue;    /* spillover: most requests that may wait at a tier, counting the new one when it
+                            would have to wait (inf = no bound; 0 = take it only if it starts at once) */
     double max_wait_s;   /* spillover: ... and its expected wait is at most this (inf = no bound) */
     double quality_target; /* cost_aware: expected success probability wanted, [0, 1] */
 };

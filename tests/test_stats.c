@@ -1225,6 +1225,73 @@ START_TEST(test_cache_run)
     ck_assert_double_eq_tol(row_of(s, "all", "cost_per_1k_usd").mean, 200.0, tol);
     ana_stats_free(s);
 }
+
+/* Compact mode against the exact path on the same records: counts and
+ * means equal, percentiles within the histogram's 0.5% bound (exact for a
+ * 0/1 metric and a constant one), intervals equal across replications
+ * (Student t over the same replication means) and of the same size with
+ * one replication (10 to 19 batch means instead of 10). */
+START_TEST(test_compact_mode)
+{
+    const int reps_of[2] = {1, 3};
+    for (int c = 0; c < 2; c++) {
+        struct ana_stats *ex = alloc_stats(0), *co = alloc_stats(0);
+        ana_stats_set_exact_limit(co, 5000);
+        ck_assert(!ana_stats_compact(co));
+        uint64_t x = 88172645463325252ULL; /* xorshift64 */
+        for (int rep = 0; rep < reps_of[c]; rep++)
+            for (int i = 0; i < 60000; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                double u = (double)(x >> 11) / 9007199254740992.0;
+                /* lognormal-ish latencies over four decades, some zeros, signed savings */
+                struct sim_request_record r = req(rep, i % 2, (i / 2) % 2, exp(8 * u - 5));
+                r.queue_s = u < 0.3 ? 0.0 : r.queue_s;
+                r.cached_tokens = u < 0.4 ? 10 : 0;
+                r.cost_nocache_usd = u - 0.5; /* savings of both signs */
+                r.success = u < 0.7;
+                ck_assert_int_eq(ana_stats_add(ex, &r), 0);
+                ck_assert_int_eq(ana_stats_add(co, &r), 0);
+            }
+        ck_assert(ana_stats_compact(co));
+        ck_assert(!ana_stats_compact(ex));
+        struct ana_summary_row *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        ck_assert_int_eq(ana_stats_summary(ex, &a, &na), 0);
+        ck_assert_int_eq(ana_stats_summary(co, &b, &nb), 0);
+        ck_assert_uint_eq(na, nb);
+        const char *metrics[] = {"ttft_s", "queue_s", "input_tokens", "cache_hit_requests", "savings_usd_per_1k",
+                                 "success"};
+        const char *scopes[] = {"all", "class:lookup", "deployment:llama8b"};
+        for (int k = 0; k < 3; k++)
+            for (int m = 0; m < 6; m++) {
+                const struct ana_summary_row *e = ana_summary_find(a, na, scopes[k], metrics[m]);
+                const struct ana_summary_row *q = ana_summary_find(b, nb, scopes[k], metrics[m]);
+                ck_assert_uint_eq(e->count, q->count);
+                ck_assert_double_eq_tol(q->mean, e->mean, 1e-9 * (1 + fabs(e->mean)));
+                const double pe[] = {e->p50, e->p90, e->p95, e->p99}, pq[] = {q->p50, q->p90, q->p95, q->p99};
+                for (int j = 0; j < 4; j++)
+                    ck_assert_msg(fabs(pq[j] - pe[j]) <= 0.005 * fabs(pe[j]) + 1e-12, "%s %s p%d: %.9g vs exact %.9g",
+                                  scopes[k], metrics[m], j, pq[j], pe[j]);
+                if (!strcmp(metrics[m], "input_tokens") || !strcmp(metrics[m], "cache_hit_requests") ||
+                    !strcmp(metrics[m], "success"))
+                    for (int j = 0; j < 4; j++)
+                        ck_assert_double_eq(pq[j], pe[j]);
+                if (reps_of[c] > 1)
+                    ck_assert_double_eq_tol(q->ci95, e->ci95, 1e-9 * (1 + e->ci95));
+                else if (e->ci95 > 0)
+                    ck_assert_msg(q->ci95 > 0.4 * e->ci95 && q->ci95 < 2.5 * e->ci95, "%s %s ci %g vs %g", scopes[k],
+                                  metrics[m], q->ci95, e->ci95);
+            }
+        free(a);
+        free(b);
+        ana_stats_free(ex);
+        ana_stats_free(co);
+    }
+}
+END_TEST
+
 END_TEST
 
 static Suite *stats_suite(void)
@@ -1239,6 +1306,7 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_warmup_excluded);
     tcase_add_test(tc, test_itl_needs_two_tokens);
     tcase_add_test(tc, test_scopes);
+    tcase_add_test(tc, test_compact_mode);
     tcase_add_test(tc, test_run_costs);
     tcase_add_test(tc, test_run_costs_by_count);
     tcase_add_test(tc, test_run_ci);

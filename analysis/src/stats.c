@@ -56,6 +56,8 @@
 
 #include <gsl/gsl_cdf.h>
 
+#include "sketch.h"
+
 /* Per-request metrics. */
 enum {
     M_TTFT,
@@ -209,6 +211,13 @@ struct scope_acc {
     double wasted_usd;
 };
 
+/* Compact mode: what a replication keeps of a metric's samples. */
+struct tally {
+    uint64_t n;
+    double sum;
+    struct ana_bmeans bm; /* for the batch-means interval of one replication */
+};
+
 struct rep {
     struct dvec *samples;  /* [scope * N_REQ_METRICS + metric] */
     struct scope_acc *acc; /* [scope] */
@@ -219,6 +228,7 @@ struct rep {
     uint64_t *requests_cd; /* [class * nd + deployment]: every served request */
     double *run;           /* [scope * N_RUN_METRICS + metric], NaN where undefined */
     int has_run;           /* ana_stats_add_run was called */
+    struct tally *tally;   /* compact mode: [scope * N_REQ_METRICS + metric], NULL before */
 };
 
 struct ana_stats {
@@ -237,6 +247,12 @@ struct ana_stats {
      * HIST_LO HIST_RATIO^k, allocated with hist. */
     double *hist;
     double *edges;
+    /* Compact mode (see the top of the file): past exact_limit measured
+     * requests, samples go into histograms pooled over the replications. */
+    uint64_t exact_limit;  /* measured requests kept exactly (all replications) */
+    uint64_t stored;       /* measured served requests so far */
+    int compact;
+    struct ana_vhist *vh;  /* [scope * N_REQ_METRICS + metric] once compact */
 };
 
 /* Iteration scopes ("iscope"): 0 is "all", 1 + d deployment d. */
@@ -283,6 +299,7 @@ static void rep_free(const struct ana_stats *s, struct rep *r)
     free(r->cw_cd);
     free(r->requests_cd);
     free(r->run);
+    free(r->tally);
     free(r);
 }
 
@@ -318,8 +335,10 @@ static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
         r->cw_cd = calloc(ncd, sizeof *r->cw_cd);
         r->requests_cd = calloc(ncd, sizeof *r->requests_cd);
         r->run = malloc(s->nscopes * N_RUN_METRICS * sizeof *r->run);
+        if (s->compact)
+            r->tally = calloc(s->nscopes * N_REQ_METRICS, sizeof *r->tally);
         if (!r->samples || !r->acc || !r->itl_w || !r->itl_wd || !r->gpu_cd_usd || !r->cw_cd ||
-            !r->requests_cd || !r->run) {
+            !r->requests_cd || !r->run || (s->compact && !r->tally)) {
             rep_free(s, r);
             return LLMSIM_ENOMEM;
         }
@@ -343,6 +362,7 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
     s->nd = sc->n_deployments;
     s->nscopes = 1 + s->nc + s->nd;
     s->warmup_s = sc->warmup_s;
+    s->exact_limit = ANA_EXACT_REQUESTS;
     s->scope = calloc(s->nscopes, sizeof *s->scope);
     s->self_hosted = calloc(s->nd ? s->nd : 1, sizeof *s->self_hosted);
     s->streaming = calloc(s->nc ? s->nc : 1, sizeof *s->streaming);
@@ -382,7 +402,62 @@ void ana_stats_free(struct ana_stats *s)
     free(s->streaming);
     free(s->hist);
     free(s->edges);
+    for (size_t i = 0; s->vh && i < s->nscopes * N_REQ_METRICS; i++)
+        ana_vhist_free(&s->vh[i]);
+    free(s->vh);
     free(s);
+}
+
+void ana_stats_set_exact_limit(struct ana_stats *s, uint64_t requests)
+{
+    if (s)
+        s->exact_limit = requests;
+}
+
+int ana_stats_compact(const struct ana_stats *s)
+{
+    return s && s->compact;
+}
+
+/* One sample of metric slot i (scope * N_REQ_METRICS + metric) in compact mode. */
+static int compact_add(struct ana_stats *s, struct rep *rep, size_t i, double x)
+{
+    int rc = ana_vhist_add(&s->vh[i], x);
+    if (rc)
+        return rc;
+    struct tally *t = &rep->tally[i];
+    t->n++;
+    t->sum += x;
+    ana_bmeans_add(&t->bm, x);
+    return 0;
+}
+
+/* Switches to compact mode: every sample kept so far, in order, goes into
+ * the histograms and tallies, and the sample arrays are freed. */
+static int go_compact(struct ana_stats *s)
+{
+    size_t nslots = s->nscopes * N_REQ_METRICS;
+    s->vh = calloc(nslots, sizeof *s->vh);
+    if (!s->vh)
+        return LLMSIM_ENOMEM;
+    for (size_t r = 0; r < s->nreps; r++)
+        if (s->reps[r] && !(s->reps[r]->tally = calloc(nslots, sizeof *s->reps[r]->tally)))
+            return LLMSIM_ENOMEM;
+    for (size_t r = 0; r < s->nreps; r++) {
+        struct rep *rep = s->reps[r];
+        for (size_t i = 0; rep && i < nslots; i++) {
+            struct dvec *d = &rep->samples[i];
+            for (size_t j = 0; j < d->n; j++) {
+                int rc = compact_add(s, rep, i, d->v[j]);
+                if (rc)
+                    return rc;
+            }
+            free(d->v);
+            memset(d, 0, sizeof *d);
+        }
+    }
+    s->compact = 1;
+    return 0;
 }
 
 int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
@@ -444,7 +519,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         return rc;
     const size_t scopes[3] = {0, 1 + (size_t)r->class_idx, 1 + s->nc + (size_t)r->deployment};
     int measured = !(r->flags & SIM_RF_WARMUP);
-    if (measured && served) {
+    if (measured && served && !s->compact) {
         /* Reserve first, so that a failed allocation leaves nothing half added. */
         for (int k = 0; k < 3; k++)
             for (int m = 0; m < N_REQ_METRICS; m++) {
@@ -484,11 +559,20 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
             a->pf_saved_s += (s->streaming[r->class_idx] ? r->ttft_s : r->e2e_s) - r->perceived_s;
         }
         for (int m = 0; m < N_REQ_METRICS; m++) {
-            struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + (size_t)m];
-            if (use[m])
+            if (!use[m])
+                continue;
+            size_t i = scopes[k] * N_REQ_METRICS + (size_t)m;
+            if (s->compact) {
+                if ((rc = compact_add(s, rep, i, v[m])) != 0)
+                    return rc;
+            } else {
+                struct dvec *d = &rep->samples[i];
                 d->v[d->n++] = v[m];
+            }
         }
     }
+    if (measured && served && ++s->stored > s->exact_limit && !s->compact && (rc = go_compact(s)) != 0)
+        return rc;
     size_t cd = (size_t)r->class_idx * s->nd + (size_t)r->deployment;
     rep->gpu_cd_usd[cd] += r->cost_gpu_usd;
     rep->requests_cd[cd] += (uint64_t)served;
@@ -943,12 +1027,56 @@ static int same_as_all(const struct ana_stats *s, size_t k, int m)
     for (size_t i = 0; i < s->nreps; i++) {
         if (!s->reps[i])
             continue;
+        if (s->compact) {
+            if (s->reps[i]->tally[(size_t)m].n != s->reps[i]->tally[k * N_REQ_METRICS + (size_t)m].n)
+                return 0;
+            continue;
+        }
         const struct dvec *a = &s->reps[i]->samples[(size_t)m];
         const struct dvec *d = &s->reps[i]->samples[k * N_REQ_METRICS + (size_t)m];
         if (a->n != d->n)
             return 0;
     }
     return 1;
+}
+
+/* The row of metric slot i in compact mode: count and mean exact, the
+ * percentiles from the pooled histogram, the interval from the
+ * replications' means (two or more) or the batch means of the one. */
+static void fill_row_compact(const struct ana_stats *s, size_t i, struct ana_summary_row *row, const char *scope,
+                             const char *metric, double *means)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->scope, sizeof row->scope, "%s", scope);
+    snprintf(row->metric, sizeof row->metric, "%s", metric);
+    uint64_t n = 0;
+    double sum = 0;
+    size_t nr = 0;
+    const struct tally *only = NULL;
+    for (size_t r = 0; r < s->nreps; r++) {
+        const struct tally *t = s->reps[r] ? &s->reps[r]->tally[i] : NULL;
+        if (!t || t->n == 0)
+            continue;
+        n += t->n;
+        sum += t->sum;
+        means[nr++] = t->sum / (double)t->n;
+        only = t;
+    }
+    row->count = n;
+    row->mean = n ? sum / (double)n : NAN;
+    const struct ana_vhist *h = &s->vh[i];
+    row->p50 = ana_vhist_quantile(h, 0.50);
+    row->p90 = ana_vhist_quantile(h, 0.90);
+    row->p95 = ana_vhist_quantile(h, 0.95);
+    row->p99 = ana_vhist_quantile(h, 0.99);
+    if (nr >= 2) {
+        row->ci95 = t_halfwidth(means, nr);
+    } else if (nr == 1 && only->n >= BATCH_MIN_SAMPLES) {
+        double bm[2 * ANA_BM_BATCHES];
+        row->ci95 = t_halfwidth(bm, ana_bmeans_get(&only->bm, bm));
+    } else {
+        row->ci95 = NAN;
+    }
 }
 
 int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n)
@@ -996,6 +1124,11 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
                 out[row] = out[all_row[m]];
                 snprintf(out[row].scope, sizeof out[row].scope, "%s", s->scope[k]);
                 row++;
+                continue;
+            }
+            if (s->compact) {
+                fill_row_compact(s, k * N_REQ_METRICS + (size_t)m, &out[row++], s->scope[k], req_metric_names[m],
+                                 means);
                 continue;
             }
             size_t total = 0, nr = 0;

@@ -818,6 +818,10 @@ int cmd_run(int argc, char **argv)
                "%.4g s on average before starting\n",
                (unsigned long long)wc.queued, (unsigned long long)wc.measured, 100.0 * wc.queued / wc.measured,
                wc.queued_s / wc.queued);
+    if (!o.quiet && !o.json && ana_stats_compact(stats))
+        printf("statistics: more than %llu measured requests, so percentiles come from logarithmic histograms "
+               "(within 0.5%%); counts, means and intervals are exact\n",
+               (unsigned long long)ANA_EXACT_REQUESTS);
     if (!o.quiet) {
         if (o.json)
             print_json(&sc, rows, n_rows, sc.output.path);

@@ -211,6 +211,20 @@ void ana_stats_free(struct ana_stats *s);
  * LLMSIM_ENOMEM; on failure nothing is added. */
 int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r);
 
+/* Percentiles are exact (from every sample) up to ANA_EXACT_REQUESTS
+ * measured requests over all replications; past that the statistics switch
+ * to compact mode: per scope and metric a logarithmic histogram pooled over
+ * the replications (percentiles within 0.5% of the exact ones, see
+ * analysis/src/sketch.h) and per replication the count, sum and batch
+ * sums, so that counts, means and confidence intervals stay exact (the
+ * one-replication interval uses 10 to 19 batches instead of 10).  Memory no
+ * longer grows with the number of requests. */
+#define ANA_EXACT_REQUESTS 1000000ULL
+/* Sets that limit (before the first record; 0 = compact from the start). */
+void ana_stats_set_exact_limit(struct ana_stats *s, uint64_t requests);
+/* Whether the statistics went compact. */
+int ana_stats_compact(const struct ana_stats *s);
+
 /* Adds one batch iteration to itl_token_s (nothing when decode_tokens is 0
  * or it started before warmup_s).  The first one allocates the fixed-size
  * histograms (about 18 KiB each for "all" and every deployment); later

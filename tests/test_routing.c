@@ -349,7 +349,7 @@ static const char *prefetch_yaml(double hit)
 {
     static char buf[2048];
     snprintf(buf, sizeof buf,
-             "name: pf\nseed: 4\nhorizon: {requests: 6000}\n"
+             "name: pf\nseed: 4\nhorizon: {requests: 3000}\n"
              "workload:\n  arrivals: {process: poisson, rate_per_s: 0.5}\n"
              "  classes: [{name: chat, prompt: [{segment: system, tokens: 500, stable: true}, "
              "{segment: msg, tokens: 50}], output_tokens: 100, prefetch: {hit_probability: %g}}]\n"
@@ -393,6 +393,24 @@ START_TEST(prefetch_hits_and_waste)
             }
         }
         if (hits[i] == 1.0) {
+            /* Guesses go out when the user has the answer: turn 2 when turn 1
+             * is done, every later one the think time (60 s) after the
+             * previous guess, when the user sends that message; never a whole
+             * session ahead of the user. */
+            for (size_t j = 0; j < k.n; j++) {
+                const struct sim_request_record *r = &k.r[j];
+                if (r->turn < 2)
+                    continue;
+                const struct sim_request_record *prev = NULL;
+                for (size_t m = 0; m < k.n && !prev; m++)
+                    if (k.r[m].session == r->session && k.r[m].turn == r->turn - 1)
+                        prev = &k.r[m];
+                ck_assert_ptr_nonnull(prev);
+                if (r->turn == 2)
+                    ck_assert_double_eq(r->arrival_s, prev->done_s);
+                else
+                    ck_assert_double_eq_tol(r->arrival_s, prev->arrival_s + 60.0, 1e-9);
+            }
             ck_assert_uint_eq(hit, later);
             ck_assert_uint_eq(wasted, 0);
             ck_assert_double_eq_tol(tu_metric(rows, n, "all", "prefetch_saved_s"), saved / hit, 1e-9);
@@ -494,6 +512,80 @@ START_TEST(quality_penalties)
 }
 END_TEST
 
+/* Regressions from review: a cascade's next tier is billed at its own
+ * terms (not the Batch API discount of the tier below), a class's GPU cost
+ * includes the lower self-hosted tier its requests went through, and
+ * spillover with max_queue 0 keeps on a batching tier only requests that
+ * start at once. */
+START_TEST(cascade_terms_and_gpu_share)
+{
+    const char *y =
+        "name: cb\nseed: 7\nhorizon: {requests: 3000}\n"
+        "workload:\n  arrivals: {process: poisson, rate_per_s: 2}\n  classes:\n"
+        "    - {name: easy, share: 0.5, difficulty: simple, prompt: [{segment: p, tokens: 1000}], output_tokens: 100}\n"
+        "    - {name: hard, share: 0.5, difficulty: complex, prompt: [{segment: p, tokens: 1000}], output_tokens: 100}\n"
+        "deployments:\n"
+        "  - {name: gpu, kind: self-hosted, replicas: 2, gpu_hour_usd: 3, scheduler: {policy: none}, "
+        "latency: {model: service_time, service_time_s: 0.5}}\n"
+        "  - {name: cheap, kind: api, model: a, batch: true, price: {input_per_mtok: 1, output_per_mtok: 5}}\n"
+        "  - {name: top, kind: api, model: b, price: {input_per_mtok: 10, output_per_mtok: 50}}\n"
+        "routing: {policy: cascade, tiers: [gpu, cheap, top], detect: 1}\n"
+        "quality:\n  gpu: {simple: 1, moderate: 1, complex: 0}\n  cheap: {simple: 1, moderate: 1, complex: 0}\n"
+        "  top: 1\n";
+    struct keep k;
+    struct ana_summary_row *rows;
+    size_t n;
+    run(y, &k, &rows, &n);
+    const double gpu_usd = 0.5 * 3.0 / 3600, cheap_usd = 0.5 * (1000e-6 + 100 * 5e-6), top_usd = 1000e-5 + 100 * 50e-6;
+    for (size_t j = 0; j < k.n; j++) {
+        const struct sim_request_record *r = &k.r[j];
+        double lines = r->cost_input_usd + r->cost_output_usd;
+        if (r->class_idx == 1) { /* every tier but the last fails it */
+            ck_assert_int_eq(r->tiers, 3);
+            ck_assert(!(r->flags & SIM_RF_BATCH));
+            ck_assert_double_eq_tol(lines, cheap_usd + top_usd, 1e-12);
+            ck_assert_double_eq_tol(r->cost_gpu_usd, gpu_usd, 1e-12);
+            ck_assert_double_eq_tol(r->cost_escalated_usd, gpu_usd + cheap_usd, 1e-12);
+        } else {
+            ck_assert_int_eq(r->tiers, 1);
+            ck_assert_double_eq_tol(lines, 0.0, 1e-15);
+        }
+    }
+    /* Both classes used the GPUs alike, so they share its provisioned cost
+     * evenly (to the sampling of their request counts). */
+    double ge = tu_metric(rows, n, "class:easy", "cost_gpu_per_1k_usd"),
+           gh = tu_metric(rows, n, "class:hard", "cost_gpu_per_1k_usd");
+    ck_assert_double_eq_tol(gh, ge, 0.1 * ge);
+    ck_assert_double_eq_tol(tu_metric(rows, n, "class:hard", "cost_per_1k_usd"),
+                            gh + 1000 * (cheap_usd + top_usd), 1e-6);
+    free(rows);
+    free(k.r);
+
+    /* Spillover with max_queue 0 in front of static batches of 4: the GPU
+     * keeps only requests that start at once. */
+    const char *sp =
+        "name: sb\nseed: 3\nhorizon: {requests: 4000}\n"
+        "workload:\n  arrivals: {process: poisson, rate_per_s: 6}\n"
+        "  classes: [{name: c, prompt: [{segment: p, tokens: 200}], output_tokens: 50}]\n"
+        "deployments:\n"
+        "  - {name: gpu, kind: self-hosted, replicas: 1, gpu_hour_usd: 2, scheduler: {policy: static, max_batch: 4}, "
+        "latency: {model: linear, prefill_s: {a: 0.05, b: 0.0001}, decode_step_s: {a: 0.02, b_batch: 0.001}}}\n"
+        "  - {name: api, kind: api, model: claude-haiku-4-5}\n"
+        "routing: {policy: spillover, tiers: [gpu, api], max_queue: 0}\n";
+    run(sp, &k, &rows, &n);
+    size_t on_gpu = 0;
+    for (size_t j = 0; j < k.n; j++)
+        if (k.r[j].deployment == 0) {
+            on_gpu++;
+            ck_assert_double_eq_tol(k.r[j].queue_s, 0.0, 1e-9);
+        }
+    ck_assert_uint_gt(on_gpu, k.n / 10);
+    ck_assert_uint_lt(on_gpu, k.n);
+    free(rows);
+    free(k.r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("routing");
@@ -508,6 +600,7 @@ int main(void)
     tcase_add_test(tc, prefetch_hits_and_waste);
     tcase_add_test(tc, client_queue_holds_limits);
     tcase_add_test(tc, quality_penalties);
+    tcase_add_test(tc, cascade_terms_and_gpu_share);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -776,15 +776,18 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
              * and of its cache storage fees. */
             size_t c = k - 1;
             double gpu = 0, storage = 0;
+            /* The world's table counts every answer where it ran (a cascade's
+             * lower tiers too); the records' table, the last tier only. */
+            const double *gpu_cd = ws->class_gpu_usd && ws->n_classes == s->nc ? ws->class_gpu_usd : rep->gpu_cd_usd;
             for (size_t d = 0; d < s->nd; d++) {
                 double w_gpu = 0, w_cw = 0, w_req = 0;
                 for (size_t c2 = 0; c2 < s->nc; c2++) {
-                    w_gpu += rep->gpu_cd_usd[c2 * s->nd + d];
+                    w_gpu += gpu_cd[c2 * s->nd + d];
                     w_cw += rep->cw_cd[c2 * s->nd + d];
                     w_req += (double)rep->requests_cd[c2 * s->nd + d];
                 }
                 double req_share = w_req > 0 ? (double)rep->requests_cd[c * s->nd + d] / w_req : 0;
-                double share = w_gpu > 0 ? rep->gpu_cd_usd[c * s->nd + d] / w_gpu : req_share;
+                double share = w_gpu > 0 ? gpu_cd[c * s->nd + d] / w_gpu : req_share;
                 gpu += share * ws->deployments[d].gpu_cost_usd;
                 share = w_cw > 0 ? rep->cw_cd[c * s->nd + d] / w_cw : req_share;
                 storage += share * ws->deployments[d].cache_storage_usd;

@@ -456,6 +456,7 @@ struct warm_counter {
     double limited_queue_s;
     uint64_t queued;            /* ... that waited in the client-side queue */
     double queued_s;
+    uint64_t limited_one, queued_one; /* of them, answered by one tier (their waits are summed) */
 };
 
 static int count_request(void *ctx, const struct sim_request_record *r)
@@ -467,13 +468,21 @@ static int count_request(void *ctx, const struct sim_request_record *r)
         w->warm++;
     } else {
         w->measured++;
+        /* The wait is queue_s only for a request one tier answered: a
+         * cascade's queue_s ends when its first tier started. */
         if (r->flags & SIM_RF_RATE_LIMITED) {
             w->limited++;
-            w->limited_queue_s += r->queue_s;
+            if (r->tiers <= 1) {
+                w->limited_one++;
+                w->limited_queue_s += r->queue_s;
+            }
         }
         if (r->flags & SIM_RF_CLIENT_QUEUED) {
             w->queued++;
-            w->queued_s += r->queue_s;
+            if (r->tiers <= 1) {
+                w->queued_one++;
+                w->queued_s += r->queue_s;
+            }
         }
     }
     return w->inner.request ? w->inner.request(w->inner.ctx, r) : 0;
@@ -540,11 +549,18 @@ static void run_one(struct rep_job *job)
     }
     job->rc = st;
     sim_world_stats(w, &job->ws);
-    job->deps = malloc(job->ws.n_deployments * sizeof *job->deps);
-    if (job->deps == NULL)
+    /* The world's arrays die with it: keep copies (one allocation). */
+    size_t ncg = (job->ws.n_classes ? job->ws.n_classes : 1) * job->ws.n_deployments;
+    job->deps = malloc(job->ws.n_deployments * sizeof *job->deps + ncg * sizeof(double));
+    if (job->deps == NULL) {
         job->rc = LLMSIM_ENOMEM;
-    else
+        job->ws.class_gpu_usd = NULL;
+    } else {
         memcpy(job->deps, job->ws.deployments, job->ws.n_deployments * sizeof *job->deps);
+        double *cg = (double *)(void *)(job->deps + job->ws.n_deployments);
+        memcpy(cg, job->ws.class_gpu_usd, ncg * sizeof *cg);
+        job->ws.class_gpu_usd = cg;
+    }
     job->ws.deployments = job->deps;
     sim_world_free(w);
 }
@@ -808,19 +824,25 @@ int cmd_run(int argc, char **argv)
         cli_errorf("interrupted; the results so far are in %s (complete = false)", sc.output.path);
         goto done;
     }
-    if (!o.quiet && !o.json && wc.limited > 0)
-        printf("rate limits: %llu of %llu measured requests got a 429 and retried (%.1f%%); they waited "
-               "%.4g s on average before starting\n",
-               (unsigned long long)wc.limited, (unsigned long long)wc.measured, 100.0 * wc.limited / wc.measured,
-               wc.limited_queue_s / wc.limited);
-    if (!o.quiet && !o.json && wc.queued > 0)
-        printf("rate limits: %llu of %llu measured requests waited in the client-side queue (%.1f%%), "
-               "%.4g s on average before starting\n",
-               (unsigned long long)wc.queued, (unsigned long long)wc.measured, 100.0 * wc.queued / wc.measured,
-               wc.queued_s / wc.queued);
+    if (!o.quiet && !o.json && wc.limited > 0) {
+        printf("rate limits: %llu of %llu measured requests got a 429 and retried (%.1f%%)",
+               (unsigned long long)wc.limited, (unsigned long long)wc.measured, 100.0 * wc.limited / wc.measured);
+        if (wc.limited_one > 0)
+            printf("; they waited %.4g s on average before starting%s", wc.limited_queue_s / wc.limited_one,
+                   wc.limited_one < wc.limited ? " (the ones a single tier answered)" : "");
+        printf("\n");
+    }
+    if (!o.quiet && !o.json && wc.queued > 0) {
+        printf("rate limits: %llu of %llu measured requests waited in the client-side queue (%.1f%%)",
+               (unsigned long long)wc.queued, (unsigned long long)wc.measured, 100.0 * wc.queued / wc.measured);
+        if (wc.queued_one > 0)
+            printf(", %.4g s on average before starting%s", wc.queued_s / wc.queued_one,
+                   wc.queued_one < wc.queued ? " (the ones a single tier answered)" : "");
+        printf("\n");
+    }
     if (!o.quiet && !o.json && ana_stats_compact(stats))
         printf("statistics: more than %llu measured requests, so percentiles come from logarithmic histograms "
-               "(within 0.5%%); counts, means and intervals are exact\n",
+               "(within 0.5%%); counts and means are exact\n",
                (unsigned long long)ANA_EXACT_REQUESTS);
     if (!o.quiet) {
         if (o.json)

@@ -222,6 +222,7 @@ static int escalate(struct sim_world *w, uint32_t q, int *sent)
     }
     r->prior_gpu_usd += r->gpu_cost_usd;
     r->prior_nocache_usd += d->cfg->kind == SIM_DEPLOY_API ? nocache : r->gpu_cost_usd;
+    w->class_gpu_usd[(size_t)r->class_idx * w->n_deploy + (size_t)r->deployment] += r->gpu_cost_usd;
     d->calls++;
     d->escalated++;
     if (r->tiers == 1)
@@ -229,6 +230,7 @@ static int escalate(struct sim_world *w, uint32_t q, int *sent)
     r->tiers++;
     r->tier_pos++;
     r->flags |= SIM_RF_ESCALATED;
+    r->flags &= ~(uint32_t)SIM_RF_BATCH; /* the next tier decides for itself */
     r->deployment = rt->tiers[r->tier_pos];
     r->replica = 0;
     r->gpu_cost_usd = 0;
@@ -296,6 +298,7 @@ int simi_finish(struct sim_world *w, uint32_t q)
     if (rec.perceived_s < 0)
         rec.perceived_s = 0; /* a prefetch hit ready before the user asked */
     d->calls++;
+    w->class_gpu_usd[(size_t)r->class_idx * w->n_deploy + (size_t)r->deployment] += r->gpu_cost_usd;
 
     int trc = simi_source_turn_done(w, r);
     if (trc < 0)
@@ -428,7 +431,8 @@ int sim_world_alloc(struct sim_world **out, const struct sim_scenario *sc, uint3
     if ((rc = simi_source_init(w, err)) != 0)
         goto fail;
     w->dep_stats = calloc(w->n_deploy, sizeof *w->dep_stats);
-    if (w->dep_stats == NULL) {
+    w->class_gpu_usd = calloc((w->n_classes ? w->n_classes : 1) * w->n_deploy, sizeof *w->class_gpu_usd);
+    if (w->dep_stats == NULL || w->class_gpu_usd == NULL) {
         rc = llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
         goto fail;
     }
@@ -458,6 +462,7 @@ void sim_world_free(struct sim_world *w)
     simi_source_free(w);
     simi_serve_free(w);
     free(w->dep_stats);
+    free(w->class_gpu_usd);
     free(w->pool.slot);
     sim_pes_free(w->pes);
     free(w);
@@ -484,6 +489,8 @@ static int dispatch(struct sim_world *w, const struct sim_event *ev)
         return simi_serve_dispatch(w, (uint32_t)ev->payload);
     case SIMI_EV_RL_WAKE:
         return simi_serve_rl_wake(w, ev);
+    case SIMI_EV_PREFETCH:
+        return simi_source_prefetch(w, ev);
     default:
         LLMSIM_ASSERT(!"unknown event kind");
         return LLMSIM_ESTATE;
@@ -566,6 +573,8 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
     /* The stats array belongs to the world but is refreshed here: the world
      * is const to the caller, the array it points to is not. */
     out->deployments = w->dep_stats;
+    out->n_classes = w->n_classes;
+    out->class_gpu_usd = w->class_gpu_usd;
     for (size_t i = 0; i < w->n_deploy; i++) {
         const struct simi_deploy *d = &w->deploy[i];
         struct sim_deployment_stats *s = &w->dep_stats[i];

@@ -241,6 +241,16 @@ uint32_t simi_batch_waiting(const struct simi_replica *rp)
     return rp->batch ? rp->batch->waiting.len : 0;
 }
 
+int simi_batch_has_room(const struct simi_replica *rp)
+{
+    const struct simi_batch *b = rp->batch;
+    if (b == NULL)
+        return rp->current == SIMI_NONE;
+    if (b->is_static)
+        return !b->batch_open;
+    return b->n_running < (uint32_t)b->cfg->max_batch && free_blocks(b) >= 1;
+}
+
 uint32_t simi_batch_running(const struct simi_replica *rp)
 {
     return rp->batch ? rp->batch->n_running : 0;

@@ -24,6 +24,7 @@
  *   SIMI_EV_SAMPLE      target -, payload = sample number k (t = k x interval)
  *   SIMI_EV_ITER_END    target = deployment, payload = replica: a batch iteration ends
  *   SIMI_EV_TURN        target -, payload = session slot: the session's next turn arrives
+ *   SIMI_EV_PREFETCH    target -, payload = session slot | hit << 32: a prefetched guess goes out
  *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out */
 #ifndef LLMSIM_WORLD_INTERNAL_H
 #define LLMSIM_WORLD_INTERNAL_H
@@ -64,7 +65,8 @@ enum simi_event_kind {
     SIMI_EV_TURN,       /* target -, payload = session slot: its next turn arrives */
     SIMI_EV_RETRY,      /* target = deployment, payload = request slot: retry after a 429 */
     SIMI_EV_BATCH_TIMER, /* target = deployment, payload = replica (dynamic batching) */
-    SIMI_EV_RL_WAKE      /* target = deployment: the client-side rate-limit queue may send */
+    SIMI_EV_RL_WAKE,     /* target = deployment: the client-side rate-limit queue may send */
+    SIMI_EV_PREFETCH     /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
 };
 
 /* One request on its way through the world.  Times are absolute. */
@@ -208,6 +210,7 @@ struct simi_session {
     uint32_t st_tokens[SIMI_MAX_PTS];
     float st_ttl_s[SIMI_MAX_PTS];
     float bp_ttl_s;        /* TTL of the conversation breakpoints */
+    double pf_user_s;      /* prefetch: when the user's next message comes */
     uint32_t next_free;
 };
 
@@ -243,7 +246,8 @@ struct sim_world {
     uint32_t n_sessions_alloc, n_sessions_used, session_free;
     uint64_t sessions_started;
     uint64_t turns_scheduled;   /* later turns scheduled (first turns are arrivals) */
-    uint64_t turns_pending;     /* of those, not arrived yet (the run is live while any is) */
+    uint64_t turns_pending;     /* of those, and of prefetched guesses, not out yet (the run is live
+                                   while any is) */
     gsl_rng *rng_turns;         /* "sessions/turns" */
     gsl_rng *rng_think;         /* "sessions/think" */
     gsl_rng *rng_quality;       /* "quality": one draw per request */
@@ -256,6 +260,8 @@ struct sim_world {
     double cls_cum[SIM_MAX_LABELS][SIM_MAX_LABELS];
     double *exp_quality;        /* cost_aware: [class * n_deploy + d], expected success */
     double *exp_output;         /* cost_aware: [class], expected output tokens */
+    double *class_gpu_usd;      /* [class * n_deploy + d]: GPU cost of each answer, by its class and
+                                   the deployment that gave it (cascades: every tier) */
     int *rule_seg;              /* rules: [rule * 2 * n_classes + 2 c + (0 segment | 1 no_segment)],
                                    segment index in class c, -1 when it has none of that name */
     uint64_t scheduled;         /* arrivals scheduled so far (including the pending one) */
@@ -319,6 +325,8 @@ int simi_source_arrival(struct sim_world *w, const struct sim_event *ev);
 /* Routes a new request (class, lengths and quality draw set) to its
  * deployment and hands it over. */
 int simi_source_route(struct sim_world *w, uint32_t q);
+/* Handles SIMI_EV_PREFETCH: a guess of a session's next turn goes out. */
+int simi_source_prefetch(struct sim_world *w, const struct sim_event *ev);
 /* Handles SIMI_EV_TURN: the session's next turn arrives. */
 int simi_source_turn(struct sim_world *w, const struct sim_event *ev);
 /* Request q (finishing now) was a session turn: schedules the next one or
@@ -335,8 +343,9 @@ int simi_serve_done(struct sim_world *w, const struct sim_event *ev);
 /* A request started service at deployment d now (spillover's wait estimate). */
 void simi_note_admit(struct sim_world *w, struct simi_deploy *d);
 /* Admissions a request arriving at deployment d now must wait for: the
- * requests waiting, plus one when a scheduler-none deployment has every
- * replica busy.  0 = it would start at once (or join the next iteration). */
+ * requests waiting, plus one when no self-hosted replica has room for it
+ * (simi_batch_has_room; scheduler none: every replica busy).  0 = it would
+ * start at once (or join the next iteration). */
 uint32_t simi_ahead(const struct simi_deploy *d);
 /* The wait a request arriving at d now can expect, seconds. */
 double simi_expected_wait_s(const struct sim_world *w, const struct simi_deploy *d);
@@ -368,6 +377,10 @@ void simi_batch_free(struct simi_deploy *d);
 int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q);
 /* SIMI_EV_ITER_END and SIMI_EV_BATCH_TIMER. */
 int simi_batch_event(struct sim_world *w, const struct sim_event *ev);
+/* Whether a request joining replica rp now could start without waiting for
+ * another to leave: continuous batching with a free batch slot and free KV
+ * memory, request-level batching with no batch in progress. */
+int simi_batch_has_room(const struct simi_replica *rp);
 /* Requests waiting / running at a replica, and the share of its KV memory in use. */
 uint32_t simi_batch_waiting(const struct simi_replica *rp);
 uint32_t simi_batch_running(const struct simi_replica *rp);

@@ -291,14 +291,15 @@ void simi_note_admit(struct sim_world *w, struct simi_deploy *d)
 uint32_t simi_ahead(const struct simi_deploy *d)
 {
     uint32_t ahead = d->waiting;
-    if (d->cfg->kind == SIM_DEPLOY_SELF_HOSTED && d->cfg->scheduler == SIM_SCHED_NONE &&
-        d->running >= (uint32_t)d->n_replicas)
-        ahead++;
-    return ahead;
+    if (ahead > 0 || d->cfg->kind != SIM_DEPLOY_SELF_HOSTED)
+        return ahead;
+    for (int j = 0; j < d->n_replicas; j++)
+        if (simi_batch_has_room(&d->replicas[j]))
+            return 0;
+    return 1; /* every replica busy or full: it waits for a departure */
 }
 
-/* The admissions ahead (simi_ahead: a batching replica admits at its next
- * iteration, so only the requests waiting count there) times the mean gap
+/* The admissions ahead (simi_ahead) times the mean gap
  * between admissions (a moving mean over about the last 32).  For M/M/c
  * this is exact in expectation: a saturated deployment admits one request
  * per 1 / (c mu).  0 with nothing ahead, infinite while too few admissions

@@ -70,6 +70,14 @@ static size_t pick(const double *cum, size_t n, double u)
 }
 
 static uint32_t tokens(double x);
+/* round(max(0, x)) capped at UINT32_MAX (characters and words, which may
+ * exceed the token limit). */
+static uint32_t count_of(double x)
+{
+    if (!(x > 0))
+        return 0;
+    return x >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)floor(x + 0.5);
+}
 static uint32_t out_tokens(const struct sim_output_control_cfg *oc, double drawn, int *cut);
 
 /* A stable segment has fixed content, so a fixed length per variant: the
@@ -575,8 +583,8 @@ static void draw_features(struct sim_world *w, struct simi_req *r)
     double ch = c && c->has_characters ? mdl_dist_sample(&c->characters, w->rng_features) : cpt * r->input_tokens;
     double wo = c && c->has_words ? mdl_dist_sample(&c->words, w->rng_features) : wpt * r->input_tokens;
     double u = gsl_rng_uniform(w->rng_features);
-    r->chars = tokens(ch);
-    r->words = tokens(wo);
+    r->chars = count_of(ch);
+    r->words = count_of(wo);
     r->qmark = c != NULL && u < c->question_mark;
 }
 
@@ -867,28 +875,43 @@ int simi_source_turn_done(struct sim_world *w, const struct simi_req *r)
     w->turns_scheduled++;
     const struct sim_class_cfg *c = w->classes[ss->class_idx].cfg;
     if (c->prefetch) {
-        /* Prefetch: the guess of the next turn goes out now, during the
-         * think time.  Right: it is the next turn, and the user, whose
-         * message comes at t, waits only for what is left of it.  Wrong:
-         * it is paid for and thrown away, and the real turn comes at t. */
+        /* Prefetch: when the user has the answer (seen), the client sends
+         * its guess of the next turn, during the think time.  Right: it is
+         * the next turn, and the user, whose message comes at t, waits only
+         * for what is left of it.  Wrong: it is paid for and thrown away,
+         * and the real turn comes at t.  The guess goes out through an
+         * event (scheduled first, so it precedes a real turn at the same
+         * time), never from inside the finish that triggered it. */
         int hit = gsl_rng_uniform(w->rng_prefetch) < c->prefetch_hit;
-        uint32_t q;
-        int rc = simi_pool_get(&w->pool, &q); /* r may move: not used below */
-        if (rc != 0)
-            return rc;
-        struct simi_req *g = &w->pool.slot[q];
-        fill_turn(w, x, g, hit);
-        if (hit) {
-            g->flags |= SIM_RF_PREFETCH_HIT;
-            g->user_s = t;
-            return simi_source_route(w, q);
-        }
-        g->flags |= SIM_RF_PREFETCH_WASTED;
-        if ((rc = simi_source_route(w, q)) != 0)
+        ss->pf_user_s = t;
+        w->turns_pending++;
+        int rc = simi_schedule(w, seen, SIMI_EV_PREFETCH, 0, ((uint64_t)hit << 32) | x);
+        if (rc != 0 || hit)
             return rc;
     }
     w->turns_pending++;
     return simi_schedule(w, t, SIMI_EV_TURN, 0, x);
+}
+
+int simi_source_prefetch(struct sim_world *w, const struct sim_event *ev)
+{
+    uint32_t x = (uint32_t)(ev->payload & 0xffffffffu);
+    int hit = (int)(ev->payload >> 32);
+    LLMSIM_ASSERT(w->turns_pending > 0);
+    w->turns_pending--;
+    uint32_t q;
+    int rc = simi_pool_get(&w->pool, &q);
+    if (rc != 0)
+        return rc;
+    struct simi_req *g = &w->pool.slot[q];
+    fill_turn(w, x, g, hit);
+    if (hit) {
+        g->flags |= SIM_RF_PREFETCH_HIT;
+        g->user_s = w->sessions[x].pf_user_s;
+    } else {
+        g->flags |= SIM_RF_PREFETCH_WASTED;
+    }
+    return simi_source_route(w, q);
 }
 
 int simi_source_turn(struct sim_world *w, const struct sim_event *ev)

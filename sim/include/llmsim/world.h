@@ -65,6 +65,11 @@ struct sim_world_stats {
     double sum_sojourn_s;      /* sum over finished requests of e2e_s */
     size_t n_deployments;
     struct sim_deployment_stats *deployments; /* owned by the world; valid until free */
+    size_t n_classes;
+    /* [class * n_deployments + d]: GPU cost of the answers of each class at
+     * each deployment, warm-up included (a cascade's lower tiers count where
+     * they ran); owned by the world, valid until free */
+    const double *class_gpu_usd;
 };
 
 /* Builds a world for replication `replication` of sc.  The scenario must

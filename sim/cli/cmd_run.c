@@ -807,6 +807,15 @@ int cmd_run(int argc, char **argv)
                     "llmsim: warning: deployment %s is busy %.0f%% of the time; above ~85%% small errors "
                     "in the timing model become large errors in queueing delay\n",
                     sc.deployments[i].name, 100 * u);
+        /* KV thrashing: requests evicted and recomputed again and again. */
+        const struct ana_summary_row *pre = ana_summary_find(rows, n_rows, scope, "preemptions");
+        if (pre != NULL && pre->count > 0 && (pre->mean > 0.1 || pre->p99 >= 5))
+            fprintf(stderr,
+                    "llmsim: warning: deployment %s preempts its requests for KV memory %.2f times per request "
+                    "(p99 %.0f): the KV cache thrashes, and recomputing evicted requests inflates latency and "
+                    "lowers throughput; lower max_batch or max_batched_tokens, use an fp8 KV cache, or add "
+                    "replicas\n",
+                    sc.deployments[i].name, pre->mean, pre->p99);
     }
     if (ana_h5_write_summary(h5, rows, n_rows, &err) != 0) {
         print_error(&err);

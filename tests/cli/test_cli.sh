@@ -137,6 +137,16 @@ PYEOF
 expect_rc 0 "compare two results" "$LLMSIM" compare "$T/varied.h5" "$T/varied3.h5"
 expect_rc 2 "compare a missing file" "$LLMSIM" compare "$T/varied.h5" "$T/none.h5"
 
+# KV thrashing is warned about on standard error (and the run still succeeds).
+"$LLMSIM" run data/kv_thrash.yaml -o "$T/th.h5" >/dev/null 2>"$T/th.err"; rc=$?
+if [ "$rc" -eq 0 ] && grep -q "deployment llama8b preempts its requests for KV memory" "$T/th.err"; then
+    ok "KV thrashing warning"
+else
+    bad "KV thrashing: exit $rc, stderr '$(head -c 300 "$T/th.err")'"
+fi
+"$LLMSIM" run ../scenarios/examples/batching-azure.yaml --set horizon.duration_s=600 -o "$T/ba.h5" >/dev/null 2>"$T/ba.err"
+grep -q "preempts" "$T/ba.err" && bad "thrashing warning without thrashing" || ok "no thrashing warning on a healthy run"
+
 # Every example scenario is valid.
 expect_rc 0 "validate every example" "$LLMSIM" validate ../scenarios/examples/*.yaml
 

@@ -46,6 +46,12 @@ static void run(const char *yaml, struct keep *k, struct ana_summary_row **rows,
     sim_scenario_free(&sc);
 }
 
+/* The billed API lines of a record (the GPU line apart). */
+static double lines_usd(const struct sim_request_record *r)
+{
+    return r->cost_input_usd + r->cost_output_usd + r->cost_cache_read_usd + r->cost_cache_write_usd;
+}
+
 static double se4(double p, double n)
 {
     return 4.0 * sqrt(p * (1.0 - p) / n);
@@ -94,7 +100,7 @@ START_TEST(cascade_cost_and_quality)
         size_t esc = 0, ok = 0;
         for (size_t j = 0; j < k.n; j++) {
             const struct sim_request_record *r = &k.r[j];
-            double total = r->cost_input_usd + r->cost_output_usd + r->cost_cache_read_usd + r->cost_cache_write_usd;
+            double total = lines_usd(r);
             if (r->flags & SIM_RF_ESCALATED) {
                 esc++;
                 ck_assert_int_eq(r->tiers, 2);
@@ -374,7 +380,7 @@ START_TEST(prefetch_hits_and_waste)
         double wasted_usd = 0, saved = 0;
         for (size_t j = 0; j < k.n; j++) {
             const struct sim_request_record *r = &k.r[j];
-            double usd = r->cost_input_usd + r->cost_output_usd + r->cost_cache_read_usd + r->cost_cache_write_usd;
+            double usd = lines_usd(r);
             if (r->flags & SIM_RF_PREFETCH_WASTED) {
                 wasted++;
                 wasted_usd += usd;
@@ -539,7 +545,7 @@ START_TEST(cascade_terms_and_gpu_share)
     const double gpu_usd = 0.5 * 3.0 / 3600, cheap_usd = 0.5 * (1000e-6 + 100 * 5e-6), top_usd = 1000e-5 + 100 * 50e-6;
     for (size_t j = 0; j < k.n; j++) {
         const struct sim_request_record *r = &k.r[j];
-        double lines = r->cost_input_usd + r->cost_output_usd;
+        double lines = lines_usd(r);
         if (r->class_idx == 1) { /* every tier but the last fails it */
             ck_assert_int_eq(r->tiers, 3);
             ck_assert(!(r->flags & SIM_RF_BATCH));

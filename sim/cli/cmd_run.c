@@ -494,6 +494,22 @@ static int count_iter(void *ctx, const struct sim_iter_record *r)
     return w->inner.iteration ? w->inner.iteration(w->inner.ctx, r) : 0;
 }
 
+/* A rate-limit line: n of the measured requests were held back (how), and
+ * the mean wait of the `one` of them that a single tier answered (a
+ * cascade's queue_s ends when its first tier started).  Nothing when n = 0. */
+static void print_wait_line(const char *how, const char *sep, uint64_t n, uint64_t one, double wait_s,
+                            uint64_t measured)
+{
+    if (n == 0)
+        return;
+    printf("rate limits: %llu of %llu measured requests %s (%.1f%%)", (unsigned long long)n,
+           (unsigned long long)measured, how, 100.0 * (double)n / (double)measured);
+    if (one > 0)
+        printf("%s %.4g s on average before starting%s", sep, wait_s / (double)one,
+               one < n ? " (the ones a single tier answered)" : "");
+    printf("\n");
+}
+
 /* One replication, run directly into the sink or into a spool file. */
 struct rep_job {
     const struct sim_scenario *sc;
@@ -833,21 +849,10 @@ int cmd_run(int argc, char **argv)
         cli_errorf("interrupted; the results so far are in %s (complete = false)", sc.output.path);
         goto done;
     }
-    if (!o.quiet && !o.json && wc.limited > 0) {
-        printf("rate limits: %llu of %llu measured requests got a 429 and retried (%.1f%%)",
-               (unsigned long long)wc.limited, (unsigned long long)wc.measured, 100.0 * wc.limited / wc.measured);
-        if (wc.limited_one > 0)
-            printf("; they waited %.4g s on average before starting%s", wc.limited_queue_s / wc.limited_one,
-                   wc.limited_one < wc.limited ? " (the ones a single tier answered)" : "");
-        printf("\n");
-    }
-    if (!o.quiet && !o.json && wc.queued > 0) {
-        printf("rate limits: %llu of %llu measured requests waited in the client-side queue (%.1f%%)",
-               (unsigned long long)wc.queued, (unsigned long long)wc.measured, 100.0 * wc.queued / wc.measured);
-        if (wc.queued_one > 0)
-            printf(", %.4g s on average before starting%s", wc.queued_s / wc.queued_one,
-                   wc.queued_one < wc.queued ? " (the ones a single tier answered)" : "");
-        printf("\n");
+    if (!o.quiet && !o.json) {
+        print_wait_line("got a 429 and retried", "; they waited", wc.limited, wc.limited_one, wc.limited_queue_s,
+                        wc.measured);
+        print_wait_line("waited in the client-side queue", ",", wc.queued, wc.queued_one, wc.queued_s, wc.measured);
     }
     if (!o.quiet && !o.json && ana_stats_compact(stats))
         printf("statistics: more than %llu measured requests, so percentiles come from logarithmic histograms "

@@ -168,13 +168,19 @@ static uint8_t answer_ok(const struct sim_world *w, const struct simi_req *r)
     return (uint8_t)(ok && (keep >= 1.0 || r->penalty_u < keep));
 }
 
-/* The billed lines of r's answer at its current deployment (api), into
- * lines[4] (input, cache write, cache read, output) and *nocache. */
-static void attempt_lines(const struct sim_world *w, const struct simi_req *r, double lines_usd[4], double *nocache)
+/* Accounts for the answer r got at its current deployment (the final one,
+ * or a cascade tier it leaves): counts the answer, bills its lines to the
+ * deployment and its GPU time to (class, deployment); fills lines[4]
+ * (input, cache write, cache read, output; 0 for self-hosted) and *nocache,
+ * the answer's cost with caching off (its GPU time when self-hosted). */
+static void account_answer(struct sim_world *w, const struct simi_req *r, double lines_usd[4], double *nocache)
 {
-    const struct sim_deployment_cfg *dc = w->deploy[r->deployment].cfg;
+    struct simi_deploy *d = &w->deploy[r->deployment];
+    const struct sim_deployment_cfg *dc = d->cfg;
+    d->calls++;
+    w->class_gpu_usd[(size_t)r->class_idx * w->n_deploy + (size_t)r->deployment] += r->gpu_cost_usd;
     lines_usd[0] = lines_usd[1] = lines_usd[2] = lines_usd[3] = 0;
-    *nocache = 0;
+    *nocache = r->gpu_cost_usd;
     if (dc->kind != SIM_DEPLOY_API)
         return;
     /* Prompt tokens split into read, written and the rest; the
@@ -196,6 +202,7 @@ static void attempt_lines(const struct sim_world *w, const struct simi_req *r, d
     lines_usd[2] = l.cache_read_usd;
     lines_usd[3] = l.output_usd;
     *nocache = l.nocache_usd;
+    d->billed_usd += mdl_cost_total(&l);
 }
 
 /* Cascade: whether r's answer at its current tier is passed up to the next
@@ -215,15 +222,11 @@ static int escalate(struct sim_world *w, uint32_t q, int *sent)
         return 0;
     struct simi_deploy *d = &w->deploy[r->deployment];
     double lines[4], nocache;
-    attempt_lines(w, r, lines, &nocache);
-    for (int i = 0; i < 4; i++) {
+    account_answer(w, r, lines, &nocache);
+    for (int i = 0; i < 4; i++)
         r->prior_line[i] += lines[i];
-        d->billed_usd += lines[i];
-    }
     r->prior_gpu_usd += r->gpu_cost_usd;
-    r->prior_nocache_usd += d->cfg->kind == SIM_DEPLOY_API ? nocache : r->gpu_cost_usd;
-    w->class_gpu_usd[(size_t)r->class_idx * w->n_deploy + (size_t)r->deployment] += r->gpu_cost_usd;
-    d->calls++;
+    r->prior_nocache_usd += nocache;
     d->escalated++;
     if (r->tiers == 1)
         r->first_start_s = r->start_s;
@@ -249,7 +252,6 @@ int simi_finish(struct sim_world *w, uint32_t q)
         return erc;
     const struct simi_req *r = &w->pool.slot[q];
     struct simi_deploy *d = &w->deploy[r->deployment];
-    const struct sim_deployment_cfg *dc = d->cfg;
     LLMSIM_ASSERT(r->done_s == w->now_s);
 
     struct sim_request_record rec;
@@ -278,15 +280,13 @@ int simi_finish(struct sim_world *w, uint32_t q)
     rec.cache_write_tokens = r->write_5m_tokens + r->write_1h_tokens;
     rec.output_tokens = r->output_tokens;
     double lines[4], nocache;
-    attempt_lines(w, r, lines, &nocache);
-    for (int i = 0; i < 4; i++)
-        d->billed_usd += lines[i];
+    account_answer(w, r, lines, &nocache);
     rec.cost_input_usd = lines[0] + r->prior_line[0];
     rec.cost_cache_write_usd = lines[1] + r->prior_line[1];
     rec.cost_cache_read_usd = lines[2] + r->prior_line[2];
     rec.cost_output_usd = lines[3] + r->prior_line[3];
     rec.cost_gpu_usd = r->gpu_cost_usd + r->prior_gpu_usd;
-    rec.cost_nocache_usd = (dc->kind == SIM_DEPLOY_API ? nocache : r->gpu_cost_usd) + r->prior_nocache_usd;
+    rec.cost_nocache_usd = nocache + r->prior_nocache_usd;
     rec.cost_escalated_usd = r->prior_line[0] + r->prior_line[1] + r->prior_line[2] + r->prior_line[3] + r->prior_gpu_usd;
     rec.tiers = (int32_t)r->tiers;
     rec.preemptions = r->preemptions;
@@ -297,8 +297,6 @@ int simi_finish(struct sim_world *w, uint32_t q)
     rec.perceived_s = shown - (r->user_s > r->arrival_s ? r->user_s : r->arrival_s);
     if (rec.perceived_s < 0)
         rec.perceived_s = 0; /* a prefetch hit ready before the user asked */
-    d->calls++;
-    w->class_gpu_usd[(size_t)r->class_idx * w->n_deploy + (size_t)r->deployment] += r->gpu_cost_usd;
 
     int trc = simi_source_turn_done(w, r);
     if (trc < 0)

@@ -893,36 +893,33 @@ int simi_source_turn_done(struct sim_world *w, const struct simi_req *r)
     return simi_schedule(w, t, SIMI_EV_TURN, 0, x);
 }
 
-int simi_source_prefetch(struct sim_world *w, const struct sim_event *ev)
+/* A request for the session's next turn, made now and routed: the real
+ * turn (advance), a right guess or a wrong one (flag), taking the pending
+ * count its event held. */
+static int issue_turn(struct sim_world *w, uint32_t x, int advance, uint32_t flag)
 {
-    uint32_t x = (uint32_t)(ev->payload & 0xffffffffu);
-    int hit = (int)(ev->payload >> 32);
     LLMSIM_ASSERT(w->turns_pending > 0);
     w->turns_pending--;
     uint32_t q;
     int rc = simi_pool_get(&w->pool, &q);
     if (rc != 0)
         return rc;
-    struct simi_req *g = &w->pool.slot[q];
-    fill_turn(w, x, g, hit);
-    if (hit) {
-        g->flags |= SIM_RF_PREFETCH_HIT;
-        g->user_s = w->sessions[x].pf_user_s;
-    } else {
-        g->flags |= SIM_RF_PREFETCH_WASTED;
-    }
+    struct simi_req *r = &w->pool.slot[q];
+    fill_turn(w, x, r, advance);
+    r->flags |= flag;
+    if (flag == SIM_RF_PREFETCH_HIT)
+        r->user_s = w->sessions[x].pf_user_s;
     return simi_source_route(w, q);
+}
+
+int simi_source_prefetch(struct sim_world *w, const struct sim_event *ev)
+{
+    int hit = (int)(ev->payload >> 32);
+    return issue_turn(w, (uint32_t)(ev->payload & 0xffffffffu), hit,
+                      hit ? SIM_RF_PREFETCH_HIT : SIM_RF_PREFETCH_WASTED);
 }
 
 int simi_source_turn(struct sim_world *w, const struct sim_event *ev)
 {
-    uint32_t x = (uint32_t)ev->payload;
-    LLMSIM_ASSERT(w->turns_pending > 0);
-    w->turns_pending--;
-    uint32_t q;
-    int rc = simi_pool_get(&w->pool, &q);
-    if (rc != 0)
-        return rc;
-    fill_turn(w, x, &w->pool.slot[q], 1);
-    return simi_source_route(w, q);
+    return issue_turn(w, (uint32_t)ev->payload, 1, 0);
 }

@@ -329,12 +329,6 @@ static int keep_start(void *ctx, const struct sim_request_record *r)
     return 0;
 }
 
-static int cmp_start(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
 /* Rate limits: offered 3x what the limits allow, no one-minute window of
  * request starts ever holds more than the limits, and the excess waits. */
 START_TEST(rate_limits_hold_in_every_minute)
@@ -361,7 +355,7 @@ START_TEST(rate_limits_hold_in_every_minute)
     double *ts = malloc(a.n * sizeof *ts);
     for (size_t i = 0; i < a.n; i++)
         ts[i] = a.t[i];
-    qsort(ts, a.n, sizeof *ts, cmp_start);
+    qsort(ts, a.n, sizeof *ts, tu_cmp_double);
     for (size_t i = 0; i < a.n; i++) {
         double req = 0, in = 0, out = 0;
         for (size_t j = 0; j < a.n; j++) {

@@ -436,12 +436,6 @@ START_TEST(prefetch_hits_and_waste)
 }
 END_TEST
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The client-side queue: no 429s, requests sent in arrival order, and no
  * one-minute window holds more starts than the limit. */
 START_TEST(client_queue_holds_limits)
@@ -467,7 +461,7 @@ START_TEST(client_queue_holds_limits)
     }
     for (size_t j = 1; j < k.n; j++)
         ck_assert(by_id[j] >= by_id[j - 1]); /* first in, first out */
-    qsort(start, k.n, sizeof *start, cmp_d);
+    qsort(start, k.n, sizeof *start, tu_cmp_double);
     for (size_t j = 0; j + 60 < k.n; j++)
         ck_assert_msg(start[j] + 60.0 <= start[j + 60], "61 starts within %.17g s", start[j + 60] - start[j]);
     /* (a start leaves the window (t - 60, t] when start + 60 <= t, compared

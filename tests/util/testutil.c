@@ -159,3 +159,9 @@ double tu_metric(const struct ana_summary_row *rows, size_t n, const char *scope
     ck_assert_msg(r != NULL, "no row %s / %s", scope, metric);
     return r->mean;
 }
+
+int tu_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}

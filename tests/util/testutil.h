@@ -40,6 +40,9 @@ struct ana_summary_row;
 void tu_summarize(const struct sim_scenario *sc, const struct sim_sink *extra, struct ana_summary_row **rows,
                   size_t *n);
 
+/* qsort comparison of doubles, ascending. */
+int tu_cmp_double(const void *a, const void *b);
+
 /* The mean of a summary row, failing the test when there is none. */
 double tu_metric(const struct ana_summary_row *rows, size_t n, const char *scope, const char *metric);
 

@@ -577,6 +577,10 @@ static int session_start(struct sim_world *w, struct simi_req *r);
  * whether it holds a question mark. */
 static void draw_features(struct sim_world *w, struct simi_req *r)
 {
+    /* Only rules read them; their stream is their own, so skipping the
+     * draws moves no other. */
+    if (w->sc->routing.policy != SIM_ROUTE_RULES)
+        return;
     const struct sim_class_cfg *c = w->n_classes ? w->classes[r->class_idx].cfg : NULL;
     double cpt = c && c->chars_per_token > 0 ? c->chars_per_token : 4.0;
     double wpt = c && c->words_per_token > 0 ? c->words_per_token : 0.75;
@@ -724,7 +728,9 @@ int simi_source_route(struct sim_world *w, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
     r->quality_u = gsl_rng_uniform(w->rng_quality);
-    r->penalty_u = gsl_rng_uniform(w->rng_penalty);
+    const struct sim_output_control_cfg *oc = &w->sc->output_control;
+    if (oc->truncation_penalty > 0 || oc->verbosity_penalty > 0) /* its own stream: skipping moves no other */
+        r->penalty_u = gsl_rng_uniform(w->rng_penalty);
     r->tiers = 1;
     if (!(r->user_s > 0))
         r->user_s = r->arrival_s;

@@ -13,17 +13,24 @@
 #include <math.h>
 #include <string.h>
 
-/* Calibrated defaults (docs/calibration.md, "GPU timing: the roofline model").
- * mfu and mbu: medians over the deployable configurations of the A100 and
- * H100 profiles pooled, per transformer layer with its element-wise kernels;
- * the two measured GPUs carry their own values in gpus.yaml (A100 0.65/0.65,
- * H100 0.60/0.67).  Step overhead: vLLM v0.6.0's ~13 ms per token for
- * Llama-3-8B on one H100 at light load, less the roofline's 7.2 ms.
- * All-reduce: intra-node NCCL profiles of DGX A100 and DGX H100 (latency
- * median 30 us; bus bandwidth 0.26 of link_gbs on A100, 0.38 on H100, 0.29
- * over all six groups, rounded to 0.30). */
+/* Calibrated defaults (docs/calibration.md, "GPU timing").  mfu, mbu and
+ * gemm_half_tokens: fitted by `llmsim calibrate steps` on the Vidur operator
+ * profiles of A100-80GB and H100 (models/calibration/vidur-steps.csv), the
+ * two measured GPUs carrying their own values in gpus.yaml, the others the
+ * pooled fit.  attn_mfu: FlashAttention-2's forward pass reaches 50-73% of
+ * A100 peak (Dao 2023, section 4.1), FlashAttention-3 75% of H100 BF16 peak
+ * (Shah et al. 2024), in serving's variable-length batches less: 0.50.
+ * attn_mbu: paged decode attention reads the KV cache at about the rate of
+ * a weight GEMV; no profile of it is in the repository, so it takes the
+ * pooled mbu.  All-reduce: intra-node NCCL profiles of DGX A100 and DGX
+ * H100 (latency median 30 us; bus bandwidth 0.26 of link_gbs on A100, 0.38
+ * on H100, 0.29 over all six groups, rounded to 0.30).  The host defaults
+ * belong to each engine (engine table below). */
 const double MDL_ROOFLINE_DEFAULT_MFU = 0.64;
 const double MDL_ROOFLINE_DEFAULT_MBU = 0.66;
+const double MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS = 0.0;
+const double MDL_ROOFLINE_DEFAULT_ATTN_MFU = 0.50;
+const double MDL_ROOFLINE_DEFAULT_ATTN_MBU = 0.66;
 const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S = 6.0e-3;
 const double MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S = 30e-6;
 const double MDL_ROOFLINE_DEFAULT_LINK_EFF = 0.30;
@@ -82,9 +89,43 @@ double mdl_llm_kv_bytes_per_token(const struct mdl_llm *m, enum mdl_dtype kv)
     return 2.0 * m->layers * m->kv_heads * m->head_dim * elem;
 }
 
+/* Quantized checkpoints (FP8, INT8, INT4) keep the embedding table and the
+ * LM head in 16 bits: vLLM's fp8 and compressed-tensors formats quantize
+ * the linear layers of the body only (the logged weights of
+ * Llama-3.3-70B-FP8 on 2 and 4 H100s, 33.88 and 16.96 GiB per GPU, are 3%
+ * above a flat byte per parameter and within 0.1% of this). */
+static double edge_params(const struct mdl_llm *m)
+{
+    double e = ((double)m->vocab * m->hidden) * (m->tied_embeddings ? 1.0 : 2.0);
+    return e < m->params_b * 1e9 ? e : 0.0;
+}
+
 double mdl_llm_weight_bytes(const struct mdl_llm *m, enum mdl_dtype w)
 {
-    return m->params_b * 1e9 * mdl_dtype_bytes(w);
+    double b = mdl_dtype_bytes(w);
+    if (b >= 2.0)
+        return m->params_b * 1e9 * b;
+    double edge = edge_params(m);
+    return (m->params_b * 1e9 - edge) * b + edge * 2.0;
+}
+
+double mdl_llm_embedding_params_b(const struct mdl_llm *m)
+{
+    return (double)m->vocab * m->hidden * 1e-9;
+}
+
+double mdl_llm_lm_head_params_b(const struct mdl_llm *m)
+{
+    return m->tied_embeddings ? 0.0 : (double)m->vocab * m->hidden * 1e-9;
+}
+
+/* Parameters outside the embedding table and the LM head, billions; never
+ * below a tenth of the active ones (an inline entry with a vocabulary out of
+ * proportion to its parameter count). */
+static double body_params_b(const struct mdl_llm *m, double params_b)
+{
+    double b = params_b - mdl_llm_embedding_params_b(m) - mdl_llm_lm_head_params_b(m);
+    return b > 0.1 * params_b ? b : 0.1 * params_b;
 }
 
 /* Parameters of all routed experts.  Total and active parameters differ by the
@@ -100,14 +141,96 @@ static double expert_params(const struct mdl_llm *m)
 
 double mdl_llm_touched_weight_bytes(const struct mdl_llm *m, enum mdl_dtype w, double tokens)
 {
+    double body = body_params_b(m, m->params_b) * 1e9;
     double ep = expert_params(m);
-    if (ep <= 0.0)
-        return mdl_llm_weight_bytes(m, w);
-    double dense = m->params_b * 1e9 - ep;
+    if (ep <= 0.0 || ep > body)
+        return body * mdl_dtype_bytes(w);
+    double dense = body - ep;
     /* Each token picks k of E experts; an expert is missed by all T tokens
-     * with probability (1 - k/E)^T (tokens routed independently). */
+     * with probability (1 - k/E)^T (tokens routed independently), so a step
+     * touches E x (1 - (1 - k/E)^T) experts per layer on average. */
     double cover = 1.0 - pow(1.0 - (double)m->experts_per_token / m->experts, tokens);
     return (dense + ep * cover) * mdl_dtype_bytes(w);
+}
+
+/* ---- engines ------------------------------------------------------------------ */
+
+/* Sources of every constant: docs/engines.md.  Host times: vllm-v0's 6 ms is
+ * what vLLM 0.6.0's ~13 ms per token for Llama-3-8B on one H100 at light
+ * load leaves after the GPU time; the V1 and SGLang figures are explained in
+ * docs/engines.md. */
+static const struct mdl_engine_info engines[MDL_N_ENGINES] = {
+    [MDL_ENGINE_VLLM_V1] = {
+        .name = "vllm-v1", .overlap_host = 1, .eager = 0, .chunked_prefill = 1, .prefix_cache = 1,
+        .admit_whole_prompt = 0, .watermark = 0.0, .preempt_keeps_cache = 1,
+        .host_step_s = 2.0e-3, .host_seq_s = 10e-6, .launch_layer_s = 0.0,
+        .mem_util = 0.92, .non_torch_gib = 0.25, .non_torch_tp_gib = 1.85, .profiles_graphs = 1,
+        .sampler_in_profile = 1,
+        .source = "vllm/v1/core/sched/scheduler.py, vllm/v1/worker/gpu_worker.py (vLLM 0.21 and later)"},
+    [MDL_ENGINE_VLLM_V0] = {
+        .name = "vllm-v0", .overlap_host = 0, .eager = 1, .chunked_prefill = 0, .prefix_cache = 0,
+        .admit_whole_prompt = 1, .watermark = 0.01, .preempt_keeps_cache = 0,
+        .host_step_s = 6.0e-3, .host_seq_s = 20e-6, .launch_layer_s = 40e-6,
+        .mem_util = 0.90, .non_torch_gib = 0.25, .non_torch_tp_gib = 1.85, .profiles_graphs = 0,
+        .sampler_in_profile = 0,
+        .source = "vllm/core/scheduler.py, vllm/core/block_manager.py, vllm/worker/worker.py (vLLM 0.6)"},
+    [MDL_ENGINE_SGLANG] = {
+        .name = "sglang", .overlap_host = 1, .eager = 0, .chunked_prefill = 1, .prefix_cache = 1,
+        .admit_whole_prompt = 1, .watermark = 0.0, .preempt_keeps_cache = 1,
+        .host_step_s = 2.0e-3, .host_seq_s = 10e-6, .launch_layer_s = 0.0,
+        .mem_util = 0.88, .non_torch_gib = 0.25, .non_torch_tp_gib = 1.85, .profiles_graphs = 1,
+        .sampler_in_profile = 1,
+        .source = "sglang/srt/managers/scheduler.py, schedule_policy.py (SGLang 0.4)"},
+};
+
+const struct mdl_engine_info *mdl_engine_info(enum mdl_engine e)
+{
+    return (unsigned)e < MDL_N_ENGINES ? &engines[e] : &engines[MDL_ENGINE_VLLM_V1];
+}
+
+const char *mdl_engine_name(enum mdl_engine e)
+{
+    return (unsigned)e < MDL_N_ENGINES ? engines[e].name : "?";
+}
+
+int mdl_engine_parse(const char *s, enum mdl_engine *out)
+{
+    for (int i = 0; s != NULL && i < MDL_N_ENGINES; i++)
+        if (!strcmp(s, engines[i].name)) {
+            *out = (enum mdl_engine)i;
+            return 0;
+        }
+    return LLMSIM_EINVAL;
+}
+
+/* vLLM V1 gives GPUs of 70 GiB or more larger defaults, A100s excepted
+ * (vllm/engine/arg_utils.py); SGLang's chunked_prefill_size and
+ * max_running_requests follow the same split. */
+static int big_gpu(const struct mdl_gpu *g)
+{
+    return g != NULL && g->memory_gib >= 70.0 && strncmp(g->id, "a100", 4) != 0;
+}
+
+double mdl_engine_default_batched_tokens(enum mdl_engine e, const struct mdl_gpu *g, int chunked)
+{
+    switch (e) {
+    case MDL_ENGINE_VLLM_V1:
+    case MDL_ENGINE_SGLANG:
+        /* OpenAI-server usage context: 8192 on big GPUs, 2048 below. */
+        return big_gpu(g) ? 8192.0 : 2048.0;
+    case MDL_ENGINE_VLLM_V0:
+        /* 2048 with chunked prefill; without, max(max_model_len, 2048): the
+         * whole prompt must fit, so no limit short of the model length. */
+        return chunked ? 2048.0 : INFINITY;
+    }
+    return INFINITY;
+}
+
+int mdl_engine_default_max_seqs(enum mdl_engine e, const struct mdl_gpu *g)
+{
+    if (e == MDL_ENGINE_VLLM_V1)
+        return big_gpu(g) ? 1024 : 256;
+    return 256;
 }
 
 void mdl_roofline_init(struct mdl_roofline *m, const struct mdl_gpu *gpu, const struct mdl_llm *llm,
@@ -121,9 +244,22 @@ void mdl_roofline_init(struct mdl_roofline *m, const struct mdl_gpu *gpu, const 
     m->kv = kv;
     m->mfu = gpu->mfu > 0 ? gpu->mfu : MDL_ROOFLINE_DEFAULT_MFU;
     m->mbu = gpu->mbu > 0 ? gpu->mbu : MDL_ROOFLINE_DEFAULT_MBU;
-    m->step_overhead_s = MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S;
+    m->gemm_half_tokens = MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS;
+    m->attn_mfu = MDL_ROOFLINE_DEFAULT_ATTN_MFU;
+    m->attn_mbu = m->mbu;
     m->allreduce_latency_s = MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S;
     m->link_eff = MDL_ROOFLINE_DEFAULT_LINK_EFF;
+    mdl_roofline_set_engine(m, MDL_ENGINE_VLLM_V1);
+}
+
+void mdl_roofline_set_engine(struct mdl_roofline *m, enum mdl_engine e)
+{
+    const struct mdl_engine_info *ei = mdl_engine_info(e);
+    m->engine = e;
+    m->step_overhead_s = ei->host_step_s;
+    m->host_seq_s = ei->host_seq_s;
+    m->launch_layer_s = ei->launch_layer_s;
+    m->overlap_host = ei->overlap_host;
 }
 
 /* KV heads are replicated when tp exceeds them: r = max(1, tp / kv_heads). */
@@ -144,33 +280,61 @@ static double max2(double a, double b)
     return a > b ? a : b;
 }
 
+double mdl_roofline_step_s(const struct mdl_roofline *m, double gpu_s, double seqs)
+{
+    double host = m->step_overhead_s + m->host_seq_s * seqs;
+    return m->overlap_host ? max2(gpu_s, host) : gpu_s + host;
+}
+
 void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,
                        struct mdl_iter_cost *out)
 {
     LLMSIM_ASSERT(it->prefill_tokens >= 0 && it->prefill_pairs >= 0 && it->prefill_kv_read >= 0 &&
-                  it->decode_tokens >= 0 && it->decode_context >= 0 && it->decode_kv_read >= 0);
+                  it->decode_tokens >= 0 && it->decode_context >= 0 && it->decode_kv_read >= 0 &&
+                  it->requests >= 0);
     memset(out, 0, sizeof *out);
     double tokens = it->prefill_tokens + it->decode_tokens;
     if (tokens <= 0)
         return;
     const struct mdl_llm *l = &m->llm;
-    double flop_rate = m->tp * peak_flops(m) * m->mfu;              /* FLOP/s of the replica */
-    double byte_rate = m->tp * m->gpu.bandwidth_gbs * 1e9 * m->mbu; /* bytes/s of the replica */
+    double wb = mdl_dtype_bytes(m->weights);
+    double peak = m->tp * peak_flops(m);                            /* FLOP/s of the replica */
+    double peak16 = m->tp * m->gpu.bf16_tflops * 1e12;              /* attention runs in 16 bits */
+    double bw = m->tp * m->gpu.bandwidth_gbs * 1e9;                 /* bytes/s of the replica */
+    double seqs = it->requests > 0 ? it->requests : it->decode_tokens + (it->prefill_tokens > 0);
+    if (seqs > tokens)
+        seqs = tokens;
 
-    double lin_flops = 2.0 * l->active_params_b * 1e9 * tokens;
-    double att_flops =
-        4.0 * l->layers * l->heads * l->head_dim * (it->prefill_pairs + it->decode_context);
-    double w_bytes = mdl_llm_touched_weight_bytes(l, m->weights, tokens);
+    /* Linear layers: the body GEMMs over every token, the LM head over the
+     * sampled rows; the body weights touched, the head, and the embedding
+     * rows in use (at most the table). */
+    double body_active = body_params_b(l, l->active_params_b) * 1e9;
+    double head = (double)l->vocab * l->hidden;
+    double lin_flops = 2.0 * body_active * tokens + 2.0 * head * seqs;
+    double rows = tokens < l->vocab ? tokens : l->vocab;
+    double eb = wb < 2.0 ? 2.0 : wb; /* the head and the table stay in 16 bits when quantized */
+    double w_bytes = mdl_llm_touched_weight_bytes(l, m->weights, tokens) + head * eb +
+                     (l->tied_embeddings ? 0.0 : rows * l->hidden * eb);
+    double eff = m->mfu * (m->gemm_half_tokens > 0 ? tokens / (tokens + m->gemm_half_tokens) : 1.0);
+    out->linear_s = max2(lin_flops / (peak * eff), w_bytes / (bw * m->mbu));
+
+    /* Attention: prefill chunks and decoding requests are separate kernels
+     * (or separate work within one), each at its own roofline. */
+    double kvb = mdl_llm_kv_bytes_per_token(l, m->kv) * kv_replication(m);
+    double per_pair = 4.0 * l->layers * l->heads * l->head_dim;
+    double pf_flops = per_pair * it->prefill_pairs;
+    double pf_bytes = kvb * (it->prefill_kv_read + it->prefill_tokens);
     double dec_read = it->decode_kv_read > 0 ? it->decode_kv_read : it->decode_context;
-    double kv_tokens = it->prefill_kv_read + dec_read + tokens; /* read, then written */
-    double kv_bytes = mdl_llm_kv_bytes_per_token(l, m->kv) * kv_replication(m) * kv_tokens;
+    double dc_flops = per_pair * it->decode_context;
+    double dc_bytes = kvb * (dec_read + it->decode_tokens);
+    double att_pf = it->prefill_tokens > 0
+                        ? max2(pf_flops / (peak16 * m->attn_mfu), pf_bytes / (bw * m->attn_mbu))
+                        : 0.0;
+    double att_dc = it->decode_tokens > 0
+                        ? max2(dc_flops / (peak16 * m->attn_mfu), dc_bytes / (bw * m->attn_mbu))
+                        : 0.0;
+    out->attention_s = att_pf + att_dc;
 
-    out->flops = lin_flops + att_flops;
-    out->bytes = w_bytes + kv_bytes;
-    out->compute_s = out->flops / flop_rate;
-    out->memory_s = out->bytes / byte_rate;
-    out->linear_s = max2(lin_flops / flop_rate, w_bytes / byte_rate);
-    out->attention_s = max2(att_flops / flop_rate, kv_bytes / byte_rate);
     if (m->tp > 1) {
         /* Ring all-reduce: each GPU sends and receives 2 (tp - 1) / tp of the
          * buffer; two per layer (after attention and after the MLP). */
@@ -179,17 +343,149 @@ void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,
                      2.0 * (m->tp - 1) / m->tp * size / (m->gpu.link_gbs * 1e9 * m->link_eff);
         out->comm_s = 2.0 * l->layers * one;
     }
-    out->time_s = out->linear_s + out->attention_s + out->comm_s + m->step_overhead_s;
+    out->flops = lin_flops + pf_flops + dc_flops;
+    out->bytes = w_bytes + pf_bytes + dc_bytes;
+    out->compute_s = out->flops / (peak * m->mfu);
+    out->memory_s = out->bytes / (bw * m->mbu);
+    out->gpu_s = out->linear_s + out->attention_s + out->comm_s;
+    if (m->launch_layer_s > 0)
+        out->gpu_s = max2(out->gpu_s, l->layers * m->launch_layer_s);
+    out->host_s = m->step_overhead_s + m->host_seq_s * seqs;
+    out->time_s = mdl_roofline_step_s(m, out->gpu_s, seqs);
 }
 
-double mdl_roofline_kv_capacity_tokens(const struct mdl_roofline *m, double mem_util)
+/* ---- memory ------------------------------------------------------------------- */
+
+double mdl_activation_peak_bytes(enum mdl_engine e, const struct mdl_llm *l, int tp, double max_batched_tokens,
+                                 int max_seqs)
 {
-    double free =
-        mem_util * m->tp * m->gpu.memory_gb * 1e9 - mdl_llm_weight_bytes(&m->llm, m->weights);
-    double per_token = mdl_llm_kv_bytes_per_token(&m->llm, m->kv) * kv_replication(m);
-    if (free <= 0 || per_token <= 0)
+    double t = max_batched_tokens;
+    double rows = max_seqs < t ? max_seqs : t; /* sequences of the profiling step */
+    /* A mixture of experts adds the fused-MoE workspaces: T x k rows of the
+     * wider of the gate-up output and the hidden size, plus T x k x hidden. */
+    double moe = 0.0;
+    if (l->experts > 0) {
+        double wide = 2.0 * l->intermediate / tp > l->hidden ? 2.0 * l->intermediate / tp : l->hidden;
+        moe = t * l->experts_per_token * (wide + l->hidden) * 2.0;
+    }
+    if (mdl_engine_info(e)->sampler_in_profile) {
+        /* V1 (torch.compile'd forward, attention skipped while profiling):
+         * the peak is the sampler's, over min(max_num_seqs, T) rows of fp32
+         * logits and their temporaries, plus a fixed part and a small share
+         * of T x hidden.  Least squares on the 22 logged profiles of vLLM
+         * 0.19 on H100 (docs/engines.md, "Memory"): 12.2 bytes per row and
+         * vocabulary entry (3 fp32 arrays), 2.3 bytes per token and hidden
+         * unit, 0.33 GiB fixed; independent of tp, as logged. */
+        return 0.33 * MDL_GIB + 12.2 * rows * l->vocab + 2.3 * t * l->hidden + moe;
+    }
+    /* V0 (eager): the forward pass's intermediates of T tokens, the MLP's
+     * gate-up output and its activation (3 x intermediate / tp) and three
+     * hidden-sized buffers, in 16 bits, plus the sampler's fp32 logits of
+     * max_num_seqs rows: 110 KiB a token for Llama-3.1-8B, as the logged
+     * profiles of vLLM 0.6 on an RTX 3090 at 20,000 and 29,000 tokens
+     * (2.07 and 2.99 GiB) imply. */
+    return t * (3.0 * l->intermediate / tp + 3.0 * l->hidden) * 2.0 + 4.0 * rows * l->vocab + moe;
+}
+
+double mdl_cuda_graph_bytes(enum mdl_engine e, const struct mdl_llm *l)
+{
+    if (!mdl_engine_info(e)->profiles_graphs)
         return 0.0;
-    return free / per_token;
+    /* vLLM 0.19 on H100 captured 0.65-1.8 GiB of graphs (51 sizes, FULL and
+     * PIECEWISE): 0.5 GiB plus 14 MiB per layer fits the 22 logged runs
+     * within 0.3 GiB (docs/engines.md, "Memory"). */
+    return (0.5 + 0.014 * l->layers) * MDL_GIB;
+}
+
+void mdl_kv_budget(const struct mdl_roofline *m, double mem_util, double max_batched_tokens, int max_seqs,
+                   int block_tokens, double extra_weight_bytes, double extra_kv_bytes_per_token,
+                   struct mdl_kv_budget *out)
+{
+    const struct mdl_engine_info *ei = mdl_engine_info(m->engine);
+    memset(out, 0, sizeof *out);
+    /* Without a token budget (V0 without chunked prefill) the engine
+     * profiles max_model_len tokens; we take 8192, a common serving length. */
+    double t = isinf(max_batched_tokens) ? 8192.0 : max_batched_tokens;
+    out->total_bytes = m->gpu.memory_gib * MDL_GIB;
+    out->usable_bytes = mem_util * out->total_bytes;
+    out->weight_bytes = (mdl_llm_weight_bytes(&m->llm, m->weights) + extra_weight_bytes) / m->tp;
+    out->activation_bytes = mdl_activation_peak_bytes(m->engine, &m->llm, m->tp, t, max_seqs);
+    out->non_torch_bytes = (ei->non_torch_gib + (m->tp > 1 ? ei->non_torch_tp_gib : 0.0)) * MDL_GIB;
+    out->cuda_graph_bytes = mdl_cuda_graph_bytes(m->engine, &m->llm);
+    out->kv_bytes = out->usable_bytes - out->weight_bytes - out->activation_bytes - out->non_torch_bytes -
+                    out->cuda_graph_bytes;
+    out->bytes_per_token =
+        (mdl_llm_kv_bytes_per_token(&m->llm, m->kv) * kv_replication(m) + extra_kv_bytes_per_token) / m->tp;
+    if (out->kv_bytes <= 0 || out->bytes_per_token <= 0 || block_tokens < 1)
+        return;
+    out->blocks = floor(out->kv_bytes / (out->bytes_per_token * block_tokens));
+    /* vLLM V1 keeps one block aside as the null block. */
+    if (m->engine == MDL_ENGINE_VLLM_V1 && out->blocks > 0)
+        out->blocks -= 1;
+    out->tokens = out->blocks * block_tokens;
+}
+
+/* ---- parameters ------------------------------------------------------------------- */
+
+const struct mdl_param_desc mdl_roofline_params[MDL_N_PARAMS] = {
+    [MDL_P_MFU] = {"mfu", "", 1.0, 0, 1, 1, 0, "GEMM share of peak FLOP/s at large token counts"},
+    [MDL_P_GEMM_HALF] = {"gemm_half_tokens", "tokens", 1.0, 0, 1e5, 0, 0,
+                         "tokens at which GEMM efficiency is half of mfu"},
+    [MDL_P_MBU] = {"mbu", "", 1.0, 0, 1, 1, 0, "share of peak bandwidth reading weights"},
+    [MDL_P_ATTN_MFU] = {"attn_mfu", "", 1.0, 0, 1, 1, 0, "prefill attention share of BF16 peak"},
+    [MDL_P_ATTN_MBU] = {"attn_mbu", "", 1.0, 0, 1, 1, 0, "attention share of peak bandwidth reading KV"},
+    [MDL_P_AR_LAT] = {"allreduce_latency_us", "us", 1e6, 0, 1.0, 0, 0, "fixed cost of one all-reduce"},
+    [MDL_P_LINK_EFF] = {"link_efficiency", "", 1.0, 0, 1, 1, 0, "all-reduce bus bandwidth share of link_gbs"},
+    [MDL_P_STEP] = {"step_overhead_ms", "ms", 1e3, 0, 10.0, 0, 1, "host (CPU) time per step"},
+    [MDL_P_HOST_SEQ] = {"host_per_seq_us", "us", 1e6, 0, 0.01, 0, 1, "host time per scheduled sequence"},
+    [MDL_P_LAUNCH] = {"launch_per_layer_us", "us", 1e6, 0, 0.01, 0, 1,
+                      "eager engines: kernel-launch floor per layer"},
+};
+
+static double *param_ptr(struct mdl_roofline *m, int i)
+{
+    switch (i) {
+    case MDL_P_MFU:
+        return &m->mfu;
+    case MDL_P_GEMM_HALF:
+        return &m->gemm_half_tokens;
+    case MDL_P_MBU:
+        return &m->mbu;
+    case MDL_P_ATTN_MFU:
+        return &m->attn_mfu;
+    case MDL_P_ATTN_MBU:
+        return &m->attn_mbu;
+    case MDL_P_AR_LAT:
+        return &m->allreduce_latency_s;
+    case MDL_P_LINK_EFF:
+        return &m->link_eff;
+    case MDL_P_STEP:
+        return &m->step_overhead_s;
+    case MDL_P_HOST_SEQ:
+        return &m->host_seq_s;
+    case MDL_P_LAUNCH:
+        return &m->launch_layer_s;
+    }
+    LLMSIM_ASSERT(0 && "parameter index out of range");
+    return NULL;
+}
+
+double mdl_roofline_param_get(const struct mdl_roofline *m, int i)
+{
+    return *param_ptr((struct mdl_roofline *)m, i);
+}
+
+void mdl_roofline_param_set(struct mdl_roofline *m, int i, double v)
+{
+    *param_ptr(m, i) = v;
+}
+
+int mdl_roofline_param_find(const char *name)
+{
+    for (int i = 0; name != NULL && i < MDL_N_PARAMS; i++)
+        if (!strcmp(name, mdl_roofline_params[i].name))
+            return i;
+    return -1;
 }
 
 static int not_positive(struct llmsim_error *err, const char *what, double v)
@@ -202,12 +498,6 @@ static int negative(struct llmsim_error *err, const char *what, double v)
     return llmsim_error_set(err, LLMSIM_ERANGE, NULL, 0, 0, "%s must be >= 0, got %g", what, v);
 }
 
-static int not_share(struct llmsim_error *err, const char *what, double v)
-{
-    return llmsim_error_set(err, LLMSIM_ERANGE, NULL, 0, 0, "%s must be in (0, 1], got %g", what,
-                            v);
-}
-
 int mdl_roofline_check(const struct mdl_roofline *m, struct llmsim_error *err)
 {
     const struct mdl_gpu *g = &m->gpu;
@@ -217,7 +507,7 @@ int mdl_roofline_check(const struct mdl_roofline *m, struct llmsim_error *err)
         double v;
     } positive[] = {
         {"gpu bf16_tflops", g->bf16_tflops},
-        {"gpu memory_gb", g->memory_gb},
+        {"gpu memory_gib", g->memory_gib},
         {"gpu bandwidth_gbs", g->bandwidth_gbs},
         {"model layers", l->layers},
         {"model hidden", l->hidden},
@@ -267,26 +557,28 @@ int mdl_roofline_check(const struct mdl_roofline *m, struct llmsim_error *err)
         return llmsim_error_set(err, LLMSIM_ERANGE, NULL, 0, 0,
                                 "unknown weights or KV dtype (%d, %d)", (int)m->weights,
                                 (int)m->kv);
-    if (!(m->mfu > 0 && m->mfu <= 1))
-        return not_share(err, "mfu", m->mfu);
-    if (!(m->mbu > 0 && m->mbu <= 1))
-        return not_share(err, "mbu", m->mbu);
-    if (!(m->step_overhead_s >= 0))
-        return negative(err, "step_overhead_s", m->step_overhead_s);
-    if (!(m->allreduce_latency_s >= 0))
-        return negative(err, "allreduce_latency_s", m->allreduce_latency_s);
+    if ((unsigned)m->engine >= MDL_N_ENGINES)
+        return llmsim_error_set(err, LLMSIM_ERANGE, NULL, 0, 0, "unknown engine %d", (int)m->engine);
+    for (int i = 0; i < MDL_N_PARAMS; i++) {
+        const struct mdl_param_desc *p = &mdl_roofline_params[i];
+        double v = mdl_roofline_param_get(m, i);
+        if (i == MDL_P_LINK_EFF && m->tp == 1)
+            continue;
+        if (!(p->lo_open ? v > p->lo : v >= p->lo) || !(v <= p->hi))
+            return llmsim_error_set(err, LLMSIM_ERANGE, NULL, 0, 0, "%s must be in %s%g, %g], got %g",
+                                    p->name, p->lo_open ? "(" : "[", p->lo * p->scale, p->hi * p->scale,
+                                    v * p->scale);
+    }
     if (m->tp > 1 && !(g->link_gbs > 0))
         return llmsim_error_set(err, LLMSIM_ERANGE, NULL, 0, 0,
                                 "tp %d needs a scale-up link, but GPU '%s' has link_gbs %g", m->tp,
                                 g->id, g->link_gbs);
-    if (m->tp > 1 && !(m->link_eff > 0 && m->link_eff <= 1))
-        return not_share(err, "link_eff", m->link_eff);
-    double need = mdl_llm_weight_bytes(l, m->weights), have = m->tp * g->memory_gb * 1e9;
+    double need = mdl_llm_weight_bytes(l, m->weights), have = m->tp * g->memory_gib * MDL_GIB;
     if (need > have)
         return llmsim_error_set(err, LLMSIM_ERANGE, NULL, 0, 0,
-                                "the %s weights of '%s' need %.1f GB but %d x %s has %.0f GB",
-                                mdl_dtype_name(m->weights), l->id, need / 1e9, m->tp, g->id,
-                                have / 1e9);
+                                "the %s weights of '%s' need %.1f GiB but %d x %s has %.1f GiB",
+                                mdl_dtype_name(m->weights), l->id, need / MDL_GIB, m->tp, g->id,
+                                have / MDL_GIB);
     return 0;
 }
 

@@ -118,7 +118,7 @@ static const struct scn_key gpu_catalog_keys[] = {
     {"id", SCN_K_NAME, OFF(struct mdl_gpu, id), 0, 0, REQ, NULL},
     {"bf16_tflops", SCN_K_DOUBLE, OFF(struct mdl_gpu, bf16_tflops), 0, 1e5, REQ_POS, NULL},
     {"fp8_tflops", SCN_K_DOUBLE, OFF(struct mdl_gpu, fp8_tflops), 0, 1e5, REQ, NULL},
-    {"memory_gb", SCN_K_DOUBLE, OFF(struct mdl_gpu, memory_gb), 0, 1e5, REQ_POS, NULL},
+    {"memory_gib", SCN_K_DOUBLE, OFF(struct mdl_gpu, memory_gib), 0, 1e5, REQ_POS, NULL},
     {"bandwidth_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, bandwidth_gbs), 0, 1e6, REQ_POS, NULL},
     {"link_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, link_gbs), 0, 1e5, REQ_POS, NULL},
     {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
@@ -129,13 +129,17 @@ static const struct scn_key gpu_catalog_keys[] = {
 };
 
 /* Inline entries: `name` (or `id`), the peaks, memory and price; no FP8
- * units and no scale-up link unless given; source and date optional. */
+ * units and no scale-up link unless given; source and date optional.  The
+ * memory is `memory_gib` (2^30 bytes, as the device reports it) or, under
+ * the older name, `memory_gb`: a GPU datasheet's "GB" of HBM or GDDR is the
+ * JEDEC binary gigabyte, so both keys mean 2^30 bytes; exactly one. */
 static const struct scn_key gpu_inline_keys[] = {
     {"name", SCN_K_NAME, OFF(struct mdl_gpu, id), 0, 0, 0, NULL},
     {"id", SCN_K_NAME, OFF(struct mdl_gpu, id), 0, 0, 0, NULL},
     {"bf16_tflops", SCN_K_DOUBLE, OFF(struct mdl_gpu, bf16_tflops), 0, 1e5, REQ_POS, NULL},
     {"fp8_tflops", SCN_K_DOUBLE, OFF(struct mdl_gpu, fp8_tflops), 0, 1e5, 0, NULL},
-    {"memory_gb", SCN_K_DOUBLE, OFF(struct mdl_gpu, memory_gb), 0, 1e5, REQ_POS, NULL},
+    {"memory_gib", SCN_K_DOUBLE, OFF(struct mdl_gpu, memory_gib), 0, 1e5, SCN_KF_LO_OPEN, NULL},
+    {"memory_gb", SCN_K_DOUBLE, OFF(struct mdl_gpu, memory_gib), 0, 1e5, SCN_KF_LO_OPEN, NULL},
     {"bandwidth_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, bandwidth_gbs), 0, 1e6, REQ_POS, NULL},
     {"link_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, link_gbs), 0, 1e5, 0, NULL},
     {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
@@ -160,6 +164,7 @@ static const struct scn_key llm_catalog_keys[] = {
     {"experts_per_token", SCN_K_INT, OFF(struct mdl_llm, experts_per_token), 0, 1e5, REQ, NULL},
     {"kv_bytes_per_token", SCN_K_DOUBLE, OFF(struct mdl_llm, kv_bytes_per_token_override), 0, 1e9,
      REQ, NULL},
+    {"tied_embeddings", SCN_K_BOOL, OFF(struct mdl_llm, tied_embeddings), 0, 0, 0, NULL},
     {"source", SCN_STRBUF(struct mdl_llm, source), REQ, NULL},
     {"date", SCN_STRBUF(struct mdl_llm, date), REQ, NULL},
 };
@@ -183,6 +188,7 @@ static const struct scn_key llm_inline_keys[] = {
     {"experts_per_token", SCN_K_INT, OFF(struct mdl_llm, experts_per_token), 0, 1e5, 0, NULL},
     {"kv_bytes_per_token", SCN_K_DOUBLE, OFF(struct mdl_llm, kv_bytes_per_token_override), 0, 1e9,
      0, NULL},
+    {"tied_embeddings", SCN_K_BOOL, OFF(struct mdl_llm, tied_embeddings), 0, 0, 0, NULL},
     {"source", SCN_STRBUF(struct mdl_llm, source), 0, NULL},
     {"date", SCN_STRBUF(struct mdl_llm, date), 0, NULL},
 };
@@ -207,8 +213,17 @@ static int read_inline_entry(struct scn_ctx *c, const struct yn_node *n, const s
 int scn_read_gpu(struct scn_ctx *c, const struct yn_node *n, struct mdl_gpu *out, int inline_entry)
 {
     memset(out, 0, sizeof *out);
-    if (inline_entry)
-        return read_inline_entry(c, n, gpu_inline_keys, NKEYS(gpu_inline_keys), out);
+    if (inline_entry) {
+        int rc = read_inline_entry(c, n, gpu_inline_keys, NKEYS(gpu_inline_keys), out);
+        if (rc)
+            return rc;
+        const struct yn_node *gib = yn_get(n, "memory_gib"), *gb = yn_get(n, "memory_gb");
+        if (gib && gb)
+            return scn_fail(c, gb, "give 'memory_gib' or 'memory_gb' (the same unit, 2^30 bytes), not both");
+        if (!gib && !gb)
+            return scn_fail(c, n, "missing required key 'memory_gib' (memory as the device reports it, GiB)");
+        return 0;
+    }
     return scn_process_map(c, n, gpu_catalog_keys, NKEYS(gpu_catalog_keys), out);
 }
 

@@ -42,6 +42,14 @@ struct load {
     struct sim_deployment_cfg *dep; /* deployment being read */
     int dep_has_price;               /* the deployment gave a price mapping */
     int block_tokens_set;            /* the deployment gave kv_block_tokens */
+    /* what the deployment gave, for defaults that depend on the engine and
+     * the GPU (applied once every key is read) */
+    double rl_given[MDL_N_PARAMS];   /* roofline parameters in struct units, NaN = not given */
+    const struct yn_node *cal_node;  /* latency.calibration, NULL = none */
+    char cal_path[1024];             /* its file, joined to the scenario's folder */
+    double sched_max_batch;          /* NaN = not given */
+    double sched_batched_tokens;     /* NaN = not given */
+    int sched_chunked;               /* -1 = not given */
 };
 
 static struct load *L(struct scn_ctx *c)
@@ -781,22 +789,67 @@ static const struct scn_key linear_keys[] = {
     {"decode_step_s", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_decode_s},
 };
 
-struct roofline_opts {
-    double mfu, mbu, step_overhead_ms, allreduce_latency_us, link_eff;
-};
-
-static const struct scn_key roofline_keys[] = {
-    {"model", SCN_K_FN, 0, 0, 0, 0, NULL},
-    {"mfu", SCN_K_DOUBLE, OFF(struct roofline_opts, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
-    {"mbu", SCN_K_DOUBLE, OFF(struct roofline_opts, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
-    {"step_overhead_ms", SCN_K_DOUBLE, OFF(struct roofline_opts, step_overhead_ms), 0, 1e4, 0, NULL},
-    {"allreduce_latency_us", SCN_K_DOUBLE, OFF(struct roofline_opts, allreduce_latency_us), 0, 1e6, 0, NULL},
-    {"link_efficiency", SCN_K_DOUBLE, OFF(struct roofline_opts, link_eff), 0, 1, SCN_KF_LO_OPEN, NULL},
-};
-
 static int h_skip(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     return 0; /* read by the caller before the table is walked */
+}
+
+/* latency: {model: roofline, calibration: CAL.yaml, PARAM: value...}: the
+ * parameters by their names in mdl_roofline_params, in the units there;
+ * recorded and applied over the engine's defaults and the calibration once
+ * the deployment's GPU, model and engine are known (finish_self_hosted). */
+static int h_calibration_path(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    struct load *ld = L(c);
+    int k = (s[0] == '/' || c->dir[0] == '\0') ? snprintf(ld->cal_path, sizeof ld->cal_path, "%s", s)
+                                               : snprintf(ld->cal_path, sizeof ld->cal_path, "%s/%s", c->dir, s);
+    if (k < 0 || (size_t)k >= sizeof ld->cal_path)
+        return scn_fail(c, v, "path is too long");
+    ld->cal_node = v;
+    return 0;
+}
+
+static int read_roofline(struct scn_ctx *c, const struct yn_node *v)
+{
+    struct load *ld = L(c);
+    double given[MDL_N_PARAMS];
+    struct scn_key keys[MDL_N_PARAMS + 2];
+    keys[0] = (struct scn_key){"model", SCN_K_FN, 0, 0, 0, 0, h_skip};
+    keys[1] = (struct scn_key){"calibration", SCN_K_FN, 0, 0, 0, 0, h_calibration_path};
+    for (int i = 0; i < MDL_N_PARAMS; i++) {
+        const struct mdl_param_desc *p = &mdl_roofline_params[i];
+        given[i] = NAN;
+        keys[2 + i] = (struct scn_key){p->name, SCN_K_DOUBLE, (size_t)i * sizeof(double), p->lo * p->scale,
+                                       p->hi * p->scale, p->lo_open ? SCN_KF_LO_OPEN : 0, NULL};
+    }
+    int rc = scn_process_map(c, v, keys, MDL_N_PARAMS + 2, given);
+    if (rc)
+        return rc;
+    for (int i = 0; i < MDL_N_PARAMS; i++)
+        ld->rl_given[i] = given[i] / mdl_roofline_params[i].scale;
+    return 0;
+}
+
+/* engine: vllm-v1 | vllm-v0 | sglang */
+static int h_engine(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    if (mdl_engine_parse(s, &d->engine) == 0)
+        return 0;
+    const char *names[MDL_N_ENGINES];
+    for (int i = 0; i < MDL_N_ENGINES; i++)
+        names[i] = mdl_engine_name((enum mdl_engine)i);
+    const char *near = scn_did_you_mean(s, names, MDL_N_ENGINES);
+    return near ? scn_fail(c, v, "unknown engine '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown engine '%s' (expected vllm-v1, vllm-v0 or sglang)", s);
 }
 
 static int h_latency(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -842,19 +895,7 @@ static int h_latency(struct scn_ctx *c, const struct yn_node *v, void *obj)
         if (d->kind != SIM_DEPLOY_SELF_HOSTED)
             return scn_fail(c, mn, "latency model 'roofline' is for self-hosted deployments");
         d->latency_kind = MDL_LAT_ROOFLINE;
-        struct roofline_opts o = {d->roofline.mfu, d->roofline.mbu, d->roofline.step_overhead_s * 1e3,
-                                  d->roofline.allreduce_latency_s * 1e6, d->roofline.link_eff};
-        memcpy(keys, roofline_keys, sizeof roofline_keys);
-        keys[0].fn = h_skip;
-        int rc = scn_process_map(c, v, keys, NKEYS(roofline_keys), &o);
-        if (rc)
-            return rc;
-        d->roofline.mfu = o.mfu;
-        d->roofline.mbu = o.mbu;
-        d->roofline.step_overhead_s = o.step_overhead_ms * 1e-3;
-        d->roofline.allreduce_latency_s = o.allreduce_latency_us * 1e-6;
-        d->roofline.link_eff = o.link_eff;
-        return 0;
+        return read_roofline(c, v);
     } else {
         static const char *const m[] = {"api", "service_time", "linear", "roofline"};
         const char *near = scn_did_you_mean(model, m, 4);
@@ -901,11 +942,11 @@ static const struct scn_key sched_keys[] = {
 static int h_scheduler(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
-    struct sched_opts o = {"", 256, 8192, 10, 0};
+    struct sched_opts o = {"", NAN, NAN, 10, -1};
     int rc = scn_process_map(c, v, sched_keys, NKEYS(sched_keys), &o);
     if (rc)
         return rc;
-    if (o.max_batch != floor(o.max_batch))
+    if (!isnan(o.max_batch) && o.max_batch != floor(o.max_batch))
         return scn_fail(c, yn_get(v, "max_batch"), "max_batch must be a whole number");
     int none = !strcmp(o.policy, "none"), cont = !strcmp(o.policy, "continuous"),
         dyn = !strcmp(o.policy, "dynamic");
@@ -920,14 +961,15 @@ static int h_scheduler(struct scn_ctx *c, const struct yn_node *v, void *obj)
             return rc;
         }
     }
-    if (cont && o.max_batched_tokens < o.max_batch)
-        return scn_fail(c, v, "max_batched_tokens (%g) must be at least max_batch (%g): every running "
-                              "request decodes one token per iteration", o.max_batched_tokens, o.max_batch);
     d->scheduler = none ? SIM_SCHED_NONE : !strcmp(o.policy, "static") ? SIM_SCHED_STATIC
                                           : dyn ? SIM_SCHED_DYNAMIC : SIM_SCHED_CONTINUOUS;
-    d->max_batch = (int)o.max_batch;
-    d->max_batched_tokens = cont ? o.max_batched_tokens : INFINITY;
-    d->chunked_prefill = o.chunked_prefill;
+    /* Not given: the engine's defaults, set in finish_self_hosted. */
+    L(c)->sched_max_batch = o.max_batch;
+    L(c)->sched_batched_tokens = cont ? o.max_batched_tokens : NAN;
+    L(c)->sched_chunked = o.chunked_prefill;
+    d->max_batch = isnan(o.max_batch) ? 256 : (int)o.max_batch;
+    d->max_batched_tokens = INFINITY;
+    d->chunked_prefill = o.chunked_prefill > 0;
     d->max_wait_s = o.max_wait_ms * 1e-3;
     return 0;
 }
@@ -1121,6 +1163,7 @@ static const struct scn_key deployment_keys[] = {
     {"model", SCN_K_FN, 0, 0, 0, 0, h_model},
     {"price", SCN_K_FN, 0, 0, 0, 0, h_price},
     {"latency", SCN_K_FN, 0, 0, 0, 0, h_latency},
+    {"engine", SCN_K_FN, 0, 0, 0, 0, h_engine},
     {"replicas", SCN_K_INT, OFF(struct sim_deployment_cfg, replicas), 1, SIM_MAX_REPLICAS, 0, NULL},
     {"tp", SCN_K_INT, OFF(struct sim_deployment_cfg, tp), 1, 64, 0, NULL},
     {"gpu_hour_usd", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, gpu_hour_usd), 0, 1e4, 0, NULL},
@@ -1146,7 +1189,7 @@ static int check_kind_keys(struct scn_ctx *c, const struct yn_node *v, const str
     static const char *const self_only[] = {"replicas", "tp", "gpu_hour_usd", "scheduler", "queue",
                                             "replica_routing", "weights_dtype", "kv_dtype",
                                             "gpu_memory_utilization", "kv_capacity_tokens",
-                                            "kv_block_tokens"};
+                                            "kv_block_tokens", "engine"};
     for (size_t i = 0; i < sizeof self_only / sizeof self_only[0]; i++) {
         const struct yn_node *k = yn_get(v, self_only[i]);
         if (k && d->kind == SIM_DEPLOY_API) {
@@ -1174,31 +1217,87 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
                                    "provisioned), or give a catalog 'gpu'");
         d->gpu_hour_usd = d->roofline.gpu.hour_usd;
     }
-    d->roofline.tp = d->tp;
-    if (d->roofline.mfu == 0)
-        d->roofline.mfu = d->has_gpu && d->roofline.gpu.mfu > 0 ? d->roofline.gpu.mfu : MDL_ROOFLINE_DEFAULT_MFU;
-    if (d->roofline.mbu == 0)
-        d->roofline.mbu = d->has_gpu && d->roofline.gpu.mbu > 0 ? d->roofline.gpu.mbu : MDL_ROOFLINE_DEFAULT_MBU;
+    /* The engine's behaviour and defaults (models/include/llmsim/hardware.h). */
+    struct load *ld = L(c);
+    const struct mdl_engine_info *ei = mdl_engine_info(d->engine);
+    const struct mdl_gpu *gpu = d->has_gpu ? &d->roofline.gpu : NULL;
+    if (yn_get(dn, "gpu_memory_utilization") == NULL)
+        d->gpu_memory_utilization = ei->mem_util;
+    if (d->latency_kind == MDL_LAT_ROOFLINE && d->scheduler == SIM_SCHED_NONE &&
+        yn_get(dn, "scheduler") == NULL)
+        d->scheduler = SIM_SCHED_CONTINUOUS; /* the roofline times engine steps */
+    if (d->scheduler == SIM_SCHED_CONTINUOUS && isnan(ld->sched_max_batch))
+        d->max_batch = mdl_engine_default_max_seqs(d->engine, gpu);
+    if (d->scheduler == SIM_SCHED_CONTINUOUS) {
+        d->chunked_prefill = ld->sched_chunked >= 0 ? ld->sched_chunked : ei->chunked_prefill;
+        d->max_batched_tokens = !isnan(ld->sched_batched_tokens)
+                                    ? ld->sched_batched_tokens
+                                    : mdl_engine_default_batched_tokens(d->engine, gpu, d->chunked_prefill);
+        if (d->max_batched_tokens < d->max_batch) {
+            if (isnan(ld->sched_batched_tokens))
+                d->max_batched_tokens = d->max_batch; /* the engine raises its budget to max_num_seqs */
+            else
+                return scn_fail(c, yn_get(dn, "scheduler"),
+                                "max_batched_tokens (%g) must be at least max_batch (%d): every running "
+                                "request decodes one token per iteration", d->max_batched_tokens, d->max_batch);
+        }
+        if (yn_get(dn, "prefix_cache") == NULL && !d->spec.enabled)
+            d->prefix_cache = ei->prefix_cache;
+    }
+    d->admit_whole_prompt = ei->admit_whole_prompt;
+    d->kv_watermark = ei->watermark;
+    d->preempt_keeps_cache = ei->preempt_keeps_cache;
+
+    if (d->has_gpu && d->has_llm) {
+        /* Defaults for this GPU and engine, then the calibration, then the
+         * scenario's own values. */
+        struct mdl_roofline r;
+        mdl_roofline_init(&r, &d->roofline.gpu, &d->roofline.llm, d->tp, d->roofline.weights, d->roofline.kv);
+        mdl_roofline_set_engine(&r, d->engine);
+        d->roofline = r;
+    } else {
+        d->roofline.tp = d->tp;
+        d->roofline.engine = d->engine;
+    }
+    if (ld->cal_node != NULL) {
+        if (!(d->has_gpu && d->has_llm))
+            return scn_fail(c, ld->cal_node, "a calibration applies to the roofline model of a deployment "
+                                             "with 'gpu' and 'model'");
+        size_t m = scn_path_push(c, "latency");
+        size_t m2 = scn_path_push(c, "calibration");
+        int rc = scn_calibration_apply(c, ld->cal_node, ld->cal_path, &d->roofline);
+        scn_path_pop(c, m2);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+        snprintf(d->calibration, sizeof d->calibration, "%s", ld->cal_path);
+    }
+    for (int k = 0; k < MDL_N_PARAMS; k++)
+        if (!isnan(ld->rl_given[k]))
+            mdl_roofline_param_set(&d->roofline, k, ld->rl_given[k]);
+
     if (d->latency_kind == MDL_LAT_ROOFLINE) {
         if (!d->has_gpu || !d->has_llm)
             return scn_fail(c, yn_get(dn, "latency"), "the roofline model needs 'gpu' and 'model'");
-        if (d->scheduler == SIM_SCHED_NONE && yn_get(dn, "scheduler") == NULL) {
-            /* The roofline times iterations: default to vLLM-style continuous batching. */
-            d->scheduler = SIM_SCHED_CONTINUOUS;
-            d->max_batch = 256;
-            d->max_batched_tokens = 8192;
-        }
         struct llmsim_error e2;
         llmsim_error_clear(&e2);
         if (mdl_roofline_check(&d->roofline, &e2) != 0)
             return scn_fail(c, dn, "%s", e2.msg);
     }
-    if (d->has_gpu && d->has_llm && d->kv_capacity_tokens <= 0 &&
-        mdl_roofline_kv_capacity_tokens(&d->roofline, d->gpu_memory_utilization) < d->block_tokens) {
-        const struct yn_node *k = yn_get(dn, "gpu_memory_utilization");
-        return scn_fail(c, k ? k : dn, "%g of %d x %g GB leaves no room for KV cache next to the weights of "
-                                       "'%s'; raise gpu_memory_utilization or tp, or use smaller weights",
-                        d->gpu_memory_utilization, d->tp, d->roofline.gpu.memory_gb, d->roofline.llm.id);
+    if (d->has_gpu && d->has_llm) {
+        sim_deployment_kv_budget(d, &d->kv_budget);
+        d->kv_from_memory = d->kv_capacity_tokens <= 0;
+        const struct mdl_kv_budget *kb = &d->kv_budget;
+        if (d->kv_from_memory && kb->blocks < 1) {
+            const struct yn_node *k = yn_get(dn, "gpu_memory_utilization");
+            return scn_fail(c, k ? k : dn,
+                            "no room for a KV block on %s x %d: %.2f x %.2f GiB = %.2f GiB usable per GPU, "
+                            "minus weights %.2f GiB, activations %.2f GiB, non-torch %.2f GiB leaves %.2f GiB; "
+                            "raise gpu_memory_utilization or tp, or use smaller weights",
+                            d->roofline.gpu.id, d->tp, d->gpu_memory_utilization, d->roofline.gpu.memory_gib,
+                            kb->usable_bytes / MDL_GIB, kb->weight_bytes / MDL_GIB, kb->activation_bytes / MDL_GIB,
+                            (kb->non_torch_bytes + kb->cuda_graph_bytes) / MDL_GIB, kb->kv_bytes / MDL_GIB);
+        }
     }
     if (d->kv_capacity_tokens > 0 && d->kv_capacity_tokens < d->block_tokens)
         return scn_fail(c, yn_get(dn, "kv_capacity_tokens"), "kv_capacity_tokens (%g) is less than one KV block "
@@ -1254,11 +1353,7 @@ static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
         d->block_tokens = 16;
         d->roofline.weights = MDL_DTYPE_BF16;
         d->roofline.kv = MDL_DTYPE_BF16;
-        d->roofline.mfu = 0; /* 0 = the GPU's calibrated value, set once the GPU is known */
-        d->roofline.mbu = 0;
-        d->roofline.step_overhead_s = MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S;
-        d->roofline.allreduce_latency_s = MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S;
-        d->roofline.link_eff = MDL_ROOFLINE_DEFAULT_LINK_EFF;
+        d->engine = MDL_ENGINE_VLLM_V1;
         d->api.network_ms = API_DEFAULT_NETWORK_MS;
         d->api.ttft_base_ms = API_DEFAULT_TTFT_BASE_MS;
         d->api.prefill_tokens_per_s = API_DEFAULT_PREFILL_TOKENS_PER_S;
@@ -1281,6 +1376,13 @@ static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
         L(c)->dep = d;
         L(c)->dep_has_price = dn->type == YN_MAP && yn_get(dn, "price") != NULL;
         L(c)->block_tokens_set = dn->type == YN_MAP && yn_get(dn, "kv_block_tokens") != NULL;
+        for (int k = 0; k < MDL_N_PARAMS; k++)
+            L(c)->rl_given[k] = NAN;
+        L(c)->cal_node = NULL;
+        L(c)->cal_path[0] = '\0';
+        L(c)->sched_max_batch = NAN;
+        L(c)->sched_batched_tokens = NAN;
+        L(c)->sched_chunked = -1;
         size_t m = scn_path_push_item(c, dn, i);
         int rc = scn_process_map(c, dn, deployment_keys, NKEYS(deployment_keys), d);
         if (rc == 0)

@@ -75,6 +75,11 @@ int scn_process_map(struct scn_ctx *c, const struct yn_node *n, const struct scn
 
 /* Reads a GPU or LLM entry (catalog row or inline scenario mapping) with the
  * catalog's key table.  Inline entries may leave out source/date. */
+/* Applies the entry of calibration file `path` that matches r's GPU and
+ * engine to r's parameters.  Errors in the file are reported at their place
+ * in it; a file without an entry for this GPU and engine, at node `at`. */
+int scn_calibration_apply(struct scn_ctx *c, const struct yn_node *at, const char *path, struct mdl_roofline *r);
+
 int scn_read_gpu(struct scn_ctx *c, const struct yn_node *n, struct mdl_gpu *out, int inline_entry);
 int scn_read_llm(struct scn_ctx *c, const struct yn_node *n, struct mdl_llm *out, int inline_entry);
 

@@ -85,10 +85,10 @@ static void put_llm(FILE *f, const char *prefix, const struct mdl_llm *m)
     put_str(f, m->id);
     fprintf(f, ", layers: %d, hidden: %d, intermediate: %d, heads: %d, kv_heads: %d, head_dim: %d, "
                "vocab: %d, params_b: %.17g, active_params_b: %.17g, experts: %d, experts_per_token: %d, "
-               "kv_bytes_per_token: %.17g}\n",
+               "kv_bytes_per_token: %.17g, tied_embeddings: %s}\n",
             m->layers, m->hidden, m->intermediate, m->heads, m->kv_heads, m->head_dim, m->vocab,
             m->params_b, m->active_params_b, m->experts, m->experts_per_token,
-            m->kv_bytes_per_token_override);
+            m->kv_bytes_per_token_override, m->tied_embeddings ? "true" : "false");
 }
 
 static void put_tiers(FILE *f, const struct sim_scenario *s)
@@ -272,9 +272,9 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         const struct mdl_gpu *g = &d->roofline.gpu;
         fputs("    gpu: {id: ", f);
         put_str(f, g->id);
-        fprintf(f, ", bf16_tflops: %.17g, fp8_tflops: %.17g, memory_gb: %.17g, bandwidth_gbs: %.17g, "
+        fprintf(f, ", bf16_tflops: %.17g, fp8_tflops: %.17g, memory_gib: %.17g, bandwidth_gbs: %.17g, "
                    "link_gbs: %.17g, hour_usd: %.17g",
-                g->bf16_tflops, g->fp8_tflops, g->memory_gb, g->bandwidth_gbs, g->link_gbs, g->hour_usd);
+                g->bf16_tflops, g->fp8_tflops, g->memory_gib, g->bandwidth_gbs, g->link_gbs, g->hour_usd);
         if (g->mfu > 0)
             fprintf(f, ", mfu: %.17g", g->mfu);
         if (g->mbu > 0)
@@ -295,12 +295,33 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
                 l->decode_c_context_s);
     } else {
         const struct mdl_roofline *r = &d->roofline;
-        /* Values stored in other units print with 15 digits, which survive
-         * the conversion back (17 would carry its rounding into the next
-         * reload). */
-        fprintf(f, "    latency: {model: roofline, mfu: %.17g, mbu: %.17g, step_overhead_ms: %.15g, "
-                   "allreduce_latency_us: %.15g, link_efficiency: %.17g}\n",
-                r->mfu, r->mbu, r->step_overhead_s * 1e3, r->allreduce_latency_s * 1e6, r->link_eff);
+        /* Every parameter, so that the resolved scenario reloads to itself
+         * without the calibration file.  Values stored in other units print
+         * with 15 digits, which survive the conversion back (17 would carry
+         * its rounding into the next reload). */
+        if (d->calibration[0] != '\0') {
+            fputs("    # calibration applied: ", f);
+            put_str(f, d->calibration);
+            fputs("\n", f);
+        }
+        fputs("    latency: {model: roofline", f);
+        for (int i = 0; i < MDL_N_PARAMS; i++) {
+            const struct mdl_param_desc *p = &mdl_roofline_params[i];
+            fprintf(f, p->scale == 1.0 ? ", %s: %.17g" : ", %s: %.15g", p->name,
+                    mdl_roofline_param_get(r, i) * p->scale);
+        }
+        fputs("}\n", f);
+    }
+    if (d->has_gpu || d->has_llm || d->latency_kind == MDL_LAT_ROOFLINE)
+        fprintf(f, "    engine: %s\n", mdl_engine_name(d->engine));
+    if (d->has_gpu && d->has_llm) {
+        const struct mdl_kv_budget *k = &d->kv_budget;
+        fprintf(f, "    # KV budget per GPU (%s): %.2f GiB x %.2f = %.2f GiB; weights %.2f, activations %.2f, "
+                   "non-torch %.2f, CUDA graphs %.2f -> KV %.2f GiB = %.0f blocks of %d tokens = %.0f tokens%s\n",
+                mdl_engine_name(d->engine), k->total_bytes / MDL_GIB, d->gpu_memory_utilization,
+                k->usable_bytes / MDL_GIB, k->weight_bytes / MDL_GIB, k->activation_bytes / MDL_GIB,
+                k->non_torch_bytes / MDL_GIB, k->cuda_graph_bytes / MDL_GIB, k->kv_bytes / MDL_GIB, k->blocks,
+                d->block_tokens, k->tokens, d->kv_capacity_tokens > 0 ? " (overridden by kv_capacity_tokens)" : "");
     }
     fprintf(f, "    replicas: %d\n    tp: %d\n    gpu_hour_usd: %.17g\n", d->replicas, d->tp, d->gpu_hour_usd);
     if (d->has_llm)
@@ -310,8 +331,8 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
     if (d->kv_capacity_tokens > 0)
         fprintf(f, "    kv_capacity_tokens: %.17g\n", d->kv_capacity_tokens);
     fprintf(f, "    kv_block_tokens: %d\n", d->block_tokens);
-    if (d->prefix_cache)
-        fputs("    prefix_cache: {enabled: true}\n", f);
+    if (d->prefix_cache || d->scheduler == SIM_SCHED_CONTINUOUS)
+        fprintf(f, "    prefix_cache: {enabled: %s}\n", d->prefix_cache ? "true" : "false");
     switch (d->scheduler) {
     case SIM_SCHED_NONE:
         fputs("    scheduler: {policy: none}\n", f);

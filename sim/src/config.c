@@ -48,6 +48,21 @@ void sim_scenario_free(struct sim_scenario *s)
     memset(s, 0, sizeof *s);
 }
 
+void sim_deployment_kv_budget(const struct sim_deployment_cfg *d, struct mdl_kv_budget *out)
+{
+    const struct mdl_roofline *m = &d->roofline;
+    double extra_w = 0.0, extra_kv = 0.0;
+    if (d->spec.enabled) {
+        /* The draft model's weights and its own KV cache share the GPUs. */
+        const struct mdl_llm *dr = &d->spec.draft;
+        extra_w = mdl_llm_weight_bytes(dr, m->weights);
+        double rep = d->tp > dr->kv_heads && dr->kv_heads > 0 ? (double)d->tp / dr->kv_heads : 1.0;
+        extra_kv = rep * mdl_llm_kv_bytes_per_token(dr, m->kv);
+    }
+    mdl_kv_budget(m, d->gpu_memory_utilization, d->max_batched_tokens, d->max_batch, d->block_tokens, extra_w,
+                  extra_kv, out);
+}
+
 const char *sim_arrival_process_name(enum sim_arrival_process p)
 {
     switch (p) {

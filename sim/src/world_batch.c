@@ -58,9 +58,6 @@
 
 #include "world_internal.h"
 
-/* Share of KV blocks kept free at admission (vLLM's default watermark). */
-#define KV_WATERMARK 0.01
-
 struct heap_ent {
     uint64_t key; /* decode iteration of the request's last token */
     uint64_t id;  /* the request's id: a recycled slot holds another request */
@@ -128,12 +125,13 @@ static void make_room(struct simi_batch *b, double need, double now)
 /* Blocks kept free when admitting next to running requests (0 when unbounded). */
 static double watermark(const struct simi_batch *b)
 {
-    return isinf(b->cap_blocks) ? 0.0 : KV_WATERMARK * b->cap_blocks;
+    return isinf(b->cap_blocks) ? 0.0 : b->cfg->kv_watermark * b->cap_blocks;
 }
 
 /* ---- set-up ------------------------------------------------------------- */
 
-/* KV budget of one replica, in tokens; +inf when nothing bounds it. */
+/* KV budget of one replica, in tokens; +inf when nothing bounds it.  From
+ * memory, as the engine accounts for it (sim_deployment_kv_budget). */
 static double kv_capacity_tokens(const struct sim_deployment_cfg *c, struct llmsim_error *err, int *rc)
 {
     *rc = 0;
@@ -141,32 +139,15 @@ static double kv_capacity_tokens(const struct sim_deployment_cfg *c, struct llms
         return c->kv_capacity_tokens;
     if (!(c->has_gpu && c->has_llm))
         return INFINITY;
-    const struct mdl_roofline *m = &c->roofline;
-    double mem = m->gpu.memory_gb * 1e9 * c->gpu_memory_utilization * c->tp;
-    double weights = mdl_llm_weight_bytes(&m->llm, m->weights);
-    if (c->spec.enabled)
-        weights += mdl_llm_weight_bytes(&c->spec.draft, m->weights);
-    if (!c->spec.enabled) {
-        /* models/ knows the KV layout (replicated KV heads when tp > kv_heads). */
-        double cap = mdl_roofline_kv_capacity_tokens(m, c->gpu_memory_utilization);
-        if (cap > 0)
-            return floor(cap);
-    }
-    /* Engines replicate KV heads when tp exceeds them. */
-    double rep_t = c->tp > m->llm.kv_heads && m->llm.kv_heads > 0 ? (double)c->tp / m->llm.kv_heads : 1.0;
-    double rep_d = c->tp > c->spec.draft.kv_heads && c->spec.draft.kv_heads > 0
-                       ? (double)c->tp / c->spec.draft.kv_heads
-                       : 1.0;
-    double per_token = rep_t * mdl_llm_kv_bytes_per_token(&m->llm, m->kv) +
-                       rep_d * mdl_llm_kv_bytes_per_token(&c->spec.draft, m->kv);
-    if (mem <= weights) {
+    struct mdl_kv_budget kb;
+    sim_deployment_kv_budget(c, &kb);
+    if (kb.blocks < 1)
         *rc = llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
-                               "deployment %s: the weights (%.1f GB) do not fit in %d x %.0f GB x %.2f "
-                               "of GPU memory; raise tp or use smaller weights",
-                               c->name, weights / 1e9, c->tp, m->gpu.memory_gb, c->gpu_memory_utilization);
-        return 0;
-    }
-    return floor((mem - weights) / per_token);
+                               "deployment %s: no room for KV cache: %.2f GiB usable per GPU, weights "
+                               "%.2f GiB, activations %.2f GiB, non-torch %.2f GiB",
+                               c->name, kb.usable_bytes / MDL_GIB, kb.weight_bytes / MDL_GIB,
+                               kb.activation_bytes / MDL_GIB, kb.non_torch_bytes / MDL_GIB);
+    return kb.tokens;
 }
 
 int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err)
@@ -275,10 +256,28 @@ double simi_batch_cache_tokens(const struct simi_replica *rp)
 /* Cache point j of a request: its prefix identity and where it ends, rounded
  * down to whole KV blocks.  Generated requests use their stable-segment
  * points, trace requests their block hashes.  Returns 0 past the last. */
+static uint32_t n_points(const struct sim_world *w, const struct simi_req *r)
+{
+    const struct sim_trace *t = &w->sc->workload.trace;
+    if (r->trace_row != SIMI_NONE && t->hash_off != NULL)
+        return (uint32_t)(t->hash_off[r->trace_row + 1] - t->hash_off[r->trace_row]);
+    return r->n_pts;
+}
+
+/* After its own points, a request preempted under an engine that keeps its
+ * computed blocks has one more: those blocks, which only it can hit. */
 static int point(const struct sim_world *w, const struct simi_batch *b, const struct simi_req *r, uint32_t j,
                  uint64_t *key, double *end)
 {
     const struct sim_trace *t = &w->sc->workload.trace;
+    uint32_t np = n_points(w, r);
+    if (j >= np) {
+        if (j > np || r->pre_key == 0)
+            return 0;
+        *key = r->pre_key;
+        *end = floor((double)r->pre_tokens / b->bs) * b->bs;
+        return 1;
+    }
     if (r->trace_row != SIMI_NONE && t->hash_off != NULL) {
         uint64_t lo = t->hash_off[r->trace_row], hi = t->hash_off[r->trace_row + 1];
         if (lo + j >= hi)
@@ -296,6 +295,16 @@ static int point(const struct sim_world *w, const struct simi_batch *b, const st
     *key = r->pt_key[j];
     *end = floor((double)r->pt_tokens[j] / b->bs) * b->bs;
     return 1;
+}
+
+/* End of a request's own cache points (tokens, whole blocks). */
+static double points_end(const struct sim_world *w, const struct simi_batch *b, const struct simi_req *r)
+{
+    double e = 0, end;
+    uint64_t key;
+    for (uint32_t j = 0; j < n_points(w, r) && point(w, b, r, j, &key, &end); j++)
+        e = end > e ? end : e;
+    return e;
 }
 
 /* The run of cached entries from the first point: tokens it covers (whole
@@ -362,8 +371,8 @@ static int prefix_promote(const struct sim_world *w, struct simi_batch *b, struc
     prefix_unpin(w, b, r);
     double prev = 0, end;
     uint64_t key;
-    uint32_t entries = 0;
-    for (uint32_t j = 0; point(w, b, r, j, &key, &end); j++) {
+    uint32_t entries = 0, j;
+    for (j = 0; j < n_points(w, r) && point(w, b, r, j, &key, &end); j++) {
         if (end <= prev)
             continue;
         int rc = sim_cache_put(b->pcache, key, end - prev, INFINITY, w->now_s, w->now_s, 0.0);
@@ -375,6 +384,15 @@ static int prefix_promote(const struct sim_world *w, struct simi_batch *b, struc
         sim_cache_pin(b->pcache, key);
         entries++;
         prev = end;
+    }
+    /* The blocks it kept from before a preemption stay shared through the
+     * cache (pinned), not counted twice. */
+    double tok;
+    if (j == n_points(w, r) && r->pre_key != 0 && r->pre_tokens > prev && sim_cache_peek(b->pcache, r->pre_key, w->now_s, &tok) &&
+        tok == r->pre_tokens - prev) {
+        sim_cache_pin(b->pcache, r->pre_key);
+        entries++;
+        prev = r->pre_tokens;
     }
     r->hit_entries = entries;
     r->hit_blocks = (uint32_t)(prev / b->bs);
@@ -577,8 +595,29 @@ static int preempt_newest(struct sim_world *w, struct simi_deploy *d, struct sim
         LLMSIM_ASSERT(x == q);
         (void)x;
     }
+    /* What it computed: its prompt so far, or its whole context. */
+    double computed = r->phase == SIMI_PH_DECODE ? (double)r->prompt_need + (dec_ctx(b, r) - r->dec_ctx0)
+                                                 : (double)r->prompt_done;
     b->used_blocks -= held;
     prefix_unpin(w, b, r);
+    if (b->pcache != NULL && b->cfg->preempt_keeps_cache) {
+        /* vLLM V1 frees a preempted request's blocks into the prefix cache
+         * (kv_cache_manager.free keeps their hashes): unless evicted first,
+         * its recompute reads them.  Its own points are cached already
+         * (prefix_promote); the rest of what it computed becomes one entry
+         * that only it can hit. */
+        double from = points_end(w, b, r);
+        double to = floor(fmin(computed, (double)r->input_tokens + r->generated - 1) / b->bs) * b->bs;
+        r->pre_key = 0;
+        if (to > from) {
+            uint64_t k = sim_cache_key(sim_cache_key(SIMI_BLOCK_KEY0, r->id), r->preemptions + 1u);
+            int rc = sim_cache_put(b->pcache, k, to - from, INFINITY, w->now_s, w->now_s, 0.0);
+            if (rc)
+                return rc;
+            r->pre_key = k;
+            r->pre_tokens = (uint32_t)to;
+        }
+    }
     r->cached_tokens = 0;
     run_remove(w, b, q);
     r->phase = SIMI_PH_QUEUED;
@@ -633,40 +672,43 @@ static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double
     }
     struct mdl_iter_cost cost;
     mdl_roofline_iter(&c->roofline, it, &cost);
-    double t = cost.time_s;
     d->flops += cost.flops;
     d->bytes += cost.bytes;
-    if (c->spec.enabled) {
-        /* The draft model runs on the same GPUs: it prefills the same prompt
-         * tokens and makes k decode steps per speculative step. */
-        struct mdl_roofline dm = c->roofline;
-        dm.llm = c->spec.draft;
-        struct mdl_iter dit = *it;
-        if (it->decode_tokens > 0) {
-            double reqs = it->decode_tokens / (c->spec.k + 1.0);
-            dit.decode_tokens = reqs;
-            dit.decode_context = it->decode_context / (c->spec.k + 1.0);
-            dit.decode_kv_read = 0;
-        }
-        struct mdl_iter_cost dc;
-        if (dit.prefill_tokens > 0) {
-            struct mdl_iter pit = dit;
-            pit.decode_tokens = pit.decode_context = 0;
-            mdl_roofline_iter(&dm, &pit, &dc);
-            t += dc.time_s - dm.step_overhead_s;
-            d->flops += dc.flops;
-            d->bytes += dc.bytes;
-        }
-        if (dit.decode_tokens > 0) {
-            struct mdl_iter sit = dit;
-            sit.prefill_tokens = sit.prefill_pairs = sit.prefill_kv_read = 0;
-            mdl_roofline_iter(&dm, &sit, &dc);
-            t += c->spec.k * dc.time_s;
-            d->flops += c->spec.k * dc.flops;
-            d->bytes += c->spec.k * dc.bytes;
-        }
+    if (!c->spec.enabled)
+        return cost.time_s;
+    /* The draft model runs on the same GPUs within the same engine step: it
+     * prefills the same prompt tokens and makes k decode steps per
+     * speculative step; the CPU work is the step's, counted once. */
+    double gpu = cost.gpu_s;
+    struct mdl_roofline dm = c->roofline;
+    dm.llm = c->spec.draft;
+    struct mdl_iter dit = *it;
+    if (it->decode_tokens > 0) {
+        double reqs = it->decode_tokens / (c->spec.k + 1.0);
+        dit.decode_tokens = reqs;
+        dit.decode_context = it->decode_context / (c->spec.k + 1.0);
+        dit.decode_kv_read = 0;
     }
-    return t;
+    struct mdl_iter_cost dc;
+    if (dit.prefill_tokens > 0) {
+        struct mdl_iter pit = dit;
+        pit.decode_tokens = pit.decode_context = 0;
+        pit.requests = 0;
+        mdl_roofline_iter(&dm, &pit, &dc);
+        gpu += dc.gpu_s;
+        d->flops += dc.flops;
+        d->bytes += dc.bytes;
+    }
+    if (dit.decode_tokens > 0) {
+        struct mdl_iter sit = dit;
+        sit.prefill_tokens = sit.prefill_pairs = sit.prefill_kv_read = 0;
+        sit.requests = 0;
+        mdl_roofline_iter(&dm, &sit, &dc);
+        gpu += c->spec.k * dc.gpu_s;
+        d->flops += c->spec.k * dc.flops;
+        d->bytes += c->spec.k * dc.bytes;
+    }
+    return mdl_roofline_step_s(&c->roofline, gpu, it->requests);
 }
 
 static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j);
@@ -767,8 +809,11 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             }
             double extra = blocks_for(b, hit + chunk) - hit / b->bs;
             double reserve = b->n_running > 0 ? watermark(b) : 0.0;
-            make_room(b, extra + reserve, w->now_s);
-            if (extra > free_blocks(b) - reserve) {
+            /* Engines that admit whole prompts only (vLLM V0, SGLang) need
+             * room for all of it; vLLM V1 for the tokens of this step. */
+            double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - hit / b->bs : extra;
+            make_room(b, need + reserve, w->now_s);
+            if (need > free_blocks(b) - reserve) {
                 prefix_unpin(w, b, r);
                 break;
             }
@@ -792,12 +837,14 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         }
     }
     /* Sum the prompt work of this iteration. */
+    double scheduled = decode_iter ? b->n_dec : 0.0; /* sequences in the step */
     for (uint32_t i = 0; i < b->prefill.len; i++) {
         uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
         const struct simi_req *r = &w->pool.slot[q];
         double cch = r->chunk, p = r->prompt_done;
         if (cch <= 0)
             continue;
+        scheduled += 1;
         it.prefill_tokens += cch;
         it.prefill_pairs += cch * p + cch * (cch + 1) / 2;
         it.prefill_kv_read += p;
@@ -808,7 +855,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         it.decode_context = b->slots_per_dec * fmax(0.0, b->sum_ctx + b->n_dec);
         it.decode_kv_read = fmax(0.0, b->sum_ctx + b->n_dec); /* each request reads its KV once */
     }
-    it.requests = b->n_running;
+    it.requests = scheduled;
     if (it.prefill_tokens <= 0 && !decode_iter) {
         /* Nothing can run.  With requests holding memory but none able to
          * move (all prefills stalled for KV), free the newest and retry. */
@@ -1042,6 +1089,8 @@ int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint3
     r->chunk = 0;
     r->gen = 0;
     r->preemptions = 0;
+    r->pre_key = 0;
+    r->pre_tokens = 0;
     /* A request that cannot fit one replica's KV memory even alone never runs. */
     if (blocks_for(b, (double)r->prompt_need + r->output_tokens) > b->cap_blocks) {
         r->flags |= SIM_RF_REJECTED;

@@ -1,56 +1,56 @@
-/* llmsim: GPU and LLM catalog entries, numeric formats, and the roofline
- * iteration-time model.
+/* llmsim: GPU and LLM catalog entries, numeric formats, serving engines,
+ * GPU memory accounting and the roofline step-time model.
  *
  * Entries are plain structs; the catalogs (models/catalog/gpus.yaml and
  * llms.yaml) are compiled into the binary as text (mdl_catalog_gpus_yaml,
  * mdl_catalog_llms_yaml) and parsed by scenarios/, which also accepts inline
  * entries in a scenario.
  *
- * The roofline model (design.md section 4) times one iteration of a serving
- * engine on one replica of tp GPUs.  The kernels of an iteration run one after
- * another, and each is bound either by compute or by memory; the model groups
- * them in two classes, the linear layers (GEMMs over the weights) and
- * attention (over the KV cache), and takes the roofline of each:
+ * Memory is in bytes as the device reports it: a GPU's memory_gib is
+ * cudaMemGetInfo's total in units of 2^30 bytes (an "80 GB" H100 reports
+ * 79.19 GiB, an "80 GB" A100 79.25 GiB: HBM is sold in binary gigabytes).
  *
- *   linear    = max(2 x active params x tokens / P, weight bytes / BW)
- *   attention = max(4 x layers x heads x head_dim x attended pairs / P,
- *                   KV bytes per token x r x (context read + tokens written) / BW)
- *   comm      = 2 x layers x (allreduce_latency + 2 (tp - 1) / tp x tokens x hidden x 2 bytes
- *                             / (link_gbs x link_eff))                 (tp > 1 only)
- *   time      = linear + attention + comm + step_overhead
+ * The step-time model (design.md section 4) times one engine step
+ * (iteration) of a replica of tp GPUs.  The kernels of a step run one after
+ * another, each bound by compute or by memory, in four classes:
  *
- *   P  = tp x peak FLOP/s x mfu,   BW = tp x memory bandwidth x mbu
+ *   linear    = max(F_lin / (P x e(T)),  W_touched / BW)
+ *     F_lin = 2 x (active params - embedding - LM head) x T      (body GEMMs)
+ *           + 2 x vocab x hidden x S                             (LM head on the
+ *                                                                 S sampled rows)
+ *     W_touched = body weights the step touches (MoE: the expected distinct
+ *           experts, E x (1 - (1 - k/E)^T) of E per layer) + the LM head
+ *           + T embedding rows (not the whole table)
+ *     e(T) = mfu x T / (T + gemm_half_tokens): GEMM efficiency falls at small
+ *           token counts (tiles left idle, wave quantisation)
+ *   prefill attention = max(4 x layers x heads x head_dim x pairs / (P16 x attn_mfu),
+ *                           KV bytes x r x (context read + tokens written) / (BW x attn_mbu))
+ *   decode attention  = the same with the decoding requests' pairs and KV reads
+ *   comm      = 2 x layers x (allreduce_latency + 2 (tp - 1) / tp x T x hidden x 2 B
+ *                             / (link_gbs x link_eff))               (tp > 1 only)
+ *   gpu       = linear + prefill attention + decode attention + comm,
+ *               at least layers x launch_per_layer for an eager engine
+ *   host      = step overhead + host_per_seq x S   (scheduling, input
+ *               preparation, sampling and output processing on the CPU)
+ *   step      = max(gpu, host) when the engine overlaps its CPU work with the
+ *               GPU (vLLM v1 with asynchronous scheduling), gpu + host when
+ *               it does not (vLLM v0)
  *
- * Summing the two classes instead of taking one max(all FLOPs / P, all bytes
- * / BW) matters for mixed batches, where compute-bound GEMMs and
- * memory-bound attention share an iteration but cannot overlap: against the
- * TensorRT-LLM throughput table the single max overestimates throughput by up
- * to 39%, the sum stays within 24% (docs/calibration.md).  For a pure decode
- * at small batch or a pure prefill the two forms agree.
+ *   P = tp x peak FLOP/s (FP8 peak for FP8 weights on GPUs with FP8 units),
+ *   P16 = tp x BF16 peak (attention runs in 16 bits), BW = tp x bandwidth x mbu
  *
- * "tokens" are the tokens processed in the iteration (prefill chunk tokens
- * plus one per decoding request, or k + 1 per request when verifying k
- * speculated tokens) and "attended pairs" the (query, key) pairs of causal
- * attention.  Weights are read once per iteration; for a mixture of experts
- * only the experts that some token is routed to: with E experts, top-k and T
- * tokens, a share 1 - (1 - k/E)^T of the expert weights (tokens are routed
- * independently, so this counts tokens, not requests).  The expert weights
- * are E x (params - active) / (E - k): 45.1B of Mixtral-8x7B's 46.7B
- * (= 32 layers x 8 x 3 x 4096 x 14336), 653.8B of DeepSeek-V3's 671B; the rest
- * (attention, embeddings, dense layers, shared experts) is read every time.
- * r = max(1, tp / kv_heads): engines replicate KV heads when tp exceeds them
- * (MLA's single latent, kv_heads = 1, is on every GPU).
+ * T is the step's tokens (prefill chunk tokens plus one per decoding request,
+ * k + 1 when verifying k speculated tokens), S the sequences it samples (one
+ * per scheduled request: vLLM computes logits only at each request's last
+ * position), "pairs" the (query, key) pairs of causal attention, and r =
+ * max(1, tp / kv_heads) the replication of KV heads when tp exceeds them.
+ * Weights in fp8 on a GPU without FP8 units (A100) run weight-only (Marlin):
+ * 1-byte reads, BF16 compute; int8 and int4 weights are weight-only too.
  *
- * Peak is the FP8 peak when the weights are fp8 and the GPU has FP8 units,
- * else the BF16 peak.  Weights in fp8 on a GPU without FP8 units (A100) are
- * weight-only FP8, as vLLM's Marlin kernels run them: 1-byte weight reads,
- * BF16 compute.  int8 and int4 weights are weight-only too (they shrink bytes,
- * not FLOPs).  Activations cross the link in 16 bits whatever the weights.
- *
- * The efficiency factors are calibrated per transformer layer, element-wise
- * kernels included (docs/calibration.md, "GPU timing: the roofline model");
- * the step overhead covers what the roofline does not see (scheduling,
- * sampling, kernel gaps).  The functions are pure: O(1), no allocation. */
+ * Every efficiency and overhead is a hardware or engine parameter, not a
+ * per-model factor, so a calibration made with one model transfers to others
+ * on the same GPU and engine (docs/calibration.md).  The functions are pure:
+ * O(1), no allocation. */
 #ifndef LLMSIM_HARDWARE_H
 #define LLMSIM_HARDWARE_H
 
@@ -62,12 +62,12 @@ struct mdl_gpu {
     char id[MDL_ID_MAX];     /* "h100-sxm" */
     double bf16_tflops;      /* dense peak, TFLOP/s */
     double fp8_tflops;       /* dense peak, TFLOP/s; 0 = no FP8 units */
-    double memory_gb;        /* HBM, GB (10^9 bytes) */
-    double bandwidth_gbs;    /* HBM bandwidth, GB/s */
+    double memory_gib;       /* memory as the device reports it (cudaMemGetInfo total), GiB (2^30 bytes) */
+    double bandwidth_gbs;    /* HBM bandwidth, GB/s (10^9 bytes/s) */
     double link_gbs;         /* scale-up link (NVLink / Infinity Fabric / PCIe), GB/s per GPU */
     double hour_usd;         /* default on-demand price per GPU-hour */
-    double mfu;              /* measured share of peak FLOP/s; 0 = the roofline default */
-    double mbu;              /* measured share of peak bandwidth; 0 = the roofline default */
+    double mfu;              /* measured share of peak FLOP/s of large GEMMs; 0 = the default */
+    double mbu;              /* measured share of peak bandwidth reading weights; 0 = the default */
     char source[160];
     char date[16];
 };
@@ -88,9 +88,12 @@ struct mdl_llm {
     double kv_bytes_per_token_override; /* > 0: KV bytes per token at 2 bytes/element, for a
                                            cache that is not 2 x layers x kv_heads x head_dim
                                            elements (DeepSeek MLA); catalog key kv_bytes_per_token */
+    int tied_embeddings;     /* the LM head is the embedding table (one vocab x hidden matrix) */
     char source[160];
     char date[16];
 };
+
+#define MDL_GIB 1073741824.0 /* bytes in a GiB */
 
 /* Numeric formats of weights and KV cache: bf16 2 bytes, fp8 and int8 1,
  * int4 0.5.  mdl_dtype_name gives "bf16", "fp8", "int8", "int4" ("?" for a
@@ -106,11 +109,71 @@ int mdl_dtype_parse(const char *s, enum mdl_dtype *out);
 double mdl_llm_kv_bytes_per_token(const struct mdl_llm *m, enum mdl_dtype kv);
 /* Weight bytes: params x bytes per weight. */
 double mdl_llm_weight_bytes(const struct mdl_llm *m, enum mdl_dtype w);
-/* Weight bytes one iteration of `tokens` tokens reads: all of them for a dense
+/* Parameters of the embedding table and of the LM head (0 for the head when
+ * tied), billions. */
+double mdl_llm_embedding_params_b(const struct mdl_llm *m);
+double mdl_llm_lm_head_params_b(const struct mdl_llm *m);
+/* Weight bytes one step of `tokens` tokens reads from the transformer body
+ * (everything but the embedding table and the LM head): all of it for a dense
  * model; for a mixture of experts the dense part plus the expected share of
- * expert weights that at least one token is routed to (see above).  Equals
- * the active parameters' bytes at one token and tends to all weights. */
+ * expert weights that at least one token is routed to. */
 double mdl_llm_touched_weight_bytes(const struct mdl_llm *m, enum mdl_dtype w, double tokens);
+
+/* ---- serving engines -------------------------------------------------------
+ *
+ * What an engine does that changes timing and memory (docs/engines.md has
+ * each rule with its source):
+ *
+ *   vllm-v1  (default) vLLM's V1 engine (0.8 onwards): CPU work of a step
+ *            overlapped with the GPU (asynchronous scheduling), CUDA graphs,
+ *            chunked prefill always on, prefix caching on, a waiting request
+ *            scheduled when the blocks of the tokens it is given this step
+ *            fit (no watermark), a preempted request's blocks freed into the
+ *            prefix cache (its recompute hits them unless evicted).
+ *   vllm-v0  vLLM's V0 engine (up to 0.7): synchronous (CPU time adds to the
+ *            GPU's), eager kernels (a launch floor per layer), chunked
+ *            prefill off, prefix caching off, admission only when the whole
+ *            prompt's blocks fit with a 1% watermark, preempted blocks
+ *            simply freed.
+ *   sglang   SGLang (0.4 onwards): overlap scheduler, CUDA graphs, chunked
+ *            prefill, radix prefix cache, admission of the whole prompt.
+ */
+enum mdl_engine { MDL_ENGINE_VLLM_V1 = 0, MDL_ENGINE_VLLM_V0, MDL_ENGINE_SGLANG };
+#define MDL_N_ENGINES 3
+
+struct mdl_engine_info {
+    const char *name;          /* "vllm-v1" */
+    int overlap_host;          /* CPU work of a step hides behind the GPU's */
+    int eager;                 /* kernels launched one by one (a launch floor per layer) */
+    int chunked_prefill;       /* default of scheduler.chunked_prefill */
+    int prefix_cache;          /* default of prefix_cache.enabled */
+    int admit_whole_prompt;    /* admission needs the whole prompt's blocks (else the step's tokens) */
+    double watermark;          /* share of blocks kept free at admission */
+    int preempt_keeps_cache;   /* a preempted request's computed blocks stay in the prefix cache */
+    double host_step_s;        /* default CPU time per step */
+    double host_seq_s;         /* default CPU time per scheduled sequence */
+    double launch_layer_s;     /* eager engines: kernel-launch floor per layer */
+    /* memory accounting (mdl_kv_budget) */
+    double mem_util;           /* default gpu_memory_utilization */
+    double non_torch_gib;      /* non-torch memory the profiling step adds, per GPU (cuBLAS workspaces...) */
+    double non_torch_tp_gib;   /* more per GPU when tp > 1 (custom all-reduce and NCCL buffers) */
+    int profiles_graphs;       /* CUDA-graph memory is estimated and taken out of the budget (else the
+                                  graphs are captured afterwards, from what the utilisation leaves) */
+    int sampler_in_profile;    /* the profiling step's peak is the sampler's (V1) rather than the
+                                  forward pass's intermediate tensors (V0) */
+    const char *source;
+};
+
+const struct mdl_engine_info *mdl_engine_info(enum mdl_engine e);
+const char *mdl_engine_name(enum mdl_engine e);
+/* Reads "vllm-v1", "vllm-v0", "sglang"; 0 or LLMSIM_EINVAL. */
+int mdl_engine_parse(const char *s, enum mdl_engine *out);
+/* The engine's default max_num_batched_tokens and max_num_seqs on a GPU
+ * (vLLM V1 picks larger ones on GPUs of 70 GiB or more, except A100s). */
+double mdl_engine_default_batched_tokens(enum mdl_engine e, const struct mdl_gpu *g, int chunked);
+int mdl_engine_default_max_seqs(enum mdl_engine e, const struct mdl_gpu *g);
+
+/* ---- the step-time model ---------------------------------------------------- */
 
 struct mdl_roofline {
     struct mdl_gpu gpu;
@@ -118,21 +181,33 @@ struct mdl_roofline {
     int tp;                   /* GPUs per replica */
     enum mdl_dtype weights;
     enum mdl_dtype kv;
-    double mfu;               /* achieved share of peak FLOP/s, (0, 1] */
-    double mbu;               /* achieved share of peak bandwidth, (0, 1] */
-    double step_overhead_s;   /* per iteration: scheduling, kernel launches, sampling */
+    enum mdl_engine engine;
+    /* hardware parameters (per GPU) */
+    double mfu;               /* GEMM share of peak FLOP/s at large token counts, (0, 1] */
+    double gemm_half_tokens;  /* tokens at which GEMM efficiency is half of mfu, >= 0 */
+    double mbu;               /* share of peak bandwidth reading weights, (0, 1] */
+    double attn_mfu;          /* prefill attention share of BF16 peak, (0, 1] */
+    double attn_mbu;          /* attention share of peak bandwidth reading KV, (0, 1] */
     double allreduce_latency_s; /* fixed cost of one all-reduce (tp > 1) */
     double link_eff;          /* achieved share of link_gbs as all-reduce bus bandwidth, (0, 1] */
+    /* engine parameters */
+    double step_overhead_s;   /* host (CPU) time per step: scheduling, input preparation, sampling */
+    double host_seq_s;        /* host time per scheduled sequence */
+    double launch_layer_s;    /* eager engines: kernel-launch floor per layer and step */
+    int overlap_host;         /* host time overlaps the GPU's (max) or adds to it */
 };
 
 /* Fills *m for a replica of tp GPUs with the calibrated defaults: mfu and mbu
  * from the GPU entry where it has them (> 0), else the global defaults; the
- * step overhead, all-reduce latency and link efficiency defaults.  A scenario
- * then overrides single fields.  Does not check (mdl_roofline_check does). */
+ * other hardware defaults; the engine's host defaults.  A scenario or a
+ * calibration then overrides single fields.  Does not check. */
 void mdl_roofline_init(struct mdl_roofline *m, const struct mdl_gpu *gpu, const struct mdl_llm *llm,
                        int tp, enum mdl_dtype weights, enum mdl_dtype kv);
+/* Sets the engine and its host defaults (step overhead, per-sequence time,
+ * launch floor, overlap). */
+void mdl_roofline_set_engine(struct mdl_roofline *m, enum mdl_engine e);
 
-/* What one iteration processes. */
+/* What one step processes. */
 struct mdl_iter {
     double prefill_tokens;    /* prompt tokens processed (all chunks) */
     double prefill_pairs;     /* causal attention pairs of those tokens: sum over chunks of
@@ -143,44 +218,100 @@ struct mdl_iter {
     double decode_kv_read;    /* context tokens whose KV the decoding requests read: sum over
                                  requests of their context, once per request however many
                                  tokens it verifies; 0 = decode_context (one token each) */
-    double requests;          /* distinct requests in the batch (informational: the MoE
-                                 coverage counts tokens, which are routed independently) */
+    double requests;          /* sequences scheduled in the step (each samples one row of
+                                 logits); 0 = one per decode token plus one if any prefill */
 };
 
 struct mdl_iter_cost {
-    double time_s;       /* the iteration time */
+    double time_s;       /* the step time */
+    double gpu_s;        /* GPU time (linear + attention + comm, launch floor applied) */
+    double host_s;       /* CPU time of the step */
     double flops;        /* total over the tp GPUs */
     double bytes;        /* total over the tp GPUs */
-    double compute_s;    /* all FLOPs / P (for reports; the time uses the classes) */
-    double memory_s;     /* all bytes / BW (for reports) */
-    double linear_s;     /* linear class: max(its FLOPs / P, weight bytes / BW) */
-    double attention_s;  /* attention class: max(its FLOPs / P, KV bytes / BW) */
+    double compute_s;    /* all FLOPs / (tp x peak x mfu) (for reports) */
+    double memory_s;     /* all bytes / (tp x bandwidth x mbu) (for reports) */
+    double linear_s;     /* linear class */
+    double attention_s;  /* prefill + decode attention */
     double comm_s;       /* all-reduce term */
 };
 
-/* Times one iteration.  iter fields must be >= 0; an iteration with no
- * tokens costs nothing (all fields 0). */
+/* Times one step.  iter fields must be >= 0; a step with no tokens costs
+ * nothing (all fields 0). */
 void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it, struct mdl_iter_cost *out);
+/* The step time of a given GPU time and sequence count under m's engine:
+ * max(gpu, host) or gpu + host (used to add a draft model's GPU time). */
+double mdl_roofline_step_s(const struct mdl_roofline *m, double gpu_s, double seqs);
 
 /* Checks a roofline configuration: positive GPU and model sizes, active <=
  * total parameters, experts and top-k consistent, tp >= 1 dividing heads, tp
- * and kv_heads dividing one another, known dtypes, 0 < mfu, mbu <= 1, step
- * overhead and all-reduce latency >= 0, and for tp > 1 a link (link_gbs > 0)
- * and 0 < link_eff <= 1, and weights that fit the tp GPUs' memory.  FP8
- * weights are accepted on GPUs without FP8 units (weight-only, see above).
- * Returns 0 or LLMSIM_ERANGE with a message in err (no location). */
+ * and kv_heads dividing one another, known dtypes, every parameter in its
+ * range (mdl_roofline_params), for tp > 1 a link (link_gbs > 0), and
+ * weights that fit the tp GPUs' memory.  Returns 0 or LLMSIM_ERANGE with a
+ * message in err (no location). */
 int mdl_roofline_check(const struct mdl_roofline *m, struct llmsim_error *err);
 
-/* KV-cache tokens a replica holds when the engine may use a share mem_util of
- * the tp GPUs' memory for weights and KV cache (vLLM's
- * gpu_memory_utilization): (mem_util x tp x memory - weight bytes) / (KV bytes
- * per token x r); 0 when the weights leave no room. */
-double mdl_roofline_kv_capacity_tokens(const struct mdl_roofline *m, double mem_util);
+/* ---- parameters, for scenarios and calibration ----------------------------------
+ *
+ * The hardware and engine parameters by name, with the unit a scenario or a
+ * calibration file gives them in (value in the file = value in the struct x
+ * scale), their range and their default's source.  Index i of
+ * mdl_roofline_params is the i-th parameter of mdl_roofline_param_get/set. */
+struct mdl_param_desc {
+    const char *name;    /* key in `latency: {model: roofline, ...}` and in calibration files */
+    const char *unit;    /* "", "tokens", "us", "ms" */
+    double scale;        /* file value = struct value x scale */
+    double lo, hi;       /* allowed range of the struct value (lo exclusive when lo_open) */
+    int lo_open;
+    int engine;          /* 1: an engine parameter (host side), 0: a hardware one */
+    const char *what;    /* one line for reports */
+};
+enum {
+    MDL_P_MFU = 0, MDL_P_GEMM_HALF, MDL_P_MBU, MDL_P_ATTN_MFU, MDL_P_ATTN_MBU, MDL_P_AR_LAT,
+    MDL_P_LINK_EFF, MDL_P_STEP, MDL_P_HOST_SEQ, MDL_P_LAUNCH, MDL_N_PARAMS
+};
+extern const struct mdl_param_desc mdl_roofline_params[MDL_N_PARAMS];
+double mdl_roofline_param_get(const struct mdl_roofline *m, int i);
+void mdl_roofline_param_set(struct mdl_roofline *m, int i, double v);
+/* Index of a parameter by name, or -1. */
+int mdl_roofline_param_find(const char *name);
 
-/* Calibrated defaults (docs/calibration.md, "GPU timing: the roofline model"). */
+/* ---- memory: the KV-cache budget ---------------------------------------------
+ *
+ * As vLLM computes it (determine_available_memory): per GPU, the share
+ * mem_util of the device memory, minus the weights' share, minus the
+ * activation peak of a profiling step of max_batched_tokens tokens (with
+ * the sampler over max_seqs rows), minus non-torch memory and (where the
+ * engine counts it) CUDA-graph memory; divided into blocks of block_tokens
+ * tokens of every layer, floored.  Extra weight bytes (a draft model) and
+ * extra KV bytes per token (its cache) can be added. */
+struct mdl_kv_budget {
+    double total_bytes;        /* per GPU */
+    double usable_bytes;       /* mem_util x total */
+    double weight_bytes;       /* per GPU */
+    double activation_bytes;   /* per GPU */
+    double non_torch_bytes;    /* per GPU */
+    double cuda_graph_bytes;   /* per GPU */
+    double kv_bytes;           /* per GPU, before flooring to blocks (<= 0: no room) */
+    double bytes_per_token;    /* KV bytes per token per GPU (replicated heads included) */
+    double blocks;             /* whole blocks of the replica */
+    double tokens;             /* blocks x block_tokens */
+};
+void mdl_kv_budget(const struct mdl_roofline *m, double mem_util, double max_batched_tokens, int max_seqs,
+                   int block_tokens, double extra_weight_bytes, double extra_kv_bytes_per_token,
+                   struct mdl_kv_budget *out);
+/* Activation peak of the engine's profiling step, bytes per GPU. */
+double mdl_activation_peak_bytes(enum mdl_engine e, const struct mdl_llm *l, int tp, double max_batched_tokens,
+                                 int max_seqs);
+/* CUDA-graph memory of a replica's GPU as the engine estimates it, bytes. */
+double mdl_cuda_graph_bytes(enum mdl_engine e, const struct mdl_llm *l);
+
+/* Calibrated defaults (docs/calibration.md, "GPU timing"). */
 extern const double MDL_ROOFLINE_DEFAULT_MFU;     /* GPUs without measured values */
 extern const double MDL_ROOFLINE_DEFAULT_MBU;
-extern const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S;
+extern const double MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS;
+extern const double MDL_ROOFLINE_DEFAULT_ATTN_MFU;
+extern const double MDL_ROOFLINE_DEFAULT_ATTN_MBU;
+extern const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S; /* the default engine's */
 extern const double MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S;
 extern const double MDL_ROOFLINE_DEFAULT_LINK_EFF;
 

@@ -192,15 +192,22 @@ struct sim_deployment_cfg {
     int max_batch;                  /* requests per batch (batching schedulers) */
     double max_batched_tokens;      /* tokens per iteration (continuous), +inf = no limit */
     int chunked_prefill;            /* continuous: split prompts into chunks sharing iterations with decodes */
+    int admit_whole_prompt;         /* continuous: admission needs the whole prompt's blocks (else the step's) */
+    double kv_watermark;            /* continuous: share of KV blocks kept free when admitting */
+    int preempt_keeps_cache;        /* a preempted request's computed prompt blocks go to the prefix cache */
     double max_wait_s;              /* dynamic: longest wait of the oldest request before a partial batch */
     int queue_shared;               /* one FIFO for all replicas (M/M/c) */
     enum sim_replica_routing replica_routing; /* when queues are per replica */
     /* hardware (self-hosted) */
     int has_gpu;                    /* roofline.gpu is set */
     int has_llm;                    /* roofline.llm is set (self-hosted model resolved) */
-    struct mdl_roofline roofline;   /* GPU, model, tp, dtypes, efficiencies (MDL_LAT_ROOFLINE) */
+    struct mdl_roofline roofline;   /* GPU, model, tp, dtypes, engine, efficiencies (MDL_LAT_ROOFLINE) */
+    enum mdl_engine engine;         /* serving engine (also roofline.engine); rules in world_batch.c */
+    char calibration[1024];         /* calibration file applied to the roofline ("" = none), as opened */
     double gpu_memory_utilization;  /* share of GPU memory for weights + KV, (0, 1] */
     double kv_capacity_tokens;      /* > 0: exact KV budget per replica; 0: from memory; inf: unbounded */
+    int kv_from_memory;             /* kv_budget holds the memory accounting that set the capacity */
+    struct mdl_kv_budget kv_budget; /* the engine's memory accounting, per GPU (self-hosted with gpu and model) */
     int block_tokens;               /* KV block size, tokens */
     int prefix_cache;               /* keep finished prompts' KV blocks for later prefix hits */
     struct sim_spec_cfg spec;       /* speculative decoding */
@@ -328,6 +335,11 @@ struct sim_scenario {
 };
 
 void sim_scenario_free(struct sim_scenario *s);
+
+/* The KV budget of one replica of a self-hosted deployment with a GPU and a
+ * model, as its engine accounts for it (mdl_kv_budget with the
+ * deployment's utilisation, batch limits, block size and draft model). */
+void sim_deployment_kv_budget(const struct sim_deployment_cfg *d, struct mdl_kv_budget *out);
 
 /* Names of enum values as they appear in scenarios. */
 const char *sim_arrival_process_name(enum sim_arrival_process p);

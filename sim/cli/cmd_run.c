@@ -389,6 +389,34 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     if (header)
         printf("  (ITL p99 token-weighted: the inter-token gap at the 99th percentile of all decoded tokens)\n");
 
+    /* KV memory of each self-hosted replica, as its engine accounts for it. */
+    header = 0;
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        const struct sim_deployment_cfg *d = &sc->deployments[i];
+        if (d->kind != SIM_DEPLOY_SELF_HOSTED || d->scheduler == SIM_SCHED_NONE)
+            continue;
+        char scope[ANA_SCOPE_MAX];
+        snprintf(scope, sizeof scope, "deployment:%s", d->name);
+        double cap = val(rows, n, scope, "kv_capacity_tokens", F_MEAN);
+        if (!isfinite(cap))
+            continue;
+        if (!header) {
+            printf("\n%-24s %11s %9s %8s %8s  %s\n", "KV cache per replica", "tokens", "blocks", "GiB/GPU",
+                   "holds", "(requests of the mean prompt + output)");
+            header = 1;
+        }
+        double size = val(rows, n, scope, "input_tokens", F_MEAN) + val(rows, n, scope, "output_tokens", F_MEAN);
+        char gib[16] = "-";
+        if (d->has_gpu && d->has_llm) {
+            struct mdl_kv_budget kb;
+            sim_deployment_kv_budget(d, &kb);
+            snprintf(gib, sizeof gib, "%.2f", cap * kb.bytes_per_token / MDL_GIB);
+        }
+        printf("  %-22s %11.0f %9.0f %8s %8.1f  %s, %s\n", d->name, cap, cap / d->block_tokens, gib,
+               size > 0 ? cap / size : NAN, mdl_engine_name(d->engine),
+               d->kv_capacity_tokens > 0 ? "kv_capacity_tokens" : "from memory");
+    }
+
     printf("\n($ per 1k by class and deployment: billed lines + GPU time used by measured requests;\n"
            " the total above covers every request, warm-up included, and idle provisioned GPU time.)\n");
     if (path)

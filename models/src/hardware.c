@@ -166,7 +166,7 @@ static const struct mdl_engine_info engines[MDL_N_ENGINES] = {
         .host_step_s = 2.0e-3, .host_seq_s = 10e-6, .launch_layer_s = 0.0,
         .mem_util = 0.92, .non_torch_gib = 0.25, .non_torch_tp_gib = 1.85, .profiles_graphs = 1,
         .sampler_in_profile = 1,
-        .source = "vllm/v1/core/sched/scheduler.py, vllm/v1/worker/gpu_worker.py (vLLM 0.21 and later)"},
+        .source = "vllm/v1/core/sched/scheduler.py, vllm/v1/worker/gpu_worker.py (vLLM 0.21 to 0.28)"},
     [MDL_ENGINE_VLLM_V0] = {
         .name = "vllm-v0", .overlap_host = 0, .eager = 1, .chunked_prefill = 0, .prefix_cache = 0,
         .admit_whole_prompt = 1, .watermark = 0.01, .preempt_keeps_cache = 0,

@@ -752,6 +752,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
 
     /* KV blocks this decode iteration needs; preempt the newest until they fit. */
     double need_blocks = 0;
+    int preempted = 0; /* vLLM (V0 and V1) admits no waiting request in a step that preempted */
     if (decode_iter && !b->is_static) {
         for (;;) {
             if (b->tau == 1.0)
@@ -763,6 +764,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
                 break;
             if ((rc = preempt_newest(w, d, b)) != 0)
                 return rc;
+            preempted = 1;
             if (b->n_dec == 0) {
                 decode_iter = 0;
                 need_blocks = 0;
@@ -796,7 +798,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             b->used_blocks += extra;
         }
         /* Admit from the queue while the budget, the batch and KV memory allow. */
-        while (b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
+        while (!preempted && b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
             struct simi_req *r = &w->pool.slot[fifo_peek(&b->waiting)];
             /* Cached blocks need no prefill and no new memory; pinned at
              * once so that making room cannot evict them. */
@@ -864,6 +866,8 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
                 return rc;
             return iter_begin(w, d, j);
         }
+        if (preempted && b->waiting.len > 0)
+            return iter_begin(w, d, j); /* everything was preempted: admit afresh */
         return 0;
     }
 

@@ -312,8 +312,7 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         }
         fputs("}\n", f);
     }
-    if (d->has_gpu || d->has_llm || d->latency_kind == MDL_LAT_ROOFLINE)
-        fprintf(f, "    engine: %s\n", mdl_engine_name(d->engine));
+    fprintf(f, "    engine: %s\n", mdl_engine_name(d->engine));
     if (d->has_gpu && d->has_llm) {
         const struct mdl_kv_budget *k = &d->kv_budget;
         fprintf(f, "    # KV budget per GPU (%s): %.2f GiB x %.2f = %.2f GiB; weights %.2f, activations %.2f, "
@@ -345,9 +344,12 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
                 d->max_wait_s * 1e3);
         break;
     case SIM_SCHED_CONTINUOUS:
-        fprintf(f, "    scheduler: {policy: continuous, max_batch: %d, max_batched_tokens: %.17g, "
-                   "chunked_prefill: %s}\n",
-                d->max_batch, d->max_batched_tokens, d->chunked_prefill ? "true" : "false");
+        /* An unlimited budget (vllm-v0 without chunked prefill) is the
+         * engine's default and has no value to write: it is left out. */
+        fprintf(f, "    scheduler: {policy: continuous, max_batch: %d, ", d->max_batch);
+        if (isfinite(d->max_batched_tokens))
+            fprintf(f, "max_batched_tokens: %.17g, ", d->max_batched_tokens);
+        fprintf(f, "chunked_prefill: %s}\n", d->chunked_prefill ? "true" : "false");
         break;
     }
     if (d->spec.enabled) {

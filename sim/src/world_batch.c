@@ -101,6 +101,10 @@ struct simi_batch {
      * requests leave free; entries are a prompt's blocks between two cache
      * points, pinned while a running request shares them */
     struct sim_cache *pcache;
+    /* blocks of preempted requests kept for their recompute (vLLM V1),
+     * evicted oldest preemption first, after the cache's entries */
+    double kept_blocks;
+    struct simi_fifo kept_q; /* request slots in preemption order (stale when their kept_blocks is 0) */
 };
 
 static double blocks_for(const struct simi_batch *b, double tokens)
@@ -111,15 +115,27 @@ static double blocks_for(const struct simi_batch *b, double tokens)
 static double free_blocks(const struct simi_batch *b)
 {
     double cached = b->pcache ? sim_cache_tokens(b->pcache) / b->bs : 0.0;
-    return b->cap_blocks - b->used_blocks - cached;
+    return b->cap_blocks - b->used_blocks - cached - b->kept_blocks;
 }
 
-/* Makes `need` blocks free if evicting unpinned prefix-cache entries can. */
-static void make_room(struct simi_batch *b, double need, double now)
+/* Makes `need` blocks free if evicting unpinned prefix-cache entries (least
+ * recently used first), then blocks kept for preempted requests (oldest
+ * preemption first, each from its last block), can. */
+static void make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
 {
     double short_by = need - free_blocks(b);
     if (b->pcache != NULL && short_by > 0)
         sim_cache_evict(b->pcache, short_by * b->bs, now);
+    short_by = need - free_blocks(b);
+    while (short_by > 0 && b->kept_q.len > 0) {
+        struct simi_req *r = &w->pool.slot[b->kept_q.buf[b->kept_q.head]];
+        double take = r->kept_blocks < short_by ? r->kept_blocks : ceil(short_by);
+        r->kept_blocks -= (uint32_t)take;
+        b->kept_blocks -= take;
+        short_by -= take;
+        if (r->kept_blocks == 0)
+            (void)simi_fifo_pop(&b->kept_q);
+    }
 }
 
 /* Blocks kept free when admitting next to running requests (0 when unbounded). */
@@ -209,6 +225,7 @@ void simi_batch_free(struct simi_deploy *d)
             continue;
         simi_fifo_free(&b->waiting);
         simi_fifo_free(&b->prefill);
+        simi_fifo_free(&b->kept_q);
         free(b->bucket);
         free(b->heap);
         sim_cache_free(b->pcache);
@@ -256,28 +273,10 @@ double simi_batch_cache_tokens(const struct simi_replica *rp)
 /* Cache point j of a request: its prefix identity and where it ends, rounded
  * down to whole KV blocks.  Generated requests use their stable-segment
  * points, trace requests their block hashes.  Returns 0 past the last. */
-static uint32_t n_points(const struct sim_world *w, const struct simi_req *r)
-{
-    const struct sim_trace *t = &w->sc->workload.trace;
-    if (r->trace_row != SIMI_NONE && t->hash_off != NULL)
-        return (uint32_t)(t->hash_off[r->trace_row + 1] - t->hash_off[r->trace_row]);
-    return r->n_pts;
-}
-
-/* After its own points, a request preempted under an engine that keeps its
- * computed blocks has one more: those blocks, which only it can hit. */
 static int point(const struct sim_world *w, const struct simi_batch *b, const struct simi_req *r, uint32_t j,
                  uint64_t *key, double *end)
 {
     const struct sim_trace *t = &w->sc->workload.trace;
-    uint32_t np = n_points(w, r);
-    if (j >= np) {
-        if (j > np || r->pre_key == 0)
-            return 0;
-        *key = r->pre_key;
-        *end = floor((double)r->pre_tokens / b->bs) * b->bs;
-        return 1;
-    }
     if (r->trace_row != SIMI_NONE && t->hash_off != NULL) {
         uint64_t lo = t->hash_off[r->trace_row], hi = t->hash_off[r->trace_row + 1];
         if (lo + j >= hi)
@@ -295,16 +294,6 @@ static int point(const struct sim_world *w, const struct simi_batch *b, const st
     *key = r->pt_key[j];
     *end = floor((double)r->pt_tokens[j] / b->bs) * b->bs;
     return 1;
-}
-
-/* End of a request's own cache points (tokens, whole blocks). */
-static double points_end(const struct sim_world *w, const struct simi_batch *b, const struct simi_req *r)
-{
-    double e = 0, end;
-    uint64_t key;
-    for (uint32_t j = 0; j < n_points(w, r) && point(w, b, r, j, &key, &end); j++)
-        e = end > e ? end : e;
-    return e;
 }
 
 /* The run of cached entries from the first point: tokens it covers (whole
@@ -363,7 +352,7 @@ static void prefix_unpin(const struct sim_world *w, struct simi_batch *b, struct
  * (vLLM's automatic prefix caching: a full block is shareable once
  * computed); it keeps them pinned while it runs.  Blocks another request
  * already cached are deduplicated: its own copies are freed. */
-static int prefix_promote(const struct sim_world *w, struct simi_batch *b, struct simi_req *r)
+static int prefix_promote(struct sim_world *w, struct simi_batch *b, struct simi_req *r)
 {
     if (b->pcache == NULL)
         return 0;
@@ -371,8 +360,8 @@ static int prefix_promote(const struct sim_world *w, struct simi_batch *b, struc
     prefix_unpin(w, b, r);
     double prev = 0, end;
     uint64_t key;
-    uint32_t entries = 0, j;
-    for (j = 0; j < n_points(w, r) && point(w, b, r, j, &key, &end); j++) {
+    uint32_t entries = 0;
+    for (uint32_t j = 0; point(w, b, r, j, &key, &end); j++) {
         if (end <= prev)
             continue;
         int rc = sim_cache_put(b->pcache, key, end - prev, INFINITY, w->now_s, w->now_s, 0.0);
@@ -385,19 +374,10 @@ static int prefix_promote(const struct sim_world *w, struct simi_batch *b, struc
         entries++;
         prev = end;
     }
-    /* The blocks it kept from before a preemption stay shared through the
-     * cache (pinned), not counted twice. */
-    double tok;
-    if (j == n_points(w, r) && r->pre_key != 0 && r->pre_tokens > prev && sim_cache_peek(b->pcache, r->pre_key, w->now_s, &tok) &&
-        tok == r->pre_tokens - prev) {
-        sim_cache_pin(b->pcache, r->pre_key);
-        entries++;
-        prev = r->pre_tokens;
-    }
     r->hit_entries = entries;
     r->hit_blocks = (uint32_t)(prev / b->bs);
     b->used_blocks -= r->hit_blocks - own_before;
-    make_room(b, 0, w->now_s);
+    make_room(w, b, 0, w->now_s);
     return 0;
 }
 
@@ -599,25 +579,26 @@ static int preempt_newest(struct sim_world *w, struct simi_deploy *d, struct sim
     double computed = r->phase == SIMI_PH_DECODE ? (double)r->prompt_need + (dec_ctx(b, r) - r->dec_ctx0)
                                                  : (double)r->prompt_done;
     b->used_blocks -= held;
-    prefix_unpin(w, b, r);
-    if (b->pcache != NULL && b->cfg->preempt_keeps_cache) {
-        /* vLLM V1 frees a preempted request's blocks into the prefix cache
-         * (kv_cache_manager.free keeps their hashes): unless evicted first,
-         * its recompute reads them.  Its own points are cached already
-         * (prefix_promote); the rest of what it computed becomes one entry
-         * that only it can hit. */
-        double from = points_end(w, b, r);
-        double to = floor(fmin(computed, (double)r->input_tokens + r->generated - 1) / b->bs) * b->bs;
-        r->pre_key = 0;
-        if (to > from) {
-            uint64_t k = sim_cache_key(sim_cache_key(SIMI_BLOCK_KEY0, r->id), r->preemptions + 1u);
-            int rc = sim_cache_put(b->pcache, k, to - from, INFINITY, w->now_s, w->now_s, 0.0);
+    if (b->pcache != NULL && b->cfg->preempt_keeps_cache && !b->is_static) {
+        /* vLLM V1 frees a preempted request's blocks into the free queue
+         * with their prefix hashes, last block first: until other requests
+         * reuse them (from the tail end), its recompute reads them.  Its
+         * shared prefix stays in the cache; its own full blocks are kept
+         * here, evicted after the cache's (make_room). */
+        double full = floor(fmin(computed, (double)r->input_tokens + r->generated - 1) / b->bs);
+        double own = full - r->hit_blocks;
+        if (own > held)
+            own = held;
+        if (own >= 1) {
+            r->kept_from = r->hit_blocks;
+            r->kept_blocks = (uint32_t)own;
+            b->kept_blocks += own;
+            int rc = simi_fifo_push(&b->kept_q, q);
             if (rc)
                 return rc;
-            r->pre_key = k;
-            r->pre_tokens = (uint32_t)to;
         }
     }
+    prefix_unpin(w, b, r);
     r->cached_tokens = 0;
     run_remove(w, b, q);
     r->phase = SIMI_PH_QUEUED;
@@ -713,6 +694,18 @@ static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double
 
 static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j);
 
+/* A request that was not admitted after all gives its kept blocks back to
+ * the kept pool (its queue entry may have gone as stale meanwhile). */
+static int keep_again(struct sim_world *w, struct simi_batch *b, struct simi_req *r, double kept)
+{
+    if (kept <= 0)
+        return 0;
+    b->used_blocks -= kept;
+    b->kept_blocks += kept;
+    r->kept_blocks = (uint32_t)kept;
+    return simi_fifo_push(&b->kept_q, (uint32_t)(r - w->pool.slot));
+}
+
 /* Forms the next iteration of replica j and schedules its end; does nothing
  * when there is nothing to run. */
 static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
@@ -741,7 +734,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             /* Pin the head's cached prefix while making room, so the room is
              * not made by evicting the very blocks it would read. */
             double need = blocks_for(b, hr->prompt_need) - prefix_match(w, b, hr, 1) / b->bs;
-            make_room(b, need + watermark(b), w->now_s);
+            make_room(w, b, need + watermark(b), w->now_s);
             prefix_unpin(w, b, hr);
             prefill_iter = need <= free_blocks(b) - watermark(b) || b->n_running == 0;
             if (prefill_iter && need > free_blocks(b))
@@ -759,7 +752,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
                 need_blocks = b->bucket[(b->dec_it + 1) % (uint64_t)b->bs];
             else
                 need_blocks = b->n_dec * b->tau / b->bs;
-            make_room(b, need_blocks, w->now_s);
+            make_room(w, b, need_blocks, w->now_s);
             if (need_blocks <= free_blocks(b) || b->n_running <= 1)
                 break;
             if ((rc = preempt_newest(w, d, b)) != 0)
@@ -786,7 +779,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             double left = (double)r->prompt_need - r->prompt_done;
             double chunk = fmax(0.0, left < budget ? left : floor(budget));
             double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
-            make_room(b, extra, w->now_s);
+            make_room(w, b, extra, w->now_s);
             if (chunk > 0 && extra > free_blocks(b)) {
                 chunk = floor((free_blocks(b) + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
                 if (chunk < 0)
@@ -803,20 +796,36 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             /* Cached blocks need no prefill and no new memory; pinned at
              * once so that making room cannot evict them. */
             double hit = prefix_match(w, b, r, 1);
-            double left = r->prompt_need - hit;
+            /* Its own blocks kept since its preemption follow its shared
+             * prefix when that is whole again: they become its blocks. */
+            double kept = 0;
+            if (r->kept_blocks > 0) {
+                kept = hit == (double)r->kept_from * b->bs ? r->kept_blocks : 0.0;
+                double limit = floor(((double)r->prompt_need - 1) / b->bs) - hit / b->bs;
+                if (kept > limit)
+                    kept = limit > 0 ? limit : 0;
+                b->kept_blocks -= r->kept_blocks;
+                b->used_blocks += kept;
+                r->kept_blocks = 0;
+            }
+            double left = r->prompt_need - hit - kept * b->bs;
             double chunk = c->chunked_prefill ? (left < budget ? left : floor(budget)) : left;
             if (!c->chunked_prefill && chunk > budget && it.prefill_tokens + seqs > 0) {
                 prefix_unpin(w, b, r);
+                if ((rc = keep_again(w, b, r, kept)) != 0)
+                    return rc;
                 break; /* a prompt over the budget runs alone */
             }
-            double extra = blocks_for(b, hit + chunk) - hit / b->bs;
+            double extra = blocks_for(b, hit + kept * b->bs + chunk) - hit / b->bs - kept;
             double reserve = b->n_running > 0 ? watermark(b) : 0.0;
             /* Engines that admit whole prompts only (vLLM V0, SGLang) need
              * room for all of it; vLLM V1 for the tokens of this step. */
-            double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - hit / b->bs : extra;
-            make_room(b, need + reserve, w->now_s);
+            double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - hit / b->bs - kept : extra;
+            make_room(w, b, need + reserve, w->now_s);
             if (need > free_blocks(b) - reserve) {
                 prefix_unpin(w, b, r);
+                if ((rc = keep_again(w, b, r, kept)) != 0)
+                    return rc;
                 break;
             }
             uint32_t q = fifo_peek(&b->waiting);
@@ -824,7 +833,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
                 return rc;
             r = &w->pool.slot[q];
-            r->cached_tokens = (uint32_t)hit;
+            r->cached_tokens = (uint32_t)(hit + kept * b->bs);
             r->prompt_done = r->cached_tokens;
             r->chunk = (uint32_t)chunk;
             budget -= chunk;
@@ -1093,8 +1102,8 @@ int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint3
     r->chunk = 0;
     r->gen = 0;
     r->preemptions = 0;
-    r->pre_key = 0;
-    r->pre_tokens = 0;
+    r->kept_blocks = 0;
+    r->kept_from = 0;
     /* A request that cannot fit one replica's KV memory even alone never runs. */
     if (blocks_for(b, (double)r->prompt_need + r->output_tokens) > b->cap_blocks) {
         r->flags |= SIM_RF_REJECTED;

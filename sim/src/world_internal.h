@@ -111,9 +111,9 @@ struct simi_req {
     uint32_t write_5m_tokens, write_1h_tokens; /* prompt tokens written (billed at those TTLs) */
     double quality_u;     /* the request's quality draw, uniform on [0, 1) */
     uint32_t hit_blocks;  /* self-hosted prefix cache: KV blocks shared from the cache */
-    uint64_t pre_key;     /* prefix cache key of the blocks it computed before its last preemption
-                             (engines that keep them, vLLM V1), 0 = none */
-    uint32_t pre_tokens;  /* tokens those blocks cover (whole blocks) */
+    uint32_t kept_blocks; /* blocks it computed before its last preemption that are still free but
+                             not reused (engines that keep them in the prefix cache, vLLM V1) */
+    uint32_t kept_from;   /* the block where they start (after its shared prefix) */
     uint32_t hit_entries; /* cache entries it pins (its first points) */
     uint32_t attempts;    /* 429s received so far */
     /* what a rules router sees of the prompt text */

@@ -12,6 +12,9 @@ int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+/* `llmsim calibrate requests`: argv[0] is "requests" (cmd_calibrate_requests.c). */
+int cmd_calibrate_requests(int argc, char **argv);
 
 /* Prints "llmsim: message" to stderr (one line). */
 void cli_errorf(const char *fmt, ...)

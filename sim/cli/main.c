@@ -33,6 +33,8 @@ static void usage(FILE *f)
           "  compare A.h5 B.h5 ...   compare the headline metrics of results files\n"
           "  catalog [prices|gpus|models|quality]\n"
           "                          list the built-in catalogs\n"
+          "  calibrate steps|requests ...\n"
+          "                          fit the roofline model to measurements (calibration file)\n"
           "\n"
           "`llmsim COMMAND --help` describes each command.  Exit codes: 0 ok, 1 runtime failure,\n"
           "2 usage or scenario error.\n",
@@ -66,6 +68,8 @@ int main(int argc, char **argv)
         return cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "catalog"))
         return cmd_catalog(argc - 1, argv + 1);
+    if (!strcmp(cmd, "calibrate"))
+        return cmd_calibrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep") || !strcmp(cmd, "levers") || !strcmp(cmd, "notebook") || !strcmp(cmd, "merge")) {
         cli_errorf("'%s' is part of the llmsim design but not in this version", cmd);
         return LLMSIM_EXIT_USAGE;

@@ -213,5 +213,31 @@ else
 fi
 ls "$T"/*.tmp-* >/dev/null 2>&1 && bad "temporary files left behind" || ok "no temporary files left"
 
+# calibrate steps: every broken measurement file is refused with exit 2 and
+# its golden file:line:col message, and leaves no calibration file (nor a
+# temporary one) behind.
+expect_rc 0 "calibrate --help" "$LLMSIM" calibrate --help
+expect_rc 2 "calibrate without a source" "$LLMSIM" calibrate
+expect_rc 2 "calibrate steps without -o" "$LLMSIM" calibrate steps bad/calibrate/one_row.csv
+for c in bad/calibrate/*.csv; do
+    out="$T/cal.yaml"
+    "$LLMSIM" calibrate steps "$c" -o "$out" >"$T/out" 2>"$T/err"; rc=$?
+    want=$(cat "${c%.csv}.err")
+    if [ "$rc" -eq 2 ] && [ "$(cat "$T/err")" = "$want" ] && [ ! -e "$out" ] && [ ! -s "$T/out" ] \
+        && ! ls "$T"/cal.yaml.tmp-* >/dev/null 2>&1; then
+        ok "calibrate steps $c refused"
+    else
+        bad "calibrate steps $c: exit $rc, stderr '$(head -c 300 "$T/err")', file $( [ -e "$out" ] && echo present || echo absent)"
+    fi
+done
+# The shipped Vidur calibration: the command reproduces the file in the repository.
+expect_rc 0 "calibrate steps on the Vidur profiles" "$LLMSIM" calibrate steps ../models/calibration/vidur-steps.csv \
+    -o "$T/vidur.yaml" --quiet
+if [ -s "$T/vidur.yaml" ] && diff <(sed 's/^data: .*//' "$T/vidur.yaml") <(sed 's/^data: .*//' ../models/calibration/vidur.yaml) >/dev/null; then
+    ok "models/calibration/vidur.yaml is what calibrate steps writes"
+else
+    bad "models/calibration/vidur.yaml differs from a fresh calibrate steps run (rerun it, see docs/calibrate.md)"
+fi
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

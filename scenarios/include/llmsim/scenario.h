@@ -91,4 +91,15 @@ const struct mdl_llm *scn_llm_lookup(const char *id, const char **near);
 /* Levenshtein distance, for "did you mean". */
 size_t scn_edit_distance(const char *a, const char *b);
 
+/* Reads the step-time measurements of `llmsim calibrate steps` (a CSV file:
+ * docs/calibrate.md) into *rows (malloc'ed, free() it) and *n.  GPU and
+ * model names resolve against sc's deployments (inline entries; sc may be
+ * NULL) and then the catalogs; a row's engine is that of the scenario
+ * deployment on its GPU, else vllm-v1.  Returns 0, LLMSIM_EIO, LLMSIM_ESCENARIO
+ * (err located at the offending field: file:line:col), LLMSIM_ELIMIT,
+ * LLMSIM_ENOMEM. */
+struct mdl_cal_step;
+int scn_steps_csv_read(const char *path, const struct sim_scenario *sc, struct mdl_cal_step **rows, size_t *n,
+                       struct llmsim_error *err);
+
 #endif

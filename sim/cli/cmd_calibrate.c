@@ -1,0 +1,201 @@
+/* llmsim calibrate: fit the roofline model's hardware and engine parameters
+ * to measurements and write a calibration file that scenarios use with
+ * `latency: {model: roofline, calibration: CAL.yaml}` (docs/calibrate.md).
+ *
+ *   steps     measured step or kernel times (CSV), fitted here
+ *   requests  per-request times of a real run (cmd_calibrate_requests.c)
+ *
+ * The file is written under a temporary name beside -o and renamed onto it
+ * only when complete, so an error never leaves a partial file under the
+ * final name. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "llmsim/calibrate.h"
+#include "llmsim/scenario.h"
+
+static void usage(FILE *f)
+{
+    fputs(
+        "usage: llmsim calibrate steps STEPS.csv [--scenario S.yaml] -o CAL.yaml [--folds K] "
+        "[--quiet]\n"
+        "       llmsim calibrate requests ...   (`llmsim calibrate requests --help`)\n"
+        "\n"
+        "Fits the roofline step-time model's hardware and engine parameters (mfu, mbu,\n"
+        "gemm_half_tokens, attention efficiencies, all-reduce latency and link efficiency,\n"
+        "host overheads) to measured times, one entry per GPU and engine, and writes a\n"
+        "calibration file for `latency: {model: roofline, calibration: CAL.yaml}`.\n"
+        "\n"
+        "steps: STEPS.csv has a header naming gpu, model, tp, kind, batch, prompt_tokens,\n"
+        "context_tokens and time_ms (optional weights_dtype, kv_dtype; other columns are\n"
+        "ignored), one measurement per line.  kind is prefill, decode (engine steps), linear\n"
+        "or allreduce (kernel profiles).  Parameters the data cannot pin down keep their\n"
+        "defaults and are marked `fitted: false`.  The report (95% intervals, errors per\n"
+        "regime in sample and held out, warnings) goes to standard output.\n"
+        "\n"
+        "  -o, --output CAL.yaml  calibration file to write (required)\n"
+        "  --scenario S.yaml      resolve inline GPUs and models, and take each GPU's engine,\n"
+        "                         from this scenario's deployments (default engine: vllm-v1)\n"
+        "  --folds K              k of the k-fold held-out errors (default 5, 0 = none)\n"
+        "  --quiet                print nothing but errors\n"
+        "\n"
+        "Exit codes: 0 ok, 1 the fit or the write failed, 2 bad input (FILE:LINE:COL: message).\n",
+        f);
+}
+
+/* Writes the entries to path through "<path>.tmp-<pid>". */
+static int write_file(const char *path, const char *data, const struct mdl_cal_entry *e, int n)
+{
+    size_t len = strlen(path) + 32;
+    char *tmp = malloc(len);
+    if (tmp == NULL) {
+        cli_errorf("calibrate: out of memory");
+        return LLMSIM_EXIT_RUNTIME;
+    }
+    snprintf(tmp, len, "%s.tmp-%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        cli_errorf("calibrate: cannot write '%s': %s", tmp, strerror(errno));
+        free(tmp);
+        return LLMSIM_EXIT_RUNTIME;
+    }
+    int rc = mdl_cal_write(f, "steps", data, e, n);
+    if (fclose(f) != 0)
+        rc = LLMSIM_EIO;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = LLMSIM_EIO;
+    if (rc != 0) {
+        cli_errorf("calibrate: cannot write '%s': %s", path, strerror(errno));
+        remove(tmp);
+        free(tmp);
+        return LLMSIM_EXIT_RUNTIME;
+    }
+    free(tmp);
+    return LLMSIM_EXIT_OK;
+}
+
+static void print_error(const struct llmsim_error *err)
+{
+    char msg[LLMSIM_ERROR_FILE_MAX + LLMSIM_ERROR_MSG_MAX + 32];
+    llmsim_error_format(err, msg, sizeof msg);
+    fprintf(stderr, "%s\n", msg);
+}
+
+static int calibrate_steps(int argc, char **argv)
+{
+    const char *csv = NULL, *scenario = NULL, *out = NULL;
+    int quiet = 0;
+    struct mdl_cal_options opt;
+    mdl_cal_options_default(&opt);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int need = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--scenario") ||
+                   !strcmp(a, "--folds");
+        if (need && i + 1 >= argc) {
+            cli_errorf("calibrate steps: %s needs a value", a);
+            return LLMSIM_EXIT_USAGE;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return LLMSIM_EXIT_OK;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--scenario")) {
+            scenario = argv[++i];
+        } else if (!strcmp(a, "--folds")) {
+            char *end;
+            long k = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || k < 0 || k == 1 || k > 100) {
+                cli_errorf(
+                    "calibrate steps: --folds needs 0 or a whole number from 2 to 100, got '%s'",
+                    argv[i]);
+                return LLMSIM_EXIT_USAGE;
+            }
+            opt.folds = (int)k;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            cli_errorf("calibrate steps: unknown option '%s' (see `llmsim calibrate --help`)", a);
+            return LLMSIM_EXIT_USAGE;
+        } else if (csv == NULL) {
+            csv = a;
+        } else {
+            cli_errorf("calibrate steps: more than one measurement file given ('%s' and '%s')", csv,
+                       a);
+            return LLMSIM_EXIT_USAGE;
+        }
+    }
+    if (csv == NULL || out == NULL) {
+        cli_errorf("calibrate steps: %s (usage: llmsim calibrate steps STEPS.csv -o CAL.yaml)",
+                   csv == NULL ? "no measurement file given"
+                               : "no output file given (-o CAL.yaml)");
+        return LLMSIM_EXIT_USAGE;
+    }
+
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    struct sim_scenario sc;
+    memset(&sc, 0, sizeof sc);
+    int have_sc = 0;
+    if (scenario != NULL) {
+        if (scn_load_file(&sc, scenario, NULL, 0, &err) != 0) {
+            print_error(&err);
+            return LLMSIM_EXIT_USAGE;
+        }
+        have_sc = 1;
+    }
+    struct mdl_cal_step *rows = NULL;
+    size_t n = 0;
+    int rc = scn_steps_csv_read(csv, have_sc ? &sc : NULL, &rows, &n, &err);
+    if (have_sc)
+        sim_scenario_free(&sc);
+    if (rc != 0) {
+        print_error(&err);
+        return rc == LLMSIM_ENOMEM ? LLMSIM_EXIT_RUNTIME : LLMSIM_EXIT_USAGE;
+    }
+    struct mdl_cal_entry *entries = NULL;
+    int ne = 0;
+    rc = mdl_cal_fit_steps(rows, n, &opt, &entries, &ne, &err);
+    free(rows);
+    if (rc != 0) {
+        /* Row-level problems were refused by the reader; what is left is
+         * the fit itself.  Locate it in the measurement file when it names
+         * a row. */
+        if (err.line > 0 && err.file[0] == '\0')
+            snprintf(err.file, sizeof err.file, "%s", csv);
+        print_error(&err);
+        return rc == LLMSIM_EINVAL ? LLMSIM_EXIT_USAGE : LLMSIM_EXIT_RUNTIME;
+    }
+    if (!quiet)
+        for (int k = 0; k < ne; k++)
+            mdl_cal_print(stdout, &entries[k]);
+    rc = write_file(out, csv, entries, ne);
+    if (rc == LLMSIM_EXIT_OK && !quiet)
+        printf("calibration: %s (%d entr%s)\n", out, ne, ne == 1 ? "y" : "ies");
+    free(entries);
+    return rc;
+}
+
+int cmd_calibrate(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return LLMSIM_EXIT_USAGE;
+    }
+    const char *sub = argv[1];
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        usage(stdout);
+        return LLMSIM_EXIT_OK;
+    }
+    if (!strcmp(sub, "steps"))
+        return calibrate_steps(argc - 1, argv + 1);
+    if (!strcmp(sub, "requests"))
+        return cmd_calibrate_requests(argc - 1, argv + 1);
+    cli_errorf("calibrate: unknown source '%s' (steps or requests; see `llmsim calibrate --help`)",
+               sub);
+    return LLMSIM_EXIT_USAGE;
+}

@@ -105,12 +105,15 @@ static double decode(double batch, double ctx)
     return DA + DB * batch + DC * ctx;
 }
 
-/* One request alone: continuous batching times it exactly as scheduler none. */
+/* One request alone: continuous batching times it exactly as scheduler none,
+ * with chunked prefill or without (stated: the engine's default is on). */
 START_TEST(lone_request_matches_scheduler_none)
 {
-    const char *scheds[] = {"{policy: none}", "{policy: continuous, max_batch: 8, max_batched_tokens: 4096}",
-                            "{policy: continuous, max_batch: 8, max_batched_tokens: 4096, chunked_prefill: true}",
-                            "{policy: static, max_batch: 8}", "{policy: dynamic, max_batch: 8, max_wait_ms: 0}"};
+    const char *scheds[] = {
+        "{policy: none}",
+        "{policy: continuous, max_batch: 8, max_batched_tokens: 4096, chunked_prefill: false}",
+        "{policy: continuous, max_batch: 8, max_batched_tokens: 4096, chunked_prefill: true}",
+        "{policy: static, max_batch: 8}", "{policy: dynamic, max_batch: 8, max_wait_ms: 0}"};
     double first = -1, done = -1;
     for (int k = 0; k < 5; k++) {
         char *y = scenario(scheds[k], 1, 1.0, 1000, 120, NULL);
@@ -141,12 +144,15 @@ START_TEST(lone_request_matches_scheduler_none)
 }
 END_TEST
 
-/* Two requests 1 ms apart with continuous batching (no chunking): the
- * second waits for the first's prefill, is prefilled alone (decoding
- * pauses), then both decode together.  Hand-computed timeline. */
+/* Two requests 1 ms apart with continuous batching (no chunking, stated:
+ * vLLM V1, the default engine, chunks): the second waits for the first's
+ * prefill, is prefilled alone (decoding pauses), then both decode together.
+ * Hand-computed timeline. */
 START_TEST(two_requests_hand_timeline)
 {
-    char *y = scenario("{policy: continuous, max_batch: 8, max_batched_tokens: 4096}", 2, 0.001, 500, 4, NULL);
+    char *y = scenario(
+        "{policy: continuous, max_batch: 8, max_batched_tokens: 4096, chunked_prefill: false}", 2,
+        0.001, 500, 4, NULL);
     struct sim_scenario sc;
     tu_load_yaml(&sc, y, NULL, 0);
     struct recs rs;
@@ -292,7 +298,9 @@ static double p95_ttft(const struct recs *rs)
 /* At equal load, continuous batching beats static on p95 TTFT (Orca's result). */
 START_TEST(continuous_beats_static_on_ttft)
 {
-    const char *pol[] = {"{policy: static, max_batch: 32}", "{policy: continuous, max_batch: 32, max_batched_tokens: 8192}"};
+    const char *pol[] = {
+        "{policy: static, max_batch: 32}",
+        "{policy: continuous, max_batch: 32, max_batched_tokens: 8192, chunked_prefill: false}"};
     double p95[2];
     for (int k = 0; k < 2; k++) {
         struct sim_scenario sc;
@@ -344,16 +352,25 @@ START_TEST(chunked_prefill_lowers_p99_itl)
 END_TEST
 
 /* Preemptions appear when KV memory is small and vanish when it is large;
- * every request still completes with all its tokens. */
+ * every request still completes with all its tokens.  Under both admission
+ * rules: vLLM V1's (the blocks of the step's tokens, a preempted request's
+ * blocks kept in the prefix cache) and V0's (the whole prompt with a 1%
+ * watermark). */
 START_TEST(preemption_with_small_kv)
 {
+    const char *engine = _i ? "vllm-v0" : "vllm-v1";
     uint64_t pre[2];
     double kv[2] = {9000, 2000000};
     for (int k = 0; k < 2; k++) {
-        char extra[64];
-        snprintf(extra, sizeof extra, "    kv_capacity_tokens: %.0f\n", kv[k]);
+        char extra[96];
+        snprintf(extra, sizeof extra, "    kv_capacity_tokens: %.0f\n    engine: %s\n", kv[k],
+                 engine);
         struct sim_scenario sc;
-        tu_load_yaml(&sc, chat_yaml("{policy: continuous, max_batch: 128, max_batched_tokens: 8192}", 6.0, extra), NULL, 0);
+        tu_load_yaml(&sc,
+                     chat_yaml("{policy: continuous, max_batch: 128, max_batched_tokens: 8192, "
+                               "chunked_prefill: false}",
+                               6.0, extra),
+                     NULL, 0);
         struct recs rs;
         struct sim_deployment_stats ds;
         run(&sc, 0, &rs, NULL, &ds);
@@ -366,6 +383,7 @@ START_TEST(preemption_with_small_kv)
             ck_assert(rs.r[i].done_s >= rs.r[i].first_token_s);
         }
         ck_assert_uint_eq(sum, ds.preemptions);
+        ck_assert_int_eq(sc.deployments[0].admit_whole_prompt, _i);
         pre[k] = sum;
         free(rs.r);
         sim_scenario_free(&sc);
@@ -517,7 +535,9 @@ START_TEST(prefix_cache_shares_system_prompt)
     struct sim_scenario sc;
     struct recs a, b;
     double ta, tb, ha, hb, ca, cb;
-    tu_load_yaml(&sc, prefix_yaml("", 1, 1, "round_robin"), NULL, 0);
+    /* Without the cache (stated: vLLM V1, the default engine, has it on). */
+    tu_load_yaml(&sc, prefix_yaml("    prefix_cache: {enabled: false}\n", 1, 1, "round_robin"),
+                 NULL, 0);
     run(&sc, 0, &a, NULL, NULL);
     sim_scenario_free(&sc);
     tu_load_yaml(&sc, prefix_yaml("    prefix_cache: {enabled: true}\n", 1, 1, "round_robin"), NULL, 0);
@@ -533,6 +553,25 @@ START_TEST(prefix_cache_shares_system_prompt)
         if (b.r[i].cached_tokens > 0)
             ck_assert_uint_eq(b.r[i].cached_tokens, 4000);
     ck_assert_msg(tb < 0.5 * ta, "mean TTFT with prefix cache %g, without %g", tb, ta);
+
+    /* Unsaid, the engine decides: on for vLLM V1 (the same run as
+     * enabled: true), off for vLLM V0 (the same as enabled: false). */
+    struct recs c;
+    tu_load_yaml(&sc, prefix_yaml("", 1, 1, "round_robin"), NULL, 0);
+    ck_assert_int_eq(sc.deployments[0].prefix_cache, 1);
+    run(&sc, 0, &c, NULL, NULL);
+    sim_scenario_free(&sc);
+    ck_assert_uint_eq(c.n, b.n);
+    ck_assert_int_eq(memcmp(c.r, b.r, c.n * sizeof *c.r), 0);
+    free(c.r);
+    tu_load_yaml(&sc, prefix_yaml("    engine: vllm-v0\n", 1, 1, "round_robin"), NULL, 0);
+    ck_assert_int_eq(sc.deployments[0].prefix_cache, 0);
+    run(&sc, 0, &c, NULL, NULL);
+    sim_scenario_free(&sc);
+    double tc, hc, cc;
+    ttft_and_hits(&c, &tc, &hc, &cc);
+    ck_assert_double_eq(hc, 0);
+    free(c.r);
     free(a.r);
     free(b.r);
 }
@@ -575,7 +614,7 @@ int main(void)
     tcase_add_test(tc, static_batch_returns_together);
     tcase_add_test(tc, continuous_beats_static_on_ttft);
     tcase_add_test(tc, chunked_prefill_lowers_p99_itl);
-    tcase_add_test(tc, preemption_with_small_kv);
+    tcase_add_loop_test(tc, preemption_with_small_kv, 0, 2);
     tcase_add_test(tc, oversized_request_rejected);
     tcase_add_test(tc, iteration_records_cover_decode_tokens);
     tcase_add_test(tc, events_scale_with_iterations);

@@ -134,6 +134,23 @@ static void round_trip(const char *path, const struct scn_override *o, size_t n)
     ck_assert_msg(rc == 0, "%s: %s\n%s", path ? path : "default", msg, ya);
     char *yb = scn_resolved_yaml(&b);
     ck_assert_str_eq(ya, yb);
+    /* What the text may leave implicit must come back too: the engine and
+     * the rules it sets. */
+    ck_assert_uint_eq(a.n_deployments, b.n_deployments);
+    for (size_t i = 0; i < a.n_deployments; i++) {
+        const struct sim_deployment_cfg *da = &a.deployments[i], *db = &b.deployments[i];
+        ck_assert_msg(da->engine == db->engine, "%s: deployment %s: engine %s reloads as %s\n%s",
+                      path ? path : "default", da->name, mdl_engine_name(da->engine),
+                      mdl_engine_name(db->engine), ya);
+        ck_assert_int_eq(da->admit_whole_prompt, db->admit_whole_prompt);
+        ck_assert_double_eq(da->kv_watermark, db->kv_watermark);
+        ck_assert_int_eq(da->preempt_keeps_cache, db->preempt_keeps_cache);
+        ck_assert_int_eq(da->chunked_prefill, db->chunked_prefill);
+        ck_assert_int_eq(da->prefix_cache, db->prefix_cache);
+        ck_assert_int_eq(da->max_batch, db->max_batch);
+        ck_assert_double_eq(da->gpu_memory_utilization, db->gpu_memory_utilization);
+        ck_assert_double_eq(da->kv_capacity_tokens, db->kv_capacity_tokens);
+    }
     free(ya);
     free(yb);
     sim_scenario_free(&a);
@@ -178,6 +195,128 @@ START_TEST(test_resolved_round_trip)
         };
         round_trip("../scenarios/examples/routing-walkthrough.yaml", o, sizeof o / sizeof o[0]);
     }
+    /* Every engine on a roofline deployment with its scheduler given. */
+    const char *engines[] = {"vllm-v1", "vllm-v0", "sglang"};
+    for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++) {
+        struct scn_override o[] = {{"deployments.llama8b.engine", engines[i]}};
+        round_trip("../scenarios/examples/batching-azure.yaml", o, 1);
+    }
+}
+END_TEST
+
+/* The engines' defaults, which the resolved form spells out (utilisation,
+ * batch limits, chunked prefill, prefix cache, host parameters), reload to
+ * themselves; and a deployment timed by the linear model, whose engine
+ * still rules admission and preemption, keeps its engine. */
+START_TEST(test_resolved_round_trip_engine_defaults)
+{
+    const char *engines[] = {"vllm-v1", "vllm-v0", "sglang"};
+    for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++) {
+        struct scn_override o[] = {{"deployments.llama8b.engine", engines[i]},
+                                   {"deployments.llama8b.scheduler", "{policy: continuous}"}};
+        round_trip("../scenarios/examples/batching-azure.yaml", o, 2);
+        struct scn_override ol[] = {
+            {"deployments.llama8b.engine", engines[i]},
+            {"deployments.llama8b.scheduler", "{policy: continuous, max_batched_tokens: 4096}"}};
+        round_trip("../scenarios/examples/self-hosted-linear.yaml", ol, 2);
+    }
+}
+END_TEST
+
+/* The engine's defaults reach the deployment and its resolved form, and a
+ * setting the scenario gives wins over them. */
+START_TEST(test_engine_defaults_resolved)
+{
+    static const struct {
+        const char *engine;
+        enum mdl_engine e;
+        double util, batched_tokens;
+        int max_batch, chunked, prefix_cache, whole_prompt;
+        double watermark;
+    } want[] = {
+        {"vllm-v1", MDL_ENGINE_VLLM_V1, 0.92, 8192, 1024, 1, 1, 0, 0.0},
+        {"vllm-v0", MDL_ENGINE_VLLM_V0, 0.90, INFINITY, 256, 0, 0, 1, 0.01},
+        {"sglang", MDL_ENGINE_SGLANG, 0.88, 8192, 256, 1, 1, 1, 0.0},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        /* batching-azure on one H100 (79.19 GiB: the large defaults of V1),
+         * its scheduler reduced to the policy. */
+        struct scn_override o[] = {{"deployments.llama8b.engine", want[i].engine},
+                                   {"deployments.llama8b.scheduler", "{policy: continuous}"}};
+        struct sim_scenario sc;
+        load_ok(&sc, "../scenarios/examples/batching-azure.yaml", o, 2);
+        const struct sim_deployment_cfg *d = &sc.deployments[0];
+        ck_assert_int_eq(d->engine, want[i].e);
+        ck_assert_int_eq(d->roofline.engine, want[i].e);
+        ck_assert_double_eq(d->gpu_memory_utilization, want[i].util);
+        ck_assert_double_eq(d->max_batched_tokens, want[i].batched_tokens);
+        ck_assert_int_eq(d->max_batch, want[i].max_batch);
+        ck_assert_int_eq(d->chunked_prefill, want[i].chunked);
+        ck_assert_int_eq(d->prefix_cache, want[i].prefix_cache);
+        ck_assert_int_eq(d->admit_whole_prompt, want[i].whole_prompt);
+        ck_assert_double_eq(d->kv_watermark, want[i].watermark);
+        const struct mdl_engine_info *ei = mdl_engine_info(want[i].e);
+        ck_assert_double_eq(d->roofline.step_overhead_s, ei->host_step_s);
+        ck_assert_double_eq(d->roofline.host_seq_s, ei->host_seq_s);
+        /* The resolved form names the engine, the prefix cache either way and
+         * every roofline parameter, with the KV budget as a comment. */
+        char *y = scn_resolved_yaml(&sc);
+        char line[64];
+        snprintf(line, sizeof line, "    engine: %s\n", want[i].engine);
+        ck_assert_msg(strstr(y, line) != NULL, "%s", y);
+        ck_assert_ptr_nonnull(strstr(y, want[i].prefix_cache ? "prefix_cache: {enabled: true}"
+                                                             : "prefix_cache: {enabled: false}"));
+        for (int k = 0; k < MDL_N_PARAMS; k++) {
+            char key[64];
+            snprintf(key, sizeof key, ", %s: ", mdl_roofline_params[k].name);
+            ck_assert_msg(strstr(y, key) != NULL, "%s missing in\n%s", key, y);
+        }
+        snprintf(line, sizeof line, "# KV budget per GPU (%s): 79.19 GiB x %.2f", want[i].engine,
+                 want[i].util);
+        ck_assert_msg(strstr(y, line) != NULL, "'%s' not in\n%s", line, y);
+        free(y);
+        sim_scenario_free(&sc);
+    }
+    /* A setting given in the scenario wins over the engine's default. */
+    struct scn_override o[] = {
+        {"deployments.llama8b.engine", "vllm-v0"},
+        {"deployments.llama8b.scheduler", "{policy: continuous, chunked_prefill: true}"},
+        {"deployments.llama8b.prefix_cache", "{enabled: true}"},
+        {"deployments.llama8b.gpu_memory_utilization", "0.85"}};
+    struct sim_scenario sc;
+    load_ok(&sc, "../scenarios/examples/batching-azure.yaml", o, 4);
+    ck_assert_int_eq(sc.deployments[0].chunked_prefill, 1);
+    /* V0's token budget with chunked prefill. */
+    ck_assert_double_eq(sc.deployments[0].max_batched_tokens, 2048);
+    ck_assert_int_eq(sc.deployments[0].prefix_cache, 1);
+    ck_assert_double_eq(sc.deployments[0].gpu_memory_utilization, 0.85);
+    sim_scenario_free(&sc);
+}
+END_TEST
+
+/* engine: is checked like every other name. */
+START_TEST(test_engine_errors)
+{
+    char msg[2048];
+    struct scn_override typo[] = {{"deployments.llama8b.engine", "vllm-v2"}};
+    ck_assert_int_eq(
+        load_err("../scenarios/examples/batching-azure.yaml", typo, 1, msg, sizeof msg),
+        LLMSIM_ESCENARIO);
+    ck_assert_str_eq(msg, "--set deployments.llama8b.engine:1:1: deployments.llama8b.engine: "
+                          "unknown engine 'vllm-v2' "
+                          "(did you mean 'vllm-v1'?)");
+    struct scn_override far[] = {{"deployments.llama8b.engine", "tensorrt"}};
+    ck_assert_int_eq(load_err("../scenarios/examples/batching-azure.yaml", far, 1, msg, sizeof msg),
+                     LLMSIM_ESCENARIO);
+    ck_assert_msg(strstr(msg, "unknown engine 'tensorrt' (expected vllm-v1, vllm-v0 or sglang)") !=
+                      NULL,
+                  "%s", msg);
+    /* An API deployment has no engine. */
+    struct scn_override api[] = {{"deployments.sonnet.engine", "vllm-v1"}};
+    ck_assert_int_eq(load_err("data/minimal.yaml", api, 1, msg, sizeof msg), LLMSIM_ESCENARIO);
+    ck_assert_str_eq(
+        msg, "--set deployments.sonnet.engine:1:1: deployments.sonnet.engine: 'engine' applies to "
+             "self-hosted deployments only");
 }
 END_TEST
 
@@ -302,6 +441,9 @@ int main(void)
     tcase_add_test(tc, test_overrides);
     tcase_add_test(tc, test_override_errors);
     tcase_add_test(tc, test_resolved_round_trip);
+    tcase_add_test(tc, test_resolved_round_trip_engine_defaults);
+    tcase_add_test(tc, test_engine_defaults_resolved);
+    tcase_add_test(tc, test_engine_errors);
     tcase_add_test(tc, test_joint_presets);
     tcase_add_test(tc, test_default_scenario);
     tcase_add_test(tc, test_price_catalog);

@@ -8,15 +8,13 @@
  * recorded, and the test compares the means of TTFT, TPOT ((e2e - ttft) /
  * (output - 1)) and E2E, computed here from the measured CSVs.
  *
- * Bounds: the issue's acceptance is 25% on each mean (goal 10%).  The RTX
- * PRO 6000 Llama-3.1-8B run is predicted within 4% (asserted at the 10%
- * goal) and the two-GPU Qwen3-32B run within 18% (asserted at 25%).  The RTX
- * 4090 run is predicted 28% too slow on all three (its KV cache of 41,408
- * tokens thrashes: ~240 preemptions in the simulation); that misses the
- * acceptance bound, so its assertion is only a guard against getting worse
- * (35%), and docs/calibration.md lists it as an open error.  These are
- * deterministic replays (one trace, one seed): the bounds carry no sampling
- * error. */
+ * Bounds: the issue's acceptance is 25% on each mean (goal 10%).  Measured
+ * (docs/calibration.md): RTX PRO 6000 Llama-3.1-8B -7% / -2% / -3%
+ * (asserted at the 10% goal); 2 x RTX PRO 6000 Qwen3-32B tp 2 +12% / +5% /
+ * +6% and RTX 4090 Llama-3.1-8B +15% / +17% / +16% (its KV cache of 41,408
+ * tokens thrashes: ~240 preemptions), both asserted at 25%.  These are
+ * deterministic replays (one trace, one seed): the bounds carry no
+ * sampling error. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -103,18 +101,18 @@ START_TEST(test_rtxpro6000_qwen3_32b_tp2)
 }
 END_TEST
 
-START_TEST(test_rtx4090_llama8b_guard)
+START_TEST(test_rtx4090_llama8b)
 {
     check_run("../scenarios/examples/validate-rtx4090-llama8b.yaml",
-              "../models/calibration/llmservingsim-vllm/rtx4090_llama-3.1-8b.csv", 0.35);
+              "../models/calibration/llmservingsim-vllm/rtx4090_llama-3.1-8b.csv", 0.25);
 }
 END_TEST
 
 /* Llama-2-70B on two A100-80GB (tp 2), 512 prompt / 128 output tokens at
  * 2.5 req/s: the case where the old accounting (memory_gb x 10^9, weights
  * only) left a KV cache ~2.8x too small and the queue grew without bound.
- * With vLLM's accounting the replica holds 28,784 tokens (45 requests) and
- * keeps up: served throughput equals the offered rate (within 3%: the run
+ * With vLLM's accounting the replica holds about 28,800 tokens (45
+ * requests) and keeps up: served throughput equals the offered rate (within 3%: the run
  * sees ~2,700 arrivals, so the Poisson count alone varies by 2%), mean TTFT
  * under a second, and the second half of the run no slower than the first
  * (no growing queue). */
@@ -160,7 +158,7 @@ static Suite *fidelity_suite(void)
     TCase *tc = tcase_create("vllm_runs");
     tcase_add_test(tc, test_rtxpro6000_llama8b);
     tcase_add_test(tc, test_rtxpro6000_qwen3_32b_tp2);
-    tcase_add_test(tc, test_rtx4090_llama8b_guard);
+    tcase_add_test(tc, test_rtx4090_llama8b);
     tcase_add_test(tc, test_llama2_70b_a100_tp2_stable);
     suite_add_tcase(s, tc);
     return s;

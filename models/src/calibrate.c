@@ -69,6 +69,7 @@ static const double PARAM_OFFSET[MDL_N_PARAMS] = {
     [MDL_P_STEP] = 1e-5,     /* s; [0, 10] */
     [MDL_P_HOST_SEQ] = 1e-7, /* s; [0, 0.01] */
     [MDL_P_LAUNCH] = 1e-7,   /* s; [0, 0.01] */
+    [MDL_P_LAYER] = 1e-7,    /* s; [0, 0.01] */
 };
 
 /* Regime residual sd before the first fit has measured one. */
@@ -157,7 +158,8 @@ static double linear_time(const struct mdl_roofline *m, double tokens)
     double compute = 2.0 * body_b * 1e9 * tokens / (peak * eff);
     double memory = mdl_llm_touched_weight_bytes(l, m->weights, tokens) /
                     (m->tp * m->gpu.bandwidth_gbs * 1e9 * m->mbu);
-    return compute > memory ? compute : memory;
+    /* A layer profile includes its small kernels: the fixed time per layer. */
+    return (compute > memory ? compute : memory) + l->layers * m->layer_s;
 }
 
 /* One ring all-reduce of `tokens` rows of 16-bit hidden activations, the
@@ -542,7 +544,7 @@ static int fit_group(const struct mdl_cal_step *rows, const size_t *grp, size_t 
 
     /* Which parameters the row kinds can inform at all. */
     int cand[MDL_N_PARAMS] = {0};
-    cand[MDL_P_MFU] = cand[MDL_P_GEMM_HALF] = cand[MDL_P_MBU] = has_lin;
+    cand[MDL_P_MFU] = cand[MDL_P_GEMM_HALF] = cand[MDL_P_MBU] = cand[MDL_P_LAYER] = has_lin;
     cand[MDL_P_ATTN_MFU] = cand[MDL_P_ATTN_MBU] = has_attn;
     cand[MDL_P_AR_LAT] = cand[MDL_P_LINK_EFF] = has_comm;
     cand[MDL_P_STEP] = cand[MDL_P_HOST_SEQ] = has_host;

@@ -13,27 +13,31 @@
 #include <math.h>
 #include <string.h>
 
-/* Calibrated defaults (docs/calibration.md, "GPU timing").  mfu, mbu and
- * gemm_half_tokens: fitted by `llmsim calibrate steps` on the Vidur operator
- * profiles of A100-80GB and H100 (models/calibration/vidur-steps.csv), the
- * two measured GPUs carrying their own values in gpus.yaml, the others the
- * pooled fit.  attn_mfu: FlashAttention-2's forward pass reaches 50-73% of
- * A100 peak (Dao 2023, section 4.1), FlashAttention-3 75% of H100 BF16 peak
- * (Shah et al. 2024), in serving's variable-length batches less: 0.50.
- * attn_mbu: paged decode attention reads the KV cache at about the rate of
- * a weight GEMV; no profile of it is in the repository, so it takes the
- * pooled mbu.  All-reduce: intra-node NCCL profiles of DGX A100 and DGX
- * H100 (latency median 30 us; bus bandwidth 0.26 of link_gbs on A100, 0.38
- * on H100, 0.29 over all six groups, rounded to 0.30).  The host defaults
- * belong to each engine (engine table below). */
-const double MDL_ROOFLINE_DEFAULT_MFU = 0.64;
-const double MDL_ROOFLINE_DEFAULT_MBU = 0.66;
-const double MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS = 0.0;
+/* Calibrated defaults (docs/calibration.md, "GPU timing").  The GEMM and
+ * link parameters were fitted by `llmsim calibrate steps` to the Vidur
+ * operator profiles (models/calibration/vidur.yaml): A100-80GB mfu 0.680,
+ * gemm_half_tokens 96, mbu 0.643, all-reduce 42.8 us and 0.269 of the link;
+ * H100 0.668, 220, 0.663, 30.3 us, 0.392.  Those two GPUs carry their own
+ * values in gpus.yaml (and H200, the same GH100 die and NVLink, H100's
+ * compute and link values); every other GPU takes the means of the two
+ * (the geometric mean for gemm_half_tokens, a scale).  attn_mfu:
+ * FlashAttention-2's forward pass reaches 50-73% of A100 peak (Dao 2023,
+ * section 4.1), FlashAttention-3 75% of H100 BF16 peak (Shah et al. 2024),
+ * variable-length serving batches less: 0.50, a prior until attention is
+ * measured.  attn_mbu: paged decode attention streams the KV cache like a
+ * weight GEMV; it defaults to the GPU's mbu.  The host defaults belong to
+ * each engine (engine table below). */
+const double MDL_ROOFLINE_DEFAULT_MFU = 0.67;
+const double MDL_ROOFLINE_DEFAULT_MBU = 0.90;
+const double MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS = 83.0;
 const double MDL_ROOFLINE_DEFAULT_ATTN_MFU = 0.50;
-const double MDL_ROOFLINE_DEFAULT_ATTN_MBU = 0.66;
-const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S = 6.0e-3;
-const double MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S = 30e-6;
-const double MDL_ROOFLINE_DEFAULT_LINK_EFF = 0.30;
+const double MDL_ROOFLINE_DEFAULT_ATTN_MBU = 0.65;
+const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S = 2.0e-3;
+const double MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S = 36e-6;
+const double MDL_ROOFLINE_DEFAULT_LINK_EFF = 0.33;
+const double MDL_ROOFLINE_DEFAULT_LAYER_OVERHEAD_S = 58e-6;
+
+#define MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S_V1 2.0e-3 /* = MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S */
 
 /* Bytes of the activations an all-reduce sums: 16-bit, whatever the weights. */
 #define ACTIVATION_BYTES 2.0
@@ -163,7 +167,7 @@ static const struct mdl_engine_info engines[MDL_N_ENGINES] = {
     [MDL_ENGINE_VLLM_V1] = {
         .name = "vllm-v1", .overlap_host = 1, .eager = 0, .chunked_prefill = 1, .prefix_cache = 1,
         .admit_whole_prompt = 0, .watermark = 0.0, .preempt_keeps_cache = 1,
-        .host_step_s = 2.0e-3, .host_seq_s = 10e-6, .launch_layer_s = 0.0,
+        .host_step_s = MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S_V1, .host_seq_s = 10e-6, .launch_layer_s = 0.0,
         .mem_util = 0.92, .non_torch_gib = 0.25, .non_torch_tp_gib = 1.85, .profiles_graphs = 1,
         .sampler_in_profile = 1,
         .source = "vllm/v1/core/sched/scheduler.py, vllm/v1/worker/gpu_worker.py (vLLM 0.21 to 0.28)"},
@@ -244,11 +248,13 @@ void mdl_roofline_init(struct mdl_roofline *m, const struct mdl_gpu *gpu, const 
     m->kv = kv;
     m->mfu = gpu->mfu > 0 ? gpu->mfu : MDL_ROOFLINE_DEFAULT_MFU;
     m->mbu = gpu->mbu > 0 ? gpu->mbu : MDL_ROOFLINE_DEFAULT_MBU;
-    m->gemm_half_tokens = MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS;
+    m->gemm_half_tokens = gpu->gemm_half_tokens > 0 ? gpu->gemm_half_tokens : MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS;
     m->attn_mfu = MDL_ROOFLINE_DEFAULT_ATTN_MFU;
-    m->attn_mbu = m->mbu;
-    m->allreduce_latency_s = MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S;
-    m->link_eff = MDL_ROOFLINE_DEFAULT_LINK_EFF;
+    m->attn_mbu = MDL_ROOFLINE_DEFAULT_ATTN_MBU;
+    m->allreduce_latency_s =
+        gpu->allreduce_latency_us > 0 ? gpu->allreduce_latency_us * 1e-6 : MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S;
+    m->link_eff = gpu->link_efficiency > 0 ? gpu->link_efficiency : MDL_ROOFLINE_DEFAULT_LINK_EFF;
+    m->layer_s = gpu->layer_overhead_us > 0 ? gpu->layer_overhead_us * 1e-6 : MDL_ROOFLINE_DEFAULT_LAYER_OVERHEAD_S;
     mdl_roofline_set_engine(m, MDL_ENGINE_VLLM_V1);
 }
 
@@ -347,7 +353,8 @@ void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,
     out->bytes = w_bytes + pf_bytes + dc_bytes;
     out->compute_s = out->flops / (peak * m->mfu);
     out->memory_s = out->bytes / (bw * m->mbu);
-    out->gpu_s = out->linear_s + out->attention_s + out->comm_s;
+    out->layer_s = l->layers * m->layer_s;
+    out->gpu_s = out->linear_s + out->attention_s + out->comm_s + out->layer_s;
     if (m->launch_layer_s > 0)
         out->gpu_s = max2(out->gpu_s, l->layers * m->launch_layer_s);
     out->host_s = m->step_overhead_s + m->host_seq_s * seqs;
@@ -440,6 +447,8 @@ const struct mdl_param_desc mdl_roofline_params[MDL_N_PARAMS] = {
     [MDL_P_HOST_SEQ] = {"host_per_seq_us", "us", 1e6, 0, 0.01, 0, 1, "host time per scheduled sequence"},
     [MDL_P_LAUNCH] = {"launch_per_layer_us", "us", 1e6, 0, 0.01, 0, 1,
                       "eager engines: kernel-launch floor per layer"},
+    [MDL_P_LAYER] = {"layer_overhead_us", "us", 1e6, 0, 0.01, 0, 0,
+                     "fixed GPU time per layer and step (small kernels' latency)"},
 };
 
 static double *param_ptr(struct mdl_roofline *m, int i)
@@ -465,6 +474,8 @@ static double *param_ptr(struct mdl_roofline *m, int i)
         return &m->host_seq_s;
     case MDL_P_LAUNCH:
         return &m->launch_layer_s;
+    case MDL_P_LAYER:
+        return &m->layer_s;
     }
     LLMSIM_ASSERT(0 && "parameter index out of range");
     return NULL;

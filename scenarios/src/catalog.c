@@ -124,6 +124,10 @@ static const struct scn_key gpu_catalog_keys[] = {
     {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
     {"mfu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
     {"mbu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"gemm_half_tokens", SCN_K_DOUBLE, OFF(struct mdl_gpu, gemm_half_tokens), 0, 1e5, SCN_KF_LO_OPEN, NULL},
+    {"allreduce_latency_us", SCN_K_DOUBLE, OFF(struct mdl_gpu, allreduce_latency_us), 0, 1e6, SCN_KF_LO_OPEN, NULL},
+    {"link_efficiency", SCN_K_DOUBLE, OFF(struct mdl_gpu, link_efficiency), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"layer_overhead_us", SCN_K_DOUBLE, OFF(struct mdl_gpu, layer_overhead_us), 0, 1e4, SCN_KF_LO_OPEN, NULL},
     {"source", SCN_STRBUF(struct mdl_gpu, source), REQ, NULL},
     {"date", SCN_STRBUF(struct mdl_gpu, date), REQ, NULL},
 };
@@ -145,6 +149,10 @@ static const struct scn_key gpu_inline_keys[] = {
     {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
     {"mfu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
     {"mbu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"gemm_half_tokens", SCN_K_DOUBLE, OFF(struct mdl_gpu, gemm_half_tokens), 0, 1e5, SCN_KF_LO_OPEN, NULL},
+    {"allreduce_latency_us", SCN_K_DOUBLE, OFF(struct mdl_gpu, allreduce_latency_us), 0, 1e6, SCN_KF_LO_OPEN, NULL},
+    {"link_efficiency", SCN_K_DOUBLE, OFF(struct mdl_gpu, link_efficiency), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"layer_overhead_us", SCN_K_DOUBLE, OFF(struct mdl_gpu, layer_overhead_us), 0, 1e4, SCN_KF_LO_OPEN, NULL},
     {"source", SCN_STRBUF(struct mdl_gpu, source), 0, NULL},
     {"date", SCN_STRBUF(struct mdl_gpu, date), 0, NULL},
 };

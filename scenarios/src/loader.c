@@ -1292,7 +1292,7 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
             const struct yn_node *k = yn_get(dn, "gpu_memory_utilization");
             return scn_fail(c, k ? k : dn,
                             "no room for a KV block on %s x %d: %.2f x %.2f GiB = %.2f GiB usable per GPU, "
-                            "minus weights %.2f GiB, activations %.2f GiB, non-torch %.2f GiB leaves %.2f GiB; "
+                            "minus weights %.2f GiB, activations %.2f GiB, non-torch and CUDA graphs %.2f GiB leaves %.2f GiB; "
                             "raise gpu_memory_utilization or tp, or use smaller weights",
                             d->roofline.gpu.id, d->tp, d->gpu_memory_utilization, d->roofline.gpu.memory_gib,
                             kb->usable_bytes / MDL_GIB, kb->weight_bytes / MDL_GIB, kb->activation_bytes / MDL_GIB,

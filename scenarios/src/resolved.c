@@ -279,6 +279,14 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
             fprintf(f, ", mfu: %.17g", g->mfu);
         if (g->mbu > 0)
             fprintf(f, ", mbu: %.17g", g->mbu);
+        if (g->gemm_half_tokens > 0)
+            fprintf(f, ", gemm_half_tokens: %.17g", g->gemm_half_tokens);
+        if (g->allreduce_latency_us > 0)
+            fprintf(f, ", allreduce_latency_us: %.17g", g->allreduce_latency_us);
+        if (g->link_efficiency > 0)
+            fprintf(f, ", link_efficiency: %.17g", g->link_efficiency);
+        if (g->layer_overhead_us > 0)
+            fprintf(f, ", layer_overhead_us: %.17g", g->layer_overhead_us);
         fputs("}\n", f);
     }
     if (d->has_llm)

@@ -8,7 +8,7 @@
  *
  * Memory is in bytes as the device reports it: a GPU's memory_gib is
  * cudaMemGetInfo's total in units of 2^30 bytes (an "80 GB" H100 reports
- * 79.19 GiB, an "80 GB" A100 79.25 GiB: HBM is sold in binary gigabytes).
+ * 79.19 GiB, an "80 GB" A100 79.15 GiB: HBM is sold in binary gigabytes).
  *
  * The step-time model (design.md section 4) times one engine step
  * (iteration) of a replica of tp GPUs.  The kernels of a step run one after
@@ -28,8 +28,10 @@
  *   decode attention  = the same with the decoding requests' pairs and KV reads
  *   comm      = 2 x layers x (allreduce_latency + 2 (tp - 1) / tp x T x hidden x 2 B
  *                             / (link_gbs x link_eff))               (tp > 1 only)
- *   gpu       = linear + prefill attention + decode attention + comm,
- *               at least layers x launch_per_layer for an eager engine
+ *   gpu       = linear + prefill attention + decode attention + comm
+ *               + layers x layer_overhead (the latency of each layer's
+ *               small kernels, which no roofline sees), at least layers x
+ *               launch_per_layer for an eager engine
  *   host      = step overhead + host_per_seq x S   (scheduling, input
  *               preparation, sampling and output processing on the CPU)
  *   step      = max(gpu, host) when the engine overlaps its CPU work with the
@@ -66,8 +68,14 @@ struct mdl_gpu {
     double bandwidth_gbs;    /* HBM bandwidth, GB/s (10^9 bytes/s) */
     double link_gbs;         /* scale-up link (NVLink / Infinity Fabric / PCIe), GB/s per GPU */
     double hour_usd;         /* default on-demand price per GPU-hour */
-    double mfu;              /* measured share of peak FLOP/s of large GEMMs; 0 = the default */
-    double mbu;              /* measured share of peak bandwidth reading weights; 0 = the default */
+    /* Measured hardware parameters of the step-time model (0 = the global
+     * default): models/calibration/vidur.yaml for a100-80gb and h100-sxm. */
+    double mfu;              /* share of peak FLOP/s of large GEMMs */
+    double mbu;              /* share of peak bandwidth reading weights */
+    double gemm_half_tokens; /* tokens at which GEMM efficiency is half of mfu */
+    double allreduce_latency_us; /* fixed cost of one all-reduce over the scale-up link */
+    double link_efficiency;  /* all-reduce bus bandwidth as a share of link_gbs */
+    double layer_overhead_us; /* fixed GPU time per layer and step (small kernels' latency) */
     char source[160];
     char date[16];
 };
@@ -190,6 +198,8 @@ struct mdl_roofline {
     double attn_mbu;          /* attention share of peak bandwidth reading KV, (0, 1] */
     double allreduce_latency_s; /* fixed cost of one all-reduce (tp > 1) */
     double link_eff;          /* achieved share of link_gbs as all-reduce bus bandwidth, (0, 1] */
+    double layer_s;           /* fixed GPU time per layer and step: the latency of a layer's small
+                                 kernels (norms, rotary, activation, residual adds, GEMM tails) */
     /* engine parameters */
     double step_overhead_s;   /* host (CPU) time per step: scheduling, input preparation, sampling */
     double host_seq_s;        /* host time per scheduled sequence */
@@ -233,6 +243,7 @@ struct mdl_iter_cost {
     double linear_s;     /* linear class */
     double attention_s;  /* prefill + decode attention */
     double comm_s;       /* all-reduce term */
+    double layer_s;      /* layers x layer_overhead */
 };
 
 /* Times one step.  iter fields must be >= 0; a step with no tokens costs
@@ -267,7 +278,7 @@ struct mdl_param_desc {
 };
 enum {
     MDL_P_MFU = 0, MDL_P_GEMM_HALF, MDL_P_MBU, MDL_P_ATTN_MFU, MDL_P_ATTN_MBU, MDL_P_AR_LAT,
-    MDL_P_LINK_EFF, MDL_P_STEP, MDL_P_HOST_SEQ, MDL_P_LAUNCH, MDL_N_PARAMS
+    MDL_P_LINK_EFF, MDL_P_STEP, MDL_P_HOST_SEQ, MDL_P_LAUNCH, MDL_P_LAYER, MDL_N_PARAMS
 };
 extern const struct mdl_param_desc mdl_roofline_params[MDL_N_PARAMS];
 double mdl_roofline_param_get(const struct mdl_roofline *m, int i);
@@ -310,10 +321,11 @@ extern const double MDL_ROOFLINE_DEFAULT_MFU;     /* GPUs without measured value
 extern const double MDL_ROOFLINE_DEFAULT_MBU;
 extern const double MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS;
 extern const double MDL_ROOFLINE_DEFAULT_ATTN_MFU;
-extern const double MDL_ROOFLINE_DEFAULT_ATTN_MBU;
-extern const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S; /* the default engine's */
+extern const double MDL_ROOFLINE_DEFAULT_ATTN_MBU;  /* unused: attn_mbu defaults to the GPU's mbu */
+extern const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S; /* the default engine's (vllm-v1) */
 extern const double MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S;
 extern const double MDL_ROOFLINE_DEFAULT_LINK_EFF;
+extern const double MDL_ROOFLINE_DEFAULT_LAYER_OVERHEAD_S;
 
 /* Speculative decoding (Leviathan et al. 2023): with k speculated tokens and
  * per-token acceptance rate a, the expected tokens produced per verify step

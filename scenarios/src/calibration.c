@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmsim/scenario.h"
 #include "loader_internal.h"
 
 #define CAL_MAX_BYTES (4u << 20)
@@ -193,4 +194,20 @@ int scn_calibration_apply(struct scn_ctx *c, const struct yn_node *at, const cha
     rc = apply_entry(c->err, use, r);
     yn_free(root);
     return rc;
+}
+
+int scn_calibration_apply_file(const char *path, struct mdl_roofline *r, struct llmsim_error *err)
+{
+    struct scn_ctx c;
+    memset(&c, 0, sizeof c);
+    c.err = err;
+    c.dir = "";
+    c.file = path;
+    struct yn_node at;
+    memset(&at, 0, sizeof at);
+    at.type = YN_SCALAR;
+    at.file = path;
+    at.line = 1;
+    at.col = 1;
+    return scn_calibration_apply(&c, &at, path, r);
 }

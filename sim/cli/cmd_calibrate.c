@@ -9,6 +9,7 @@
  * only when complete, so an error never leaves a partial file under the
  * final name. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ static void usage(FILE *f)
         "usage: llmsim calibrate steps STEPS.csv [--scenario S.yaml] -o CAL.yaml [--folds K] "
         "[--quiet]\n"
         "       llmsim calibrate requests ...   (`llmsim calibrate requests --help`)\n"
+        "       llmsim calibrate check STEPS.csv --calibration CAL.yaml [--scenario S.yaml]\n"
         "\n"
         "Fits the roofline step-time model's hardware and engine parameters (mfu, mbu,\n"
         "gemm_half_tokens, attention efficiencies, all-reduce latency and link efficiency,\n"
@@ -42,6 +44,10 @@ static void usage(FILE *f)
         "                         from this scenario's deployments (default engine: vllm-v1)\n"
         "  --folds K              k of the k-fold held-out errors (default 5, 0 = none)\n"
         "  --quiet                print nothing but errors\n"
+        "\n"
+        "check: predicts every row of STEPS.csv with the defaults and with CAL.yaml (say,\n"
+        "a calibration made from other rows: held-out measurements) and prints the errors\n"
+        "per GPU, model, tp and kind.\n"
         "\n"
         "Exit codes: 0 ok, 1 the fit or the write failed, 2 bad input (FILE:LINE:COL: message).\n",
         f);
@@ -180,6 +186,171 @@ static int calibrate_steps(int argc, char **argv)
     return rc;
 }
 
+/* ---- check: a calibration against rows it was not fitted on ---------------- */
+
+struct check_group {
+    char key[160];      /* "h100-sxm llama-2-70b tp 4 linear" */
+    size_t n;
+    double *err_def;    /* predicted / measured - 1 with the defaults */
+    double *err_cal;    /* ... with the calibration */
+};
+
+static int cmp_abs(const void *a, const void *b)
+{
+    double x = fabs(*(const double *)a), y = fabs(*(const double *)b);
+    return (x > y) - (x < y);
+}
+
+static double median_abs(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_abs);
+    return n % 2 ? fabs(v[n / 2]) : 0.5 * (fabs(v[n / 2 - 1]) + fabs(v[n / 2]));
+}
+
+static double mean(const double *v, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += v[i];
+    return n ? s / n : NAN;
+}
+
+static int calibrate_check(int argc, char **argv)
+{
+    const char *csv = NULL, *scenario = NULL, *cal = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int need = !strcmp(a, "--calibration") || !strcmp(a, "--scenario");
+        if (need && i + 1 >= argc) {
+            cli_errorf("calibrate check: %s needs a value", a);
+            return LLMSIM_EXIT_USAGE;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return LLMSIM_EXIT_OK;
+        } else if (!strcmp(a, "--calibration")) {
+            cal = argv[++i];
+        } else if (!strcmp(a, "--scenario")) {
+            scenario = argv[++i];
+        } else if (a[0] == '-' && a[1] != '\0') {
+            cli_errorf("calibrate check: unknown option '%s' (see `llmsim calibrate --help`)", a);
+            return LLMSIM_EXIT_USAGE;
+        } else if (csv == NULL) {
+            csv = a;
+        } else {
+            cli_errorf("calibrate check: more than one measurement file given ('%s' and '%s')", csv, a);
+            return LLMSIM_EXIT_USAGE;
+        }
+    }
+    if (csv == NULL || cal == NULL) {
+        cli_errorf("calibrate check: %s (usage: llmsim calibrate check STEPS.csv --calibration CAL.yaml)",
+                   csv == NULL ? "no measurement file given" : "no calibration given (--calibration CAL.yaml)");
+        return LLMSIM_EXIT_USAGE;
+    }
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    struct sim_scenario sc;
+    memset(&sc, 0, sizeof sc);
+    int have_sc = 0;
+    if (scenario != NULL) {
+        if (scn_load_file(&sc, scenario, NULL, 0, &err) != 0) {
+            print_error(&err);
+            return LLMSIM_EXIT_USAGE;
+        }
+        have_sc = 1;
+    }
+    struct mdl_cal_step *rows = NULL;
+    size_t n = 0;
+    int rc = scn_steps_csv_read(csv, have_sc ? &sc : NULL, &rows, &n, &err);
+    if (have_sc)
+        sim_scenario_free(&sc);
+    if (rc != 0) {
+        print_error(&err);
+        return rc == LLMSIM_ENOMEM ? LLMSIM_EXIT_RUNTIME : LLMSIM_EXIT_USAGE;
+    }
+    struct check_group *g = calloc(n, sizeof *g);
+    double *all_def = calloc(n, sizeof *all_def), *all_cal = calloc(n, sizeof *all_cal);
+    size_t ng = 0;
+    rc = LLMSIM_EXIT_OK;
+    if (g == NULL || all_def == NULL || all_cal == NULL) {
+        cli_errorf("calibrate check: out of memory");
+        rc = LLMSIM_EXIT_RUNTIME;
+        goto done;
+    }
+    /* The calibration's parameters for the last GPU and engine seen (rows
+     * come grouped, so the file is read once per group). */
+    char last_gpu[MDL_ID_MAX] = "";
+    int last_engine = -1;
+    double over[MDL_N_PARAMS];
+    for (size_t i = 0; i < n; i++) {
+        const struct mdl_cal_step *s = &rows[i];
+        if (strcmp(last_gpu, s->gpu.id) != 0 || last_engine != (int)s->engine) {
+            struct mdl_roofline r;
+            mdl_roofline_init(&r, &s->gpu, &s->llm, s->tp, s->weights, s->kv);
+            mdl_roofline_set_engine(&r, s->engine);
+            for (int k = 0; k < MDL_N_PARAMS; k++)
+                mdl_roofline_param_set(&r, k, NAN);
+            if (scn_calibration_apply_file(cal, &r, &err) != 0) {
+                print_error(&err);
+                rc = LLMSIM_EXIT_USAGE;
+                goto done;
+            }
+            for (int k = 0; k < MDL_N_PARAMS; k++)
+                over[k] = mdl_roofline_param_get(&r, k);
+            snprintf(last_gpu, sizeof last_gpu, "%s", s->gpu.id);
+            last_engine = (int)s->engine;
+        }
+        double def[MDL_N_PARAMS], p[MDL_N_PARAMS];
+        mdl_cal_step_defaults(s, def);
+        for (int k = 0; k < MDL_N_PARAMS; k++)
+            p[k] = isnan(over[k]) ? def[k] : over[k];
+        double ed = mdl_cal_step_predict(s, def) / s->time_s - 1, ec = mdl_cal_step_predict(s, p) / s->time_s - 1;
+        char key[160];
+        snprintf(key, sizeof key, "%s %s tp %d %s", s->gpu.id, s->llm.id, s->tp, mdl_cal_kind_name(s->kind));
+        size_t j = 0;
+        while (j < ng && strcmp(g[j].key, key) != 0)
+            j++;
+        if (j == ng) {
+            snprintf(g[ng].key, sizeof g[ng].key, "%s", key);
+            g[ng].err_def = calloc(n, sizeof(double));
+            g[ng].err_cal = calloc(n, sizeof(double));
+            if (g[ng].err_def == NULL || g[ng].err_cal == NULL) {
+                cli_errorf("calibrate check: out of memory");
+                free(g[ng].err_def);
+                free(g[ng].err_cal);
+                rc = LLMSIM_EXIT_RUNTIME;
+                goto done;
+            }
+            ng++;
+        }
+        g[j].err_def[g[j].n] = ed;
+        g[j].err_cal[g[j].n] = ec;
+        g[j].n++;
+        all_def[i] = ed;
+        all_cal[i] = ec;
+    }
+    printf("%-44s %6s %18s %18s %10s\n", "rows (gpu, model, tp, kind)", "n", "median |err| def", "median |err| cal",
+           "mean cal");
+    for (size_t j = 0; j < ng; j++) {
+        double mc = mean(g[j].err_cal, g[j].n);
+        printf("%-44s %6zu %17.1f%% %17.1f%% %+9.1f%%\n", g[j].key, g[j].n, 100 * median_abs(g[j].err_def, g[j].n),
+               100 * median_abs(g[j].err_cal, g[j].n), 100 * mc);
+    }
+    double mc = mean(all_cal, n);
+    printf("%-44s %6zu %17.1f%% %17.1f%% %+9.1f%%\n", "all", n, 100 * median_abs(all_def, n),
+           100 * median_abs(all_cal, n), 100 * mc);
+done:
+    for (size_t j = 0; g != NULL && j < ng; j++) {
+        free(g[j].err_def);
+        free(g[j].err_cal);
+    }
+    free(g);
+    free(all_def);
+    free(all_cal);
+    free(rows);
+    return rc;
+}
+
 int cmd_calibrate(int argc, char **argv)
 {
     if (argc < 2) {
@@ -195,7 +366,9 @@ int cmd_calibrate(int argc, char **argv)
         return calibrate_steps(argc - 1, argv + 1);
     if (!strcmp(sub, "requests"))
         return cmd_calibrate_requests(argc - 1, argv + 1);
-    cli_errorf("calibrate: unknown source '%s' (steps or requests; see `llmsim calibrate --help`)",
+    if (!strcmp(sub, "check"))
+        return calibrate_check(argc - 1, argv + 1);
+    cli_errorf("calibrate: unknown source '%s' (steps, requests or check; see `llmsim calibrate --help`)",
                sub);
     return LLMSIM_EXIT_USAGE;
 }

@@ -102,4 +102,12 @@ struct mdl_cal_step;
 int scn_steps_csv_read(const char *path, const struct sim_scenario *sc, struct mdl_cal_step **rows, size_t *n,
                        struct llmsim_error *err);
 
+/* Applies the entry of calibration file `path` (written by `llmsim
+ * calibrate`) that matches r's GPU id and engine to r's parameters, as a
+ * scenario's `latency: {calibration: ...}` does.  Returns 0, or
+ * LLMSIM_ESCENARIO with err located in the file (or at path:1:1 when it has
+ * no entry for this GPU and engine). */
+struct mdl_roofline;
+int scn_calibration_apply_file(const char *path, struct mdl_roofline *r, struct llmsim_error *err);
+
 #endif

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmsim/calib_requests.h"
 #include "llmsim/config.h"
 #include "llmsim/results.h"
 #include "llmsim/scenario.h"
@@ -152,6 +153,51 @@ START_TEST(test_llama2_70b_a100_tp2_stable)
 }
 END_TEST
 
+/* A calibration from one model's requests transfers to other models on the
+ * same GPU (issue 9: within 20%).  `llmsim calibrate requests` on the RTX
+ * PRO 6000 Llama-3.1-8B run (its default parameters, mfu and mbu), applied
+ * to the Qwen3-32B (tp 2) run on the same GPU: measured +17.5% / +7.5% /
+ * +11.3% on the TTFT / TPOT / E2E means, asserted at 20%. */
+START_TEST(test_requests_calibration_transfers)
+{
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    struct sim_scenario src, dst;
+    ck_assert_msg(scn_load_file(&src, "../scenarios/examples/validate-rtxpro6000-llama8b.yaml", NULL, 0, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_msg(scn_load_file(&dst, "../scenarios/examples/validate-rtxpro6000-qwen3-32b.yaml", NULL, 0, &err) == 0,
+                  "%s", err.msg);
+    struct ana_creq_data ds, dd;
+    memset(&ds, 0, sizeof ds);
+    memset(&dd, 0, sizeof dd);
+    ck_assert_int_eq(ana_creq_read(&ds, "../models/calibration/llmservingsim-vllm/rtxpro6000_llama-3.1-8b.csv", &err), 0);
+    ck_assert_int_eq(ana_creq_read(&dd, "../models/calibration/llmservingsim-vllm/rtxpro6000_qwen3-32b.csv", &err), 0);
+    struct ana_creq_options opt;
+    ana_creq_options_default(&opt);
+    opt.folds = 0;
+    struct ana_creq_result *res = calloc(1, sizeof *res);
+    ck_assert(res != NULL);
+    ck_assert_msg(ana_creq_fit(&src, 0, &ds, &opt, res, &err) == 0, "%s", err.msg);
+    /* The fitted hardware parameters over the Qwen deployment's defaults. */
+    double p[MDL_N_PARAMS];
+    ana_creq_defaults(&dst, 0, p);
+    p[MDL_P_MFU] = res->entry.value[MDL_P_MFU];
+    p[MDL_P_MBU] = res->entry.value[MDL_P_MBU];
+    struct ana_creq_errors e;
+    ck_assert_msg(ana_creq_evaluate(&dst, 0, p, &dd, &opt, &e, &err) == 0, "%s", err.msg);
+    const char *what[3] = {"TTFT", "TPOT", "E2E"};
+    for (int k = 0; k < 3; k++) {
+        double x = e.mean_pred[k] / e.mean_meas[k] - 1;
+        ck_assert_msg(fabs(x) <= 0.20, "Qwen3-32B with the Llama calibration: %s mean %+.1f%%", what[k], 100 * x);
+    }
+    free(res);
+    ana_creq_data_free(&ds);
+    ana_creq_data_free(&dd);
+    sim_scenario_free(&src);
+    sim_scenario_free(&dst);
+}
+END_TEST
+
 static Suite *fidelity_suite(void)
 {
     Suite *s = suite_create("fidelity");
@@ -160,6 +206,7 @@ static Suite *fidelity_suite(void)
     tcase_add_test(tc, test_rtxpro6000_qwen3_32b_tp2);
     tcase_add_test(tc, test_rtx4090_llama8b);
     tcase_add_test(tc, test_llama2_70b_a100_tp2_stable);
+    tcase_add_test(tc, test_requests_calibration_transfers);
     suite_add_tcase(s, tc);
     return s;
 }

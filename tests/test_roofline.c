@@ -1,7 +1,8 @@
 /* The roofline GPU timing model (models/src/hardware.c), the GPU and LLM
  * catalogs (scenarios/src/catalog.c), and the calibration numbers of
- * docs/calibration.md, "GPU timing: the roofline model" (reproduced by
- * models/calibration/roofline_fit.py). */
+ * docs/calibration.md, "GPU timing: the roofline model", as this model
+ * (mdl_roofline_iter with the defaults of gpus.yaml, fitted in
+ * models/calibration/vidur.yaml) gives them. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -148,9 +149,9 @@ END_TEST
 
 /* A hand-computed mixed step on a made-up configuration: Llama-3.1-8B on an
  * A100-80GB with every parameter set (mfu 0.5, mbu 0.8, attention at 0.5 of
- * peak FLOP/s and 0.8 of bandwidth, no GEMM falloff, 2.5 ms + 20 us per
- * sequence of host time); one 512-token prompt (no cached prefix) and 31
- * decoding requests of context 1,385. */
+ * peak FLOP/s and 0.8 of bandwidth, no GEMM falloff, a fixed 60 us per
+ * layer, 2.5 ms + 20 us per sequence of host time); one 512-token prompt
+ * (no cached prefix) and 31 decoding requests of context 1,385. */
 START_TEST(test_hand_iteration)
 {
     struct mdl_roofline r = cfg("a100-80gb", "llama-3.1-8b", 1, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
@@ -159,6 +160,7 @@ START_TEST(test_hand_iteration)
     r.attn_mfu = 0.5;
     r.attn_mbu = 0.8;
     r.gemm_half_tokens = 0;
+    r.layer_s = 60e-6; /* A100's measured value (gpus.yaml), stated */
     r.step_overhead_s = 2.5e-3;
     r.host_seq_s = 20e-6;
     ck_assert_int_eq(r.engine, MDL_ENGINE_VLLM_V1);
@@ -195,7 +197,9 @@ START_TEST(test_hand_iteration)
      * (its KV 0.0411 ms); decode attention: memory-bound, 5.631639552e9 /
      * 1.6312e12 = 3.45245 ms (its FLOPs 0.1443 ms).  One roofline over both
      * kinds of attention would have given max(0.5857, 3.4936) = 3.4936 ms:
-     * the compute-bound prefill part hid behind the decode reads. */
+     * the compute-bound prefill part hid behind the decode reads.  The fixed
+     * time of the layers' small kernels: 32 x 60 us = 1.92 ms.  GPU:
+     * 48.8024 + 3.8938 + 1.92 = 54.6162 ms. */
     double lin = lin_flops / 1.56e14, att = pf_flops / 1.56e14 + dc_bytes / 1.6312e12;
     ck_assert_double_eq_tol(c.linear_s, lin, 1e-12);
     ck_assert_double_eq_tol(c.attention_s, att, 1e-12);
@@ -203,9 +207,10 @@ START_TEST(test_hand_iteration)
     ck_assert_double_eq_tol(c.compute_s, (lin_flops + pf_flops + dc_flops) / 1.56e14, 1e-12);
     ck_assert_double_eq_tol(c.memory_s, (w_bytes + pf_bytes + dc_bytes) / 1.6312e12, 1e-12);
     ck_assert_double_eq(c.comm_s, 0.0);
-    ck_assert_double_eq_tol(c.gpu_s, lin + att, 1e-12);
-    ck_assert_double_eq_tol(c.gpu_s, 52.696197e-3, 1e-9);
-    /* Host: 2.5 ms + 32 x 20 us = 3.14 ms, hidden behind the GPU's 52.7 ms
+    ck_assert_double_eq_tol(c.layer_s, 32 * 60e-6, 1e-15);
+    ck_assert_double_eq_tol(c.gpu_s, lin + att + 32 * 60e-6, 1e-12);
+    ck_assert_double_eq_tol(c.gpu_s, 54.616197e-3, 1e-9);
+    /* Host: 2.5 ms + 32 x 20 us = 3.14 ms, hidden behind the GPU's 54.6 ms
      * by vLLM V1's overlap: the step is max(gpu, host). */
     ck_assert_double_eq_tol(c.host_s, 3.14e-3, 1e-15);
     ck_assert_double_eq_tol(c.time_s, c.gpu_s, 1e-15);
@@ -222,7 +227,7 @@ START_TEST(test_hand_iteration)
     ck_assert_double_eq(c40.bytes, c.bytes);
     it.requests = 0;
 
-    /* vLLM V0 does not overlap: the step is gpu + host = 55.836 ms.  Its
+    /* vLLM V0 does not overlap: the step is gpu + host = 57.756 ms.  Its
      * launch floor (32 layers x 40 us = 1.28 ms) is far below the GPU time. */
     mdl_roofline_set_engine(&r, MDL_ENGINE_VLLM_V0);
     ck_assert_int_eq(r.overlap_host, 0);
@@ -232,14 +237,16 @@ START_TEST(test_hand_iteration)
     struct mdl_iter_cost c0;
     mdl_roofline_iter(&r, &it, &c0);
     ck_assert_double_eq(c0.gpu_s, c.gpu_s);
-    ck_assert_double_eq_tol(c0.time_s, 52.696197e-3 + 3.14e-3, 1e-9);
+    ck_assert_double_eq_tol(c0.time_s, 54.616197e-3 + 3.14e-3, 1e-9);
 
     /* GEMM falloff: gemm_half_tokens = T halves the GEMM efficiency, so the
-     * compute-bound linear class takes twice as long. */
+     * compute-bound linear class takes twice as long; the fixed time per
+     * layer does not change. */
     r.gemm_half_tokens = 543;
     mdl_roofline_iter(&r, &it, &c0);
     ck_assert_double_eq_tol(c0.linear_s, 2 * lin, 1e-12);
     ck_assert_double_eq_tol(c0.attention_s, att, 1e-15);
+    ck_assert_double_eq_tol(c0.layer_s, 32 * 60e-6, 1e-15);
 
     /* Nothing to do costs nothing, not even the overhead. */
     struct mdl_iter none;
@@ -248,6 +255,7 @@ START_TEST(test_hand_iteration)
     ck_assert_double_eq(c.time_s, 0.0);
     ck_assert_double_eq(c.host_s, 0.0);
     ck_assert_double_eq(c.bytes, 0.0);
+    ck_assert_double_eq(c.layer_s, 0.0);
 }
 END_TEST
 
@@ -260,20 +268,31 @@ START_TEST(test_launch_floor)
     struct mdl_iter it = decode(1, 10);
     struct mdl_iter_cost c;
     mdl_roofline_iter(&r, &it, &c);
-    /* Llama-3.2-1B reads its body (1.43 GB), its LM head (0.53 GB) and one
-     * embedding row: 1.955 GB at 3350e9 x 0.67 B/s = 0.87 ms; the floor is
+    /* Llama-3.2-1B ties its embeddings: it reads its body (977,331,712
+     * parameters, 1.955 GB) and its one 128,256 x 2,048 matrix as the LM
+     * head (0.525 GB), no separate embedding row: 2.48 GB at 3350e9 x 0.98
+     * B/s = 0.75541 ms, plus 11 tokens of KV (0.00017 ms), plus the fixed
+     * time of its 16 layers x 56 us = 0.896 ms: 1.65157 ms.  The floor is
      * 16 layers x 40 us = 0.64 ms, so not binding... */
-    ck_assert_double_eq_tol(c.gpu_s, c.linear_s + c.attention_s, 1e-15);
-    /* ...until the launch cost per layer is 100 us: 1.6 ms. */
+    ck_assert_double_eq_tol(c.layer_s, 16 * 56e-6, 1e-15);
+    ck_assert_double_eq_tol(c.gpu_s, c.linear_s + c.attention_s + c.layer_s, 1e-15);
+    ck_assert_double_eq_tol(c.linear_s, 2.48e9 / (3350e9 * 0.98), 1e-12);
+    ck_assert_double_eq_tol(c.gpu_s * 1e3, 1.65157, 1e-5);
+    /* ...nor at 100 us per layer (1.6 ms): a launch floor binds only above
+     * the fixed time per layer (56 us here) and then where the GPU work is
+     * short.  At 150 us: 2.4 ms. */
     r.launch_layer_s = 100e-6;
     mdl_roofline_iter(&r, &it, &c);
-    ck_assert_double_eq_tol(c.gpu_s, 16 * 100e-6, 1e-15);
-    ck_assert_double_eq_tol(c.time_s, 16 * 100e-6 + r.step_overhead_s + r.host_seq_s, 1e-15);
+    ck_assert_double_eq_tol(c.gpu_s, c.linear_s + c.attention_s + c.layer_s, 1e-15);
+    r.launch_layer_s = 150e-6;
+    mdl_roofline_iter(&r, &it, &c);
+    ck_assert_double_eq_tol(c.gpu_s, 16 * 150e-6, 1e-15);
+    ck_assert_double_eq_tol(c.time_s, 16 * 150e-6 + r.step_overhead_s + r.host_seq_s, 1e-15);
     /* A graph-capturing engine has no floor. */
     mdl_roofline_set_engine(&r, MDL_ENGINE_VLLM_V1);
     ck_assert_double_eq(r.launch_layer_s, 0.0);
     mdl_roofline_iter(&r, &it, &c);
-    ck_assert_double_eq_tol(c.gpu_s, c.linear_s + c.attention_s, 1e-15);
+    ck_assert_double_eq_tol(c.gpu_s, c.linear_s + c.attention_s + c.layer_s, 1e-15);
 }
 END_TEST
 
@@ -291,12 +310,21 @@ START_TEST(test_memory_bound_batch1)
     /* Body 6,979,326,848 x 2 + LM head 525,336,576 x 2 + one embedding row
      * of 4,096 x 2 bytes (not the whole table). */
     double w = 13958653696.0 + 1050673152.0 + 8192.0, kv = 131072.0 * 1001;
-    ck_assert(w / bw > 2.0 * 8.03e9 / peak * 100); /* memory time >> compute time */
+    /* Memory-bound even at the GEMM efficiency of one token, mfu x 1 / (1 +
+     * 114): the 15,009,326,848 FLOPs of the body and the head take 2.63 ms
+     * at it, the weight reads 15,009,335,040 / (3350e9 x 0.98) = 4.572 ms. */
+    double lin_flops = 2.0 * 6979326848.0 + 2.0 * 525336576.0;
+    ck_assert(w / bw > 1.5 * lin_flops / (peak / (1.0 + r.gemm_half_tokens)));
     ck_assert_double_eq_tol(c.linear_s, w / bw, 1e-12);
     ck_assert_double_eq_tol(c.attention_s, kv / bw, 1e-12);
-    /* For a pure decode the class sum equals the single max. */
-    ck_assert_double_eq_tol(c.gpu_s, c.memory_s, 1e-12);
-    /* vLLM V1 hides its 2 ms + 10 us of host time behind the 6.7 ms of GPU time. */
+    /* For a pure decode the class sum equals the single max, plus the fixed
+     * time per layer that no roofline sees: 32 x 56 us = 1.792 ms.  GPU:
+     * (15,009,335,040 + 131,203,072) / (3350e9 x 0.98) + 1.792 ms = 6.4038
+     * ms. */
+    ck_assert_double_eq_tol(c.layer_s, 32 * 56e-6, 1e-15);
+    ck_assert_double_eq_tol(c.gpu_s, c.memory_s + c.layer_s, 1e-12);
+    ck_assert_double_eq_tol(c.gpu_s * 1e3, 6.4038, 1e-4);
+    /* vLLM V1 hides its 2 ms + 10 us of host time behind the 6.4 ms of GPU time. */
     ck_assert_double_eq_tol(c.host_s, 2e-3 + 10e-6, 1e-15);
     ck_assert_double_eq(c.time_s, c.gpu_s);
 }
@@ -310,14 +338,20 @@ START_TEST(test_compute_bound_prefill)
     struct mdl_iter_cost c;
     mdl_roofline_iter(&r, &it, &c);
     double peak = 989e12 * r.mfu, bw = 3350e9 * r.mbu;
-    /* The body GEMMs over 8,192 tokens, the LM head over the one sampled row. */
+    /* The body GEMMs over 8,192 tokens, the LM head over the one sampled
+     * row, at the GEMM efficiency mfu x 8192 / (8192 + 114) (H100's
+     * gemm_half_tokens): 174.392 ms x 8306 / 8192 = 176.819 ms. */
     double lin = 2.0 * 6979326848.0 * 8192 + 2.0 * 525336576.0;
     double att = 4.0 * 32 * 32 * 128 * (8192.0 * 8193 / 2);
+    ck_assert_double_eq(r.gemm_half_tokens, 114);
+    double e8192 = 8192.0 / (8192.0 + 114.0);
     ck_assert(lin / peak > 16.06e9 / bw * 10);
-    ck_assert_double_eq_tol(c.linear_s, lin / peak, 1e-12);
+    ck_assert_double_eq_tol(c.linear_s, lin / (peak * e8192), 1e-12);
+    ck_assert_double_eq_tol(c.linear_s * 1e3, 176.819, 1e-3);
     /* Attention compute-bound too, at its own share of the BF16 peak. */
     ck_assert_double_eq_tol(c.attention_s, att / (989e12 * r.attn_mfu), 1e-12);
-    ck_assert_double_eq_tol(c.gpu_s, c.linear_s + c.attention_s, 1e-15);
+    /* Plus 32 layers x 56 us of fixed time. */
+    ck_assert_double_eq_tol(c.gpu_s, c.linear_s + c.attention_s + 32 * 56e-6, 1e-15);
     ck_assert_double_eq(c.time_s, c.gpu_s); /* the host's 2.01 ms is hidden */
 }
 END_TEST
@@ -338,18 +372,24 @@ START_TEST(test_tensor_parallel)
     ck_assert_double_eq(c2.flops, c1.flops);
     ck_assert_double_eq(c2.bytes, c1.bytes); /* 8 KV heads: no replication at tp 2 */
     ck_assert_double_eq(c1.comm_s, 0.0);
+    /* The fixed time per layer does not split over the GPUs: each runs
+     * every layer's small kernels (32 x 56 us). */
+    ck_assert_double_eq(c2.layer_s, c1.layer_s);
+    ck_assert_double_eq_tol(c2.layer_s, 32 * 56e-6, 1e-15);
     /* 764 tokens x 4096 x 2 bytes per all-reduce; ring moves 2 (2-1)/2 of it
-     * over 900 GB/s x 0.30; plus 30 us; 2 x 32 of them. */
+     * over 900 GB/s x 0.392 (H100's measured link efficiency); plus H100's
+     * 30.3 us; 2 x 32 of them: 64 x (30.3 + 17.740) us = 3.0746 ms. */
     double size = 764.0 * 4096 * 2;
-    double one = 30e-6 + 1.0 * size / (900e9 * 0.30);
+    double one = 30.3e-6 + 1.0 * size / (900e9 * 0.392);
     ck_assert_double_eq_tol(c2.comm_s, 64 * one, 1e-12);
-    ck_assert_double_eq_tol(c2.gpu_s, c2.linear_s + c2.attention_s + c2.comm_s, 1e-15);
+    ck_assert_double_eq_tol(c2.comm_s * 1e3, 3.07456, 1e-5);
+    ck_assert_double_eq_tol(c2.gpu_s, c2.linear_s + c2.attention_s + c2.comm_s + c2.layer_s, 1e-15);
     ck_assert_double_eq(c2.time_s, c2.gpu_s); /* host 2 ms + 64 x 10 us, overlapped */
-    /* vLLM V0 adds its host time: 6 ms + 64 sequences x 20 us. */
+    /* vLLM V0 adds its host time: 6.6 ms + 64 sequences x 20 us. */
     mdl_roofline_set_engine(&r2, MDL_ENGINE_VLLM_V0);
     mdl_roofline_iter(&r2, &it, &c1);
     ck_assert_double_eq(c1.gpu_s, c2.gpu_s);
-    ck_assert_double_eq_tol(c1.time_s, c2.gpu_s + 6e-3 + 64 * 20e-6, 1e-12);
+    ck_assert_double_eq_tol(c1.time_s, c2.gpu_s + 6.6e-3 + 64 * 20e-6, 1e-12);
 
     /* tp 16 on Llama-3.1-405B (8 KV heads): every KV head is held twice. */
     struct mdl_roofline r8 = cfg("h100-sxm", "llama-3.1-405b", 8, MDL_DTYPE_FP8, MDL_DTYPE_FP8);
@@ -377,36 +417,55 @@ START_TEST(test_fp8)
     struct mdl_iter_cost cb, cf;
     mdl_roofline_iter(&bf, &it, &cb);
     mdl_roofline_iter(&f8, &it, &cf);
-    /* Body GEMMs over 4,096 tokens, the LM head over one row. */
+    /* Body GEMMs over 4,096 tokens, the LM head over one row, at the GEMM
+     * efficiency mfu x 4096 / (4096 + gemm_half_tokens): 114 tokens on
+     * H100, 60 on A100 (gpus.yaml). */
     double lin = 2.0 * 6979326848.0 * 4096 + 2.0 * 525336576.0;
-    ck_assert_double_eq_tol(cf.linear_s, lin / (1979e12 * f8.mfu), 1e-12);
-    ck_assert_double_eq_tol(cb.linear_s, lin / (989e12 * bf.mfu), 1e-12);
+    double eh = 4096.0 / (4096.0 + 114.0), ea = 4096.0 / (4096.0 + 60.0);
+    ck_assert_double_eq_tol(cf.linear_s, lin / (1979e12 * f8.mfu * eh), 1e-12);
+    ck_assert_double_eq_tol(cb.linear_s, lin / (989e12 * bf.mfu * eh), 1e-12);
     /* Attention stays in 16 bits: the BF16 peak either way. */
     ck_assert_double_eq(cf.attention_s, cb.attention_s);
     ck_assert_int_eq(mdl_roofline_check(&f8, NULL), 0);
     /* One decode token reads the body at one byte a weight (6,979,326,848),
      * the 16-bit LM head (1,050,673,152) and one 16-bit embedding row (8,192):
-     * 8,030,008,192 bytes. */
+     * 8,030,008,192 bytes, 2.446 ms at 3350e9 x 0.98 B/s; its 15,009,326,848
+     * FLOPs at the FP8 peak and one token's GEMM efficiency (mfu / 115)
+     * take 1.316 ms: memory-bound. */
     double w8 = 6979326848.0 + 1050673152.0 + 8192.0;
     it = decode(1, 100);
     mdl_roofline_iter(&f8, &it, &cf);
     ck_assert_double_eq_tol(cf.linear_s, w8 / (3350e9 * f8.mbu), 1e-12);
 
     /* A100 has none: fp8 weights run weight-only (Marlin-style), BF16 peak,
-     * 1-byte weight reads; the configuration is accepted. */
+     * 1-byte weight reads; the configuration is accepted.  One decode token:
+     * 8,030,008,192 bytes at 2039e9 x 0.821 B/s = 4.797 ms against 4.322 ms
+     * of BF16 compute at mfu 0.679 / 61: memory-bound. */
     struct mdl_roofline a8 = cfg("a100-80gb", "llama-3.1-8b", 1, MDL_DTYPE_FP8, MDL_DTYPE_FP8);
     ck_assert_int_eq(mdl_roofline_check(&a8, NULL), 0);
     it = prefill(4096);
     mdl_roofline_iter(&a8, &it, &cf);
-    ck_assert_double_eq_tol(cf.linear_s, lin / (312e12 * a8.mfu), 1e-12);
+    ck_assert_double_eq_tol(cf.linear_s, lin / (312e12 * a8.mfu * ea), 1e-12);
     it = decode(1, 100);
     mdl_roofline_iter(&a8, &it, &cf);
     ck_assert_double_eq_tol(cf.linear_s, w8 / (2039e9 * a8.mbu), 1e-12);
-    /* int4 weights are weight-only everywhere: BF16 peak, half-byte reads. */
+    /* int4 weights are weight-only everywhere: BF16 peak, half-byte reads.
+     * On H100 one int4 decode token reads 4,540,344,768 bytes (1.383 ms),
+     * but its 15,009,326,848 FLOPs at the BF16 peak and one token's GEMM
+     * efficiency, 0.663 / 115, take 2.632 ms: with H100's gemm_half_tokens
+     * the step is compute-bound.  The half-byte reads show with the GEMM
+     * falloff off (stated: this part is about the bytes). */
     struct mdl_roofline i4 = cfg("h100-sxm", "llama-3.1-8b", 1, MDL_DTYPE_INT4, MDL_DTYPE_BF16);
+    double w4 = 6979326848.0 / 2 + 1050673152.0 + 8192.0,
+           f1 = 2.0 * 6979326848.0 + 2.0 * 525336576.0;
     mdl_roofline_iter(&i4, &it, &cf);
-    ck_assert_double_eq_tol(cf.linear_s,
-                            (6979326848.0 / 2 + 1050673152.0 + 8192.0) / (3350e9 * i4.mbu), 1e-12);
+    ck_assert_double_eq_tol(cf.linear_s, f1 / (989e12 * i4.mfu / 115.0), 1e-12);
+    ck_assert_double_eq_tol(cf.linear_s * 1e3, 2.632, 1e-3);
+    i4.gemm_half_tokens = 0;
+    mdl_roofline_iter(&i4, &it, &cf);
+    ck_assert_double_eq_tol(cf.linear_s, w4 / (3350e9 * i4.mbu), 1e-12);
+    ck_assert_double_eq_tol(cf.linear_s * 1e3, 1.383, 1e-3);
+    i4.gemm_half_tokens = 114;
     it = prefill(4096);
     mdl_roofline_iter(&i4, &it, &cf);
     ck_assert_double_eq_tol(cf.linear_s, cb.linear_s, 1e-15);
@@ -499,14 +558,32 @@ END_TEST
 
 START_TEST(test_init_and_capacity)
 {
+    /* The global defaults (hardware.c): about the means of the two measured
+     * GPUs (geometric for gemm_half_tokens), attention priors, vllm-v1's
+     * host overhead. */
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_MFU, 0.67);
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_MBU, 0.90);
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS, 83.0);
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_LAYER_OVERHEAD_S, 58e-6);
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S, 36e-6);
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_LINK_EFF, 0.33);
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_ATTN_MFU, 0.50);
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_ATTN_MBU, 0.65);
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S, 2e-3);
+    ck_assert_double_eq(MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S,
+                        mdl_engine_info(MDL_ENGINE_VLLM_V1)->host_step_s);
+    /* H100: every hardware parameter measured (gpus.yaml, from
+     * models/calibration/vidur.yaml) but attention's, which take the
+     * defaults (attn_mbu no longer follows the GPU's mbu). */
     struct mdl_roofline r = cfg("h100-sxm", "llama-3.1-8b", 1, MDL_DTYPE_BF16, MDL_DTYPE_FP8);
-    ck_assert_double_eq(r.mfu, 0.60); /* measured, from gpus.yaml */
-    ck_assert_double_eq(r.mbu, 0.67);
-    ck_assert_double_eq(r.gemm_half_tokens, MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS);
-    ck_assert_double_eq(r.gemm_half_tokens, 0.0); /* off until calibrated */
+    ck_assert_double_eq(r.mfu, 0.663);
+    ck_assert_double_eq(r.mbu, 0.980);
+    ck_assert_double_eq(r.gemm_half_tokens, 114);
+    ck_assert_double_eq_tol(r.layer_s, 56e-6, 1e-15);
+    ck_assert_double_eq_tol(r.allreduce_latency_s, 30.3e-6, 1e-15);
+    ck_assert_double_eq(r.link_eff, 0.392);
     ck_assert_double_eq(r.attn_mfu, MDL_ROOFLINE_DEFAULT_ATTN_MFU);
-    ck_assert_double_eq(r.allreduce_latency_s, MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S);
-    ck_assert_double_eq(r.link_eff, MDL_ROOFLINE_DEFAULT_LINK_EFF);
+    ck_assert_double_eq(r.attn_mbu, MDL_ROOFLINE_DEFAULT_ATTN_MBU);
     ck_assert_int_eq(r.kv, MDL_DTYPE_FP8);
     /* The default engine, vLLM V1, and its host parameters. */
     const struct mdl_engine_info *v1 = mdl_engine_info(MDL_ENGINE_VLLM_V1);
@@ -515,20 +592,50 @@ START_TEST(test_init_and_capacity)
     ck_assert_double_eq(r.host_seq_s, v1->host_seq_s);
     ck_assert_double_eq(r.launch_layer_s, 0.0);
     ck_assert_int_eq(r.overlap_host, 1);
-    /* vLLM V0: 6 ms per step, what vLLM 0.6.0's 13 ms per token leaves
+    /* vLLM V0: 6.6 ms per step, what vLLM 0.6.0's 13 ms per token leaves
      * after the GPU time; not overlapped; eager. */
     mdl_roofline_set_engine(&r, MDL_ENGINE_VLLM_V0);
-    ck_assert_double_eq(r.step_overhead_s, 6e-3);
+    ck_assert_double_eq(r.step_overhead_s, 6.6e-3);
     ck_assert_int_eq(r.overlap_host, 0);
     ck_assert_double_gt(r.launch_layer_s, 0.0);
+    /* H200, H100's die and NVLink: H100's compute, per-layer and link
+     * values; its memory efficiency not measured: the default mbu. */
     struct mdl_roofline h = cfg("h200", "llama-3.1-8b", 1, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
-    ck_assert_double_eq(h.mfu, MDL_ROOFLINE_DEFAULT_MFU); /* not measured: global defaults */
+    ck_assert_double_eq(h.mfu, r.mfu);
+    ck_assert_double_eq(h.gemm_half_tokens, r.gemm_half_tokens);
+    ck_assert_double_eq(h.layer_s, r.layer_s);
+    ck_assert_double_eq(h.allreduce_latency_s, r.allreduce_latency_s);
+    ck_assert_double_eq(h.link_eff, r.link_eff);
     ck_assert_double_eq(h.mbu, MDL_ROOFLINE_DEFAULT_MBU);
     ck_assert_double_eq(h.attn_mbu, MDL_ROOFLINE_DEFAULT_ATTN_MBU);
+    /* A100-80GB: all measured. */
     struct mdl_roofline a = cfg("a100-80gb", "llama-3.1-8b", 1, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
-    ck_assert_double_eq(a.mfu, 0.65);
-    ck_assert_double_eq(a.mbu, 0.65);
+    ck_assert_double_eq(a.mfu, 0.679);
+    ck_assert_double_eq(a.mbu, 0.821);
+    ck_assert_double_eq(a.gemm_half_tokens, 60);
+    ck_assert_double_eq_tol(a.layer_s, 60e-6, 1e-15);
+    ck_assert_double_eq_tol(a.allreduce_latency_s, 42.8e-6, 1e-15);
+    ck_assert_double_eq(a.link_eff, 0.269);
+    ck_assert_double_eq(a.attn_mbu, MDL_ROOFLINE_DEFAULT_ATTN_MBU);
     ck_assert_int_eq(mdl_roofline_check(&a, NULL), 0);
+    /* A GPU without measurements: the global defaults throughout. */
+    struct mdl_roofline l = cfg("l40s", "llama-3.1-8b", 1, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
+    ck_assert_double_eq(l.mfu, MDL_ROOFLINE_DEFAULT_MFU);
+    ck_assert_double_eq(l.mbu, MDL_ROOFLINE_DEFAULT_MBU);
+    ck_assert_double_eq(l.gemm_half_tokens, MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS);
+    ck_assert_double_eq(l.layer_s, MDL_ROOFLINE_DEFAULT_LAYER_OVERHEAD_S);
+    ck_assert_double_eq(l.allreduce_latency_s, MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S);
+    ck_assert_double_eq(l.link_eff, MDL_ROOFLINE_DEFAULT_LINK_EFF);
+    ck_assert_double_eq(l.attn_mfu, MDL_ROOFLINE_DEFAULT_ATTN_MFU);
+    ck_assert_double_eq(l.attn_mbu, MDL_ROOFLINE_DEFAULT_ATTN_MBU);
+    /* The parameter table reaches the new field by index and name. */
+    ck_assert_int_eq(mdl_roofline_param_find("layer_overhead_us"), MDL_P_LAYER);
+    ck_assert_int_eq(MDL_P_LAYER, MDL_N_PARAMS - 1);
+    ck_assert_str_eq(mdl_roofline_params[MDL_P_LAYER].unit, "us");
+    ck_assert_int_eq(mdl_roofline_params[MDL_P_LAYER].engine, 0);
+    ck_assert_double_eq(mdl_roofline_param_get(&l, MDL_P_LAYER), 58e-6);
+    mdl_roofline_param_set(&l, MDL_P_LAYER, 45e-6);
+    ck_assert_double_eq(l.layer_s, 45e-6);
 }
 END_TEST
 
@@ -729,6 +836,8 @@ START_TEST(test_check_errors)
     BREAK(r.host_seq_s = -2e-6, "host_per_seq_us must be in [0, 10000], got -2");
     BREAK(r.launch_layer_s = NAN, "launch_per_layer_us must be in [0, 10000], got nan");
     BREAK(r.allreduce_latency_s = -1e-6, "allreduce_latency_us must be in [0, 1e+06], got -1");
+    BREAK(r.layer_s = -1e-6, "layer_overhead_us must be in [0, 10000], got -1");
+    BREAK(r.layer_s = NAN, "layer_overhead_us must be in [0, 10000], got nan");
     BREAK(r.gpu.link_gbs = 0, "needs a scale-up link");
     BREAK(r.link_eff = 0, "link_efficiency must be in (0, 1], got 0");
     BREAK(r.link_eff = 1.5, "link_efficiency must be in (0, 1], got 1.5");
@@ -783,12 +892,41 @@ START_TEST(test_gpu_catalog)
         ck_assert_double_eq(e->hour_usd, want[i].usd);
         ck_assert(e->source[0] != '\0' && strlen(e->date) == 7);
     }
-    /* Only the two profiled GPUs carry measured efficiencies. */
+    /* Only the two profiled GPUs carry measured hardware parameters, and
+     * H200 H100's compute, per-layer and link ones (the same die and
+     * NVLink) without its mbu. */
+    const struct mdl_gpu *h100 = gpu("h100-sxm");
     for (size_t i = 0; i < n; i++) {
         int measured = !strcmp(g[i].id, "a100-80gb") || !strcmp(g[i].id, "h100-sxm");
-        ck_assert_int_eq(g[i].mfu > 0, measured);
+        int h200 = !strcmp(g[i].id, "h200");
+        ck_assert_int_eq(g[i].mfu > 0, measured || h200);
         ck_assert_int_eq(g[i].mbu > 0, measured);
+        ck_assert_int_eq(g[i].gemm_half_tokens > 0, measured || h200);
+        ck_assert_int_eq(g[i].layer_overhead_us > 0, measured || h200);
+        ck_assert_int_eq(g[i].allreduce_latency_us > 0, measured || h200);
+        ck_assert_int_eq(g[i].link_efficiency > 0, measured || h200);
+        if (h200) {
+            ck_assert_double_eq(g[i].mfu, h100->mfu);
+            ck_assert_double_eq(g[i].gemm_half_tokens, h100->gemm_half_tokens);
+            ck_assert_double_eq(g[i].layer_overhead_us, h100->layer_overhead_us);
+            ck_assert_double_eq(g[i].allreduce_latency_us, h100->allreduce_latency_us);
+            ck_assert_double_eq(g[i].link_efficiency, h100->link_efficiency);
+        }
     }
+    /* The measured values, rounded from models/calibration/vidur.yaml. */
+    const struct mdl_gpu *a100 = gpu("a100-80gb");
+    ck_assert_double_eq(a100->mfu, 0.679);
+    ck_assert_double_eq(a100->mbu, 0.821);
+    ck_assert_double_eq(a100->gemm_half_tokens, 60);
+    ck_assert_double_eq(a100->layer_overhead_us, 60);
+    ck_assert_double_eq(a100->allreduce_latency_us, 42.8);
+    ck_assert_double_eq(a100->link_efficiency, 0.269);
+    ck_assert_double_eq(h100->mfu, 0.663);
+    ck_assert_double_eq(h100->mbu, 0.980);
+    ck_assert_double_eq(h100->gemm_half_tokens, 114);
+    ck_assert_double_eq(h100->layer_overhead_us, 56);
+    ck_assert_double_eq(h100->allreduce_latency_us, 30.3);
+    ck_assert_double_eq(h100->link_efficiency, 0.392);
 }
 END_TEST
 
@@ -928,6 +1066,28 @@ START_TEST(test_inline_entries)
     ck_assert_double_eq(g.fp8_tflops, 0);
     ck_assert_double_eq(g.link_gbs, 0);
     ck_assert_double_eq(g.mfu, 0.5);
+    ck_assert_double_eq(g.layer_overhead_us, 0);
+    /* Every measured hardware parameter can be given inline, and the
+     * roofline takes it over the global default. */
+    ck_assert_int_eq(
+        read_inline("{name: lab, bf16_tflops: 400, memory_gib: 96, bandwidth_gbs: 2500, "
+                    "link_gbs: 400, hour_usd: 2, mfu: 0.6, mbu: 0.8, gemm_half_tokens: 70, "
+                    "layer_overhead_us: 45, allreduce_latency_us: 20, link_efficiency: 0.5}",
+                    1, &g, &err),
+        0);
+    ck_assert_double_eq(g.gemm_half_tokens, 70);
+    ck_assert_double_eq(g.layer_overhead_us, 45);
+    ck_assert_double_eq(g.allreduce_latency_us, 20);
+    ck_assert_double_eq(g.link_efficiency, 0.5);
+    struct mdl_roofline lab;
+    mdl_roofline_init(&lab, &g, llm("llama-3.1-8b"), 2, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
+    ck_assert_double_eq(lab.mfu, 0.6);
+    ck_assert_double_eq(lab.mbu, 0.8);
+    ck_assert_double_eq(lab.gemm_half_tokens, 70);
+    ck_assert_double_eq_tol(lab.layer_s, 45e-6, 1e-15);
+    ck_assert_double_eq_tol(lab.allreduce_latency_s, 20e-6, 1e-15);
+    ck_assert_double_eq(lab.link_eff, 0.5);
+    ck_assert_int_eq(mdl_roofline_check(&lab, NULL), 0);
     /* An inline mixture of experts. */
     ck_assert_int_eq(
         read_inline("{name: moe, layers: 16, hidden: 2048, intermediate: 1024, heads: 16, "
@@ -967,6 +1127,14 @@ START_TEST(test_inline_entries)
          "missing required key 'hour_usd'"},
         {1, "{name: x, bf16_tflops: 1, memory_gb: 1, bandwidth_gbs: 1, hour_usd: 1, mbu: 1.5}",
          "gpu.mbu: 1.5 is too large (at most 1)"},
+        {1,
+         "{name: x, bf16_tflops: 1, memory_gb: 1, bandwidth_gbs: 1, hour_usd: 1, "
+         "link_efficiency: 1.5}",
+         "gpu.link_efficiency: 1.5 is too large (at most 1)"},
+        {1,
+         "{name: x, bf16_tflops: 1, memory_gb: 1, bandwidth_gbs: 1, hour_usd: 1, "
+         "layer_overhead_us: 0}",
+         "gpu.layer_overhead_us: must be > 0, got 0"},
         {1, "[1, 2]", "expected a mapping, got a sequence"},
         {0,
          "{name: m, layers: 2, hidden: 8, intermediate: 8, heads: 2, kv_heads: 2, head_dim: 4, "
@@ -1019,11 +1187,13 @@ END_TEST
 /* ---- calibration (docs/calibration.md) -------------------------------------- */
 
 /* A one-layer stand-in whose linear class is the four projection GEMMs of one
- * layer on one GPU: params = the GEMMs' weights, so linear_s = max(2 p T / P,
- * 2 p / BW), the per-operator prediction of roofline_fit.py.  Its vocabulary
- * is one tied row, so that the embedding and LM head add nothing: with one
- * sampled row per token, 2 (p - h) T + 2 h T FLOPs and 2 (p - h) + 2 h bytes
- * (h = hidden). */
+ * layer on one GPU: params = the GEMMs' weights, so linear_s = max(2 p T /
+ * (P e(T)), 2 p / BW).  Its vocabulary is one tied row, so that the
+ * embedding and LM head add nothing: with one sampled row per token, 2 (p -
+ * h) T + 2 h T FLOPs and 2 (p - h) + 2 h bytes (h = hidden).  A measured
+ * layer time includes the layer's element-wise kernels: the prediction is
+ * the linear class plus the fixed time of the one layer, as `llmsim
+ * calibrate steps` predicts a linear row. */
 static double layer_prediction(const char *g, double gemm_params, double tokens)
 {
     struct mdl_llm one = *llm("llama-2-7b");
@@ -1036,30 +1206,39 @@ static double layer_prediction(const char *g, double gemm_params, double tokens)
     struct mdl_iter it = decode(tokens, 0);
     struct mdl_iter_cost c;
     mdl_roofline_iter(&r, &it, &c);
-    return c.linear_s;
+    ck_assert_double_eq(c.layer_s, r.layer_s);
+    return c.linear_s + c.layer_s;
 }
 
 START_TEST(test_calibration_operators)
 {
     /* "Examples" of docs/calibration.md: per-layer time (GEMMs and
-     * element-wise kernels) measured by Vidur vs predicted.  The tolerance is
-     * the largest |error| documented for the regime over the deployable
-     * configurations of that GPU (H100: 20% memory, 27% compute; A100: 17%,
-     * 13%); the knee (256 tokens) is documented as too fast by up to 55%. */
+     * element-wise kernels) measured by Vidur vs predicted with the
+     * catalog's values (H100: mfu 0.663, gemm_half_tokens 114, mbu 0.980,
+     * 56 us per layer; A100: 0.679, 60, 0.821, 60 us).  The tolerances are
+     * the largest |errors| documented for the former model (no fixed time
+     * per layer, no GEMM falloff) over the deployable configurations of
+     * each GPU (H100: 20% memory-bound, 27% compute-bound; A100: 17%, 13%;
+     * the knee at 256 tokens too fast by up to 55% and 48%); every row is
+     * now well within them.  Errors: H100 7B +2.4% (1 token), -2.0% (64),
+     * -0.6% (256), +2.1% (4096); H100 70B/tp 4 +4.1%, +0.9%; A100 +5.8%,
+     * -8.7%, +16.7% (the knee, now too slow: the A100 GEMMs reach full
+     * efficiency sooner than e(T) says), +0.9%.  The H100 rows at 1 and 64
+     * tokens: 404.75 MB at 3350e9 x 0.98 B/s = 0.123287 ms + 56 us. */
     static const struct {
         const char *gpu;
         double params, tokens, measured_ms, predicted_ms, tol;
     } rows[] = {
-        {"h100-sxm", 202375168, 1, 0.175, 0.180330, 0.20}, /* llama-2-7b tp1 */
-        {"h100-sxm", 202375168, 64, 0.183, 0.180330, 0.20},
-        {"h100-sxm", 202375168, 256, 0.286, 0.180330, 0.55},
-        {"h100-sxm", 202375168, 4096, 2.60025, 2.793828, 0.27},
-        {"h100-sxm", 213909504, 1, 0.179, 0.190608, 0.20}, /* llama-2-70b tp4 */
-        {"h100-sxm", 213909504, 4096, 2.77825, 2.953061, 0.27},
-        {"a100-80gb", 218103808, 1, 0.303, 0.329126, 0.17}, /* llama-3-8b tp1 */
-        {"a100-80gb", 218103808, 64, 0.351, 0.329126, 0.17},
-        {"a100-80gb", 218103808, 256, 0.609, 0.550637, 0.48},
-        {"a100-80gb", 218103808, 4096, 8.539, 8.810189, 0.13},
+        {"h100-sxm", 202375168, 1, 0.175, 0.179287, 0.20}, /* llama-2-7b tp1 */
+        {"h100-sxm", 202375168, 64, 0.183, 0.179287, 0.20},
+        {"h100-sxm", 202375168, 256, 0.286, 0.284391, 0.55},
+        {"h100-sxm", 202375168, 4096, 2.60025, 2.654720, 0.27},
+        {"h100-sxm", 213909504, 1, 0.179, 0.186313, 0.20}, /* llama-2-70b tp4 */
+        {"h100-sxm", 213909504, 4096, 2.77825, 2.802834, 0.27},
+        {"a100-80gb", 218103808, 1, 0.303, 0.320575, 0.17}, /* llama-3-8b tp1 */
+        {"a100-80gb", 218103808, 64, 0.351, 0.320575, 0.17},
+        {"a100-80gb", 218103808, 256, 0.609, 0.710663, 0.48},
+        {"a100-80gb", 218103808, 4096, 8.539, 8.617451, 0.13},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         double p = layer_prediction(rows[i].gpu, rows[i].params, rows[i].tokens) * 1e3;
@@ -1074,35 +1253,46 @@ END_TEST
 START_TEST(test_calibration_vllm_light_load)
 {
     /* vLLM v0.6.0 (the V0 engine): ~13 ms per token for Llama-3-8B on one
-     * H100 at light load.  The V0 defaults give 12.766 ms: GPU 6.746 ms
+     * H100 at light load, the point vllm-v0's host time is derived from
+     * (13 ms less this GPU time, rounded: 6.6 ms), so this test pins the
+     * derivation rather than checking the model.  GPU 6.424 ms
      * (15,009,335,040 weight bytes - the LM head and one embedding row
-     * instead of the whole table - plus 131,072 x 1,001 KV bytes, at 3350e9
-     * x 0.67 B/s; above the launch floor of 32 x 40 us), plus the host's
-     * 6 ms + 20 us for the one sequence, not overlapped. */
+     * instead of the whole table - at 3350e9 x 0.98 B/s, 4.5718 ms; 131,072
+     * x 1,001 KV bytes at 3350e9 x 0.65, 0.0603 ms; the fixed time of 32
+     * layers x 56 us, 1.792 ms; above the launch floor of 32 x 40 us), plus
+     * the host's 6.6 ms + 20 us for the one sequence, not overlapped:
+     * 13.044 ms. */
     struct mdl_roofline r = cfg("h100-sxm", "llama-3.1-8b", 1, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
     mdl_roofline_set_engine(&r, MDL_ENGINE_VLLM_V0);
     struct mdl_iter it = decode(1, 1000);
     struct mdl_iter_cost c;
     mdl_roofline_iter(&r, &it, &c);
+    ck_assert_double_eq(r.attn_mbu, 0.65);
     ck_assert_double_eq_tol(
-        c.gpu_s, 15009335040.0 / (3350e9 * 0.67) + 131072.0 * 1001 / (3350e9 * r.attn_mbu), 1e-12);
-    ck_assert_double_eq_tol(c.gpu_s * 1e3, 6.7457, 1e-3);
-    ck_assert_double_eq_tol(c.time_s - c.gpu_s, 6.02e-3, 1e-12);
-    ck_assert_double_eq_tol(c.time_s * 1e3, 12.7657, 1e-3);
-    ck_assert(fabs(c.time_s / 13e-3 - 1) < 0.05); /* -1.8% */
+        c.gpu_s, 15009335040.0 / (3350e9 * 0.98) + 131072.0 * 1001 / (3350e9 * 0.65) + 32 * 56e-6,
+        1e-12);
+    ck_assert_double_eq_tol(c.gpu_s * 1e3, 6.4241, 1e-3);
+    ck_assert_double_eq_tol(c.time_s - c.gpu_s, 6.62e-3, 1e-12);
+    ck_assert_double_eq_tol(c.time_s * 1e3, 13.0441, 1e-3);
+    ck_assert(fabs(c.time_s / 13e-3 - 1) < 0.01);
 }
 END_TEST
 
 START_TEST(test_calibration_allreduce)
 {
     /* One all-reduce of 4 MB (256 tokens x 8192 x 2 bytes): measured 51 us on
-     * 8 H100s and 43 us on 2, 99 us on 8 A100s; the model gives 57, 46, 71. */
+     * 8 H100s and 43 us on 2, 99 us on 8 A100s.  With each GPU's measured
+     * latency and link efficiency (H100 30.3 us, 0.392 of 900 GB/s; A100
+     * 42.8 us, 0.269 of 600 GB/s) the model gives 30.3 + 1.75 x 4,194,304 /
+     * 352.8e9 s = 51.105 us (+0.2%), 30.3 + 11.889 = 42.189 us (-1.9%) and
+     * 42.8 + 45.477 = 88.277 us (-10.8%); the former defaults (30 us, 0.30
+     * of the link for every GPU) gave 57, 46, 71 (+12%, +6%, -29%). */
     static const struct {
         const char *gpu;
         int tp;
         double measured_us, model_us;
     } rows[] = {
-        {"h100-sxm", 8, 51, 57.185}, {"h100-sxm", 2, 43, 45.534}, {"a100-80gb", 8, 99, 70.778}};
+        {"h100-sxm", 8, 51, 51.105}, {"h100-sxm", 2, 43, 42.189}, {"a100-80gb", 8, 99, 88.277}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct mdl_roofline r =
             cfg(rows[i].gpu, "llama-2-70b", rows[i].tp, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
@@ -1111,13 +1301,15 @@ START_TEST(test_calibration_allreduce)
         mdl_roofline_iter(&r, &it, &c);
         double one_us = c.comm_s / (2 * 80) * 1e6;
         ck_assert_double_eq_tol(one_us, rows[i].model_us, 1e-3);
-        /* Documented: within +19% on H100 and -30% on A100 at these sizes. */
-        ck_assert(fabs(one_us / rows[i].measured_us - 1) < 0.30);
+        /* Within 2% on H100 and -11% on A100 at these sizes (documented
+         * before: +19% and -30%, the bound then). */
+        ck_assert_msg(fabs(one_us / rows[i].measured_us - 1) < 0.12, "row %zu: error %.3f", i,
+                      one_us / rows[i].measured_us - 1);
     }
 }
 END_TEST
 
-/* saturation_throughput() of roofline_fit.py, for the TensorRT-LLM rows: FP8
+/* The saturation throughput of the TensorRT-LLM rows (v0.1's roofline_fit.py, now here): FP8
  * weights and KV, each request reserving ISL + OSL tokens, batch capped at
  * 2,048, prefill folded into the decode iterations in chunks of 8,192; one
  * sampled row per running request.  The KV budget is TensorRT-LLM's own
@@ -1157,36 +1349,47 @@ START_TEST(test_calibration_trtllm)
     /* The TensorRT-LLM maximum-throughput table of docs/calibration.md,
      * section (d), against the step-time model with its defaults (vLLM V1's
      * host time, overlapped): predicted tokens/s to 0.1%, every row within
-     * 25% (the largest documented |error| was 24%), median |error| 11%.
+     * 25% (the largest documented |error| was 24%), median |error| 12.3%.
      *
-     * Errors of this model, predicted vs measured tokens/s: H100 8B +17.3%,
-     * -4.4%, -6.7%, -12.9%; H200 8B +33.0%, +3.5%, -6.3%, -16.3%; 70B
-     * +13.4% (H100 tp 2), +15.3% (H200); 405B +8.7% (H100), +4.3% (H200).
-     * The compute-bound short rows rose by some 20% over the former model:
-     * no 6 ms step overhead in series with the GPU, and no LM head FLOPs
-     * for the prompt tokens.  The H200 128/128 row, +33.0%, is over 25%:
-     * H200 runs at the pooled default mfu 0.64 against H100's measured
-     * 0.60, while the measurements of the two GPUs at 128/128 are within
-     * 1.5% of each other (the same BF16/FP8 peak).  Its bound is its error
-     * plus 2 points until H200 has a calibration of its own; the other rows
-     * keep 25%. */
+     * Errors of this model, predicted vs measured tokens/s: H100 8B +20.0%,
+     * -10.8%, -15.8%, -19.5%; H200 8B +29.4%, -1.6%, -12.9%, -20.7%; 70B
+     * +1.1% (H100 tp 2), -6.9% (H200); 405B +11.1% (H100), +11.7% (H200).
+     * Against the model before the fixed time per layer and the calibrated
+     * catalog values (+17.3%, -4.4%, -6.7%, -12.9%; +33.0%, +3.5%, -6.3%,
+     * -16.3%; +13.4%, +15.3%; +8.7%, +4.3%; median 10.8%): the 70B rows
+     * and the H200 128/128 row improved; the 8B rows at 1,000 tokens and
+     * more predict 4 to 9 points fewer tokens/s (H200 1000/1000 from +3.5%
+     * to -1.6%): their steps are mostly decode attention (24 to 48 ms of
+     * 32 to 62 ms), which reads the KV at attn_mbu 0.65 (0.67 on H100
+     * before, the GPU's mbu then), and they now carry 32 x 56 us = 1.8 ms
+     * of fixed time (2 to 5 points) and the GEMM falloff at their 500 to
+     * 1,940 tokens (2 to 3 points); the 405B rows rose 2 and 7 points.
+     *
+     * The H200 128/128 row, +29.4%, is over 25%: H200 takes H100's compute
+     * parameters, so its linear class is H100's (46.5 ms of steps of 56.7
+     * and 60.3 ms) and the two differ in decode attention, memory-bound at
+     * 4,800 against 3,350 GB/s (8.4 against 12.0 ms), while the
+     * measurements of the two GPUs at 128/128 are within 1.5% of each
+     * other.  Its bound is its error plus 2 points (it was 35%, from
+     * +33.0%) until H200 has a calibration of its own; the other rows keep
+     * 25%. */
     static const struct {
         const char *gpu, *model;
         int tp;
         double isl, osl, measured, batch, predicted, bound;
     } rows[] = {
-        {"h100-sxm", "llama-3.1-8b", 1, 128, 128, 28312, 2048, 33222.772, 0.25},
-        {"h100-sxm", "llama-3.1-8b", 1, 1000, 1000, 15220, 521, 14544.668, 0.25},
-        {"h100-sxm", "llama-3.1-8b", 1, 2048, 2048, 9305, 254, 8679.855, 0.25},
-        {"h100-sxm", "llama-3.1-8b", 1, 20000, 2000, 1351, 47, 1177.269, 0.25},
-        {"h200", "llama-3.1-8b", 1, 128, 128, 27911, 2048, 37130.089, 0.35},
-        {"h200", "llama-3.1-8b", 1, 1000, 1000, 17744, 968, 18364.453, 0.25},
-        {"h200", "llama-3.1-8b", 1, 2048, 2048, 12194, 472, 11424.870, 0.25},
-        {"h200", "llama-3.1-8b", 1, 20000, 2000, 1804, 88, 1509.357, 0.25},
-        {"h100-sxm", "llama-3.3-70b", 2, 1000, 1000, 4205, 267, 4769.118, 0.25},
-        {"h200", "llama-3.3-70b", 1, 1000, 1000, 2909, 212, 3354.448, 0.25},
-        {"h100-sxm", "llama-3.1-405b", 8, 1000, 1000, 2919, 471, 3171.782, 0.25},
-        {"h200", "llama-3.1-405b", 8, 1000, 1000, 3330, 1379, 3474.332, 0.25},
+        {"h100-sxm", "llama-3.1-8b", 1, 128, 128, 28312, 2048, 33962.178, 0.25},
+        {"h100-sxm", "llama-3.1-8b", 1, 1000, 1000, 15220, 521, 13579.755, 0.25},
+        {"h100-sxm", "llama-3.1-8b", 1, 2048, 2048, 9305, 254, 7833.211, 0.25},
+        {"h100-sxm", "llama-3.1-8b", 1, 20000, 2000, 1351, 47, 1086.924, 0.25},
+        {"h200", "llama-3.1-8b", 1, 128, 128, 27911, 2048, 36114.372, 0.315},
+        {"h200", "llama-3.1-8b", 1, 1000, 1000, 17744, 968, 17455.483, 0.25},
+        {"h200", "llama-3.1-8b", 1, 2048, 2048, 12194, 472, 10618.446, 0.25},
+        {"h200", "llama-3.1-8b", 1, 20000, 2000, 1804, 88, 1430.159, 0.25},
+        {"h100-sxm", "llama-3.3-70b", 2, 1000, 1000, 4205, 267, 4252.150, 0.25},
+        {"h200", "llama-3.3-70b", 1, 1000, 1000, 2909, 212, 2706.966, 0.25},
+        {"h100-sxm", "llama-3.1-405b", 8, 1000, 1000, 2919, 471, 3242.317, 0.25},
+        {"h200", "llama-3.1-405b", 8, 1000, 1000, 3330, 1379, 3718.331, 0.25},
     };
     double abs_err[sizeof rows / sizeof rows[0]];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -1199,7 +1402,8 @@ START_TEST(test_calibration_trtllm)
         abs_err[i] = fabs(tps / rows[i].measured - 1);
         ck_assert_msg(abs_err[i] <= rows[i].bound, "row %zu: error %.3f", i, abs_err[i]);
     }
-    /* Median |error| 11% (sorted: the 6th and 7th of 12; now 10.8%). */
+    /* Median |error| 12.3% (sorted: the 6th and 7th of 12, 11.7% and
+     * 12.9%; 10.8% before the fixed time per layer). */
     size_t n = sizeof rows / sizeof rows[0];
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && abs_err[j - 1] > abs_err[j]; j--) {
@@ -1207,7 +1411,7 @@ START_TEST(test_calibration_trtllm)
             abs_err[j] = abs_err[j - 1];
             abs_err[j - 1] = t;
         }
-    ck_assert_double_eq_tol((abs_err[5] + abs_err[6]) / 2, 0.11, 0.01);
+    ck_assert_double_eq_tol((abs_err[5] + abs_err[6]) / 2, 0.123, 0.001);
 }
 END_TEST
 

@@ -12,7 +12,7 @@ Rows (docs/calibrate.md defines the kinds):
   linear     one per (GPU, model, tp, token count) of *_mlp.csv: the time of the linear layers
              of the whole transformer body on one GPU of the tensor-parallel group, i.e. the
              per-layer sum of the four projection GEMMs and the element-wise kernels that run
-             with them (the set docs/calibration.md and roofline_fit.py count as "the layer":
+             with them (the set docs/calibration.md counts as "the layer":
              attn_pre_proj, attn_post_proj, mlp_up_proj, mlp_down_proj, input_layernorm,
              post_attention_layernorm, attn_rope, mlp_act, add), medians in ms, times the
              model's layer count.  batch = 1, prompt_tokens = the token count.  Token counts

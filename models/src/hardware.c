@@ -3,30 +3,32 @@
  *
  * The roofline is the textbook one (Williams, Waterman and Patterson 2009),
  * applied per class of kernels (linear layers, attention) as in LLM-Viewer
- * (Yuan et al. 2024); the efficiency factors and the overheads are calibrated
- * on the Vidur operator profiles (Agrawal et al. 2024) by
- * models/calibration/roofline_fit.py, which mirrors this file, and written up
- * in docs/calibration.md.  Speculative decoding: Leviathan, Kalman and Matias
+ * (Yuan et al. 2024); the efficiency factors and the overheads are fitted to
+ * the Vidur operator profiles (Agrawal et al. 2024) by `llmsim calibrate
+ * steps` (models/src/calibrate.c; models/calibration/vidur.yaml) and written
+ * up in docs/calibration.md.  Memory: vLLM's determine_available_memory
+ * (docs/engines.md).  Speculative decoding: Leviathan, Kalman and Matias
  * 2023. */
 #include "llmsim/hardware.h"
 
 #include <math.h>
 #include <string.h>
 
-/* Calibrated defaults (docs/calibration.md, "GPU timing").  The GEMM and
- * link parameters were fitted by `llmsim calibrate steps` to the Vidur
- * operator profiles (models/calibration/vidur.yaml): A100-80GB mfu 0.680,
- * gemm_half_tokens 96, mbu 0.643, all-reduce 42.8 us and 0.269 of the link;
- * H100 0.668, 220, 0.663, 30.3 us, 0.392.  Those two GPUs carry their own
- * values in gpus.yaml (and H200, the same GH100 die and NVLink, H100's
- * compute and link values); every other GPU takes the means of the two
- * (the geometric mean for gemm_half_tokens, a scale).  attn_mfu:
- * FlashAttention-2's forward pass reaches 50-73% of A100 peak (Dao 2023,
- * section 4.1), FlashAttention-3 75% of H100 BF16 peak (Shah et al. 2024),
- * variable-length serving batches less: 0.50, a prior until attention is
- * measured.  attn_mbu: paged decode attention streams the KV cache like a
- * weight GEMV; it defaults to the GPU's mbu.  The host defaults belong to
- * each engine (engine table below). */
+/* Calibrated defaults (docs/calibration.md, "GPU timing").  The GEMM, layer
+ * and link parameters were fitted by `llmsim calibrate steps` to the Vidur
+ * operator profiles (models/calibration/vidur.yaml): A100-80GB mfu 0.679,
+ * gemm_half_tokens 60, mbu 0.821, layer_overhead 60 us, all-reduce 42.8 us
+ * and 0.269 of the link; H100 0.663, 114, 0.980, 56 us, 30.3 us, 0.392.
+ * Those two GPUs carry their own values in gpus.yaml (and H200, the same
+ * GH100 die and NVLink, H100's compute, layer and link values); every other
+ * GPU takes the means of the two (rounded; the geometric mean for
+ * gemm_half_tokens, a scale).  attn_mfu: FlashAttention-2's forward pass
+ * reaches 50-73% of A100 peak (Dao 2023, section 4.1), FlashAttention-3
+ * 75% of H100 BF16 peak (Shah et al. 2024), variable-length serving batches
+ * less: 0.50, a prior until attention is measured.  attn_mbu: no attention
+ * profile is in the repository; 0.65, v0.1's pooled per-layer bandwidth
+ * share, as a prior.  The host defaults belong to each engine (engine
+ * table below). */
 const double MDL_ROOFLINE_DEFAULT_MFU = 0.67;
 const double MDL_ROOFLINE_DEFAULT_MBU = 0.90;
 const double MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS = 83.0;
@@ -159,10 +161,12 @@ double mdl_llm_touched_weight_bytes(const struct mdl_llm *m, enum mdl_dtype w, d
 
 /* ---- engines ------------------------------------------------------------------ */
 
-/* Sources of every constant: docs/engines.md.  Host times: vllm-v0's 6 ms is
- * what vLLM 0.6.0's ~13 ms per token for Llama-3-8B on one H100 at light
- * load leaves after the GPU time; the V1 and SGLang figures are explained in
- * docs/engines.md. */
+/* Sources of every constant: docs/engines.md.  Host times: vllm-v0's 6.6 ms
+ * is what vLLM 0.6.0's ~13 ms per token for Llama-3-8B on one H100 at light
+ * load leaves after the model's GPU time of 6.4 ms; the V1 and SGLang
+ * figures are explained in docs/engines.md.  The eager launch floor (40 us
+ * a layer: ~10 kernel launches of ~4 us) binds only when a layer's GPU time
+ * is shorter, on small models. */
 static const struct mdl_engine_info engines[MDL_N_ENGINES] = {
     [MDL_ENGINE_VLLM_V1] = {
         .name = "vllm-v1", .overlap_host = 1, .eager = 0, .chunked_prefill = 1, .prefix_cache = 1,
@@ -174,7 +178,7 @@ static const struct mdl_engine_info engines[MDL_N_ENGINES] = {
     [MDL_ENGINE_VLLM_V0] = {
         .name = "vllm-v0", .overlap_host = 0, .eager = 1, .chunked_prefill = 0, .prefix_cache = 0,
         .admit_whole_prompt = 1, .watermark = 0.01, .preempt_keeps_cache = 0,
-        .host_step_s = 6.0e-3, .host_seq_s = 20e-6, .launch_layer_s = 40e-6,
+        .host_step_s = 6.6e-3, .host_seq_s = 20e-6, .launch_layer_s = 40e-6,
         .mem_util = 0.90, .non_torch_gib = 0.25, .non_torch_tp_gib = 1.85, .profiles_graphs = 0,
         .sampler_in_profile = 0,
         .source = "vllm/core/scheduler.py, vllm/core/block_manager.py, vllm/worker/worker.py (vLLM 0.6)"},

@@ -321,7 +321,7 @@ extern const double MDL_ROOFLINE_DEFAULT_MFU;     /* GPUs without measured value
 extern const double MDL_ROOFLINE_DEFAULT_MBU;
 extern const double MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS;
 extern const double MDL_ROOFLINE_DEFAULT_ATTN_MFU;
-extern const double MDL_ROOFLINE_DEFAULT_ATTN_MBU;  /* unused: attn_mbu defaults to the GPU's mbu */
+extern const double MDL_ROOFLINE_DEFAULT_ATTN_MBU;
 extern const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S; /* the default engine's (vllm-v1) */
 extern const double MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S;
 extern const double MDL_ROOFLINE_DEFAULT_LINK_EFF;

@@ -809,20 +809,6 @@ static double data_objective(const struct ana_creq_data *d, const unsigned char 
     return ss[0] / cnt[0] + (cnt[1] > 0 ? ss[1] / cnt[1] : 0.0);
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    if (n == 0)
-        return NAN;
-    qsort(v, n, sizeof *v, cmp_dbl);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* pred / meas - 1 of kind k for row i (NaN when not scored). */
 static double rel_err(const struct ana_creq_data *d, size_t i, int k, double ttft, double e2e)
 {
@@ -867,7 +853,7 @@ static int score(const struct ana_creq_data *d, const double *ttft, const double
         out->mean_meas[k] = m ? sm / (double)m : NAN;
         out->mean_pred[k] = m ? sp / (double)m : NAN;
         out->mean_signed[k] = m ? ss / (double)m : NAN;
-        out->median_abs[k] = median(buf, m);
+        out->median_abs[k] = mdl_median(buf, m);
     }
     free(buf);
     out->objective = data_objective(d, NULL, ttft, e2e, 1, NULL, NULL);
@@ -915,7 +901,7 @@ static double jitter_of(const struct ana_creq_options *o, const struct ana_creq_
         if (isfinite(t))
             v[m++] = t;
     }
-    double j = m ? median(v, m) : 0.02;
+    double j = m ? mdl_median(v, m) : 0.02;
     free(v);
     return j < 1e-3 ? 1e-3 : j > 0.1 ? 0.1 : j;
 }

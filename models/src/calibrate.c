@@ -405,8 +405,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median of v[0..n) (sorts v); NaN when n = 0. */
-static double median(double *v, size_t n)
+double mdl_median(double *v, size_t n)
 {
     if (n == 0)
         return NAN;
@@ -804,12 +803,12 @@ static int fit_group(const struct mdl_cal_step *rows, const size_t *grp, size_t 
             }
         r->rows = (int)m;
         r->in_mean_signed = m ? sum / (double)m : NAN;
-        r->in_median_abs = median(tmp, m);
+        r->in_median_abs = mdl_median(tmp, m);
         m = 0;
         for (size_t j = 0; j < n; j++)
             if (rg.of[j] == q && !isnan(err_out[j]))
                 tmp[m++] = fabs(err_out[j]);
-        r->heldout_median_abs = median(tmp, m);
+        r->heldout_median_abs = mdl_median(tmp, m);
     }
 done:
     free(rg.of);

@@ -16,6 +16,13 @@ int cmd_calibrate(int argc, char **argv);
 /* `llmsim calibrate requests`: argv[0] is "requests" (cmd_calibrate_requests.c). */
 int cmd_calibrate_requests(int argc, char **argv);
 
+/* Writes calibration entries (mdl_cal_write, `kind` "steps" or "requests",
+ * `data` the measurement file) to path through "<path>.tmp-<pid>", renamed
+ * when complete; `who` names the command in messages.  Returns an exit code. */
+struct mdl_cal_entry;
+int cli_write_calibration(const char *who, const char *path, const char *kind, const char *data,
+                          const struct mdl_cal_entry *e, int n);
+
 /* Prints "llmsim: message" to stderr (one line). */
 void cli_errorf(const char *fmt, ...)
 #if defined(__GNUC__)

@@ -53,29 +53,29 @@ static void usage(FILE *f)
         f);
 }
 
-/* Writes the entries to path through "<path>.tmp-<pid>". */
-static int write_file(const char *path, const char *data, const struct mdl_cal_entry *e, int n)
+int cli_write_calibration(const char *who, const char *path, const char *kind, const char *data,
+                          const struct mdl_cal_entry *e, int n)
 {
     size_t len = strlen(path) + 32;
     char *tmp = malloc(len);
     if (tmp == NULL) {
-        cli_errorf("calibrate: out of memory");
+        cli_errorf("%s: out of memory", who);
         return LLMSIM_EXIT_RUNTIME;
     }
     snprintf(tmp, len, "%s.tmp-%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (f == NULL) {
-        cli_errorf("calibrate: cannot write '%s': %s", tmp, strerror(errno));
+        cli_errorf("%s: cannot write '%s': %s", who, tmp, strerror(errno));
         free(tmp);
         return LLMSIM_EXIT_RUNTIME;
     }
-    int rc = mdl_cal_write(f, "steps", data, e, n);
+    int rc = mdl_cal_write(f, kind, data, e, n);
     if (fclose(f) != 0)
         rc = LLMSIM_EIO;
     if (rc == 0 && rename(tmp, path) != 0)
         rc = LLMSIM_EIO;
     if (rc != 0) {
-        cli_errorf("calibrate: cannot write '%s': %s", path, strerror(errno));
+        cli_errorf("%s: cannot write '%s': %s", who, path, strerror(errno));
         remove(tmp);
         free(tmp);
         return LLMSIM_EXIT_RUNTIME;
@@ -89,6 +89,32 @@ static void print_error(const struct llmsim_error *err)
     char msg[LLMSIM_ERROR_FILE_MAX + LLMSIM_ERROR_MSG_MAX + 32];
     llmsim_error_format(err, msg, sizeof msg);
     fprintf(stderr, "%s\n", msg);
+}
+
+/* Reads the measurement rows, resolving names against the scenario when
+ * given; prints the located error.  Returns an exit code. */
+static int read_rows(const char *csv, const char *scenario, struct mdl_cal_step **rows, size_t *n)
+{
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    struct sim_scenario sc;
+    memset(&sc, 0, sizeof sc);
+    int have_sc = 0;
+    if (scenario != NULL) {
+        if (scn_load_file(&sc, scenario, NULL, 0, &err) != 0) {
+            print_error(&err);
+            return LLMSIM_EXIT_USAGE;
+        }
+        have_sc = 1;
+    }
+    int rc = scn_steps_csv_read(csv, have_sc ? &sc : NULL, rows, n, &err);
+    if (have_sc)
+        sim_scenario_free(&sc);
+    if (rc != 0) {
+        print_error(&err);
+        return rc == LLMSIM_ENOMEM ? LLMSIM_EXIT_RUNTIME : LLMSIM_EXIT_USAGE;
+    }
+    return LLMSIM_EXIT_OK;
 }
 
 static int calibrate_steps(int argc, char **argv)
@@ -144,25 +170,11 @@ static int calibrate_steps(int argc, char **argv)
 
     struct llmsim_error err;
     llmsim_error_clear(&err);
-    struct sim_scenario sc;
-    memset(&sc, 0, sizeof sc);
-    int have_sc = 0;
-    if (scenario != NULL) {
-        if (scn_load_file(&sc, scenario, NULL, 0, &err) != 0) {
-            print_error(&err);
-            return LLMSIM_EXIT_USAGE;
-        }
-        have_sc = 1;
-    }
     struct mdl_cal_step *rows = NULL;
     size_t n = 0;
-    int rc = scn_steps_csv_read(csv, have_sc ? &sc : NULL, &rows, &n, &err);
-    if (have_sc)
-        sim_scenario_free(&sc);
-    if (rc != 0) {
-        print_error(&err);
-        return rc == LLMSIM_ENOMEM ? LLMSIM_EXIT_RUNTIME : LLMSIM_EXIT_USAGE;
-    }
+    int rc = read_rows(csv, scenario, &rows, &n);
+    if (rc != LLMSIM_EXIT_OK)
+        return rc;
     struct mdl_cal_entry *entries = NULL;
     int ne = 0;
     rc = mdl_cal_fit_steps(rows, n, &opt, &entries, &ne, &err);
@@ -179,7 +191,7 @@ static int calibrate_steps(int argc, char **argv)
     if (!quiet)
         for (int k = 0; k < ne; k++)
             mdl_cal_print(stdout, &entries[k]);
-    rc = write_file(out, csv, entries, ne);
+    rc = cli_write_calibration("calibrate", out, "steps", csv, entries, ne);
     if (rc == LLMSIM_EXIT_OK && !quiet)
         printf("calibration: %s (%d entr%s)\n", out, ne, ne == 1 ? "y" : "ies");
     free(entries);
@@ -195,16 +207,12 @@ struct check_group {
     double *err_cal;    /* ... with the calibration */
 };
 
-static int cmp_abs(const void *a, const void *b)
-{
-    double x = fabs(*(const double *)a), y = fabs(*(const double *)b);
-    return (x > y) - (x < y);
-}
-
+/* Median of |v| (v is overwritten). */
 static double median_abs(double *v, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_abs);
-    return n % 2 ? fabs(v[n / 2]) : 0.5 * (fabs(v[n / 2 - 1]) + fabs(v[n / 2]));
+    for (size_t i = 0; i < n; i++)
+        v[i] = fabs(v[i]);
+    return mdl_median(v, n);
 }
 
 static double mean(const double *v, size_t n)
@@ -249,25 +257,11 @@ static int calibrate_check(int argc, char **argv)
     }
     struct llmsim_error err;
     llmsim_error_clear(&err);
-    struct sim_scenario sc;
-    memset(&sc, 0, sizeof sc);
-    int have_sc = 0;
-    if (scenario != NULL) {
-        if (scn_load_file(&sc, scenario, NULL, 0, &err) != 0) {
-            print_error(&err);
-            return LLMSIM_EXIT_USAGE;
-        }
-        have_sc = 1;
-    }
     struct mdl_cal_step *rows = NULL;
     size_t n = 0;
-    int rc = scn_steps_csv_read(csv, have_sc ? &sc : NULL, &rows, &n, &err);
-    if (have_sc)
-        sim_scenario_free(&sc);
-    if (rc != 0) {
-        print_error(&err);
-        return rc == LLMSIM_ENOMEM ? LLMSIM_EXIT_RUNTIME : LLMSIM_EXIT_USAGE;
-    }
+    int rc = read_rows(csv, scenario, &rows, &n);
+    if (rc != LLMSIM_EXIT_OK)
+        return rc;
     struct check_group *g = calloc(n, sizeof *g);
     double *all_def = calloc(n, sizeof *all_def), *all_cal = calloc(n, sizeof *all_cal);
     size_t ng = 0;

@@ -224,37 +224,6 @@ static int parse(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-/* Writes the entry to path through "<path>.tmp-<pid>". */
-static int write_file(const char *path, const char *data, const struct mdl_cal_entry *e)
-{
-    size_t len = strlen(path) + 32;
-    char *tmp = malloc(len);
-    if (tmp == NULL) {
-        cli_errorf("calibrate requests: out of memory");
-        return LLMSIM_EXIT_RUNTIME;
-    }
-    snprintf(tmp, len, "%s.tmp-%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL) {
-        cli_errorf("calibrate requests: cannot write '%s': %s", tmp, strerror(errno));
-        free(tmp);
-        return LLMSIM_EXIT_RUNTIME;
-    }
-    int rc = mdl_cal_write(f, "requests", data, e, 1);
-    if (fclose(f) != 0)
-        rc = LLMSIM_EIO;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = LLMSIM_EIO;
-    if (rc != 0) {
-        cli_errorf("calibrate requests: cannot write '%s': %s", path, strerror(errno));
-        remove(tmp);
-        free(tmp);
-        return LLMSIM_EXIT_RUNTIME;
-    }
-    free(tmp);
-    return LLMSIM_EXIT_OK;
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -401,7 +370,7 @@ int cmd_calibrate_requests(int argc, char **argv)
             errors_rows("held out (k-fold)", &res->heldout);
         printf("\n");
     }
-    exit_code = write_file(o.out, o.csv, &res->entry);
+    exit_code = cli_write_calibration("calibrate requests", o.out, "requests", o.csv, &res->entry, 1);
     if (exit_code == LLMSIM_EXIT_OK && !o.quiet)
         printf("calibration: %s (gpu %s, engine %s)\n", o.out, res->entry.gpu, res->entry.engine);
 done:

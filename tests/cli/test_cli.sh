@@ -239,5 +239,24 @@ else
     bad "models/calibration/vidur.yaml differs from a fresh calibrate steps run (rerun it, see docs/calibrate.md)"
 fi
 
+# calibrate check: the shipped calibration predicts its own rows (the last
+# line is the overall median of linear and all-reduce rows: 5.3%, under 6%); a calibration for other GPUs and a
+# missing calibration are refused with exit 2.
+"$LLMSIM" calibrate check ../models/calibration/vidur-steps.csv --calibration ../models/calibration/vidur.yaml \
+    >"$T/check" 2>"$T/err"; rc=$?
+if [ "$rc" = 0 ] && awk '$1 == "all" { v = $4 + 0 } END { exit !(v > 0 && v < 6) }' "$T/check"; then
+    ok "calibrate check: vidur.yaml on its own rows ($(awk '$1 == "all" {print $4}' "$T/check"))"
+else
+    bad "calibrate check: exit $rc, $(tail -1 "$T/check") $(head -c 300 "$T/err")"
+fi
+expect_rc 2 "calibrate check without --calibration" "$LLMSIM" calibrate check ../models/calibration/vidur-steps.csv
+printf 'gpu,model,tp,kind,batch,prompt_tokens,context_tokens,time_ms\nl4,llama-3.1-8b,1,linear,1,512,0,90\nl4,llama-3.1-8b,1,linear,1,1024,0,170\n' >"$T/l4.csv"
+"$LLMSIM" calibrate check "$T/l4.csv" --calibration ../models/calibration/vidur.yaml >"$T/out" 2>"$T/err"; rc=$?
+if [ "$rc" = 2 ] && grep -q "is for a100-80gb/any, h100-sxm/any, not for this deployment's GPU 'l4'" "$T/err"; then
+    ok "calibrate check refuses a calibration for other GPUs"
+else
+    bad "calibrate check with another GPU: exit $rc, stderr '$(head -c 300 "$T/err")'"
+fi
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

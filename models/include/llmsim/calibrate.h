@@ -149,4 +149,8 @@ void mdl_cal_options_default(struct mdl_cal_options *o);
 int mdl_cal_fit_steps(const struct mdl_cal_step *rows, size_t n, const struct mdl_cal_options *opt,
                       struct mdl_cal_entry **entries, int *n_entries, struct llmsim_error *err);
 
+/* Median of v[0..n) (sorts v in place); NaN when n = 0.  Shared by the
+ * step and request fits and their reports. */
+double mdl_median(double *v, size_t n);
+
 #endif

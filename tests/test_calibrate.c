@@ -749,18 +749,15 @@ START_TEST(test_csv_scenario)
     const char *path = put("lab.csv", HDR "labgpu,llama-3.1-8b,1,decode,8,0,1000,9.5\n"
                                           "labgpu,llama-3.1-8b,1,prefill,1,1000,0,40\n"
                                           "h100-sxm,llama-3.1-8b,1,decode,8,0,1000,9.5\n"
-                                          "h100-sxm,llama-3.1-8b,1,decode,16,0,1000,9.9\n"
-                                          "a100-80gb,llama-3.1-8b,1,decode,16,0,1000,9.9\n"
-                                          "a100-80gb,llama-3.1-8b,1,decode,16,0,1000,9.9\n");
+                                          "h100-sxm,llama-3.1-8b,1,decode,16,0,1000,9.9\n");
     struct mdl_cal_step *rows = NULL;
     size_t n = 0;
     struct llmsim_error err;
     ck_assert_int_eq(scn_steps_csv_read(path, &sc, &rows, &n, &err), 0);
-    ck_assert_uint_eq(n, 6);
+    ck_assert_uint_eq(n, 4);
     ck_assert_double_eq(rows[0].gpu.bf16_tflops, 400);
     ck_assert_int_eq(rows[0].engine, MDL_ENGINE_VLLM_V0);
     ck_assert_int_eq(rows[2].engine, MDL_ENGINE_SGLANG);
-    ck_assert_int_eq(rows[4].engine, MDL_ENGINE_VLLM_V1); /* no deployment on it */
     free(rows);
     /* One fit entry per GPU and engine. */
     struct mdl_cal_entry *e = NULL;
@@ -769,11 +766,10 @@ START_TEST(test_csv_scenario)
     struct mdl_cal_options o;
     mdl_cal_options_default(&o);
     ck_assert_int_eq(mdl_cal_fit_steps(rows, n, &o, &e, &ne, &err), 0);
-    ck_assert_int_eq(ne, 3);
+    ck_assert_int_eq(ne, 2);
     ck_assert_str_eq(e[0].gpu, "labgpu");
     ck_assert_str_eq(e[0].engine, "vllm-v0");
     ck_assert_str_eq(e[1].engine, "sglang");
-    ck_assert_str_eq(e[2].gpu, "a100-80gb");
     ck_assert_int_eq(e[0].folds, 2); /* two rows: leave one out */
     free(e);
     free(rows);
@@ -785,6 +781,11 @@ START_TEST(test_csv_scenario)
                      ":3:10: model 'lama' is neither in the LLM catalog nor in the scenario");
     ck_assert_str_eq(csv_error(HDR "labgpu,llama-3.1-8b,2,decode,8,0,1000,9.5\n", &sc),
                      ":2:21: tp 2 needs a scale-up link, but GPU 'labgpu' has link_gbs 0");
+    /* A catalog GPU that no deployment of the scenario runs on has no engine. */
+    ck_assert_str_eq(csv_error(HDR OK1 "a100-80gb,llama-3.1-8b,1,decode,16,0,1000,9.9\n", &sc),
+                     ":3:1: gpu 'a100-80gb' is not the GPU of any deployment of the scenario ('labgpu', "
+                     "'h100-sxm'); the scenario gives each GPU its engine: add a deployment on 'a100-80gb', "
+                     "or calibrate without --scenario");
     sim_scenario_free(&sc);
 }
 END_TEST

@@ -9,7 +9,8 @@
  * with '#' are skipped; a field may be double-quoted.  GPU and model names
  * are catalog ids or the names of a --scenario's inline entries, which take
  * precedence; the engine of a row is that of the scenario deployment on the
- * same GPU (and preferably model), else vllm-v1.
+ * same GPU (and preferably model); with a scenario, a GPU none of its
+ * deployments runs on is an error; without one, every row is vllm-v1.
  *
  * Every problem is reported as file:line:col at the start of the offending
  * field, the form the scenario loader uses. */
@@ -225,6 +226,14 @@ static enum mdl_engine engine_of(const struct sim_scenario *sc, const char *gpu,
     return best >= 0 ? sc->deployments[best].engine : MDL_ENGINE_VLLM_V1;
 }
 
+static int gpu_in_scenario(const struct sim_scenario *sc, const char *gpu)
+{
+    for (size_t i = 0; i < sc->n_deployments; i++)
+        if (sc->deployments[i].has_gpu && !strcmp(sc->deployments[i].roofline.gpu.id, gpu))
+            return 1;
+    return 0;
+}
+
 /* Reads one data line (fields f[0..nf)) into *s. */
 static int read_row(struct reader *r, const int *at, const struct field *f, struct mdl_cal_step *s)
 {
@@ -293,6 +302,24 @@ static int read_row(struct reader *r, const int *at, const struct field *f, stru
         if (fd->s[0] != '\0' && mdl_dtype_parse(fd->s, d) != 0)
             return fail(r, fd->col, "%s: unknown dtype '%s' (expected bf16, fp8, int8 or int4)",
                         COL_NAMES[c], fd->s);
+    }
+    if (r->sc != NULL && !gpu_in_scenario(r->sc, s->gpu.id)) {
+        /* With a scenario, each GPU's engine is its deployment's: a GPU none
+         * of them runs on has none, and is most likely a slip. */
+        char have[256] = "";
+        size_t hl = 0;
+        for (size_t i = 0; i < r->sc->n_deployments; i++) {
+            const struct sim_deployment_cfg *d = &r->sc->deployments[i];
+            if (!d->has_gpu)
+                continue;
+            int k = snprintf(have + hl, sizeof have - hl, "%s'%s'", hl ? ", " : "", d->roofline.gpu.id);
+            if (k > 0 && hl + (size_t)k < sizeof have)
+                hl += (size_t)k;
+        }
+        return fail(r, f[at[C_GPU]].col,
+                    "gpu '%s' is not the GPU of any deployment of the scenario (%s); the scenario gives "
+                    "each GPU its engine: add a deployment on '%s', or calibrate without --scenario",
+                    s->gpu.id, hl ? have : "it has no self-hosted GPU", s->gpu.id);
     }
     s->engine = engine_of(r->sc, s->gpu.id, s->llm.id);
     return 0;

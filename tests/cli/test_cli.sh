@@ -239,6 +239,18 @@ else
     bad "models/calibration/vidur.yaml differs from a fresh calibrate steps run (rerun it, see docs/calibrate.md)"
 fi
 
+# With --scenario, a row's GPU must be one the scenario's deployments run on
+# (each GPU takes its deployment's engine).
+printf 'gpu,model,tp,kind,batch,prompt_tokens,context_tokens,time_ms\nh200,llama-3.1-8b,1,decode,8,0,1000,9\nh200,llama-3.1-8b,1,decode,16,0,1000,10\n' >"$T/h200.csv"
+"$LLMSIM" calibrate steps "$T/h200.csv" --scenario ../scenarios/examples/validate-rtxpro6000-llama8b.yaml \
+    -o "$T/h200.yaml" >"$T/out" 2>"$T/err"; rc=$?
+if [ "$rc" = 2 ] && [ ! -e "$T/h200.yaml" ] &&
+    grep -q "h200.csv:2:1: gpu 'h200' is not the GPU of any deployment of the scenario ('rtx-pro-6000')" "$T/err"; then
+    ok "calibrate steps refuses a GPU the scenario does not have"
+else
+    bad "calibrate steps with a GPU outside the scenario: exit $rc, stderr '$(head -c 300 "$T/err")'"
+fi
+
 # calibrate check: the shipped calibration predicts its own rows (the last
 # line is the overall median of linear and all-reduce rows: 5.3%, under 6%); a calibration for other GPUs and a
 # missing calibration are refused with exit 2.

@@ -191,6 +191,33 @@ START_TEST(test_v0_activation_rtx3090)
 }
 END_TEST
 
+START_TEST(test_sglang_static_fraction)
+{
+    /* SGLang (server_args.py): mem_fraction_static of the memory holds the
+     * weights and the KV pool, nothing else; 0.88 at tp 1, 0.87 at tp 2,
+     * 0.85 at 4, 0.81 at 8; chunked_prefill_size 2048 under 35 GiB, 8192
+     * under 160 GiB, 16384 above. */
+    struct mdl_roofline m;
+    setup(&rows[0], &m); /* Llama-3.1-8B, tp 1, H100 */
+    mdl_roofline_set_engine(&m, MDL_ENGINE_SGLANG);
+    struct mdl_kv_budget kb;
+    mdl_kv_budget(&m, mdl_engine_default_mem_util(MDL_ENGINE_SGLANG, 1), 8192, 256, 16, 0, 0, &kb);
+    ck_assert_double_eq(kb.activation_bytes + kb.non_torch_bytes + kb.cuda_graph_bytes, 0);
+    ck_assert_double_eq_tol(kb.kv_bytes, 0.88 * 79.19 * MDL_GIB - 8.03e9 * 2, 1);
+    ck_assert_double_eq(kb.blocks, floor(kb.kv_bytes / (131072.0 * 16)));
+    ck_assert_double_eq(mdl_engine_default_mem_util(MDL_ENGINE_SGLANG, 2), 0.87);
+    ck_assert_double_eq(mdl_engine_default_mem_util(MDL_ENGINE_SGLANG, 4), 0.85);
+    ck_assert_double_eq(mdl_engine_default_mem_util(MDL_ENGINE_SGLANG, 8), 0.81);
+    ck_assert_double_eq(mdl_engine_default_mem_util(MDL_ENGINE_VLLM_V1, 8), 0.92);
+    struct mdl_gpu g = m.gpu;
+    ck_assert_double_eq(mdl_engine_default_batched_tokens(MDL_ENGINE_SGLANG, &g, 1), 8192);
+    g.memory_gib = 23.52;
+    ck_assert_double_eq(mdl_engine_default_batched_tokens(MDL_ENGINE_SGLANG, &g, 1), 2048);
+    g.memory_gib = 178.36;
+    ck_assert_double_eq(mdl_engine_default_batched_tokens(MDL_ENGINE_SGLANG, &g, 1), 16384);
+}
+END_TEST
+
 static Suite *engine_memory_suite(void)
 {
     Suite *s = suite_create("engine_memory");
@@ -200,6 +227,7 @@ static Suite *engine_memory_suite(void)
     tcase_add_test(tc, test_kv_blocks_as_logged);
     tcase_add_test(tc, test_budget_arithmetic);
     tcase_add_test(tc, test_v0_activation_rtx3090);
+    tcase_add_test(tc, test_sglang_static_fraction);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -186,9 +186,9 @@ static const struct mdl_engine_info engines[MDL_N_ENGINES] = {
         .name = "sglang", .overlap_host = 1, .eager = 0, .chunked_prefill = 1, .prefix_cache = 1,
         .admit_whole_prompt = 1, .watermark = 0.0, .preempt_keeps_cache = 1,
         .host_step_s = 2.0e-3, .host_seq_s = 10e-6, .launch_layer_s = 0.0,
-        .mem_util = 0.88, .non_torch_gib = 0.25, .non_torch_tp_gib = 1.85, .profiles_graphs = 1,
-        .sampler_in_profile = 1,
-        .source = "sglang/srt/managers/scheduler.py, schedule_policy.py (SGLang 0.4)"},
+        .mem_util = 0.88, .non_torch_gib = 0.0, .non_torch_tp_gib = 0.0, .profiles_graphs = 0,
+        .sampler_in_profile = 1, .static_fraction = 1,
+        .source = "sglang/srt/server_args.py, managers/scheduler.py, schedule_policy.py (SGLang 0.4)"},
 };
 
 const struct mdl_engine_info *mdl_engine_info(enum mdl_engine e)
@@ -223,15 +223,30 @@ double mdl_engine_default_batched_tokens(enum mdl_engine e, const struct mdl_gpu
 {
     switch (e) {
     case MDL_ENGINE_VLLM_V1:
-    case MDL_ENGINE_SGLANG:
         /* OpenAI-server usage context: 8192 on big GPUs, 2048 below. */
         return big_gpu(g) ? 8192.0 : 2048.0;
+    case MDL_ENGINE_SGLANG:
+        /* server_args.py, chunked_prefill_size: 2048 under 35 GiB (A10,
+         * L40, 4090), 8192 under 160 GiB (A100, H100, H200), 16384 above
+         * (B200, MI300X). */
+        if (g == NULL)
+            return 8192.0;
+        return g->memory_gib < 35.0 ? 2048.0 : g->memory_gib < 160.0 ? 8192.0 : 16384.0;
     case MDL_ENGINE_VLLM_V0:
         /* 2048 with chunked prefill; without, max(max_model_len, 2048): the
          * whole prompt must fit, so no limit short of the model length. */
         return chunked ? 2048.0 : INFINITY;
     }
     return INFINITY;
+}
+
+double mdl_engine_default_mem_util(enum mdl_engine e, int tp)
+{
+    if (e == MDL_ENGINE_SGLANG)
+        /* server_args.py, mem_fraction_static: less at larger tp, whose
+         * communication buffers need more of the rest. */
+        return tp >= 16 ? 0.79 : tp >= 8 ? 0.81 : tp >= 4 ? 0.85 : tp >= 2 ? 0.87 : 0.88;
+    return mdl_engine_info(e)->mem_util;
 }
 
 int mdl_engine_default_max_seqs(enum mdl_engine e, const struct mdl_gpu *g)
@@ -420,7 +435,11 @@ void mdl_kv_budget(const struct mdl_roofline *m, double mem_util, double max_bat
     out->total_bytes = m->gpu.memory_gib * MDL_GIB;
     out->usable_bytes = mem_util * out->total_bytes;
     out->weight_bytes = (mdl_llm_weight_bytes(&m->llm, m->weights) + extra_weight_bytes) / m->tp;
-    out->activation_bytes = mdl_activation_peak_bytes(m->engine, &m->llm, m->tp, t, max_seqs);
+    /* SGLang sizes its KV pool from a static share of the memory that holds
+     * the weights and the pool alone (mem_fraction_static); what its
+     * activations and graphs need comes out of the rest. */
+    out->activation_bytes =
+        ei->static_fraction ? 0.0 : mdl_activation_peak_bytes(m->engine, &m->llm, m->tp, t, max_seqs);
     out->non_torch_bytes = (ei->non_torch_gib + (m->tp > 1 ? ei->non_torch_tp_gib : 0.0)) * MDL_GIB;
     out->cuda_graph_bytes = mdl_cuda_graph_bytes(m->engine, &m->llm);
     out->kv_bytes = out->usable_bytes - out->weight_bytes - out->activation_bytes - out->non_torch_bytes -

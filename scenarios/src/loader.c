@@ -1222,7 +1222,7 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
     const struct mdl_engine_info *ei = mdl_engine_info(d->engine);
     const struct mdl_gpu *gpu = d->has_gpu ? &d->roofline.gpu : NULL;
     if (yn_get(dn, "gpu_memory_utilization") == NULL)
-        d->gpu_memory_utilization = ei->mem_util;
+        d->gpu_memory_utilization = mdl_engine_default_mem_util(d->engine, d->tp);
     if (d->latency_kind == MDL_LAT_ROOFLINE && d->scheduler == SIM_SCHED_NONE &&
         yn_get(dn, "scheduler") == NULL)
         d->scheduler = SIM_SCHED_CONTINUOUS; /* the roofline times engine steps */

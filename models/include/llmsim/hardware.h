@@ -144,7 +144,9 @@ double mdl_llm_touched_weight_bytes(const struct mdl_llm *m, enum mdl_dtype w, d
  *            prompt's blocks fit with a 1% watermark, preempted blocks
  *            simply freed.
  *   sglang   SGLang (0.4 onwards): overlap scheduler, CUDA graphs, chunked
- *            prefill, radix prefix cache, admission of the whole prompt.
+ *            prefill, radix prefix cache, admission of the whole prompt,
+ *            and a static memory share (mem_fraction_static, by tp) for
+ *            weights and the KV pool.
  */
 enum mdl_engine { MDL_ENGINE_VLLM_V1 = 0, MDL_ENGINE_VLLM_V0, MDL_ENGINE_SGLANG };
 #define MDL_N_ENGINES 3
@@ -169,6 +171,8 @@ struct mdl_engine_info {
                                   graphs are captured afterwards, from what the utilisation leaves) */
     int sampler_in_profile;    /* the profiling step's peak is the sampler's (V1) rather than the
                                   forward pass's intermediate tensors (V0) */
+    int static_fraction;       /* SGLang: the utilisation share holds weights + KV pool only
+                                  (mem_fraction_static); activations and graphs use the rest */
     const char *source;
 };
 
@@ -180,6 +184,8 @@ int mdl_engine_parse(const char *s, enum mdl_engine *out);
  * (vLLM V1 picks larger ones on GPUs of 70 GiB or more, except A100s). */
 double mdl_engine_default_batched_tokens(enum mdl_engine e, const struct mdl_gpu *g, int chunked);
 int mdl_engine_default_max_seqs(enum mdl_engine e, const struct mdl_gpu *g);
+/* The engine's default gpu_memory_utilization (SGLang's depends on tp). */
+double mdl_engine_default_mem_util(enum mdl_engine e, int tp);
 
 /* ---- the step-time model ---------------------------------------------------- */
 

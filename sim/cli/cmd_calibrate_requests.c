@@ -28,8 +28,8 @@ static void usage(FILE *f)
 {
     fputs(
         "usage: llmsim calibrate requests REQUESTS.csv --scenario S.yaml [--deployment NAME]\n"
-        "                                 -o CAL.yaml [--folds K] [--params P,...] [--threads N]\n"
-        "                                 [--quiet]\n"
+        "                                 -o CAL.yaml [--folds K] [--params P,...|all]\n"
+        "                                 [--replicates R] [--threads N] [--quiet]\n"
         "       llmsim calibrate requests REQUESTS.csv --scenario S.yaml [--deployment NAME]\n"
         "                                 --evaluate [--calibration CAL.yaml]\n"
         "\n"

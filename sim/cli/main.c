@@ -33,8 +33,9 @@ static void usage(FILE *f)
           "  compare A.h5 B.h5 ...   compare the headline metrics of results files\n"
           "  catalog [prices|gpus|models|quality]\n"
           "                          list the built-in catalogs\n"
-          "  calibrate steps|requests ...\n"
-          "                          fit the roofline model to measurements (calibration file)\n"
+          "  calibrate steps|requests|check ...\n"
+          "                          fit the step-time model to measurements (calibration\n"
+          "                          file), or check a calibration against measurements\n"
           "\n"
           "`llmsim COMMAND --help` describes each command.  Exit codes: 0 ok, 1 runtime failure,\n"
           "2 usage or scenario error.\n",

@@ -133,28 +133,41 @@ static int number(struct reader *r, const struct field *f, const char *name, dou
     return 0;
 }
 
-/* A GPU by name: the scenario's deployments first (inline entries), then
- * the catalog. */
-static int find_gpu(struct reader *r, const struct field *f, struct mdl_gpu *out)
+/* A GPU (is_gpu) or a model by name: the scenario's deployments first
+ * (inline entries), then the catalog; *out is a struct mdl_gpu or mdl_llm. */
+static int find_entry(struct reader *r, const struct field *f, int is_gpu, void *out)
 {
+    const char *noun = is_gpu ? "GPU" : "model", *catalog = is_gpu ? "catalog" : "LLM catalog";
     const char *names[256];
     size_t nn = 0;
     for (size_t i = 0; r->sc != NULL && i < r->sc->n_deployments; i++) {
         const struct sim_deployment_cfg *d = &r->sc->deployments[i];
-        if (!d->has_gpu)
+        if (!(is_gpu ? d->has_gpu : d->has_llm))
             continue;
-        if (!strcmp(d->roofline.gpu.id, f->s)) {
-            *out = d->roofline.gpu;
+        const char *id = is_gpu ? d->roofline.gpu.id : d->roofline.llm.id;
+        if (!strcmp(id, f->s)) {
+            if (is_gpu)
+                *(struct mdl_gpu *)out = d->roofline.gpu;
+            else
+                *(struct mdl_llm *)out = d->roofline.llm;
             return 0;
         }
         if (nn < 256)
-            names[nn++] = d->roofline.gpu.id;
+            names[nn++] = id;
     }
     const char *near = NULL;
-    const struct mdl_gpu *g = scn_gpu_lookup(f->s, &near);
-    if (g != NULL) {
-        *out = *g;
-        return 0;
+    if (is_gpu) {
+        const struct mdl_gpu *g = scn_gpu_lookup(f->s, &near);
+        if (g != NULL) {
+            *(struct mdl_gpu *)out = *g;
+            return 0;
+        }
+    } else {
+        const struct mdl_llm *m = scn_llm_lookup(f->s, &near);
+        if (m != NULL) {
+            *(struct mdl_llm *)out = *m;
+            return 0;
+        }
     }
     const char *mine = scn_did_you_mean(f->s, names, nn);
     if (mine != NULL)
@@ -163,50 +176,9 @@ static int find_gpu(struct reader *r, const struct field *f, struct mdl_gpu *out
     if (near != NULL)
         snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
     if (r->sc != NULL)
-        return fail(r, f->col, "GPU '%s' is neither in the catalog nor in the scenario%s", f->s,
-                    hint);
-    return fail(
-        r, f->col,
-        "GPU '%s' is not in the catalog%s; `llmsim catalog gpus` lists them, or define it inline "
-        "in a --scenario",
-        f->s, hint);
-}
-
-static int find_llm(struct reader *r, const struct field *f, struct mdl_llm *out)
-{
-    const char *names[256];
-    size_t nn = 0;
-    for (size_t i = 0; r->sc != NULL && i < r->sc->n_deployments; i++) {
-        const struct sim_deployment_cfg *d = &r->sc->deployments[i];
-        if (!d->has_llm)
-            continue;
-        if (!strcmp(d->roofline.llm.id, f->s)) {
-            *out = d->roofline.llm;
-            return 0;
-        }
-        if (nn < 256)
-            names[nn++] = d->roofline.llm.id;
-    }
-    const char *near = NULL;
-    const struct mdl_llm *m = scn_llm_lookup(f->s, &near);
-    if (m != NULL) {
-        *out = *m;
-        return 0;
-    }
-    const char *mine = scn_did_you_mean(f->s, names, nn);
-    if (mine != NULL)
-        near = mine;
-    char hint[160] = "";
-    if (near != NULL)
-        snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
-    if (r->sc != NULL)
-        return fail(r, f->col, "model '%s' is neither in the LLM catalog nor in the scenario%s",
-                    f->s, hint);
-    return fail(
-        r, f->col,
-        "model '%s' is not in the LLM catalog%s; `llmsim catalog models` lists them, or define it "
-        "inline in a --scenario",
-        f->s, hint);
+        return fail(r, f->col, "%s '%s' is neither in the %s nor in the scenario%s", noun, f->s, catalog, hint);
+    return fail(r, f->col, "%s '%s' is not in the %s%s; `llmsim catalog %s` lists them, or define it inline in a --scenario",
+                noun, f->s, catalog, hint, is_gpu ? "gpus" : "models");
 }
 
 /* The engine of the scenario deployment serving this GPU (and model, when
@@ -240,7 +212,7 @@ static int read_row(struct reader *r, const int *at, const struct field *f, stru
     memset(s, 0, sizeof *s);
     s->line = r->line;
     int rc;
-    if ((rc = find_gpu(r, &f[at[C_GPU]], &s->gpu)) || (rc = find_llm(r, &f[at[C_MODEL]], &s->llm)))
+    if ((rc = find_entry(r, &f[at[C_GPU]], 1, &s->gpu)) || (rc = find_entry(r, &f[at[C_MODEL]], 0, &s->llm)))
         return rc;
     const struct field *ft = &f[at[C_TP]];
     double tp;

@@ -4,14 +4,14 @@
  * (models/calibration/llmservingsim-vllm, MIT): 300 ShareGPT requests at
  * ~10 req/s, per-request TTFT and E2E.  The scenarios
  * scenarios/examples/validate-*.yaml replay the same arrivals and token
- * counts (scenarios/traces/sharegpt-300) with the engine settings the runs
+ * counts (scenarios/traces/llmservingsim-vllm) with the engine settings the runs
  * recorded, and the test compares the means of TTFT, TPOT ((e2e - ttft) /
  * (output - 1)) and E2E, computed here from the measured CSVs.
  *
  * Bounds: the issue's acceptance is 25% on each mean (goal 10%).  Measured
  * (docs/calibration.md): RTX PRO 6000 Llama-3.1-8B -7% / -2% / -3%
- * (asserted at the 10% goal); 2 x RTX PRO 6000 Qwen3-32B tp 2 +12% / +5% /
- * +6% and RTX 4090 Llama-3.1-8B +15% / +17% / +16% (its KV cache of 41,408
+ * (asserted at the 10% goal); 2 x RTX PRO 6000 Qwen3-32B tp 2 +15% / +5% /
+ * +9% and RTX 4090 Llama-3.1-8B +15% / +17% / +16% (its KV cache of 41,408
  * tokens thrashes: ~240 preemptions), both asserted at 25%.  These are
  * deterministic replays (one trace, one seed): the bounds carry no
  * sampling error. */

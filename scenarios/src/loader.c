@@ -71,14 +71,16 @@ static const struct scn_key horizon_keys[] = {
     {"warmup_s", SCN_K_DOUBLE, OFF(struct sim_scenario, warmup_s), 0, SIM_MAX_DURATION_S, 0, NULL},
 };
 
+/* Both bounds may be given (arrivals stop at whichever comes first) and a
+ * --set of one keeps the other.  Whether a bound is needed at all depends on
+ * the workload, which comes later: resolve() checks it (a trace without
+ * either is replayed whole). */
 static int h_horizon(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_scenario *sc = obj;
     int rc = scn_process_map(c, v, horizon_keys, NKEYS(horizon_keys), sc);
     if (rc)
         return rc;
-    if (sc->duration_s <= 0 && sc->max_requests == 0)
-        return scn_fail(c, v, "give 'duration_s' or 'requests' (or both)");
     if (sc->duration_s > 0 && sc->warmup_s >= sc->duration_s)
         return scn_fail(c, v, "warmup_s (%g) must be shorter than duration_s (%g)", sc->warmup_s,
                         sc->duration_s);
@@ -2092,8 +2094,9 @@ static const struct scn_key top_keys[] = {
     {"name", SCN_K_NAME, OFF(struct sim_scenario, name), 0, 0, SCN_KF_REQUIRED, NULL},
     {"description", SCN_K_STRDUP, OFF(struct sim_scenario, description), 0, 0, 0, NULL},
     {"seed", SCN_K_U64, OFF(struct sim_scenario, seed), 0, 1.8446744073709552e19, 0, NULL},
-    {"horizon", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_horizon},
-    {"replications", SCN_K_INT, OFF(struct sim_scenario, replications), 1, SIM_MAX_REPLICATIONS, 0, NULL},
+    {"horizon", SCN_K_FN, 0, 0, 0, 0, h_horizon},
+    {"replications", SCN_K_INT, OFF(struct sim_scenario, replications), 1, SIM_MAX_REPLICATIONS, 0,
+     NULL},
     {"workload", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_workload},
     {"deployments", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_deployments},
     {"routing", SCN_K_FN, 0, 0, 0, 0, h_routing},
@@ -2103,6 +2106,50 @@ static const struct scn_key top_keys[] = {
     {"slo", SCN_K_FN, 0, 0, 0, 0, h_slo},
     {"sweep", SCN_K_FN, 0, 0, 0, 0, not_implemented},
 };
+
+/* The horizon's bounds against the workload: drawn arrivals need one (or
+ * they never stop); a trace without one is replayed to its end, and its
+ * warm-up must then end before the last arrival replayed. */
+static int check_horizon(struct scn_ctx *c, const struct yn_node *root,
+                         const struct sim_scenario *sc)
+{
+    const struct yn_node *h = yn_get(root, "horizon");
+    const struct sim_workload_cfg *w = &sc->workload;
+    if (sc->duration_s > 0)
+        return 0; /* h_horizon compared warmup_s with it */
+    if (w->process != SIM_ARRIVAL_TRACE) {
+        if (sc->max_requests > 0)
+            return 0;
+        if (h == NULL)
+            return scn_fail(c, root, "missing required key 'horizon'");
+        size_t m = scn_path_push(c, "horizon");
+        int rc = scn_fail(
+            c, h,
+            "give 'duration_s' or 'requests' (or both); only a trace workload may leave both "
+            "out, to be replayed whole");
+        scn_path_pop(c, m);
+        return rc;
+    }
+    size_t n = w->trace.n;
+    if (sc->max_requests > 0 && sc->max_requests < n)
+        n = (size_t)sc->max_requests;
+    double last = n > 0 ? w->trace.t_s[n - 1] / w->trace_speedup : 0;
+    if (sc->warmup_s > 0 && sc->warmup_s >= last) {
+        const struct yn_node *wu = h && h->type == YN_MAP ? yn_get(h, "warmup_s") : NULL;
+        size_t m = scn_path_push(c, "horizon");
+        scn_path_push(c, "warmup_s");
+        int rc = scn_fail(
+            c,
+            wu  ? wu
+            : h ? h
+                : root,
+            "warmup_s (%g) must end before the last arrival replayed (%g s into the trace)",
+            sc->warmup_s, last);
+        scn_path_pop(c, m);
+        return rc;
+    }
+    return 0;
+}
 
 /* Refuses scenarios whose size alone would exhaust the machine. */
 static int check_scale(struct scn_ctx *c, const struct yn_node *root, const struct sim_scenario *sc)
@@ -2178,8 +2225,8 @@ static int resolve(struct load *ld, const struct yn_node *root)
         scn_path_pop(c, m);
         return frc;
     }
-    if (sc->workload.process == SIM_ARRIVAL_TRACE && sc->duration_s <= 0 && sc->max_requests == 0)
-        return scn_fail(c, root, "horizon needs duration_s or requests");
+    if ((rc = check_horizon(c, root, sc)) != 0)
+        return rc;
     if (sc->output.path == NULL) {
         size_t n = strlen(sc->name) + 16;
         sc->output.path = malloc(n);

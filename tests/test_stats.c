@@ -259,8 +259,8 @@ START_TEST(test_scopes)
     ck_assert_int_eq(ana_stats_summary(s, &rows, &n), 0);
     /* 5 scopes x (16 request metrics + rejected + cache_hit_tokens +
      * savings_pct), itl_token_s for all and the 2 deployments, run metrics:
-     * all 32, classes 17, deployments 31. */
-    ck_assert_uint_eq(n, 5 * 19 + 3 + 32 + 2 * 17 + 2 * 31);
+     * all 40, classes 21, deployments 39. */
+    ck_assert_uint_eq(n, 5 * 19 + 3 + 40 + 2 * 21 + 2 * 39);
     ck_assert_str_eq(rows[0].scope, "all");
     ck_assert_str_eq(rows[0].metric, "ttft_s");
     const struct ana_summary_row *r = ana_summary_find(rows, n, "class:lookup", "ttft_s");

@@ -45,7 +45,37 @@
  * share of the GPU cost attributed to that deployment's requests (of its
  * requests when none was attributed), so that class lines add up to "all";
  * its cache storage line likewise, with shares of the deployment's
- * cache-write tokens (of its requests when none was written). */
+ * cache-write tokens (of its requests when none was written).
+ *
+ * Cost per hour.  Time-based costs (provisioned GPUs, prompt-cache storage)
+ * are divided by the makespan, so a self-hosted fleet's figure is exactly
+ * replicas x tp x gpu_hour_usd; per-request charges (the billed lines) by the
+ * arrival period [0, last arrival], so an api deployment's figure is its
+ * spend at the offered rate, not diluted by the drain after arrivals stop.
+ *
+ * Overload (offered_rps, achieved_rps, queue_growth, stable).  Per
+ * replication and deployment, the served requests' arrival, service-start
+ * and completion times are counted in OV_BINS bins of one width, which
+ * doubles (adjacent bins merged) whenever a time falls past the last bin, so
+ * memory is fixed and the counts stay exact at every bin boundary.  The
+ * window runs over whole bins from the first boundary at or after warmup_s
+ * to the last at or before the last arrival: A requests arrived in it, C
+ * completed in it (warm-up arrivals included), and at each boundary the
+ * number waiting is the arrivals before it less the service starts before
+ * it.  A deployment that keeps up completes what arrives, less the change
+ * in the number it holds, which stays bounded; one that cannot keep up
+ * falls behind by (offered - capacity) x window, and what it cannot serve
+ * waits.  It is flagged unstable when both hold:
+ *   - the shortfall A - C exceeds 3 sqrt(A): the achieved rate C / T is below
+ *     the offered rate A / T by more than three standard errors of the
+ *     offered rate, A being (for Poisson arrivals) a Poisson count with
+ *     standard error sqrt(A), so the gap is not sampling noise;
+ *   - the queue grows: the mean number waiting over the window's last
+ *     quarter exceeds that over its first quarter by more than a quarter of
+ *     the shortfall (a steady overload gives three quarters of it).  This
+ *     spares deployments whose answers take long against the window (the
+ *     Batch API, long generations): they end the window holding more
+ *     requests in service than they started with, but nothing waits. */
 #include "llmsim/results.h"
 
 #include <math.h>
@@ -135,6 +165,14 @@ enum {
     R_PF_WASTED_N,
     R_CALLS,
     R_ESC_CALLS,
+    R_COST_HOUR,
+    R_COST_MONTH,
+    R_INPUT_TPS,
+    R_OUTPUT_TPS,
+    R_OFFERED,
+    R_ACHIEVED,
+    R_QUEUE_GROWTH,
+    R_STABLE,
     N_RUN_METRICS
 };
 static const struct {
@@ -174,7 +212,23 @@ static const struct {
     {"prefetch_wasted_requests", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
     {"calls", SK_ALL | SK_DEPLOYMENT},
     {"escalated_calls", SK_ALL | SK_DEPLOYMENT},
+    {"cost_per_hour_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"cost_per_month_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"input_tokens_per_s", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"output_tokens_per_s", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"offered_rps", SK_ALL | SK_DEPLOYMENT},
+    {"achieved_rps", SK_ALL | SK_DEPLOYMENT},
+    {"queue_growth", SK_ALL | SK_DEPLOYMENT},
+    {"stable", SK_ALL | SK_DEPLOYMENT},
 };
+
+/* Hours in a month for cost_per_month_usd: 365 x 24 / 12. */
+#define HOURS_PER_MONTH 730.0
+
+/* The overload bins (see the top of the file). */
+#define OV_BINS 4096
+#define OV_WIDTH0 0x1p-10 /* s: the first bin width */
+enum { OV_ARRIVE, OV_START, OV_DONE, OV_KINDS };
 
 /* Billed lines summed per scope (all requests). */
 enum { L_INPUT, L_CACHE_WRITE, L_CACHE_READ, L_OUTPUT, N_LINES };
@@ -201,6 +255,7 @@ struct scope_acc {
     double line_usd[N_LINES]; /* billed lines of every request */
     /* Measured requests only (the ratio-of-sums rows). */
     uint64_t input_tokens;  /* their input_tokens */
+    uint64_t output_measured; /* their output_tokens */
     uint64_t cached_tokens; /* their cached_tokens */
     double cost_usd;        /* their billed lines + GPU line */
     double nocache_usd;     /* their cost_nocache_usd */
@@ -228,6 +283,12 @@ struct rep {
     uint64_t *requests_cd; /* [class * nd + deployment]: every served request */
     double *run;           /* [scope * N_RUN_METRICS + metric], NaN where undefined */
     int has_run;           /* ana_stats_add_run was called */
+    /* overload: [(deployment * OV_KINDS + kind) * OV_BINS + bin] counts of
+     * the served requests' arrivals, service starts and completions in bins
+     * of ov_width seconds; NULL before the first and after add_run */
+    uint32_t *ov;
+    double ov_width;       /* s */
+    double last_arrival_s; /* latest arrival of any request, s (-1 before the first) */
     struct tally *tally;   /* compact mode: [scope * N_REQ_METRICS + metric], NULL before */
 };
 
@@ -300,6 +361,7 @@ static void rep_free(const struct ana_stats *s, struct rep *r)
     free(r->requests_cd);
     free(r->run);
     free(r->tally);
+    free(r->ov);
     free(r);
 }
 
@@ -344,6 +406,7 @@ static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
         }
         for (size_t k = 0; k < s->nscopes * N_RUN_METRICS; k++)
             r->run[k] = NAN;
+        r->last_arrival_s = -1;
         s->reps[i] = r;
     }
     *out = s->reps[i];
@@ -460,6 +523,49 @@ static int go_compact(struct ana_stats *s)
     return 0;
 }
 
+/* Halves the resolution of a replication's overload bins: bin i becomes
+ * bins 2i and 2i + 1, and the width doubles. */
+static void ov_merge(const struct ana_stats *s, struct rep *rep)
+{
+    for (size_t j = 0; j < s->nd * OV_KINDS; j++) {
+        uint32_t *b = &rep->ov[j * OV_BINS];
+        for (size_t i = 0; i < OV_BINS / 2; i++)
+            b[i] = b[2 * i] + b[2 * i + 1];
+        memset(b + OV_BINS / 2, 0, OV_BINS / 2 * sizeof *b);
+    }
+    rep->ov_width *= 2;
+}
+
+/* Counts a served request's arrival, service start and completion in its
+ * deployment's overload bins (allocated on first use). */
+static int ov_record(const struct ana_stats *s, struct rep *rep, const struct sim_request_record *r)
+{
+    double t[OV_KINDS] = {r->arrival_s, r->prefill_start_s, r->done_s};
+    for (int k = 0; k < OV_KINDS; k++)
+        if (!isfinite(t[k]) || t[k] < 0)
+            return LLMSIM_ERANGE;
+    /* A service start outside [arrival, done] would count a negative wait. */
+    if (t[OV_START] < t[OV_ARRIVE])
+        t[OV_START] = t[OV_ARRIVE];
+    if (t[OV_START] > t[OV_DONE])
+        t[OV_START] = t[OV_DONE];
+    if (!rep->ov) {
+        rep->ov = calloc(s->nd * OV_KINDS * OV_BINS, sizeof *rep->ov);
+        if (!rep->ov)
+            return LLMSIM_ENOMEM;
+        rep->ov_width = OV_WIDTH0;
+    }
+    double tmax = t[OV_DONE] > t[OV_ARRIVE] ? t[OV_DONE] : t[OV_ARRIVE];
+    while (tmax >= OV_BINS * rep->ov_width)
+        ov_merge(s, rep);
+    for (int k = 0; k < OV_KINDS; k++) {
+        size_t bin = (size_t)(t[k] / rep->ov_width);
+        rep->ov[((size_t)r->deployment * OV_KINDS + (size_t)k) * OV_BINS +
+                (bin < OV_BINS ? bin : OV_BINS - 1)]++;
+    }
+    return 0;
+}
+
 int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
 {
     if (!s || !r)
@@ -528,6 +634,12 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
                     return LLMSIM_ENOMEM;
             }
     }
+    /* The overload bins count whatever kept the deployment busy: wasted
+     * prefetches too, rejected requests not. */
+    if (!(r->flags & SIM_RF_REJECTED) && (rc = ov_record(s, rep, r)) != 0)
+        return rc;
+    if (isfinite(r->arrival_s) && r->arrival_s > rep->last_arrival_s)
+        rep->last_arrival_s = r->arrival_s;
     for (int k = 0; k < 3; k++) {
         struct scope_acc *a = &rep->acc[scopes[k]];
         for (int l = 0; l < N_LINES; l++)
@@ -547,6 +659,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
             continue;
         a->measured++;
         a->input_tokens += r->input_tokens;
+        a->output_measured += r->output_tokens;
         a->cached_tokens += r->cached_tokens;
         a->cost_usd += v[M_COST];
         a->nocache_usd += r->cost_nocache_usd;
@@ -706,6 +819,94 @@ static void set_cache(double *run, const struct sim_deployment_stats *ds, size_t
     run[R_CACHE_TOKENS] = tokens;
 }
 
+/* The periods a replication's rates are taken over, s. */
+struct periods {
+    double makespan; /* the run: time-based costs */
+    double arrivals; /* [0, last arrival]: per-request charges */
+    double measured; /* makespan - warmup_s: throughput and tokens */
+};
+
+/* Cost per hour and per month, and tokens per second, of one scope: its
+ * time-based costs time_usd (provisioned GPUs, cache storage) per hour of
+ * the makespan plus its billed lines per hour of the arrival period; its
+ * measured requests' tokens per second of the measured period. */
+static void set_rates(double *run, const struct scope_acc *a, double time_usd,
+                      const struct periods *p)
+{
+    double billed = 0; /* wasted prefetches' lines included */
+    for (int l = 0; l < N_LINES; l++)
+        billed += a->line_usd[l];
+    double hour = 0;
+    if (time_usd != 0)
+        hour += p->makespan > 0 ? 3600.0 * time_usd / p->makespan : NAN;
+    if (billed != 0)
+        hour += p->arrivals > 0 ? 3600.0 * billed / p->arrivals : NAN;
+    run[R_COST_HOUR] = hour;
+    run[R_COST_MONTH] = HOURS_PER_MONTH * hour;
+    run[R_INPUT_TPS] = p->measured > 0 ? (double)a->input_tokens / p->measured : NAN;
+    run[R_OUTPUT_TPS] = p->measured > 0 ? (double)a->output_measured / p->measured : NAN;
+}
+
+/* The overload verdict of one deployment in one replication (see the top
+ * of the file). */
+struct overload {
+    uint64_t arrived, completed; /* A and C in the window */
+    double window_s;             /* T, 0 when the window has fewer than 4 bins */
+    double queue_growth;         /* mean waiting, last quarter - first quarter */
+    int stable;
+};
+
+static void ov_eval(const struct ana_stats *s, const struct rep *rep, size_t d, struct overload *o)
+{
+    memset(o, 0, sizeof *o);
+    o->stable = 1;
+    if (!rep->ov || !(rep->last_arrival_s >= 0))
+        return;
+    double w = rep->ov_width;
+    double k0f = ceil(s->warmup_s / w), k1f = floor(rep->last_arrival_s / w);
+    if (!(k1f - k0f >= 4) || k1f > OV_BINS)
+        return;
+    size_t k0 = (size_t)k0f, k1 = (size_t)k1f, m = (k1 - k0) / 4;
+    const uint32_t *arr = &rep->ov[((size_t)d * OV_KINDS + OV_ARRIVE) * OV_BINS];
+    const uint32_t *st = &rep->ov[((size_t)d * OV_KINDS + OV_START) * OV_BINS];
+    const uint32_t *dn = &rep->ov[((size_t)d * OV_KINDS + OV_DONE) * OV_BINS];
+    /* Cumulative counts before boundary k, for k = 0 .. k1. */
+    uint64_t ca = 0, cs = 0, cd = 0, a0 = 0, d0 = 0;
+    double q_first = 0, q_last = 0;
+    for (size_t k = 0; k <= k1; k++) {
+        if (k == k0) {
+            a0 = ca;
+            d0 = cd;
+        }
+        double waiting = (double)ca - (double)cs;
+        if (k >= k0 && k <= k0 + m)
+            q_first += waiting;
+        if (k >= k1 - m)
+            q_last += waiting;
+        if (k < k1) {
+            ca += arr[k];
+            cs += st[k];
+            cd += dn[k];
+        }
+    }
+    o->arrived = ca - a0;
+    o->completed = cd - d0;
+    o->window_s = (double)(k1 - k0) * w;
+    o->queue_growth = (q_last - q_first) / (double)(m + 1);
+    double shortfall = (double)o->arrived - (double)o->completed;
+    o->stable = !(shortfall > 3.0 * sqrt((double)o->arrived) && o->queue_growth > shortfall / 4);
+}
+
+static void set_overload(double *run, const struct overload *o)
+{
+    if (!(o->window_s > 0))
+        return;
+    run[R_OFFERED] = (double)o->arrived / o->window_s;
+    run[R_ACHIEVED] = (double)o->completed / o->window_s;
+    run[R_QUEUE_GROWTH] = o->queue_growth;
+    run[R_STABLE] = o->stable;
+}
+
 int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct sim_world_stats *ws)
 {
     if (!s || !ws)
@@ -720,6 +921,8 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
         return LLMSIM_ESTATE;
 
     double span = ws->makespan_s - s->warmup_s;
+    const struct periods per = {
+        ws->makespan_s, rep->last_arrival_s > 0 ? rep->last_arrival_s : ws->makespan_s, span};
     double gpu_all = 0, idle_all = 0, storage_all = 0;
     /* Self-hosted totals; MFU (MBU) pooled as sum of FLOPs (bytes) over sum
      * of the busy GPU-seconds x peak, each deployment's being flops / mfu. */
@@ -752,6 +955,20 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
         run[R_THROUGHPUT] = span > 0 ? (double)a->measured / span : NAN;
         if (k == 0) {
             set_costs(run, a, gpu_all, storage_all);
+            set_rates(run, a, gpu_all + storage_all, &per);
+            /* Every deployment's window is the same: the sums over them, and
+             * stable when each is. */
+            struct overload all = {0}, o;
+            all.stable = 1;
+            for (size_t d = 0; d < s->nd; d++) {
+                ov_eval(s, rep, d, &o);
+                all.arrived += o.arrived;
+                all.completed += o.completed;
+                all.window_s = o.window_s;
+                all.queue_growth += o.queue_growth;
+                all.stable &= o.stable;
+            }
+            set_overload(run, &all);
             set_cache(run, ws->deployments, s->nd);
             run[R_GPU_IDLE] = idle_all;
             run[R_IN_SYSTEM] = ws->makespan_s > 0 ? ws->area_in_system / ws->makespan_s : NAN;
@@ -793,10 +1010,15 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
                 storage += share * ws->deployments[d].cache_storage_usd;
             }
             set_costs(run, a, gpu, storage);
+            set_rates(run, a, gpu + storage, &per);
         } else {
             size_t d = k - 1 - s->nc;
             const struct sim_deployment_stats *ds = &ws->deployments[d];
             set_costs(run, a, ds->gpu_cost_usd, ds->cache_storage_usd);
+            set_rates(run, a, ds->gpu_cost_usd + ds->cache_storage_usd, &per);
+            struct overload o;
+            ov_eval(s, rep, d, &o);
+            set_overload(run, &o);
             set_cache(run, ds, 1);
             run[R_GPU_IDLE] = ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
             run[R_CALLS] = (double)ds->calls;
@@ -806,6 +1028,8 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
         }
     }
     rep->has_run = 1;
+    free(rep->ov);
+    rep->ov = NULL;
     return 0;
 }
 

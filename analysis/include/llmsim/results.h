@@ -125,10 +125,36 @@
  *   calls, escalated_calls  ("all" and deployments) sim_deployment_stats calls
  *                        and escalated: answers given, and of them those a
  *                        cascade passed up ("all": the sums)
+ *   cost_per_hour_usd    3600 x (provisioned GPU cost + prompt-cache storage
+ *                        fees) / makespan_s + 3600 x billed lines of ALL
+ *                        requests / the arrival period [0, last arrival]:
+ *                        a self-hosted fleet's replicas x tp x gpu_hour_usd,
+ *                        an api deployment's spend at the offered rate
+ *   cost_per_month_usd   730 x cost_per_hour_usd
+ *   input_tokens_per_s, output_tokens_per_s
+ *                        the measured requests' input (output) tokens
+ *                        / (makespan_s - warmup_s), as throughput_rps
+ *   offered_rps, achieved_rps, queue_growth, stable
+ *                        ("all" and deployments) over a window of whole time
+ *                        bins from warmup_s to the last arrival (no value
+ *                        when it spans fewer than 4 bins): requests that
+ *                        arrived in it per second, requests completed in it
+ *                        per second (warm-up arrivals included), the mean
+ *                        number waiting for service over its last quarter
+ *                        less that over its first, and 0 when the deployment
+ *                        could not keep up (arrived - completed > 3
+ *                        sqrt(arrived), and queue_growth > a quarter of that
+ *                        shortfall), else 1 (analysis/src/stats.c says why);
+ *                        "all": the sums over the deployments, stable when
+ *                        every deployment is.  The bins (a fixed 4096 per
+ *                        deployment, 48 KiB, allocated with a replication's
+ *                        first record and freed by its ana_stats_add_run)
+ *                        count served requests, wasted prefetches included
  * Scope "all" has all but kv_capacity_tokens; "deployment:NAME" all but
  * in_system_mean and littles_law_rel_err (its GPU line is its own provisioned
  * cost, its storage line its own storage fees); "class:NAME" throughput_rps,
- * the cost_per_1k lines and cost_per_1m_output_tokens_usd, with each
+ * the cost_per_1k lines, cost_per_1m_output_tokens_usd, cost_per_hour_usd,
+ * cost_per_month_usd and the tokens per second, with each
  * deployment's provisioned GPU cost shared among classes in proportion to the
  * GPU cost attributed to their requests there (to their served request
  * counts where none was), and its cache storage fees in proportion to their
@@ -207,8 +233,9 @@ void ana_stats_free(struct ana_stats *s);
  * metrics and cost_nocache_usd are not looked at).  Returns 0,
  * LLMSIM_EINVAL (class, deployment or replication index out of range),
  * LLMSIM_ERANGE (replication >= SIM_MAX_REPLICATIONS, or a metric or cost
- * line, cost_nocache_usd included, that is NaN or infinite) or
- * LLMSIM_ENOMEM; on failure nothing is added. */
+ * line, cost_nocache_usd included, that is NaN or infinite; or a served
+ * request's arrival_s, prefill_start_s or done_s that is negative, NaN or
+ * infinite) or LLMSIM_ENOMEM; on failure nothing is added. */
 int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r);
 
 /* Percentiles are exact (from every sample) up to ANA_EXACT_REQUESTS

@@ -24,6 +24,13 @@
 
 #define MAX_SETS 256
 
+/* Hours in a month for the cost projection: 365 x 24 / 12. */
+#define HOURS_PER_MONTH 730.0
+
+/* The horizon bound that stopped a replication's arrivals. */
+enum { STOP_DURATION, STOP_REQUESTS, STOP_TRACE, N_STOPS };
+static const char *const stop_names[N_STOPS] = {"duration_s", "requests", "trace"};
+
 static volatile sig_atomic_t g_stop;
 
 static void on_signal(int sig)
@@ -49,7 +56,9 @@ static void run_usage(FILE *f)
           "Simulates the scenario (the built-in default RAG assistant when none is given),\n"
           "writes the results file (HDF5: /requests, /timeseries, /summary, /scenario) and\n"
           "prints the summary: TTFT, inter-token, end-to-end and queueing percentiles,\n"
-          "throughput, cost per 1k requests by line, per class and per deployment.\n"
+          "throughput and tokens per second, cost per 1k requests by line, cost per hour\n"
+          "and per month, per class and per deployment.  Warns on stderr when a\n"
+          "deployment cannot keep up (overloaded) or thrashes its KV cache.\n"
           "\n"
           "  -o, --output OUT.h5   results file (default: the scenario's output.path)\n"
           "  --seed N              override the scenario seed\n"
@@ -57,7 +66,8 @@ static void run_usage(FILE *f)
           "                        or --set 'deployments.sonnet.latency.itl_ms={dist: lognormal, mean: 20, cv: 0.3}'\n"
           "  --replications N      independent replications (95% confidence intervals over them)\n"
           "  --jobs N              run up to N replications at once in threads (same results for any N)\n"
-          "  --json                print the summary as JSON instead of the table\n"
+          "  --json                print the headline figures, each deployment's stable flag and\n"
+          "                        the whole summary as JSON instead of the table\n"
           "  --quiet               print nothing but errors\n",
           f);
 }
@@ -224,8 +234,96 @@ static void print_routing(const struct sim_scenario *sc, const struct ana_summar
     }
 }
 
+/* Which bound stopped arrivals in a replication that let in `generated`
+ * requests (every request but wasted prefetches, rejected ones included):
+ * the request count when it was reached, the end of a trace when every row
+ * was replayed, else the duration (nothing else stops arrivals). */
+static int stop_of(const struct sim_scenario *sc, uint64_t generated)
+{
+    if (sc->max_requests > 0 && generated >= sc->max_requests)
+        return STOP_REQUESTS;
+    if (sc->workload.process == SIM_ARRIVAL_TRACE && generated >= sc->workload.trace.n)
+        return STOP_TRACE;
+    return STOP_DURATION;
+}
+
+/* "arrivals stopped by ...", with the replications of each bound when
+ * they differ. */
+static void format_stops(char *buf, size_t n, const struct sim_scenario *sc,
+                         const int count[N_STOPS])
+{
+    int kinds = 0;
+    for (int k = 0; k < N_STOPS; k++)
+        kinds += count[k] > 0;
+    size_t len = (size_t)snprintf(buf, n, "arrivals stopped");
+    const char *sep = "";
+    for (int k = 0; k < N_STOPS && len < n; k++) {
+        if (count[k] == 0)
+            continue;
+        if (k == STOP_DURATION)
+            len += (size_t)snprintf(buf + len, n - len, "%s by duration_s = %g s", sep,
+                                    sc->duration_s);
+        else if (k == STOP_REQUESTS)
+            len += (size_t)snprintf(buf + len, n - len, "%s by requests = %llu", sep,
+                                    (unsigned long long)sc->max_requests);
+        else
+            len += (size_t)snprintf(buf + len, n - len, "%s by the end of the trace", sep);
+        if (kinds > 1 && len < n)
+            len += (size_t)snprintf(buf + len, n - len, " in %d replication%s", count[k],
+                                    count[k] == 1 ? "" : "s");
+        sep = ",";
+    }
+}
+
+/* A dollar figure: cents, or four decimals under $1. */
+static void usd(char *buf, size_t n, double v)
+{
+    snprintf(buf, n, fabs(v) < 1 && v != 0 ? "$%.4f" : "$%.2f", v);
+}
+
+/* The fleet's cost per hour and per month at this traffic, split into
+ * provisioned GPUs and api spend when both exist. */
+static void print_projection(const struct sim_scenario *sc, const struct ana_summary_row *rows,
+                             size_t n)
+{
+    double hour = val(rows, n, "all", "cost_per_hour_usd", F_MEAN);
+    double ci = val(rows, n, "all", "cost_per_hour_usd", F_CI);
+    double gpu_hour = 0, api_hour = 0;
+    long gpus = 0;
+    int n_api = 0;
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        const struct sim_deployment_cfg *d = &sc->deployments[i];
+        char scope[ANA_SCOPE_MAX];
+        snprintf(scope, sizeof scope, "deployment:%s", d->name);
+        double h = val(rows, n, scope, "cost_per_hour_usd", F_MEAN);
+        if (d->kind == SIM_DEPLOY_SELF_HOSTED) {
+            gpus += (long)d->replicas * d->tp;
+            gpu_hour += isfinite(h) ? h : 0;
+        } else {
+            n_api++;
+            api_hour += isfinite(h) ? h : 0;
+        }
+    }
+    char a[32], b[32], c[32];
+    usd(a, sizeof a, hour);
+    usd(b, sizeof b, HOURS_PER_MONTH * hour);
+    printf("cost per hour         %s", a);
+    if (isfinite(ci) && ci > 0)
+        printf(" (+/- %.3g)", ci);
+    printf(", per month (730 h) %s:", b);
+    usd(a, sizeof a, gpu_hour);
+    usd(c, sizeof c, api_hour);
+    if (gpus > 0 && n_api > 0)
+        printf(" %ld GPU%s provisioned %s + api spend at this traffic %s\n", gpus,
+               gpus == 1 ? "" : "s", a, c);
+    else if (gpus > 0)
+        printf(" %ld GPU%s provisioned\n", gpus, gpus == 1 ? "" : "s");
+    else
+        printf(" api spend at this traffic\n");
+}
+
 static void print_table(const struct sim_scenario *sc, const struct ana_summary_row *rows, size_t n,
-                        const char *path, uint64_t warmup_skipped)
+                        const char *path, uint64_t warmup_skipped, const char *stops)
 {
     const struct ana_summary_row *e2e = ana_summary_find(rows, n, "all", "e2e_s");
     printf("llmsim: %s (seed %llu, %d replication%s", sc->name, (unsigned long long)sc->seed,
@@ -233,6 +331,8 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     printf(", %llu requests measured", e2e ? (unsigned long long)e2e->count : 0ULL);
     if (warmup_skipped)
         printf(", %llu in warm-up left out", (unsigned long long)warmup_skipped);
+    if (stops[0])
+        printf("; %s", stops);
     printf(")\n");
     if (sc->description)
         printf("  %s\n", sc->description);
@@ -248,6 +348,11 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     if (isfinite(thr_ci))
         printf(" (+/- %.3g)", thr_ci);
     printf("\n");
+    double tin = val(rows, n, "all", "input_tokens_per_s", F_MEAN);
+    double tout = val(rows, n, "all", "output_tokens_per_s", F_MEAN);
+    printf(tin >= 1000 ? "tokens per second     %.0f input" : "tokens per second     %.4g input",
+           tin);
+    printf(tout >= 1000 ? ", %.0f output\n" : ", %.4g output\n", tout);
     double c1k = val(rows, n, "all", "cost_per_1k_usd", F_MEAN);
     double c1k_ci = val(rows, n, "all", "cost_per_1k_usd", F_CI);
     printf("cost per 1k requests  $%.4f", c1k);
@@ -265,6 +370,7 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     double idle = val(rows, n, "all", "gpu_idle_usd", F_MEAN);
     if (isfinite(idle) && idle > 0)
         printf("  GPU idle (provisioned, unused) $%.4f per replication\n", idle);
+    print_projection(sc, rows, n);
     int cached = 0;
     for (size_t i = 0; i < sc->n_deployments; i++)
         cached |= sc->deployments[i].kind == SIM_DEPLOY_API && sc->deployments[i].cache.enabled;
@@ -446,8 +552,16 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* Whether a deployment scope kept up in every replication (a scope without
+ * a verdict, too short a window, counts as stable). */
+static int is_stable(const struct ana_summary_row *rows, size_t n, const char *scope)
+{
+    double st = val(rows, n, scope, "stable", F_MEAN);
+    return !isfinite(st) || st >= 1;
+}
+
 static void print_json(const struct sim_scenario *sc, const struct ana_summary_row *rows, size_t n,
-                       const char *path)
+                       const char *path, const int stops[N_STOPS])
 {
     printf("{\"scenario\": ");
     json_str(stdout, sc->name);
@@ -457,6 +571,35 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
         json_str(stdout, path);
     else
         printf("null");
+    int kinds = 0, last = 0;
+    for (int k = 0; k < N_STOPS; k++)
+        if (stops[k] > 0) {
+            kinds++;
+            last = k;
+        }
+    printf(",\n \"arrivals_stopped_by\": ");
+    json_str(stdout, kinds == 1 ? stop_names[last] : kinds > 1 ? "mixed" : "none");
+    const char *headline[] = {"cost_per_hour_usd", "cost_per_month_usd", "input_tokens_per_s",
+                              "output_tokens_per_s"};
+    for (size_t k = 0; k < sizeof headline / sizeof *headline; k++) {
+        printf(", \"%s\": ", headline[k]);
+        json_num(stdout, val(rows, n, "all", headline[k], F_MEAN));
+    }
+    printf(", \"stable\": %s,\n \"deployments\": [", is_stable(rows, n, "all") ? "true" : "false");
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        char scope[ANA_SCOPE_MAX];
+        snprintf(scope, sizeof scope, "deployment:%s", sc->deployments[i].name);
+        printf("%s\n  {\"name\": ", i ? "," : "");
+        json_str(stdout, sc->deployments[i].name);
+        printf(", \"stable\": %s", is_stable(rows, n, scope) ? "true" : "false");
+        const char *fig[] = {"offered_rps", "achieved_rps", "queue_growth", "cost_per_hour_usd"};
+        for (size_t k = 0; k < sizeof fig / sizeof *fig; k++) {
+            printf(", \"%s\": ", fig[k]);
+            json_num(stdout, val(rows, n, scope, fig[k], F_MEAN));
+        }
+        printf("}");
+    }
+    printf("\n ]");
     printf(", \"summary\": [");
     for (size_t i = 0; i < n; i++) {
         const struct ana_summary_row *r = &rows[i];
@@ -476,6 +619,65 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
     printf("\n]}\n");
 }
 
+/* Warns when a deployment cannot keep up with what is offered to it (the
+ * `stable` row of /summary, whose test results.h describes): both rates,
+ * how much its queue grew, and what to change. */
+static void warn_overload(const struct sim_deployment_cfg *d, const struct ana_summary_row *rows,
+                          size_t n)
+{
+    char scope[ANA_SCOPE_MAX];
+    snprintf(scope, sizeof scope, "deployment:%s", d->name);
+    const struct ana_summary_row *st = ana_summary_find(rows, n, scope, "stable");
+    if (st == NULL || st->count == 0 || st->mean >= 1)
+        return;
+    char reps[64] = "";
+    if (st->count > 1)
+        snprintf(reps, sizeof reps, " in %.0f of %llu replications",
+                 (1 - st->mean) * (double)st->count, (unsigned long long)st->count);
+    const char *fix =
+        d->kind == SIM_DEPLOY_SELF_HOSTED
+            ? "add replicas, use a faster GPU (or more GPUs per replica), or lower the arrival rate"
+            : "raise its rate limits, send part of the traffic elsewhere, or lower the arrival "
+              "rate";
+    fprintf(stderr,
+            "llmsim: warning: deployment %s is overloaded%s: %.4g requests/s offered but %.4g "
+            "served while requests arrived, and its queue grew by %.0f; latency grows with the "
+            "horizon; %s\n",
+            d->name, reps, val(rows, n, scope, "offered_rps", F_MEAN),
+            val(rows, n, scope, "achieved_rps", F_MEAN),
+            val(rows, n, scope, "queue_growth", F_MEAN), fix);
+}
+
+/* A --set of one horizon bound keeps the scenario's other bound, and
+ * arrivals stop at whichever comes first: say so when the other one won. */
+static void note_horizon(const struct sim_scenario *sc, const struct scn_override *sets,
+                         size_t n_sets, const int stops[N_STOPS])
+{
+    int set_requests = 0, set_duration = 0;
+    for (size_t i = 0; i < n_sets; i++) {
+        set_requests |= !strcmp(sets[i].key, "horizon.requests");
+        set_duration |= !strcmp(sets[i].key, "horizon.duration_s");
+    }
+    char warmup[48] = "";
+    if (sc->warmup_s > 0)
+        snprintf(warmup, sizeof warmup, ", warmup_s: %g", sc->warmup_s);
+    if (set_requests && !set_duration && stops[STOP_DURATION] > 0)
+        fprintf(stderr,
+                "llmsim: note: arrivals stopped by the scenario's duration_s = %g s before "
+                "requests = %llu: --set keeps the other bound, and arrivals stop at whichever "
+                "comes first; to drop it, replace the whole horizon: --set "
+                "'horizon={requests: %llu%s}'\n",
+                sc->duration_s, (unsigned long long)sc->max_requests,
+                (unsigned long long)sc->max_requests, warmup);
+    if (set_duration && !set_requests && stops[STOP_REQUESTS] > 0)
+        fprintf(stderr,
+                "llmsim: note: arrivals stopped by the scenario's requests = %llu before "
+                "duration_s = %g s: --set keeps the other bound, and arrivals stop at whichever "
+                "comes first; to drop it, replace the whole horizon: --set "
+                "'horizon={duration_s: %g%s}'\n",
+                (unsigned long long)sc->max_requests, sc->duration_s, sc->duration_s, warmup);
+}
+
 /* Counts warm-up requests on their way to the statistics. */
 struct warm_counter {
     struct sim_sink inner;
@@ -485,11 +687,15 @@ struct warm_counter {
     uint64_t queued;            /* ... that waited in the client-side queue */
     double queued_s;
     uint64_t limited_one, queued_one; /* of them, answered by one tier (their waits are summed) */
+    uint64_t *generated; /* [replication]: requests the horizon let in (wasted prefetches not) */
+    int n_reps;
 };
 
 static int count_request(void *ctx, const struct sim_request_record *r)
 {
     struct warm_counter *w = ctx;
+    if (!(r->flags & SIM_RF_PREFETCH_WASTED) && r->replication >= 0 && r->replication < w->n_reps)
+        w->generated[r->replication]++;
     if (r->flags & SIM_RF_PREFETCH_WASTED) {
         /* a wrong guess: neither measured nor left out, only paid for */
     } else if (r->flags & SIM_RF_WARMUP) {
@@ -726,8 +932,10 @@ int cmd_run(int argc, char **argv)
     struct ana_summary_row *rows = NULL;
     size_t n_rows = 0;
     const char **cnames = NULL, **dnames = NULL;
-    uint64_t warm = 0;
+    uint64_t warm = 0, *generated = NULL;
     int interrupted = 0;
+    int stops[N_STOPS] = {0};
+    char stop_text[256] = "";
 
     if (resolved == NULL || ana_stats_alloc(&stats, &sc) != 0) {
         cli_errorf("out of memory");
@@ -735,7 +943,8 @@ int cmd_run(int argc, char **argv)
     }
     cnames = calloc(sc.workload.n_classes, sizeof *cnames);
     dnames = calloc(sc.n_deployments, sizeof *dnames);
-    if (cnames == NULL || dnames == NULL) {
+    generated = calloc((size_t)sc.replications, sizeof *generated);
+    if (cnames == NULL || dnames == NULL || generated == NULL) {
         cli_errorf("out of memory");
         goto done;
     }
@@ -772,7 +981,8 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    struct warm_counter wc = {.inner = ana_stats_sink(stats)};
+    struct warm_counter wc = {
+        .inner = ana_stats_sink(stats), .generated = generated, .n_reps = sc.replications};
     struct sim_sink stats_sink = {&wc, count_request, NULL, count_iter};
     struct sim_tee tee = {ana_h5_sink(h5), stats_sink};
     struct sim_sink sink = sim_tee_sink(&tee);
@@ -834,6 +1044,9 @@ int cmd_run(int argc, char **argv)
     if (is_tty && !o.quiet && sc.replications > 1)
         fputc('\n', stderr);
     warm = wc.warm;
+    for (int r = 0; r < sc.replications; r++)
+        stops[stop_of(&sc, generated[r])]++;
+    format_stops(stop_text, sizeof stop_text, &sc, stops);
     if (ana_stats_summary(stats, &rows, &n_rows) != 0) {
         cli_errorf("out of memory");
         goto done;
@@ -860,7 +1073,10 @@ int cmd_run(int argc, char **argv)
                     "lowers throughput; lower max_batch or max_batched_tokens, use an fp8 KV cache, or add "
                     "replicas\n",
                     sc.deployments[i].name, pre->mean, pre->p99);
+        warn_overload(&sc.deployments[i], rows, n_rows);
     }
+    if (!o.quiet)
+        note_horizon(&sc, o.sets, o.n_sets, stops);
     if (ana_h5_write_summary(h5, rows, n_rows, &err) != 0) {
         print_error(&err);
         goto done;
@@ -888,9 +1104,9 @@ int cmd_run(int argc, char **argv)
                (unsigned long long)ANA_EXACT_REQUESTS);
     if (!o.quiet) {
         if (o.json)
-            print_json(&sc, rows, n_rows, sc.output.path);
+            print_json(&sc, rows, n_rows, sc.output.path, stops);
         else
-            print_table(&sc, rows, n_rows, sc.output.path, warm);
+            print_table(&sc, rows, n_rows, sc.output.path, warm, stop_text);
     }
     exit_code = LLMSIM_EXIT_OK;
 done:
@@ -900,6 +1116,7 @@ done:
     ana_stats_free(stats);
     free(cnames);
     free(dnames);
+    free(generated);
     free(resolved);
     free(given);
     sim_scenario_free(&sc);

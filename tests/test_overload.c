@@ -12,6 +12,8 @@
  *     keeps up when lambda < mu: it serves what arrives; when lambda > mu it
  *     is never idle once its queue has built up, so it serves mu per second
  *     and its queue grows by lambda - mu per second;
+ *   - an api deployment limited to R requests per minute serves R / 60 per
+ *     second when more is offered (the client-side queue holds the rest);
  *   - a deterministic queue (arrivals every 0.1 s, 0.2 s of service each)
  *     serves exactly 5 of the 10 requests/s offered, and its queue at time t
  *     is 5 t, so the mean queue of the last quarter of [0, T] exceeds that of
@@ -257,6 +259,41 @@ START_TEST(test_long_answers_are_not_overload)
 }
 END_TEST
 
+START_TEST(test_rate_limit_caps_an_api)
+{
+    /* 200 requests per minute let 3.333 requests/s through: at 4.125
+     * offered the client-side queue grows; at 240 per minute it keeps up. */
+    const char *base =
+        "name: rl\nseed: 37\nhorizon: {duration_s: 900, warmup_s: 60}\n"
+        "workload:\n  arrivals: {process: poisson, rate_per_s: 4.125}\n"
+        "  classes: [{name: c, prompt: [{segment: p, tokens: 400}], output_tokens: 60}]\n"
+        "deployments:\n  - {name: sonnet, kind: api, model: claude-sonnet-4-6}\n";
+    const char *limits[] = {"{requests_per_min: 200, on_limit: queue}",
+                            "{requests_per_min: 300, on_limit: queue}"};
+    for (int k = 0; k < 2; k++) {
+        struct scn_override o[] = {{"deployments.sonnet.rate_limits", limits[k]}};
+        struct sim_scenario sc;
+        tu_load_yaml(&sc, base, o, 1);
+        struct ana_summary_row *rows;
+        size_t n;
+        tu_summarize(&sc, NULL, &rows, &n);
+        double offered = row(rows, n, "deployment:sonnet", "offered_rps")->mean;
+        double achieved = row(rows, n, "deployment:sonnet", "achieved_rps")->mean;
+        double stable = row(rows, n, "deployment:sonnet", "stable")->mean;
+        ck_assert_msg(fabs(offered - 4.125) < 3 * sqrt(4.125 / 840), "offered %g", offered);
+        if (k == 0) {
+            ck_assert_msg(fabs(achieved - 200 / 60.0) < 0.01 * 200 / 60.0, "achieved %g", achieved);
+            ck_assert_double_eq(stable, 0);
+        } else {
+            ck_assert_msg(fabs(achieved - offered) < 0.01 * offered, "achieved %g", achieved);
+            ck_assert_double_eq(stable, 1);
+        }
+        free(rows);
+        sim_scenario_free(&sc);
+    }
+}
+END_TEST
+
 /* A scenario for feeding records by hand: one class, one deployment. */
 static struct ana_stats *hand_stats(struct sim_scenario *sc, double warmup_s)
 {
@@ -393,6 +430,7 @@ static Suite *overload_suite(void)
     tcase_add_test(tc, test_fleet_cost_per_hour);
     tcase_add_test(tc, test_api_cost_per_hour);
     tcase_add_test(tc, test_long_answers_are_not_overload);
+    tcase_add_test(tc, test_rate_limit_caps_an_api);
     tcase_add_test(tc, test_deterministic_queue);
     tcase_add_test(tc, test_bad_times_refused);
     suite_add_tcase(s, tc);

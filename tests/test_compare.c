@@ -797,6 +797,7 @@ START_TEST(test_command_csv)
     ck_assert_int_eq(n, 12);
     ck_assert_str_eq(f[11], "welch-summary");
     char *out2 = NULL;
+    free(err);
     ck_assert_int_eq(compare(dir, "run1.h5 noreq.h5 --baseline run1.h5 --csv", &out2, &err), 0);
     n = csv_fields(out2, "\nall,latency,ttft_s,p50,", f, 32);
     ck_assert_str_eq(f[9], "");  /* no half-width */

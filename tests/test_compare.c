@@ -24,24 +24,6 @@
 #define T975_3 3.182446305284263 /* t_{0.975, 3} */
 #define T975_6 2.446911851144969 /* t_{0.975, 6} */
 
-static void remove_dir(char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char p[4096];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-    free(dir);
-}
-
 /* ---- natural order ---------------------------------------------------- */
 
 START_TEST(test_natural_order)
@@ -523,7 +505,7 @@ START_TEST(test_groups)
     snprintf(path, sizeof path, "%s/absent.h5", dir);
     ck_assert_int_eq(ana_h5_read_groups(path, NULL, &g, &err), LLMSIM_EIO);
     ck_assert_int_eq(ana_h5_read_extra(path, &x, &err), LLMSIM_EIO);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -597,7 +579,7 @@ START_TEST(test_batches)
     ck_assert_double_eq_tol(g.t0, 50.05, 1e-12);
     ck_assert(g.t1 > 99.95 && g.t1 < 99.95 + 1e-9);
     ana_groups_free(&g);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -716,7 +698,7 @@ START_TEST(test_command_text)
     ck_assert_msg(strstr(out, "\nclass:chat ") != NULL, "%s", out);
     free(out);
     free(err);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -805,7 +787,7 @@ START_TEST(test_command_csv)
     free(out);
     free(out2);
     free(err);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -840,7 +822,7 @@ START_TEST(test_command_json)
     }
     free(out);
     free(err);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -914,7 +896,7 @@ START_TEST(test_command_errors)
     ck_assert_ptr_nonnull(strstr(out, "Welch from the summaries' intervals"));
     free(out);
     free(err);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 

@@ -160,24 +160,6 @@ static int count_entries(const char *dir, char *first, size_t n)
     return k;
 }
 
-static void remove_dir(char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char p[4096];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-    free(dir);
-}
-
 /* The memory types of the records, built here independently of h5.c. */
 static hid_t request_mtype(void)
 {
@@ -497,7 +479,7 @@ START_TEST(test_roundtrip)
     ana_h5_info_free(&info);
     ck_assert_ptr_null(info.rows);
     ana_h5_info_free(&info); /* twice is harmless */
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -516,7 +498,7 @@ START_TEST(test_incomplete)
     ck_assert_uint_eq(info.n_rows, 0);
     ck_assert_ptr_null(info.rows);
     ana_h5_info_free(&info);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -538,7 +520,7 @@ START_TEST(test_abort)
     ana_h5_abort(h);
     ck_assert_int_eq(count_entries(dir, NULL, 0), 0);
     ana_h5_abort(NULL);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -559,7 +541,7 @@ START_TEST(test_no_directory)
     ck_assert_msg(strstr(err.msg, "No such file or directory") && strstr(err.msg, "r.h5.tmp-"),
                   "message: %s", err.msg);
     ck_assert_int_eq(count_entries(dir, NULL, 0), 0);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -603,7 +585,7 @@ START_TEST(test_invalid_arguments)
     ck_assert_uint_eq(info.n_rows, 0);
     ck_assert_str_eq(info.scenario_name, "");
     ana_h5_info_free(&info);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -645,7 +627,7 @@ START_TEST(test_read_errors)
     H5Fclose(f);
     ck_assert_int_eq(ana_h5_read(path, &info, &err), LLMSIM_ERANGE);
     ck_assert_ptr_null(info.rows);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -685,7 +667,7 @@ START_TEST(test_write_failure)
     ck_assert_str_eq(err.file, path);
     ck_assert_msg(strstr(err.msg, "cannot") != NULL, "message: %s", err.msg);
     ck_assert_int_eq(count_entries(dir, NULL, 0), 0);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -742,7 +724,7 @@ START_TEST(test_pandas)
     ck_assert_double_eq_tol(p95, want, 1e-12);
     free(x);
     free(out);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 

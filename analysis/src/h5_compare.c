@@ -325,18 +325,6 @@ static hid_t rq_type(hid_t ftype, const char **missing, int *has_perceived)
     return t;
 }
 
-/* Type 7 percentile of sorted x[0..n-1]. */
-static double pct(const double *x, size_t n, double p)
-{
-    if (n == 0)
-        return NAN;
-    double h = (double)(n - 1) * p;
-    size_t lo = (size_t)floor(h);
-    if (lo + 1 >= n)
-        return x[n - 1];
-    return x[lo] + (h - (double)lo) * (x[lo + 1] - x[lo]);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -369,10 +357,10 @@ static void fill_group(struct ana_groups *g, size_t scope, size_t group, const s
         if (q >= N_PCT)
             continue;
         qsort(scratch, m, sizeof *scratch, cmp_double);
-        out[ANA_GS_P50] = pct(scratch, m, 0.50);
-        out[ANA_GS_P90] = pct(scratch, m, 0.90);
-        out[ANA_GS_P95] = pct(scratch, m, 0.95);
-        out[ANA_GS_P99] = pct(scratch, m, 0.99);
+        out[ANA_GS_P50] = ana_quantile7(scratch, m, 0.50);
+        out[ANA_GS_P90] = ana_quantile7(scratch, m, 0.90);
+        out[ANA_GS_P95] = ana_quantile7(scratch, m, 0.95);
+        out[ANA_GS_P99] = ana_quantile7(scratch, m, 0.99);
     }
 }
 

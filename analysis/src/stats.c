@@ -1056,8 +1056,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Type-7 quantile of sorted x[0..n-1]; NaN for n == 0. */
-static double quantile7(const double *x, size_t n, double p)
+double ana_quantile7(const double *x, size_t n, double p)
 {
     if (n == 0)
         return NAN;
@@ -1110,10 +1109,10 @@ static void fill_row(struct ana_summary_row *row, const char *scope, const char 
     row->count = n;
     row->mean = mean_of(x, n);
     qsort(x, n, sizeof *x, cmp_double);
-    row->p50 = quantile7(x, n, 0.50);
-    row->p90 = quantile7(x, n, 0.90);
-    row->p95 = quantile7(x, n, 0.95);
-    row->p99 = quantile7(x, n, 0.99);
+    row->p50 = ana_quantile7(x, n, 0.50);
+    row->p90 = ana_quantile7(x, n, 0.90);
+    row->p95 = ana_quantile7(x, n, 0.95);
+    row->p99 = ana_quantile7(x, n, 0.99);
     row->ci95 = ci95;
 }
 

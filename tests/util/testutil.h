@@ -13,6 +13,9 @@ int tu_run(const char *cmd, char **output);
 
 /* A fresh temporary directory path (malloc'ed), created. */
 char *tu_tmpdir(void);
+/* Removes the files of a flat directory made by tu_tmpdir, the directory
+ * itself, and frees the name. */
+void tu_remove_dir(char *dir);
 
 /* Runs a Check suite (CK_NORMAL output) and returns the process exit status:
  * EXIT_SUCCESS when every test passed. */

@@ -365,4 +365,8 @@ double ana_t_quantile(double p, double dof);
 
 #define ANA_SCHEMA_VERSION 2
 
+/* The type-7 quantile (linear interpolation, R's default) p in [0, 1] of
+ * sorted x[0..n-1]; NaN for n == 0.  The percentiles of /summary. */
+double ana_quantile7(const double *x, size_t n, double p);
+
 #endif

@@ -34,12 +34,14 @@ const double MDL_ROOFLINE_DEFAULT_MBU = 0.90;
 const double MDL_ROOFLINE_DEFAULT_GEMM_HALF_TOKENS = 83.0;
 const double MDL_ROOFLINE_DEFAULT_ATTN_MFU = 0.50;
 const double MDL_ROOFLINE_DEFAULT_ATTN_MBU = 0.65;
-const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S = 2.0e-3;
+/* vllm-v1's host time per step (the engine table needs it as a constant
+ * expression). */
+#define STEP_OVERHEAD_V1_S 2.0e-3
+const double MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S = STEP_OVERHEAD_V1_S;
 const double MDL_ROOFLINE_DEFAULT_ALLREDUCE_LATENCY_S = 36e-6;
 const double MDL_ROOFLINE_DEFAULT_LINK_EFF = 0.33;
 const double MDL_ROOFLINE_DEFAULT_LAYER_OVERHEAD_S = 58e-6;
 
-#define MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S_V1 2.0e-3 /* = MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S */
 
 /* Bytes of the activations an all-reduce sums: 16-bit, whatever the weights. */
 #define ACTIVATION_BYTES 2.0
@@ -171,7 +173,7 @@ static const struct mdl_engine_info engines[MDL_N_ENGINES] = {
     [MDL_ENGINE_VLLM_V1] = {
         .name = "vllm-v1", .overlap_host = 1, .eager = 0, .chunked_prefill = 1, .prefix_cache = 1,
         .admit_whole_prompt = 0, .watermark = 0.0, .preempt_keeps_cache = 1,
-        .host_step_s = MDL_ROOFLINE_DEFAULT_STEP_OVERHEAD_S_V1, .host_seq_s = 10e-6, .launch_layer_s = 0.0,
+        .host_step_s = STEP_OVERHEAD_V1_S, .host_seq_s = 10e-6, .launch_layer_s = 0.0,
         .mem_util = 0.92, .non_torch_gib = 0.25, .non_torch_tp_gib = 1.85, .profiles_graphs = 1,
         .sampler_in_profile = 1,
         .source = "vllm/v1/core/sched/scheduler.py, vllm/v1/worker/gpu_worker.py (vLLM 0.21 to 0.28)"},

@@ -1288,9 +1288,8 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
     }
     if (d->has_gpu && d->has_llm) {
         sim_deployment_kv_budget(d, &d->kv_budget);
-        d->kv_from_memory = d->kv_capacity_tokens <= 0;
         const struct mdl_kv_budget *kb = &d->kv_budget;
-        if (d->kv_from_memory && kb->blocks < 1) {
+        if (d->kv_capacity_tokens <= 0 && kb->blocks < 1) {
             const struct yn_node *k = yn_get(dn, "gpu_memory_utilization");
             return scn_fail(c, k ? k : dn,
                             "no room for a KV block on %s x %d: %.2f x %.2f GiB = %.2f GiB usable per GPU, "

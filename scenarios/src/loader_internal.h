@@ -83,7 +83,5 @@ int scn_calibration_apply(struct scn_ctx *c, const struct yn_node *at, const cha
 int scn_read_gpu(struct scn_ctx *c, const struct yn_node *n, struct mdl_gpu *out, int inline_entry);
 int scn_read_llm(struct scn_ctx *c, const struct yn_node *n, struct mdl_llm *out, int inline_entry);
 
-/* Nearest candidate within a small edit distance, or NULL. */
-const char *scn_did_you_mean(const char *word, const char *const *cands, size_t n);
 
 #endif

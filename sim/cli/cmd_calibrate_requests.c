@@ -113,16 +113,11 @@ static int parse_params(const char *s, unsigned *mask)
     for (char *tok = strtok(buf, ","); tok != NULL; tok = strtok(NULL, ",")) {
         int i = mdl_roofline_param_find(tok);
         if (i < 0) {
-            const char *near = NULL;
-            size_t best = (size_t)-1;
-            for (int k = 0; k < MDL_N_PARAMS; k++) {
-                size_t e = scn_edit_distance(tok, mdl_roofline_params[k].name);
-                if (e < best) {
-                    best = e;
-                    near = mdl_roofline_params[k].name;
-                }
-            }
-            if (near != NULL && best <= 3)
+            const char *names[MDL_N_PARAMS];
+            for (int k = 0; k < MDL_N_PARAMS; k++)
+                names[k] = mdl_roofline_params[k].name;
+            const char *near = scn_did_you_mean(tok, names, MDL_N_PARAMS);
+            if (near != NULL)
                 cli_errorf(
                     "calibrate requests: unknown parameter '%s' in --params (did you mean '%s'?)",
                     tok, near);

@@ -513,11 +513,8 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
         }
         double size = val(rows, n, scope, "input_tokens", F_MEAN) + val(rows, n, scope, "output_tokens", F_MEAN);
         char gib[16] = "-";
-        if (d->has_gpu && d->has_llm) {
-            struct mdl_kv_budget kb;
-            sim_deployment_kv_budget(d, &kb);
-            snprintf(gib, sizeof gib, "%.2f", cap * kb.bytes_per_token / MDL_GIB);
-        }
+        if (d->has_gpu && d->has_llm) /* the loader's accounting of this deployment */
+            snprintf(gib, sizeof gib, "%.2f", cap * d->kv_budget.bytes_per_token / MDL_GIB);
         printf("  %-22s %11.0f %9.0f %8s %8.1f  %s, %s\n", d->name, cap, cap / d->block_tokens, gib,
                size > 0 ? cap / size : NAN, mdl_engine_name(d->engine),
                d->kv_capacity_tokens > 0 ? "kv_capacity_tokens" : "from memory");

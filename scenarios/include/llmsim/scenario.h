@@ -90,6 +90,10 @@ const struct mdl_llm *scn_llm_lookup(const char *id, const char **near);
 
 /* Levenshtein distance, for "did you mean". */
 size_t scn_edit_distance(const char *a, const char *b);
+/* The candidate nearest to word within a small edit distance (a third of
+ * the word, 1 to 3 edits) or of which word is a truncation, or NULL: the
+ * "did you mean" of every llmsim message. */
+const char *scn_did_you_mean(const char *word, const char *const *cands, size_t n);
 
 /* Reads the step-time measurements of `llmsim calibrate steps` (a CSV file:
  * docs/calibrate.md) into *rows (malloc'ed, free() it) and *n.  GPU and

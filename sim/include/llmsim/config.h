@@ -206,7 +206,6 @@ struct sim_deployment_cfg {
     char calibration[1024];         /* calibration file applied to the roofline ("" = none), as opened */
     double gpu_memory_utilization;  /* share of GPU memory for weights + KV, (0, 1] */
     double kv_capacity_tokens;      /* > 0: exact KV budget per replica; 0: from memory; inf: unbounded */
-    int kv_from_memory;             /* kv_budget holds the memory accounting that set the capacity */
     struct mdl_kv_budget kv_budget; /* the engine's memory accounting, per GPU (self-hosted with gpu and model) */
     int block_tokens;               /* KV block size, tokens */
     int prefix_cache;               /* keep finished prompts' KV blocks for later prefix hits */

@@ -39,6 +39,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,7 +151,14 @@ static const struct column summary_cols[] = {
     SU(p95, K_F64, "metric", "95th percentile (type 7)"),
     SU(p99, K_F64, "metric", "99th percentile (type 7)"),
     SU(ci95, K_F64, "metric", "half-width of the 95% confidence interval of the mean"),
+    SU(p50_ci95, K_F64, "metric", "half-width of the 95% confidence interval of p50"),
+    SU(p90_ci95, K_F64, "metric", "half-width of the 95% confidence interval of p90"),
+    SU(p95_ci95, K_F64, "metric", "half-width of the 95% confidence interval of p95"),
+    SU(p99_ci95, K_F64, "metric", "half-width of the 95% confidence interval of p99"),
 };
+/* Columns a reader does without (files written before they existed): the
+ * first SUMMARY_REQUIRED columns are required. */
+#define SUMMARY_REQUIRED 9
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1003,14 +1011,19 @@ static int read_summary(hid_t file, const char *path, struct ana_h5_info *info,
                               "/summary is not a 1-D compound dataset");
         goto out;
     }
+    size_t ncols = 0;
     for (size_t i = 0; i < L.ncols; i++) {
         if (H5Tget_member_index(ft, L.cols[i].name) < 0) {
             H5Eclear2(H5E_DEFAULT);
+            if (i >= SUMMARY_REQUIRED)
+                break;
             rc = llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0, "/summary has no column %s",
                                   L.cols[i].name);
             goto out;
         }
+        ncols = i + 1;
     }
+    L.ncols = ncols; /* read the leading columns the file has (the others stay NaN) */
     hsize_t dim = 0;
     if (H5Sget_simple_extent_dims(sp, &dim, NULL) < 0) {
         rc = h5fail(err, path, "cannot read the size of /summary");
@@ -1027,6 +1040,9 @@ static int read_summary(hid_t file, const char *path, struct ana_h5_info *info,
         rc = llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory for /summary");
         goto out;
     }
+    for (size_t i = 0; i < (size_t)dim; i++)
+        info->rows[i].p50_ci95 = info->rows[i].p90_ci95 = info->rows[i].p95_ci95 =
+            info->rows[i].p99_ci95 = NAN;
     if ((mt = compound_type(&L, 0, 0)) < 0 ||
         H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, info->rows) < 0) {
         rc = h5fail(err, path, "cannot read /summary");

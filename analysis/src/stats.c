@@ -1104,6 +1104,7 @@ static void fill_row(struct ana_summary_row *row, const char *scope, const char 
                      size_t n, double ci95)
 {
     memset(row, 0, sizeof *row);
+    row->p50_ci95 = row->p90_ci95 = row->p95_ci95 = row->p99_ci95 = NAN;
     snprintf(row->scope, sizeof row->scope, "%s", scope);
     snprintf(row->metric, sizeof row->metric, "%s", metric);
     row->count = n;
@@ -1114,6 +1115,7 @@ static void fill_row(struct ana_summary_row *row, const char *scope, const char 
     row->p95 = ana_quantile7(x, n, 0.95);
     row->p99 = ana_quantile7(x, n, 0.99);
     row->ci95 = ci95;
+    row->p50_ci95 = row->p90_ci95 = row->p95_ci95 = row->p99_ci95 = NAN;
 }
 
 /* Weighted quantile from the histogram h: the geometric midpoint of the
@@ -1233,6 +1235,7 @@ static void fill_itl_token(const struct ana_stats *s, size_t k, size_t j,
         x[nr++] = r->itl_wd[j] / r->itl_w[j];
     }
     memset(row, 0, sizeof *row);
+    row->p50_ci95 = row->p90_ci95 = row->p95_ci95 = row->p99_ci95 = NAN;
     snprintf(row->scope, sizeof row->scope, "%s", s->scope[k]);
     snprintf(row->metric, sizeof row->metric, "%s", "itl_token_s");
     row->count = w > 0 ? (uint64_t)llround(w) : 0;
@@ -1273,6 +1276,7 @@ static void fill_row_compact(const struct ana_stats *s, size_t i, struct ana_sum
                              const char *metric, double *means)
 {
     memset(row, 0, sizeof *row);
+    row->p50_ci95 = row->p90_ci95 = row->p95_ci95 = row->p99_ci95 = NAN;
     snprintf(row->scope, sizeof row->scope, "%s", scope);
     snprintf(row->metric, sizeof row->metric, "%s", metric);
     uint64_t n = 0;

@@ -217,6 +217,9 @@ struct ana_summary_row {
     uint64_t count;              /* samples (requests, or replications for run-level metrics) */
     double mean, p50, p90, p95, p99;
     double ci95; /* half-width of the 95% CI of the mean; NaN when unknown */
+    /* Half-widths of 95% CIs of the percentiles (see "Percentile intervals"
+     * above); NaN when unknown. */
+    double p50_ci95, p90_ci95, p95_ci95, p99_ci95;
 };
 
 struct ana_stats;

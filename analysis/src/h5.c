@@ -515,8 +515,11 @@ struct ana_h5 {
     char *path; /* final name */
     char *tmp;  /* "<path>.tmp-<pid>", written until close */
     hid_t file;
+    hid_t group;      /* the open point group (ana_h5_group_begin), -1 at the root */
+    char where[128];  /* its path ("/points/p0003/"), "/" at the root: for messages */
     struct table req; /* /requests (dset -1 when meta.write_requests == 0) */
     struct table ts;  /* /timeseries */
+    struct table greq; /* the point group's requests */
     int summary_written;
     int failed;              /* an append failed; the file is not trusted */
     struct llmsim_error err; /* the first append failure, reported by close */
@@ -563,7 +566,8 @@ static int table_create(struct ana_h5 *h, struct table *t, int compression,
         rc = h5fail(err, h->path, "cannot set up gzip compression for /%s", t->name);
         goto out;
     }
-    t->dset = H5Dcreate2(h->file, t->name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    t->dset = H5Dcreate2(h->group >= 0 ? h->group : h->file, t->name, ftype, space, H5P_DEFAULT,
+                         dcpl, H5P_DEFAULT);
     if (t->dset < 0) {
         rc = h5fail(err, h->path, "cannot create /%s", t->name);
         goto out;
@@ -656,6 +660,10 @@ static void close_quietly(struct ana_h5 *h)
 {
     table_close(&h->req);
     table_close(&h->ts);
+    table_close(&h->greq);
+    if (h->group >= 0)
+        H5Gclose(h->group);
+    h->group = -1;
     if (h->file >= 0)
         H5Fclose(h->file);
     h->file = -1;
@@ -690,7 +698,11 @@ int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta 
     if (!h)
         return llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
     h->file = -1;
+    h->group = -1;
+    snprintf(h->where, sizeof h->where, "/");
     table_init(&h->req, "requests", request_cols, NCOLS(request_cols),
+               sizeof(struct sim_request_record));
+    table_init(&h->greq, "requests", request_cols, NCOLS(request_cols),
                sizeof(struct sim_request_record));
     table_init(&h->ts, "timeseries", ts_cols, NCOLS(ts_cols), sizeof(struct sim_ts_record));
     size_t n = strlen(path) + 32;
@@ -725,7 +737,8 @@ int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta 
         attr_str(h->file, "scenario_name", meta->scenario_name) < 0 ||
         attr_u64(h->file, "seed", meta->seed) < 0 ||
         attr_int(h->file, "replications", meta->replications) < 0 ||
-        attr_str(h->file, "created_utc", created) < 0 || attr_int(h->file, "complete", 0) < 0) {
+        attr_str(h->file, "created_utc", created) < 0 || attr_int(h->file, "complete", 0) < 0 ||
+        attr_str(h->file, "kind", meta->kind ? meta->kind : "run") < 0) {
         rc = h5fail(err, path, "cannot write the root attributes");
         goto fail;
     }
@@ -743,6 +756,10 @@ int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta 
         goto fail;
     }
 
+    if (meta->no_tables) {
+        *out = h;
+        return 0;
+    }
     if (meta->write_requests) {
         if ((rc = table_create(h, &h->req, meta->compression, err)) != 0)
             goto fail;
@@ -775,7 +792,7 @@ fail:
 static int sink_request(void *ctx, const struct sim_request_record *r)
 {
     struct ana_h5 *h = ctx;
-    return table_append(h, &h->req, r);
+    return table_append(h, h->group >= 0 ? &h->greq : &h->req, r);
 }
 
 static int sink_timeseries(void *ctx, const struct sim_ts_record *t)
@@ -787,8 +804,8 @@ static int sink_timeseries(void *ctx, const struct sim_ts_record *t)
 struct sim_sink ana_h5_sink(struct ana_h5 *h)
 {
     LLMSIM_ASSERT(h != NULL);
-    struct sim_sink s = {h, NULL, sink_timeseries, NULL};
-    if (h->req.dset >= 0)
+    struct sim_sink s = {h, NULL, h->group >= 0 ? NULL : sink_timeseries, NULL};
+    if ((h->group >= 0 ? h->greq.dset : h->req.dset) >= 0)
         s.request = sink_request;
     return s;
 }
@@ -799,7 +816,8 @@ int ana_h5_write_summary(struct ana_h5 *h, const struct ana_summary_row *rows, s
     if (!h || (!rows && n > 0))
         return llmsim_error_set(err, LLMSIM_EINVAL, h ? h->path : NULL, 0, 0, "no summary rows");
     if (h->summary_written)
-        return llmsim_error_set(err, LLMSIM_ESTATE, h->path, 0, 0, "/summary is already written");
+        return llmsim_error_set(err, LLMSIM_ESTATE, h->path, 0, 0, "%ssummary is already written",
+                                h->where);
     if (h5_enter() < 0)
         return h5fail(err, h->path, "cannot switch off HDF5 error printing");
     struct layout L;
@@ -815,13 +833,13 @@ int ana_h5_write_summary(struct ana_h5 *h, const struct ana_summary_row *rows, s
     hsize_t dim = n;
     if ((mtype = compound_type(&L, 1, 0)) < 0 || (ftype = compound_type(&L, 1, 1)) < 0 ||
         (space = H5Screate_simple(1, &dim, NULL)) < 0 ||
-        (d = H5Dcreate2(h->file, "summary", ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
-            0 ||
+        (d = H5Dcreate2(h->group >= 0 ? h->group : h->file, "summary", ftype, space, H5P_DEFAULT,
+                        H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
         (n > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) ||
         attr_columns(d, &L) < 0)
-        rc = h5fail(err, h->path, "cannot write /summary");
+        rc = h5fail(err, h->path, "cannot write %ssummary", h->where);
     if (d >= 0 && H5Dclose(d) < 0 && rc == 0)
-        rc = h5fail(err, h->path, "cannot close /summary");
+        rc = h5fail(err, h->path, "cannot close %ssummary", h->where);
     if (space >= 0 && H5Sclose(space) < 0 && rc == 0)
         rc = h5fail(err, h->path, "cannot close a dataspace");
     if (ftype >= 0 && H5Tclose(ftype) < 0 && rc == 0)
@@ -880,6 +898,8 @@ int ana_h5_close(struct ana_h5 *h, int ok, struct llmsim_error *err)
         rc = table_flush(h, &h->req, err);
     if (rc == 0)
         rc = table_flush(h, &h->ts, err);
+    if (rc == 0 && h->group >= 0)
+        rc = ana_h5_group_end(h, err);
     if (rc == 0 && ok) {
         int one = 1;
         hid_t a = H5Aopen(h->file, "complete", H5P_DEFAULT);
@@ -1126,4 +1146,426 @@ void ana_h5_info_free(struct ana_h5_info *info)
     free(info->rows);
     info->rows = NULL;
     info->n_rows = 0;
+}
+
+/* ---- point groups and tables of run-time columns ------------------------ */
+
+int ana_h5_group_begin(struct ana_h5 *h, const char *name, const struct ana_h5_meta *meta,
+                       struct llmsim_error *err)
+{
+    if (!h || !name || !name[0] || !meta)
+        return llmsim_error_set(err, LLMSIM_EINVAL, h ? h->path : NULL, 0, 0, "no group name");
+    if (h->group >= 0)
+        return llmsim_error_set(err, LLMSIM_ESTATE, h->path, 0, 0, "group %s is still open",
+                                h->where);
+    if (h->failed) {
+        if (err)
+            *err = h->err;
+        return h->err.code;
+    }
+    if (h5_enter() < 0)
+        return h5fail(err, h->path, "cannot switch off HDF5 error printing");
+    int rc = 0;
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
+        (h->group = H5Gcreate2(h->file, name, lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+        rc = h5fail(err, h->path, "cannot create the group /%s", name);
+        h->group = -1;
+    }
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (rc != 0)
+        return rc;
+    snprintf(h->where, sizeof h->where, "/%s/", name);
+    h->summary_written = 0;
+    if (string_dataset(h->group, "scenario_resolved", meta->scenario_resolved) < 0)
+        return h5fail(err, h->path, "cannot write %sscenario_resolved", h->where);
+    if (meta->write_requests) {
+        table_init(&h->greq, "requests", request_cols, NCOLS(request_cols),
+                   sizeof(struct sim_request_record));
+        if ((rc = table_create(h, &h->greq, meta->compression, err)) != 0)
+            return rc;
+        if (attr_strs(h->greq.dset, "class_names", meta->class_names, meta->n_classes) < 0 ||
+            attr_strs(h->greq.dset, "deployment_names", meta->deployment_names,
+                      meta->n_deployments) < 0)
+            return h5fail(err, h->path, "cannot write the name attributes of %srequests", h->where);
+    }
+    return 0;
+}
+
+int ana_h5_group_end(struct ana_h5 *h, struct llmsim_error *err)
+{
+    if (!h || h->group < 0)
+        return llmsim_error_set(err, LLMSIM_ESTATE, h ? h->path : NULL, 0, 0, "no group is open");
+    if (h->failed) {
+        if (err)
+            *err = h->err;
+        return h->err.code;
+    }
+    if (h5_enter() < 0)
+        return h5fail(err, h->path, "cannot switch off HDF5 error printing");
+    int rc = table_flush(h, &h->greq, err);
+    if (table_close(&h->greq) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close %srequests", h->where);
+    if (H5Gclose(h->group) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close the group %s", h->where);
+    h->group = -1;
+    snprintf(h->where, sizeof h->where, "/");
+    h->summary_written = 1; /* the root's /summary is not written in files with groups */
+    return rc;
+}
+
+static hid_t here(const struct ana_h5 *h)
+{
+    return h->group >= 0 ? h->group : h->file;
+}
+
+int ana_h5_write_text(struct ana_h5 *h, const char *name, const char *text, struct llmsim_error *err)
+{
+    if (!h || !name)
+        return llmsim_error_set(err, LLMSIM_EINVAL, h ? h->path : NULL, 0, 0, "no dataset name");
+    if (h5_enter() < 0)
+        return h5fail(err, h->path, "cannot switch off HDF5 error printing");
+    if (string_dataset(here(h), name, text) < 0)
+        return h5fail(err, h->path, "cannot write %s%s", h->where, name);
+    return 0;
+}
+
+int ana_h5_set_attr(struct ana_h5 *h, const char *name, const char *str, const int64_t *num,
+                    struct llmsim_error *err)
+{
+    if (!h || !name || (!str && !num))
+        return llmsim_error_set(err, LLMSIM_EINVAL, h ? h->path : NULL, 0, 0, "no attribute");
+    if (h5_enter() < 0)
+        return h5fail(err, h->path, "cannot switch off HDF5 error printing");
+    hid_t loc = here(h);
+    htri_t ex = H5Aexists(loc, name);
+    if (ex > 0 && H5Adelete(loc, name) < 0)
+        ex = -1;
+    if (ex < 0)
+        return h5fail(err, h->path, "cannot replace the attribute %s of %s", name, h->where);
+    herr_t e = str ? attr_str(loc, name, str) : attr_scalar(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, num);
+    if (e < 0)
+        return h5fail(err, h->path, "cannot write the attribute %s of %s", name, h->where);
+    return 0;
+}
+
+int ana_h5_write_table(struct ana_h5 *h, const char *name, const struct ana_col *cols, size_t ncols,
+                       size_t nrows, struct llmsim_error *err)
+{
+    if (!h || !name || !cols || ncols == 0)
+        return llmsim_error_set(err, LLMSIM_EINVAL, h ? h->path : NULL, 0, 0, "no table columns");
+    if (h5_enter() < 0)
+        return h5fail(err, h->path, "cannot switch off HDF5 error printing");
+    /* Packed rows: doubles and int64s as they are, strings fixed-length
+     * (the longest value + 1, at least 2 bytes), which pandas and h5py read
+     * as bytes columns. */
+    size_t *off = calloc(ncols, sizeof *off), *sz = calloc(ncols, sizeof *sz);
+    const char **units = calloc(ncols, sizeof *units), **desc = calloc(ncols, sizeof *desc);
+    unsigned char *buf = NULL;
+    hid_t mt = -1, ft = -1, space = -1, d = -1;
+    int rc = 0;
+    if (!off || !sz || !units || !desc) {
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, h->path, 0, 0, "out of memory");
+        goto out;
+    }
+    size_t row = 0;
+    for (size_t j = 0; j < ncols; j++) {
+        sz[j] = 8;
+        if (cols[j].type == ANA_COL_STR) {
+            sz[j] = 2;
+            for (size_t i = 0; i < nrows; i++) {
+                size_t k = cols[j].str && cols[j].str[i] ? strlen(cols[j].str[i]) + 1 : 1;
+                if (k > sz[j])
+                    sz[j] = k;
+            }
+        }
+        off[j] = row;
+        row += sz[j];
+        units[j] = cols[j].units ? cols[j].units : "";
+        desc[j] = cols[j].desc ? cols[j].desc : "";
+    }
+    buf = calloc(nrows ? nrows : 1, row);
+    if (!buf) {
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, h->path, 0, 0, "out of memory for %s%s", h->where, name);
+        goto out;
+    }
+    for (size_t i = 0; i < nrows; i++)
+        for (size_t j = 0; j < ncols; j++) {
+            unsigned char *p = buf + i * row + off[j];
+            if (cols[j].type == ANA_COL_F64)
+                memcpy(p, &cols[j].f64[i], 8);
+            else if (cols[j].type == ANA_COL_I64)
+                memcpy(p, &cols[j].i64[i], 8);
+            else if (cols[j].str && cols[j].str[i])
+                memcpy(p, cols[j].str[i], strlen(cols[j].str[i]));
+        }
+    if ((mt = H5Tcreate(H5T_COMPOUND, row)) < 0 || (ft = H5Tcreate(H5T_COMPOUND, row)) < 0) {
+        rc = h5fail(err, h->path, "cannot set up %s%s", h->where, name);
+        goto out;
+    }
+    for (size_t j = 0; j < ncols && rc == 0; j++) {
+        hid_t m, f;
+        if (cols[j].type == ANA_COL_STR) {
+            m = f = fixed_string_type(sz[j]);
+        } else {
+            m = base_type(cols[j].type == ANA_COL_F64 ? K_F64 : K_I64, 0);
+            f = base_type(cols[j].type == ANA_COL_F64 ? K_F64 : K_I64, 1);
+        }
+        if (m < 0 || H5Tinsert(mt, cols[j].name, off[j], m) < 0 || H5Tinsert(ft, cols[j].name, off[j], f) < 0)
+            rc = h5fail(err, h->path, "cannot set up the column %s of %s%s", cols[j].name, h->where, name);
+        if (cols[j].type == ANA_COL_STR && m >= 0)
+            H5Tclose(m);
+    }
+    if (rc != 0)
+        goto out;
+    hsize_t dim = nrows;
+    if ((space = H5Screate_simple(1, &dim, NULL)) < 0 ||
+        (d = H5Dcreate2(here(h), name, ft, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (nrows > 0 && H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) ||
+        attr_strs(d, "units", units, ncols) < 0 || attr_strs(d, "description", desc, ncols) < 0)
+        rc = h5fail(err, h->path, "cannot write %s%s", h->where, name);
+out:
+    if (d >= 0 && H5Dclose(d) < 0 && rc == 0)
+        rc = h5fail(err, h->path, "cannot close %s%s", h->where, name);
+    if (space >= 0)
+        H5Sclose(space);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (ft >= 0)
+        H5Tclose(ft);
+    free(buf);
+    free(off);
+    free(sz);
+    free(units);
+    free(desc);
+    return rc;
+}
+
+int ana_h5_copy_group(struct ana_h5 *h, const char *src_path, const char *name, struct llmsim_error *err)
+{
+    if (!h || !src_path || !name)
+        return llmsim_error_set(err, LLMSIM_EINVAL, h ? h->path : NULL, 0, 0, "nothing to copy");
+    if (h5_enter() < 0)
+        return h5fail(err, h->path, "cannot switch off HDF5 error printing");
+    hid_t src = H5Fopen(src_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (src < 0)
+        return h5fail(err, src_path, "cannot open the HDF5 file");
+    int rc = 0;
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
+        H5Ocopy(src, name, h->file, name, H5P_DEFAULT, lcpl) < 0)
+        rc = h5fail(err, h->path, "cannot copy /%s from %s", name, src_path);
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (H5Fclose(src) < 0 && rc == 0)
+        rc = h5fail(err, src_path, "cannot close the HDF5 file");
+    return rc;
+}
+
+/* ---- reading tables of run-time columns ---------------------------------- */
+
+void ana_cols_free(struct ana_col *cols, size_t ncols, size_t nrows)
+{
+    if (!cols)
+        return;
+    for (size_t j = 0; j < ncols; j++) {
+        free(cols[j].f64);
+        free(cols[j].i64);
+        if (cols[j].str)
+            for (size_t i = 0; i < nrows; i++)
+                free(cols[j].str[i]);
+        free(cols[j].str);
+        free(cols[j].units_owned);
+        free(cols[j].desc_owned);
+    }
+    free(cols);
+}
+
+/* Reads element i of the string-array attribute name of d (malloc'ed; "" when absent). */
+static char *read_strs_attr_at(hid_t d, const char *name, size_t i)
+{
+    char *out = NULL;
+    if (H5Aexists(d, name) > 0) {
+        hid_t a = H5Aopen(d, name, H5P_DEFAULT), sp = a >= 0 ? H5Aget_space(a) : -1;
+        hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        hid_t t = vlen_string_type();
+        if (n > 0 && (size_t)n > i && t >= 0) {
+            char **v = calloc((size_t)n, sizeof *v);
+            if (v && H5Aread(a, t, v) >= 0) {
+                out = dup_string(v[i] ? v[i] : "");
+                H5Dvlen_reclaim(t, sp, H5P_DEFAULT, v);
+            }
+            free(v);
+        }
+        if (t >= 0)
+            H5Tclose(t);
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (a >= 0)
+            H5Aclose(a);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return out ? out : dup_string("");
+}
+
+int ana_h5_read_table(const char *path, const char *name, struct ana_col **cols_out, size_t *ncols_out,
+                      size_t *nrows_out, struct llmsim_error *err)
+{
+    *cols_out = NULL;
+    *ncols_out = *nrows_out = 0;
+    if (h5_enter() < 0)
+        return h5fail(err, path, "cannot switch off HDF5 error printing");
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return h5fail(err, path, "cannot open the HDF5 file");
+    int rc = 0;
+    hid_t d = -1, ft = -1, sp = -1;
+    struct ana_col *cols = NULL;
+    int nm = 0;
+    hsize_t dim = 0;
+    if ((d = H5Dopen2(f, name, H5P_DEFAULT)) < 0 || (ft = H5Dget_type(d)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        H5Tget_class(ft) != H5T_COMPOUND || H5Sget_simple_extent_ndims(sp) != 1 ||
+        H5Sget_simple_extent_dims(sp, &dim, NULL) < 0 || (nm = H5Tget_nmembers(ft)) <= 0) {
+        rc = h5fail(err, path, "cannot read /%s as a 1-D compound table", name);
+        goto out;
+    }
+    if (dim > 100000000ULL) {
+        rc = llmsim_error_set(err, LLMSIM_ELIMIT, path, 0, 0, "/%s is too large", name);
+        goto out;
+    }
+    cols = calloc((size_t)nm, sizeof *cols);
+    if (!cols) {
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
+        goto out;
+    }
+    for (int j = 0; j < nm && rc == 0; j++) {
+        char *mn = H5Tget_member_name(ft, (unsigned)j);
+        H5T_class_t cl = H5Tget_member_class(ft, (unsigned)j);
+        struct ana_col *c = &cols[j];
+        if (!mn) {
+            rc = h5fail(err, path, "cannot read the columns of /%s", name);
+            break;
+        }
+        snprintf(c->name, sizeof c->name, "%s", mn);
+        H5free_memory(mn);
+        c->units = c->units_owned = read_strs_attr_at(d, "units", (size_t)j);
+        c->desc = c->desc_owned = read_strs_attr_at(d, "description", (size_t)j);
+        size_t n = dim ? (size_t)dim : 1;
+        hid_t mt = -1, memt = -1;
+        void *dst = NULL;
+        size_t fixed = 0;
+        char *fixbuf = NULL;
+        if (cl == H5T_FLOAT) {
+            c->type = ANA_COL_F64;
+            dst = c->f64 = calloc(n, sizeof(double));
+            memt = H5T_NATIVE_DOUBLE;
+        } else if (cl == H5T_INTEGER) {
+            c->type = ANA_COL_I64;
+            dst = c->i64 = calloc(n, sizeof(int64_t));
+            memt = H5T_NATIVE_INT64;
+        } else if (cl == H5T_STRING) {
+            c->type = ANA_COL_STR;
+            c->str = calloc(n, sizeof(char *));
+            hid_t mtype = H5Tget_member_type(ft, (unsigned)j);
+            htri_t vl = mtype >= 0 ? H5Tis_variable_str(mtype) : -1;
+            fixed = vl == 0 ? H5Tget_size(mtype) : 0;
+            if (mtype >= 0)
+                H5Tclose(mtype);
+            memt = fixed ? fixed_string_type(fixed) : vlen_string_type();
+            dst = fixed ? (void *)(fixbuf = calloc(n, fixed)) : (void *)c->str;
+            if (!c->str)
+                dst = NULL;
+        } else {
+            rc = llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0, "/%s: column %s has an unsupported type",
+                                  name, c->name);
+            break;
+        }
+        if (!dst) {
+            rc = llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
+        } else if ((mt = H5Tcreate(H5T_COMPOUND, cl == H5T_STRING ? (fixed ? fixed : sizeof(char *)) : 8)) < 0 ||
+                   H5Tinsert(mt, c->name, 0, memt) < 0 ||
+                   (dim > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)) {
+            rc = h5fail(err, path, "cannot read the column %s of /%s", c->name, name);
+        }
+        if (mt >= 0)
+            H5Tclose(mt);
+        if (cl == H5T_STRING && memt >= 0)
+            H5Tclose(memt);
+        for (size_t i = 0; rc == 0 && fixbuf && i < (size_t)dim; i++) {
+            char *v = malloc(fixed + 1);
+            if (v) {
+                memcpy(v, fixbuf + i * fixed, fixed);
+                v[fixed] = '\0';
+            }
+            c->str[i] = v;
+        }
+        free(fixbuf);
+        if (rc == 0 && cl == H5T_STRING)
+            for (size_t i = 0; i < (size_t)dim; i++)
+                if (!c->str[i] && !(c->str[i] = dup_string("")))
+                    rc = llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
+    }
+out:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    if (rc != 0) {
+        ana_cols_free(cols, (size_t)(nm > 0 ? nm : 0), (size_t)dim);
+        return rc;
+    }
+    *cols_out = cols;
+    *ncols_out = (size_t)nm;
+    *nrows_out = (size_t)dim;
+    return 0;
+}
+
+int ana_h5_read_text(const char *path, const char *name, char **text, struct llmsim_error *err)
+{
+    *text = NULL;
+    if (h5_enter() < 0)
+        return h5fail(err, path, "cannot switch off HDF5 error printing");
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return h5fail(err, path, "cannot open the HDF5 file");
+    int rc = 0;
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), t = vlen_string_type();
+    char *v = NULL;
+    if (d < 0 || t < 0 || H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0)
+        rc = h5fail(err, path, "cannot read /%s", name);
+    else if (!(*text = dup_string(v ? v : "")))
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
+    if (v)
+        H5free_memory(v);
+    if (t >= 0)
+        H5Tclose(t);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
+int ana_h5_read_attr(const char *path, const char *name, char *str, size_t n, int64_t *num,
+                     struct llmsim_error *err)
+{
+    if (h5_enter() < 0)
+        return h5fail(err, path, "cannot switch off HDF5 error printing");
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return h5fail(err, path, "cannot open the HDF5 file");
+    int rc = 0;
+    htri_t ex = H5Aexists(f, name);
+    if (ex <= 0)
+        rc = llmsim_error_set(err, LLMSIM_EINVAL, path, 0, 0, "no root attribute %s", name);
+    else if (str ? read_str_attr(f, name, str, n) < 0 : read_num_attr(f, name, H5T_NATIVE_INT64, num) < 0)
+        rc = h5fail(err, path, "cannot read the root attribute %s", name);
+    H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
 }

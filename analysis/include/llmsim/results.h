@@ -302,6 +302,8 @@ struct ana_h5_meta {
     size_t n_deployments;
     int write_requests; /* 0: no /requests table */
     int compression;    /* gzip level 0-9 with shuffle, 0 = none */
+    const char *kind;   /* root attribute `kind`: "run" (NULL), "sweep", "plan", "levers" */
+    int no_tables;      /* 1: no root /requests or /timeseries (files of point groups) */
 };
 
 struct ana_h5;
@@ -341,6 +343,55 @@ int ana_h5_write_summary(struct ana_h5 *h, const struct ana_summary_row *rows, s
 int ana_h5_close(struct ana_h5 *h, int ok, struct llmsim_error *err);
 /* Closes and removes the temporary file and frees h.  NULL is a no-op. */
 void ana_h5_abort(struct ana_h5 *h);
+
+/* Point groups (sweep, plan, levers): ana_h5_group_begin creates the group
+ * `name` ("points/p0003", intermediate groups created) with a
+ * `scenario_resolved` string dataset (meta->scenario_resolved) and, when
+ * meta->write_requests, a `requests` table like the root's (name attributes
+ * from meta); until ana_h5_group_end, ana_h5_sink() appends requests there
+ * (its timeseries callback is NULL) and ana_h5_write_summary,
+ * ana_h5_write_text, ana_h5_set_attr and ana_h5_write_table write into the
+ * group.  One group is open at a time; ana_h5_close ends an open one.
+ * Return 0 or a negative code (err). */
+int ana_h5_group_begin(struct ana_h5 *h, const char *name, const struct ana_h5_meta *meta,
+                       struct llmsim_error *err);
+int ana_h5_group_end(struct ana_h5 *h, struct llmsim_error *err);
+/* A scalar UTF-8 string dataset at the current location. */
+int ana_h5_write_text(struct ana_h5 *h, const char *name, const char *text, struct llmsim_error *err);
+/* An attribute of the current location (the root, or the open group): a
+ * string when str != NULL, else the int64 *num; replaces an existing one. */
+int ana_h5_set_attr(struct ana_h5 *h, const char *name, const char *str, const int64_t *num,
+                    struct llmsim_error *err);
+
+/* Tables whose columns are chosen at run time (/sweep, /tail): 1-D
+ * compound datasets, doubles and int64 as such, strings fixed-length (the
+ * longest value + 1 bytes), with `units` and `description` attributes. */
+enum ana_col_type { ANA_COL_F64, ANA_COL_I64, ANA_COL_STR };
+struct ana_col {
+    char name[96];
+    enum ana_col_type type;
+    const char *units, *desc; /* NULL: "" */
+    double *f64;              /* nrows values of the column's type */
+    int64_t *i64;
+    char **str;
+    char *units_owned, *desc_owned; /* read back: what units/desc point to */
+};
+int ana_h5_write_table(struct ana_h5 *h, const char *name, const struct ana_col *cols, size_t ncols,
+                       size_t nrows, struct llmsim_error *err);
+/* Copies the object `name` (e.g. "points/p0003") of the file src_path to
+ * the same name in h (merge). */
+int ana_h5_copy_group(struct ana_h5 *h, const char *src_path, const char *name, struct llmsim_error *err);
+/* Reads table `name` of a file: columns malloc'ed (value arrays, strings,
+ * units and descriptions owned; free with ana_cols_free).  Integer columns
+ * come back as int64, floats as double, strings as char *. */
+int ana_h5_read_table(const char *path, const char *name, struct ana_col **cols, size_t *ncols,
+                      size_t *nrows, struct llmsim_error *err);
+void ana_cols_free(struct ana_col *cols, size_t ncols, size_t nrows);
+/* A scalar string dataset of a file (malloc'ed). */
+int ana_h5_read_text(const char *path, const char *name, char **text, struct llmsim_error *err);
+/* A root attribute: into str (n bytes) when str != NULL, else *num. */
+int ana_h5_read_attr(const char *path, const char *name, char *str, size_t n, int64_t *num,
+                     struct llmsim_error *err);
 
 /* Reading back (compare): the root attributes and /summary of a file
  * (rows NULL and n_rows 0 when it has no /summary, as after an

@@ -23,6 +23,22 @@ struct mdl_cal_entry;
 int cli_write_calibration(const char *who, const char *path, const char *kind, const char *data,
                           const struct mdl_cal_entry *e, int n);
 
+/* Progress on stderr (done, rate, ETA) for long runs, sweeps and plans:
+ * mode 1 always (--progress), 0 never (--no-progress), -1 when stderr is a
+ * terminal; nothing in the first second, at most four updates a second,
+ * one line rewritten with \r and ended by cli_progress_end. */
+struct cli_progress {
+    int on, printed;
+    const char *what; /* "run", "sweep", ... */
+    const char *unit; /* NULL, or what total counts ("points") */
+    double total, t0, last;
+};
+void cli_progress_init(struct cli_progress *p, int mode, const char *what);
+void cli_progress_units(struct cli_progress *p, double total, const char *unit);
+/* done in [0, 1]; ctx is the struct cli_progress (an ana_run_opts callback). */
+void cli_progress_update(void *ctx, double done);
+void cli_progress_end(struct cli_progress *p);
+
 /* Prints "llmsim: message" to stderr (one line). */
 void cli_errorf(const char *fmt, ...)
 #if defined(__GNUC__)

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "llmsim/results.h"
+#include "llmsim/runner.h"
 #include "llmsim/scenario.h"
 #include "llmsim/world.h"
 
@@ -27,8 +28,9 @@
 /* Hours in a month for the cost projection: 365 x 24 / 12. */
 #define HOURS_PER_MONTH 730.0
 
-/* The horizon bound that stopped a replication's arrivals. */
-enum { STOP_DURATION, STOP_REQUESTS, STOP_TRACE, N_STOPS };
+/* The horizon bound that stopped a replication's arrivals (llmsim/runner.h). */
+enum { STOP_DURATION = ANA_STOP_DURATION, STOP_REQUESTS = ANA_STOP_REQUESTS, STOP_TRACE = ANA_STOP_TRACE,
+       N_STOPS = ANA_N_STOPS };
 static const char *const stop_names[N_STOPS] = {"duration_s", "requests", "trace"};
 
 static volatile sig_atomic_t g_stop;
@@ -46,12 +48,15 @@ struct run_opts {
     size_t n_sets;
     char seed_buf[32], reps_buf[32];
     int json, quiet, jobs;
+    int progress; /* -1 auto, 0 --no-progress, 1 --progress */
+    int tail;     /* --tail */
 };
 
 static void run_usage(FILE *f)
 {
     fputs("usage: llmsim run [SCENARIO.yaml] [-o OUT.h5] [--seed N] [--set KEY=VALUE]...\n"
           "                  [--replications N] [--jobs N] [--json] [--quiet]\n"
+          "                  [--progress | --no-progress]\n"
           "\n"
           "Simulates the scenario (the built-in default RAG assistant when none is given),\n"
           "writes the results file (HDF5: /requests, /timeseries, /summary, /scenario) and\n"
@@ -68,6 +73,8 @@ static void run_usage(FILE *f)
           "  --jobs N              run up to N replications at once in threads (same results for any N)\n"
           "  --json                print the headline figures, each deployment's stable flag and\n"
           "                        the whole summary as JSON instead of the table\n"
+          "  --progress            show progress on stderr (default: when stderr is a terminal)\n"
+          "  --no-progress         never show progress\n"
           "  --quiet               print nothing but errors\n",
           f);
 }
@@ -76,6 +83,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->jobs = 1;
+    o->progress = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -125,6 +133,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             o->jobs = (int)j;
         } else if (!strcmp(a, "--json")) {
             o->json = 1;
+        } else if (!strcmp(a, "--progress")) {
+            o->progress = 1;
+        } else if (!strcmp(a, "--no-progress")) {
+            o->progress = 0;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -232,19 +244,6 @@ static void print_routing(const struct sim_scenario *sc, const struct ana_summar
         if (pr != NULL && pr->count > 0)
             printf("  perceived latency (what users waited for) p50 %.4g s, p95 %.4g s\n", pr->p50, pr->p95);
     }
-}
-
-/* Which bound stopped arrivals in a replication that let in `generated`
- * requests (every request but wasted prefetches, rejected ones included):
- * the request count when it was reached, the end of a trace when every row
- * was replayed, else the duration (nothing else stops arrivals). */
-static int stop_of(const struct sim_scenario *sc, uint64_t generated)
-{
-    if (sc->max_requests > 0 && generated >= sc->max_requests)
-        return STOP_REQUESTS;
-    if (sc->workload.process == SIM_ARRIVAL_TRACE && generated >= sc->workload.trace.n)
-        return STOP_TRACE;
-    return STOP_DURATION;
 }
 
 /* "arrivals stopped by ...", with the replications of each bound when
@@ -675,56 +674,6 @@ static void note_horizon(const struct sim_scenario *sc, const struct scn_overrid
                 (unsigned long long)sc->max_requests, sc->duration_s, sc->duration_s, warmup);
 }
 
-/* Counts warm-up requests on their way to the statistics. */
-struct warm_counter {
-    struct sim_sink inner;
-    uint64_t warm;
-    uint64_t measured, limited; /* rate limits: requests that got a 429 */
-    double limited_queue_s;
-    uint64_t queued;            /* ... that waited in the client-side queue */
-    double queued_s;
-    uint64_t limited_one, queued_one; /* of them, answered by one tier (their waits are summed) */
-    uint64_t *generated; /* [replication]: requests the horizon let in (wasted prefetches not) */
-    int n_reps;
-};
-
-static int count_request(void *ctx, const struct sim_request_record *r)
-{
-    struct warm_counter *w = ctx;
-    if (!(r->flags & SIM_RF_PREFETCH_WASTED) && r->replication >= 0 && r->replication < w->n_reps)
-        w->generated[r->replication]++;
-    if (r->flags & SIM_RF_PREFETCH_WASTED) {
-        /* a wrong guess: neither measured nor left out, only paid for */
-    } else if (r->flags & SIM_RF_WARMUP) {
-        w->warm++;
-    } else {
-        w->measured++;
-        /* The wait is queue_s only for a request one tier answered: a
-         * cascade's queue_s ends when its first tier started. */
-        if (r->flags & SIM_RF_RATE_LIMITED) {
-            w->limited++;
-            if (r->tiers <= 1) {
-                w->limited_one++;
-                w->limited_queue_s += r->queue_s;
-            }
-        }
-        if (r->flags & SIM_RF_CLIENT_QUEUED) {
-            w->queued++;
-            if (r->tiers <= 1) {
-                w->queued_one++;
-                w->queued_s += r->queue_s;
-            }
-        }
-    }
-    return w->inner.request ? w->inner.request(w->inner.ctx, r) : 0;
-}
-
-static int count_iter(void *ctx, const struct sim_iter_record *r)
-{
-    struct warm_counter *w = ctx;
-    return w->inner.iteration ? w->inner.iteration(w->inner.ctx, r) : 0;
-}
-
 /* A rate-limit line: n of the measured requests were held back (how), and
  * the mean wait of the `one` of them that a single tier answered (a
  * cascade's queue_s ends when its first tier started).  Nothing when n = 0. */
@@ -739,137 +688,6 @@ static void print_wait_line(const char *how, const char *sep, uint64_t n, uint64
         printf("%s %.4g s on average before starting%s", sep, wait_s / (double)one,
                one < n ? " (the ones a single tier answered)" : "");
     printf("\n");
-}
-
-/* One replication, run directly into the sink or into a spool file. */
-struct rep_job {
-    const struct sim_scenario *sc;
-    uint32_t rep;
-    const struct sim_sink *direct; /* sequential: the real sink */
-    FILE *spool;                   /* parallel: tagged records, replayed later */
-    int rc;                        /* 0, a negative code, or 1 when interrupted */
-    struct llmsim_error err;
-    struct sim_world_stats ws;     /* copied out of the world */
-    struct sim_deployment_stats *deps;
-};
-
-enum { TAG_REQ = 1, TAG_TS = 2, TAG_ITER = 3 };
-
-static int spool_write(FILE *f, int tag, const void *p, size_t n)
-{
-    unsigned char t = (unsigned char)tag;
-    return fwrite(&t, 1, 1, f) == 1 && fwrite(p, n, 1, f) == 1 ? 0 : LLMSIM_EIO;
-}
-
-static int spool_req(void *ctx, const struct sim_request_record *r)
-{
-    return spool_write(ctx, TAG_REQ, r, sizeof *r);
-}
-
-static int spool_ts(void *ctx, const struct sim_ts_record *r)
-{
-    return spool_write(ctx, TAG_TS, r, sizeof *r);
-}
-
-static int spool_iter(void *ctx, const struct sim_iter_record *r)
-{
-    return spool_write(ctx, TAG_ITER, r, sizeof *r);
-}
-
-static void run_one(struct rep_job *job)
-{
-    struct sim_sink spool = {job->spool, spool_req, spool_ts, spool_iter};
-    const struct sim_sink *sink = job->direct ? job->direct : &spool;
-    struct sim_world *w = NULL;
-    llmsim_error_clear(&job->err);
-    job->rc = sim_world_alloc(&w, job->sc, job->rep, sink, &job->err);
-    if (job->rc != 0)
-        return;
-    /* Run in slices so that a signal is noticed within a slice. */
-    int st;
-    double t = 0;
-    while ((st = sim_run_until(w, t += 60.0)) == 1) {
-        if (g_stop) {
-            st = 1;
-            break;
-        }
-    }
-    job->rc = st;
-    sim_world_stats(w, &job->ws);
-    /* The world's arrays die with it: keep copies (one allocation). */
-    size_t ncg = (job->ws.n_classes ? job->ws.n_classes : 1) * job->ws.n_deployments;
-    job->deps = malloc(job->ws.n_deployments * sizeof *job->deps + ncg * sizeof(double));
-    if (job->deps == NULL) {
-        job->rc = LLMSIM_ENOMEM;
-        job->ws.class_gpu_usd = NULL;
-    } else {
-        memcpy(job->deps, job->ws.deployments, job->ws.n_deployments * sizeof *job->deps);
-        double *cg = (double *)(void *)(job->deps + job->ws.n_deployments);
-        memcpy(cg, job->ws.class_gpu_usd, ncg * sizeof *cg);
-        job->ws.class_gpu_usd = cg;
-    }
-    job->ws.deployments = job->deps;
-    sim_world_free(w);
-}
-
-static void *run_thread(void *arg)
-{
-    run_one(arg);
-    return NULL;
-}
-
-static int replay(struct rep_job *job, const struct sim_sink *sink)
-{
-    if (job->spool == NULL || job->rc < 0)
-        return 0;
-    rewind(job->spool);
-    union {
-        struct sim_request_record req;
-        struct sim_ts_record ts;
-        struct sim_iter_record it;
-    } u;
-    int tag, rc = 0;
-    while (rc == 0 && (tag = fgetc(job->spool)) != EOF) {
-        size_t n = tag == TAG_REQ ? sizeof u.req : tag == TAG_TS ? sizeof u.ts : sizeof u.it;
-        if (fread(&u, n, 1, job->spool) != 1)
-            return LLMSIM_EIO;
-        if (tag == TAG_REQ && sink->request)
-            rc = sink->request(sink->ctx, &u.req);
-        else if (tag == TAG_TS && sink->timeseries)
-            rc = sink->timeseries(sink->ctx, &u.ts);
-        else if (tag == TAG_ITER && sink->iteration)
-            rc = sink->iteration(sink->ctx, &u.it);
-    }
-    return rc;
-}
-
-/* Reports a replication's failure, or adds its run-level figures. */
-static int finish_job(struct rep_job *job, struct ana_stats *stats, struct llmsim_error *err, int *interrupted)
-{
-    if (job->rc < 0) {
-        if (job->err.msg[0]) {
-            *err = job->err;
-            print_error(err);
-        } else {
-            cli_errorf("run failed in replication %u: %s", job->rep, llmsim_strerror(job->rc));
-        }
-        free(job->deps);
-        job->deps = NULL;
-        return -1;
-    }
-    if (job->rc == 1) {
-        *interrupted = 1;
-    } else if (ana_stats_add_run(stats, job->rep, &job->ws) != 0) {
-        cli_errorf("out of memory");
-        free(job->deps);
-        job->deps = NULL;
-        return -1;
-    }
-    if (job->direct) {
-        free(job->deps);
-        job->deps = NULL;
-    }
-    return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -929,7 +747,7 @@ int cmd_run(int argc, char **argv)
     struct ana_summary_row *rows = NULL;
     size_t n_rows = 0;
     const char **cnames = NULL, **dnames = NULL;
-    uint64_t warm = 0, *generated = NULL;
+    uint64_t warm = 0;
     int interrupted = 0;
     int stops[N_STOPS] = {0};
     char stop_text[256] = "";
@@ -940,8 +758,7 @@ int cmd_run(int argc, char **argv)
     }
     cnames = calloc(sc.workload.n_classes, sizeof *cnames);
     dnames = calloc(sc.n_deployments, sizeof *dnames);
-    generated = calloc((size_t)sc.replications, sizeof *generated);
-    if (cnames == NULL || dnames == NULL || generated == NULL) {
+    if (cnames == NULL || dnames == NULL) {
         cli_errorf("out of memory");
         goto done;
     }
@@ -978,71 +795,23 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    struct warm_counter wc = {
-        .inner = ana_stats_sink(stats), .generated = generated, .n_reps = sc.replications};
-    struct sim_sink stats_sink = {&wc, count_request, NULL, count_iter};
-    struct sim_tee tee = {ana_h5_sink(h5), stats_sink};
-    struct sim_sink sink = sim_tee_sink(&tee);
-    int is_tty = isatty(STDERR_FILENO);
-
-    /* Replications run in waves of --jobs threads; each thread spools its
-     * records, and the waves are replayed in replication order, so the file
-     * and the statistics are the same whatever --jobs is. */
-    for (int r0 = 0; r0 < sc.replications && !interrupted; r0 += o.jobs) {
-        int n = sc.replications - r0 < o.jobs ? sc.replications - r0 : o.jobs;
-        if (n == 1) {
-            struct rep_job job = {.sc = &sc, .rep = (uint32_t)r0, .direct = &sink};
-            run_one(&job);
-            if (finish_job(&job, stats, &err, &interrupted) != 0)
-                goto done;
-        } else {
-            struct rep_job jobs[64];
-            pthread_t th[64];
-            int started = 0, failed = 0;
-            for (int k = 0; k < n; k++) {
-                jobs[k] = (struct rep_job){.sc = &sc, .rep = (uint32_t)(r0 + k)};
-                jobs[k].spool = tmpfile();
-                if (jobs[k].spool == NULL) {
-                    cli_errorf("cannot create a temporary file: %s", strerror(errno));
-                    failed = 1;
-                    break;
-                }
-            }
-            for (int k = 0; k < n && !failed; k++) {
-                if (pthread_create(&th[k], NULL, run_thread, &jobs[k]) != 0) {
-                    cli_errorf("cannot start a thread");
-                    failed = 1;
-                    break;
-                }
-                started++;
-            }
-            for (int k = 0; k < started; k++)
-                pthread_join(th[k], NULL);
-            for (int k = 0; k < n && !failed; k++) {
-                if (replay(&jobs[k], &sink) != 0) {
-                    cli_errorf("cannot read back replication %d's records", r0 + k);
-                    failed = 1;
-                    break;
-                }
-                if (finish_job(&jobs[k], stats, &err, &interrupted) != 0)
-                    failed = 1;
-            }
-            for (int k = 0; k < n; k++) {
-                if (jobs[k].spool)
-                    fclose(jobs[k].spool);
-                free(jobs[k].deps);
-            }
-            if (failed)
-                goto done;
-        }
-        if (is_tty && !o.quiet && sc.replications > 1)
-            fprintf(stderr, "\rreplication %d/%d done", r0 + n, sc.replications);
+    struct sim_sink h5sink = ana_h5_sink(h5);
+    struct ana_run_counts counts;
+    struct cli_progress prog;
+    cli_progress_init(&prog, o.quiet ? 0 : o.progress, "run");
+    struct ana_run_opts ro = {.jobs = o.jobs, .sink = &h5sink, .stop = &g_stop,
+                              .progress = cli_progress_update, .progress_ctx = &prog};
+    rc = ana_run_scenario(&sc, &ro, stats, &counts, &err);
+    cli_progress_end(&prog);
+    if (rc < 0) {
+        if (!err.file[0] && o.scenario)
+            snprintf(err.file, sizeof err.file, "%s", o.scenario);
+        print_error(&err);
+        goto done;
     }
-    if (is_tty && !o.quiet && sc.replications > 1)
-        fputc('\n', stderr);
-    warm = wc.warm;
-    for (int r = 0; r < sc.replications; r++)
-        stops[stop_of(&sc, generated[r])]++;
+    interrupted = rc == 1;
+    warm = counts.warm;
+    memcpy(stops, counts.stops, sizeof stops);
     format_stops(stop_text, sizeof stop_text, &sc, stops);
     if (ana_stats_summary(stats, &rows, &n_rows) != 0) {
         cli_errorf("out of memory");
@@ -1091,9 +860,10 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     if (!o.quiet && !o.json) {
-        print_wait_line("got a 429 and retried", "; they waited", wc.limited, wc.limited_one, wc.limited_queue_s,
-                        wc.measured);
-        print_wait_line("waited in the client-side queue", ",", wc.queued, wc.queued_one, wc.queued_s, wc.measured);
+        print_wait_line("got a 429 and retried", "; they waited", counts.limited, counts.limited_one,
+                        counts.limited_queue_s, counts.measured);
+        print_wait_line("waited in the client-side queue", ",", counts.queued, counts.queued_one, counts.queued_s,
+                        counts.measured);
     }
     if (!o.quiet && !o.json && ana_stats_compact(stats))
         printf("statistics: more than %llu measured requests, so percentiles come from logarithmic histograms "
@@ -1113,7 +883,6 @@ done:
     ana_stats_free(stats);
     free(cnames);
     free(dnames);
-    free(generated);
     free(resolved);
     free(given);
     sim_scenario_free(&sc);

@@ -1896,6 +1896,160 @@ static int h_slo(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+/* ---- studies: sweep and levers ---------------------------------------- */
+
+#define STUDY_MAX_VALUES 10000u /* values of one swept key */
+#define STUDY_MAX_LEVERS 64u
+#define STUDY_MAX_SETS 256u     /* overrides of one lever */
+
+/* Refuses keys of an entry other than those allowed (with a did-you-mean). */
+static int only_keys(struct scn_ctx *c, const struct yn_node *v, const char *what,
+                     const char *const *allowed, size_t n_allowed)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        const char *k = v->keys[i]->str;
+        size_t j = 0;
+        while (j < n_allowed && strcmp(k, allowed[j]))
+            j++;
+        if (j == n_allowed) {
+            const char *near = scn_did_you_mean(k, allowed, n_allowed);
+            return scn_fail(c, v->keys[i], "%s: unknown key '%s'%s%s%s", what, k, near ? " (did you mean '" : "",
+                            near ? near : "", near ? "'?)" : "");
+        }
+    }
+    return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int h_sweep(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    if (v->type != YN_SEQ || v->n == 0)
+        return scn_fail(c, v, "expected a list of {key: KEY.PATH, values: [...]} or {key: KEY.PATH, range: "
+                              "[FROM, TO, STEP]} entries");
+    if (v->n > 32)
+        return scn_fail(c, v, "%zu swept keys; at most 32", v->n);
+    sc->sweep = calloc(v->n, sizeof *sc->sweep);
+    if (!sc->sweep)
+        return scn_fail(c, v, "out of memory");
+    static const char *const allowed[] = {"key", "values", "range"};
+    for (size_t i = 0; i < v->n; i++) {
+        const struct yn_node *e = v->vals[i];
+        struct sim_sweep_dim *d = &sc->sweep[i];
+        sc->n_sweep = i + 1;
+        char what[32];
+        snprintf(what, sizeof what, "sweep[%zu]", i);
+        d->line = e->line;
+        d->col = e->col;
+        if (e->type != YN_MAP)
+            return scn_fail(c, e, "%s: expected {key: KEY.PATH, values: [...]}", what);
+        int rc = only_keys(c, e, what, allowed, 3);
+        if (rc)
+            return rc;
+        const struct yn_node *k = yn_get(e, "key"), *vals = yn_get(e, "values"), *range = yn_get(e, "range");
+        if (!k || k->type != YN_SCALAR || k->len == 0)
+            return scn_fail(c, k ? k : e, "%s: needs key: the dotted path of the varied key, e.g. "
+                                          "workload.arrivals.rate_per_s", what);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(sc->sweep[j].key, k->str))
+                return scn_fail(c, k, "%s: key %s is already swept by sweep[%zu]", what, k->str, j);
+        if (!(d->key = strdup(k->str)))
+            return scn_fail(c, k, "out of memory");
+        if ((vals != NULL) == (range != NULL))
+            return scn_fail(c, e, "%s: give exactly one of values: [...] and range: [FROM, TO, STEP]", what);
+        if (vals) {
+            if (vals->type != YN_SEQ || vals->n == 0)
+                return scn_fail(c, vals, "%s.values: expected a non-empty list", what);
+            if (vals->n > STUDY_MAX_VALUES)
+                return scn_fail(c, vals, "%s.values: %zu values; at most %u", what, vals->n, STUDY_MAX_VALUES);
+            if (!(d->values = calloc(vals->n, sizeof *d->values)))
+                return scn_fail(c, vals, "out of memory");
+            for (size_t j = 0; j < vals->n; j++) {
+                d->n_values = j + 1;
+                if (!(d->values[j] = yn_to_flow(vals->vals[j])))
+                    return scn_fail(c, vals, "out of memory");
+            }
+        } else {
+            double r[3];
+            if (range->type != YN_SEQ || range->n != 3)
+                return scn_fail(c, range, "%s.range: expected [FROM, TO, STEP]", what);
+            for (int j = 0; j < 3; j++) {
+                if ((rc = scn_get_double(c, range->vals[j], &r[j])) != 0)
+                    return rc;
+            }
+            if (!(r[2] > 0) || !(r[1] >= r[0]))
+                return scn_fail(c, range, "%s.range: needs FROM <= TO and STEP > 0, got [%g, %g, %g]", what, r[0],
+                                r[1], r[2]);
+            double count = floor((r[1] - r[0]) / r[2] * (1 + 1e-12) + 1e-9) + 1;
+            if (count > STUDY_MAX_VALUES)
+                return scn_fail(c, range, "%s.range: %.0f values; at most %u", what, count, STUDY_MAX_VALUES);
+            size_t n = (size_t)count;
+            if (!(d->values = calloc(n, sizeof *d->values)))
+                return scn_fail(c, range, "out of memory");
+            for (size_t j = 0; j < n; j++) {
+                char b[64];
+                snprintf(b, sizeof b, "%.15g", r[0] + (double)j * r[2]);
+                d->n_values = j + 1;
+                if (!(d->values[j] = strdup(b)))
+                    return scn_fail(c, range, "out of memory");
+            }
+        }
+    }
+    return 0;
+}
+
+static int h_levers(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    if (v->type != YN_SEQ || v->n == 0)
+        return scn_fail(c, v, "expected a list of {name: NAME, set: {KEY.PATH: VALUE, ...}} entries");
+    if (v->n > STUDY_MAX_LEVERS)
+        return scn_fail(c, v, "%zu levers; at most %u", v->n, STUDY_MAX_LEVERS);
+    sc->levers = calloc(v->n, sizeof *sc->levers);
+    if (!sc->levers)
+        return scn_fail(c, v, "out of memory");
+    static const char *const allowed[] = {"name", "set", "description"};
+    for (size_t i = 0; i < v->n; i++) {
+        const struct yn_node *e = v->vals[i];
+        struct sim_lever *l = &sc->levers[i];
+        sc->n_levers = i + 1;
+        char what[32];
+        snprintf(what, sizeof what, "levers[%zu]", i);
+        l->line = e->line;
+        l->col = e->col;
+        if (e->type != YN_MAP)
+            return scn_fail(c, e, "%s: expected {name: NAME, set: {KEY.PATH: VALUE, ...}}", what);
+        int rc = only_keys(c, e, what, allowed, 3);
+        if (rc)
+            return rc;
+        const struct yn_node *nm = yn_get(e, "name"), *set = yn_get(e, "set");
+        if (!nm || nm->type != YN_SCALAR || nm->len == 0 || nm->len > 64)
+            return scn_fail(c, nm ? nm : e, "%s: needs name: a short label (at most 64 characters)", what);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(sc->levers[j].name, nm->str))
+                return scn_fail(c, nm, "%s: the name '%s' is already taken by levers[%zu]", what, nm->str, j);
+        if (!(l->name = dup_or_null(nm->str)))
+            return scn_fail(c, nm, "out of memory");
+        if (!set || set->type != YN_MAP || set->n == 0)
+            return scn_fail(c, set ? set : e, "%s: needs set: a mapping of key paths to values, e.g. "
+                                              "{deployments.sonnet.prompt_cache.enabled: true}", what);
+        if (set->n > STUDY_MAX_SETS)
+            return scn_fail(c, set, "%s.set: %zu overrides; at most %u", what, set->n, STUDY_MAX_SETS);
+        if (!(l->sets = calloc(set->n, sizeof *l->sets)))
+            return scn_fail(c, set, "out of memory");
+        for (size_t j = 0; j < set->n; j++) {
+            l->n_sets = j + 1;
+            if (!(l->sets[j].key = strdup(set->keys[j]->str)) || !(l->sets[j].value = yn_to_flow(set->vals[j])))
+                return scn_fail(c, set, "out of memory");
+        }
+    }
+    return 0;
+}
+
 static int read_prob(struct scn_ctx *c, const struct yn_node *v, double *out)
 {
     int rc = scn_get_double(c, v, out);
@@ -2103,7 +2257,8 @@ static const struct scn_key top_keys[] = {
     {"quality", SCN_K_FN, 0, 0, 0, 0, h_quality},
     {"output_control", SCN_K_FN, 0, 0, 0, 0, h_output_control},
     {"slo", SCN_K_FN, 0, 0, 0, 0, h_slo},
-    {"sweep", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"sweep", SCN_K_FN, 0, 0, 0, 0, h_sweep},
+    {"levers", SCN_K_FN, 0, 0, 0, 0, h_levers},
 };
 
 /* The horizon's bounds against the workload: drawn arrivals need one (or

@@ -348,3 +348,104 @@ int yn_is_null(const struct yn_node *n)
     return n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
            strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
 }
+
+/* ---- flow text ---------------------------------------------------------- */
+
+struct buf {
+    char *p;
+    size_t n, cap;
+    int oom;
+};
+
+static void put(struct buf *b, const char *s, size_t k)
+{
+    if (b->oom)
+        return;
+    if (b->n + k + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->n + k + 1)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q) {
+            b->oom = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, k);
+    b->n += k;
+    b->p[b->n] = '\0';
+}
+
+static void puts_(struct buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+/* A scalar as it must be written to read back the same: plain when it was
+ * plain and holds nothing that flow syntax would split, else double-quoted. */
+static void put_scalar(struct buf *b, const struct yn_node *n)
+{
+    int plain = n->plain && n->len > 0 && strcspn(n->str, ",[]{}#\"'\n") == n->len &&
+                !strstr(n->str, ": ") && n->str[0] != ' ' && n->str[n->len - 1] != ':';
+    if (plain) {
+        put(b, n->str, n->len);
+        return;
+    }
+    if (n->plain && n->len == 0) {
+        put(b, "~", 1);
+        return;
+    }
+    put(b, "\"", 1);
+    for (size_t i = 0; i < n->len; i++) {
+        char c = n->str[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', c};
+            put(b, e, 2);
+        } else if (c == '\n') {
+            put(b, "\\n", 2);
+        } else {
+            put(b, &c, 1);
+        }
+    }
+    put(b, "\"", 1);
+}
+
+static void put_node(struct buf *b, const struct yn_node *n)
+{
+    if (n->type == YN_SCALAR) {
+        put_scalar(b, n);
+    } else if (n->type == YN_SEQ) {
+        puts_(b, "[");
+        for (size_t i = 0; i < n->n; i++) {
+            if (i)
+                puts_(b, ", ");
+            put_node(b, n->vals[i]);
+        }
+        puts_(b, "]");
+    } else {
+        puts_(b, "{");
+        for (size_t i = 0; i < n->n; i++) {
+            if (i)
+                puts_(b, ", ");
+            put_scalar(b, n->keys[i]);
+            puts_(b, ": ");
+            put_node(b, n->vals[i]);
+        }
+        puts_(b, "}");
+    }
+}
+
+char *yn_to_flow(const struct yn_node *n)
+{
+    struct buf b = {0};
+    put_node(&b, n);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    if (!b.p)
+        return strdup("\"\"");
+    return b.p;
+}

@@ -54,4 +54,8 @@ int yn_is_null(const struct yn_node *n);
 
 const char *yn_type_name(enum yn_type t);
 
+/* The node as one line of YAML flow text that parses back to the same
+ * tree (malloc'ed; NULL when out of memory): the value of a --set. */
+char *yn_to_flow(const struct yn_node *n);
+
 #endif

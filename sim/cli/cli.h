@@ -13,6 +13,10 @@ int cmd_validate(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_levers(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 /* `llmsim calibrate requests`: argv[0] is "requests" (cmd_calibrate_requests.c). */
 int cmd_calibrate_requests(int argc, char **argv);
 

@@ -71,7 +71,9 @@ int main(int argc, char **argv)
         return cmd_catalog(argc - 1, argv + 1);
     if (!strcmp(cmd, "calibrate"))
         return cmd_calibrate(argc - 1, argv + 1);
-    if (!strcmp(cmd, "sweep") || !strcmp(cmd, "levers") || !strcmp(cmd, "notebook") || !strcmp(cmd, "merge")) {
+    if (!strcmp(cmd, "sweep"))
+        return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "notebook")) {
         cli_errorf("'%s' is part of the llmsim design but not in this version", cmd);
         return LLMSIM_EXIT_USAGE;
     }

@@ -45,6 +45,22 @@ void sim_scenario_free(struct sim_scenario *s)
     free(s->routing.weights);
     free(s->routing.rules);
     free(s->output.path);
+    for (size_t i = 0; s->sweep != NULL && i < s->n_sweep; i++) {
+        for (size_t k = 0; s->sweep[i].values != NULL && k < s->sweep[i].n_values; k++)
+            free(s->sweep[i].values[k]);
+        free(s->sweep[i].values);
+        free(s->sweep[i].key);
+    }
+    free(s->sweep);
+    for (size_t i = 0; s->levers != NULL && i < s->n_levers; i++) {
+        for (size_t k = 0; s->levers[i].sets != NULL && k < s->levers[i].n_sets; k++) {
+            free(s->levers[i].sets[k].key);
+            free(s->levers[i].sets[k].value);
+        }
+        free(s->levers[i].sets);
+        free(s->levers[i].name);
+    }
+    free(s->levers);
     memset(s, 0, sizeof *s);
 }
 

@@ -331,6 +331,30 @@ struct sim_scenario {
     struct sim_slo_cfg slo;
     struct sim_quality_joint_cfg joint;
     struct sim_output_cfg output;
+    /* Studies (llmsim sweep and levers; the simulation ignores them).  Each
+     * override is a dotted key path and a YAML flow value, as with --set. */
+    size_t n_sweep;
+    struct sim_sweep_dim *sweep; /* owned: the `sweep:` list, in order */
+    size_t n_levers;
+    struct sim_lever *levers;    /* owned: the `levers:` list, in order */
+};
+
+struct sim_override_text {
+    char *key, *value; /* owned */
+};
+/* One varied key of a sweep: its values (flow text) in order. */
+struct sim_sweep_dim {
+    char *key;
+    size_t n_values;
+    char **values;
+    int line, col; /* where the entry starts in the scenario */
+};
+/* One lever of the optimisation ladder: a name and the overrides that pull it. */
+struct sim_lever {
+    char *name;
+    size_t n_sets;
+    struct sim_override_text *sets;
+    int line, col;
 };
 
 void sim_scenario_free(struct sim_scenario *s);

@@ -73,6 +73,10 @@ int main(int argc, char **argv)
         return cmd_calibrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep"))
         return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plan"))
+        return cmd_plan(argc - 1, argv + 1);
+    if (!strcmp(cmd, "levers"))
+        return cmd_levers(argc - 1, argv + 1);
     if (!strcmp(cmd, "notebook")) {
         cli_errorf("'%s' is part of the llmsim design but not in this version", cmd);
         return LLMSIM_EXIT_USAGE;

@@ -363,8 +363,20 @@ static void print_point_error(const struct study_args *a, const struct study_poi
                    e->msg[0] ? e->msg : llmsim_strerror(p->rc));
 }
 
+int study_eval_point(const struct study_args *a, struct study_point *p, int jobs)
+{
+    run_point(a, p, jobs, 0, NULL);
+    p->done = 1;
+    return p->rc;
+}
+
+void study_print_point_error(const struct study_args *a, const struct study_point *p)
+{
+    print_point_error(a, p);
+}
+
 /* Writes one finished point's group. */
-static int write_point(struct ana_h5 *h5, const struct study_point *p, size_t n_total, struct llmsim_error *err)
+int study_write_point(struct ana_h5 *h5, const struct study_point *p, size_t n_total, struct llmsim_error *err)
 {
     char name[64];
     study_group_name(name, sizeof name, p->index, n_total);
@@ -443,7 +455,7 @@ int study_run_points(const struct study_args *a, struct study_point *pts, size_t
         if (h5) {
             struct llmsim_error err;
             llmsim_error_clear(&err);
-            if (write_point(h5, &pts[i], n_total, &err) != 0) {
+            if (study_write_point(h5, &pts[i], n_total, &err) != 0) {
                 fprintf(stderr, "%s: %s\n", err.file[0] ? err.file : "llmsim", err.msg);
                 result = -1;
                 study_stop = 1;

@@ -91,6 +91,13 @@ char *study_given_text(const struct study_args *a);
 int study_run_points(const struct study_args *a, struct study_point *pts, size_t n, size_t n_total,
                      struct ana_h5 *h5, struct cli_progress *prog);
 
+/* Runs one point now, its replications in up to jobs threads (no
+ * requests kept).  Returns its rc. */
+int study_eval_point(const struct study_args *a, struct study_point *p, int jobs);
+void study_print_point_error(const struct study_args *a, const struct study_point *p);
+/* Writes a finished point as its group (name from its index and n_total). */
+int study_write_point(struct ana_h5 *h5, const struct study_point *p, size_t n_total, struct llmsim_error *err);
+
 /* The group name of point i among n_total: "points/p0003". */
 void study_group_name(char *buf, size_t size, size_t i, size_t n_total);
 

@@ -1,0 +1,95 @@
+/* bench_sweep: wall-clock time of a 100-point `llmsim sweep` at --jobs 1
+ * and --jobs 2 (and the machine's core count when larger), and whether the
+ * results files agree.
+ *
+ * The scenario is the M/M/4 Erlang C model (scenarios/examples/mmc.yaml)
+ * swept over 25 arrival rates x 4 replica counts, 20,000 requests and one
+ * replication per point: 2 million simulated requests in all.  The
+ * benchmark runs the llmsim binary beside its folder (build/llmsim), as a
+ * user would, so the figure includes loading each point's scenario, the
+ * statistics and writing /points and /sweep.  --smoke runs 4 points. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int run(const char *cmd)
+{
+    int st = system(cmd);
+    return st == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    int smoke = argc > 1 && !strcmp(argv[1], "--smoke");
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "bench_sweep: cannot find my own path\n");
+        return 1;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    *slash = '\0'; /* build/bench */
+    slash = strrchr(self, '/');
+    *slash = '\0'; /* build */
+    char llmsim[4200], scen[4200];
+    snprintf(llmsim, sizeof llmsim, "%s/llmsim", self);
+    /* The source tree's scenario (CMake passes the source folder). */
+    snprintf(scen, sizeof scen, "%s/scenarios/examples/mmc.yaml", LLMSIM_SOURCE_DIR);
+    char tmp[] = "/tmp/bench_sweep.XXXXXX";
+    if (!mkdtemp(tmp)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    const char *rates = smoke ? "24,32" : "20:32:0.5";
+    const char *reps = smoke ? "4,5" : "4,5,6,8";
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int jobs[3] = {1, 2, (int)(cores > 2 ? (cores > 16 ? 16 : cores) : 0)};
+    double t[3] = {0};
+    int points = smoke ? 4 : 100;
+    printf("| points | requests per point | --jobs | wall s | points/s | simulated requests/s |\n");
+    printf("|---:|---:|---:|---:|---:|---:|\n");
+    for (int k = 0; k < 3; k++) {
+        if (jobs[k] == 0 || (smoke && k == 2))
+            continue;
+        char cmd[16384];
+        snprintf(cmd, sizeof cmd,
+                 "'%s' sweep '%s' --vary workload.arrivals.rate_per_s=%s --vary deployments.pool.replicas=%s "
+                 "--set horizon='{requests: 20000, warmup_s: 0}' --set replications=1 --set output.requests=false "
+                 "--jobs %d --quiet --no-progress -o %s/j%d.h5",
+                 llmsim, scen, rates, reps, jobs[k], tmp, jobs[k]);
+        double t0 = now();
+        if (run(cmd) != 0) {
+            fprintf(stderr, "bench_sweep: the sweep failed: %s\n", cmd);
+            return 1;
+        }
+        t[k] = now() - t0;
+        printf("| %d | 20000 | %d | %.2f | %.1f | %.3g |\n", points, jobs[k], t[k], points / t[k],
+               points * 20000.0 / t[k]);
+    }
+    /* The files must agree whatever --jobs was (h5dump when present). */
+    char cmp[16384];
+    snprintf(cmp, sizeof cmp,
+             "command -v h5dump >/dev/null 2>&1 || exit 0; "
+             "h5dump -d /sweep %s/j1.h5 | tail -n +2 > %s/a && h5dump -d /sweep %s/j2.h5 | tail -n +2 > %s/b && "
+             "cmp -s %s/a %s/b",
+             tmp, tmp, tmp, tmp, tmp, tmp);
+    int same = run(cmp) == 0;
+    printf("\n/sweep identical at --jobs 1 and 2: %s; speed-up at --jobs 2: %.2fx\n", same ? "yes" : "NO",
+           t[1] > 0 ? t[0] / t[1] : 0.0);
+    char rm[4200];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
+    if (run(rm) != 0)
+        fprintf(stderr, "bench_sweep: could not remove %s\n", tmp);
+    return same ? 0 : 1;
+}

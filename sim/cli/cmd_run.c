@@ -212,6 +212,24 @@ static void print_latency_row(const struct ana_summary_row *rows, size_t n, cons
            r->p99 * scale, r->mean * scale, r->ci95 * scale);
 }
 
+/* The 95% CI half-widths of p50/p95/p99 of the latency rows (one line;
+ * nothing when none is known). */
+static void print_percentile_cis(const struct ana_summary_row *rows, size_t n)
+{
+    static const char *const metric[] = {"ttft_s", "itl_s", "e2e_s", "queue_s"};
+    static const char *const label[] = {"TTFT", "inter-token", "end-to-end", "queue"};
+    const char *sep = "  95% CI of p50/p95/p99 (+/- s): ";
+    for (int i = 0; i < 4; i++) {
+        const struct ana_summary_row *r = ana_summary_find(rows, n, "all", metric[i]);
+        if (r == NULL || r->count == 0 || !(isfinite(r->p50_ci95) || isfinite(r->p95_ci95) || isfinite(r->p99_ci95)))
+            continue;
+        printf("%s%s %.2g/%.2g/%.2g", sep, label[i], r->p50_ci95, r->p95_ci95, r->p99_ci95);
+        sep = "; ";
+    }
+    if (sep[0] == ';')
+        printf("\n");
+}
+
 /* What the router did, when it does more than pick a deployment. */
 static void print_routing(const struct sim_scenario *sc, const struct ana_summary_row *rows, size_t n)
 {
@@ -340,6 +358,7 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     print_latency_row(rows, n, "inter-token", "itl_s", 1);
     print_latency_row(rows, n, "end-to-end", "e2e_s", 1);
     print_latency_row(rows, n, "queue", "queue_s", 1);
+    print_percentile_cis(rows, n);
 
     double thr = val(rows, n, "all", "throughput_rps", F_MEAN);
     double thr_ci = val(rows, n, "all", "throughput_rps", F_CI);
@@ -604,9 +623,11 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
         printf(", \"metric\": ");
         json_str(stdout, r->metric);
         printf(", \"count\": %llu", (unsigned long long)r->count);
-        const char *names[] = {"mean", "p50", "p90", "p95", "p99", "ci95"};
-        const double v[] = {r->mean, r->p50, r->p90, r->p95, r->p99, r->ci95};
-        for (int k = 0; k < 6; k++) {
+        const char *names[] = {"mean", "p50", "p90", "p95", "p99", "ci95", "p50_ci95", "p90_ci95", "p95_ci95",
+                               "p99_ci95"};
+        const double v[] = {r->mean, r->p50, r->p90, r->p95, r->p99, r->ci95, r->p50_ci95, r->p90_ci95, r->p95_ci95,
+                            r->p99_ci95};
+        for (int k = 0; k < 10; k++) {
             printf(", \"%s\": ", names[k]);
             json_num(stdout, v[k]);
         }

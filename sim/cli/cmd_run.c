@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "llmsim/results.h"
 #include "llmsim/runner.h"
+#include "llmsim/tail.h"
 #include "llmsim/scenario.h"
 #include "llmsim/world.h"
 
@@ -55,7 +56,7 @@ struct run_opts {
 static void run_usage(FILE *f)
 {
     fputs("usage: llmsim run [SCENARIO.yaml] [-o OUT.h5] [--seed N] [--set KEY=VALUE]...\n"
-          "                  [--replications N] [--jobs N] [--json] [--quiet]\n"
+          "                  [--replications N] [--jobs N] [--tail] [--json] [--quiet]\n"
           "                  [--progress | --no-progress]\n"
           "\n"
           "Simulates the scenario (the built-in default RAG assistant when none is given),\n"
@@ -73,6 +74,9 @@ static void run_usage(FILE *f)
           "  --jobs N              run up to N replications at once in threads (same results for any N)\n"
           "  --json                print the headline figures, each deployment's stable flag and\n"
           "                        the whole summary as JSON instead of the table\n"
+          "  --tail                also show where the slowest 5% of requests (E2E and TTFT) spent\n"
+          "                        their time against the median, and what they share; written\n"
+          "                        to /tail (docs/tail.md)\n"
           "  --progress            show progress on stderr (default: when stderr is a terminal)\n"
           "  --no-progress         never show progress\n"
           "  --quiet               print nothing but errors\n",
@@ -133,6 +137,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             o->jobs = (int)j;
         } else if (!strcmp(a, "--json")) {
             o->json = 1;
+        } else if (!strcmp(a, "--tail")) {
+            o->tail = 1;
         } else if (!strcmp(a, "--progress")) {
             o->progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
@@ -764,6 +770,7 @@ int cmd_run(int argc, char **argv)
     char *resolved = scn_resolved_yaml(&sc);
     int exit_code = LLMSIM_EXIT_RUNTIME;
     struct ana_stats *stats = NULL;
+    struct ana_tail *tail = NULL;
     struct ana_h5 *h5 = NULL;
     struct ana_summary_row *rows = NULL;
     size_t n_rows = 0;
@@ -817,6 +824,15 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     struct sim_sink h5sink = ana_h5_sink(h5);
+    struct sim_tee tee;
+    if (o.tail) {
+        if (ana_tail_alloc(&tail, &sc) != 0) {
+            cli_errorf("out of memory");
+            goto done;
+        }
+        tee = (struct sim_tee){h5sink, ana_tail_sink(tail)};
+        h5sink = sim_tee_sink(&tee);
+    }
     struct ana_run_counts counts;
     struct cli_progress prog;
     cli_progress_init(&prog, o.quiet ? 0 : o.progress, "run");
@@ -868,6 +884,13 @@ int cmd_run(int argc, char **argv)
         print_error(&err);
         goto done;
     }
+    if (tail && (ana_tail_compute(tail) != 0 || ana_tail_write(tail, h5, &err) != 0)) {
+        if (err.msg[0])
+            print_error(&err);
+        else
+            cli_errorf("out of memory");
+        goto done;
+    }
     {
         struct ana_h5 *h = h5;
         h5 = NULL;
@@ -895,6 +918,10 @@ int cmd_run(int argc, char **argv)
             print_json(&sc, rows, n_rows, sc.output.path, stops);
         else
             print_table(&sc, rows, n_rows, sc.output.path, warm, stop_text);
+        if (tail && !o.json) {
+            printf("\n");
+            ana_tail_print(tail, stdout);
+        }
     }
     exit_code = LLMSIM_EXIT_OK;
 done:
@@ -902,6 +929,7 @@ done:
         ana_h5_abort(h5);
     free(rows);
     ana_stats_free(stats);
+    ana_tail_free(tail);
     free(cnames);
     free(dnames);
     free(resolved);

@@ -127,5 +127,16 @@ else
     bad "horizon without note: '$(head -1 "$T/n.txt")' '$(cat "$T/n.err")'"
 fi
 
+# --tail: the attribution table on stdout and /tail in the file, its E2E tail above p95.
+"$LLMSIM" run data/minimal.yaml --set 'horizon={requests: 2000}' --tail -o "$T/tail.h5" >"$T/tail.txt" 2>&1
+if grep -q "^tail attribution: 2000 measured requests" "$T/tail.txt" && grep -q "^E2E: 100 requests above p95" "$T/tail.txt" &&
+    h5dump -H -d /tail "$T/tail.h5" 2>/dev/null | grep -q '"lift"'; then
+    ok "run --tail prints the attribution and writes /tail"
+else
+    bad "run --tail: $(head -c 600 "$T/tail.txt")"
+fi
+"$LLMSIM" run data/minimal.yaml --set horizon.requests=200 -o "$T/notail.h5" >/dev/null 2>&1
+if h5dump -H -d /tail "$T/notail.h5" >/dev/null 2>&1; then bad "/tail written without --tail"; else ok "no /tail without --tail"; fi
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -43,6 +43,12 @@ void cli_progress_units(struct cli_progress *p, double total, const char *unit);
 void cli_progress_update(void *ctx, double done);
 void cli_progress_end(struct cli_progress *p);
 
+/* JSON: a string with escapes (NULL as ""), a number with `digits`
+ * significant digits (NaN and infinities as null). */
+#include <stdio.h>
+void cli_json_str(FILE *f, const char *s);
+void cli_json_num(FILE *f, double v, int digits);
+
 /* Prints "llmsim: message" to stderr (one line). */
 void cli_errorf(const char *fmt, ...)
 #if defined(__GNUC__)

@@ -19,7 +19,7 @@ static void usage(FILE *f)
           "the first alone, run once), every step with the same seeds (common random numbers).\n"
           "Prints each step's cost per 1k requests, TTFT p95, E2E p50/p95/p99, quality and\n"
           "goodput, with deltas against the baseline and (stacked) the previous step, and writes\n"
-          "/sweep (columns step, mode, lever, levers) and /points like `llmsim sweep`.\n"
+          "/sweep (columns point, mode, lever, levers) and /points like `llmsim sweep`.\n"
           "\n"
           "  -o, --output OUT.h5   results file (default: output.path with -levers)\n"
           "  --jobs N              run up to N steps at once in threads (same results for any N)\n"
@@ -38,28 +38,6 @@ static void pct(char *buf, size_t n, double a, double b)
         snprintf(buf, n, "%+.1f%%", 100 * (a - b) / b);
     else
         snprintf(buf, n, "-");
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.10g", v);
-    else
-        fputs("null", f);
 }
 
 int cmd_levers(int argc, char **argv)
@@ -233,22 +211,22 @@ int cmd_levers(int argc, char **argv)
         const struct study_point *b = fin[0]->index == 0 ? fin[0] : NULL;
         if (a.json) {
             printf("{\"results\": ");
-            json_str(stdout, path);
+            cli_json_str(stdout, path);
             printf(", \"steps\": [");
             for (size_t i = 0; i < nf; i++) {
                 const struct study_point *p = fin[i];
                 printf("%s\n  {\"step\": %zu, \"mode\": ", i ? "," : "", p->index);
-                json_str(stdout, c_mode[i]);
+                cli_json_str(stdout, c_mode[i]);
                 printf(", \"lever\": ");
-                json_str(stdout, c_name[i]);
+                cli_json_str(stdout, c_name[i]);
                 printf(", \"levers\": ");
-                json_str(stdout, c_stack[i]);
+                cli_json_str(stdout, c_stack[i]);
                 static const char *const m[][2] = {{"cost_per_1k_usd", "mean"}, {"ttft_s", "p95"}, {"e2e_s", "p50"},
                                                    {"e2e_s", "p95"},           {"e2e_s", "p99"},  {"success", "mean"},
                                                    {"slo_met", "mean"},        {"throughput_rps", "mean"}};
                 for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
                     printf(", \"%s_%s\": ", m[k][0], m[k][1]);
-                    json_num(stdout, st(p, m[k][0], m[k][1]));
+                    cli_json_num(stdout, st(p, m[k][0], m[k][1]), 10);
                 }
                 struct ana_slo_check chk;
                 ana_slo_check(&p->slo, p->rows, p->n_rows, &chk);

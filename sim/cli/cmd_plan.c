@@ -150,28 +150,6 @@ static const struct study_point *find_eval(const struct search_ctx *c, double x,
     return NULL;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.10g", v);
-    else
-        fputs("null", f);
-}
-
 static int split_list(const char *text, struct cand_key *k)
 {
     const char *p = text;
@@ -493,41 +471,41 @@ int cmd_plan(int argc, char **argv)
     const struct cand_result *best = n_mine > 0 && res[0].found ? &res[0] : NULL;
     if (a.json) {
         printf("{\"key\": ");
-        json_str(stdout, key);
+        cli_json_str(stdout, key);
         printf(", \"goal\": \"%s\", \"value\": ", maximize ? "maximize" : "minimize");
-        json_num(stdout, best ? best->value : NAN);
+        cli_json_num(stdout, best ? best->value : NAN, 10);
         printf(", \"found\": %s, \"cost_per_hour_usd\": ", best ? "true" : "false");
-        json_num(stdout, best ? best->cost_hour : NAN);
+        cli_json_num(stdout, best ? best->cost_hour : NAN, 10);
         printf(", \"cost_per_month_usd\": ");
-        json_num(stdout, best ? best->cost_month : NAN);
+        cli_json_num(stdout, best ? best->cost_month : NAN, 10);
         printf(", \"slo_met\": %s, \"stable\": %s", best && best->chk.verdict != ANA_SLO_MISSED ? "true" : "false",
                best && best->chk.stable ? "true" : "false");
         if (best && best->chk.metric) {
             printf(", \"slo_metric\": \"%s\", \"slo_value_s\": ", best->chk.metric);
-            json_num(stdout, best->chk.value);
+            cli_json_num(stdout, best->chk.value, 10);
             printf(", \"slo_target_s\": ");
-            json_num(stdout, best->chk.target);
+            cli_json_num(stdout, best->chk.target, 10);
             printf(", \"headroom\": ");
-            json_num(stdout, best->chk.headroom);
+            cli_json_num(stdout, best->chk.headroom, 10);
         }
         if (nck) {
             printf(", \"candidate\": ");
-            json_str(stdout, best ? best->label : "");
+            cli_json_str(stdout, best ? best->label : "");
             printf(", \"candidates\": [");
             for (size_t i = 0; i < n_mine; i++) {
                 const struct cand_result *r = &res[i];
                 printf("%s\n  {\"candidate\": ", i ? "," : "");
-                json_str(stdout, r->label);
+                cli_json_str(stdout, r->label);
                 printf(", \"found\": %s, \"value\": ", r->found ? "true" : "false");
-                json_num(stdout, r->found ? r->value : NAN);
+                cli_json_num(stdout, r->found ? r->value : NAN, 10);
                 printf(", \"cost_per_hour_usd\": ");
-                json_num(stdout, r->found ? r->cost_hour : NAN);
+                cli_json_num(stdout, r->found ? r->cost_hour : NAN, 10);
                 printf(", \"cost_per_month_usd\": ");
-                json_num(stdout, r->found ? r->cost_month : NAN);
+                cli_json_num(stdout, r->found ? r->cost_month : NAN, 10);
                 printf(", \"cost_per_1m_output_tokens_usd\": ");
-                json_num(stdout, r->found ? r->cost_1m : NAN);
+                cli_json_num(stdout, r->found ? r->cost_1m : NAN, 10);
                 printf(", \"headroom\": ");
-                json_num(stdout, r->found ? r->chk.headroom : NAN);
+                cli_json_num(stdout, r->found ? r->chk.headroom : NAN, 10);
                 printf("}");
             }
             printf("\n]");

@@ -550,29 +550,6 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
         printf("results: %s\n", path);
 }
 
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.17g", v);
-    else
-        fputs("null", f);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* Whether a deployment scope kept up in every replication (a scope without
  * a verdict, too short a window, counts as stable). */
 static int is_stable(const struct ana_summary_row *rows, size_t n, const char *scope)
@@ -585,11 +562,11 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
                        const char *path, const int stops[N_STOPS])
 {
     printf("{\"scenario\": ");
-    json_str(stdout, sc->name);
+    cli_json_str(stdout, sc->name);
     printf(", \"seed\": %llu, \"replications\": %d, \"results\": ", (unsigned long long)sc->seed,
            sc->replications);
     if (path)
-        json_str(stdout, path);
+        cli_json_str(stdout, path);
     else
         printf("null");
     int kinds = 0, last = 0;
@@ -599,24 +576,24 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
             last = k;
         }
     printf(",\n \"arrivals_stopped_by\": ");
-    json_str(stdout, kinds == 1 ? stop_names[last] : kinds > 1 ? "mixed" : "none");
+    cli_json_str(stdout, kinds == 1 ? stop_names[last] : kinds > 1 ? "mixed" : "none");
     const char *headline[] = {"cost_per_hour_usd", "cost_per_month_usd", "input_tokens_per_s",
                               "output_tokens_per_s"};
     for (size_t k = 0; k < sizeof headline / sizeof *headline; k++) {
         printf(", \"%s\": ", headline[k]);
-        json_num(stdout, val(rows, n, "all", headline[k], F_MEAN));
+        cli_json_num(stdout, val(rows, n, "all", headline[k], F_MEAN), 17);
     }
     printf(", \"stable\": %s,\n \"deployments\": [", is_stable(rows, n, "all") ? "true" : "false");
     for (size_t i = 0; i < sc->n_deployments; i++) {
         char scope[ANA_SCOPE_MAX];
         snprintf(scope, sizeof scope, "deployment:%s", sc->deployments[i].name);
         printf("%s\n  {\"name\": ", i ? "," : "");
-        json_str(stdout, sc->deployments[i].name);
+        cli_json_str(stdout, sc->deployments[i].name);
         printf(", \"stable\": %s", is_stable(rows, n, scope) ? "true" : "false");
         const char *fig[] = {"offered_rps", "achieved_rps", "queue_growth", "cost_per_hour_usd"};
         for (size_t k = 0; k < sizeof fig / sizeof *fig; k++) {
             printf(", \"%s\": ", fig[k]);
-            json_num(stdout, val(rows, n, scope, fig[k], F_MEAN));
+            cli_json_num(stdout, val(rows, n, scope, fig[k], F_MEAN), 17);
         }
         printf("}");
     }
@@ -625,9 +602,9 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
     for (size_t i = 0; i < n; i++) {
         const struct ana_summary_row *r = &rows[i];
         printf("%s\n  {\"scope\": ", i ? "," : "");
-        json_str(stdout, r->scope);
+        cli_json_str(stdout, r->scope);
         printf(", \"metric\": ");
-        json_str(stdout, r->metric);
+        cli_json_str(stdout, r->metric);
         printf(", \"count\": %llu", (unsigned long long)r->count);
         const char *names[] = {"mean", "p50", "p90", "p95", "p99", "ci95", "p50_ci95", "p90_ci95", "p95_ci95",
                                "p99_ci95"};
@@ -635,7 +612,7 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
                             r->p99_ci95};
         for (int k = 0; k < 10; k++) {
             printf(", \"%s\": ", names[k]);
-            json_num(stdout, v[k]);
+            cli_json_num(stdout, v[k], 17);
         }
         printf("}");
     }

@@ -132,28 +132,6 @@ static int split_values(struct dim *d, const char *text)
     return d->vals ? 0 : -1;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.10g", v);
-    else
-        fputs("null", f);
-}
-
 static double stat(const struct study_point *p, const char *metric, const char *st)
 {
     return ana_row_stat(p->rows, p->n_rows, "all", metric, st);
@@ -198,11 +176,11 @@ static void print_json(const struct dim *dims, size_t nd, const struct study_poi
                        const int *on, const char *path, int complete)
 {
     printf("{\"results\": ");
-    json_str(stdout, path);
+    cli_json_str(stdout, path);
     printf(", \"complete\": %s, \"keys\": [", complete ? "true" : "false");
     for (size_t j = 0; j < nd; j++) {
         printf("%s", j ? ", " : "");
-        json_str(stdout, dims[j].key);
+        cli_json_str(stdout, dims[j].key);
     }
     printf("], \"points\": [");
     static const char *const m[][2] = {{"ttft_s", "p50"}, {"ttft_s", "p95"}, {"ttft_s", "p99"}, {"e2e_s", "p50"},
@@ -215,16 +193,16 @@ static void print_json(const struct dim *dims, size_t nd, const struct study_poi
         printf("%s\n  {\"point\": %zu", i ? "," : "", p->index);
         for (size_t j = 0; j < nd && j < p->n_sets; j++) {
             printf(", ");
-            json_str(stdout, dims[j].key);
+            cli_json_str(stdout, dims[j].key);
             printf(": ");
             if (dims[j].numeric)
-                json_num(stdout, strtod(p->sets[j].value, NULL));
+                cli_json_num(stdout, strtod(p->sets[j].value, NULL), 10);
             else
-                json_str(stdout, p->sets[j].value);
+                cli_json_str(stdout, p->sets[j].value);
         }
         for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
             printf(", \"%s_%s\": ", m[k][0], m[k][1]);
-            json_num(stdout, stat(p, m[k][0], m[k][1]));
+            cli_json_num(stdout, stat(p, m[k][0], m[k][1]), 10);
         }
         struct ana_slo_check chk;
         ana_slo_check(&p->slo, p->rows, p->n_rows, &chk);
@@ -396,6 +374,9 @@ int cmd_sweep(int argc, char **argv)
         goto done;
     }
     int64_t tot = (int64_t)n_total, si = a.shard_i, sn = a.shard_n;
+    struct study_point lat = {.slo = base.slo}; /* the frontier's latency, named for `llmsim merge` */
+    const char *latname;
+    study_latency(&lat, &latname);
     char keys[2048] = "";
     for (size_t j = 0; j < nd; j++)
         snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s", j ? "\n" : "", dims[j].key);
@@ -403,6 +384,7 @@ int cmd_sweep(int argc, char **argv)
     if (ana_h5_set_attr(h5, "points_total", NULL, &tot, &err) != 0 ||
         ana_h5_set_attr(h5, "varied_keys", keys, NULL, &err) != 0 ||
         ana_h5_set_attr(h5, "zip", zip ? "true" : "false", NULL, &err) != 0 ||
+        ana_h5_set_attr(h5, "pareto_latency", latname, NULL, &err) != 0 ||
         (a.shard_n > 1 && (ana_h5_set_attr(h5, "shard_index", NULL, &si, &err) != 0 ||
                            ana_h5_set_attr(h5, "shard_count", NULL, &sn, &err) != 0))) {
         fprintf(stderr, "%s: %s\n", path, err.msg);

@@ -96,11 +96,13 @@ int cmd_levers(int argc, char **argv)
         rc = study_load(&a, ov, base.levers[l].n_sets, origin, &t, &err);
         sim_scenario_free(&t);
         if (rc != 0) {
-            if (err.line > 0)
+            if (!strncmp(err.file, "lever '", 7)) /* the lever's own override: locate the lever */
+                fprintf(stderr, "%s:%d:%d: levers[%zu] '%s': %s\n", a.scenario ? a.scenario : SCN_DEFAULT_NAME,
+                        base.levers[l].line, base.levers[l].col, l, base.levers[l].name, err.msg);
+            else if (err.line > 0)
                 fprintf(stderr, "%s:%d:%d: %s\n", err.file, err.line, err.col, err.msg);
             else
-                fprintf(stderr, "%s: %s (levers[%zu] '%s', %s:%d:%d)\n", err.file, err.msg, l, base.levers[l].name,
-                        a.scenario ? a.scenario : SCN_DEFAULT_NAME, base.levers[l].line, base.levers[l].col);
+                fprintf(stderr, "%s: %s\n", err.file, err.msg);
             exit_code = rc == LLMSIM_ENOMEM ? LLMSIM_EXIT_RUNTIME : LLMSIM_EXIT_USAGE;
             goto done;
         }

@@ -29,10 +29,11 @@ static void usage(FILE *f)
           "percentile's 95% interval lies below it, missed when it lies above, and a straddling\n"
           "value is rerun with 4x the replications before its point estimate decides (marked\n"
           "'marginal').  With --candidates, the search runs for every combination of the candidate\n"
-          "values and ranks them by $/hour at their answer.\n"
+          "values and ranks them by $/hour at their answer (ties: more SLO headroom first).\n"
           "\n"
-          "  --search KEY          the key to search (whole numbers when --min/--max and the\n"
-          "                        scenario's value are whole, else continuous; --step 1 forces whole)\n"
+          "  --search KEY          the key to search: whole numbers when --min and --max are whole\n"
+          "                        (with --maximize only for replicas, tp and max_* keys), else\n"
+          "                        continuous; --step 1 forces whole numbers\n"
           "  --min A, --max B      the range (default --min 1; without --max the search doubles\n"
           "                        from --min until the answer is bracketed)\n"
           "  --maximize            the largest value that holds instead of the smallest\n"
@@ -120,9 +121,12 @@ static int holds(void *vctx, double x)
         if (c->verbose) {
             fprintf(stderr, "plan: %s = %s: %s", c->key, v,
                     !chk.stable ? "overloaded" : ok ? "holds" : "misses the SLO");
-            if (chk.metric)
-                fprintf(stderr, " (%s %.4g s +- %.2g, target %.4g s%s)", chk.metric, chk.value, chk.ci95,
-                        chk.target, chk.verdict == ANA_SLO_UNCERTAIN ? ", marginal" : "");
+            if (chk.metric) {
+                fprintf(stderr, " (%s %.4g s", chk.metric, chk.value);
+                if (isfinite(chk.ci95))
+                    fprintf(stderr, " +- %.2g", chk.ci95);
+                fprintf(stderr, ", target %.4g s%s)", chk.target, chk.verdict == ANA_SLO_UNCERTAIN ? ", marginal" : "");
+            }
             fprintf(stderr, "%s\n", round ? " after a rerun with more replications" : "");
         }
         return ok;
@@ -460,8 +464,10 @@ int cmd_plan(int argc, char **argv)
         for (size_t j = i; j > 0; j--) {
             struct cand_result *x = &res[j - 1], *y = &res[j];
             int swap = (!x->found && y->found) ||
-                       (x->found && y->found && (y->cost_hour < x->cost_hour ||
-                                                 (y->cost_hour == x->cost_hour && y->index < x->index)));
+                       (x->found && y->found &&
+                        (y->cost_hour < x->cost_hour ||
+                         (y->cost_hour == x->cost_hour && (y->chk.headroom > x->chk.headroom ||
+                                                           (y->chk.headroom == x->chk.headroom && y->index < x->index)))));
             if (!swap)
                 break;
             struct cand_result t = *x;
@@ -540,8 +546,12 @@ int cmd_plan(int argc, char **argv)
             printf("answer: %s%s%s = %s: $%.2f per hour, $%.0f per month, $%.4g per 1k requests", nck ? best->label : "",
                    nck ? ", " : "", key, v, best->cost_hour, best->cost_month, best->cost_1k);
             if (best->chk.metric)
-                printf("; %s p%g %.4g s (+- %.2g) against %.4g s, headroom %.0f%%", best->chk.metric, slo->percentile,
-                       best->chk.value, best->chk.ci95, best->chk.target, 100 * best->chk.headroom);
+            {
+                printf("; %s p%g %.4g s", best->chk.metric, slo->percentile, best->chk.value);
+                if (isfinite(best->chk.ci95))
+                    printf(" (+- %.2g)", best->chk.ci95);
+                printf(" against %.4g s, headroom %.0f%%", best->chk.target, 100 * best->chk.headroom);
+            }
             printf("\n");
         } else {
             printf("answer: no value of %s in the range holds%s\n", key,

@@ -115,8 +115,11 @@ int study_write_sweep(struct ana_h5 *h5, const struct study_point *const *pts, s
                       const struct study_key_col *keys, size_t n_keys, int *pareto_out, struct llmsim_error *err);
 /* The pareto flags of n points without writing anything. */
 void study_pareto(const struct study_point *const *pts, size_t n, int *on);
-/* The latency that the frontier and the tables use: the SLO's binding
- * metric at its percentile when the scenario has an SLO, else e2e_s p95. */
+/* The latency that the frontier uses, the same for every point: at the
+ * SLO's percentile, TTFT when the SLO sets a TTFT target, else E2E when it
+ * sets one, else the inter-token latency; e2e_s p95 without an SLO.  (A
+ * stable point that misses the SLO can be on the frontier: the frontier is
+ * about trade-offs, slo_met says which points are acceptable.) */
 double study_latency(const struct study_point *p, const char **name);
 
 /* Opens the results file (no root tables) with kind and the base scenario

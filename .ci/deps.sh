@@ -17,6 +17,7 @@ PKGS=(
     cmake pkg-config gcc libc6-dev make      # tool chain
     libgsl-dev libyaml-dev libhdf5-dev check # libraries (GSL, libyaml, HDF5 + HL, Check)
     hdf5-tools                               # h5dump, h5ls: used by tests and handy by hand
+    parallel                                 # GNU parallel: tests/cli/test_sweep.sh runs sweep shards
     python3-numpy python3-pandas python3-tables python3-h5py # results readers and tests
 )
 # shellcheck disable=SC2206 # word splitting of EXTRA_PKGS is intended

@@ -1569,3 +1569,142 @@ int ana_h5_read_attr(const char *path, const char *name, char *str, size_t n, in
     H5Eclear2(H5E_DEFAULT);
     return rc;
 }
+
+/* ---- merge: listing groups and copying root attributes -------------------- */
+
+int ana_h5_list(const char *path, const char *group, char ***names_out, size_t *n_out, struct llmsim_error *err)
+{
+    *names_out = NULL;
+    *n_out = 0;
+    if (h5_enter() < 0)
+        return h5fail(err, path, "cannot switch off HDF5 error printing");
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return h5fail(err, path, "cannot open the HDF5 file");
+    int rc = 0;
+    hid_t g = -1;
+    char **names = NULL;
+    size_t n = 0;
+    htri_t ex = strcmp(group, "/") ? H5Lexists(f, group, H5P_DEFAULT) : 1;
+    H5G_info_t gi;
+    if (ex < 0) {
+        rc = h5fail(err, path, "cannot look for /%s", group);
+        goto out;
+    }
+    if (ex == 0)
+        goto out;
+    if ((g = H5Gopen2(f, group, H5P_DEFAULT)) < 0 || H5Gget_info(g, &gi) < 0) {
+        rc = h5fail(err, path, "cannot open the group /%s", group);
+        goto out;
+    }
+    names = calloc(gi.nlinks ? (size_t)gi.nlinks : 1, sizeof *names);
+    if (!names) {
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
+        goto out;
+    }
+    for (hsize_t i = 0; i < gi.nlinks; i++, n++) {
+        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
+        if (len < 0) {
+            rc = h5fail(err, path, "cannot list the group /%s", group);
+            goto out;
+        }
+        if (!(names[n] = malloc((size_t)len + 1))) {
+            rc = llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
+            goto out;
+        }
+        if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, names[n], (size_t)len + 1, H5P_DEFAULT) < 0) {
+            n++;
+            rc = h5fail(err, path, "cannot list the group /%s", group);
+            goto out;
+        }
+    }
+out:
+    if (g >= 0)
+        H5Gclose(g);
+    H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    if (rc != 0) {
+        ana_h5_names_free(names, n);
+        return rc;
+    }
+    *names_out = names;
+    *n_out = n;
+    return 0;
+}
+
+void ana_h5_names_free(char **names, size_t n)
+{
+    if (!names)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+struct attr_copy {
+    hid_t dst;
+    const char *const *skip;
+    size_t n_skip;
+};
+
+/* Copies one attribute onto ctx->dst with its file type and shape. */
+static herr_t copy_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    const struct attr_copy *c = data;
+    for (size_t i = 0; i < c->n_skip; i++)
+        if (!strcmp(name, c->skip[i]))
+            return 0;
+    herr_t e = -1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), ft = -1, mt = -1, sp = -1, b = -1;
+    void *buf = NULL;
+    int vlen = 0;
+    hssize_t np;
+    if (a < 0 || (ft = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0 ||
+        (mt = H5Tget_native_type(ft, H5T_DIR_ASCEND)) < 0 || (np = H5Sget_simple_extent_npoints(sp)) < 0)
+        goto out;
+    vlen = H5Tis_variable_str(mt) > 0 || H5Tdetect_class(mt, H5T_VLEN) > 0;
+    if (!(buf = calloc(np ? (size_t)np : 1, H5Tget_size(mt))) || H5Aread(a, mt, buf) < 0) {
+        vlen = 0;
+        goto out;
+    }
+    htri_t ex = H5Aexists(c->dst, name);
+    if (ex < 0 || (ex > 0 && H5Adelete(c->dst, name) < 0))
+        goto out;
+    if ((b = H5Acreate2(c->dst, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 && H5Awrite(b, mt, buf) >= 0)
+        e = 0;
+out:
+    if (vlen && H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, buf) < 0)
+        e = -1;
+    free(buf);
+    if (b >= 0 && H5Aclose(b) < 0)
+        e = -1;
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (a >= 0)
+        H5Aclose(a);
+    return e;
+}
+
+int ana_h5_copy_attrs(struct ana_h5 *h, const char *src_path, const char *const *skip, size_t n_skip,
+                      struct llmsim_error *err)
+{
+    if (!h || !src_path)
+        return llmsim_error_set(err, LLMSIM_EINVAL, h ? h->path : NULL, 0, 0, "nothing to copy");
+    if (h5_enter() < 0)
+        return h5fail(err, h->path, "cannot switch off HDF5 error printing");
+    hid_t src = H5Fopen(src_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (src < 0)
+        return h5fail(err, src_path, "cannot open the HDF5 file");
+    struct attr_copy c = {h->file, skip, n_skip};
+    int rc = 0;
+    if (H5Aiterate2(src, H5_INDEX_NAME, H5_ITER_INC, NULL, copy_attr, &c) < 0)
+        rc = h5fail(err, h->path, "cannot copy the root attributes of %s", src_path);
+    if (H5Fclose(src) < 0 && rc == 0)
+        rc = h5fail(err, src_path, "cannot close the HDF5 file");
+    return rc;
+}

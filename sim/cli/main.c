@@ -30,6 +30,13 @@ static void usage(FILE *f)
           "commands:\n"
           "  run [SCENARIO.yaml]     simulate a scenario (the built-in default without one)\n"
           "  validate SCENARIO...    check scenarios without running them\n"
+          "  sweep [SCENARIO.yaml] --vary KEY=V1,V2,...\n"
+          "                          run the scenario at every combination of the values\n"
+          "  plan [SCENARIO.yaml] --search KEY\n"
+          "                          the least capacity (or most load) that meets the SLO\n"
+          "  levers [SCENARIO.yaml]  the baseline, each lever alone and the levers stacked\n"
+          "  merge SHARD.h5... -o OUT.h5\n"
+          "                          merge the shard files of a sweep, plan or levers run\n"
           "  compare A.h5 B.h5 ...   compare the headline metrics of results files\n"
           "  catalog [prices|gpus|models|quality]\n"
           "                          list the built-in catalogs\n"
@@ -77,6 +84,8 @@ int main(int argc, char **argv)
         return cmd_plan(argc - 1, argv + 1);
     if (!strcmp(cmd, "levers"))
         return cmd_levers(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge"))
+        return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "notebook")) {
         cli_errorf("'%s' is part of the llmsim design but not in this version", cmd);
         return LLMSIM_EXIT_USAGE;

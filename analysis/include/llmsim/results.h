@@ -392,6 +392,16 @@ int ana_h5_read_text(const char *path, const char *name, char **text, struct llm
 /* A root attribute: into str (n bytes) when str != NULL, else *num. */
 int ana_h5_read_attr(const char *path, const char *name, char *str, size_t n, int64_t *num,
                      struct llmsim_error *err);
+/* The names of the links in group `group` ("/" for the root) of a file, in
+ * name order (malloc'ed; free with ana_h5_names_free); none when the group
+ * does not exist. */
+int ana_h5_list(const char *path, const char *group, char ***names, size_t *n, struct llmsim_error *err);
+void ana_h5_names_free(char **names, size_t n);
+/* Copies the root attributes of the file src_path onto h's root with their
+ * types and values (replacing those of the same name), except the n_skip
+ * names in skip (merge). */
+int ana_h5_copy_attrs(struct ana_h5 *h, const char *src_path, const char *const *skip, size_t n_skip,
+                      struct llmsim_error *err);
 
 /* Reading back (compare): the root attributes and /summary of a file
  * (rows NULL and n_rows 0 when it has no /summary, as after an

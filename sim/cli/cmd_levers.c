@@ -155,7 +155,11 @@ int cmd_levers(int argc, char **argv)
         goto done;
     }
     int64_t tot = (int64_t)n_total, si = a.shard_i, sn = a.shard_n;
+    struct study_point lat = {.slo = base.slo}; /* the frontier's latency, named for `llmsim merge` */
+    const char *latname;
+    study_latency(&lat, &latname);
     if (ana_h5_set_attr(h5, "points_total", NULL, &tot, &err) != 0 ||
+        ana_h5_set_attr(h5, "pareto_latency", latname, NULL, &err) != 0 ||
         (a.shard_n > 1 && (ana_h5_set_attr(h5, "shard_index", NULL, &si, &err) != 0 ||
                            ana_h5_set_attr(h5, "shard_count", NULL, &sn, &err) != 0))) {
         fprintf(stderr, "%s: %s\n", path, err.msg);
@@ -186,7 +190,7 @@ int cmd_levers(int argc, char **argv)
         exit_code = LLMSIM_EXIT_RUNTIME;
     } else {
         for (size_t i = 0; i < n_pts; i++)
-            if (pts[i].done && pts[i].rc == 0) {
+            if (pts[i].written) /* its group is in the file */ {
                 c_mode[nf] = modes[pts[i].index];
                 c_name[nf] = names[pts[i].index];
                 c_stack[nf] = stacks[pts[i].index];

@@ -335,7 +335,11 @@ int cmd_plan(int argc, char **argv)
             goto done;
         }
         int64_t tot = (int64_t)(n_cand * EVALS_PER_CANDIDATE), si = a.shard_i, sn = a.shard_n;
+        struct study_point lat = {.slo = base.slo}; /* the frontier's latency, named for `llmsim merge` */
+        const char *latname;
+        study_latency(&lat, &latname);
         if (ana_h5_set_attr(h5, "points_total", NULL, &tot, &err) != 0 ||
+            ana_h5_set_attr(h5, "pareto_latency", latname, NULL, &err) != 0 ||
             ana_h5_set_attr(h5, "search_key", key, NULL, &err) != 0 ||
             (a.shard_n > 1 && (ana_h5_set_attr(h5, "shard_index", NULL, &si, &err) != 0 ||
                                ana_h5_set_attr(h5, "shard_count", NULL, &sn, &err) != 0))) {

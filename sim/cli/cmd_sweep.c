@@ -417,7 +417,7 @@ int cmd_sweep(int argc, char **argv)
     for (size_t j = 0; j < nd && ok; j++)
         ok = (kv[j] = calloc(n_pts ? n_pts : 1, sizeof *kv[j])) != NULL;
     for (size_t i = 0; i < n_pts && ok; i++)
-        if (pts[i].done && pts[i].rc == 0) {
+        if (pts[i].written) /* its group is in the file */ {
             for (size_t j = 0; j < nd; j++)
                 kv[j][nf] = pts[i].sets[j].value;
             fin[nf++] = &pts[i];

@@ -461,6 +461,7 @@ int study_run_points(const struct study_args *a, struct study_point *pts, size_t
                 study_stop = 1;
                 break;
             }
+            pts[i].written = 1;
             if (pts[i].spool) {
                 fclose(pts[i].spool);
                 pts[i].spool = NULL;

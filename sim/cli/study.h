@@ -68,6 +68,7 @@ struct study_point {
     size_t n_classes, n_deployments;
     struct sim_slo_cfg slo;
     int done;
+    int written; /* its group is in the file (study_run_points) */
 };
 
 /* Adds an override to a point (copies both strings). Returns 0 or -1. */

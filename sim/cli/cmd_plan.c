@@ -102,7 +102,12 @@ static int holds(void *vctx, double x)
             reps *= ESCALATE;
         }
         p->replications = reps;
-        int rc = study_eval_point(c->a, p, c->a->jobs);
+        char what[160];
+        snprintf(what, sizeof what, "plan: %s = %s", c->key, v);
+        struct cli_progress prog;
+        cli_progress_init(&prog, c->a->quiet ? 0 : c->a->progress, what);
+        int rc = study_eval_point(c->a, p, c->a->jobs, &prog);
+        cli_progress_end(&prog);
         if (rc == 1)
             return -1;
         if (rc < 0) {

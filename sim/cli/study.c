@@ -363,9 +363,9 @@ static void print_point_error(const struct study_args *a, const struct study_poi
                    e->msg[0] ? e->msg : llmsim_strerror(p->rc));
 }
 
-int study_eval_point(const struct study_args *a, struct study_point *p, int jobs)
+int study_eval_point(const struct study_args *a, struct study_point *p, int jobs, struct cli_progress *prog)
 {
-    run_point(a, p, jobs, 0, NULL);
+    run_point(a, p, jobs, 0, prog);
     p->done = 1;
     return p->rc;
 }

@@ -93,8 +93,8 @@ int study_run_points(const struct study_args *a, struct study_point *pts, size_t
                      struct ana_h5 *h5, struct cli_progress *prog);
 
 /* Runs one point now, its replications in up to jobs threads (no
- * requests kept).  Returns its rc. */
-int study_eval_point(const struct study_args *a, struct study_point *p, int jobs);
+ * requests kept), showing progress on prog when not NULL.  Returns its rc. */
+int study_eval_point(const struct study_args *a, struct study_point *p, int jobs, struct cli_progress *prog);
 void study_print_point_error(const struct study_args *a, const struct study_point *p);
 /* Writes a finished point as its group (name from its index and n_total). */
 int study_write_point(struct ana_h5 *h5, const struct study_point *p, size_t n_total, struct llmsim_error *err);

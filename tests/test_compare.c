@@ -275,6 +275,13 @@ START_TEST(test_diff_ci)
     ck_assert(isnan(ana_diff_welch_ci(NAN, 9, 0.3, 4, &dof)));
     ck_assert(isnan(ana_diff_welch_ci(0.4, 0, 0.3, 4, &dof)));
     ck_assert_double_eq(ana_diff_welch_ci(0, 9, 0, 4, NULL), 0);
+
+    /* In quadrature: sqrt(0.3^2 + 0.4^2). */
+    ck_assert_double_eq_tol(ana_diff_quadrature(0.3, 0.4), 0.5, 1e-15);
+    ck_assert_double_eq(ana_diff_quadrature(0, 0), 0);
+    ck_assert(isnan(ana_diff_quadrature(NAN, 0.4)));
+    ck_assert(isnan(ana_diff_quadrature(0.3, INFINITY)));
+    ck_assert(isnan(ana_diff_quadrature(-0.3, 0.4)));
 }
 END_TEST
 
@@ -346,12 +353,21 @@ static double pct7(double *x, size_t n, double p)
     return lo + 1 < n ? x[lo] + (h - (double)lo) * (x[lo + 1] - x[lo]) : x[n - 1];
 }
 
-/* A summary row over values x[0..n-1] (pooled) with ci95 from per-group means. */
+/* The percentile half-widths the next synthetic files' latency rows carry
+ * (s; NaN: none, as files written before they existed). */
+static double synth_pct_ci = NAN;
+
+/* A summary row over values x[0..n-1] (pooled) with ci95 from per-group
+ * means, and percentile half-widths synth_pct_ci x 1, 2, 3, 4. */
 static struct ana_summary_row row_of(const char *metric, double *x, size_t n, const double *gm,
                                      size_t ng)
 {
     struct ana_summary_row r;
     memset(&r, 0, sizeof r);
+    r.p50_ci95 = synth_pct_ci;
+    r.p90_ci95 = 2 * synth_pct_ci;
+    r.p95_ci95 = 3 * synth_pct_ci;
+    r.p99_ci95 = 4 * synth_pct_ci;
     snprintf(r.scope, sizeof r.scope, "all");
     snprintf(r.metric, sizeof r.metric, "%s", metric);
     r.count = n;
@@ -791,6 +807,74 @@ START_TEST(test_command_csv)
 }
 END_TEST
 
+/* Files without /requests whose /summary carries percentile intervals: a
+ * percentile's difference gets the two half-widths in quadrature
+ * (summary-quadrature), whether or not the files share their seed (no
+ * paired form from summaries: conservative under common random numbers);
+ * means keep welch-summary. */
+START_TEST(test_command_pct_ci)
+{
+    char *dir = tu_tmpdir();
+    char p[4096];
+    synth_pct_ci = 0.003; /* 3 ms for p50, 9 ms for p95 */
+    snprintf(p, sizeof p, "%s/base.h5", dir);
+    write_synth(p, V_BASE, 5, 1, 1, 0);
+    synth_pct_ci = 0.004;
+    snprintf(p, sizeof p, "%s/other.h5", dir);
+    write_synth(p, V_SHIFTED, 6, 2, 1, 0);
+    snprintf(p, sizeof p, "%s/same.h5", dir);
+    write_synth(p, V_SHIFTED, 5, 3, 1, 0);
+    synth_pct_ci = NAN;
+    snprintf(p, sizeof p, "%s/old.h5", dir);
+    write_synth(p, V_SHIFTED, 5, 4, 1, 0);
+    char *out = NULL, *err = NULL, *f[32];
+    const char *others[] = {"other.h5", "same.h5"};
+    for (int k = 0; k < 2; k++) {
+        char args[256];
+        snprintf(args, sizeof args, "base.h5 %s --baseline base.h5 --csv", others[k]);
+        ck_assert_int_eq(compare(dir, args, &out, &err), 0);
+        int n = csv_fields(out, "\nall,latency,ttft_s,p50,", f, 32);
+        ck_assert_int_eq(n, 12);
+        ck_assert_double_eq_tol(strtod(f[9], NULL), 1e3 * hypot(0.003, 0.004), 1e-9); /* ms */
+        ck_assert_str_eq(f[11], "summary-quadrature");
+        /* The shift is 4 ms against +-5 ms: not significant. */
+        ck_assert_str_eq(f[10], "false");
+        free(out);
+        free(err);
+        ck_assert_int_eq(compare(dir, args, &out, &err), 0);
+        n = csv_fields(out, "\nall,latency,e2e_s,p95,", f, 32);
+        ck_assert_double_eq_tol(strtod(f[9], NULL), hypot(0.009, 0.012), 1e-12); /* s */
+        ck_assert_str_eq(f[11], "summary-quadrature");
+        free(out);
+        free(err);
+        ck_assert_int_eq(compare(dir, args, &out, &err), 0);
+        n = csv_fields(out, "\nall,throughput and cost,cost_per_1k_usd,mean,", f, 32);
+        ck_assert_str_eq(f[11], "welch-summary");
+        free(out);
+        free(err);
+    }
+    /* The legend says so; a file without percentile intervals gets none. */
+    ck_assert_int_eq(compare(dir, "base.h5 other.h5 old.h5 --baseline base.h5", &out, &err), 0);
+    ck_assert_msg(strstr(out,
+                         "[2]-[1]: Welch from the summaries' intervals (means only: [1] has no "
+                         "/requests)\n") != NULL,
+                  "%s", out); /* old.h5 sorts before other.h5 */
+    ck_assert_msg(strstr(out,
+                         "[3]-[1]: Welch from the summaries' intervals, percentiles in quadrature "
+                         "([1] has no /requests)\n") != NULL,
+                  "%s", out);
+    free(out);
+    free(err);
+    ck_assert_int_eq(compare(dir, "base.h5 old.h5 --baseline base.h5 --csv", &out, &err), 0);
+    csv_fields(out, "\nall,latency,ttft_s,p50,", f, 32);
+    ck_assert_str_eq(f[9], "");
+    ck_assert_str_eq(f[11], "");
+    free(out);
+    free(err);
+    tu_remove_dir(dir);
+}
+END_TEST
+
 START_TEST(test_command_json)
 {
     char *dir = four_files();
@@ -876,7 +960,7 @@ START_TEST(test_command_errors)
     free(out);
     free(err);
     /* So is a file whose /requests is damaged (a column missing): its
-     * differences get intervals of means only. */
+     * differences get intervals from the summaries only. */
     snprintf(p, sizeof p, "%s/odd.h5", dir);
     write_synth(p, V_BASE, 5, 9, 1, 1);
     hid_t h = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -913,6 +997,7 @@ static Suite *compare_suite(void)
     tcase_add_test(tc, test_batches);
     tcase_add_test(tc, test_command_text);
     tcase_add_test(tc, test_command_csv);
+    tcase_add_test(tc, test_command_pct_ci);
     tcase_add_test(tc, test_command_json);
     tcase_add_test(tc, test_command_errors);
     suite_add_tcase(s, tc);

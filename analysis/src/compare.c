@@ -672,3 +672,10 @@ double ana_diff_welch_ci(double ci_a, double dof_a, double ci_b, double dof_b, d
         *dof = nu;
     return ana_t_quantile(0.975, nu) * sqrt(s2);
 }
+
+double ana_diff_quadrature(double ci_a, double ci_b)
+{
+    if (!isfinite(ci_a) || !isfinite(ci_b) || ci_a < 0 || ci_b < 0)
+        return NAN;
+    return hypot(ci_a, ci_b);
+}

@@ -40,6 +40,26 @@
  * hold b = floor(n / 10) samples each and the n - 10 b earliest samples are
  * left out (they are the ones closest to the initial transient).
  *
+ * Percentile intervals (results.h, "Percentile intervals"): sectioning.  In
+ * exact mode the summary sorts each section (a replication's samples, or a
+ * batch of the one replication's) in its copy of the samples, takes the
+ * sections' type-7 percentiles, and merges the sorted runs into the sorted
+ * pooled samples (a merge instead of a second sort, so the summary costs
+ * what it did).  The minimum section sizes, pct_min, are
+ * ceil(SECTION_TAIL / min(p, 1 - p)) with SECTION_TAIL = 10 expected
+ * samples beyond the percentile.  In compact mode a running replication
+ * keeps, per slot, an ana_qbatch (sketch.h): its batch means' batches as
+ * histograms, fed with the same values in the same order, so they are the
+ * same batches; its add_run (or the switch to compact mode, for
+ * replications that had theirs) turns them into the replication's four
+ * percentiles (rq) and, for the first replication to get there, the
+ * batches' percentiles (sect), and frees them.  itl_token_s: a running
+ * replication's own weight histogram per iteration scope (itl_h), turned
+ * into its four weighted percentiles (itl_q) at its add_run.  Histogram
+ * percentiles for the sections and their centre spread each bucket's count
+ * (weight) evenly over the bucket: with midpoints, two sections whose
+ * percentiles fall in one bucket would look identical.
+ *
  * Run-level metrics and what each scope gets are defined in results.h.  The
  * GPU line of a class is each deployment's provisioned cost times the class's
  * share of the GPU cost attributed to that deployment's requests (of its
@@ -236,6 +256,15 @@ enum { L_INPUT, L_CACHE_WRITE, L_CACHE_READ, L_OUTPUT, N_LINES };
 #define BATCHES 10
 #define BATCH_MIN_SAMPLES 20
 
+/* Percentile intervals (results.h): the percentiles of a row, and the
+ * fewest samples a section (a replication or a batch) must hold for each:
+ * ceil(SECTION_TAIL / min(p, 1 - p)), so that SECTION_TAIL of them are
+ * expected beyond the percentile (see the top of the file). */
+#define N_PCT 4
+#define SECTION_TAIL 10
+static const double pct_p[N_PCT] = {0.50, 0.90, 0.95, 0.99};
+static const uint64_t pct_min[N_PCT] = {20, 100, 200, 1000};
+
 /* The itl_token_s histogram (see the top of the file). */
 #define HIST_LO 1e-6
 #define HIST_HI 1e4
@@ -273,6 +302,17 @@ struct tally {
     struct ana_bmeans bm; /* for the batch-means interval of one replication */
 };
 
+/* Compact mode: the batch percentiles of the first replication with samples
+ * of a slot to reach its add_run (kept: it has been taken; nb 0: none to
+ * use, as when later samples of that replication came after its add_run). */
+struct sections {
+    int kept;
+    uint32_t rep;   /* the replication */
+    uint32_t nb;    /* batches */
+    uint64_t bsize; /* samples per batch */
+    double q[N_PCT][2 * ANA_BM_BATCHES];
+};
+
 struct rep {
     struct dvec *samples;  /* [scope * N_REQ_METRICS + metric] */
     struct scope_acc *acc; /* [scope] */
@@ -290,6 +330,20 @@ struct rep {
     double ov_width;       /* s */
     double last_arrival_s; /* latest arrival of any request, s (-1 before the first) */
     struct tally *tally;   /* compact mode: [scope * N_REQ_METRICS + metric], NULL before */
+    /* Percentile intervals in compact mode: per slot, the batches of this
+     * replication's samples as histograms until its add_run (then NULL),
+     * and its percentiles from then on ([slot * N_PCT + j], NaN unknown). */
+    struct ana_qbatch *qs;
+    double *rq;
+    /* Percentile intervals of itl_token_s: per iteration scope, this
+     * replication's histogram of decode tokens ([iscope * HIST_N + bucket],
+     * from its first iteration to its add_run, then NULL), its weighted
+     * percentiles from its add_run on ([iscope * N_PCT + j], NaN unknown)
+     * and its measured iterations. */
+    double *itl_h;
+    double *itl_q;
+    uint64_t *itl_n;
+    int itl_done; /* add_run has taken itl_h's percentiles */
 };
 
 struct ana_stats {
@@ -314,6 +368,7 @@ struct ana_stats {
     uint64_t stored;       /* measured served requests so far */
     int compact;
     struct ana_vhist *vh;  /* [scope * N_REQ_METRICS + metric] once compact */
+    struct sections *sect; /* [scope * N_REQ_METRICS + metric] once compact */
 };
 
 /* Iteration scopes ("iscope"): 0 is "all", 1 + d deployment d. */
@@ -361,8 +416,32 @@ static void rep_free(const struct ana_stats *s, struct rep *r)
     free(r->requests_cd);
     free(r->run);
     free(r->tally);
+    if (r->qs)
+        for (size_t i = 0; i < s->nscopes * N_REQ_METRICS; i++)
+            ana_qbatch_free(&r->qs[i]);
+    free(r->qs);
+    free(r->rq);
+    free(r->itl_h);
+    free(r->itl_q);
+    free(r->itl_n);
     free(r->ov);
     free(r);
+}
+
+/* A compact-mode replication's tallies and interval storage: the batch
+ * histograms (with qs != 0) and its percentiles (NaN until its add_run).
+ * Returns 0 or LLMSIM_ENOMEM. */
+static int rep_compact_alloc(const struct ana_stats *s, struct rep *r, int qs)
+{
+    size_t nslots = s->nscopes * N_REQ_METRICS;
+    if (!r->tally)
+        r->tally = calloc(nslots, sizeof *r->tally);
+    if (qs && !r->qs && !(r->qs = calloc(nslots, sizeof *r->qs)))
+        return LLMSIM_ENOMEM;
+    if (!r->rq && (r->rq = malloc(nslots * N_PCT * sizeof *r->rq)) != NULL)
+        for (size_t i = 0; i < nslots * N_PCT; i++)
+            r->rq[i] = NAN;
+    return r->tally && (!qs || r->qs) && r->rq ? 0 : LLMSIM_ENOMEM;
 }
 
 /* The replication's storage, allocated on first use. */
@@ -397,15 +476,18 @@ static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
         r->cw_cd = calloc(ncd, sizeof *r->cw_cd);
         r->requests_cd = calloc(ncd, sizeof *r->requests_cd);
         r->run = malloc(s->nscopes * N_RUN_METRICS * sizeof *r->run);
-        if (s->compact)
-            r->tally = calloc(s->nscopes * N_REQ_METRICS, sizeof *r->tally);
+        r->itl_q = malloc(n_iscopes(s) * N_PCT * sizeof *r->itl_q);
+        r->itl_n = calloc(n_iscopes(s), sizeof *r->itl_n);
         if (!r->samples || !r->acc || !r->itl_w || !r->itl_wd || !r->gpu_cd_usd || !r->cw_cd ||
-            !r->requests_cd || !r->run || (s->compact && !r->tally)) {
+            !r->requests_cd || !r->run || !r->itl_q || !r->itl_n ||
+            (s->compact && rep_compact_alloc(s, r, 1) != 0)) {
             rep_free(s, r);
             return LLMSIM_ENOMEM;
         }
         for (size_t k = 0; k < s->nscopes * N_RUN_METRICS; k++)
             r->run[k] = NAN;
+        for (size_t k = 0; k < n_iscopes(s) * N_PCT; k++)
+            r->itl_q[k] = NAN;
         r->last_arrival_s = -1;
         s->reps[i] = r;
     }
@@ -468,6 +550,7 @@ void ana_stats_free(struct ana_stats *s)
     for (size_t i = 0; s->vh && i < s->nscopes * N_REQ_METRICS; i++)
         ana_vhist_free(&s->vh[i]);
     free(s->vh);
+    free(s->sect);
     free(s);
 }
 
@@ -482,12 +565,21 @@ int ana_stats_compact(const struct ana_stats *s)
     return s && s->compact;
 }
 
-/* One sample of metric slot i (scope * N_REQ_METRICS + metric) in compact mode. */
-static int compact_add(struct ana_stats *s, struct rep *rep, size_t i, double x)
+/* One sample of metric slot i (scope * N_REQ_METRICS + metric) of
+ * replication ri in compact mode. */
+static int compact_add(struct ana_stats *s, struct rep *rep, size_t ri, size_t i, double x)
 {
-    int rc = ana_vhist_add(&s->vh[i], x);
+    int rc = rep->qs ? ana_qbatch_add(&rep->qs[i], x, &s->vh[i]) : ana_vhist_add(&s->vh[i], x);
     if (rc)
         return rc;
+    if (!rep->qs) {
+        /* After the replication's add_run: its percentiles and batches no
+         * longer cover all its samples. */
+        for (int j = 0; j < N_PCT; j++)
+            rep->rq[i * N_PCT + (size_t)j] = NAN;
+        if (s->sect[i].kept && s->sect[i].rep == ri)
+            s->sect[i].nb = 0;
+    }
     struct tally *t = &rep->tally[i];
     t->n++;
     t->sum += x;
@@ -495,29 +587,77 @@ static int compact_add(struct ana_stats *s, struct rep *rep, size_t i, double x)
     return 0;
 }
 
+/* Compact mode, at a replication's add_run: its percentiles from its batch
+ * histograms, the batches' percentiles of each slot where no replication
+ * has left them yet, and the histograms freed.  Returns 0 or
+ * LLMSIM_ENOMEM (then the slots done so far are done, and calling it again
+ * does the rest). */
+static int rep_close_sections(struct ana_stats *s, struct rep *rep, size_t ri)
+{
+    if (!rep->qs)
+        return 0;
+    for (size_t i = 0; i < s->nscopes * N_REQ_METRICS; i++) {
+        struct ana_qbatch *q = &rep->qs[i];
+        if (q->cur.n == 0 && q->nb == 0)
+            continue;
+        if (!q->broken) {
+            struct ana_vhist all;
+            int rc = ana_qbatch_all(q, &all);
+            if (rc)
+                return rc;
+            for (int j = 0; j < N_PCT; j++)
+                rep->rq[i * N_PCT + (size_t)j] = ana_vhist_quantile_smooth(&all, pct_p[j]);
+            ana_vhist_free(&all);
+        }
+        struct sections *sc = &s->sect[i];
+        if (!sc->kept) {
+            sc->kept = 1;
+            sc->rep = (uint32_t)ri;
+            sc->nb = q->broken ? 0 : q->nb;
+            sc->bsize = q->bsize;
+            for (int j = 0; j < N_PCT; j++)
+                for (uint32_t b = 0; b < sc->nb; b++)
+                    sc->q[j][b] = ana_vhist_quantile_smooth(&q->b[b], pct_p[j]);
+        }
+        ana_qbatch_free(q);
+    }
+    free(rep->qs);
+    rep->qs = NULL;
+    return 0;
+}
+
 /* Switches to compact mode: every sample kept so far, in order, goes into
- * the histograms and tallies, and the sample arrays are freed. */
+ * the histograms and tallies, and the sample arrays are freed; replications
+ * that had their add_run leave their percentiles and batches at once. */
 static int go_compact(struct ana_stats *s)
 {
     size_t nslots = s->nscopes * N_REQ_METRICS;
     s->vh = calloc(nslots, sizeof *s->vh);
-    if (!s->vh)
+    s->sect = calloc(nslots, sizeof *s->sect);
+    if (!s->vh || !s->sect)
         return LLMSIM_ENOMEM;
+    /* Batch histograms for one ended replication at a time (each is closed
+     * after its samples), so memory does not grow with the replications. */
     for (size_t r = 0; r < s->nreps; r++)
-        if (s->reps[r] && !(s->reps[r]->tally = calloc(nslots, sizeof *s->reps[r]->tally)))
+        if (s->reps[r] && rep_compact_alloc(s, s->reps[r], !s->reps[r]->has_run) != 0)
             return LLMSIM_ENOMEM;
     for (size_t r = 0; r < s->nreps; r++) {
         struct rep *rep = s->reps[r];
+        if (rep && rep->has_run && rep_compact_alloc(s, rep, 1) != 0)
+            return LLMSIM_ENOMEM;
         for (size_t i = 0; rep && i < nslots; i++) {
             struct dvec *d = &rep->samples[i];
             for (size_t j = 0; j < d->n; j++) {
-                int rc = compact_add(s, rep, i, d->v[j]);
+                int rc = compact_add(s, rep, r, i, d->v[j]);
                 if (rc)
                     return rc;
             }
             free(d->v);
             memset(d, 0, sizeof *d);
         }
+        int rc = rep && rep->has_run ? rep_close_sections(s, rep, r) : 0;
+        if (rc)
+            return rc;
     }
     s->compact = 1;
     return 0;
@@ -676,7 +816,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
                 continue;
             size_t i = scopes[k] * N_REQ_METRICS + (size_t)m;
             if (s->compact) {
-                if ((rc = compact_add(s, rep, i, v[m])) != 0)
+                if ((rc = compact_add(s, rep, (size_t)r->replication, i, v[m])) != 0)
                     return rc;
             } else {
                 struct dvec *d = &rep->samples[i];
@@ -731,6 +871,35 @@ static int hist_alloc(struct ana_stats *s)
     return 0;
 }
 
+/* The weighted quantile p of histogram h with each bucket's weight spread
+ * evenly over the bucket: in the bucket k where the cumulative weight
+ * reaches p W, edges[k] + (p W - W(below k)) / h[k] x (edges[k + 1] -
+ * edges[k]), clamped to [HIST_LO, HIST_HI]; NaN with no weight.  For the
+ * percentile intervals only (see the top of the file). */
+static double hist_quantile_smooth(const double *h, const double *edges, double p)
+{
+    double total = 0;
+    size_t last = HIST_N;
+    for (size_t k = 0; k < HIST_N; k++)
+        if (h[k] > 0) {
+            total += h[k];
+            last = k;
+        }
+    if (last == HIST_N)
+        return NAN;
+    double target = p * total, cum = 0;
+    size_t k = 0;
+    for (; k < last; k++) {
+        if (h[k] > 0 && cum + h[k] >= target)
+            break;
+        cum += h[k];
+    }
+    double f = (target - cum) / h[k];
+    f = f < 0 ? 0 : f > 1 ? 1 : f;
+    double v = edges[k] + f * (edges[k + 1] - edges[k]);
+    return v < HIST_LO ? HIST_LO : v > HIST_HI ? HIST_HI : v;
+}
+
 int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *it)
 {
     if (!s || !it)
@@ -750,6 +919,9 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
     int rc = rep_get(s, it->replication, &rep);
     if (rc == 0)
         rc = hist_alloc(s);
+    if (rc == 0 && !rep->itl_h && !rep->itl_done &&
+        !(rep->itl_h = calloc(n_iscopes(s) * HIST_N, sizeof *rep->itl_h)))
+        rc = LLMSIM_ENOMEM;
     if (rc != 0)
         return rc;
     const size_t isc[2] = {0, 1 + (size_t)it->deployment};
@@ -757,7 +929,16 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
     for (int k = 0; k < 2; k++) {
         rep->itl_w[isc[k]] += it->decode_tokens;
         rep->itl_wd[isc[k]] += it->decode_tokens * it->itl_s;
+        rep->itl_n[isc[k]]++;
         s->hist[isc[k] * HIST_N + b] += it->decode_tokens;
+        if (rep->itl_h) {
+            rep->itl_h[isc[k] * HIST_N + b] += it->decode_tokens;
+        } else {
+            /* After the replication's add_run: its percentiles no longer
+             * cover all its iterations. */
+            for (int j = 0; j < N_PCT; j++)
+                rep->itl_q[isc[k] * N_PCT + (size_t)j] = NAN;
+        }
     }
     return 0;
 }
@@ -919,6 +1100,20 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
         return rc;
     if (rep->has_run)
         return LLMSIM_ESTATE;
+    /* Its samples are all in: the percentiles of its histograms. */
+    if (s->compact && (rc = rep_close_sections(s, rep, replication)) != 0)
+        return rc;
+    if (rep->itl_h) {
+        for (size_t j = 0; j < n_iscopes(s); j++)
+            for (int k = 0; k < N_PCT; k++)
+                rep->itl_q[j * N_PCT + (size_t)k] =
+                    rep->itl_w[j] > 0
+                        ? hist_quantile_smooth(&rep->itl_h[j * HIST_N], s->edges, pct_p[k])
+                        : NAN;
+        free(rep->itl_h);
+        rep->itl_h = NULL;
+    }
+    rep->itl_done = 1;
 
     double span = ws->makespan_s - s->warmup_s;
     const struct periods per = {
@@ -1099,23 +1294,129 @@ static double batch_halfwidth(const double *x, size_t n)
     return t_halfwidth(means, BATCHES);
 }
 
-/* Sorts x[0..n-1] in place and fills the row's statistics. */
-static void fill_row(struct ana_summary_row *row, const char *scope, const char *metric, double *x,
-                     size_t n, double ci95)
+/* Fills the row's statistics from sorted x[0..n-1] and their mean
+ * (summed before sorting, in record order; percentile intervals NaN). */
+static void fill_row_sorted(struct ana_summary_row *row, const char *scope, const char *metric,
+                            const double *x, size_t n, double mean, double ci95)
 {
     memset(row, 0, sizeof *row);
-    row->p50_ci95 = row->p90_ci95 = row->p95_ci95 = row->p99_ci95 = NAN;
     snprintf(row->scope, sizeof row->scope, "%s", scope);
     snprintf(row->metric, sizeof row->metric, "%s", metric);
     row->count = n;
-    row->mean = mean_of(x, n);
-    qsort(x, n, sizeof *x, cmp_double);
+    row->mean = mean;
     row->p50 = ana_quantile7(x, n, 0.50);
     row->p90 = ana_quantile7(x, n, 0.90);
     row->p95 = ana_quantile7(x, n, 0.95);
     row->p99 = ana_quantile7(x, n, 0.99);
     row->ci95 = ci95;
     row->p50_ci95 = row->p90_ci95 = row->p95_ci95 = row->p99_ci95 = NAN;
+}
+
+/* Sorts x[0..n-1] in place and fills the row's statistics (percentile
+ * intervals NaN: the rows over replications' values, see results.h). */
+static void fill_row(struct ana_summary_row *row, const char *scope, const char *metric, double *x,
+                     size_t n, double ci95)
+{
+    double mean = mean_of(x, n);
+    qsort(x, n, sizeof *x, cmp_double);
+    fill_row_sorted(row, scope, metric, x, n, mean, ci95);
+}
+
+/* Sectioning (see the top of the file): t_{0.975, k-1} S / sqrt(k), S^2 =
+ * sum (q_i - center)^2 / (k - 1) over the k sections' percentiles q_i,
+ * about the percentile center of all the samples; NaN for k < 2 or a value
+ * that is not finite. */
+static double section_halfwidth(const double *q, size_t k, double center)
+{
+    if (k < 2 || !isfinite(center))
+        return NAN;
+    double ss = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (!isfinite(q[i]))
+            return NAN;
+        ss += (q[i] - center) * (q[i] - center);
+    }
+    return ana_t_quantile(0.975, (double)(k - 1)) * sqrt(ss / (double)(k - 1)) / sqrt((double)k);
+}
+
+/* Sets the row's p*_ci95 from ns sections' percentiles (percentile j of
+ * section i at q[j * cap + i]), the smallest section holding smin samples,
+ * centred on center[j], plus err[j] (the resolution of a histogram's
+ * percentile; NULL: exact). */
+static void set_pct_ci(struct ana_summary_row *row, const double *q, size_t cap, size_t ns,
+                       uint64_t smin, const double *center, const double *err)
+{
+    double *out[N_PCT] = {&row->p50_ci95, &row->p90_ci95, &row->p95_ci95, &row->p99_ci95};
+    for (int j = 0; j < N_PCT; j++)
+        *out[j] = ns >= 2 && smin >= pct_min[j]
+                      ? section_halfwidth(q + (size_t)j * cap, ns, center[j]) + (err ? err[j] : 0.0)
+                      : NAN;
+}
+
+/* Merges the sorted runs x[b[r] .. b[r + 1]), r < nruns, into sorted
+ * x[0 .. b[nruns]) (b is overwritten; tmp holds as many values). */
+static void merge_runs(double *x, double *tmp, size_t *b, size_t nruns)
+{
+    double *src = x, *dst = tmp;
+    size_t n = b[nruns];
+    while (nruns > 1) {
+        size_t m = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            size_t lo = b[r], mid = b[r + 1], hi = r + 2 <= nruns ? b[r + 2] : mid;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                dst[o++] = src[j] < src[i] ? src[j++] : src[i++];
+            while (i < mid)
+                dst[o++] = src[i++];
+            while (j < hi)
+                dst[o++] = src[j++];
+            b[m++] = lo;
+        }
+        b[m] = n;
+        nruns = m;
+        double *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != x)
+        memcpy(x, src, n * sizeof *x);
+}
+
+/* Exact mode: x[0..n-1] (n > 0) holds the samples of nr >= 1 replications
+ * in turn, replication r at [b[r], b[r + 1]).  Sorts x, and puts section
+ * i's percentile pct_p[j] at q[j * cap + i], where the sections are the
+ * replications when nr >= 2, else the BATCHES batches of batch_halfwidth
+ * (none when n < BATCHES).  Returns the number of sections, *smin the
+ * samples of the smallest.  b has room for BATCHES + 2 entries and nr + 1;
+ * tmp for n values; cap >= the sections. */
+static size_t sort_sections(double *x, size_t n, size_t *b, size_t nr, double *tmp, double *q,
+                            size_t cap, uint64_t *smin)
+{
+    size_t nruns = nr, first = 0, ns = nr;
+    if (nr == 1) {
+        size_t bs = n / BATCHES, skip = n - bs * BATCHES;
+        nruns = 0;
+        b[0] = 0;
+        if (skip > 0)
+            b[++nruns] = skip; /* the earliest samples, in no batch */
+        first = nruns;
+        ns = bs > 0 ? BATCHES : 0;
+        for (size_t k = 1; k <= ns; k++)
+            b[++nruns] = skip + k * bs;
+    }
+    *smin = UINT64_MAX;
+    for (size_t r = 0; r < nruns; r++) {
+        size_t len = b[r + 1] - b[r];
+        qsort(x + b[r], len, sizeof *x, cmp_double);
+        if (r < first || r >= first + ns)
+            continue;
+        for (int j = 0; j < N_PCT; j++)
+            q[(size_t)j * cap + (r - first)] = ana_quantile7(x + b[r], len, pct_p[j]);
+        if (len < *smin)
+            *smin = len;
+    }
+    merge_runs(x, tmp, b, nruns);
+    return ns;
 }
 
 /* Weighted quantile from the histogram h: the geometric midpoint of the
@@ -1220,10 +1521,26 @@ static void fill_savings_pct(const struct ana_stats *s, size_t k, struct ana_sum
 
 /* The itl_token_s row of iteration scope j (scope k): count = decode tokens
  * (rounded), mean = token-weighted mean, percentiles from the histogram,
- * ci95 Student t over the replications' weighted means. */
+ * ci95 Student t over the replications' weighted means, percentile
+ * intervals by sectioning over the replications' weighted percentiles (two
+ * or more; q has room for N_PCT x cap values, cap >= s->nreps). */
 static void fill_itl_token(const struct ana_stats *s, size_t k, size_t j,
-                           struct ana_summary_row *row, double *x)
+                           struct ana_summary_row *row, double *x, double *q, size_t cap)
 {
+    size_t ns = 0;
+    uint64_t smin = UINT64_MAX;
+    for (size_t i = 0; i < s->nreps; i++) {
+        const struct rep *r = s->reps[i];
+        if (!r || !(r->itl_w[j] > 0))
+            continue;
+        for (int p = 0; p < N_PCT; p++)
+            q[(size_t)p * cap + ns] =
+                r->itl_h ? hist_quantile_smooth(&r->itl_h[j * HIST_N], s->edges, pct_p[p])
+                         : r->itl_q[j * N_PCT + (size_t)p];
+        if (r->itl_n[j] < smin)
+            smin = r->itl_n[j];
+        ns++;
+    }
     double w = 0, wd = 0;
     size_t nr = 0;
     for (size_t i = 0; i < s->nreps; i++) {
@@ -1246,6 +1563,18 @@ static void fill_itl_token(const struct ana_stats *s, size_t k, size_t j,
     row->p95 = h ? hist_quantile(h, s->edges, 0.95) : NAN;
     row->p99 = h ? hist_quantile(h, s->edges, 0.99) : NAN;
     row->ci95 = t_halfwidth(x, nr);
+    if (h && ns >= 2) {
+        /* Centred on the spread-weight percentile of all the iterations;
+         * the shown percentile (a bucket's midpoint) is within (sqrt(r) -
+         * 1) times itself of the exact one. */
+        const double shown[N_PCT] = {row->p50, row->p90, row->p95, row->p99};
+        double center[N_PCT], err[N_PCT];
+        for (int p = 0; p < N_PCT; p++) {
+            center[p] = hist_quantile_smooth(h, s->edges, pct_p[p]);
+            err[p] = (sqrt(HIST_RATIO) - 1.0) * shown[p];
+        }
+        set_pct_ci(row, q, cap, ns, smin, center, err);
+    }
 }
 
 /* Whether scope k has, in every replication, as many samples of metric m
@@ -1269,11 +1598,77 @@ static int same_as_all(const struct ana_stats *s, size_t k, int m)
     return 1;
 }
 
+/* The percentile intervals of metric slot i in compact mode (the row's
+ * percentiles set): sectioning over the replications' percentiles (two or
+ * more with samples), else over the one's batch percentiles, about the
+ * spread-stand-in percentile of all the samples, plus the bound on the
+ * shown percentile's error.  q has room for N_PCT x cap values, cap >=
+ * max(s->nreps, 2 ANA_BM_BATCHES).  Returns 0 or LLMSIM_ENOMEM. */
+static int pct_ci_compact(const struct ana_stats *s, size_t i, struct ana_summary_row *row,
+                          double *q, size_t cap)
+{
+    size_t nr = 0, only = 0;
+    uint64_t smin = UINT64_MAX;
+    for (size_t r = 0; r < s->nreps; r++) {
+        const struct rep *rep = s->reps[r];
+        if (!rep || rep->tally[i].n == 0)
+            continue;
+        if (rep->tally[i].n < smin)
+            smin = rep->tally[i].n;
+        if (rep->qs && rep->qs[i].broken) {
+            for (int j = 0; j < N_PCT; j++)
+                q[(size_t)j * cap + nr] = NAN;
+        } else if (rep->qs) {
+            /* A replication still running (no add_run yet). */
+            struct ana_vhist all;
+            if (ana_qbatch_all(&rep->qs[i], &all) != 0)
+                return LLMSIM_ENOMEM;
+            for (int j = 0; j < N_PCT; j++)
+                q[(size_t)j * cap + nr] = ana_vhist_quantile_smooth(&all, pct_p[j]);
+            ana_vhist_free(&all);
+        } else {
+            for (int j = 0; j < N_PCT; j++)
+                q[(size_t)j * cap + nr] = rep->rq[i * N_PCT + (size_t)j];
+        }
+        only = r;
+        nr++;
+    }
+    size_t ns = nr;
+    if (nr == 1) {
+        /* The batches of the one replication. */
+        const struct rep *rep = s->reps[only];
+        const struct sections *sc = &s->sect[i];
+        ns = 0;
+        if (rep->qs && !rep->qs[i].broken) {
+            const struct ana_qbatch *b = &rep->qs[i];
+            ns = b->nb;
+            smin = b->bsize;
+            for (int j = 0; j < N_PCT; j++)
+                for (size_t k = 0; k < ns; k++)
+                    q[(size_t)j * cap + k] = ana_vhist_quantile_smooth(&b->b[k], pct_p[j]);
+        } else if (!rep->qs && sc->kept && sc->rep == only) {
+            ns = sc->nb;
+            smin = sc->bsize;
+            for (int j = 0; j < N_PCT; j++)
+                memcpy(q + (size_t)j * cap, sc->q[j], ns * sizeof *q);
+        }
+    }
+    double center[N_PCT], err[N_PCT];
+    for (int j = 0; j < N_PCT; j++) {
+        center[j] = ana_vhist_quantile_smooth(&s->vh[i], pct_p[j]);
+        err[j] = ana_vhist_quantile_err(&s->vh[i], pct_p[j]);
+    }
+    set_pct_ci(row, q, cap, ns, smin, center, err);
+    return 0;
+}
+
 /* The row of metric slot i in compact mode: count and mean exact, the
  * percentiles from the pooled histogram, the interval from the
- * replications' means (two or more) or the batch means of the one. */
-static void fill_row_compact(const struct ana_stats *s, size_t i, struct ana_summary_row *row, const char *scope,
-                             const char *metric, double *means)
+ * replications' means (two or more) or the batch means of the one, the
+ * percentile intervals from pct_ci_compact.  Returns 0 or LLMSIM_ENOMEM. */
+static int fill_row_compact(const struct ana_stats *s, size_t i, struct ana_summary_row *row,
+                            const char *scope, const char *metric, double *means, double *q,
+                            size_t cap)
 {
     memset(row, 0, sizeof *row);
     row->p50_ci95 = row->p90_ci95 = row->p95_ci95 = row->p99_ci95 = NAN;
@@ -1307,6 +1702,7 @@ static void fill_row_compact(const struct ana_stats *s, size_t i, struct ana_sum
     } else {
         row->ci95 = NAN;
     }
+    return n ? pct_ci_compact(s, i, row, q, cap) : 0;
 }
 
 int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n)
@@ -1330,13 +1726,22 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
                 most = total;
         }
     }
+    /* Percentile intervals: cap sections' percentiles, the run bounds of
+     * sort_sections, and room to merge the sorted runs. */
+    size_t cap = s->nreps > 2 * ANA_BM_BATCHES ? s->nreps : 2 * ANA_BM_BATCHES;
     struct ana_summary_row *out = calloc(nrows, sizeof *out);
     double *x = malloc((most ? most : 1) * sizeof *x);
+    double *tmp = s->compact ? NULL : malloc((most ? most : 1) * sizeof *tmp);
     double *means = malloc((s->nreps ? s->nreps : 1) * sizeof *means);
-    if (!out || !x || !means) {
+    double *secq = malloc(N_PCT * cap * sizeof *secq);
+    size_t *bounds = malloc((cap + 2) * sizeof *bounds);
+    if (!out || !x || (!s->compact && !tmp) || !means || !secq || !bounds) {
         free(out);
         free(x);
+        free(tmp);
         free(means);
+        free(secq);
+        free(bounds);
         return LLMSIM_ENOMEM;
     }
 
@@ -1357,12 +1762,21 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
                 continue;
             }
             if (s->compact) {
-                fill_row_compact(s, k * N_REQ_METRICS + (size_t)m, &out[row++], s->scope[k], req_metric_names[m],
-                                 means);
+                if (fill_row_compact(s, k * N_REQ_METRICS + (size_t)m, &out[row++], s->scope[k],
+                                     req_metric_names[m], means, secq, cap) != 0) {
+                    free(out);
+                    free(x);
+                    free(tmp);
+                    free(means);
+                    free(secq);
+                    free(bounds);
+                    return LLMSIM_ENOMEM;
+                }
                 continue;
             }
             size_t total = 0, nr = 0;
             const struct dvec *only = NULL; /* the one replication with samples */
+            bounds[0] = 0;
             for (size_t i = 0; i < s->nreps; i++) {
                 const struct dvec *d =
                     s->reps[i] ? &s->reps[i]->samples[k * N_REQ_METRICS + (size_t)m] : NULL;
@@ -1371,18 +1785,27 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
                 memcpy(x + total, d->v, d->n * sizeof *x);
                 means[nr++] = mean_of(d->v, d->n);
                 total += d->n;
+                bounds[nr] = total;
                 only = d;
             }
             double ci = nr >= 2   ? t_halfwidth(means, nr)
                         : nr == 1 ? batch_halfwidth(only->v, only->n)
                                   : NAN;
-            fill_row(&out[row++], s->scope[k], req_metric_names[m], x, total, ci);
+            /* Each section sorted for its percentiles, then merged: x ends
+             * sorted as fill_row would sort it. */
+            double mean = mean_of(x, total);
+            uint64_t smin = 0;
+            size_t ns = total ? sort_sections(x, total, bounds, nr, tmp, secq, cap, &smin) : 0;
+            struct ana_summary_row *o = &out[row++];
+            fill_row_sorted(o, s->scope[k], req_metric_names[m], x, total, mean, ci);
+            const double center[N_PCT] = {o->p50, o->p90, o->p95, o->p99};
+            set_pct_ci(o, secq, cap, ns, smin, center, NULL);
         }
         fill_rejected(s, k, &out[row++], x);
         fill_cache_hit_tokens(s, k, &out[row++], x);
         fill_savings_pct(s, k, &out[row++], x);
         if (scope_kind(s, k) != SK_CLASS)
-            fill_itl_token(s, k, k == 0 ? 0 : k - s->nc, &out[row++], x);
+            fill_itl_token(s, k, k == 0 ? 0 : k - s->nc, &out[row++], x, secq, cap);
         for (int m = 0; m < N_RUN_METRICS; m++) {
             if (!(run_metrics[m].scopes & scope_kind(s, k)))
                 continue;
@@ -1398,7 +1821,10 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
     }
     LLMSIM_ASSERT(row == nrows);
     free(x);
+    free(tmp);
     free(means);
+    free(secq);
+    free(bounds);
     *rows = out;
     *n = nrows;
     return 0;

@@ -19,6 +19,12 @@
  *   - else, for means, Welch's combination of the two summaries' ci95
  *     (degrees of freedom: replications - 1, or 9 for the ten batch means of
  *     a single replication);
+ *   - else, for percentiles, the two summaries' percentile half-widths
+ *     (p50_ci95 ... p99_ci95, results.h "Percentile intervals") in
+ *     quadrature, sqrt(a^2 + b^2): the files' estimates taken as independent
+ *     (normal approximation).  Files on common random numbers are positively
+ *     correlated, so for them it is conservative: there is no paired form
+ *     without per-group figures;
  *   - else none.
  * The cost rows use the group figures only where every cost is attributed to
  * requests (no idle GPU time, no cache storage fee, no wasted prefetch): the
@@ -216,6 +222,37 @@ static double stat_of(const struct ana_summary_row *r, enum ana_gstat s)
     }
 }
 
+/* The 95% half-width of a summary row's percentile s (NaN for the mean or
+ * when the file has none). */
+static double pct_ci_of(const struct ana_summary_row *r, enum ana_gstat s)
+{
+    switch (s) {
+    case ANA_GS_P50:
+        return r->p50_ci95;
+    case ANA_GS_P90:
+        return r->p90_ci95;
+    case ANA_GS_P95:
+        return r->p95_ci95;
+    case ANA_GS_P99:
+        return r->p99_ci95;
+    default:
+        return NAN;
+    }
+}
+
+/* Whether file f's /summary has a percentile interval (files before them
+ * have none). */
+static int has_pct_ci(const struct file *f)
+{
+    for (size_t i = 0; i < f->info.n_rows; i++) {
+        const struct ana_summary_row *r = &f->info.rows[i];
+        if (isfinite(r->p50_ci95) || isfinite(r->p90_ci95) || isfinite(r->p95_ci95) ||
+            isfinite(r->p99_ci95))
+            return 1;
+    }
+    return 0;
+}
+
 static double summary_mean(const struct file *f, const char *scope, const char *metric)
 {
     const struct ana_summary_row *r = find(f, scope, metric);
@@ -303,11 +340,18 @@ static double half_width(const struct file *a, const struct file *b, const struc
             return hw * d->gscale;
         *method = NULL;
     }
-    if (d->kind == K_GOODPUT || d->stat != ANA_GS_MEAN || d->count || d->flag)
+    if (d->kind == K_GOODPUT || d->count || d->flag)
         return NAN;
     const struct ana_summary_row *ra = find(a, scope, d->metric), *rb = find(b, scope, d->metric);
     if (!ra || !rb)
         return NAN;
+    if (d->stat != ANA_GS_MEAN) {
+        double hw = ana_diff_quadrature(pct_ci_of(ra, d->stat), pct_ci_of(rb, d->stat));
+        if (!isfinite(hw))
+            return NAN;
+        *method = "summary-quadrature";
+        return hw * d->scale;
+    }
     double dof;
     double hw = ana_diff_welch_ci(ra->ci95, summary_dof(a, ra, d->runlevel), rb->ci95,
                                   summary_dof(b, rb, d->runlevel), &dof);
@@ -844,8 +888,8 @@ static int load_file(struct file *f)
     if (rc != 0 && rc != LLMSIM_ENOTFOUND) {
         char msg[LLMSIM_ERROR_MSG_MAX];
         snprintf(msg, sizeof msg, "%s", err.msg);
-        cli_errorf("compare: warning: %s: %s; its differences get confidence intervals of means "
-                   "only",
+        cli_errorf("compare: warning: %s: %s; its differences get confidence intervals from the "
+                   "summaries only",
                    f->path, msg);
     }
     f->has_groups = rc == 0;
@@ -905,6 +949,11 @@ static void describe_ci(char *buf, size_t n, const struct file *a, const struct 
                                                                           : "groups",
                      a->info.seed != b->info.seed ? "seeds differ" : "groups differ");
         }
+    } else if (has_pct_ci(a) && has_pct_ci(b)) {
+        snprintf(buf, n,
+                 "Welch from the summaries' intervals, percentiles in quadrature (%s has no "
+                 "/requests)",
+                 !a->has_groups ? "[1]" : "this file");
     } else {
         snprintf(buf, n, "Welch from the summaries' intervals (means only: %s has no /requests)",
                  !a->has_groups ? "[1]" : "this file");

@@ -52,7 +52,14 @@
  * the G pairs where both are finite); ana_diff_welch that of the difference
  * of two independent means (Welch, with Welch-Satterthwaite degrees of
  * freedom); ana_diff_welch_ci combines two published half-widths the same
- * way, given the degrees of freedom each came from.
+ * way, given the degrees of freedom each came from; ana_diff_quadrature
+ * combines two published half-widths of independent estimates without
+ * degrees of freedom, sqrt(a^2 + b^2) (the normal approximation: the
+ * variance of a difference of independent estimates is the sum of theirs),
+ * as `llmsim compare` does for the percentile intervals of /summary
+ * (results.h, "Percentile intervals"), which include a bound on the
+ * histogram's resolution in compact mode and so are not Student t
+ * intervals with known degrees of freedom.
  *
  * Ownership: the caller owns every struct; *_free(NULL) is a no-op. */
 #ifndef LLMSIM_COMPARE_H
@@ -158,5 +165,9 @@ double ana_diff_welch(const double *a, size_t na, const double *b, size_t nb, do
 /* The same from two 95% half-widths and the degrees of freedom they were
  * computed with (Student t): NaN when either is not finite or dof < 1. */
 double ana_diff_welch_ci(double ci_a, double dof_a, double ci_b, double dof_b, double *dof);
+/* sqrt(ci_a^2 + ci_b^2): the 95% half-width of the difference of two
+ * independent estimates with 95% half-widths ci_a and ci_b (normal
+ * approximation); NaN when either is not finite or is negative. */
+double ana_diff_quadrature(double ci_a, double ci_b);
 
 #endif

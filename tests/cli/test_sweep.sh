@@ -245,5 +245,22 @@ for r in rows:
     assert int(r["stable"]) == 1, lam
 PYEOF
 
+# pandas reads /sweep and a point's summary, as the docs say (the CI machine has pandas and tables).
+if /usr/bin/python3 -c "import pandas, tables" 2>/dev/null; then
+    /usr/bin/python3 - "$T/j1.h5" <<'PYEOF' 2>/dev/null && ok "pandas reads /sweep and /points/p0000/summary" || bad "pandas read_hdf of a sweep file"
+import sys, warnings
+import pandas as pd
+warnings.simplefilter("ignore")
+s = pd.read_hdf(sys.argv[1], "sweep")
+assert len(s) == 10 and list(s["point"]) == list(range(10)), s["point"]
+assert "ttft_s_p95" in s.columns and "ttft_s_p95_ci95" in s.columns and "pareto" in s.columns
+p = pd.read_hdf(sys.argv[1], "points/p0000/summary")
+row = p[(p["scope"] == b"all") | (p["scope"] == "all")]
+assert len(row) > 0 and "p95_ci95" in p.columns
+PYEOF
+elif [ "${CI:-}" = true ]; then
+    bad "python3 with pandas and tables is missing on a CI machine"
+fi
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -21,6 +21,7 @@ static void usage(FILE *f)
     fputs("usage: llmsim plan [SCENARIO.yaml] --search KEY [--min A] [--max B] [--maximize]\n"
           "                   [--candidates KEY=V1,V2,...]... [--step S | --tol R] [--json] [-o OUT.h5]\n"
           "                   [--set KEY=VALUE]... [--seed N] [--replications N] [--jobs N] [--shard i/N]\n"
+          "                   [--quiet] [--progress | --no-progress]\n"
           "\n"
           "Finds the smallest value of KEY (e.g. deployments.NAME.replicas) at which the scenario's\n"
           "slo holds at its percentile and every deployment is stable; --maximize finds the largest\n"
@@ -41,7 +42,10 @@ static void usage(FILE *f)
           "  --tol R               continuous search: stop within R x the value (default 0.01)\n"
           "  --json                one JSON object: key, value, cost_per_hour_usd, slo_met, ...\n"
           "  -o OUT.h5             write every evaluated point (/sweep and /points) to a file\n"
-          "  --shard i/N           run only the candidates with index % N == i (see llmsim merge)\n",
+          "  --shard i/N           run only the candidates with index % N == i (see llmsim merge)\n"
+          "  --progress            each evaluation's progress on stderr (default: on a terminal)\n"
+          "  --no-progress         never show progress\n"
+          "  --quiet               print nothing but errors (with --json, the JSON only)\n",
           f);
 }
 

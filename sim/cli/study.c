@@ -221,7 +221,7 @@ int study_load(const struct study_args *a, const struct scn_override *extra, siz
         for (size_t i = 0; i < n_extra; i++)
             if (!strcmp(err->file + 6, extra[i].key)) {
                 char f[sizeof err->file];
-                snprintf(f, sizeof f, "%s %s=%s", origin, extra[i].key, extra[i].value);
+                snprintf(f, sizeof f, "%s %s", origin, extra[i].key); /* like --set KEY */
                 snprintf(err->file, sizeof err->file, "%s", f);
                 break;
             }

@@ -110,7 +110,7 @@ PYEOF
 
 # Errors: exit 2 with a located message.
 "$LLMSIM" plan "$T/mmc.yaml" --search deployments.pool.replica >"$T/out" 2>"$T/err"; rc=$?
-[ "$rc" -eq 2 ] && grep -q "^--search deployments.pool.replica=1:1:1: deployments.pool: unknown key 'replica' (did you mean 'replicas'?)$" "$T/err" &&
+[ "$rc" -eq 2 ] && grep -q "^--search deployments.pool.replica:1:1: deployments.pool: unknown key 'replica' (did you mean 'replicas'?)$" "$T/err" &&
     ok "plan: a misspelt --search key (exit 2, did you mean)" || bad "plan bad key: exit $rc, '$(cat "$T/err")'"
 "$LLMSIM" plan "$T/mmc.yaml" >"$T/out" 2>"$T/err"; rc=$?
 [ "$rc" -eq 2 ] && grep -q -- "--search KEY is required" "$T/err" && ok "plan without --search (exit 2)" ||

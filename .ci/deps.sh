@@ -19,6 +19,7 @@ PKGS=(
     hdf5-tools                               # h5dump, h5ls: used by tests and handy by hand
     parallel                                 # GNU parallel: tests/cli/test_sweep.sh runs sweep shards
     python3-numpy python3-pandas python3-tables python3-h5py # results readers and tests
+    clang libclang-rt-14-dev                 # tests/fuzz: clang with libFuzzer and the sanitizers
 )
 # shellcheck disable=SC2206 # word splitting of EXTRA_PKGS is intended
 PKGS+=(${EXTRA_PKGS:-})

@@ -125,6 +125,37 @@ int scn_get_scalar(struct scn_ctx *c, const struct yn_node *n, const char **out)
     return 0;
 }
 
+/* Whether s is a decimal number as the reference defines it: an optional
+ * sign, digits with an optional fraction (at least one digit in all) and an
+ * optional exponent.  strtod alone would also take hexadecimal ("0x10",
+ * "0x1p10"), "nan", "inf" and leading blanks. */
+static int is_decimal_number(const char *s)
+{
+    const char *p = s;
+    if (*p == '+' || *p == '-')
+        p++;
+    size_t digits = 0;
+    while (*p >= '0' && *p <= '9')
+        p++, digits++;
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9')
+            p++, digits++;
+    }
+    if (digits == 0)
+        return 0;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == '\0';
+}
+
 int scn_get_double(struct scn_ctx *c, const struct yn_node *n, double *out)
 {
     if (n->type != YN_SCALAR)
@@ -138,7 +169,9 @@ int scn_get_double(struct scn_ctx *c, const struct yn_node *n, double *out)
     if (end == s || *end != '\0')
         return scn_fail(c, n, "expected a number, got '%s'", s);
     if (!n->plain)
-        return scn_fail(c, n, "expected a number, got the quoted string \"%s\" (remove the quotes)", s);
+        return scn_fail(c, n, "expected a number, got the quoted or tagged string \"%s\" (write it plain, without quotes or tag)", s);
+    if (!is_decimal_number(s))
+        return scn_fail(c, n, "expected a decimal number, got '%s' (hexadecimal, nan and inf are not accepted)", s);
     if (!isfinite(v) || errno == ERANGE)
         return scn_fail(c, n, "number '%s' is not finite or out of range", s);
     *out = v;
@@ -177,13 +210,35 @@ int scn_get_name(struct scn_ctx *c, const struct yn_node *n, char *buf, size_t s
     return 0;
 }
 
+/* Formats a value and a limit it was compared with so that they read
+ * differently when they differ: %g, or all the digits needed when %g would
+ * print both alike (100000001 against 1e+08). */
+static void fmt_pair(double v, double lim, char *vb, char *lb, size_t size)
+{
+    snprintf(vb, size, "%g", v);
+    snprintf(lb, size, "%g", lim);
+    if (strcmp(vb, lb) == 0 && v != lim) {
+        for (int prec = 9; prec <= 17; prec++) {
+            snprintf(vb, size, "%.*g", prec, v);
+            snprintf(lb, size, "%.*g", prec, lim);
+            if (strcmp(vb, lb) != 0)
+                break;
+        }
+    }
+}
+
 static int check_range(struct scn_ctx *c, const struct yn_node *n, double v, double lo, double hi,
                        unsigned flags)
 {
-    if ((flags & SCN_KF_LO_OPEN) ? !(v > lo) : !(v >= lo))
-        return scn_fail(c, n, "must be %s %g, got %g", (flags & SCN_KF_LO_OPEN) ? ">" : ">=", lo, v);
-    if (v > hi)
-        return scn_fail(c, n, "%g is too large (at most %g)", v, hi);
+    char vb[40], lb[40];
+    if ((flags & SCN_KF_LO_OPEN) ? !(v > lo) : !(v >= lo)) {
+        fmt_pair(v, lo, vb, lb, sizeof vb);
+        return scn_fail(c, n, "must be %s %s, got %s", (flags & SCN_KF_LO_OPEN) ? ">" : ">=", lb, vb);
+    }
+    if (v > hi) {
+        fmt_pair(v, hi, vb, lb, sizeof vb);
+        return scn_fail(c, n, "%s is too large (at most %s)", vb, lb);
+    }
     return 0;
 }
 
@@ -236,12 +291,12 @@ static int read_empirical_file(struct scn_ctx *c, const struct yn_node *n, const
             }
             any_weight = 1;
         }
+        if (cnt >= SCN_EMPIRICAL_MAX_VALUES) {
+            rc = llmsim_error_set(c->err, LLMSIM_ELIMIT, path, lineno, 1,
+                                  "more than 10^7 values; refusing to load");
+            break;
+        }
         if (cnt == cap) {
-            if (cap >= 10000000) {
-                rc = llmsim_error_set(c->err, LLMSIM_ELIMIT, path, lineno, 1,
-                                      "more than 10^7 values; refusing to load");
-                break;
-            }
             cap = cap ? cap * 2 : 256;
             double *nv = realloc(vals, cap * sizeof *nv), *nw;
             if (nv)
@@ -395,6 +450,8 @@ int scn_get_dist(struct scn_ctx *c, const struct yn_node *n, struct mdl_dist *d,
             rc = scn_get_double(c, cvn, &val);
             if (rc == 0 && val < 0)
                 rc = scn_fail(c, cvn, "must be >= 0, got %g", val);
+            if (rc == 0 && val > SCN_DIST_CV_MAX)
+                rc = scn_fail(c, cvn, "%g is too large (at most %g)", val, SCN_DIST_CV_MAX);
             scn_path_pop(c, mm);
             if (rc)
                 return rc;
@@ -402,6 +459,12 @@ int scn_get_dist(struct scn_ctx *c, const struct yn_node *n, struct mdl_dist *d,
         } else if (d->sd < 0) {
             size_t mm = scn_path_push(c, "sd");
             rc = scn_fail(c, sdn, "must be >= 0, got %g", d->sd);
+            scn_path_pop(c, mm);
+            return rc;
+        } else if (d->kind != MDL_DIST_NORMAL && d->mean > 0 && d->sd > SCN_DIST_CV_MAX * d->mean) {
+            size_t mm = scn_path_push(c, "sd");
+            rc = scn_fail(c, sdn, "%g is more than %g times the mean (cv at most %g)", d->sd,
+                          SCN_DIST_CV_MAX, SCN_DIST_CV_MAX);
             scn_path_pop(c, mm);
             return rc;
         }
@@ -460,8 +523,20 @@ int scn_get_dist(struct scn_ctx *c, const struct yn_node *n, struct mdl_dist *d,
         mdl_dist_free(d);
         return scn_fail(c, n, "distribution mean %g is outside [%g, %g]", mean, lo, hi);
     }
-    if (isinf(d->min) && lo >= 0)
-        d->min = lo; /* a non-negative quantity: draws below lo are clamped to it */
+    if (isinf(d->min) && lo >= 0) {
+        /* A non-negative quantity: draws below lo are clamped to it, so a
+         * max below lo would make every draw lo. */
+        if (d->max < lo) {
+            const struct yn_node *mx = yn_get(n, "max");
+            size_t mm = scn_path_push(c, "max");
+            rc = scn_fail(c, mx ? mx : n, "must be >= %g (the implicit min, the lower end of the range), got %g",
+                          lo, d->max);
+            scn_path_pop(c, mm);
+            mdl_dist_free(d);
+            return rc;
+        }
+        d->min = lo;
+    }
     return 0;
 }
 
@@ -487,10 +562,13 @@ static int read_typed(struct scn_ctx *c, const struct scn_key *k, const struct y
         if (k->type == SCN_K_INT) {
             *(int *)base = (int)x;
         } else {
-            /* Parse again as an integer so that seeds keep all 64 bits. */
+            /* Parse again as an integer so that seeds keep all 64 bits;
+             * 2^64 and more do not fit (the double check above rounds). */
             char *end;
             errno = 0;
             unsigned long long u = strtoull(v->str, &end, 10);
+            if ((*end == '\0' && errno == ERANGE) || x >= 18446744073709551616.0)
+                return scn_fail(c, v, "%s is too large (at most 18446744073709551615, 2^64 - 1)", v->str);
             if (*end == '\0' && errno == 0 && v->str[0] != '-')
                 *(uint64_t *)base = (uint64_t)u;
             else

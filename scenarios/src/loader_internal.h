@@ -10,6 +10,9 @@
 #include "llmsim/hardware.h"
 #include "ynode.h"
 
+#define SCN_DIST_CV_MAX 100.0               /* cv of a distribution (and sd / mean) */
+#define SCN_EMPIRICAL_MAX_VALUES 10000000u  /* values in an empirical distribution file */
+
 struct scn_ctx {
     struct llmsim_error *err;
     char path[512];  /* dotted key path of the node being read */

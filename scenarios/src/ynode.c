@@ -178,7 +178,8 @@ static int build(struct builder *b, yaml_parser_t *p, yaml_event_t *ev, unsigned
         }
         memcpy(n->str, ev->data.scalar.value, n->len);
         n->str[n->len] = '\0';
-        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        /* A tagged scalar ("!!str 5") is a string, like a quoted one. */
+        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.tag == NULL;
         if (strlen(n->str) != n->len) {
             int line = n->line, col = n->col;
             yn_free(n);

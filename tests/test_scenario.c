@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "llmsim/scenario.h"
 #include "testutil.h"
@@ -424,6 +425,83 @@ START_TEST(test_azure_trace)
 }
 END_TEST
 
+/* Azure timestamps are parsed strictly (issue 11 item 5): each bad field is
+ * refused at its file line and column, whatever the order of the rows. */
+START_TEST(test_azure_timestamps)
+{
+    static const struct {
+        const char *ts; /* NULL: the NUL-byte case */
+        int ok, col;
+        const char *msg;
+    } cases[] = {
+        {"2023-11-16 18:15:nan", 0, 18, "digits only"},
+        {"2023-11-16 -1:-5:00", 0, 12, "digits only"},
+        {"2023-02-31 00:00:00", 0, 9, "day does not exist"},
+        {"2023-02-29 00:00:00", 0, 9, "day does not exist"},
+        {"2024-02-29 00:00:01.5", 1, 0, NULL},
+        {"2023-11-16 24:00:00", 0, 12, "hour out of range"},
+        {"2023-11-16 18:15:06.", 0, 20, "fraction"},
+        {"2023-11-16 18:15:06.12x", 0, 23, "digits only"},
+        {"9999-12-31 00:00:00", 0, 1, "year out of range"},
+        {"2023-11-16", 0, 11, "truncated"},
+        {"1e1", 0, 2, "seconds written as digits"},
+        {"+6", 0, 1, "seconds written as digits"},
+        {" 6", 0, 1, "seconds written as digits"},
+        {"0x1p10", 0, 2, "seconds written as digits"},
+        {"1e308", 0, 2, "seconds written as digits"},
+        {"99999999999", 0, 1, "too large"},
+        {"12.5", 1, 0, NULL},
+        {NULL, 0, 6, "NUL byte"},
+    };
+    char *dir = tu_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/t.csv", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        /* The bad row is the file's line 3 but sorts before line 2. */
+        fputs("TIMESTAMP,ContextTokens,GeneratedTokens\n2090-01-01 00:00:00,10,10\n", f);
+        if (cases[i].ts)
+            fprintf(f, "%s,10,10\n", cases[i].ts);
+        else
+            fwrite("2023-\0-01 00:00:00,10,10\n", 1, 25, f);
+        fclose(f);
+        struct sim_trace t;
+        struct llmsim_error err;
+        llmsim_error_clear(&err);
+        int rc = scn_trace_read_azure(&t, path, &err);
+        const char *what = cases[i].ts ? cases[i].ts : "(NUL)";
+        if (cases[i].ok) {
+            ck_assert_msg(rc == 0, "%s: %s", what, err.msg);
+            ck_assert_uint_eq(t.n, 2);
+            free(t.t_s);
+            free(t.input_tokens);
+            free(t.output_tokens);
+            continue;
+        }
+        ck_assert_msg(rc == LLMSIM_ESCENARIO, "%s: accepted (rc %d)", what, rc);
+        ck_assert_msg(err.line == 3 && err.col == cases[i].col, "%s: at %d:%d (%s)", what, err.line, err.col,
+                      err.msg);
+        ck_assert_msg(strstr(err.msg, cases[i].msg) != NULL, "%s: %s", what, err.msg);
+    }
+    /* A FIFO is refused at once instead of blocking; so is a device. */
+    snprintf(path, sizeof path, "%s/fifo.csv", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    struct sim_trace t;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(scn_trace_read_azure(&t, path, &err), LLMSIM_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "is a FIFO (named pipe), not a regular file"));
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(scn_trace_read_mooncake(&t, path, &err), LLMSIM_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "is a FIFO (named pipe), not a regular file"));
+    llmsim_error_clear(&err);
+    ck_assert_int_eq(scn_trace_read_azure(&t, "/dev/zero", &err), LLMSIM_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "is a character device, not a regular file"));
+    tu_remove_dir(dir);
+}
+END_TEST
+
 START_TEST(test_edit_distance)
 {
     ck_assert_uint_eq(scn_edit_distance("kitten", "sitting"), 3);
@@ -448,6 +526,7 @@ int main(void)
     tcase_add_test(tc, test_default_scenario);
     tcase_add_test(tc, test_price_catalog);
     tcase_add_test(tc, test_azure_trace);
+    tcase_add_test(tc, test_azure_timestamps);
     tcase_add_test(tc, test_edit_distance);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

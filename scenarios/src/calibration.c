@@ -24,6 +24,7 @@
 
 #include "llmsim/scenario.h"
 #include "loader_internal.h"
+#include "infile.h"
 
 #define CAL_MAX_BYTES (4u << 20)
 
@@ -40,11 +41,12 @@ static int at_node(struct llmsim_error *err, const struct yn_node *n, const char
     return llmsim_error_set(err, LLMSIM_ESCENARIO, n->file, n->line, n->col, "%s", msg);
 }
 
-static int read_text(const char *path, char **text, size_t *len)
+static int read_text(const char *path, char **text, size_t *len, char *why, size_t why_size)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
+    FILE *f = NULL;
+    int orc = scn_open_input(path, CAL_MAX_BYTES, &f, why, why_size);
+    if (orc != 0)
+        return orc;
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap);
     while (buf != NULL) {
@@ -130,7 +132,11 @@ int scn_calibration_apply(struct scn_ctx *c, const struct yn_node *at, const cha
 {
     char *text = NULL;
     size_t len = 0;
-    if (read_text(path, &text, &len) != 0)
+    char why[160];
+    int trc = read_text(path, &text, &len, why, sizeof why);
+    if (trc == -2)
+        return scn_fail(c, at, "calibration '%s' %s", path, why);
+    if (trc != 0)
         return scn_fail(c, at, "cannot read calibration '%s': %s", path, strerror(errno));
     struct yn_node *root = NULL;
     int rc = yn_parse(text, len, path, 100000, 16, &root, c->err);

@@ -5,6 +5,7 @@
  * refused everywhere.  Every error names the key path and points at the
  * offending node. */
 #include "loader_internal.h"
+#include "infile.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "llmsim/scenario.h"
 
@@ -253,15 +255,32 @@ static int read_empirical_file(struct scn_ctx *c, const struct yn_node *n, const
         snprintf(path, sizeof path, "%s", rel);
     else
         snprintf(path, sizeof path, "%s/%s", c->dir, rel);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    FILE *f = NULL;
+    char why[160];
+    int orc = scn_open_input(path, SCN_EMPIRICAL_MAX_BYTES, &f, why, sizeof why);
+    if (orc == -1)
         return scn_fail(c, n, "cannot open '%s': %s", path, strerror(errno));
+    if (orc != 0)
+        return scn_fail(c, n, "'%s' %s", path, why);
     size_t cap = 0, cnt = 0;
     double *vals = NULL, *wts = NULL;
-    char line[256];
+    char *line = NULL;
+    size_t line_cap = 0;
+    ssize_t got;
     int rc = 0, lineno = 0, any_weight = 0;
-    while (fgets(line, sizeof line, f)) {
+    while ((got = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
+        if (memchr(line, '\0', (size_t)got) != NULL) {
+            rc = llmsim_error_set(c->err, LLMSIM_ESCENARIO, path, lineno,
+                                  (int)((char *)memchr(line, '\0', (size_t)got) - line) + 1,
+                                  "line contains a NUL byte (not a text file?)");
+            break;
+        }
+        if (got > 1000) {
+            rc = llmsim_error_set(c->err, LLMSIM_ESCENARIO, path, lineno, 1,
+                                  "line is longer than 1000 characters");
+            break;
+        }
         char *h = strchr(line, '#');
         if (h)
             *h = '\0';
@@ -312,6 +331,9 @@ static int read_empirical_file(struct scn_ctx *c, const struct yn_node *n, const
         wts[cnt] = w;
         cnt++;
     }
+    if (rc == 0 && ferror(f))
+        rc = scn_fail(c, n, "cannot read '%s': %s", path, strerror(errno));
+    free(line);
     fclose(f);
     if (rc == 0 && cnt == 0)
         rc = scn_fail(c, n, "'%s' holds no values", path);
@@ -567,9 +589,10 @@ static int read_typed(struct scn_ctx *c, const struct scn_key *k, const struct y
             char *end;
             errno = 0;
             unsigned long long u = strtoull(v->str, &end, 10);
-            if ((*end == '\0' && errno == ERANGE) || x >= 18446744073709551616.0)
+            int whole = *end == '\0' && v->str[0] != '-';
+            if ((whole && errno == ERANGE) || (!whole && x >= 18446744073709551616.0))
                 return scn_fail(c, v, "%s is too large (at most 18446744073709551615, 2^64 - 1)", v->str);
-            if (*end == '\0' && errno == 0 && v->str[0] != '-')
+            if (whole && errno == 0)
                 *(uint64_t *)base = (uint64_t)u;
             else
                 *(uint64_t *)base = (uint64_t)x;

@@ -18,6 +18,7 @@
 #include "llmsim/quality.h"
 #include "llmsim/scenario.h"
 #include "loader_internal.h"
+#include "infile.h"
 #include "ynode.h"
 
 /* Defaults of the api latency model, from the llmperf calibration
@@ -2584,9 +2585,13 @@ int scn_load_file(struct sim_scenario *out, const char *path, const struct scn_o
                   size_t n_ovr, struct llmsim_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    FILE *f = NULL;
+    char why[160];
+    int orc = scn_open_input(path, SCN_MAX_FILE_BYTES, &f, why, sizeof why);
+    if (orc == -1)
         return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    if (orc != 0)
+        return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "the scenario %s", why);
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     int rc = 0;

@@ -12,6 +12,7 @@
 
 #define SCN_DIST_CV_MAX 100.0               /* cv of a distribution (and sd / mean) */
 #define SCN_EMPIRICAL_MAX_VALUES 10000000u  /* values in an empirical distribution file */
+#define SCN_EMPIRICAL_MAX_BYTES (1ull << 30) /* bytes of that file */
 
 struct scn_ctx {
     struct llmsim_error *err;

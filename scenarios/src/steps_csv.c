@@ -24,6 +24,7 @@
 #include "llmsim/calibrate.h"
 #include "llmsim/scenario.h"
 #include "loader_internal.h"
+#include "infile.h"
 
 #define STEPS_MAX_ROWS 10000000u
 
@@ -302,9 +303,13 @@ int scn_steps_csv_read(const char *path, const struct sim_scenario *sc, struct m
 {
     *rows = NULL;
     *n = 0;
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
+    FILE *fp = NULL;
+    char why[160];
+    int orc = scn_open_input(path, SCN_TRACE_MAX_BYTES, &fp, why, sizeof why);
+    if (orc == -1)
         return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    if (orc != 0)
+        return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "the file %s", why);
     struct reader r = {path, sc, err, 0};
     char *line = NULL;
     size_t cap = 0;

@@ -1,8 +1,9 @@
 /* Trace readers.  Azure LLM inference trace 2023 (Azure/AzurePublicDataset,
  * the trace of the Splitwise paper): CSV with a header line
  * "TIMESTAMP,ContextTokens,GeneratedTokens" and one request per line; the
- * timestamp is wall-clock text "YYYY-MM-DD HH:MM:SS.fffffff" (UTC) or, in
- * derived files, a number of seconds.  Times are made relative to the
+ * timestamp is wall-clock text "YYYY-MM-DD HH:MM:SS.fffffff" (UTC, a real
+ * date from 1970 to 2100) or, in derived files, a number of seconds written
+ * as digits with an optional fraction.  Errors name the file line and column.  Times are made relative to the
  * earliest row and rows are sorted by time (stable), so unsorted files replay
  * correctly. */
 #include <errno.h>
@@ -11,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "llmsim/scenario.h"
+#include "infile.h"
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (Howard Hinnant's days_from_civil). */
@@ -26,28 +29,132 @@ static long days_from_civil(long y, unsigned m, unsigned d)
     return era * 146097 + (long)doe - 719468;
 }
 
-/* Parses a timestamp field; returns 0 and seconds in *t, or -1. */
-static int parse_time(const char *s, size_t len, double *t)
+/* Reads exactly `width` digits at s into *v; returns 0 or -1. */
+static int fixed_digits(const char *s, int width, int *v)
 {
-    char buf[64];
-    if (len == 0 || len >= sizeof buf)
-        return -1;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    int y, mo, d, h, mi, n = 0;
-    double sec;
-    if (sscanf(buf, "%4d-%2d-%2d %2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) == 6 &&
-        (size_t)n == len) {
-        if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec < 0 || sec >= 61)
+    int x = 0;
+    for (int i = 0; i < width; i++) {
+        if (s[i] < '0' || s[i] > '9')
             return -1;
-        *t = (double)days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
+        x = x * 10 + (s[i] - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 ? 28 + leap : d[m - 1];
+}
+
+#define TRACE_YEAR_MIN 1970
+#define TRACE_YEAR_MAX 2100
+#define TRACE_SECONDS_MAX 4102444800.0 /* 2100-01-01 00:00:00 in seconds since 1970 */
+
+/* Parses a timestamp field of len bytes: "YYYY-MM-DD HH:MM:SS" with an
+ * optional fraction of digits, or a number of seconds written as digits
+ * with an optional fraction (no sign, blank, exponent or hexadecimal).
+ * Returns 0 and seconds in *t, or -1 with the 0-based column of the fault in
+ * *col and the reason in *why. */
+static int parse_time(const char *s, size_t len, double *t, size_t *col, const char **why)
+{
+    *col = 0;
+    if (len == 0) {
+        *why = "empty TIMESTAMP";
+        return -1;
+    }
+    if (len >= 5 && s[4] == '-') {
+        int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+        /* Layout: YYYY-MM-DD HH:MM:SS[.f...] */
+        static const char *const layout = "dddd-dd-dd dd:dd:dd";
+        for (size_t i = 0; layout[i]; i++) {
+            if (i >= len) {
+                *col = i;
+                *why = "truncated TIMESTAMP (expected YYYY-MM-DD HH:MM:SS[.fffffff])";
+                return -1;
+            }
+            int ok = layout[i] == 'd' ? (s[i] >= '0' && s[i] <= '9') : s[i] == layout[i];
+            if (!ok) {
+                *col = i;
+                *why = "bad TIMESTAMP (expected YYYY-MM-DD HH:MM:SS[.fffffff], digits only)";
+                return -1;
+            }
+        }
+        fixed_digits(s, 4, &y);
+        fixed_digits(s + 5, 2, &mo);
+        fixed_digits(s + 8, 2, &d);
+        fixed_digits(s + 11, 2, &h);
+        fixed_digits(s + 14, 2, &mi);
+        fixed_digits(s + 17, 2, &sec);
+        if (y < TRACE_YEAR_MIN || y > TRACE_YEAR_MAX) {
+            *why = "TIMESTAMP year out of range (1970 to 2100)";
+            return -1;
+        }
+        if (mo < 1 || mo > 12) {
+            *col = 5;
+            *why = "TIMESTAMP month out of range (01 to 12)";
+            return -1;
+        }
+        if (d < 1 || d > days_in_month(y, mo)) {
+            *col = 8;
+            *why = "TIMESTAMP day does not exist in that month";
+            return -1;
+        }
+        if (h > 23 || mi > 59 || sec > 59) {
+            *col = h > 23 ? 11 : mi > 59 ? 14 : 17;
+            *why = h > 23 ? "TIMESTAMP hour out of range (00 to 23)"
+                 : mi > 59 ? "TIMESTAMP minute out of range (00 to 59)"
+                           : "TIMESTAMP second out of range (00 to 59)";
+            return -1;
+        }
+        double frac = 0.0, scale = 0.1;
+        size_t i = 19;
+        if (i < len) {
+            if (s[i] != '.' || i + 1 == len) {
+                *col = i;
+                *why = "bad TIMESTAMP fraction (expected '.' and digits after the seconds)";
+                return -1;
+            }
+            for (i++; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9') {
+                    *col = i;
+                    *why = "bad TIMESTAMP fraction (digits only)";
+                    return -1;
+                }
+                frac += (s[i] - '0') * scale;
+                scale /= 10;
+            }
+        }
+        *t = (double)days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400.0 + h * 3600.0 + mi * 60.0 +
+             sec + frac;
         return 0;
     }
-    char *end;
-    errno = 0;
-    double v = strtod(buf, &end);
-    if (end == buf || *end != '\0' || !isfinite(v) || v < 0)
+    /* Seconds: digits, optionally '.' and digits. */
+    size_t i = 0, intd = 0, fracd = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++, intd++;
+    if (i < len && s[i] == '.')
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            fracd++;
+    if (i != len || intd == 0 || (intd < len && s[intd] == '.' && fracd == 0) || intd > 12) {
+        *col = i < len ? i : 0;
+        *why = "bad TIMESTAMP (expected YYYY-MM-DD HH:MM:SS[.fffffff] or seconds written as digits, e.g. 12.5)";
         return -1;
+    }
+    char buf[64];
+    if (len >= sizeof buf) {
+        *why = "TIMESTAMP has too many digits";
+        return -1;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    double v = strtod(buf, NULL);
+    if (!(v <= TRACE_SECONDS_MAX)) {
+        *why = "TIMESTAMP in seconds is too large (at most 4102444800, 2100-01-01)";
+        return -1;
+    }
     *t = v;
     return 0;
 }
@@ -85,18 +192,30 @@ static int cmp_row(const void *a, const void *b)
 int scn_trace_read_azure(struct sim_trace *t, const char *path, struct llmsim_error *err)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    FILE *f = NULL;
+    char why[160];
+    int orc = scn_open_input(path, SCN_TRACE_MAX_BYTES, &f, why, sizeof why);
+    if (orc == -1)
         return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "cannot open trace '%s': %s", path,
                                 strerror(errno));
-    char line[512];
+    if (orc != 0)
+        return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "trace '%s' %s", path, why);
+    char *line = NULL;
+    size_t line_cap = 0;
+    ssize_t got;
     int lineno = 0, rc = 0;
     size_t cap = 0, n = 0;
     struct row *rows = NULL;
-    while (fgets(line, sizeof line, f)) {
+    while ((got = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+        size_t len = (size_t)got;
+        const char *nul = memchr(line, '\0', len);
+        if (nul != NULL) {
+            rc = llmsim_error_set(err, LLMSIM_ESCENARIO, path, lineno, (int)(nul - line) + 1,
+                                  "line contains a NUL byte (not a text file?)");
+            break;
+        }
+        if (len > 511) {
             rc = llmsim_error_set(err, LLMSIM_ESCENARIO, path, lineno, 1, "line is too long for an azure-2023 trace");
             break;
         }
@@ -118,9 +237,10 @@ int scn_trace_read_azure(struct sim_trace *t, const char *path, struct llmsim_er
             break;
         }
         struct row r = {0, 0, 0, n};
-        if (parse_time(line, (size_t)(c1 - line), &r.t) != 0) {
-            rc = llmsim_error_set(err, LLMSIM_ESCENARIO, path, lineno, 1,
-                                  "bad TIMESTAMP (expected YYYY-MM-DD HH:MM:SS.fffffff or seconds)");
+        size_t tcol = 0;
+        const char *twhy = NULL;
+        if (parse_time(line, (size_t)(c1 - line), &r.t, &tcol, &twhy) != 0) {
+            rc = llmsim_error_set(err, LLMSIM_ESCENARIO, path, lineno, (int)tcol + 1, "%s", twhy);
             break;
         }
         if (parse_count(c1 + 1, (size_t)(c2 - c1 - 1), &r.in) != 0) {
@@ -151,6 +271,7 @@ int scn_trace_read_azure(struct sim_trace *t, const char *path, struct llmsim_er
     }
     if (rc == 0 && ferror(f))
         rc = llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "read error");
+    free(line);
     fclose(f);
     if (rc == 0 && n == 0)
         rc = llmsim_error_set(err, LLMSIM_ESCENARIO, path, lineno ? lineno : 1, 1, "trace has no requests");

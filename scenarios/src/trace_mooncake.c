@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "llmsim/scenario.h"
+#include "infile.h"
 
 /* Longest line accepted: ceil(SIM_MAX_TOKENS / 512) ids of up to 10 digits
  * with separators need about 240 KB; leave room for whitespace. */
@@ -410,10 +411,14 @@ static int mc_cmp_row(const void *a, const void *b)
 int scn_trace_read_mooncake(struct sim_trace *t, const char *path, struct llmsim_error *err)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    FILE *f = NULL;
+    char why[160];
+    int orc = scn_open_input(path, SCN_TRACE_MAX_BYTES, &f, why, sizeof why);
+    if (orc == -1)
         return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "cannot open trace '%s': %s", path,
                                 strerror(errno));
+    if (orc != 0)
+        return llmsim_error_set(err, LLMSIM_EIO, path, 0, 0, "trace '%s' %s", path, why);
     struct mc_reader *rd = calloc(1, sizeof *rd);
     if (rd == NULL) {
         fclose(f);

@@ -10,7 +10,12 @@
 
 #include "llmsim/world.h"
 
-#define SLICE_S 60.0 /* virtual seconds between looks at the stop flag */
+/* Events between looks at the stop flag (a few milliseconds of work, so a
+ * signal is honoured promptly whatever the virtual time scale: a slice of
+ * virtual time could hold billions of events, or never end when events lie
+ * at huge times) and between progress reports. */
+#define STOP_EVERY 1024u
+#define PROGRESS_EVERY 65536u
 #define MAX_WAVE 64  /* threads of one wave */
 
 int ana_stop_of(const struct sim_scenario *sc, uint64_t generated)
@@ -148,17 +153,17 @@ static void run_one(struct rep_job *job)
     job->rc = sim_world_alloc(&w, job->sc, job->rep, sink, &job->err);
     if (job->rc != 0)
         return;
-    /* Run in slices so that a signal is noticed within a slice. */
+    /* Run event by event, looking at the stop flag every STOP_EVERY events. */
     int st;
-    double t = 0;
-    while ((st = sim_run_until(w, t += SLICE_S)) == 1) {
-        if (job->stop && *job->stop) {
-            st = 1;
-            break;
-        }
-        if (job->progress)
-            job->progress(job->progress_ctx,
-                          job->done_before + job->share * horizon_done(job->sc, t, job->generated[job->rep]));
+    uint64_t k = 0;
+    while ((st = sim_step(w)) == 1) {
+        if (++k % STOP_EVERY != 0)
+            continue;
+        if (job->stop && *job->stop)
+            break; /* st == 1: interrupted */
+        if (job->progress && k % PROGRESS_EVERY == 0)
+            job->progress(job->progress_ctx, job->done_before + job->share * horizon_done(job->sc, sim_world_now(w),
+                                                                                        job->generated[job->rep]));
     }
     job->rc = st;
     sim_world_stats(w, &job->ws);
@@ -222,6 +227,8 @@ static int finish_job(struct rep_job *job, struct ana_stats *stats, struct ana_r
                              llmsim_strerror(job->rc));
         return job->rc;
     }
+    if (job->ws.ts_capped)
+        c->ts_capped++;
     if (job->rc == 1)
         return 1;
     int rc = ana_stats_add_run(stats, job->rep, &job->ws);

@@ -17,6 +17,7 @@
 
 #include "llmsim/quality.h"
 #include "llmsim/scenario.h"
+#include "budget.h"
 #include "loader_internal.h"
 #include "infile.h"
 #include "ynode.h"
@@ -2389,7 +2390,9 @@ static int resolve(struct load *ld, const struct yn_node *root)
             return llmsim_error_set(c->err, LLMSIM_ENOMEM, "", 0, 0, "out of memory");
         snprintf(sc->output.path, n, "results/%s.h5", sc->name);
     }
-    return check_scale(c, root, sc);
+    if ((rc = check_scale(c, root, sc)) != 0)
+        return rc;
+    return scn_budget_check(c, root, sc);
 }
 
 /* ---- overrides ------------------------------------------------------------ */

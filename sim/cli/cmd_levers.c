@@ -23,7 +23,8 @@ static void usage(FILE *f)
           "\n"
           "  -o, --output OUT.h5   results file (default: output.path with -levers)\n"
           "  --jobs N              run up to N steps at once in threads (same results for any N)\n"
-          "  --shard i/N           run only the steps with index % N == i (see llmsim merge)\n",
+          "  --shard i/N           run only the steps with index % N == i (see llmsim merge)\n"
+          "  --force               run steps past the resource budget (see llmsim run --help)\n",
           f);
 }
 

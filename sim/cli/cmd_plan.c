@@ -45,7 +45,8 @@ static void usage(FILE *f)
           "  --shard i/N           run only the candidates with index % N == i (see llmsim merge)\n"
           "  --progress            each evaluation's progress on stderr (default: on a terminal)\n"
           "  --no-progress         never show progress\n"
-          "  --quiet               print nothing but errors (with --json, the JSON only)\n",
+          "  --quiet               print nothing but errors (with --json, the JSON only)\n"
+          "  --force               evaluate values past the resource budget (see llmsim run --help)\n",
           f);
 }
 

@@ -57,7 +57,7 @@ static void run_usage(FILE *f)
 {
     fputs("usage: llmsim run [SCENARIO.yaml] [-o OUT.h5] [--seed N] [--set KEY=VALUE]...\n"
           "                  [--replications N] [--jobs N] [--tail] [--json] [--quiet]\n"
-          "                  [--progress | --no-progress]\n"
+          "                  [--progress | --no-progress] [--force]\n"
           "\n"
           "Simulates the scenario (the built-in default RAG assistant when none is given),\n"
           "writes the results file (HDF5: /requests, /timeseries, /summary, /scenario) and\n"
@@ -79,7 +79,9 @@ static void run_usage(FILE *f)
           "                        to /tail (docs/tail.md)\n"
           "  --progress            show progress on stderr (default: when stderr is a terminal)\n"
           "  --no-progress         never show progress\n"
-          "  --quiet               print nothing but errors\n",
+          "  --quiet               print nothing but errors\n"
+          "  --force               run past the resource budget (virtual span, time-series rows,\n"
+          "                        results bytes: docs/scenario-reference.md); Ctrl-C still stops it\n",
           f);
 }
 
@@ -145,6 +147,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             o->progress = 0;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = 1;
+        } else if (!strcmp(a, "--force")) {
+            scn_set_force(1); /* past the resource budget (process-wide) */
         } else if (a[0] == '-' && a[1] != '\0') {
             cli_errorf("run: unknown option '%s' (see `llmsim run --help`)", a);
             return -1;
@@ -824,6 +828,10 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     interrupted = rc == 1;
+    if (counts.ts_capped)
+        fprintf(stderr, "llmsim: warning: the time series of %d replication(s) stopped at %llu rows (the "
+                        "safety limit); raise output.timeseries_interval_s\n",
+                counts.ts_capped, (unsigned long long)SIM_MAX_TS_ROWS);
     warm = counts.warm;
     memcpy(stops, counts.stops, sizeof stops);
     format_stops(stop_text, sizeof stop_text, &sc, stops);

@@ -40,7 +40,8 @@ static void usage(FILE *f)
           "  --shard i/N           run only the points with index % N == i (0 <= i < N), for\n"
           "                        `llmsim merge`; read from SLURM_ARRAY_TASK_ID/COUNT or Open\n"
           "                        MPI's OMPI_COMM_WORLD_RANK/SIZE when not given\n"
-          "  --json                print the points as JSON instead of the table\n",
+          "  --json                print the points as JSON instead of the table\n"
+          "  --force               run points past the resource budget (see llmsim run --help)\n",
           f);
 }
 

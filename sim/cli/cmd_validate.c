@@ -8,18 +8,24 @@
 int cmd_validate(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        puts("usage: llmsim validate SCENARIO.yaml...\n\n"
+        puts("usage: llmsim validate [--force] SCENARIO.yaml...\n\n"
              "Loads each scenario as `llmsim run` would (catalog names resolved, traces read) and\n"
              "reports the first problem of each as FILE:LINE:COL: message.  Exit code 0 when all\n"
-             "are valid, 2 otherwise.");
+             "are valid, 2 otherwise.  A scenario past the resource budget (virtual span,\n"
+             "time-series rows, results bytes) is refused unless --force is given, as with run.");
         return LLMSIM_EXIT_OK;
     }
-    if (argc < 2) {
+    int first = 1;
+    if (argc >= 2 && !strcmp(argv[1], "--force")) {
+        scn_set_force(1);
+        first = 2;
+    }
+    if (argc <= first) {
         cli_errorf("validate: no scenario given (usage: llmsim validate SCENARIO.yaml...)");
         return LLMSIM_EXIT_USAGE;
     }
     int bad = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         struct sim_scenario sc;
         struct llmsim_error err;
         llmsim_error_clear(&err);

@@ -120,6 +120,8 @@ int study_arg(struct study_args *a, int argc, char **argv, int *i)
         a->progress = 0;
     } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) {
         a->quiet = 1;
+    } else if (!strcmp(o, "--force")) {
+        scn_set_force(1); /* past the resource budget (process-wide) */
     } else if (!strcmp(o, "--json")) {
         a->json = 1;
     } else if (o[0] == '-' && o[1] != '\0') {

@@ -36,7 +36,7 @@ void study_catch_signals(void);
 void study_args_init(struct study_args *a, const char *cmd);
 /* Takes the option at argv[*i] if it is a common one (-o, --set, --seed,
  * --replications, --jobs, --progress, --no-progress, --quiet, --json,
- * --shard; the scenario as the first non-option argument): returns 1 when
+ * --shard, --force (scn_set_force); the scenario as the first non-option argument): returns 1 when
  * taken (*i advanced past its value), 0 when not a common option, -1 after
  * printing an error. */
 int study_arg(struct study_args *a, int argc, char **argv, int *i);

@@ -331,6 +331,14 @@ static int sample(struct sim_world *w, uint64_t k)
 {
     double t = w->now_s;
     double span = t - w->ts_last_s; /* the interval just ended */
+    uint64_t rows = 0;
+    for (size_t i = 0; i < w->n_deploy; i++)
+        rows += 1 + (uint64_t)w->deploy[i].n_replicas;
+    if (w->ts_rows + rows > SIM_MAX_TS_ROWS) {
+        w->ts_capped = 1; /* a safety net: stop sampling, let the run go on */
+        return 0;
+    }
+    w->ts_rows += rows;
     for (size_t i = 0; i < w->n_deploy; i++) {
         struct simi_deploy *d = &w->deploy[i];
         struct sim_ts_record row;
@@ -564,6 +572,8 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
     out->completed = w->completed;
     out->in_flight = w->in_system;
     out->events = w->events;
+    out->ts_rows = w->ts_rows;
+    out->ts_capped = w->ts_capped;
     /* The integral runs to the clock, not just to the last change. */
     out->area_in_system = w->area + (double)w->in_system * (w->now_s - w->area_t_s);
     out->sum_sojourn_s = w->sum_sojourn_s;

@@ -290,6 +290,8 @@ struct sim_world {
     /* timeseries */
     double ts_interval_s; /* 0 = off */
     double ts_last_s;     /* previous sampling instant (0 before the first) */
+    uint64_t ts_rows;     /* rows emitted */
+    int ts_capped;        /* sampling stopped at SIM_MAX_TS_ROWS */
 };
 
 /* world.c */

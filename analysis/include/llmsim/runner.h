@@ -10,9 +10,10 @@
  * their draws line up.
  *
  * Interruption: when *stop becomes nonzero (a signal handler), the running
- * replications stop within one slice of 60 s of virtual time; the
- * statistics keep the records delivered so far but no run-level figures for
- * the interrupted replications, and ana_run_scenario returns 1. */
+ * replications stop within about a thousand events (milliseconds of work,
+ * whatever the virtual time scale); the statistics keep the records
+ * delivered so far but no run-level figures for the interrupted
+ * replications, and ana_run_scenario returns 1. */
 #ifndef LLMSIM_RUNNER_H
 #define LLMSIM_RUNNER_H
 
@@ -37,6 +38,7 @@ struct ana_run_counts {
     double queued_s;
     int stops[ANA_N_STOPS];           /* replications whose arrivals each bound stopped */
     int replications_done;            /* replications run to their end */
+    int ts_capped;                    /* replications whose time series stopped at SIM_MAX_TS_ROWS */
 };
 
 struct ana_run_opts {

@@ -114,4 +114,30 @@ int scn_steps_csv_read(const char *path, const struct sim_scenario *sc, struct m
 struct mdl_roofline;
 int scn_calibration_apply_file(const char *path, struct mdl_roofline *r, struct llmsim_error *err);
 
+/* The resource budget (docs/scenario-reference.md, "Resource budget").  After
+ * loading, the run a scenario asks for is estimated; past any limit below
+ * the load fails (LLMSIM_ESCENARIO, located at the key to change) unless
+ * scn_set_force(1) was called (the command line's --force).  Time
+ * distributions that can draw negative times or times past
+ * SCN_BUDGET_SPAN_S are refused whatever --force says. */
+#define SCN_BUDGET_SPAN_S SIM_MAX_DURATION_S /* virtual seconds per replication (ten years) */
+#define SCN_BUDGET_TS_ROWS 1e7               /* time-series rows, all replications together */
+#define SCN_BUDGET_BYTES (16.0 * 1024 * 1024 * 1024) /* results-file bytes before compression */
+
+enum scn_span_from { SCN_SPAN_DURATION, SCN_SPAN_RATE, SCN_SPAN_TRACE };
+struct scn_budget {
+    double arrival_span_s;   /* when arrivals stop, virtual seconds */
+    enum scn_span_from span_from; /* what bounds it */
+    double span_s;           /* arrival span plus a drain allowance (mean service and think times) */
+    double rows_per_sample;  /* time-series rows per sample: one per deployment and self-hosted replica */
+    double ts_rows;          /* time-series rows, all replications (0 without a time series) */
+    double request_rows;     /* /requests rows, all replications (0 with output.requests false) */
+    double bytes;            /* both tables' rows times their record sizes */
+};
+/* The estimate for a loaded scenario (lower bounds: drains can be longer). */
+void scn_budget_estimate(const struct sim_scenario *sc, struct scn_budget *b);
+/* Process-wide: 1 lets loads go past the budget (set once, before loading). */
+void scn_set_force(int force);
+int scn_get_force(void);
+
 #endif

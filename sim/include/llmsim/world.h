@@ -29,6 +29,12 @@
 
 struct sim_world;
 
+/* Time-series rows one replication may emit: a safety net under the
+ * loader's resource budget (a scenario past the budget runs only with
+ * --force).  Past it the world stops sampling and sets ts_capped in its
+ * statistics; the run itself goes on. */
+#define SIM_MAX_TS_ROWS 100000000ull
+
 /* Per-deployment totals at the end (or so far) of a run. */
 struct sim_deployment_stats {
     uint64_t completed;       /* requests finished */
@@ -61,6 +67,8 @@ struct sim_world_stats {
     uint64_t completed;        /* requests finished (sent to the sink) */
     uint64_t in_flight;        /* arrived, not finished */
     uint64_t events;           /* events processed */
+    uint64_t ts_rows;          /* time-series rows emitted */
+    int ts_capped;             /* sampling stopped at SIM_MAX_TS_ROWS rows */
     double area_in_system;     /* integral over time of the number of requests in the system */
     double sum_sojourn_s;      /* sum over finished requests of e2e_s */
     size_t n_deployments;

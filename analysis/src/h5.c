@@ -37,10 +37,12 @@
  * called once, before this module's first other HDF5 call. */
 #include "llmsim/results.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -678,6 +680,43 @@ static void utc_now(char *buf, size_t n)
         snprintf(buf, n, "unknown");
 }
 
+static char *dir_of(const char *path);
+
+/* Removes the "<path>.tmp-<pid>" files of processes that are gone (killed
+ * before they could clean up); those of live processes stay. */
+static void remove_stale_tmp(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t bl = strlen(base);
+    char *dir = dir_of(path);
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        const char *nm = e->d_name, *p = nm + bl + 5;
+        if (strncmp(nm, base, bl) || strncmp(nm + bl, ".tmp-", 5) || *p < '1' || *p > '9')
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(p, &end, 10);
+        if (*end || errno || (long)(pid_t)pid != pid || pid == (long)getpid() ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        size_t n = strlen(dir) + strlen(nm) + 2;
+        char *full = malloc(n);
+        struct stat st;
+        if (full) {
+            snprintf(full, n, "%s/%s", dir, nm);
+            if (lstat(full, &st) == 0 && S_ISREG(st.st_mode))
+                unlink(full);
+        }
+        free(full);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
 int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta *meta,
                 struct llmsim_error *err)
 {
@@ -713,6 +752,7 @@ int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta 
         return llmsim_error_set(err, LLMSIM_ENOMEM, path, 0, 0, "out of memory");
     }
     snprintf(h->tmp, n, "%s.tmp-%ld", path, (long)getpid());
+    remove_stale_tmp(path);
 
     /* Creating the file ourselves first gives a plain errno message ("No such
      * file or directory") for the common failures. */
@@ -924,10 +964,16 @@ int ana_h5_close(struct ana_h5 *h, int ok, struct llmsim_error *err)
         handle_free(h);
         return rc;
     }
+    struct stat st;
     if (sync_path(h->tmp, 0) < 0) {
         rc = llmsim_error_set(err, LLMSIM_EIO, h->path, 0, 0, "cannot fsync %s: %s", h->tmp,
                               strerror(errno));
         unlink(h->tmp);
+    } else if (lstat(h->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* Something else appeared at the path while writing: never replace it. */
+        rc = llmsim_error_set(err, LLMSIM_EIO, h->path, 0, 0,
+                              "is no longer a regular file or a new path; not replaced, the results are in %s",
+                              h->tmp);
     } else if (rename(h->tmp, h->path) < 0) {
         rc = llmsim_error_set(err, LLMSIM_EIO, h->path, 0, 0, "cannot rename %s onto it: %s",
                               h->tmp, strerror(errno));

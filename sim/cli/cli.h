@@ -7,6 +7,8 @@
 #define LLMSIM_EXIT_RUNTIME 1
 #define LLMSIM_EXIT_USAGE 2
 
+#include <stddef.h>
+
 /* argv[0] is the subcommand name. */
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
@@ -26,6 +28,24 @@ int cmd_calibrate_requests(int argc, char **argv);
 struct mdl_cal_entry;
 int cli_write_calibration(const char *who, const char *path, const char *kind, const char *data,
                           const struct mdl_cal_entry *e, int n);
+
+/* Output paths (outpath.c).  Checks path before anything is computed:
+ * refuses an empty path, anything there but a regular file (a directory, a
+ * symbolic link, a FIFO, a device), the same file as one of the inputs or
+ * as the llmsim binary, a name without the kind's extension (.h5, .hdf5,
+ * .he5 / .yaml, .yml), and for HDF5 an existing non-empty file that is not
+ * HDF5.  Prints "llmsim: WHO: OPT PATH: why" and returns LLMSIM_EXIT_USAGE,
+ * or 0.  opt names where the path came from ("-o", "output.path"). */
+enum cli_out_kind { CLI_OUT_HDF5, CLI_OUT_YAML };
+int cli_check_output(const char *who, const char *opt, const char *path, enum cli_out_kind kind,
+                     const char *const *inputs, size_t n_inputs);
+/* The files a loaded scenario was read from: scenario_file (when not
+ * NULL), its trace, its calibration files (empirical distribution files are
+ * not kept; the HDF5 content rule covers them).  Fills in[0..cap), returns
+ * the count. */
+struct sim_scenario;
+size_t cli_scenario_inputs(const struct sim_scenario *sc, const char *scenario_file, const char **in,
+                           size_t cap);
 
 /* Progress on stderr (done, rate, ETA) for long runs, sweeps and plans:
  * mode 1 always (--progress), 0 never (--no-progress), -1 when stderr is a

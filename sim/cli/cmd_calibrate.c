@@ -175,6 +175,11 @@ static int calibrate_steps(int argc, char **argv)
     int rc = read_rows(csv, scenario, &rows, &n);
     if (rc != LLMSIM_EXIT_OK)
         return rc;
+    const char *in[2] = {csv, scenario};
+    if ((rc = cli_check_output("calibrate steps", "-o", out, CLI_OUT_YAML, in, scenario ? 2 : 1)) != 0) {
+        free(rows);
+        return rc;
+    }
     struct mdl_cal_entry *entries = NULL;
     int ne = 0;
     rc = mdl_cal_fit_steps(rows, n, &opt, &entries, &ne, &err);

@@ -334,6 +334,14 @@ int cmd_calibrate_requests(int argc, char **argv)
         exit_code = evaluate(&o, &sc, dep, &d);
         goto done;
     }
+    {
+        /* Before the fit, which simulates for minutes. */
+        const char *in[66] = {o.csv, o.calibration};
+        size_t n_in = 2 + cli_scenario_inputs(&sc, o.scenario, in + 2, 64);
+        if ((exit_code = cli_check_output("calibrate requests", "-o", o.out, CLI_OUT_YAML, in, n_in)) != 0)
+            goto done;
+        exit_code = LLMSIM_EXIT_USAGE;
+    }
     res = calloc(1, sizeof *res);
     if (res == NULL) {
         cli_errorf("calibrate requests: out of memory");

@@ -517,6 +517,9 @@ int cmd_merge(int argc, char **argv)
                    ns == 0 ? "no shard files given" : "-o OUT.h5 is required");
         goto done;
     }
+    /* The shards are checked against the output just below, with their own message. */
+    if (cli_check_output("merge", "-o", out, CLI_OUT_HDF5, NULL, 0) != 0)
+        goto done;
     for (size_t s = 0; s < ns; s++) {
         if (same_file(sh[s].path, out)) {
             cli_errorf("merge: the output %s is one of the shards; write the merged file elsewhere", out);

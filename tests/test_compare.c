@@ -929,7 +929,7 @@ START_TEST(test_command_errors)
         {"run1.h5 --by model", 2, "--by model: expected class or deployment"},
         {"run1.h5 --by", 2, "--by needs a value"},
         {"run1.h5 --baseline run2.h5", 2, "--baseline run2.h5 is not one of the files"},
-        {"run1.h5 --frobnicate", 2, "unknown option --frobnicate"},
+        {"run1.h5 --frobnicate", 2, "compare: unknown option '--frobnicate' (see `llmsim compare --help`)"},
         {"--help", 0, ""},
     };
     snprintf(p, sizeof p, "%s/text.h5", dir);

@@ -102,6 +102,21 @@ START_TEST(test_override_errors)
     ck_assert_int_eq(load_err("data/minimal.yaml", bad_yaml, 1, msg, sizeof msg), LLMSIM_ESCENARIO);
     ck_assert_ptr_nonnull(strstr(msg, "--set workload.arrivals:"));
     ck_assert_ptr_nonnull(strstr(msg, "YAML syntax error"));
+    /* Empty path components are refused, not skipped (issue 11 item 9). */
+    const char *empty_comp[] = {"seed.", ".seed", "workload..arrivals.rate_per_s"};
+    for (size_t i = 0; i < 3; i++) {
+        struct scn_override o = {empty_comp[i], "1"};
+        ck_assert_int_eq(load_err("data/minimal.yaml", &o, 1, msg, sizeof msg), LLMSIM_ESCENARIO);
+        ck_assert_msg(strstr(msg, "has an empty component") != NULL, "%s: %s", empty_comp[i], msg);
+    }
+    /* An override of an empty scenario names the file. */
+    struct scn_override seed1 = {"seed", "1"};
+    struct sim_scenario sc;
+    struct llmsim_error e2;
+    llmsim_error_clear(&e2);
+    ck_assert_int_eq(scn_load_string(&sc, "", 0, "empty.yaml", &seed1, 1, &e2), LLMSIM_ESCENARIO);
+    llmsim_error_format(&e2, msg, sizeof msg);
+    ck_assert_str_eq(msg, "empty.yaml:1:1: the scenario is empty, so --set seed cannot override a key of it");
 
     char arg[] = "novalue";
     struct scn_override one;

@@ -383,6 +383,46 @@ static int catalog_get(struct entry_catalog *k, const void **entries, size_t *n,
     return 0;
 }
 
+/* Whether every '-' or '.' separated token of id is a token of cand (each
+ * used once); *extra gets the number of cand's tokens left over.  So
+ * "llama-3-8b" matches "llama-3.1-8b" (one extra token, the minor version)
+ * where the closest edit would be "llama-2-7b". */
+static int tokens_subset(const char *id, const char *cand, size_t *extra)
+{
+    char ct[16][32];
+    int used[16] = {0};
+    size_t nct = 0;
+    for (const char *p = cand; *p && nct < 16;) {
+        size_t l = strcspn(p, "-.");
+        if (l > 0 && l < 32) {
+            memcpy(ct[nct], p, l);
+            ct[nct++][l] = '\0';
+        }
+        p += l;
+        if (*p)
+            p++;
+    }
+    size_t matched = 0;
+    for (const char *p = id; *p;) {
+        size_t l = strcspn(p, "-.");
+        if (l > 0) {
+            size_t j;
+            for (j = 0; j < nct; j++)
+                if (!used[j] && strlen(ct[j]) == l && !strncmp(ct[j], p, l))
+                    break;
+            if (j == nct)
+                return 0;
+            used[j] = 1;
+            matched++;
+        }
+        p += l;
+        if (*p)
+            p++;
+    }
+    *extra = nct - matched;
+    return matched >= 2;
+}
+
 static const void *catalog_lookup(struct entry_catalog *k, const char *id, const char **near)
 {
     if (near)
@@ -392,6 +432,7 @@ static const void *catalog_lookup(struct entry_catalog *k, const char *id, const
     for (size_t i = 0; i < k->n; i++)
         if (!strcmp(entry_id(k, i), id))
             return entry_id(k, i);
+    const char *near_subset = NULL;
     if (near) {
         /* An id cut short ("h100" for "h100-sxm") is the likeliest slip; it
          * goes before the closest edit ("h200"). */
@@ -399,6 +440,18 @@ static const void *catalog_lookup(struct entry_catalog *k, const char *id, const
         for (size_t i = 0; i < k->n && len >= 3 && *near == NULL; i++)
             if (!strncmp(entry_id(k, i), id, len))
                 *near = entry_id(k, i);
+        /* Next, an id that leaves out a token ("llama-3-8b" for
+         * "llama-3.1-8b"): the one with the fewest tokens left over. */
+        size_t best_extra = (size_t)-1;
+        for (size_t i = 0; i < k->n && *near == NULL; i++) {
+            size_t extra;
+            if (tokens_subset(id, entry_id(k, i), &extra) && extra > 0 && extra < best_extra) {
+                best_extra = extra;
+                near_subset = entry_id(k, i);
+            }
+        }
+        if (*near == NULL)
+            *near = near_subset;
         const char *cands[512];
         size_t nc = k->n < 512 ? k->n : 512;
         for (size_t i = 0; i < nc; i++)

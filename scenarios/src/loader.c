@@ -947,6 +947,12 @@ static int h_scheduler(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
     struct sched_opts o = {"", NAN, NAN, 10, -1};
+    if (v->type == YN_SCALAR && !yn_is_null(v)) {
+        if (!strcmp(v->str, "none") || !strcmp(v->str, "continuous") || !strcmp(v->str, "dynamic"))
+            return scn_fail(c, v, "expected a mapping, got the value '%s' (write {policy: %s})", v->str, v->str);
+        return scn_fail(c, v, "expected a mapping {policy: none, continuous or dynamic, ...}, got the value '%s'",
+                        v->str);
+    }
     int rc = scn_process_map(c, v, sched_keys, NKEYS(sched_keys), &o);
     if (rc)
         return rc;
@@ -984,9 +990,14 @@ static int h_dtype(struct scn_ctx *c, const struct yn_node *v, enum mdl_dtype *o
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
-    if (mdl_dtype_parse(s, out) != 0)
+    if (mdl_dtype_parse(s, out) != 0) {
+        if (!strcmp(s, "fp16") || !strcmp(s, "float16") || !strcmp(s, "f16") || !strcmp(s, "half") ||
+            !strcmp(s, "bfloat16"))
+            return scn_fail(c, v, "unknown %s type '%s' (write bf16: 16-bit types are modelled as bf16, 2 bytes "
+                            "per value)", kv ? "KV cache" : "weight", s);
         return scn_fail(c, v, "unknown %s type '%s' (expected bf16, fp8, int8%s)", kv ? "KV cache" : "weight",
                         s, kv ? "" : " or int4");
+    }
     if (kv && *out == MDL_DTYPE_INT4)
         return scn_fail(c, v, "int4 KV caches are not modelled (expected bf16, fp8 or int8)");
     return 0;
@@ -2455,6 +2466,13 @@ static int apply_override(struct yn_node **rootp, const struct scn_override *o, 
         yn_free(val);
         return llmsim_error_set(err, LLMSIM_EINVAL, label, 0, 0, "key path is too long");
     }
+    size_t kl = strlen(o->key);
+    if (kl == 0 || o->key[0] == '.' || o->key[kl - 1] == '.' || strstr(o->key, "..") != NULL) {
+        yn_free(val);
+        return llmsim_error_set(err, LLMSIM_ESCENARIO, label, 0, 0,
+                                "key path '%s' has an empty component (write KEY.SUBKEY, e.g. "
+                                "workload.arrivals.rate_per_s)", o->key);
+    }
     strcpy(keybuf, o->key);
     struct yn_node *cur = *rootp;
     char *save = NULL, walked[512] = "";
@@ -2548,6 +2566,9 @@ int scn_load_string(struct sim_scenario *out, const char *text, size_t len, cons
         yn_free(root);
         return rc;
     }
+    if (root == NULL && n_ovr > 0)
+        return llmsim_error_set(err, LLMSIM_ESCENARIO, name, 1, 1,
+                                "the scenario is empty, so --set %s cannot override a key of it", ovr[0].key);
     /* Labels for override nodes live until the load is over. */
     char **labels = n_ovr ? calloc(n_ovr, sizeof *labels) : NULL;
     if (n_ovr && labels == NULL) {

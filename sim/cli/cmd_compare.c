@@ -998,7 +998,7 @@ int cmd_compare(int argc, char **argv)
         } else if (options && strcmp(a, "--json") == 0) {
             json = 1;
         } else if (options && a[0] == '-' && a[1] != '\0') {
-            cli_errorf("compare: unknown option %s (see llmsim compare --help)", a);
+            cli_errorf("compare: unknown option '%s' (see `llmsim compare --help`)", a);
             free(files);
             return LLMSIM_EXIT_USAGE;
         } else {

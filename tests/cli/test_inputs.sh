@@ -83,5 +83,15 @@ expect 2 "expected a decimal number, got '0x10'" "--set rate_per_s=0x10" \
     "$LLMSIM" run --set workload.arrivals.rate_per_s=0x10 "$T/ok.yaml" -o "$T/s2.h5"
 expect 2 "quoted or tagged string" "--set seed=!!str 5" "$LLMSIM" run --set 'seed=!!str 5' "$T/ok.yaml" -o "$T/s2.h5"
 
+for k in seed. .seed workload..arrivals.rate_per_s; do
+    expect 2 "has an empty component" "--set $k=1" "$LLMSIM" run --set "$k=1" "$T/ok.yaml" -o "$T/s2.h5"
+done
+: >"$T/empty.yaml"
+expect 2 "empty.yaml:1:1: the scenario is empty, so --set seed cannot override" "--set on an empty scenario" \
+    "$LLMSIM" run --set seed=1 "$T/empty.yaml" -o "$T/s2.h5"
+expect 2 "compare: unknown option '--frobnicate' (see \`llmsim compare --help\`)" "compare's unknown option" \
+    "$LLMSIM" compare a.h5 --frobnicate
+[ ! -e "$T/s2.h5" ] && ok "no results file from a refused run" || bad "a refused run wrote $T/s2.h5"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

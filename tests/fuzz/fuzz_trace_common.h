@@ -29,20 +29,13 @@ static inline int fz_trace_run(int (*reader)(struct sim_trace *, const char *, s
     llmsim_error_clear(&err);
     int rc = reader(&t, path, &err);
     if (rc == 0) {
-        /* What the simulator relies on: sorted, finite, non-negative times.
-         * Checked only with LLMSIM_FUZZ_STRICT_TRACES=1 until the readers
-         * refuse NaN seconds (issue 11 item 5,
-         * tests/fuzz/findings/azure_nan_seconds.csv); then make it the
-         * default. */
-        static int strict = -1;
-        if (strict < 0) {
-            const char *e = getenv("LLMSIM_FUZZ_STRICT_TRACES");
-            strict = e != NULL && e[0] == '1';
-        }
-        for (size_t i = 0; strict && i < t.n; i++)
+        /* What the simulator relies on: sorted, finite, non-negative times
+         * (NaN seconds were accepted once: issue 11 item 5, now the
+         * regression tests/bad/trace_nan_time.csv). */
+        for (size_t i = 0; i < t.n; i++)
             if (!(t.t_s[i] >= 0.0 && t.t_s[i] <= 1e300) || (i && t.t_s[i] < t.t_s[i - 1]))
                 abort();
-        if (strict && t.hash_off != NULL && t.hash_off[0] != 0)
+        if (t.hash_off != NULL && t.hash_off[0] != 0)
             abort();
         fz_trace_free(&t);
     } else {

@@ -2,7 +2,7 @@
  * and print the summary table.
  *
  * Records flow through one tee sink into the HDF5 writer and the statistics
- * accumulator.  SIGINT/SIGTERM stop the run between event batches; what was
+ * accumulator.  SIGINT/SIGTERM/SIGHUP stop the run between event batches; what was
  * simulated so far is written with complete = false under the final name, so
  * nothing already computed is lost and nothing half-written is mistaken for a
  * finished run. */
@@ -66,7 +66,8 @@ static void run_usage(FILE *f)
           "and per month, per class and per deployment.  Warns on stderr when a\n"
           "deployment cannot keep up (overloaded) or thrashes its KV cache.\n"
           "\n"
-          "  -o, --output OUT.h5   results file (default: the scenario's output.path)\n"
+          "  -o, --output OUT.h5   results file (default: the scenario's output.path): a new\n"
+          "                        path or an HDF5 file, named .h5, .hdf5 or .he5 (never an input)\n"
           "  --seed N              override the scenario seed\n"
           "  --set KEY=VALUE       override any scenario key, e.g. --set workload.arrivals.rate_per_s=20\n"
           "                        or --set 'deployments.sonnet.latency.itl_ms={dist: lognormal, mean: 20, cv: 0.3}'\n"
@@ -748,6 +749,18 @@ int cmd_run(int argc, char **argv)
         free(sc.output.path);
         sc.output.path = p;
     }
+    {
+        /* Before anything is simulated: a bad output would only fail (or
+         * destroy a file) at the end. */
+        const char *in[64];
+        size_t n_in = cli_scenario_inputs(&sc, o.scenario, in, sizeof in / sizeof in[0]);
+        int bad = cli_check_output("run", o.out ? "-o" : "output.path", sc.output.path, CLI_OUT_HDF5, in, n_in);
+        if (bad) {
+            sim_scenario_free(&sc);
+            free(given);
+            return bad;
+        }
+    }
     char *resolved = scn_resolved_yaml(&sc);
     int exit_code = LLMSIM_EXIT_RUNTIME;
     struct ana_stats *stats = NULL;
@@ -803,6 +816,7 @@ int cmd_run(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal: stop and keep what was simulated */
 
     struct sim_sink h5sink = ana_h5_sink(h5);
     struct sim_tee tee;

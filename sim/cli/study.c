@@ -25,6 +25,7 @@ void study_catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 void study_args_init(struct study_args *a, const char *cmd)
@@ -685,6 +686,13 @@ int study_open_file(const struct study_args *a, const struct sim_scenario *base,
             snprintf(path, path_size, "%.*s-%s-shard%d-of-%d%s", (int)(dot - p), p, kind, a->shard_i, a->shard_n, dot);
         else
             snprintf(path, path_size, "%.*s-%s%s", (int)(dot - p), p, kind, dot);
+    }
+    {
+        const char *in[64];
+        size_t n_in = cli_scenario_inputs(base, a->scenario, in, sizeof in / sizeof in[0]);
+        int bad = cli_check_output(a->cmd, a->out ? "-o" : "output.path", path, CLI_OUT_HDF5, in, n_in);
+        if (bad)
+            return bad;
     }
     if (make_parents(path) != 0) {
         cli_errorf("%s: cannot create the folder of '%s': %s", a->cmd, path, strerror(errno));

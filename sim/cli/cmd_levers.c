@@ -151,20 +151,8 @@ int cmd_levers(int argc, char **argv)
                 }
     }
     char path[4096];
-    if ((rc = study_open_file(&a, &base, "levers", &h5, path, sizeof path)) != 0) {
+    if ((rc = study_open_file(&a, &base, "levers", n_total, &h5, path, sizeof path)) != 0) {
         exit_code = rc;
-        goto done;
-    }
-    int64_t tot = (int64_t)n_total, si = a.shard_i, sn = a.shard_n;
-    struct study_point lat = {.slo = base.slo}; /* the frontier's latency, named for `llmsim merge` */
-    const char *latname;
-    study_latency(&lat, &latname);
-    if (ana_h5_set_attr(h5, "points_total", NULL, &tot, &err) != 0 ||
-        ana_h5_set_attr(h5, "pareto_latency", latname, NULL, &err) != 0 ||
-        (a.shard_n > 1 && (ana_h5_set_attr(h5, "shard_index", NULL, &si, &err) != 0 ||
-                           ana_h5_set_attr(h5, "shard_count", NULL, &sn, &err) != 0))) {
-        fprintf(stderr, "%s: %s\n", path, err.msg);
-        exit_code = LLMSIM_EXIT_RUNTIME;
         goto done;
     }
     study_catch_signals();
@@ -174,13 +162,8 @@ int cmd_levers(int argc, char **argv)
     int res = study_run_points(&a, pts, n_pts, n_total, h5, &prog);
     cli_progress_end(&prog);
     if (res < 0) {
-        int usage_err = 0;
-        for (size_t i = 0; i < n_pts; i++)
-            usage_err |= pts[i].rc == LLMSIM_ESCENARIO || pts[i].rc == LLMSIM_EINVAL;
-        ana_h5_abort(h5);
-        h5 = NULL;
-        exit_code = usage_err ? LLMSIM_EXIT_USAGE : LLMSIM_EXIT_RUNTIME;
-        goto done;
+        exit_code = study_failure_exit(pts, n_pts);
+        goto done; /* the file is aborted there */
     }
     const struct study_point **fin = calloc(n_pts ? n_pts : 1, sizeof *fin);
     const char **c_mode = calloc(n_pts ? n_pts : 1, sizeof *c_mode), **c_name = calloc(n_pts ? n_pts : 1, sizeof *c_name),

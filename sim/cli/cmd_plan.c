@@ -118,7 +118,7 @@ static int holds(void *vctx, double x)
         if (rc < 0) {
             study_print_point_error(c->a, p);
             c->failed = 1;
-            c->usage_error = rc == LLMSIM_ESCENARIO || rc == LLMSIM_EINVAL;
+            c->usage_error = study_failure_exit(p, 1) == LLMSIM_EXIT_USAGE;
             return -1;
         }
         struct ana_slo_check chk;
@@ -340,19 +340,11 @@ int cmd_plan(int argc, char **argv)
     }
     char path[4096] = "";
     if (a.out) {
-        if ((rc = study_open_file(&a, &base, "plan", &h5, path, sizeof path)) != 0) {
+        if ((rc = study_open_file(&a, &base, "plan", n_cand * EVALS_PER_CANDIDATE, &h5, path, sizeof path)) != 0) {
             exit_code = rc;
             goto done;
         }
-        int64_t tot = (int64_t)(n_cand * EVALS_PER_CANDIDATE), si = a.shard_i, sn = a.shard_n;
-        struct study_point lat = {.slo = base.slo}; /* the frontier's latency, named for `llmsim merge` */
-        const char *latname;
-        study_latency(&lat, &latname);
-        if (ana_h5_set_attr(h5, "points_total", NULL, &tot, &err) != 0 ||
-            ana_h5_set_attr(h5, "pareto_latency", latname, NULL, &err) != 0 ||
-            ana_h5_set_attr(h5, "search_key", key, NULL, &err) != 0 ||
-            (a.shard_n > 1 && (ana_h5_set_attr(h5, "shard_index", NULL, &si, &err) != 0 ||
-                               ana_h5_set_attr(h5, "shard_count", NULL, &sn, &err) != 0))) {
+        if (ana_h5_set_attr(h5, "search_key", key, NULL, &err) != 0) {
             print_error(&err);
             exit_code = LLMSIM_EXIT_RUNTIME;
             goto done;

@@ -18,13 +18,13 @@
 #include <pthread.h>
 
 #include "cli.h"
+#include "study.h"
 #include "llmsim/results.h"
 #include "llmsim/runner.h"
 #include "llmsim/tail.h"
 #include "llmsim/scenario.h"
 #include "llmsim/world.h"
 
-#define MAX_SETS 256
 
 /* Hours in a month for the cost projection: 365 x 24 / 12. */
 #define HOURS_PER_MONTH 730.0
@@ -43,14 +43,8 @@ static void on_signal(int sig)
 }
 
 struct run_opts {
-    const char *scenario;      /* NULL = built-in default */
-    const char *out;           /* -o */
-    struct scn_override sets[MAX_SETS];
-    size_t n_sets;
-    char seed_buf[32], reps_buf[32];
-    int json, quiet, jobs;
-    int progress; /* -1 auto, 0 --no-progress, 1 --progress */
-    int tail;     /* --tail */
+    struct study_args s; /* the options run shares with sweep, plan and levers */
+    int tail;            /* --tail */
 };
 
 static void run_usage(FILE *f)
@@ -89,76 +83,23 @@ static void run_usage(FILE *f)
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->jobs = 1;
-    o->progress = -1;
+    study_args_init(&o->s, "run");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *val = NULL;
-        int need = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--seed") ||
-                   !strcmp(a, "--set") || !strcmp(a, "--replications") || !strcmp(a, "--jobs");
-        if (need) {
-            if (i + 1 >= argc) {
-                cli_errorf("run: %s needs a value", a);
-                return -1;
-            }
-            val = argv[++i];
-        }
+        int r = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             run_usage(stdout);
             return 1;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            o->out = val;
-        } else if (!strcmp(a, "--seed") || !strcmp(a, "--replications")) {
-            if (o->n_sets >= MAX_SETS) {
-                cli_errorf("run: too many overrides");
-                return -1;
-            }
-            int is_seed = !strcmp(a, "--seed");
-            char *buf = is_seed ? o->seed_buf : o->reps_buf;
-            snprintf(buf, sizeof o->seed_buf, "%s", val);
-            o->sets[o->n_sets].key = is_seed ? "seed" : "replications";
-            o->sets[o->n_sets++].value = buf;
-        } else if (!strcmp(a, "--set")) {
-            struct llmsim_error err;
-            llmsim_error_clear(&err);
-            if (o->n_sets >= MAX_SETS) {
-                cli_errorf("run: too many overrides");
-                return -1;
-            }
-            if (scn_parse_override(argv[i], &o->sets[o->n_sets], &err) != 0) {
-                cli_errorf("run: %s", err.msg);
-                return -1;
-            }
-            o->n_sets++;
-        } else if (!strcmp(a, "--jobs")) {
-            char *end;
-            long j = strtol(val, &end, 10);
-            if (*end || j < 1 || j > 64) {
-                cli_errorf("run: --jobs needs a whole number from 1 to 64, got '%s'", val);
-                return -1;
-            }
-            o->jobs = (int)j;
-        } else if (!strcmp(a, "--json")) {
-            o->json = 1;
         } else if (!strcmp(a, "--tail")) {
             o->tail = 1;
-        } else if (!strcmp(a, "--progress")) {
-            o->progress = 1;
-        } else if (!strcmp(a, "--no-progress")) {
-            o->progress = 0;
-        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            o->quiet = 1;
-        } else if (!strcmp(a, "--force")) {
-            scn_set_force(1); /* past the resource budget (process-wide) */
-        } else if (a[0] == '-' && a[1] != '\0') {
-            cli_errorf("run: unknown option '%s' (see `llmsim run --help`)", a);
+            continue;
+        } else if (strcmp(a, "--shard") != 0) { /* a run has no points to shard */
+            r = study_arg(&o->s, argc, argv, &i);
+        }
+        if (r < 0)
             return -1;
-        } else if (o->scenario == NULL) {
-            o->scenario = a;
-        } else {
-            cli_errorf("run: more than one scenario given ('%s' and '%s'); run them one by one (a --set "
-                       "value with spaces needs quotes)",
-                       o->scenario, a);
+        if (r == 0) {
+            cli_errorf("run: unknown option '%s' (see `llmsim run --help`)", a);
             return -1;
         }
     }
@@ -711,10 +652,10 @@ int cmd_run(int argc, char **argv)
     struct sim_scenario sc;
     char *given = NULL;
     int rc;
-    if (o.scenario) {
-        rc = scn_load_file(&sc, o.scenario, o.sets, o.n_sets, &err);
+    if (o.s.scenario) {
+        rc = scn_load_file(&sc, o.s.scenario, o.s.sets, o.s.n_sets, &err);
         if (rc == 0) {
-            FILE *f = fopen(o.scenario, "rb");
+            FILE *f = fopen(o.s.scenario, "rb");
             if (f) {
                 /* The text as given, for /scenario; the loader already bounded its size. */
                 fseek(f, 0, SEEK_END);
@@ -730,7 +671,7 @@ int cmd_run(int argc, char **argv)
         }
     } else {
         rc = scn_load_string(&sc, scn_default_scenario_yaml, strlen(scn_default_scenario_yaml),
-                             SCN_DEFAULT_NAME, o.sets, o.n_sets, &err);
+                             SCN_DEFAULT_NAME, o.s.sets, o.s.n_sets, &err);
         given = strdup(scn_default_scenario_yaml);
     }
     if (rc != 0) {
@@ -738,8 +679,8 @@ int cmd_run(int argc, char **argv)
         free(given);
         return rc == LLMSIM_ENOMEM ? LLMSIM_EXIT_RUNTIME : LLMSIM_EXIT_USAGE;
     }
-    if (o.out) {
-        char *p = strdup(o.out);
+    if (o.s.out) {
+        char *p = strdup(o.s.out);
         if (p == NULL) {
             cli_errorf("out of memory");
             sim_scenario_free(&sc);
@@ -753,8 +694,8 @@ int cmd_run(int argc, char **argv)
         /* Before anything is simulated: a bad output would only fail (or
          * destroy a file) at the end. */
         const char *in[64];
-        size_t n_in = cli_scenario_inputs(&sc, o.scenario, in, sizeof in / sizeof in[0]);
-        int bad = cli_check_output("run", o.out ? "-o" : "output.path", sc.output.path, CLI_OUT_HDF5, in, n_in);
+        size_t n_in = cli_scenario_inputs(&sc, o.s.scenario, in, sizeof in / sizeof in[0]);
+        int bad = cli_check_output("run", o.s.out ? "-o" : "output.path", sc.output.path, CLI_OUT_HDF5, in, n_in);
         if (bad) {
             sim_scenario_free(&sc);
             free(given);
@@ -830,14 +771,14 @@ int cmd_run(int argc, char **argv)
     }
     struct ana_run_counts counts;
     struct cli_progress prog;
-    cli_progress_init(&prog, o.quiet ? 0 : o.progress, "run");
-    struct ana_run_opts ro = {.jobs = o.jobs, .sink = &h5sink, .stop = &g_stop,
+    cli_progress_init(&prog, o.s.quiet ? 0 : o.s.progress, "run");
+    struct ana_run_opts ro = {.jobs = o.s.jobs, .sink = &h5sink, .stop = &g_stop,
                               .progress = cli_progress_update, .progress_ctx = &prog};
     rc = ana_run_scenario(&sc, &ro, stats, &counts, &err);
     cli_progress_end(&prog);
     if (rc < 0) {
-        if (!err.file[0] && o.scenario)
-            snprintf(err.file, sizeof err.file, "%s", o.scenario);
+        if (!err.file[0] && o.s.scenario)
+            snprintf(err.file, sizeof err.file, "%s", o.s.scenario);
         print_error(&err);
         goto done;
     }
@@ -853,7 +794,7 @@ int cmd_run(int argc, char **argv)
         cli_errorf("out of memory");
         goto done;
     }
-    for (size_t i = 0; i < sc.n_deployments && !o.quiet; i++) {
+    for (size_t i = 0; i < sc.n_deployments && !o.s.quiet; i++) {
         /* Past ~85% utilisation small timing errors become large queueing errors. */
         char scope[ANA_SCOPE_MAX];
         snprintf(scope, sizeof scope, "deployment:%s", sc.deployments[i].name);
@@ -877,8 +818,8 @@ int cmd_run(int argc, char **argv)
                     sc.deployments[i].name, pre->mean, pre->p99);
         warn_overload(&sc.deployments[i], rows, n_rows);
     }
-    if (!o.quiet)
-        note_horizon(&sc, o.sets, o.n_sets, stops);
+    if (!o.s.quiet)
+        note_horizon(&sc, o.s.sets, o.s.n_sets, stops);
     if (ana_h5_write_summary(h5, rows, n_rows, &err) != 0) {
         print_error(&err);
         goto done;
@@ -902,22 +843,22 @@ int cmd_run(int argc, char **argv)
         cli_errorf("interrupted; the results so far are in %s (complete = false)", sc.output.path);
         goto done;
     }
-    if (!o.quiet && !o.json) {
+    if (!o.s.quiet && !o.s.json) {
         print_wait_line("got a 429 and retried", "; they waited", counts.limited, counts.limited_one,
                         counts.limited_queue_s, counts.measured);
         print_wait_line("waited in the client-side queue", ",", counts.queued, counts.queued_one, counts.queued_s,
                         counts.measured);
     }
-    if (!o.quiet && !o.json && ana_stats_compact(stats))
+    if (!o.s.quiet && !o.s.json && ana_stats_compact(stats))
         printf("statistics: more than %llu measured requests, so percentiles come from logarithmic histograms "
                "(within 0.5%%); counts and means are exact\n",
                (unsigned long long)ANA_EXACT_REQUESTS);
-    if (!o.quiet) {
-        if (o.json)
+    if (!o.s.quiet) {
+        if (o.s.json)
             print_json(&sc, rows, n_rows, sc.output.path, stops);
         else
             print_table(&sc, rows, n_rows, sc.output.path, warm, stop_text);
-        if (tail && !o.json) {
+        if (tail && !o.s.json) {
             printf("\n");
             ana_tail_print(tail, stdout);
         }

@@ -370,24 +370,16 @@ int cmd_sweep(int argc, char **argv)
             }
     }
     char path[4096];
-    if ((rc = study_open_file(&a, &base, "sweep", &h5, path, sizeof path)) != 0) {
+    if ((rc = study_open_file(&a, &base, "sweep", n_total, &h5, path, sizeof path)) != 0) {
         exit_code = rc;
         goto done;
     }
-    int64_t tot = (int64_t)n_total, si = a.shard_i, sn = a.shard_n;
-    struct study_point lat = {.slo = base.slo}; /* the frontier's latency, named for `llmsim merge` */
-    const char *latname;
-    study_latency(&lat, &latname);
     char keys[2048] = "";
     for (size_t j = 0; j < nd; j++)
         snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s", j ? "\n" : "", dims[j].key);
     llmsim_error_clear(&err);
-    if (ana_h5_set_attr(h5, "points_total", NULL, &tot, &err) != 0 ||
-        ana_h5_set_attr(h5, "varied_keys", keys, NULL, &err) != 0 ||
-        ana_h5_set_attr(h5, "zip", zip ? "true" : "false", NULL, &err) != 0 ||
-        ana_h5_set_attr(h5, "pareto_latency", latname, NULL, &err) != 0 ||
-        (a.shard_n > 1 && (ana_h5_set_attr(h5, "shard_index", NULL, &si, &err) != 0 ||
-                           ana_h5_set_attr(h5, "shard_count", NULL, &sn, &err) != 0))) {
+    if (ana_h5_set_attr(h5, "varied_keys", keys, NULL, &err) != 0 ||
+        ana_h5_set_attr(h5, "zip", zip ? "true" : "false", NULL, &err) != 0) {
         fprintf(stderr, "%s: %s\n", path, err.msg);
         exit_code = LLMSIM_EXIT_RUNTIME;
         goto done;
@@ -399,14 +391,8 @@ int cmd_sweep(int argc, char **argv)
     int res = study_run_points(&a, pts, n_pts, n_total, h5, &prog);
     cli_progress_end(&prog);
     if (res < 0) {
-        int usage_err = 0;
-        for (size_t i = 0; i < n_pts; i++)
-            if (pts[i].rc == LLMSIM_ESCENARIO || pts[i].rc == LLMSIM_EINVAL)
-                usage_err = 1;
-        ana_h5_abort(h5);
-        h5 = NULL;
-        exit_code = usage_err ? LLMSIM_EXIT_USAGE : LLMSIM_EXIT_RUNTIME;
-        goto done;
+        exit_code = study_failure_exit(pts, n_pts);
+        goto done; /* the file is aborted there */
     }
     /* The finished points, in index order. */
     const struct study_point **fin = calloc(n_pts ? n_pts : 1, sizeof *fin);

@@ -130,7 +130,9 @@ int study_arg(struct study_args *a, int argc, char **argv, int *i)
     } else if (a->scenario == NULL) {
         a->scenario = o;
     } else {
-        cli_errorf("%s: more than one scenario given ('%s' and '%s')", a->cmd, a->scenario, o);
+        cli_errorf("%s: more than one scenario given ('%s' and '%s'); run them one by one (a --set "
+                   "value with spaces needs quotes)",
+                   a->cmd, a->scenario, o);
         return -1;
     }
     return 1;
@@ -364,6 +366,14 @@ static void print_point_error(const struct study_args *a, const struct study_poi
     else
         cli_errorf("%s: point %zu (%s): %s", a->cmd, p->index, p->label[0] ? p->label : "baseline",
                    e->msg[0] ? e->msg : llmsim_strerror(p->rc));
+}
+
+int study_failure_exit(const struct study_point *pts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pts[i].rc == LLMSIM_ESCENARIO || pts[i].rc == LLMSIM_EINVAL)
+            return LLMSIM_EXIT_USAGE;
+    return LLMSIM_EXIT_RUNTIME;
 }
 
 int study_eval_point(const struct study_args *a, struct study_point *p, int jobs, struct cli_progress *prog)
@@ -672,7 +682,7 @@ static int make_parents(const char *path)
     return 0;
 }
 
-int study_open_file(const struct study_args *a, const struct sim_scenario *base, const char *kind,
+int study_open_file(const struct study_args *a, const struct sim_scenario *base, const char *kind, size_t n_total,
                     struct ana_h5 **h5, char *path, size_t path_size)
 {
     if (a->out) {
@@ -714,7 +724,20 @@ int study_open_file(const struct study_args *a, const struct sim_scenario *base,
     free(resolved);
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", err.file[0] ? err.file : path, err.msg);
-        return rc == LLMSIM_ENOMEM ? LLMSIM_EXIT_RUNTIME : LLMSIM_EXIT_RUNTIME;
+        return LLMSIM_EXIT_RUNTIME;
+    }
+    int64_t tot = (int64_t)n_total, si = a->shard_i, sn = a->shard_n;
+    struct study_point lat = {.slo = base->slo};
+    const char *latname;
+    study_latency(&lat, &latname);
+    if (ana_h5_set_attr(*h5, "points_total", NULL, &tot, &err) != 0 ||
+        ana_h5_set_attr(*h5, "pareto_latency", latname, NULL, &err) != 0 ||
+        (a->shard_n > 1 && (ana_h5_set_attr(*h5, "shard_index", NULL, &si, &err) != 0 ||
+                            ana_h5_set_attr(*h5, "shard_count", NULL, &sn, &err) != 0))) {
+        fprintf(stderr, "%s: %s\n", path, err.msg);
+        ana_h5_abort(*h5);
+        *h5 = NULL;
+        return LLMSIM_EXIT_RUNTIME;
     }
     return 0;
 }

@@ -92,6 +92,10 @@ char *study_given_text(const struct study_args *a);
 int study_run_points(const struct study_args *a, struct study_point *pts, size_t n, size_t n_total,
                      struct ana_h5 *h5, struct cli_progress *prog);
 
+/* The exit code after study_run_points failed: 2 when a point's scenario
+ * was refused (a usage or scenario error), else 1. */
+int study_failure_exit(const struct study_point *pts, size_t n);
+
 /* Runs one point now, its replications in up to jobs threads (no
  * requests kept), showing progress on prog when not NULL.  Returns its rc. */
 int study_eval_point(const struct study_args *a, struct study_point *p, int jobs, struct cli_progress *prog);
@@ -125,8 +129,11 @@ double study_latency(const struct study_point *p, const char **name);
 
 /* Opens the results file (no root tables) with kind and the base scenario
  * text; default path: the scenario's output.path with "-KIND" before its
- * extension.  Returns 0 or an exit code. */
-int study_open_file(const struct study_args *a, const struct sim_scenario *base, const char *kind,
+ * extension.  Writes the root attributes every study file has:
+ * points_total (n_total), pareto_latency (study_latency's name for the
+ * base scenario's SLO, for `llmsim merge`) and, on shards, shard_index and
+ * shard_count.  Returns 0 or an exit code (the error printed). */
+int study_open_file(const struct study_args *a, const struct sim_scenario *base, const char *kind, size_t n_total,
                     struct ana_h5 **h5, char *path, size_t path_size);
 
 /* Whether a string is a plain number. */

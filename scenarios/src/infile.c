@@ -2,6 +2,7 @@
  * O_NONBLOCK so that opening a FIFO without a writer returns at once; fstat
  * then tells what was opened, and blocking mode is restored for reading. */
 #include "infile.h"
+#include "llmsim/scenario.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,10 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *kind_of(mode_t m)
+const char *scn_file_kind(mode_t m)
 {
     if (S_ISDIR(m))
         return "a directory";
+    if (S_ISLNK(m))
+        return "a symbolic link";
     if (S_ISFIFO(m))
         return "a FIFO (named pipe)";
     if (S_ISCHR(m))
@@ -41,7 +44,7 @@ int scn_open_input(const char *path, unsigned long long max_bytes, FILE **out, c
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        const char *k = kind_of(st.st_mode);
+        const char *k = scn_file_kind(st.st_mode);
         snprintf(why, why_size, "is %s%s; refusing to read it (give a regular file)", k,
                  strcmp(k, "not a regular file") ? ", not a regular file" : "");
         close(fd);

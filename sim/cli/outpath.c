@@ -17,23 +17,7 @@
 
 #include "cli.h"
 #include "llmsim/config.h"
-
-static const char *kind_of(mode_t m)
-{
-    if (S_ISDIR(m))
-        return "a directory";
-    if (S_ISLNK(m))
-        return "a symbolic link";
-    if (S_ISFIFO(m))
-        return "a FIFO (named pipe)";
-    if (S_ISCHR(m))
-        return "a character device";
-    if (S_ISBLK(m))
-        return "a block device";
-    if (S_ISSOCK(m))
-        return "a socket";
-    return "not a regular file";
-}
+#include "llmsim/scenario.h"
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -84,7 +68,7 @@ int cli_check_output(const char *who, const char *opt, const char *path, enum cl
     }
     if (exists && !S_ISREG(st.st_mode)) {
         cli_errorf("%s: %s %s: is %s; refusing to replace it (write to a regular file or a new path)", who,
-                   opt, path, kind_of(st.st_mode));
+                   opt, path, scn_file_kind(st.st_mode));
         return LLMSIM_EXIT_USAGE;
     }
     if (exists) {

@@ -88,6 +88,12 @@ const struct mdl_gpu *scn_gpu_lookup(const char *id, const char **near);
 int scn_llm_catalog(const struct mdl_llm **entries, size_t *n, struct llmsim_error *err);
 const struct mdl_llm *scn_llm_lookup(const char *id, const char **near);
 
+/* What a file of mode m is, for messages: "a directory", "a symbolic
+ * link", "a FIFO (named pipe)", "a character device", "a block device",
+ * "a socket", else "not a regular file". */
+#include <sys/types.h>
+const char *scn_file_kind(mode_t m);
+
 /* Levenshtein distance, for "did you mean". */
 size_t scn_edit_distance(const char *a, const char *b);
 /* The candidate nearest to word within a small edit distance (a third of

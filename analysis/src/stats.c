@@ -871,12 +871,11 @@ static int hist_alloc(struct ana_stats *s)
     return 0;
 }
 
-/* The weighted quantile p of histogram h with each bucket's weight spread
- * evenly over the bucket: in the bucket k where the cumulative weight
- * reaches p W, edges[k] + (p W - W(below k)) / h[k] x (edges[k + 1] -
- * edges[k]), clamped to [HIST_LO, HIST_HI]; NaN with no weight.  For the
- * percentile intervals only (see the top of the file). */
-static double hist_quantile_smooth(const double *h, const double *edges, double p)
+/* The bucket of histogram h where the cumulative weight reaches p times
+ * its total (the last non-empty bucket at most), the weight below it in
+ * *below and p times the total in *target; HIST_N with no weight.  Both
+ * histogram quantiles below use it, so they pick the same bucket. */
+static size_t hist_quantile_bucket(const double *h, double p, double *below, double *target)
 {
     double total = 0;
     size_t last = HIST_N;
@@ -885,15 +884,30 @@ static double hist_quantile_smooth(const double *h, const double *edges, double 
             total += h[k];
             last = k;
         }
+    *below = 0;
+    *target = p * total;
     if (last == HIST_N)
-        return NAN;
-    double target = p * total, cum = 0;
+        return HIST_N;
     size_t k = 0;
     for (; k < last; k++) {
-        if (h[k] > 0 && cum + h[k] >= target)
+        if (h[k] > 0 && *below + h[k] >= *target)
             break;
-        cum += h[k];
+        *below += h[k];
     }
+    return k;
+}
+
+/* The weighted quantile p of histogram h with each bucket's weight spread
+ * evenly over the bucket: in the bucket k where the cumulative weight
+ * reaches p W, edges[k] + (p W - W(below k)) / h[k] x (edges[k + 1] -
+ * edges[k]), clamped to [HIST_LO, HIST_HI]; NaN with no weight.  For the
+ * percentile intervals only (see the top of the file). */
+static double hist_quantile_smooth(const double *h, const double *edges, double p)
+{
+    double cum, target;
+    size_t k = hist_quantile_bucket(h, p, &cum, &target);
+    if (k == HIST_N)
+        return NAN;
     double f = (target - cum) / h[k];
     f = f < 0 ? 0 : f > 1 ? 1 : f;
     double v = edges[k] + f * (edges[k + 1] - edges[k]);
@@ -1487,23 +1501,10 @@ static size_t sort_sections(double *x, size_t n, size_t *b, size_t nr, double *t
  * [HIST_LO, HIST_HI]; NaN with no weight. */
 static double hist_quantile(const double *h, const double *edges, double p)
 {
-    double total = 0;
-    size_t last = HIST_N;
-    for (size_t k = 0; k < HIST_N; k++)
-        if (h[k] > 0) {
-            total += h[k];
-            last = k;
-        }
-    if (last == HIST_N)
+    double cum, target;
+    size_t k = hist_quantile_bucket(h, p, &cum, &target);
+    if (k == HIST_N)
         return NAN;
-    /* The same sums in the same order: the running sum ends at total. */
-    double target = p * total, cum = 0;
-    size_t k = 0;
-    for (; k < last; k++) {
-        cum += h[k];
-        if (h[k] > 0 && cum >= target)
-            break;
-    }
     double mid = sqrt(edges[k] * edges[k + 1]);
     return mid < HIST_LO ? HIST_LO : mid > HIST_HI ? HIST_HI : mid;
 }

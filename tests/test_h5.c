@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -614,6 +615,30 @@ START_TEST(test_read_errors)
     H5Fclose(f);
     ck_assert_int_eq(ana_h5_read(path, &info, &err), LLMSIM_EINVAL);
     ck_assert_msg(strstr(err.msg, "not an llmsim results file") != NULL, "message: %s", err.msg);
+    ck_assert_ptr_null(info.rows);
+
+    /* Truncated files are refused before HDF5 reads them: the fuzzer's 48
+     * bytes (a version-0 superblock cut short), on which HDF5 1.10 asked
+     * for 4 GiB, and a whole results file cut to half its length (its
+     * superblock records the full length). */
+    static const unsigned char cut[48] = {
+        0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0, 0, 8, 8, 0xa6, 0xff, 0xff, 0x0f, 0, 0, 0,
+        0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94,
+        0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x94, '\n'};
+    snprintf(path, sizeof path, "%s/cut.h5", dir);
+    fp = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(cut, 1, sizeof cut, fp), sizeof cut);
+    fclose(fp);
+    ck_assert_int_eq(ana_h5_read(path, &info, &err), LLMSIM_EHDF5);
+    ck_assert_msg(strstr(err.msg, "truncated: 48 bytes from the superblock on, which needs 96") != NULL,
+                  "message: %s", err.msg);
+    snprintf(path, sizeof path, "%s/half.h5", dir);
+    write_file(path, 0, 1, 1);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(truncate(path, st.st_size / 2), 0);
+    ck_assert_int_eq(ana_h5_read(path, &info, &err), LLMSIM_EHDF5);
+    ck_assert_msg(strstr(err.msg, "truncated: its superblock records") != NULL, "message: %s", err.msg);
     ck_assert_ptr_null(info.rows);
 
     /* A newer schema is refused. */

@@ -3,7 +3,9 @@
  * Storage.  Per replication, per scope ("all", each class, each deployment)
  * and per per-request metric, a growable array of the exact samples of the
  * measured (non-warm-up, served) requests, in completion order; capacities
- * double, so appends are amortised O(1).  Beside them, per replication and
+ * double, so appends are amortised O(1).  A class scope when there is one
+ * class, and a deployment scope when there is one deployment, store
+ * nothing: they hold the samples of "all" (scope_alias).  Beside them, per replication and
  * scope, sums over every served request (warm-up included) of the billed cost
  * lines and output tokens, the counts of measured and rejected requests, and
  * the sums over the measured requests of input and cached tokens, cost and
@@ -380,6 +382,17 @@ static size_t n_iscopes(const struct ana_stats *s)
 static unsigned scope_kind(const struct ana_stats *s, size_t k)
 {
     return k == 0 ? SK_ALL : k <= s->nc ? SK_CLASS : SK_DEPLOYMENT;
+}
+
+/* Whether scope k holds every request "all" holds (the one class, or the
+ * one deployment): its per-request samples are then not stored, since
+ * they are the samples of "all" in the same order, and its rows are
+ * those of "all" (same_as_all).  A third of the statistics memory and of
+ * the stores of ana_stats_add for a one-class, one-deployment scenario. */
+static int scope_alias(const struct ana_stats *s, size_t k)
+{
+    unsigned kind = scope_kind(s, k);
+    return (kind == SK_CLASS && s->nc == 1) || (kind == SK_DEPLOYMENT && s->nd == 1);
 }
 
 static int dvec_reserve(struct dvec *d, size_t need)
@@ -764,11 +777,14 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     if (rc != 0)
         return rc;
     const size_t scopes[3] = {0, 1 + (size_t)r->class_idx, 1 + s->nc + (size_t)r->deployment};
+    /* The scopes whose samples are stored (scope_alias: not the one class
+     * or deployment). */
+    const int keep[3] = {1, !scope_alias(s, scopes[1]), !scope_alias(s, scopes[2])};
     int measured = !(r->flags & SIM_RF_WARMUP);
     if (measured && served && !s->compact) {
         /* Reserve first, so that a failed allocation leaves nothing half added. */
         for (int k = 0; k < 3; k++)
-            for (int m = 0; m < N_REQ_METRICS; m++) {
+            for (int m = 0; m < N_REQ_METRICS && keep[k]; m++) {
                 struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + (size_t)m];
                 if (use[m] && dvec_reserve(d, d->n + 1) != 0)
                     return LLMSIM_ENOMEM;
@@ -811,7 +827,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
             a->pf_hits++;
             a->pf_saved_s += (s->streaming[r->class_idx] ? r->ttft_s : r->e2e_s) - r->perceived_s;
         }
-        for (int m = 0; m < N_REQ_METRICS; m++) {
+        for (int m = 0; m < N_REQ_METRICS && keep[k]; m++) {
             if (!use[m])
                 continue;
             size_t i = scopes[k] * N_REQ_METRICS + (size_t)m;
@@ -1646,6 +1662,8 @@ static void fill_itl_token(const struct ana_stats *s, size_t k, size_t j,
  * of all the requests and samples are appended in record order. */
 static int same_as_all(const struct ana_stats *s, size_t k, int m)
 {
+    if (scope_alias(s, k))
+        return 1;
     for (size_t i = 0; i < s->nreps; i++) {
         if (!s->reps[i])
             continue;

@@ -1290,58 +1290,81 @@ static uint64_t dkey(double x)
     return u >> 63 ? ~u : u | 0x8000000000000000ULL;
 }
 
-#define RADIX_MIN 256 /* below this, a comparison sort is faster */
+/* The value whose dkey is k (the inverse of dkey). */
+static double kval(uint64_t k)
+{
+    uint64_t u = k >> 63 ? k & ~0x8000000000000000ULL : ~k;
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
 
-/* Sorts x[0..n-1] (finite values) ascending: an LSD radix sort over the
- * eight bytes of dkey, one counting pass for all eight histograms, bytes
- * that every key shares skipped.  -0.0 becomes +0.0 first, so that equal
- * values are the same bits and the order of the values is that of the
- * comparison sort (which ties -0.0 with +0.0).  Linear in n: the summary
- * sorts every metric's samples, and a comparison sort of doubles was 39%
- * of a large run (issue 12).  Falls back to qsort when n is small or the
- * scratch array cannot be allocated. */
-static void sort_doubles(double *x, size_t n)
+#define RADIX_MIN 256 /* below this, a comparison sort is faster */
+#define RADIX_BITS 11 /* bits of a digit: 2048 buckets, six passes over 64 bits */
+#define RADIX_BUCKETS (1u << RADIX_BITS)
+#define RADIX_DIGITS 6 /* ceil(64 / RADIX_BITS) */
+
+/* Scratch of sort_doubles, allocated once per summary: two key arrays of
+ * cap entries and the digit histograms. */
+struct sort_scratch {
+    uint64_t *a, *b;
+    size_t cap;
+    size_t count[RADIX_DIGITS][RADIX_BUCKETS];
+};
+
+/* Comparison sort of x[0..n-1] (finite values), -0.0 made +0.0 first so
+ * that equal values are the same bits (as in sort_doubles). */
+static void sort_small(double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (x[i] == 0)
             x[i] = 0.0;
-    double *tmp = n >= RADIX_MIN ? malloc(n * sizeof *tmp) : NULL;
-    if (tmp == NULL) {
-        qsort(x, n, sizeof *x, cmp_double);
+    qsort(x, n, sizeof *x, cmp_double);
+}
+
+/* Sorts x[0..n-1] (finite values, n <= sc->cap) ascending: an LSD radix
+ * sort of the dkey bit patterns in RADIX_BITS-bit digits, one counting
+ * pass for every digit's histogram, digits that every key shares skipped
+ * (the low mantissa bits of whole numbers, the exponent bits of values of
+ * one binade), then the keys turned back into values.  -0.0 becomes +0.0
+ * (see sort_small), so the order of the values is the comparison sort's.
+ * Linear in n: the summary sorts every metric's samples, and a comparison
+ * sort of doubles was 39% of a large run (issue 12); byte digits took
+ * eight passes, these six. */
+static void sort_doubles(double *x, size_t n, struct sort_scratch *sc)
+{
+    if (n < RADIX_MIN) {
+        sort_small(x, n);
         return;
     }
-    size_t (*count)[256] = calloc(8, sizeof *count);
-    if (count == NULL) {
-        free(tmp);
-        qsort(x, n, sizeof *x, cmp_double);
-        return;
-    }
+    const uint64_t mask = RADIX_BUCKETS - 1;
+    uint64_t *src = sc->a, *dst = sc->b;
+    memset(sc->count, 0, sizeof sc->count);
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = dkey(x[i]);
-        for (int b = 0; b < 8; b++)
-            count[b][(k >> (8 * b)) & 0xff]++;
+        uint64_t k = dkey(x[i] == 0 ? 0.0 : x[i]);
+        src[i] = k;
+        for (int d = 0; d < RADIX_DIGITS; d++)
+            sc->count[d][(k >> (RADIX_BITS * d)) & mask]++;
     }
-    double *src = x, *dst = tmp;
-    for (int b = 0; b < 8; b++) {
-        size_t *c = count[b];
-        if (c[(dkey(src[0]) >> (8 * b)) & 0xff] == n)
-            continue; /* every key has this byte */
+    for (int d = 0; d < RADIX_DIGITS; d++) {
+        size_t *c = sc->count[d];
+        unsigned shift = (unsigned)(RADIX_BITS * d);
+        if (c[(src[0] >> shift) & mask] == n)
+            continue; /* every key has this digit */
         size_t sum = 0;
-        for (int v = 0; v < 256; v++) {
+        for (unsigned v = 0; v < RADIX_BUCKETS; v++) {
             size_t t = c[v];
             c[v] = sum;
             sum += t;
         }
         for (size_t i = 0; i < n; i++)
-            dst[c[(dkey(src[i]) >> (8 * b)) & 0xff]++] = src[i];
-        double *t = src;
+            dst[c[(src[i] >> shift) & mask]++] = src[i];
+        uint64_t *t = src;
         src = dst;
         dst = t;
     }
-    if (src != x)
-        memcpy(x, src, n * sizeof *x);
-    free(count);
-    free(tmp);
+    for (size_t i = 0; i < n; i++)
+        x[i] = kval(src[i]);
 }
 
 double ana_quantile7(const double *x, size_t n, double p)
@@ -1387,22 +1410,33 @@ static double batch_halfwidth(const double *x, size_t n)
     return t_halfwidth(means, BATCHES);
 }
 
-/* Fills the row's statistics from sorted x[0..n-1] and their mean
- * (summed before sorting, in record order; percentile intervals NaN). */
-static void fill_row_sorted(struct ana_summary_row *row, const char *scope, const char *metric,
-                            const double *x, size_t n, double mean, double ci95)
+/* Fills the row's statistics: n values, their mean (summed in record
+ * order), their percentiles pct_p (NaN with none); percentile intervals
+ * NaN. */
+static void fill_row_q(struct ana_summary_row *row, const char *scope, const char *metric,
+                       size_t n, double mean, double ci95, const double *pq)
 {
     memset(row, 0, sizeof *row);
     snprintf(row->scope, sizeof row->scope, "%s", scope);
     snprintf(row->metric, sizeof row->metric, "%s", metric);
     row->count = n;
     row->mean = mean;
-    row->p50 = ana_quantile7(x, n, 0.50);
-    row->p90 = ana_quantile7(x, n, 0.90);
-    row->p95 = ana_quantile7(x, n, 0.95);
-    row->p99 = ana_quantile7(x, n, 0.99);
+    row->p50 = pq[0];
+    row->p90 = pq[1];
+    row->p95 = pq[2];
+    row->p99 = pq[3];
     row->ci95 = ci95;
     row->p50_ci95 = row->p90_ci95 = row->p95_ci95 = row->p99_ci95 = NAN;
+}
+
+/* Fills the row's statistics from sorted x[0..n-1] and their mean. */
+static void fill_row_sorted(struct ana_summary_row *row, const char *scope, const char *metric,
+                            const double *x, size_t n, double mean, double ci95)
+{
+    double pq[N_PCT];
+    for (int j = 0; j < N_PCT; j++)
+        pq[j] = ana_quantile7(x, n, pct_p[j]);
+    fill_row_q(row, scope, metric, n, mean, ci95, pq);
 }
 
 /* Sorts x[0..n-1] in place and fills the row's statistics (percentile
@@ -1411,7 +1445,7 @@ static void fill_row(struct ana_summary_row *row, const char *scope, const char 
                      size_t n, double ci95)
 {
     double mean = mean_of(x, n);
-    sort_doubles(x, n);
+    sort_small(x, n);
     fill_row_sorted(row, scope, metric, x, n, mean, ci95);
 }
 
@@ -1475,15 +1509,75 @@ static void merge_runs(double *x, double *tmp, size_t *b, size_t nruns)
         memcpy(x, src, n * sizeof *x);
 }
 
+/* Number of x[0..n-1] (sorted, zeros +0.0) whose dkey is at most k. */
+static size_t count_le(const double *x, size_t n, uint64_t k)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dkey(x[mid]) <= k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The value of rank r (0-based, r < b[nruns]) of the sorted runs
+ * x[b[i] .. b[i + 1]) taken together: the smallest key K with more than r
+ * keys <= K, found by bisection over the keys (at most 64 steps of
+ * nruns binary searches); it is the key of a sample. */
+static double runs_rank(const double *x, const size_t *b, size_t nruns, size_t r)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < nruns; i++) {
+        if (b[i + 1] == b[i])
+            continue;
+        uint64_t first = dkey(x[b[i]]), last = dkey(x[b[i + 1] - 1]);
+        lo = first < lo ? first : lo;
+        hi = last > hi ? last : hi;
+    }
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        size_t c = 0;
+        for (size_t i = 0; i < nruns; i++)
+            c += count_le(x + b[i], b[i + 1] - b[i], mid);
+        if (c > r)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return kval(lo);
+}
+
+/* Type-7 quantile p of the n values of the sorted runs taken together (as
+ * ana_quantile7 of their merge). */
+static double runs_quantile7(const double *x, const size_t *b, size_t nruns, size_t n, double p)
+{
+    double h = (double)(n - 1) * p;
+    size_t lo = (size_t)floor(h);
+    double v = runs_rank(x, b, nruns, lo);
+    if (lo + 1 >= n)
+        return v;
+    return v + (h - (double)lo) * (runs_rank(x, b, nruns, lo + 1) - v);
+}
+
+/* Past this many sorted runs, the pooled percentiles come from merging
+ * them (a pass of n values per halving) rather than from runs_rank. */
+#define RUNS_SELECT 64
+
 /* Exact mode: x[0..n-1] (n > 0) holds the samples of nr >= 1 replications
- * in turn, replication r at [b[r], b[r + 1]).  Sorts x, and puts section
- * i's percentile pct_p[j] at q[j * cap + i], where the sections are the
- * replications when nr >= 2, else the BATCHES batches of batch_halfwidth
- * (none when n < BATCHES).  Returns the number of sections, *smin the
- * samples of the smallest.  b has room for BATCHES + 2 entries and nr + 1;
- * tmp for n values; cap >= the sections. */
-static size_t sort_sections(double *x, size_t n, size_t *b, size_t nr, double *tmp, double *q,
-                            size_t cap, uint64_t *smin)
+ * in turn, replication r at [b[r], b[r + 1]).  Sorts each section (a
+ * replication when nr >= 2, else the BATCHES batches of batch_halfwidth,
+ * none when n < BATCHES, and the earliest samples outside them), puts
+ * section i's percentile pct_p[j] at q[j * cap + i] and the percentiles of
+ * all n samples at pooled[j]: from the sorted runs by runs_rank, or, past
+ * RUNS_SELECT runs, by merging them into x.  Returns the number of
+ * sections, *smin the samples of the smallest.  b has room for BATCHES + 2
+ * entries and nr + 1; tmp for n values; cap >= the sections. */
+static size_t sort_sections(double *x, size_t n, size_t *b, size_t nr, double *tmp,
+                            struct sort_scratch *sc, double *q, size_t cap, uint64_t *smin,
+                            double *pooled)
 {
     size_t nruns = nr, first = 0, ns = nr;
     if (nr == 1) {
@@ -1500,7 +1594,7 @@ static size_t sort_sections(double *x, size_t n, size_t *b, size_t nr, double *t
     *smin = UINT64_MAX;
     for (size_t r = 0; r < nruns; r++) {
         size_t len = b[r + 1] - b[r];
-        sort_doubles(x + b[r], len);
+        sort_doubles(x + b[r], len, sc);
         if (r < first || r >= first + ns)
             continue;
         for (int j = 0; j < N_PCT; j++)
@@ -1508,7 +1602,14 @@ static size_t sort_sections(double *x, size_t n, size_t *b, size_t nr, double *t
         if (len < *smin)
             *smin = len;
     }
-    merge_runs(x, tmp, b, nruns);
+    if (nruns <= RUNS_SELECT) {
+        for (int j = 0; j < N_PCT; j++)
+            pooled[j] = runs_quantile7(x, b, nruns, n, pct_p[j]);
+    } else {
+        merge_runs(x, tmp, b, nruns);
+        for (int j = 0; j < N_PCT; j++)
+            pooled[j] = ana_quantile7(x, n, pct_p[j]);
+    }
     return ns;
 }
 
@@ -1817,14 +1918,17 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
     double *means = malloc((s->nreps ? s->nreps : 1) * sizeof *means);
     double *secq = malloc(N_PCT * cap * sizeof *secq);
     size_t *bounds = malloc((cap + 2) * sizeof *bounds);
-    if (!out || !x || (!s->compact && !tmp) || !means || !secq || !bounds) {
-        free(out);
-        free(x);
-        free(tmp);
-        free(means);
-        free(secq);
-        free(bounds);
-        return LLMSIM_ENOMEM;
+    struct sort_scratch *sort = s->compact ? NULL : malloc(sizeof *sort);
+    if (sort) {
+        sort->cap = most ? most : 1;
+        sort->a = malloc(sort->cap * sizeof *sort->a);
+        sort->b = malloc(sort->cap * sizeof *sort->b);
+    }
+    int rc = 0;
+    if (!out || !x || (!s->compact && (!tmp || !sort || !sort->a || !sort->b)) || !means ||
+        !secq || !bounds) {
+        rc = LLMSIM_ENOMEM;
+        goto done;
     }
 
     size_t row = 0;
@@ -1844,16 +1948,10 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
                 continue;
             }
             if (s->compact) {
-                if (fill_row_compact(s, k * N_REQ_METRICS + (size_t)m, &out[row++], s->scope[k],
-                                     req_metric_names[m], means, secq, cap) != 0) {
-                    free(out);
-                    free(x);
-                    free(tmp);
-                    free(means);
-                    free(secq);
-                    free(bounds);
-                    return LLMSIM_ENOMEM;
-                }
+                if ((rc = fill_row_compact(s, k * N_REQ_METRICS + (size_t)m, &out[row++],
+                                           s->scope[k], req_metric_names[m], means, secq, cap)) !=
+                    0)
+                    goto done;
                 continue;
             }
             size_t total = 0, nr = 0;
@@ -1877,9 +1975,12 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
              * sorted as fill_row would sort it. */
             double mean = mean_of(x, total);
             uint64_t smin = 0;
-            size_t ns = total ? sort_sections(x, total, bounds, nr, tmp, secq, cap, &smin) : 0;
+            double pooled[N_PCT] = {NAN, NAN, NAN, NAN};
+            size_t ns = total ? sort_sections(x, total, bounds, nr, tmp, sort, secq, cap, &smin,
+                                              pooled)
+                              : 0;
             struct ana_summary_row *o = &out[row++];
-            fill_row_sorted(o, s->scope[k], req_metric_names[m], x, total, mean, ci);
+            fill_row_q(o, s->scope[k], req_metric_names[m], total, mean, ci, pooled);
             const double center[N_PCT] = {o->p50, o->p90, o->p95, o->p99};
             set_pct_ci(o, secq, cap, ns, smin, center, NULL);
         }
@@ -1902,14 +2003,22 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
         }
     }
     LLMSIM_ASSERT(row == nrows);
+    *rows = out;
+    *n = nrows;
+    out = NULL;
+done:
+    free(out);
     free(x);
     free(tmp);
     free(means);
     free(secq);
     free(bounds);
-    *rows = out;
-    *n = nrows;
-    return 0;
+    if (sort) {
+        free(sort->a);
+        free(sort->b);
+    }
+    free(sort);
+    return rc;
 }
 
 const struct ana_summary_row *ana_summary_find(const struct ana_summary_row *rows, size_t n,

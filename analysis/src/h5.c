@@ -5,7 +5,13 @@
  *   /            attributes llmsim_version, schema_version, scenario_name,
  *                seed, replications, created_utc, complete
  *   /scenario    datasets given and resolved: scalar variable-length UTF-8
+ *                strings; table settings: the resolved scenario as (key,
+ *                value) rows, since PyTables cannot read variable-length
  *                strings
+ *                Tables class_names and deployment_names (code, name): the
+ *                names the integer class and deployment columns refer to,
+ *                for pandas (which does not read the attributes of the same
+ *                names on /requests and /timeseries)
  *   /requests    struct sim_request_record rows   \  1-D, chunked, extendible
  *   /timeseries  struct sim_ts_record rows         /  compound datasets
  *   /summary     struct ana_summary_row rows (written once, contiguous)
@@ -26,7 +32,8 @@
  * without pandas metadata as a "generic table" (checked with pandas 1.5.3 and
  * PyTables 3.7.0, uncompressed and gzip + shuffle).  PyTables warns
  * (NaturalNameWarning) that the member name `class` is a Python keyword; the
- * name is part of the file contract, so the warning stays.
+ * name is part of the file contract, so the warning stays for pd.read_hdf
+ * (the loader of notebooks-export/ reads with h5py and has none).
  *
  * Durability: the file is written as "<path>.tmp-<pid>" and only renamed onto
  * <path> after H5Fclose and an fsync; the directory is fsynced after the
@@ -53,6 +60,7 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <yaml.h>
 
 #define LLMSIM_VERSION_STRING "0.1.0"
 #define CHUNK_BYTES_MAX ((size_t)1 << 20) /* the default chunk cache */
@@ -793,6 +801,11 @@ static void remove_stale_tmp(const char *path)
     free(dir);
 }
 
+static int settings_table(struct ana_h5 *h, const char *name, const char *yaml_text,
+                          struct llmsim_error *err);
+static int name_tables(struct ana_h5 *h, const struct ana_h5_meta *meta, int classes,
+                       struct llmsim_error *err);
+
 int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta *meta,
                 struct llmsim_error *err)
 {
@@ -871,11 +884,15 @@ int ana_h5_open(struct ana_h5 **out, const char *path, const struct ana_h5_meta 
         rc = h5fail(err, path, "cannot close /scenario");
         goto fail;
     }
+    if ((rc = settings_table(h, "scenario/settings", meta->scenario_resolved, err)) != 0)
+        goto fail;
 
     if (meta->no_tables) {
         *out = h;
         return 0;
     }
+    if ((rc = name_tables(h, meta, 1, err)) != 0)
+        goto fail;
     if (meta->write_requests) {
         if ((rc = table_create(h, &h->req, meta->compression, err)) != 0)
             goto fail;
@@ -1270,6 +1287,219 @@ void ana_h5_info_free(struct ana_h5_info *info)
     info->n_rows = 0;
 }
 
+/* ---- tables for pandas: names of codes, the resolved scenario's keys ----- */
+
+/* A table `name` at h's current place with one row per code: `code` (int64,
+ * 0 to n-1) and `name`, the text the integer columns `class` and
+ * `deployment` refer to (the same names as the attributes of /requests,
+ * which pandas does not read). */
+static int names_table(struct ana_h5 *h, const char *name, const char *const *names, size_t n,
+                       const char *what, struct llmsim_error *err)
+{
+    int64_t *codes = malloc((n ? n : 1) * sizeof *codes);
+    char **text = malloc((n ? n : 1) * sizeof *text);
+    if (!codes || !text) {
+        free(codes);
+        free(text);
+        return llmsim_error_set(err, LLMSIM_ENOMEM, h->path, 0, 0, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        codes[i] = (int64_t)i;
+        text[i] = (char *)(names && names[i] ? names[i] : "");
+    }
+    struct ana_col cols[2];
+    memset(cols, 0, sizeof cols);
+    snprintf(cols[0].name, sizeof cols[0].name, "code");
+    cols[0].type = ANA_COL_I64;
+    cols[0].i64 = codes;
+    cols[0].desc = what;
+    snprintf(cols[1].name, sizeof cols[1].name, "name");
+    cols[1].type = ANA_COL_STR;
+    cols[1].str = text;
+    cols[1].desc = "the name the code stands for";
+    int rc = ana_h5_write_table(h, name, cols, 2, n, err);
+    free(codes);
+    free(text);
+    return rc;
+}
+
+/* The scalars of a YAML document as (dot path, value) rows.  A list element
+ * is named by its `name` key when it has one (as --set chooses elements),
+ * else by its index; an empty mapping or list is one row, "{}" or "[]". */
+struct flat {
+    char **key, **val;
+    size_t n, cap;
+    int oom;
+};
+
+static void flat_add(struct flat *F, const char *key, const char *val)
+{
+    if (F->oom)
+        return;
+    if (F->n == F->cap) {
+        size_t cap = F->cap ? 2 * F->cap : 64;
+        char **k = realloc(F->key, cap * sizeof *k);
+        if (k)
+            F->key = k;
+        char **v = k ? realloc(F->val, cap * sizeof *v) : NULL;
+        if (v)
+            F->val = v;
+        if (!k || !v) {
+            F->oom = 1;
+            return;
+        }
+        F->cap = cap;
+    }
+    F->key[F->n] = dup_string(key);
+    F->val[F->n] = dup_string(val);
+    if (!F->key[F->n] || !F->val[F->n]) {
+        free(F->key[F->n]);
+        free(F->val[F->n]);
+        F->oom = 1;
+        return;
+    }
+    F->n++;
+}
+
+static void flat_free(struct flat *F)
+{
+    for (size_t i = 0; i < F->n; i++) {
+        free(F->key[i]);
+        free(F->val[i]);
+    }
+    free(F->key);
+    free(F->val);
+}
+
+/* path joined with part by a dot (no dot when path is empty), malloc'ed. */
+static char *path_join(const char *path, const char *part)
+{
+    size_t n = strlen(path) + strlen(part) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s%s", path, path[0] ? "." : "", part);
+    return p;
+}
+
+static const char *scalar_of(yaml_node_t *nd)
+{
+    return nd && nd->type == YAML_SCALAR_NODE ? (const char *)nd->data.scalar.value : NULL;
+}
+
+static void flatten(yaml_document_t *doc, yaml_node_t *nd, const char *path, int depth,
+                    struct flat *F)
+{
+    if (!nd || F->oom)
+        return;
+    if (depth > 64) {
+        flat_add(F, path, "...");
+        return;
+    }
+    if (nd->type == YAML_SCALAR_NODE) {
+        flat_add(F, path, (const char *)nd->data.scalar.value);
+    } else if (nd->type == YAML_MAPPING_NODE) {
+        if (nd->data.mapping.pairs.start == nd->data.mapping.pairs.top)
+            flat_add(F, path, "{}");
+        for (yaml_node_pair_t *p = nd->data.mapping.pairs.start; p < nd->data.mapping.pairs.top; p++) {
+            const char *k = scalar_of(yaml_document_get_node(doc, p->key));
+            char *sub = path_join(path, k ? k : "?");
+            if (!sub) {
+                F->oom = 1;
+                return;
+            }
+            flatten(doc, yaml_document_get_node(doc, p->value), sub, depth + 1, F);
+            free(sub);
+        }
+    } else if (nd->type == YAML_SEQUENCE_NODE) {
+        if (nd->data.sequence.items.start == nd->data.sequence.items.top)
+            flat_add(F, path, "[]");
+        size_t i = 0;
+        for (yaml_node_item_t *it = nd->data.sequence.items.start; it < nd->data.sequence.items.top;
+             it++, i++) {
+            yaml_node_t *el = yaml_document_get_node(doc, *it);
+            const char *name = NULL;
+            if (el && el->type == YAML_MAPPING_NODE)
+                for (yaml_node_pair_t *p = el->data.mapping.pairs.start;
+                     p < el->data.mapping.pairs.top && !name; p++) {
+                    const char *k = scalar_of(yaml_document_get_node(doc, p->key));
+                    if (k && !strcmp(k, "name"))
+                        name = scalar_of(yaml_document_get_node(doc, p->value));
+                }
+            char idx[24];
+            snprintf(idx, sizeof idx, "%zu", i);
+            char *sub = path_join(path, name && name[0] ? name : idx);
+            if (!sub) {
+                F->oom = 1;
+                return;
+            }
+            flatten(doc, el, sub, depth + 1, F);
+            free(sub);
+        }
+    }
+}
+
+/* A table `name` at h's current place with the resolved scenario as one row
+ * per scalar: `key` (its --set path) and `value` (its YAML text). */
+static int settings_table(struct ana_h5 *h, const char *name, const char *yaml_text,
+                          struct llmsim_error *err)
+{
+    const char *text = yaml_text ? yaml_text : "";
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&parser))
+        return llmsim_error_set(err, LLMSIM_ENOMEM, h->path, 0, 0, "out of memory");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+    if (!yaml_parser_load(&parser, &doc)) {
+        int rc = llmsim_error_set(err, LLMSIM_EINVAL, h->path, (int)parser.problem_mark.line + 1,
+                                  (int)parser.problem_mark.column + 1,
+                                  "cannot read the resolved scenario for %s%s: %s", h->where, name,
+                                  parser.problem ? parser.problem : "YAML error");
+        yaml_parser_delete(&parser);
+        return rc;
+    }
+    struct flat F = {0};
+    flatten(&doc, yaml_document_get_root_node(&doc), "", 0, &F);
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    int rc;
+    if (F.oom) {
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, h->path, 0, 0, "out of memory");
+    } else {
+        struct ana_col cols[2];
+        memset(cols, 0, sizeof cols);
+        snprintf(cols[0].name, sizeof cols[0].name, "key");
+        cols[0].type = ANA_COL_STR;
+        cols[0].str = F.key;
+        cols[0].desc = "the key's path, as --set takes it (list elements by name, else index)";
+        snprintf(cols[1].name, sizeof cols[1].name, "value");
+        cols[1].type = ANA_COL_STR;
+        cols[1].str = F.val;
+        cols[1].desc = "the value, as YAML text";
+        rc = ana_h5_write_table(h, name, cols, 2, F.n, err);
+    }
+    flat_free(&F);
+    return rc;
+}
+
+/* The name tables of a place that has /requests or /timeseries rows. */
+static int name_tables(struct ana_h5 *h, const struct ana_h5_meta *meta, int classes,
+                       struct llmsim_error *err)
+{
+    int rc = 0;
+    /* At the root they go in /scenario (the codes number the scenario's
+     * classes and deployments in order), so the root's members stay those
+     * of the file contract; in a point group they sit beside its requests. */
+    const char *cls = h->group >= 0 ? "class_names" : "scenario/class_names";
+    const char *dep = h->group >= 0 ? "deployment_names" : "scenario/deployment_names";
+    if (classes)
+        rc = names_table(h, cls, meta->class_names, meta->n_classes,
+                         "the code in the class column of requests", err);
+    if (rc == 0)
+        rc = names_table(h, dep, meta->deployment_names, meta->n_deployments,
+                         "the code in the deployment column of requests and timeseries", err);
+    return rc;
+}
+
 /* ---- point groups and tables of run-time columns ------------------------ */
 
 int ana_h5_group_begin(struct ana_h5 *h, const char *name, const struct ana_h5_meta *meta,
@@ -1302,6 +1532,9 @@ int ana_h5_group_begin(struct ana_h5 *h, const char *name, const struct ana_h5_m
     h->summary_written = 0;
     if (string_dataset(h->group, "scenario_resolved", meta->scenario_resolved) < 0)
         return h5fail(err, h->path, "cannot write %sscenario_resolved", h->where);
+    if ((rc = settings_table(h, "scenario_settings", meta->scenario_resolved, err)) != 0 ||
+        (meta->write_requests && (rc = name_tables(h, meta, 1, err)) != 0))
+        return rc;
     if (meta->write_requests) {
         table_init(&h->greq, "requests", request_cols, NCOLS(request_cols),
                    sizeof(struct sim_request_record));

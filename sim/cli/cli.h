@@ -19,6 +19,7 @@ int cmd_sweep(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_levers(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_notebook(int argc, char **argv);
 /* `llmsim calibrate requests`: argv[0] is "requests" (cmd_calibrate_requests.c). */
 int cmd_calibrate_requests(int argc, char **argv);
 

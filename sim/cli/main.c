@@ -38,6 +38,8 @@ static void usage(FILE *f)
           "  merge SHARD.h5... -o OUT.h5\n"
           "                          merge the shard files of a sweep, plan or levers run\n"
           "  compare A.h5 B.h5 ...   compare the headline metrics of results files\n"
+          "  notebook RESULTS.h5...  a Jupyter notebook (and HTML report) with plots of\n"
+          "                          results files\n"
           "  catalog [prices|gpus|models|quality]\n"
           "                          list the built-in catalogs\n"
           "  calibrate steps|requests|check ...\n"
@@ -86,10 +88,8 @@ int main(int argc, char **argv)
         return cmd_levers(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge"))
         return cmd_merge(argc - 1, argv + 1);
-    if (!strcmp(cmd, "notebook")) {
-        cli_errorf("'%s' is part of the llmsim design but not in this version", cmd);
-        return LLMSIM_EXIT_USAGE;
-    }
+    if (!strcmp(cmd, "notebook"))
+        return cmd_notebook(argc - 1, argv + 1);
     cli_errorf("unknown command '%s' (try `llmsim --help`)", cmd);
     return LLMSIM_EXIT_USAGE;
 }

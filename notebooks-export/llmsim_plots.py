@@ -66,11 +66,11 @@ def png_bytes(fig):
 def show(name, *args, save=None, **kwargs):
     """Draws plot `name` (a function of this module) and shows it as a PNG;
     when its data is missing shows the reason instead.  save: also write
-    the PNG there.  Returns the PNG bytes, or None."""
+    the PNG there (nothing is written when the plot is left out)."""
     why = globals()["why_not_" + name](*args, **kwargs)
     if why:
         _display(f"*Left out:* {why}")
-        return None
+        return
     fig = globals()[name](*args, **kwargs)
     png = png_bytes(fig)
     plt.close(fig)
@@ -78,7 +78,6 @@ def show(name, *args, save=None, **kwargs):
         with open(save, "wb") as f:
             f.write(png)
     _display(png=png)
-    return png
 
 
 def _measured(r):
@@ -528,19 +527,27 @@ def pareto(r):
     fig, ax = plt.subplots(figsize=(8, 5.5))
     q = sw["success_mean"].to_numpy(dtype=float)
     stable = sw["stable"].to_numpy()
-    sc = ax.scatter(sw["cost_per_1k_usd_mean"][stable], sw[lat][stable], c=q[stable], cmap="viridis",
-                    vmin=np.nanmin(q) if np.isfinite(q).any() else 0, vmax=1, s=60, zorder=3)
+    has_q = bool(np.isfinite(q[stable]).any())
+    if has_q:
+        sc = ax.scatter(sw["cost_per_1k_usd_mean"][stable], sw[lat][stable], c=q[stable],
+                        cmap="viridis", vmin=np.nanmin(q), vmax=1, s=60, zorder=3)
+        fig.colorbar(sc, ax=ax, label="quality (share of successful answers)")
+    else:
+        ax.scatter(sw["cost_per_1k_usd_mean"][stable], sw[lat][stable], color="tab:blue", s=60,
+                   zorder=3, label="stable point (no quality figures)")
     if (~stable).any():
         ax.scatter(sw["cost_per_1k_usd_mean"][~stable], sw[lat][~stable], marker="x", color="red",
                    s=60, label="unstable (off the frontier)", zorder=3)
     fr = sw[sw["pareto"]].sort_values("cost_per_1k_usd_mean")
+    if not len(fr):
+        ax.text(0.5, 0.95, "no point is on the frontier", transform=ax.transAxes, ha="center",
+                va="top", color="0.4")
     ax.plot(fr["cost_per_1k_usd_mean"], fr[lat], "-", color="k", lw=1, zorder=2)
     ax.scatter(fr["cost_per_1k_usd_mean"], fr[lat], s=180, facecolors="none", edgecolors="k",
                label="Pareto frontier", zorder=4)
     for _, row in sw.iterrows():
         ax.annotate(str(int(row["point"])), (row["cost_per_1k_usd_mean"], row[lat]), fontsize=7,
                     xytext=(4, 4), textcoords="offset points")
-    fig.colorbar(sc, ax=ax, label="quality (share of successful answers)")
     _log_if_wide(ax, sw[lat], "y")
     ax.set_xlabel("cost per 1,000 requests (USD)")
     ax.set_ylabel(f"{lat} (s)")
@@ -773,4 +780,4 @@ def headline(rs):
             ci = lr.summary_value(r.summary, m, "all", "ci95" if st == "mean" else f"{st}_ci95")
             col[f"{m} {st}"] = _fmt(v) + ("" if not np.isfinite(ci) else f" ± {ci:.2g}")
         data[_label(r)] = col
-    return pd.DataFrame(data)
+    return pd.DataFrame(data, index=[f"{m} {st}" for m, st in HEADLINE])

@@ -5,6 +5,7 @@
 #   make test       build, then run every test with ctest
 #   make sanitize   ASan + UBSan build in $(ASAN_DIR) with warnings as errors, then its tests
 #   make bench      build, then run every benchmark (BENCH_ARGS=--smoke for a quick pass)
+#   make notebooks  build, then the teaching notebooks (one per tutorial step) in $(BUILD_DIR)/notebooks
 #   make clean      remove the build folders (results/ is kept)
 #
 # Overridable: BUILD_DIR, ASAN_DIR, CMAKE_FLAGS (extra -D options; when given, the build folder is
@@ -24,12 +25,12 @@ CMAKE ?= cmake
 CTEST ?= ctest
 
 .DEFAULT_GOAL := build
-.PHONY: all build deps configure run test sanitize bench clean help
+.PHONY: all build deps configure run test sanitize bench notebooks clean help
 
 all: build
 
 help:
-	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@EXTRA_PKGS="$(EXTRA_PKGS)" bash .ci/deps.sh
@@ -69,6 +70,13 @@ bench: build
 	    found=1; echo "== $$b $(BENCH_ARGS)"; "$$b" $(BENCH_ARGS); \
 	done; \
 	[ "$$found" = 1 ] || echo "no benchmarks in $(BUILD_DIR)/bench"
+
+# The teaching notebooks, executed (and as HTML), from the example scenarios; the README's plot
+# is the image of step 3's side-by-side latency CDFs, copied to $(README_PNG).
+README_PNG ?= docs/img/notebook-prompt-caching.png
+notebooks: build
+	/usr/bin/python3 notebooks-export/teaching.py --llmsim "$(BUILD_DIR)/llmsim" \
+	    --out "$(BUILD_DIR)/notebooks" --html --readme-png "$(README_PNG)"
 
 clean:
 	rm -rf "$(BUILD_DIR)" "$(ASAN_DIR)"

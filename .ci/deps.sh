@@ -19,6 +19,9 @@ PKGS=(
     hdf5-tools                               # h5dump, h5ls: used by tests and handy by hand
     parallel                                 # GNU parallel: tests/cli/test_sweep.sh runs sweep shards
     python3-numpy python3-pandas python3-tables python3-h5py # results readers and tests
+    python3-yaml python3-matplotlib python3-pil              # llmsim notebook: loader and plots
+    python3-nbformat python3-nbclient python3-ipykernel python3-nbconvert # ... executed, to HTML
+    chromium                                                 # tests/cli/test_notebook.sh renders the HTML
     clang libclang-rt-14-dev                 # tests/fuzz: clang with libFuzzer and the sanitizers
 )
 # shellcheck disable=SC2206 # word splitting of EXTRA_PKGS is intended

@@ -337,6 +337,9 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
            val(rows, n, "all", "cost_cache_read_per_1k_usd", F_MEAN),
            val(rows, n, "all", "cost_output_per_1k_usd", F_MEAN),
            val(rows, n, "all", "cost_gpu_per_1k_usd", F_MEAN));
+    double elec = val(rows, n, "all", "cost_energy_per_1k_usd", F_MEAN);
+    if (isfinite(elec) && elec > 0)
+        printf("  electricity $%.4f (energy.bill_electricity)\n", elec);
     double idle = val(rows, n, "all", "gpu_idle_usd", F_MEAN);
     if (isfinite(idle) && idle > 0)
         printf("  GPU idle (provisioned, unused) $%.4f per replication\n", idle);
@@ -471,7 +474,7 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
         printf("\nenergy (PUE %.3g, $%.4g/kWh, %.4g g CO2/kWh; electricity %s)\n", e->pue, e->usd_per_kwh,
                e->g_co2_per_kwh,
                e->bill ? "added to the cost (bill_electricity)" : "not added to the cost: GPU-hour prices include it");
-        printf("  %-22s %12s %12s %12s %12s %12s\n", "", "kWh", "kWh/1k req", "$", "kg CO2", "g CO2/1k req");
+        printf("  %-22s %12s %12s %12s %12s %13s\n", "", "kWh", "kWh/1k req", "$", "kg CO2", "g CO2/1k req");
         for (size_t i = 0; i <= sc->n_deployments; i++) {
             char scope[ANA_SCOPE_MAX];
             if (i == 0)
@@ -480,7 +483,7 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
                 snprintf(scope, sizeof scope, "deployment:%s", sc->deployments[i - 1].name);
             else
                 continue;
-            printf("  %-22s %12.4g %12.4g %12.4g %12.4g %12.4g\n", i == 0 ? "all" : sc->deployments[i - 1].name,
+            printf("  %-22s %12.4g %12.4g %12.4g %12.4g %13.4g\n", i == 0 ? "all" : sc->deployments[i - 1].name,
                    val(rows, n, scope, "energy_kwh", F_MEAN), val(rows, n, scope, "energy_per_1k_kwh", F_MEAN),
                    val(rows, n, scope, "energy_usd", F_MEAN), val(rows, n, scope, "co2_g", F_MEAN) / 1e3,
                    val(rows, n, scope, "co2_per_1k_g", F_MEAN));

@@ -195,6 +195,14 @@ enum {
     R_ACHIEVED,
     R_QUEUE_GROWTH,
     R_STABLE,
+    /* energy: rows only with the scenario's `energy` section (run_row);
+     * these stay last */
+    R_ENERGY_KWH,
+    R_ENERGY_1K,
+    R_ENERGY_USD,
+    R_CO2,
+    R_CO2_1K,
+    R_COST_ENERGY_1K,
     N_RUN_METRICS
 };
 static const struct {
@@ -242,6 +250,12 @@ static const struct {
     {"achieved_rps", SK_ALL | SK_DEPLOYMENT},
     {"queue_growth", SK_ALL | SK_DEPLOYMENT},
     {"stable", SK_ALL | SK_DEPLOYMENT},
+    {"energy_kwh", SK_ALL | SK_DEPLOYMENT},
+    {"energy_per_1k_kwh", SK_ALL | SK_DEPLOYMENT},
+    {"energy_usd", SK_ALL | SK_DEPLOYMENT},
+    {"co2_g", SK_ALL | SK_DEPLOYMENT},
+    {"co2_per_1k_g", SK_ALL | SK_DEPLOYMENT},
+    {"cost_energy_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
 };
 
 /* Hours in a month for cost_per_month_usd: 365 x 24 / 12. */
@@ -357,6 +371,8 @@ struct ana_stats {
     unsigned char *streaming;   /* [class]: the class streams its answers */
     struct sim_slo_cfg slo;     /* targets (0 = not set) */
     int has_slo;
+    int energy;                 /* the scenario accounts energy: its rows are written */
+    int bill_energy;            /* ... and adds the electricity $ to the costs */
     size_t nreps;               /* slots in reps */
     struct rep **reps;          /* [replication], NULL until the first record */
     /* [iscope * HIST_N + bucket]: decode tokens of every replication's
@@ -535,6 +551,8 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
         s->streaming[c] = (unsigned char)(sc->workload.classes[c].streaming != 0);
     s->slo = sc->slo;
     s->has_slo = sc->slo.ttft_s > 0 || sc->slo.itl_s > 0 || sc->slo.e2e_s > 0;
+    s->energy = sc->energy.enabled;
+    s->bill_energy = sc->energy.enabled && sc->energy.bill;
     snprintf(s->scope[0], ANA_SCOPE_MAX, "all");
     for (size_t c = 0; c < s->nc; c++)
         snprintf(s->scope[1 + c], ANA_SCOPE_MAX, "class:%.*s", SIM_NAME_MAX,
@@ -974,12 +992,15 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
 }
 
 /* Fills the cost metrics of one scope: lines billed to its requests plus
- * gpu_usd and storage_usd (cache storage fees), over its served requests or
+ * gpu_usd, storage_usd (cache storage fees) and energy_usd (electricity
+ * billed: 0 unless energy.bill_electricity), over its served requests or
  * their output tokens (NaN with none). */
-static void set_costs(double *run, const struct scope_acc *a, double gpu_usd, double storage_usd)
+static void set_costs(double *run, const struct scope_acc *a, double gpu_usd, double storage_usd,
+                      double energy_usd)
 {
     double k = a->requests > 0 ? 1000.0 / (double)a->requests : NAN;
-    double total = gpu_usd + storage_usd;
+    double total = gpu_usd + storage_usd + energy_usd;
+    run[R_COST_ENERGY_1K] = k * energy_usd;
     for (int l = 0; l < N_LINES; l++)
         total += a->line_usd[l];
     run[R_COST_1K] = k * total;
@@ -1011,6 +1032,19 @@ static void set_engine(double *run, const struct sim_deployment_stats *ds)
     run[R_PREEMPT] = (double)ds->preemptions;
     run[R_ITER] = (double)ds->iterations;
     run[R_KV_CAP] = ds->kv_capacity_tokens > 0 ? ds->kv_capacity_tokens : NAN;
+}
+
+/* Fills the energy figures of a scope from its facility energy, electricity
+ * cost and emissions (NaN when no deployment of it has a GPU to account)
+ * and its served requests. */
+static void set_energy(double *run, const struct scope_acc *a, double kwh, double usd, double g)
+{
+    double k = a->requests > 0 ? 1000.0 / (double)a->requests : NAN;
+    run[R_ENERGY_KWH] = kwh;
+    run[R_ENERGY_1K] = k * kwh;
+    run[R_ENERGY_USD] = usd;
+    run[R_CO2] = g;
+    run[R_CO2_1K] = k * g;
 }
 
 /* Fills the prompt-cache figures of "all" (the sums over the deployments) or
@@ -1149,6 +1183,9 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
     const struct periods per = {
         ws->makespan_s, rep->last_arrival_s > 0 ? rep->last_arrival_s : ws->makespan_s, span};
     double gpu_all = 0, idle_all = 0, storage_all = 0;
+    /* Energy of the deployments that account it (NaN: none does); billed_all
+     * is the part added to the costs. */
+    double kwh_all = NAN, eusd_all = NAN, co2_all = NAN, billed_all = 0;
     /* Self-hosted totals; MFU (MBU) pooled as sum of FLOPs (bytes) over sum
      * of the busy GPU-seconds x peak, each deployment's being flops / mfu. */
     double busy = 0, prov = 0, preempt = 0, iter = 0, fl = 0, fl_cap = 0, by = 0, by_cap = 0;
@@ -1158,6 +1195,13 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
         gpu_all += ds->gpu_cost_usd;
         storage_all += ds->cache_storage_usd;
         idle_all += ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
+        if (isfinite(ds->energy_kwh)) {
+            kwh_all = (isnan(kwh_all) ? 0 : kwh_all) + ds->energy_kwh;
+            eusd_all = (isnan(eusd_all) ? 0 : eusd_all) + ds->energy_usd;
+            co2_all = (isnan(co2_all) ? 0 : co2_all) + ds->co2_g;
+            if (s->bill_energy)
+                billed_all += ds->energy_usd;
+        }
         if (!s->self_hosted[d])
             continue;
         n_self++;
@@ -1179,8 +1223,9 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
         const struct scope_acc *a = &rep->acc[k];
         run[R_THROUGHPUT] = span > 0 ? (double)a->measured / span : NAN;
         if (k == 0) {
-            set_costs(run, a, gpu_all, storage_all);
-            set_rates(run, a, gpu_all + storage_all, &per);
+            set_costs(run, a, gpu_all, storage_all, billed_all);
+            set_rates(run, a, gpu_all + storage_all + billed_all, &per);
+            set_energy(run, a, kwh_all, eusd_all, co2_all);
             /* Every deployment's window is the same: the sums over them, and
              * stable when each is. */
             struct overload all = {0}, o;
@@ -1217,7 +1262,7 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             /* The class's share of each deployment's provisioned GPU cost
              * and of its cache storage fees. */
             size_t c = k - 1;
-            double gpu = 0, storage = 0;
+            double gpu = 0, storage = 0, energy = 0;
             /* The world's table counts every answer where it ran (a cascade's
              * lower tiers too); the records' table, the last tier only. */
             const double *gpu_cd = ws->class_gpu_usd && ws->n_classes == s->nc ? ws->class_gpu_usd : rep->gpu_cd_usd;
@@ -1231,16 +1276,21 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
                 double req_share = w_req > 0 ? (double)rep->requests_cd[c * s->nd + d] / w_req : 0;
                 double share = w_gpu > 0 ? gpu_cd[c * s->nd + d] / w_gpu : req_share;
                 gpu += share * ws->deployments[d].gpu_cost_usd;
+                /* Electricity follows the GPU time it powers. */
+                if (s->bill_energy && isfinite(ws->deployments[d].energy_usd))
+                    energy += share * ws->deployments[d].energy_usd;
                 share = w_cw > 0 ? rep->cw_cd[c * s->nd + d] / w_cw : req_share;
                 storage += share * ws->deployments[d].cache_storage_usd;
             }
-            set_costs(run, a, gpu, storage);
-            set_rates(run, a, gpu + storage, &per);
+            set_costs(run, a, gpu, storage, energy);
+            set_rates(run, a, gpu + storage + energy, &per);
         } else {
             size_t d = k - 1 - s->nc;
             const struct sim_deployment_stats *ds = &ws->deployments[d];
-            set_costs(run, a, ds->gpu_cost_usd, ds->cache_storage_usd);
-            set_rates(run, a, ds->gpu_cost_usd + ds->cache_storage_usd, &per);
+            double billed = s->bill_energy && isfinite(ds->energy_usd) ? ds->energy_usd : 0;
+            set_costs(run, a, ds->gpu_cost_usd, ds->cache_storage_usd, billed);
+            set_rates(run, a, ds->gpu_cost_usd + ds->cache_storage_usd + billed, &per);
+            set_energy(run, a, ds->energy_kwh, ds->energy_usd, ds->co2_g);
             struct overload o;
             ov_eval(s, rep, d, &o);
             set_overload(run, &o);
@@ -1888,6 +1938,14 @@ static int fill_row_compact(const struct ana_stats *s, size_t i, struct ana_summ
     return n ? pct_ci_compact(s, i, row, q, cap) : 0;
 }
 
+/* Whether scope k has a /summary row of run-level metric m: energy rows
+ * only when the scenario accounts energy, so that scenarios without an
+ * `energy` section keep exactly the rows they had. */
+static int run_row(const struct ana_stats *s, size_t k, int m)
+{
+    return (run_metrics[m].scopes & scope_kind(s, k)) && (m < R_ENERGY_KWH || s->energy);
+}
+
 int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n)
 {
     if (!s || !rows || !n)
@@ -1899,7 +1957,7 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
         /* rejected, cache_hit_tokens, savings_pct, itl_token_s */
         nrows += N_REQ_METRICS + 3 + (scope_kind(s, k) != SK_CLASS);
         for (int m = 0; m < N_RUN_METRICS; m++)
-            nrows += (run_metrics[m].scopes & scope_kind(s, k)) != 0;
+            nrows += run_row(s, k, m);
         for (int m = 0; m < N_REQ_METRICS; m++) {
             size_t total = 0;
             for (size_t i = 0; i < s->nreps; i++)
@@ -1990,7 +2048,7 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
         if (scope_kind(s, k) != SK_CLASS)
             fill_itl_token(s, k, k == 0 ? 0 : k - s->nc, &out[row++], x, secq, cap);
         for (int m = 0; m < N_RUN_METRICS; m++) {
-            if (!(run_metrics[m].scopes & scope_kind(s, k)))
+            if (!run_row(s, k, m))
                 continue;
             size_t nr = 0;
             for (size_t i = 0; i < s->nreps; i++) {

@@ -122,6 +122,8 @@ static const struct scn_key gpu_catalog_keys[] = {
     {"bandwidth_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, bandwidth_gbs), 0, 1e6, REQ_POS, NULL},
     {"link_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, link_gbs), 0, 1e5, REQ_POS, NULL},
     {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
+    {"idle_w", SCN_K_DOUBLE, OFF(struct mdl_gpu, idle_w), 0, 1e5, REQ_POS, NULL},
+    {"max_w", SCN_K_DOUBLE, OFF(struct mdl_gpu, max_w), 0, 1e5, REQ_POS, NULL},
     {"mfu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
     {"mbu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
     {"gemm_half_tokens", SCN_K_DOUBLE, OFF(struct mdl_gpu, gemm_half_tokens), 0, 1e5, SCN_KF_LO_OPEN, NULL},
@@ -147,6 +149,8 @@ static const struct scn_key gpu_inline_keys[] = {
     {"bandwidth_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, bandwidth_gbs), 0, 1e6, REQ_POS, NULL},
     {"link_gbs", SCN_K_DOUBLE, OFF(struct mdl_gpu, link_gbs), 0, 1e5, 0, NULL},
     {"hour_usd", SCN_K_DOUBLE, OFF(struct mdl_gpu, hour_usd), 0, 1e4, REQ, NULL},
+    {"idle_w", SCN_K_DOUBLE, OFF(struct mdl_gpu, idle_w), 0, 1e5, SCN_KF_LO_OPEN, NULL},
+    {"max_w", SCN_K_DOUBLE, OFF(struct mdl_gpu, max_w), 0, 1e5, SCN_KF_LO_OPEN, NULL},
     {"mfu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mfu), 0, 1, SCN_KF_LO_OPEN, NULL},
     {"mbu", SCN_K_DOUBLE, OFF(struct mdl_gpu, mbu), 0, 1, SCN_KF_LO_OPEN, NULL},
     {"gemm_half_tokens", SCN_K_DOUBLE, OFF(struct mdl_gpu, gemm_half_tokens), 0, 1e5, SCN_KF_LO_OPEN, NULL},
@@ -218,6 +222,19 @@ static int read_inline_entry(struct scn_ctx *c, const struct yn_node *n, const s
     return rc;
 }
 
+/* A GPU's idle power must be below its maximum (either may be absent inline). */
+static int check_gpu_power(struct scn_ctx *c, const struct yn_node *n, const struct mdl_gpu *g)
+{
+    if (g->idle_w > 0 && g->max_w > 0 && g->idle_w >= g->max_w) {
+        size_t m = scn_path_push(c, "idle_w");
+        int rc = scn_fail(c, yn_get(n, "idle_w"), "idle_w (%g W) must be below max_w (%g W)", g->idle_w,
+                          g->max_w);
+        scn_path_pop(c, m);
+        return rc;
+    }
+    return 0;
+}
+
 int scn_read_gpu(struct scn_ctx *c, const struct yn_node *n, struct mdl_gpu *out, int inline_entry)
 {
     memset(out, 0, sizeof *out);
@@ -230,9 +247,10 @@ int scn_read_gpu(struct scn_ctx *c, const struct yn_node *n, struct mdl_gpu *out
             return scn_fail(c, gb, "give 'memory_gib' or 'memory_gb' (the same unit, 2^30 bytes), not both");
         if (!gib && !gb)
             return scn_fail(c, n, "missing required key 'memory_gib' (memory as the device reports it, GiB)");
-        return 0;
+        return check_gpu_power(c, n, out);
     }
-    return scn_process_map(c, n, gpu_catalog_keys, NKEYS(gpu_catalog_keys), out);
+    int rc = scn_process_map(c, n, gpu_catalog_keys, NKEYS(gpu_catalog_keys), out);
+    return rc ? rc : check_gpu_power(c, n, out);
 }
 
 /* Cross-checks of an LLM entry once its keys are read. */

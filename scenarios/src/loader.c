@@ -1909,6 +1909,69 @@ static int h_slo(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+/* The `energy` section (sim_energy_cfg): present means on, each key
+ * defaulting to the cited SIM_ENERGY_DEFAULT_* value.  PUE is facility over
+ * IT energy, so at least 1; 5 only catches typos (Uptime Institute's
+ * survey average is about 1.6). */
+static const struct scn_key energy_keys[] = {
+    {"pue", SCN_K_DOUBLE, OFF(struct sim_energy_cfg, pue), 1, 5, 0, NULL},
+    {"electricity_usd_per_kwh", SCN_K_DOUBLE, OFF(struct sim_energy_cfg, usd_per_kwh), 0, 100, 0, NULL},
+    {"grid_g_co2_per_kwh", SCN_K_DOUBLE, OFF(struct sim_energy_cfg, g_co2_per_kwh), 0, 5000, 0, NULL},
+    {"bill_electricity", SCN_K_BOOL, OFF(struct sim_energy_cfg, bill), 0, 0, 0, NULL},
+};
+
+static int h_energy(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_scenario *sc = obj;
+    struct sim_energy_cfg e = {1, SIM_ENERGY_DEFAULT_PUE, SIM_ENERGY_DEFAULT_USD_PER_KWH,
+                               SIM_ENERGY_DEFAULT_G_CO2_PER_KWH, 0};
+    if (yn_is_null(v)) {
+        sc->energy = e; /* `energy:` alone: every default */
+        return 0;
+    }
+    int rc = scn_process_map(c, v, energy_keys, NKEYS(energy_keys), &e);
+    if (rc == 0)
+        sc->energy = e;
+    return rc;
+}
+
+/* With energy on, every self-hosted deployment needs a GPU with idle and
+ * maximum power (catalog GPUs have both; inline ones may not). */
+static int check_energy(struct scn_ctx *c, const struct yn_node *root, const struct sim_scenario *sc)
+{
+    if (!sc->energy.enabled)
+        return 0;
+    const struct yn_node *deps = yn_get(root, "deployments");
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        const struct sim_deployment_cfg *d = &sc->deployments[i];
+        if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+            continue;
+        const struct yn_node *dn = deps && deps->type == YN_SEQ && i < deps->n ? deps->vals[i] : root;
+        const struct yn_node *gn = dn->type == YN_MAP ? yn_get(dn, "gpu") : NULL;
+        const char *miss = !d->has_gpu                ? NULL
+                           : !(d->roofline.gpu.idle_w > 0) ? "idle_w"
+                           : !(d->roofline.gpu.max_w > 0)  ? "max_w"
+                                                           : "";
+        if (miss && !miss[0])
+            continue;
+        size_t m = scn_path_push(c, "deployments");
+        scn_path_push(c, d->name);
+        int rc;
+        if (miss == NULL) {
+            rc = scn_fail(c, dn, "energy needs the GPU of every self-hosted deployment (its idle and "
+                                 "maximum power): give 'gpu' (a catalog id or an inline GPU with idle_w "
+                                 "and max_w)");
+        } else {
+            scn_path_push(c, "gpu");
+            rc = scn_fail(c, gn ? gn : dn, "energy needs the GPU's '%s' (W); the inline GPU '%s' has none",
+                          miss, d->roofline.gpu.id);
+        }
+        scn_path_pop(c, m);
+        return rc;
+    }
+    return 0;
+}
+
 /* ---- studies: sweep and levers ---------------------------------------- */
 
 #define STUDY_MAX_VALUES 10000u /* values of one swept key */
@@ -2270,6 +2333,7 @@ static const struct scn_key top_keys[] = {
     {"quality", SCN_K_FN, 0, 0, 0, 0, h_quality},
     {"output_control", SCN_K_FN, 0, 0, 0, 0, h_output_control},
     {"slo", SCN_K_FN, 0, 0, 0, 0, h_slo},
+    {"energy", SCN_K_FN, 0, 0, 0, 0, h_energy},
     {"sweep", SCN_K_FN, 0, 0, 0, 0, h_sweep},
     {"levers", SCN_K_FN, 0, 0, 0, 0, h_levers},
 };
@@ -2393,6 +2457,8 @@ static int resolve(struct load *ld, const struct yn_node *root)
         return frc;
     }
     if ((rc = check_horizon(c, root, sc)) != 0)
+        return rc;
+    if ((rc = check_energy(c, root, sc)) != 0)
         return rc;
     if (sc->output.path == NULL) {
         size_t n = strlen(sc->name) + 16;

@@ -287,6 +287,10 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
             fprintf(f, ", link_efficiency: %.17g", g->link_efficiency);
         if (g->layer_overhead_us > 0)
             fprintf(f, ", layer_overhead_us: %.17g", g->layer_overhead_us);
+        if (g->idle_w > 0)
+            fprintf(f, ", idle_w: %.17g", g->idle_w);
+        if (g->max_w > 0)
+            fprintf(f, ", max_w: %.17g", g->max_w);
         fputs("}\n", f);
     }
     if (d->has_llm)
@@ -508,6 +512,11 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
             fprintf(f, ", e2e_ms: %.15g", s->slo.e2e_s * 1e3);
         fputs("}\n", f);
     }
+    if (s->energy.enabled)
+        fprintf(f, "energy: {pue: %.17g, electricity_usd_per_kwh: %.17g, grid_g_co2_per_kwh: %.17g, "
+                   "bill_electricity: %s}\n",
+                s->energy.pue, s->energy.usd_per_kwh, s->energy.g_co2_per_kwh,
+                s->energy.bill ? "true" : "false");
     fputs("output: {path: ", f);
     put_str(f, s->output.path ? s->output.path : "");
     fprintf(f, ", requests: %s, timeseries_interval_s: %.17g, compression: %d}\n",

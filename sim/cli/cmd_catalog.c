@@ -27,8 +27,8 @@ static int list_gpus(void)
         "GPUs: dense peak TFLOP/s, memory GiB (as the device reports it), bandwidth and scale-up link GB/s, USD per GPU-hour;\n"
         "mfu/mbu: measured efficiencies of the roofline model (default %.2f/%.2f elsewhere)\n\n",
         MDL_ROOFLINE_DEFAULT_MFU, MDL_ROOFLINE_DEFAULT_MBU);
-    printf("%-12s %7s %7s %7s %9s %6s %7s %9s  %s\n", "id", "bf16", "fp8", "GiB", "bandwidth",
-           "link", "$/hour", "mfu/mbu", "source, date");
+    printf("%-12s %7s %7s %7s %9s %6s %7s %9s %10s  %s\n", "id", "bf16", "fp8", "GiB", "bandwidth",
+           "link", "$/hour", "mfu/mbu", "idle/max W", "source, date");
     for (size_t i = 0; i < n; i++) {
         char eff[32] = "-";
         if (g[i].mfu > 0 || g[i].mbu > 0)
@@ -38,8 +38,10 @@ static int list_gpus(void)
         char fp8[16] = "-";
         if (g[i].fp8_tflops > 0)
             snprintf(fp8, sizeof fp8, "%.0f", g[i].fp8_tflops);
-        printf("%-12s %7.0f %7s %7.2f %9.0f %6.0f %7.2f %9s  %s, %s\n", g[i].id, g[i].bf16_tflops,
-               fp8, g[i].memory_gib, g[i].bandwidth_gbs, g[i].link_gbs, g[i].hour_usd, eff,
+        char power[32];
+        snprintf(power, sizeof power, "%.0f/%.0f", g[i].idle_w, g[i].max_w);
+        printf("%-12s %7.0f %7s %7.2f %9.0f %6.0f %7.2f %9s %10s  %s, %s\n", g[i].id, g[i].bf16_tflops,
+               fp8, g[i].memory_gib, g[i].bandwidth_gbs, g[i].link_gbs, g[i].hour_usd, eff, power,
                g[i].source, g[i].date);
     }
     return LLMSIM_EXIT_OK;

@@ -113,6 +113,7 @@ static const struct rowdef rowdefs[] = {
     {"throughput and cost", "  output", "USD", "cost_output_per_1k_usd", ANA_GS_MEAN, 0, 1, SH_NONZERO, K_SUMMARY, "cost_output_usd", 1e3, CC_ANY, 1, 0},
     {"throughput and cost", "  GPU", "USD", "cost_gpu_per_1k_usd", ANA_GS_MEAN, 0, 1, SH_NONZERO, K_SUMMARY, "cost_gpu_usd", 1e3, CC_GPU, 1, 0},
     {"throughput and cost", "  cache storage", "USD", "cost_cache_storage_per_1k_usd", ANA_GS_MEAN, 0, 1, SH_NONZERO, K_SUMMARY, NULL, 0, CC_ANY, 1, 0},
+    {"throughput and cost", "  electricity", "USD", "cost_energy_per_1k_usd", ANA_GS_MEAN, 0, 1, SH_NONZERO, K_SUMMARY, NULL, 0, CC_ANY, 1, 0},
     {"throughput and cost", "cost / hour", "USD", "cost_per_hour_usd", ANA_GS_MEAN, 0, 1, SH_PRESENT, K_HOUR, NULL, 0, CC_ANY, 1, 0},
     {"throughput and cost", "cost / month", "USD", "cost_per_month_usd", ANA_GS_MEAN, 0, 1, SH_PRESENT, K_MONTH, NULL, 0, CC_ANY, 1, 0},
     {"quality and SLO", "quality", "%", "success", ANA_GS_MEAN, 0, 100, SH_NOT_ONE, K_SUMMARY, "success", 100, CC_ANY, 0, 0},
@@ -123,6 +124,11 @@ static const struct rowdef rowdefs[] = {
     {"cache", "requests with a hit", "%", "cache_hit_requests", ANA_GS_MEAN, 0, 100, SH_NONZERO, K_SUMMARY, "cache_hit_requests", 100, CC_ANY, 0, 0},
     {"cache", "prompt tokens hit", "%", "cache_hit_tokens", ANA_GS_MEAN, 0, 100, SH_NONZERO, K_SUMMARY, NULL, 0, CC_ANY, 1, 0},
     {"cache", "saved / 1k req", "USD", "savings_usd_per_1k", ANA_GS_MEAN, 0, 1, SH_NONZERO, K_SUMMARY, NULL, 0, CC_ANY, 0, 0},
+    {"energy", "energy", "kWh", "energy_kwh", ANA_GS_MEAN, 0, 1, SH_PRESENT, K_SUMMARY, NULL, 0, CC_ANY, 1, 0},
+    {"energy", "energy / 1k req", "kWh", "energy_per_1k_kwh", ANA_GS_MEAN, 0, 1, SH_PRESENT, K_SUMMARY, NULL, 0, CC_ANY, 1, 0},
+    {"energy", "electricity", "USD", "energy_usd", ANA_GS_MEAN, 0, 1, SH_PRESENT, K_SUMMARY, NULL, 0, CC_ANY, 1, 0},
+    {"energy", "CO2", "kg", "co2_g", ANA_GS_MEAN, 0, 1e-3, SH_PRESENT, K_SUMMARY, NULL, 0, CC_ANY, 1, 0},
+    {"energy", "CO2 / 1k req", "g", "co2_per_1k_g", ANA_GS_MEAN, 0, 1, SH_PRESENT, K_SUMMARY, NULL, 0, CC_ANY, 1, 0},
 };
 /* Per self-hosted deployment. */
 static const struct rowdef gpu_rowdefs[] = {

@@ -337,6 +337,9 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
            val(rows, n, "all", "cost_cache_read_per_1k_usd", F_MEAN),
            val(rows, n, "all", "cost_output_per_1k_usd", F_MEAN),
            val(rows, n, "all", "cost_gpu_per_1k_usd", F_MEAN));
+    double elec = val(rows, n, "all", "cost_energy_per_1k_usd", F_MEAN);
+    if (isfinite(elec) && elec > 0)
+        printf("  electricity $%.4f (energy.bill_electricity)\n", elec);
     double idle = val(rows, n, "all", "gpu_idle_usd", F_MEAN);
     if (isfinite(idle) && idle > 0)
         printf("  GPU idle (provisioned, unused) $%.4f per replication\n", idle);
@@ -465,6 +468,29 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     if (header)
         printf("  (ITL p99 token-weighted: the inter-token gap at the 99th percentile of all decoded tokens)\n");
 
+    /* Energy and carbon of the self-hosted GPUs (the `energy` section). */
+    if (sc->energy.enabled) {
+        const struct sim_energy_cfg *e = &sc->energy;
+        printf("\nenergy (PUE %.3g, $%.4g/kWh, %.4g g CO2/kWh; electricity %s)\n", e->pue, e->usd_per_kwh,
+               e->g_co2_per_kwh,
+               e->bill ? "added to the cost (bill_electricity)" : "not added to the cost: GPU-hour prices include it");
+        printf("  %-22s %12s %12s %12s %12s %13s\n", "", "kWh", "kWh/1k req", "$", "kg CO2", "g CO2/1k req");
+        for (size_t i = 0; i <= sc->n_deployments; i++) {
+            char scope[ANA_SCOPE_MAX];
+            if (i == 0)
+                snprintf(scope, sizeof scope, "all");
+            else if (sc->deployments[i - 1].kind == SIM_DEPLOY_SELF_HOSTED)
+                snprintf(scope, sizeof scope, "deployment:%s", sc->deployments[i - 1].name);
+            else
+                continue;
+            printf("  %-22s %12.4g %12.4g %12.4g %12.4g %13.4g\n", i == 0 ? "all" : sc->deployments[i - 1].name,
+                   val(rows, n, scope, "energy_kwh", F_MEAN), val(rows, n, scope, "energy_per_1k_kwh", F_MEAN),
+                   val(rows, n, scope, "energy_usd", F_MEAN), val(rows, n, scope, "co2_g", F_MEAN) / 1e3,
+                   val(rows, n, scope, "co2_per_1k_g", F_MEAN));
+        }
+        printf("  (per replication; the GPUs' power only, idle + (max - idle) x busy share, times the PUE)\n");
+    }
+
     /* KV memory of each self-hosted replica, as its engine accounts for it. */
     header = 0;
     for (size_t i = 0; i < sc->n_deployments; i++) {
@@ -529,6 +555,12 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
         printf(", \"%s\": ", headline[k]);
         cli_json_num(stdout, val(rows, n, "all", headline[k], F_MEAN), 17);
     }
+    const char *energy[] = {"energy_kwh", "energy_per_1k_kwh", "energy_usd", "co2_g", "co2_per_1k_g"};
+    size_t n_energy = sc->energy.enabled ? sizeof energy / sizeof *energy : 0;
+    for (size_t k = 0; k < n_energy; k++) {
+        printf(", \"%s\": ", energy[k]);
+        cli_json_num(stdout, val(rows, n, "all", energy[k], F_MEAN), 17);
+    }
     printf(", \"stable\": %s,\n \"deployments\": [", is_stable(rows, n, "all") ? "true" : "false");
     for (size_t i = 0; i < sc->n_deployments; i++) {
         char scope[ANA_SCOPE_MAX];
@@ -540,6 +572,10 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
         for (size_t k = 0; k < sizeof fig / sizeof *fig; k++) {
             printf(", \"%s\": ", fig[k]);
             cli_json_num(stdout, val(rows, n, scope, fig[k], F_MEAN), 17);
+        }
+        for (size_t k = 0; k < n_energy; k++) {
+            printf(", \"%s\": ", energy[k]);
+            cli_json_num(stdout, val(rows, n, scope, energy[k], F_MEAN), 17);
         }
         printf("}");
     }

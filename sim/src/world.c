@@ -605,6 +605,18 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
         simi_cache_report(d, w->now_s, s);
         s->mfu = s->mbu = NAN;
         const struct sim_deployment_cfg *c = d->cfg;
+        s->energy_kwh = s->energy_usd = s->co2_g = NAN;
+        const struct sim_energy_cfg *en = &w->sc->energy;
+        if (en->enabled && c->kind == SIM_DEPLOY_SELF_HOSTED && c->has_gpu) {
+            /* P = idle + (max - idle) x u per GPU, u the replica's busy
+             * indicator (sim_energy_cfg): the integral over the provisioned
+             * time is idle x provisioned + (max - idle) x busy.  J -> kWh. */
+            const struct mdl_gpu *g = &c->roofline.gpu;
+            double joules = c->tp * (g->idle_w * s->provisioned_s + (g->max_w - g->idle_w) * s->busy_s);
+            s->energy_kwh = en->pue * joules / 3.6e6;
+            s->energy_usd = s->energy_kwh * en->usd_per_kwh;
+            s->co2_g = s->energy_kwh * en->g_co2_per_kwh;
+        }
         if (c->kind == SIM_DEPLOY_SELF_HOSTED && c->latency_kind == MDL_LAT_ROOFLINE && s->busy_s > 0) {
             const struct mdl_roofline *m = &c->roofline;
             int fp8 = m->weights == MDL_DTYPE_FP8 && m->gpu.fp8_tflops > 0;

@@ -15,6 +15,7 @@ GOLDEN_CASES=(
 "batching-azure|scenarios/examples/batching-azure.yaml|--replications 1 --set horizon.duration_s=600"
 "capacity-70b-h100-tp4|scenarios/examples/capacity-70b-h100-tp4.yaml|--replications 2 --set horizon.duration_s=900"
 "capacity-70b-h200-tp2|scenarios/examples/capacity-70b-h200-tp2.yaml|--replications 2 --set horizon.duration_s=900"
+"energy-70b|scenarios/examples/energy-70b.yaml|--replications 2 --set horizon.duration_s=900"
 "chat-sessions|scenarios/examples/chat-sessions.yaml|--replications 2 --set horizon.duration_s=900"
 "hybrid-spillover|scenarios/examples/hybrid-spillover.yaml|--replications 2 --set horizon.duration_s=600"
 "levers-rag-api|scenarios/examples/levers-rag-api.yaml|--replications 1 --set horizon.duration_s=600"

@@ -68,6 +68,12 @@ struct mdl_gpu {
     double bandwidth_gbs;    /* HBM bandwidth, GB/s (10^9 bytes/s) */
     double link_gbs;         /* scale-up link (NVLink / Infinity Fabric / PCIe), GB/s per GPU */
     double hour_usd;         /* default on-demand price per GPU-hour */
+    /* Board power (0 = not given; inline GPUs may leave them out, the
+     * catalog gives both): the power energy accounting uses while the GPU
+     * is provisioned but serves nothing, and while it is busy (the
+     * datasheet's TDP or maximum board power).  See sim_energy_cfg. */
+    double idle_w;           /* W */
+    double max_w;            /* W */
     /* Measured hardware parameters of the step-time model (0 = the global
      * default): models/calibration/vidur.yaml for a100-80gb and h100-sxm. */
     double mfu;              /* share of peak FLOP/s of large GEMMs */

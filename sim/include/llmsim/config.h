@@ -308,6 +308,43 @@ struct sim_quality_joint_cfg {
     double both, only_strong, only_weak, neither; /* shares, sum 1 */
 };
 
+/* Energy and carbon of the self-hosted GPUs (the `energy` section; off
+ * unless the scenario has one).  Each GPU of a replica draws
+ *
+ *     P(t) = idle_w + (max_w - idle_w) x u(t),
+ *
+ * u(t) = 1 while the replica serves (a batch iteration or a request in
+ * service) and 0 while it is provisioned but idle, so that over a run
+ *
+ *     E_IT = tp x (idle_w x provisioned_s + (max_w - idle_w) x busy_s)
+ *
+ * summed over replicas, and the facility draws E = pue x E_IT.  The linear
+ * utilisation model is the one of Fan, Weber and Barroso, "Power
+ * provisioning for a warehouse-sized computer" (ISCA 2007), applied per
+ * GPU; idle_w and max_w come from the GPU (models/catalog/gpus.yaml).
+ * Electricity costs usd_per_kwh x E and emits g_co2_per_kwh x E. */
+struct sim_energy_cfg {
+    int enabled;          /* the scenario has an `energy` section */
+    double pue;           /* power usage effectiveness, >= 1 (facility / IT energy) */
+    double usd_per_kwh;   /* electricity price, USD per kWh */
+    double g_co2_per_kwh; /* grid carbon intensity, g CO2-eq per kWh */
+    int bill;             /* 1: the electricity $ is added to the run's cost
+                             (an owned fleet; rented GPU-hours include power) */
+};
+
+/* Defaults of the `energy` keys (docs/scenario-reference.md#energy).
+ * PUE: Google's fleet-wide average annual PUE for 2023, 1.10 (Google 2024
+ * Environmental Report, read 2026-12; the industry average it quotes is
+ * 1.58, Uptime Institute).
+ * Price: 8.92 US cents per kWh, the average revenue per kWh of Virginia's
+ * industrial sector in 2023 (EIA Electric Power Annual, data for 2023,
+ * released 2024-10-17, read 2026-12): the largest US data-centre market.
+ * Intensity: 436 g CO2-eq per kWh, the world average of electricity
+ * generation in 2022 (Ember, Global Electricity Review 2023, read 2026-12). */
+#define SIM_ENERGY_DEFAULT_PUE 1.10
+#define SIM_ENERGY_DEFAULT_USD_PER_KWH 0.0892
+#define SIM_ENERGY_DEFAULT_G_CO2_PER_KWH 436.0
+
 struct sim_output_cfg {
     char *path;                  /* results file, owned; NULL = none */
     int requests;                /* write the /requests table */
@@ -329,6 +366,7 @@ struct sim_scenario {
     struct sim_routing_cfg routing;
     struct sim_output_control_cfg output_control;
     struct sim_slo_cfg slo;
+    struct sim_energy_cfg energy;
     struct sim_quality_joint_cfg joint;
     struct sim_output_cfg output;
     /* Studies (llmsim sweep and levers; the simulation ignores them).  Each

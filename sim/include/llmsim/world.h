@@ -53,6 +53,11 @@ struct sim_deployment_stats {
     double mfu;               /* flops / (busy GPU-seconds x peak), NaN without a roofline */
     double mbu;               /* bytes / (busy GPU-seconds x bandwidth), NaN without a roofline */
     double kv_capacity_tokens;/* KV budget of one replica, tokens (inf = unbounded) */
+    /* energy (self-hosted deployments with a GPU, when the scenario has an
+     * `energy` section; NaN otherwise): see sim_energy_cfg */
+    double energy_kwh;        /* facility energy: pue x GPU energy over the provisioned time, kWh */
+    double energy_usd;        /* its electricity cost, USD */
+    double co2_g;             /* its emissions at the grid intensity, g CO2-eq */
     /* provider prompt cache (api deployments with prompt_cache enabled) */
     double cache_storage_usd;      /* storage fee of entries for the time they lived (gemini) */
     double cache_unread_write_usd; /* write cost of entries that left (or remain) without a read */

@@ -38,7 +38,7 @@ static void usage(FILE *f)
           "  merge SHARD.h5... -o OUT.h5\n"
           "                          merge the shard files of a sweep, plan or levers run\n"
           "  compare A.h5 B.h5 ...   compare the headline metrics of results files\n"
-          "  catalog [prices|gpus|models|quality]\n"
+          "  catalog [prices|gpus|models|api-latency|quality]\n"
           "                          list the built-in catalogs\n"
           "  calibrate steps|requests|check ...\n"
           "                          fit the step-time model to measurements (calibration\n"

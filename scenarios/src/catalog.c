@@ -339,6 +339,36 @@ static struct entry_catalog g_llms = {.name = LLM_CATALOG_NAME,
 static pthread_once_t g_gpus_once = PTHREAD_ONCE_INIT;
 static pthread_once_t g_llms_once = PTHREAD_ONCE_INIT;
 
+/* API latency profiles (models/catalog/api_latency.yaml): every key required. */
+static const struct scn_key api_profile_keys[] = {
+    {"id", SCN_K_NAME, OFF(struct mdl_api_profile, id), 0, 0, REQ, NULL},
+    {"provider", SCN_STRBUF(struct mdl_api_profile, provider), REQ, NULL},
+    {"network_ms", SCN_K_DOUBLE, OFF(struct mdl_api_profile, network_ms), 0, 1e6, REQ, NULL},
+    {"ttft_base_ms", SCN_K_DOUBLE, OFF(struct mdl_api_profile, ttft_base_ms), 0, 1e7, REQ, NULL},
+    {"prefill_tokens_per_s", SCN_K_DOUBLE, OFF(struct mdl_api_profile, prefill_tokens_per_s), 0, 1e9, REQ_POS, NULL},
+    {"itl_mean_ms", SCN_K_DOUBLE, OFF(struct mdl_api_profile, itl_mean_ms), 0, 1e6, REQ_POS, NULL},
+    {"itl_cv", SCN_K_DOUBLE, OFF(struct mdl_api_profile, itl_cv), 0, 10, REQ, NULL},
+    {"ttft_p50_ms", SCN_K_DOUBLE, OFF(struct mdl_api_profile, ttft_p50_ms), 0, 1e7, REQ_POS, NULL},
+    {"itl_requests", SCN_K_INT, OFF(struct mdl_api_profile, itl_requests), 1, 1e9, REQ, NULL},
+    {"source", SCN_STRBUF(struct mdl_api_profile, source), REQ, NULL},
+    {"date", SCN_STRBUF(struct mdl_api_profile, date), REQ, NULL},
+};
+
+_Static_assert(MDL_PROFILE_ID_MAX == SIM_NAME_MAX && offsetof(struct mdl_api_profile, id) == 0,
+               "profile ids are read as scenario names, first in the entry");
+
+static int read_api_profile_row(struct scn_ctx *c, const struct yn_node *n, void *out)
+{
+    return scn_process_map(c, n, api_profile_keys, NKEYS(api_profile_keys), out);
+}
+
+static struct entry_catalog g_profiles = {.name = "models/catalog/api_latency.yaml",
+                                          .top = "api_latency",
+                                          .text = mdl_catalog_api_latency_yaml,
+                                          .size = sizeof(struct mdl_api_profile),
+                                          .read = read_api_profile_row};
+static pthread_once_t g_profiles_once = PTHREAD_ONCE_INIT;
+
 static const char *entry_id(const struct entry_catalog *k, size_t i)
 {
     return (const char *)k->entries + i * k->size;
@@ -386,6 +416,11 @@ static void parse_gpus(void)
 static void parse_llms(void)
 {
     parse_entries(&g_llms);
+}
+
+static void parse_profiles(void)
+{
+    parse_entries(&g_profiles);
 }
 
 static int catalog_get(struct entry_catalog *k, const void **entries, size_t *n,
@@ -510,4 +545,33 @@ const struct mdl_llm *scn_llm_lookup(const char *id, const char **near)
 {
     pthread_once(&g_llms_once, parse_llms);
     return catalog_lookup(&g_llms, id, near);
+}
+
+int scn_api_profile_catalog(const struct mdl_api_profile **entries, size_t *n,
+                            struct llmsim_error *err)
+{
+    pthread_once(&g_profiles_once, parse_profiles);
+    const void *e = NULL;
+    int rc = catalog_get(&g_profiles, &e, n, err);
+    if (rc == 0)
+        *entries = e;
+    return rc;
+}
+
+const struct mdl_api_profile *scn_api_profile_lookup(const char *id, const char **near)
+{
+    pthread_once(&g_profiles_once, parse_profiles);
+    return catalog_lookup(&g_profiles, id, near);
+}
+
+void scn_api_latency_source(const struct sim_deployment_cfg *d, char *buf, size_t n)
+{
+    const struct mdl_api_profile *p = d->api_profile[0] ? scn_api_profile_lookup(d->api_profile, NULL) : NULL;
+    const char *own = d->api_latency_given ? ", figures given in the scenario override it" : "";
+    if (p)
+        snprintf(buf, n, "measured profile %s (%s)%s", p->id, p->date, own);
+    else if (d->api_latency_given)
+        snprintf(buf, n, "given in the scenario (the pooled default for the rest)");
+    else
+        snprintf(buf, n, "pooled default (no measured profile for '%s')", d->model);
 }

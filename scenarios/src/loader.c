@@ -750,8 +750,28 @@ static int h_prompt_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+/* latency.profile: a measured profile's id, checked here and applied once
+ * the deployment is read (apply_api_profile). */
+static int h_api_profile(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    (void)obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    const char *near = NULL;
+    if (scn_api_profile_lookup(s, &near) == NULL)
+        return near ? scn_fail(c, v, "unknown latency profile '%s' (did you mean '%s'?); "
+                                     "`llmsim catalog api-latency` lists them", s, near)
+                    : scn_fail(c, v, "unknown latency profile '%s'; `llmsim catalog api-latency` "
+                                     "lists them", s);
+    snprintf(L(c)->dep->api_profile, sizeof L(c)->dep->api_profile, "%s", s);
+    return 0;
+}
+
 static const struct scn_key api_latency_keys[] = {
     {"model", SCN_K_FN, 0, 0, 0, 0, NULL},
+    {"profile", SCN_K_FN, 0, 0, 0, 0, h_api_profile},
     {"network_ms", SCN_K_DOUBLE, OFF(struct mdl_api_latency, network_ms), 0, 1e6, 0, NULL},
     {"ttft_base_ms", SCN_K_DOUBLE, OFF(struct mdl_api_latency, ttft_base_ms), 0, 1e7, 0, NULL},
     {"prefill_tokens_per_s", SCN_K_DOUBLE, OFF(struct mdl_api_latency, prefill_tokens_per_s), 0, 1e9, SCN_KF_LO_OPEN, NULL},
@@ -1339,6 +1359,40 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
     return 0;
 }
 
+/* An api deployment's latency defaults from its measured profile: the one
+ * `latency.profile` names, else the one whose id is the deployment's model;
+ * figures the scenario gives under `latency` stay.  Without a profile the
+ * pooled defaults set in h_deployments stay. */
+static void apply_api_profile(const struct yn_node *dn, struct sim_deployment_cfg *d)
+{
+    static const char *const figures[] = {"network_ms", "ttft_base_ms", "prefill_tokens_per_s",
+                                          "cached_prefill_tokens_per_s", "itl_ms"};
+    const struct yn_node *lat = dn->type == YN_MAP ? yn_get(dn, "latency") : NULL;
+    int given[NKEYS(figures)];
+    d->api_latency_given = 0;
+    for (size_t k = 0; k < NKEYS(figures); k++) {
+        given[k] = lat != NULL && lat->type == YN_MAP && yn_get(lat, figures[k]) != NULL;
+        d->api_latency_given |= given[k];
+    }
+    const struct mdl_api_profile *p =
+        scn_api_profile_lookup(d->api_profile[0] ? d->api_profile : d->model, NULL);
+    if (p == NULL)
+        return;
+    snprintf(d->api_profile, sizeof d->api_profile, "%s", p->id);
+    if (!given[0])
+        d->api.network_ms = p->network_ms;
+    if (!given[1])
+        d->api.ttft_base_ms = p->ttft_base_ms;
+    if (!given[2])
+        d->api.prefill_tokens_per_s = p->prefill_tokens_per_s;
+    if (!given[4]) {
+        d->api.itl_ms.kind = MDL_DIST_LOGNORMAL;
+        d->api.itl_ms.mean = p->itl_mean_ms;
+        d->api.itl_ms.sd = p->itl_mean_ms * p->itl_cv;
+        mdl_dist_prepare(&d->api.itl_ms, NULL);
+    }
+}
+
 static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_scenario *sc = obj;
@@ -1403,6 +1457,8 @@ static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
             rc = check_kind_keys(c, dn, d);
         if (rc == 0 && d->kind == SIM_DEPLOY_API && d->model[0] == '\0')
             rc = scn_fail(c, dn, "missing required key 'model' (an api deployment needs a price catalog id)");
+        if (rc == 0 && d->kind == SIM_DEPLOY_API)
+            apply_api_profile(dn, d);
         if (rc == 0 && d->kind == SIM_DEPLOY_SELF_HOSTED)
             rc = finish_self_hosted(c, dn, d);
         if (isnan(d->gpu_hour_usd))

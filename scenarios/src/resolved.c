@@ -260,7 +260,20 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         }
         fputs("    # price source: ", f);
         fprintf(f, "%s, %s\n", p->source, p->date);
-        fprintf(f, "    latency: {model: api, network_ms: %.17g, ttft_base_ms: %.17g, "
+        /* (Whether figures were given is not said: every figure is given
+         * below, so the text would change on a round trip.) */
+        const struct mdl_api_profile *prof =
+            d->api_profile[0] ? scn_api_profile_lookup(d->api_profile, NULL) : NULL;
+        if (prof)
+            fprintf(f, "    # latency: measured profile %s: %s, %s\n", prof->id, prof->source,
+                    prof->date);
+        fputs("    latency: {model: api, ", f);
+        if (d->api_profile[0]) {
+            fputs("profile: ", f);
+            put_str(f, d->api_profile);
+            fputs(", ", f);
+        }
+        fprintf(f, "network_ms: %.17g, ttft_base_ms: %.17g, "
                    "prefill_tokens_per_s: %.17g, cached_prefill_tokens_per_s: %.17g, itl_ms: ",
                 d->api.network_ms, d->api.ttft_base_ms, d->api.prefill_tokens_per_s,
                 d->api.cached_prefill_tokens_per_s);

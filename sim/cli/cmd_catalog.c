@@ -93,6 +93,25 @@ static int list_prices(void)
     return LLMSIM_EXIT_OK;
 }
 
+static int list_api_latency(void)
+{
+    const struct mdl_api_profile *p;
+    size_t n;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    if (scn_api_profile_catalog(&p, &n, &err) != 0)
+        return invalid("api latency", &err);
+    printf("Measured latency profiles of hosted models (latency: {profile: ID}, or an api deployment\n"
+           "whose model is the id); others get the pooled default (docs/calibration.md)\n\n");
+    printf("%-28s %8s %8s %9s %8s %6s %8s  %s\n", "id", "TTFT p50", "base ms", "prefill/s", "ITL ms",
+           "ITL cv", "requests", "source, date");
+    for (size_t i = 0; i < n; i++)
+        printf("%-28s %8.0f %8.0f %9.0f %8.1f %6.2f %8d  %s, %s\n", p[i].id, p[i].ttft_p50_ms,
+               p[i].ttft_base_ms, p[i].prefill_tokens_per_s, p[i].itl_mean_ms, p[i].itl_cv,
+               p[i].itl_requests, p[i].source, p[i].date);
+    return LLMSIM_EXIT_OK;
+}
+
 static int list_quality(void)
 {
     size_t n = 0;
@@ -107,47 +126,50 @@ static int list_quality(void)
     return LLMSIM_EXIT_OK;
 }
 
+static const struct {
+    const char *name;
+    int (*list)(void);
+} catalogs[] = {
+    {"gpus", list_gpus},     {"models", list_models},   {"prices", list_prices},
+    {"api-latency", list_api_latency}, {"quality", list_quality},
+};
+#define N_CATALOGS (sizeof catalogs / sizeof catalogs[0])
+
 int cmd_catalog(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        puts(
-            "usage: llmsim catalog [gpus|models|prices|quality]\n\n"
-            "Lists the catalogs compiled into llmsim (models/catalog/*.yaml and the published joint\n"
-            "quality tables), with the source and date of every figure; with no argument, all four.  A scenario can give a GPU or "
-            "model\n"
-            "that is not listed inline, override a deployment's GPU price with 'gpu_hour_usd', "
-            "and\n"
-            "override any API price under 'price'.");
+        puts("usage: llmsim catalog [gpus|models|prices|api-latency|quality]\n\n"
+             "Lists the catalogs compiled into llmsim (models/catalog/*.yaml and the published joint\n"
+             "quality tables), with the source and date of every figure; with no argument, all of\n"
+             "them.  A scenario can give a GPU or model that is not listed inline, override a\n"
+             "deployment's GPU price with 'gpu_hour_usd', override any API price under 'price', and\n"
+             "pick a measured latency profile with 'latency: {profile: ID}'.");
         return LLMSIM_EXIT_OK;
     }
     if (argc > 2) {
         cli_errorf("catalog: too many arguments");
         return LLMSIM_EXIT_USAGE;
     }
-    if (argc == 1) {
-        int rc = list_gpus();
-        if (rc == LLMSIM_EXIT_OK) {
+    int rc = LLMSIM_EXIT_OK;
+    for (size_t i = 0; i < N_CATALOGS && rc == LLMSIM_EXIT_OK; i++) {
+        if (argc == 2 && strcmp(argv[1], catalogs[i].name) != 0)
+            continue;
+        if (argc == 1 && i > 0)
             putchar('\n');
-            rc = list_models();
-        }
-        if (rc == LLMSIM_EXIT_OK) {
-            putchar('\n');
-            rc = list_prices();
-        }
-        if (rc == LLMSIM_EXIT_OK) {
-            putchar('\n');
-            rc = list_quality();
-        }
-        return rc;
+        rc = catalogs[i].list();
+        if (argc == 2)
+            return rc;
     }
-    if (!strcmp(argv[1], "gpus"))
-        return list_gpus();
-    if (!strcmp(argv[1], "models"))
-        return list_models();
-    if (!strcmp(argv[1], "prices"))
-        return list_prices();
-    if (!strcmp(argv[1], "quality"))
-        return list_quality();
-    cli_errorf("catalog: unknown catalog '%s' (expected gpus, models, prices or quality)", argv[1]);
+    if (argc == 1)
+        return rc;
+    const char *names[N_CATALOGS];
+    for (size_t i = 0; i < N_CATALOGS; i++)
+        names[i] = catalogs[i].name;
+    const char *near = scn_did_you_mean(argv[1], names, N_CATALOGS);
+    if (near)
+        cli_errorf("catalog: unknown catalog '%s' (did you mean '%s'?)", argv[1], near);
+    else
+        cli_errorf("catalog: unknown catalog '%s' (expected gpus, models, prices, api-latency or "
+                   "quality)", argv[1]);
     return LLMSIM_EXIT_USAGE;
 }

@@ -516,6 +516,21 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
                d->kv_capacity_tokens > 0 ? "kv_capacity_tokens" : "from memory");
     }
 
+    int api_header = 0;
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        const struct sim_deployment_cfg *d = &sc->deployments[i];
+        if (d->kind != SIM_DEPLOY_API)
+            continue;
+        if (!api_header) {
+            printf("\napi latency figures (`llmsim catalog api-latency`; the pooled default: "
+                   "docs/calibration.md)\n");
+            api_header = 1;
+        }
+        char src[400];
+        scn_api_latency_source(d, src, sizeof src);
+        printf("  %-22s %s\n", d->name, src);
+    }
+
     printf("\n($ per 1k by class and deployment: billed lines + GPU time used by measured requests;\n"
            " the total above covers every request, warm-up included, and idle provisioned GPU time.)\n");
     if (path)
@@ -568,6 +583,17 @@ static void print_json(const struct sim_scenario *sc, const struct ana_summary_r
         printf("%s\n  {\"name\": ", i ? "," : "");
         cli_json_str(stdout, sc->deployments[i].name);
         printf(", \"stable\": %s", is_stable(rows, n, scope) ? "true" : "false");
+        if (sc->deployments[i].kind == SIM_DEPLOY_API) {
+            char src[400];
+            scn_api_latency_source(&sc->deployments[i], src, sizeof src);
+            printf(", \"latency_profile\": ");
+            if (sc->deployments[i].api_profile[0])
+                cli_json_str(stdout, sc->deployments[i].api_profile);
+            else
+                printf("null");
+            printf(", \"latency_source\": ");
+            cli_json_str(stdout, src);
+        }
         const char *fig[] = {"offered_rps", "achieved_rps", "queue_growth", "cost_per_hour_usd"};
         for (size_t k = 0; k < sizeof fig / sizeof *fig; k++) {
             printf(", \"%s\": ", fig[k]);

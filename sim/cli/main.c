@@ -40,7 +40,7 @@ static void usage(FILE *f)
           "  compare A.h5 B.h5 ...   compare the headline metrics of results files\n"
           "  notebook RESULTS.h5...  a Jupyter notebook (and HTML report) with plots of\n"
           "                          results files\n"
-          "  catalog [prices|gpus|models|quality]\n"
+          "  catalog [prices|gpus|models|api-latency|quality]\n"
           "                          list the built-in catalogs\n"
           "  calibrate steps|requests|check ...\n"
           "                          fit the step-time model to measurements (calibration\n"

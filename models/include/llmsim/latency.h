@@ -31,6 +31,26 @@ struct mdl_api_latency {
     struct mdl_dist itl_ms;             /* per-request inter-token latency, ms */
 };
 
+/* A measured latency profile of a hosted model (models/catalog/api_latency.yaml):
+ * the api model's parameters fitted to one provider's measurements. */
+#define MDL_PROFILE_ID_MAX 64
+struct mdl_api_profile {
+    char id[MDL_PROFILE_ID_MAX];        /* "together/llama-2-70b-chat" */
+    char provider[32];
+    double network_ms;                  /* assumed, as the pooled default's */
+    double ttft_base_ms;                /* measured TTFT p50 - network - prefill */
+    double prefill_tokens_per_s;        /* assumed, as the pooled default's */
+    double itl_mean_ms;                 /* measured mean decode inter-token latency */
+    double itl_cv;                      /* its coefficient of variation across requests */
+    double ttft_p50_ms;                 /* measured TTFT median, for reference */
+    int itl_requests;                   /* requests behind the ITL figures */
+    char source[160];
+    char date[16];
+};
+
+/* The embedded catalog of profiles, NUL-terminated YAML text. */
+extern const char mdl_catalog_api_latency_yaml[];
+
 struct mdl_linear_latency {
     double prefill_a_s;        /* s */
     double prefill_b_s;        /* s per prompt token */

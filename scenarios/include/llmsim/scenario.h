@@ -88,6 +88,17 @@ const struct mdl_gpu *scn_gpu_lookup(const char *id, const char **near);
 int scn_llm_catalog(const struct mdl_llm **entries, size_t *n, struct llmsim_error *err);
 const struct mdl_llm *scn_llm_lookup(const char *id, const char **near);
 
+/* The catalog of measured API latency profiles (models/catalog/api_latency.yaml),
+ * parsed once like the others; lookups as scn_gpu_lookup. */
+int scn_api_profile_catalog(const struct mdl_api_profile **entries, size_t *n,
+                            struct llmsim_error *err);
+const struct mdl_api_profile *scn_api_profile_lookup(const char *id, const char **near);
+/* Which latency figures api deployment d uses, for people: its measured
+ * profile (id, date), the pooled default (the median of 19 llmperf runs of
+ * hosted Llama-2, docs/calibration.md), and whether the scenario overrides
+ * figures; NUL-terminated in buf[n]. */
+void scn_api_latency_source(const struct sim_deployment_cfg *d, char *buf, size_t n);
+
 /* What a file of mode m is, for messages: "a directory", "a symbolic
  * link", "a FIFO (named pipe)", "a character device", "a block device",
  * "a socket", else "not a regular file". */

@@ -182,6 +182,11 @@ struct sim_deployment_cfg {
     /* latency */
     enum mdl_latency_kind latency_kind;
     struct mdl_api_latency api;        /* MDL_LAT_API */
+    /* api: the measured profile (models/catalog/api_latency.yaml) whose
+     * figures are the latency defaults, "" for the pooled default; and
+     * whether the scenario gave any latency figure itself */
+    char api_profile[SIM_NAME_MAX];
+    int api_latency_given;
     struct mdl_dist service_time_s;    /* MDL_LAT_SERVICE_TIME */
     struct mdl_linear_latency linear;  /* MDL_LAT_LINEAR */
     /* self-hosted */

@@ -125,6 +125,26 @@ def _fmt(v):
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"
 
 
+def _cdf_row(axes, series, columns, title_suffix=""):
+    """One CDF panel per (column, title) of columns, one curve per (label,
+    measured requests) of series; ITL over requests with two or more tokens."""
+    colors = _colors(len(series))
+    for ax, (col, title) in zip(axes, columns):
+        allv = []
+        for (label, df), c in zip(series, colors):
+            if col == "mean_itl_s":
+                df = df[df["output_tokens"] >= 2]
+            _ecdf(ax, df[col], label, c)
+            allv.extend(df[col].tolist())
+        _log_if_wide(ax, allv)
+        ax.set_title(title + title_suffix)
+        ax.set_xlabel(f"{col.replace('mean_itl_s', 'ITL')} (s)")
+        ax.set_ylabel("share of requests")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        _quantile_legend(ax)
+
+
 # ---- one run -----------------------------------------------------------------
 
 def why_not_latency_cdfs(r, by="class"):
@@ -142,22 +162,8 @@ def latency_cdfs(r, by="class"):
     df = _measured(r)
     groups = [g for g in df[by].cat.categories if (df[by] == g).any()]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    cols = _colors(len(groups))
-    for ax, (col, title) in zip(axes, LATENCIES):
-        allv = []
-        for g, c in zip(groups, cols):
-            sub = df[df[by] == g]
-            if col == "mean_itl_s":
-                sub = sub[sub["output_tokens"] >= 2]
-            _ecdf(ax, sub[col], f"{g} ({len(sub)})", c)
-            allv.extend(sub[col].tolist())
-        _log_if_wide(ax, allv)
-        ax.set_title(f"{title} by {by}")
-        ax.set_xlabel(f"{col.replace('mean_itl_s', 'ITL')} (s)")
-        ax.set_ylabel("share of requests")
-        ax.set_ylim(0, 1.02)
-        ax.grid(alpha=0.3)
-        _quantile_legend(ax)
+    series = [(f"{g} ({int((df[by] == g).sum())})", df[df[by] == g]) for g in groups]
+    _cdf_row(axes, series, LATENCIES, f" by {by}")
     fig.suptitle(f"{r.name}: latency CDFs by {by} (markers: p50, p95, p99)")
     fig.tight_layout()
     return fig
@@ -170,6 +176,29 @@ def _cost_rows(summary, scopes):
     return np.nan_to_num(np.array(rows, dtype=float))
 
 
+def _cost_bars(labels, vals, title, xlabel=None, rotation=0, width_per_bar=1.2):
+    """Bars of cost per 1,000 requests stacked by line (vals: one row per bar,
+    one column per COST_LINES entry), each topped by its total."""
+    fig, ax = plt.subplots(figsize=(max(6, width_per_bar * len(labels) + 3), 4.5))
+    bottom = np.zeros(len(labels))
+    cols = _colors(len(COST_LINES))
+    for i, (_, lab) in enumerate(COST_LINES):
+        if vals[:, i].any():
+            ax.bar(labels, vals[:, i], bottom=bottom, label=lab, color=cols[i])
+            bottom += vals[:, i]
+    for x, tot in enumerate(bottom):
+        ax.annotate(f"\\${tot:.4g}", (x, tot), ha="center", va="bottom", fontsize=8)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    ax.set_ylabel("USD per 1,000 requests")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.tick_params(axis="x", rotation=rotation)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def why_not_cost_stacked(r):
     if r.summary is None:
         return "the file has no /summary (the run was interrupted before it was written)."
@@ -180,23 +209,8 @@ def cost_stacked(r):
     """Cost per 1,000 requests, stacked by line, overall, per class and per deployment."""
     s = r.summary
     scopes = list(dict.fromkeys(s["scope"]))
-    vals = _cost_rows(s, scopes)
-    keep = [i for i, _ in enumerate(COST_LINES) if vals[:, i].any()]
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(scopes) + 3), 4.5))
-    bottom = np.zeros(len(scopes))
-    cols = _colors(len(COST_LINES))
-    for i in keep:
-        ax.bar(scopes, vals[:, i], bottom=bottom, label=COST_LINES[i][1], color=cols[i])
-        bottom += vals[:, i]
-    for x, tot in enumerate(bottom):
-        ax.annotate(f"\\${tot:.4g}", (x, tot), ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("USD per 1,000 requests")
-    ax.set_title(f"{r.name}: cost per 1,000 requests by line")
-    ax.legend(fontsize=8)
-    ax.tick_params(axis="x", rotation=30)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _cost_bars(scopes, _cost_rows(s, scopes), f"{r.name}: cost per 1,000 requests by line",
+                      rotation=30)
 
 
 def why_not_timeseries(r):
@@ -643,23 +657,10 @@ def why_not_points_cost(r):
 def points_cost(r, max_points=40):
     """Cost per 1,000 requests by line, one bar per point."""
     p = r.points.head(max_points)
-    sums = [lr.read_summary(r.path, g) for g in p["group"]]
-    vals = np.vstack([_cost_rows(s, ["all"]) for s in sums])
-    labels = [str(x) for x in p["point"]]
-    fig, ax = plt.subplots(figsize=(max(7, 0.45 * len(p) + 4), 4.5))
-    bottom = np.zeros(len(p))
-    cols = _colors(len(COST_LINES))
-    for i, (_, lab) in enumerate(COST_LINES):
-        if vals[:, i].any():
-            ax.bar(labels, vals[:, i], bottom=bottom, label=lab, color=cols[i])
-            bottom += vals[:, i]
-    ax.set_xlabel("point (see the table above)")
-    ax.set_ylabel("USD per 1,000 requests")
-    ax.set_title(f"{r.name}: cost per 1,000 requests by line, per point")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    vals = np.vstack([_cost_rows(lr.read_summary(r.path, g), ["all"]) for g in p["group"]])
+    return _cost_bars([str(x) for x in p["point"]], vals,
+                      f"{r.name}: cost per 1,000 requests by line, per point",
+                      xlabel="point (see the table above)", width_per_bar=0.45)
 
 
 def why_not_points_cdfs(r):
@@ -676,20 +677,11 @@ def points_cdfs(r, max_points=12):
     """TTFT and E2E CDFs of each point (the first max_points with requests)."""
     p = r.points[r.points["has_requests"]].head(max_points)
     fig, axes = plt.subplots(1, 2, figsize=(15, 4.8))
-    cols = _colors(len(p))
-    for ax, (col, title) in zip(axes, (LATENCIES[0], LATENCIES[2])):
-        allv = []
-        for (_, row), c in zip(p.iterrows(), cols):
-            df = lr.read_requests(r.path, row["group"])
-            v = df[df["measured"]][col]
-            _ecdf(ax, v, f"{row['point']}: {row['overrides'][:40]}", c)
-            allv.extend(v.tolist())
-        _log_if_wide(ax, allv)
-        ax.set_title(f"{title} per point")
-        ax.set_xlabel(f"{col} (s)")
-        ax.set_ylabel("share of requests")
-        ax.grid(alpha=0.3)
-        _quantile_legend(ax)
+    series = []
+    for _, row in p.iterrows():
+        df = lr.read_requests(r.path, row["group"])
+        series.append((f"{row['point']}: {row['overrides'][:40]}", df[df["measured"]]))
+    _cdf_row(axes, series, [LATENCIES[0], LATENCIES[2]], " per point")
     fig.suptitle(f"{r.name}: latency CDFs per point")
     fig.tight_layout()
     return fig
@@ -712,23 +704,7 @@ def why_not_compare_cdfs(rs):
 def compare_cdfs(rs):
     """TTFT, ITL and E2E CDFs side by side, one line per file."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-    cols = _colors(len(rs))
-    for ax, (col, title) in zip(axes, LATENCIES):
-        allv = []
-        for r, c in zip(rs, cols):
-            m = _measured(r)
-            if m is None:
-                continue
-            if col == "mean_itl_s":
-                m = m[m["output_tokens"] >= 2]
-            _ecdf(ax, m[col], _label(r), c)
-            allv.extend(m[col].tolist())
-        _log_if_wide(ax, allv)
-        ax.set_title(title)
-        ax.set_xlabel(f"{col.replace('mean_itl_s', 'ITL')} (s)")
-        ax.set_ylabel("share of requests")
-        ax.grid(alpha=0.3)
-        _quantile_legend(ax)
+    _cdf_row(axes, [(_label(r), _measured(r)) for r in rs if r.requests is not None], LATENCIES)
     fig.suptitle("latency CDFs of the files side by side (markers: p50, p95, p99)")
     fig.tight_layout()
     return fig
@@ -742,23 +718,10 @@ def why_not_compare_cost(rs):
 
 def compare_cost(rs):
     """Cost per 1,000 requests by line, one bar per file."""
-    labels = [_label(r) for r in rs]
     vals = np.vstack([_cost_rows(r.summary, ["all"]) if r.summary is not None
                       else np.zeros((1, len(COST_LINES))) for r in rs])
-    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(rs) + 3), 4.5))
-    bottom = np.zeros(len(rs))
-    cols = _colors(len(COST_LINES))
-    for i, (_, lab) in enumerate(COST_LINES):
-        if vals[:, i].any():
-            ax.bar(labels, vals[:, i], bottom=bottom, label=lab, color=cols[i])
-            bottom += vals[:, i]
-    ax.set_ylabel("USD per 1,000 requests")
-    ax.set_title("cost per 1,000 requests by line, per file")
-    ax.tick_params(axis="x", rotation=20)
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _cost_bars([_label(r) for r in rs], vals, "cost per 1,000 requests by line, per file",
+                      rotation=20, width_per_bar=1.4)
 
 
 # ---- tables ------------------------------------------------------------------

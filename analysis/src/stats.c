@@ -203,6 +203,12 @@ enum {
     R_CO2,
     R_CO2_1K,
     R_COST_ENERGY_1K,
+    /* prefill/decode disaggregation: rows only when a deployment is
+     * disaggregated (run_row); these stay last */
+    R_KV_TRANSFER,
+    R_KV_WAIT,
+    R_PREFILL_UTIL,
+    R_DECODE_UTIL,
     N_RUN_METRICS
 };
 static const struct {
@@ -256,6 +262,10 @@ static const struct {
     {"co2_g", SK_ALL | SK_DEPLOYMENT},
     {"co2_per_1k_g", SK_ALL | SK_DEPLOYMENT},
     {"cost_energy_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"kv_transfer_s", SK_ALL | SK_DEPLOYMENT},
+    {"kv_wait_s", SK_ALL | SK_DEPLOYMENT},
+    {"prefill_utilization", SK_ALL | SK_DEPLOYMENT},
+    {"decode_utilization", SK_ALL | SK_DEPLOYMENT},
 };
 
 /* Hours in a month for cost_per_month_usd: 365 x 24 / 12. */
@@ -373,6 +383,7 @@ struct ana_stats {
     int has_slo;
     int energy;                 /* the scenario accounts energy: its rows are written */
     int bill_energy;            /* ... and adds the electricity $ to the costs */
+    int disagg;                 /* a deployment is disaggregated: the kv_transfer_s etc. rows are written */
     size_t nreps;               /* slots in reps */
     struct rep **reps;          /* [replication], NULL until the first record */
     /* [iscope * HIST_N + bucket]: decode tokens of every replication's
@@ -553,6 +564,8 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
     s->has_slo = sc->slo.ttft_s > 0 || sc->slo.itl_s > 0 || sc->slo.e2e_s > 0;
     s->energy = sc->energy.enabled;
     s->bill_energy = sc->energy.enabled && sc->energy.bill;
+    for (size_t d = 0; d < sc->n_deployments; d++)
+        s->disagg |= sc->deployments[d].kind == SIM_DEPLOY_SELF_HOSTED && sc->deployments[d].disagg != NULL;
     snprintf(s->scope[0], ANA_SCOPE_MAX, "all");
     for (size_t c = 0; c < s->nc; c++)
         snprintf(s->scope[1 + c], ANA_SCOPE_MAX, "class:%.*s", SIM_NAME_MAX,
@@ -1034,6 +1047,30 @@ static void set_engine(double *run, const struct sim_deployment_stats *ds)
     run[R_KV_CAP] = ds->kv_capacity_tokens > 0 ? ds->kv_capacity_tokens : NAN;
 }
 
+/* Fills the disaggregation figures of "all" (sums over the deployments) or
+ * of one deployment (n = 1): mean KV transfer time and wait for a decode
+ * slot per transferred request, and each pool's utilisation (busy over
+ * provisioned replica-seconds); NaN where nothing is disaggregated. */
+static void set_disagg(double *run, const struct sim_deployment_stats *ds, size_t n)
+{
+    double xfers = 0, xfer_s = 0, wait_s = 0, pb = 0, pp = 0, db = 0, dp = 0;
+    for (size_t d = 0; d < n; d++) {
+        if (!isfinite(ds[d].prefill_provisioned_s))
+            continue;
+        xfers += (double)ds[d].kv_transfers;
+        xfer_s += ds[d].kv_transfer_s;
+        wait_s += ds[d].kv_wait_s;
+        pb += ds[d].prefill_busy_s;
+        pp += ds[d].prefill_provisioned_s;
+        db += ds[d].busy_s - ds[d].prefill_busy_s;
+        dp += ds[d].provisioned_s - ds[d].prefill_provisioned_s;
+    }
+    run[R_KV_TRANSFER] = xfers > 0 ? xfer_s / xfers : NAN;
+    run[R_KV_WAIT] = xfers > 0 ? wait_s / xfers : NAN;
+    run[R_PREFILL_UTIL] = pp > 0 ? pb / pp : NAN;
+    run[R_DECODE_UTIL] = dp > 0 ? db / dp : NAN;
+}
+
 /* Fills the energy figures of a scope from its facility energy, electricity
  * cost and emissions (NaN when no deployment of it has a GPU to account)
  * and its served requests. */
@@ -1240,6 +1277,7 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             }
             set_overload(run, &all);
             set_cache(run, ws->deployments, s->nd);
+            set_disagg(run, ws->deployments, s->nd);
             run[R_GPU_IDLE] = idle_all;
             run[R_IN_SYSTEM] = ws->makespan_s > 0 ? ws->area_in_system / ws->makespan_s : NAN;
             run[R_LITTLE] = ws->sum_sojourn_s > 0
@@ -1295,6 +1333,7 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             ov_eval(s, rep, d, &o);
             set_overload(run, &o);
             set_cache(run, ds, 1);
+            set_disagg(run, ds, 1);
             run[R_GPU_IDLE] = ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
             run[R_CALLS] = (double)ds->calls;
             run[R_ESC_CALLS] = (double)ds->escalated;
@@ -1943,7 +1982,11 @@ static int fill_row_compact(const struct ana_stats *s, size_t i, struct ana_summ
  * `energy` section keep exactly the rows they had. */
 static int run_row(const struct ana_stats *s, size_t k, int m)
 {
-    return (run_metrics[m].scopes & scope_kind(s, k)) && (m < R_ENERGY_KWH || s->energy);
+    if (!(run_metrics[m].scopes & scope_kind(s, k)))
+        return 0;
+    if (m >= R_KV_TRANSFER)
+        return s->disagg;
+    return m < R_ENERGY_KWH || s->energy;
 }
 
 int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n)

@@ -1191,6 +1191,43 @@ static int h_replica_routing(struct scn_ctx *c, const struct yn_node *v, void *o
                                  "power_of_two, least_kv or prefix_affinity)", s);
 }
 
+/* `disaggregated` (struct sim_disagg_cfg): read once the rest of the
+ * deployment is (finish_disaggregated); here only where it may appear. */
+static int h_disaggregated(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+        return scn_fail(c, v, "'disaggregated' (separate prefill and decode pools) applies to self-hosted "
+                              "deployments only");
+    if (v->type != YN_MAP)
+        return scn_fail(c, v, "expected a mapping {prefill: {...}, decode: {...}, link: {bandwidth_gbs, "
+                              "latency_us}}, got %s", yn_type_name(v->type));
+    return 0;
+}
+
+/* A pool's own keys; the rest of the deployment's keys apply to both pools. */
+static const struct scn_key pool_keys[] = {
+    {"gpu", SCN_K_FN, 0, 0, 0, 0, h_gpu},
+    {"tp", SCN_K_INT, OFF(struct sim_deployment_cfg, tp), 1, 64, 0, NULL},
+    {"replicas", SCN_K_INT, OFF(struct sim_deployment_cfg, replicas), 1, SIM_MAX_REPLICAS, 0, NULL},
+    {"gpu_hour_usd", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, gpu_hour_usd), 0, 1e4, 0, NULL},
+    {"gpu_memory_utilization", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, gpu_memory_utilization), 0, 1,
+     SCN_KF_LO_OPEN, NULL},
+    {"max_batch", SCN_K_INT, OFF(struct sim_deployment_cfg, max_batch), 1, 1e6, 0, NULL},
+    {"max_batched_tokens", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, max_batched_tokens), 1, 1e9, 0, NULL},
+};
+
+struct link_in {
+    double bandwidth_gbs; /* GB/s (1e9 bytes/s) */
+    double latency_us;
+};
+
+static const struct scn_key link_keys[] = {
+    {"bandwidth_gbs", SCN_K_DOUBLE, OFF(struct link_in, bandwidth_gbs), 0, 1e6, SCN_KF_REQUIRED | SCN_KF_LO_OPEN,
+     NULL},
+    {"latency_us", SCN_K_DOUBLE, OFF(struct link_in, latency_us), 0, 1e9, SCN_KF_REQUIRED, NULL},
+};
+
 static const struct scn_key deployment_keys[] = {
     {"name", SCN_K_NAME, OFF(struct sim_deployment_cfg, name), 0, 0, SCN_KF_REQUIRED, NULL},
     {"kind", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_kind},
@@ -1216,6 +1253,7 @@ static const struct scn_key deployment_keys[] = {
     {"speculative", SCN_K_FN, 0, 0, 0, 0, h_speculative},
     {"autoscale", SCN_K_FN, 0, 0, 0, 0, not_implemented},
     {"batch", SCN_K_FN, 0, 0, 0, 0, h_batch},
+    {"disaggregated", SCN_K_FN, 0, 0, 0, 0, h_disaggregated},
 };
 
 /* Keys that only one kind of deployment takes. */
@@ -1359,6 +1397,126 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
     return 0;
 }
 
+/* One pool of a disaggregated deployment: the deployment as read (raw, not
+ * yet finished) with the pool's keys, then the same defaults and checks as
+ * a deployment of its own.  Keys the pool gives win over the defaults. */
+static int finish_pool(struct scn_ctx *c, const struct yn_node *dn, const struct yn_node *pn,
+                       const struct sim_deployment_cfg *raw, struct sim_deployment_cfg *p)
+{
+    *p = *raw;
+    if (pn != NULL && !yn_is_null(pn)) {
+        if (pn->type != YN_MAP)
+            return scn_fail(c, pn, "expected a mapping {gpu, tp, replicas, ...}, got %s", yn_type_name(pn->type));
+        /* A GPU of the pool's own is billed at its catalog price unless the
+         * pool says otherwise. */
+        if (yn_get(pn, "gpu") != NULL)
+            p->gpu_hour_usd = NAN;
+        int rc = scn_process_map(c, pn, pool_keys, NKEYS(pool_keys), p);
+        if (rc)
+            return rc;
+    }
+    double mem = p->gpu_memory_utilization, mb = p->max_batch, mbt = p->max_batched_tokens;
+    int rc = finish_self_hosted(c, dn, p);
+    if (rc)
+        return rc;
+    const struct yn_node *k;
+    if (pn != NULL && pn->type == YN_MAP && (k = yn_get(pn, "gpu_memory_utilization")) != NULL) {
+        p->gpu_memory_utilization = mem;
+        if (p->has_gpu && p->has_llm) {
+            sim_deployment_kv_budget(p, &p->kv_budget);
+            if (p->kv_capacity_tokens <= 0 && p->kv_budget.blocks < 1)
+                return scn_fail(c, k, "no room for a KV block at gpu_memory_utilization %g on %s x %d", mem,
+                                p->roofline.gpu.id, p->tp);
+        }
+    }
+    if (pn != NULL && pn->type == YN_MAP && yn_get(pn, "max_batch") != NULL)
+        p->max_batch = (int)mb;
+    if (pn != NULL && pn->type == YN_MAP && yn_get(pn, "max_batched_tokens") != NULL)
+        p->max_batched_tokens = mbt;
+    if (p->max_batched_tokens < p->max_batch)
+        return scn_fail(c, pn ? pn : dn, "max_batched_tokens (%g) must be at least max_batch (%d)",
+                        p->max_batched_tokens, p->max_batch);
+    return 0;
+}
+
+/* A self-hosted deployment with `disaggregated`: the prefill pool goes to
+ * d->disagg->prefill, the decode pool to d itself (so the deployment's
+ * gpu, tp, replicas and KV budget are the decode pool's).  Called instead
+ * of finish_self_hosted. */
+static int finish_disaggregated(struct scn_ctx *c, const struct yn_node *dn, struct sim_deployment_cfg *d)
+{
+    const struct yn_node *v = yn_get(dn, "disaggregated");
+    static const char *const keys[] = {"prefill", "decode", "link"};
+    for (size_t i = 0; i < v->n; i++) {
+        const char *k = v->keys[i]->str;
+        if (strcmp(k, "prefill") && strcmp(k, "decode") && strcmp(k, "link")) {
+            const char *near = scn_did_you_mean(k, keys, 3);
+            size_t m = scn_path_push(c, "disaggregated");
+            scn_path_push(c, k);
+            int rc = near ? scn_fail(c, v->keys[i], "unknown key '%s' (did you mean '%s'?)", k, near)
+                          : scn_fail(c, v->keys[i], "unknown key '%s' (expected prefill, decode or link)", k);
+            scn_path_pop(c, m);
+            return rc;
+        }
+    }
+    size_t m = scn_path_push(c, "disaggregated");
+    int rc = 0;
+    const struct yn_node *ln = yn_get(v, "link");
+    if (ln == NULL)
+        rc = scn_fail(c, v, "missing required key 'link' ({bandwidth_gbs, latency_us}: the KV cache's way from "
+                            "a prefill replica to a decode replica)");
+    if (rc == 0 && yn_get(dn, "speculative") != NULL)
+        rc = scn_fail(c, v, "speculative decoding with disaggregated pools is not modelled (the draft "
+                            "model's KV cache would move too)");
+    const struct yn_node *pc = yn_get(dn, "prefix_cache");
+    if (rc == 0 && d->prefix_cache && pc != NULL)
+        rc = scn_fail(c, pc, "the prefix cache with disaggregated pools is not modelled; set "
+                             "prefix_cache: {enabled: false}");
+    struct sim_disagg_cfg *g = NULL;
+    if (rc == 0 && (g = calloc(1, sizeof *g)) == NULL)
+        rc = llmsim_error_set(c->err, LLMSIM_ENOMEM, dn->file, 0, 0, "out of memory");
+    struct link_in li = {NAN, NAN};
+    if (rc == 0) {
+        size_t m2 = scn_path_push(c, "link");
+        rc = ln->type == YN_MAP ? scn_process_map(c, ln, link_keys, NKEYS(link_keys), &li)
+                                : scn_fail(c, ln, "expected a mapping {bandwidth_gbs, latency_us}, got %s",
+                                           yn_type_name(ln->type));
+        scn_path_pop(c, m2);
+    }
+    struct sim_deployment_cfg raw = *d;
+    if (rc == 0) {
+        size_t m2 = scn_path_push(c, "prefill");
+        rc = finish_pool(c, dn, yn_get(v, "prefill"), &raw, &g->prefill);
+        scn_path_pop(c, m2);
+    }
+    if (rc == 0) {
+        size_t m2 = scn_path_push(c, "decode");
+        rc = finish_pool(c, dn, yn_get(v, "decode"), &raw, d);
+        scn_path_pop(c, m2);
+    }
+    if (rc == 0 && (d->scheduler != SIM_SCHED_CONTINUOUS || g->prefill.scheduler != SIM_SCHED_CONTINUOUS))
+        rc = scn_fail(c, v, "disaggregated pools need scheduler continuous (iteration-level batching)");
+    if (rc == 0 && (d->latency_kind != MDL_LAT_ROOFLINE || g->prefill.latency_kind != MDL_LAT_ROOFLINE))
+        rc = scn_fail(c, v, "disaggregated pools need the roofline latency model (give 'gpu' and 'model')");
+    if (rc == 0 && (g->prefill.roofline.llm.layers != d->roofline.llm.layers))
+        rc = scn_fail(c, v, "both pools serve the deployment's model");
+    scn_path_pop(c, m);
+    if (rc) {
+        free(g);
+        return rc;
+    }
+    d->prefix_cache = g->prefill.prefix_cache = 0;
+    g->prefill.disagg = NULL;
+    g->prefill.class_success = NULL;
+    g->link_bytes_per_s = li.bandwidth_gbs * 1e9;
+    g->link_latency_s = li.latency_us * 1e-6;
+    /* The prompt's KV cache, every layer, K and V, at the KV dtype: what the
+     * roofline reads per context token (models/src/hardware.c). */
+    g->kv_bytes_per_token = mdl_llm_kv_bytes_per_token(&d->roofline.llm, d->roofline.kv);
+    d->disagg = g;
+    return 0;
+}
+
 /* An api deployment's latency defaults from its measured profile: the one
  * `latency.profile` names, else the one whose id is the deployment's model;
  * figures the scenario gives under `latency` stay.  Without a profile the
@@ -1460,7 +1618,7 @@ static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
         if (rc == 0 && d->kind == SIM_DEPLOY_API)
             apply_api_profile(dn, d);
         if (rc == 0 && d->kind == SIM_DEPLOY_SELF_HOSTED)
-            rc = finish_self_hosted(c, dn, d);
+            rc = yn_get(dn, "disaggregated") ? finish_disaggregated(c, dn, d) : finish_self_hosted(c, dn, d);
         if (isnan(d->gpu_hour_usd))
             d->gpu_hour_usd = 0;
         for (size_t j = 0; rc == 0 && j < i; j++)

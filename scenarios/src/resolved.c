@@ -214,6 +214,64 @@ static void put_routing(FILE *f, const struct sim_scenario *s)
     }
 }
 
+/* A GPU as an inline mapping after `lead` (every figure, so that the
+ * resolved scenario needs no catalog). */
+static void put_gpu(FILE *f, const char *lead, const struct mdl_gpu *g)
+{
+    fputs(lead, f);
+    fputs("{id: ", f);
+    put_str(f, g->id);
+    fprintf(f, ", bf16_tflops: %.17g, fp8_tflops: %.17g, memory_gib: %.17g, bandwidth_gbs: %.17g, "
+               "link_gbs: %.17g, hour_usd: %.17g",
+            g->bf16_tflops, g->fp8_tflops, g->memory_gib, g->bandwidth_gbs, g->link_gbs, g->hour_usd);
+    if (g->mfu > 0)
+        fprintf(f, ", mfu: %.17g", g->mfu);
+    if (g->mbu > 0)
+        fprintf(f, ", mbu: %.17g", g->mbu);
+    if (g->gemm_half_tokens > 0)
+        fprintf(f, ", gemm_half_tokens: %.17g", g->gemm_half_tokens);
+    if (g->allreduce_latency_us > 0)
+        fprintf(f, ", allreduce_latency_us: %.17g", g->allreduce_latency_us);
+    if (g->link_efficiency > 0)
+        fprintf(f, ", link_efficiency: %.17g", g->link_efficiency);
+    if (g->layer_overhead_us > 0)
+        fprintf(f, ", layer_overhead_us: %.17g", g->layer_overhead_us);
+    if (g->idle_w > 0)
+        fprintf(f, ", idle_w: %.17g", g->idle_w);
+    if (g->max_w > 0)
+        fprintf(f, ", max_w: %.17g", g->max_w);
+    fputs("}", f);
+}
+
+/* The pools of a disaggregated deployment: each with its own figures (the
+ * decode pool's are the deployment's), and the link. */
+static void put_disagg(FILE *f, const struct sim_deployment_cfg *d)
+{
+    const struct sim_disagg_cfg *g = d->disagg;
+    fputs("    disaggregated:\n", f);
+    const struct sim_deployment_cfg *pool[2] = {&g->prefill, d};
+    static const char *const name[2] = {"prefill", "decode"};
+    for (int i = 0; i < 2; i++) {
+        const struct sim_deployment_cfg *p = pool[i];
+        fprintf(f, "      %s:\n", name[i]);
+        if (p->has_gpu) {
+            put_gpu(f, "        gpu: ", &p->roofline.gpu);
+            fputs("\n", f);
+        }
+        fprintf(f, "        tp: %d\n        replicas: %d\n        gpu_hour_usd: %.17g\n"
+                   "        gpu_memory_utilization: %.17g\n        max_batch: %d\n",
+                p->tp, p->replicas, p->gpu_hour_usd, p->gpu_memory_utilization, p->max_batch);
+        if (isfinite(p->max_batched_tokens))
+            fprintf(f, "        max_batched_tokens: %.17g\n", p->max_batched_tokens);
+        if (p->has_gpu && p->has_llm)
+            fprintf(f, "        # KV budget per replica: %.0f tokens\n",
+                    p->kv_capacity_tokens > 0 ? p->kv_capacity_tokens : p->kv_budget.tokens);
+    }
+    fprintf(f, "      link: {bandwidth_gbs: %.17g, latency_us: %.17g}\n", g->link_bytes_per_s / 1e9,
+            g->link_latency_s * 1e6);
+    fprintf(f, "      # KV cache moved per prompt token: %.17g bytes\n", g->kv_bytes_per_token);
+}
+
 static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
 {
     fputs("  - name: ", f);
@@ -282,29 +340,8 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         return;
     }
     if (d->has_gpu) {
-        const struct mdl_gpu *g = &d->roofline.gpu;
-        fputs("    gpu: {id: ", f);
-        put_str(f, g->id);
-        fprintf(f, ", bf16_tflops: %.17g, fp8_tflops: %.17g, memory_gib: %.17g, bandwidth_gbs: %.17g, "
-                   "link_gbs: %.17g, hour_usd: %.17g",
-                g->bf16_tflops, g->fp8_tflops, g->memory_gib, g->bandwidth_gbs, g->link_gbs, g->hour_usd);
-        if (g->mfu > 0)
-            fprintf(f, ", mfu: %.17g", g->mfu);
-        if (g->mbu > 0)
-            fprintf(f, ", mbu: %.17g", g->mbu);
-        if (g->gemm_half_tokens > 0)
-            fprintf(f, ", gemm_half_tokens: %.17g", g->gemm_half_tokens);
-        if (g->allreduce_latency_us > 0)
-            fprintf(f, ", allreduce_latency_us: %.17g", g->allreduce_latency_us);
-        if (g->link_efficiency > 0)
-            fprintf(f, ", link_efficiency: %.17g", g->link_efficiency);
-        if (g->layer_overhead_us > 0)
-            fprintf(f, ", layer_overhead_us: %.17g", g->layer_overhead_us);
-        if (g->idle_w > 0)
-            fprintf(f, ", idle_w: %.17g", g->idle_w);
-        if (g->max_w > 0)
-            fprintf(f, ", max_w: %.17g", g->max_w);
-        fputs("}\n", f);
+        put_gpu(f, "    gpu: ", &d->roofline.gpu);
+        fputs("\n", f);
     }
     if (d->has_llm)
         put_llm(f, "    model: ", &d->roofline.llm);
@@ -382,7 +419,8 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         fprintf(f, "      k: %d\n      acceptance: %.17g\n", d->spec.k, d->spec.acceptance);
     }
     fprintf(f, "    queue: %s\n    replica_routing: %s\n", d->queue_shared ? "shared" : "per_replica",
-            sim_replica_routing_name(d->replica_routing));
+            sim_replica_routing_name(d->replica_routing));    if (d->disagg != NULL)
+        put_disagg(f, d);
 }
 
 char *scn_resolved_yaml(const struct sim_scenario *s)

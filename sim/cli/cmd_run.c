@@ -267,6 +267,8 @@ static void print_projection(const struct sim_scenario *sc, const struct ana_sum
         double h = val(rows, n, scope, "cost_per_hour_usd", F_MEAN);
         if (d->kind == SIM_DEPLOY_SELF_HOSTED) {
             gpus += (long)d->replicas * d->tp;
+            if (d->disagg != NULL) /* and its prefill pool's */
+                gpus += (long)d->disagg->prefill.replicas * d->disagg->prefill.tp;
             gpu_hour += isfinite(h) ? h : 0;
         } else {
             n_api++;
@@ -515,6 +517,28 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
                size > 0 ? cap / size : NAN, mdl_engine_name(d->engine),
                d->kv_capacity_tokens > 0 ? "kv_capacity_tokens" : "from memory");
     }
+
+    int dis_header = 0;
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        const struct sim_deployment_cfg *d = &sc->deployments[i];
+        if (d->kind != SIM_DEPLOY_SELF_HOSTED || d->disagg == NULL)
+            continue;
+        if (!dis_header) {
+            printf("\n%-24s %9s %13s %13s %13s %13s\n", "disaggregated", "replicas", "prefill busy",
+                   "decode busy", "KV wait (s)", "KV xfer (s)");
+            dis_header = 1;
+        }
+        char scope[ANA_SCOPE_MAX], pools[32];
+        snprintf(scope, sizeof scope, "deployment:%s", d->name);
+        snprintf(pools, sizeof pools, "%d+%d", d->disagg->prefill.replicas, d->replicas);
+        printf("  %-22s %9s %12.1f%% %12.1f%% %13.4g %13.4g\n", d->name, pools,
+               100 * val(rows, n, scope, "prefill_utilization", F_MEAN),
+               100 * val(rows, n, scope, "decode_utilization", F_MEAN), val(rows, n, scope, "kv_wait_s", F_MEAN),
+               val(rows, n, scope, "kv_transfer_s", F_MEAN));
+    }
+    if (dis_header)
+        printf("  (replicas: prefill + decode; KV wait: first token to the decode replica's admission;\n"
+               "   KV xfer: link queue + latency + bytes / bandwidth; means per transferred request)\n");
 
     int api_header = 0;
     for (size_t i = 0; i < sc->n_deployments; i++) {

@@ -21,6 +21,8 @@ static void deployment_free(struct sim_deployment_cfg *d)
     mdl_dist_free(&d->batch_completion_s);
     free(d->class_success);
     d->class_success = NULL;
+    free(d->disagg);
+    d->disagg = NULL;
 }
 
 void sim_scenario_free(struct sim_scenario *s)

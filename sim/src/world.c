@@ -352,6 +352,12 @@ static int sample(struct sim_world *w, uint64_t k)
         row.replicas = d->n_replicas;
         double gpu_per_replica = t * d->gpu_usd_per_replica_s;
         row.cost_cum_usd = d->billed_usd + d->n_replicas * gpu_per_replica;
+        if (d->prefill_pool >= 0) {
+            /* The rows of a disaggregated deployment describe its decode
+             * pool; its cost includes the prefill pool's GPUs. */
+            const struct simi_deploy *p = &w->deploy[d->prefill_pool];
+            row.cost_cum_usd += p->n_replicas * t * p->gpu_usd_per_replica_s;
+        }
 
         /* Per-replica busy fractions first, so the deployment row can carry
          * their mean; the replica rows follow the deployment row. */
@@ -497,6 +503,8 @@ static int dispatch(struct sim_world *w, const struct sim_event *ev)
         return simi_serve_rl_wake(w, ev);
     case SIMI_EV_PREFETCH:
         return simi_source_prefetch(w, ev);
+    case SIMI_EV_KV_DONE:
+        return simi_disagg_event(w, ev);
     default:
         LLMSIM_ASSERT(!"unknown event kind");
         return LLMSIM_ESTATE;
@@ -563,6 +571,50 @@ double simi_replica_busy_s(const struct sim_world *w, const struct simi_replica 
     return b;
 }
 
+/* Adds busy GPU-seconds x peak FLOP/s (bytes/s) of deployment or pool d,
+ * busy for busy_s replica-seconds, to *fl and *by. */
+static void pool_caps(const struct sim_world *w, const struct simi_deploy *d, double busy_s, double *fl, double *by)
+{
+    (void)w;
+    const struct mdl_roofline *m = &d->cfg->roofline;
+    int fp8 = m->weights == MDL_DTYPE_FP8 && m->gpu.fp8_tflops > 0;
+    double peak = (fp8 ? m->gpu.fp8_tflops : m->gpu.bf16_tflops) * 1e12;
+    double gpu_s = busy_s * d->cfg->tp;
+    *fl += gpu_s * peak;
+    *by += gpu_s * m->gpu.bandwidth_gbs * 1e9;
+}
+
+/* Adds prefill pool p to its deployment's statistics s: its replicas are
+ * provisioned, billed and powered like the deployment's own. */
+static void add_pool(const struct sim_world *w, const struct simi_deploy *p, struct sim_deployment_stats *s,
+                     const struct sim_energy_cfg *en)
+{
+    double busy = 0;
+    for (int j = 0; j < p->n_replicas; j++)
+        busy += simi_replica_busy_s(w, &p->replicas[j]);
+    double prov = p->n_replicas * w->makespan_s;
+    s->prefill_busy_s = busy;
+    s->prefill_provisioned_s = prov;
+    s->busy_s += busy;
+    s->provisioned_s += prov;
+    s->gpu_cost_usd += prov * p->gpu_usd_per_replica_s;
+    s->gpu_busy_cost_usd += busy * p->gpu_usd_per_replica_s;
+    s->iterations += p->iterations;
+    s->preemptions += p->preemptions;
+    s->rejected += p->rejected;
+    s->output_tokens += p->output_tokens;
+    s->flops += p->flops;
+    s->bytes += p->bytes;
+    const struct sim_deployment_cfg *c = p->cfg;
+    if (en->enabled && c->has_gpu && isfinite(s->energy_kwh)) {
+        const struct mdl_gpu *g = &c->roofline.gpu;
+        double kwh = en->pue * c->tp * (g->idle_w * prov + (g->max_w - g->idle_w) * busy) / 3.6e6;
+        s->energy_kwh += kwh;
+        s->energy_usd += kwh * en->usd_per_kwh;
+        s->co2_g += kwh * en->g_co2_per_kwh;
+    }
+}
+
 void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -617,13 +669,24 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
             s->energy_usd = s->energy_kwh * en->usd_per_kwh;
             s->co2_g = s->energy_kwh * en->g_co2_per_kwh;
         }
-        if (c->kind == SIM_DEPLOY_SELF_HOSTED && c->latency_kind == MDL_LAT_ROOFLINE && s->busy_s > 0) {
-            const struct mdl_roofline *m = &c->roofline;
-            int fp8 = m->weights == MDL_DTYPE_FP8 && m->gpu.fp8_tflops > 0;
-            double peak = (fp8 ? m->gpu.fp8_tflops : m->gpu.bf16_tflops) * 1e12;
-            double gpu_s = s->busy_s * c->tp;
-            s->mfu = s->flops / (gpu_s * peak);
-            s->mbu = s->bytes / (gpu_s * m->gpu.bandwidth_gbs * 1e9);
+        s->prefill_busy_s = s->prefill_provisioned_s = NAN;
+        s->kv_transfers = d->kv_transfers;
+        s->kv_transfer_s = d->kv_transfer_s;
+        s->kv_wait_s = d->kv_wait_s;
+        if (c->kind == SIM_DEPLOY_SELF_HOSTED && c->latency_kind == MDL_LAT_ROOFLINE) {
+            /* MFU (MBU): FLOPs (bytes) over busy GPU-seconds x peak, summed
+             * over the pools of a disaggregated deployment. */
+            double fl_cap = 0, by_cap = 0;
+            pool_caps(w, d, s->busy_s, &fl_cap, &by_cap);
+            if (d->prefill_pool >= 0) {
+                const struct simi_deploy *p = &w->deploy[d->prefill_pool];
+                add_pool(w, p, s, en);
+                pool_caps(w, p, s->prefill_busy_s, &fl_cap, &by_cap);
+            }
+            if (fl_cap > 0) {
+                s->mfu = s->flops / fl_cap;
+                s->mbu = s->bytes / by_cap;
+            }
         }
     }
 }

@@ -51,7 +51,15 @@
  * k + 1 tokens per request, and yields tau = (1 - a^(k+1)) / (1 - a) tokens
  * per request on average; the engine uses that expectation (a request needs
  * ceil(remaining / tau) steps), and KV grows by tau slots per request per
- * step, accumulated fractionally. */
+ * step, accumulated fractionally.
+ *
+ * Disaggregated pools (world_disagg.c) use two hooks here: a prefill-pool
+ * replica hands a request over once its prefill emitted the first token
+ * (hand_off), keeping its KV blocks until the transfer ends; a decode-pool
+ * replica takes requests whose prompt was computed elsewhere at iteration
+ * boundaries (take_arrivals): a waiting one when a batch slot and the
+ * prompt's blocks are free (the transfer starts, the blocks allocated), a
+ * transferred one straight into the decode phase. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +113,11 @@ struct simi_batch {
      * evicted oldest preemption first, after the cache's entries */
     double kept_blocks;
     struct simi_fifo kept_q; /* request slots in preemption order (stale when their kept_blocks is 0) */
+    /* disaggregation */
+    uint8_t role;             /* enum simi_role of the deployment */
+    struct simi_fifo pending; /* decode pool: prefilled elsewhere, waiting for a slot and KV memory */
+    struct simi_fifo landed;  /* decode pool: KV transferred, to decode from the next iteration */
+    uint32_t incoming;        /* decode pool: admitted, KV blocks allocated, transfer under way or landed */
 };
 
 static double blocks_for(const struct simi_batch *b, double tokens)
@@ -198,6 +211,7 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
         d->replicas[j].batch = b;
         b->cfg = c;
+        b->role = d->role;
         b->is_static = c->scheduler == SIM_SCHED_STATIC || c->scheduler == SIM_SCHED_DYNAMIC;
         b->bs = c->block_tokens;
         b->cap_blocks = d->kv_cap_blocks;
@@ -226,6 +240,8 @@ void simi_batch_free(struct simi_deploy *d)
         simi_fifo_free(&b->waiting);
         simi_fifo_free(&b->prefill);
         simi_fifo_free(&b->kept_q);
+        simi_fifo_free(&b->pending);
+        simi_fifo_free(&b->landed);
         free(b->bucket);
         free(b->heap);
         sim_cache_free(b->pcache);
@@ -236,7 +252,7 @@ void simi_batch_free(struct simi_deploy *d)
 
 uint32_t simi_batch_waiting(const struct simi_replica *rp)
 {
-    return rp->batch ? rp->batch->waiting.len : 0;
+    return rp->batch ? rp->batch->waiting.len + rp->batch->pending.len : 0;
 }
 
 int simi_batch_has_room(const struct simi_replica *rp)
@@ -246,12 +262,12 @@ int simi_batch_has_room(const struct simi_replica *rp)
         return rp->current == SIMI_NONE;
     if (b->is_static)
         return !b->batch_open;
-    return b->n_running < (uint32_t)b->cfg->max_batch && free_blocks(b) >= 1;
+    return b->n_running + b->incoming < (uint32_t)b->cfg->max_batch && free_blocks(b) >= 1;
 }
 
 uint32_t simi_batch_running(const struct simi_replica *rp)
 {
-    return rp->batch ? rp->batch->n_running : 0;
+    return rp->batch ? rp->batch->n_running + rp->batch->incoming : 0;
 }
 
 double simi_batch_kv_frac(const struct simi_replica *rp)
@@ -910,6 +926,58 @@ static int finish_req(struct sim_world *w, struct simi_deploy *d, struct simi_ba
     return simi_finish(w, q);
 }
 
+/* Prefill pool: request q's prompt is computed and its first token out; it
+ * leaves the replica for a decode replica, its KV blocks staying allocated
+ * here until the transfer ends (simi_batch_release). */
+static int hand_off(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    double held = held_blocks(b, r);
+    prefix_unpin(w, b, r);
+    run_remove(w, b, q);
+    r->phase = SIMI_PH_QUEUED;
+    LLMSIM_ASSERT(d->running > 0);
+    d->running--;
+    struct simi_replica *rp = &d->replicas[r->replica];
+    LLMSIM_ASSERT(rp->load > 0);
+    rp->load--;
+    return simi_disagg_prefilled(w, d, q, held);
+}
+
+/* Decode pool, between iterations: transferred requests join the decode
+ * phase; then, while no preempted request waits (they go first, as in
+ * vLLM) and a batch slot and the prompt's blocks (plus the watermark next
+ * to other requests) are free, the oldest waiting request is admitted and
+ * its KV transfer starts. */
+static int take_arrivals(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    struct simi_batch *b = d->replicas[j].batch;
+    int rc;
+    while (b->landed.len > 0) {
+        uint32_t q = simi_fifo_pop(&b->landed);
+        LLMSIM_ASSERT(b->incoming > 0);
+        b->incoming--;
+        run_append(w, b, q);
+        if ((rc = dec_enter(b, &w->pool.slot[q], q)) != 0)
+            return rc;
+    }
+    while (b->waiting.len == 0 && b->pending.len > 0 && b->n_running + b->incoming < (uint32_t)b->cfg->max_batch) {
+        const struct simi_req *r = &w->pool.slot[fifo_peek(&b->pending)];
+        double need = blocks_for(b, r->prompt_need);
+        double reserve = b->n_running + b->incoming > 0 ? watermark(b) : 0.0;
+        if (need > free_blocks(b) - reserve)
+            break;
+        uint32_t q = simi_fifo_pop(&b->pending);
+        b->used_blocks += need;
+        b->incoming++;
+        d->waiting--;
+        d->running++;
+        if ((rc = simi_disagg_transfer(w, d, j, q)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
 {
     struct simi_replica *rp = &d->replicas[j];
@@ -924,7 +992,7 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
 
     struct sim_iter_record ir = {
         .replication = (int32_t)w->replication,
-        .deployment = (int32_t)(d - w->deploy),
+        .deployment = d->record_dep,
         .replica = j,
         .start_s = b->iter_start_s,
         .duration_s = w->now_s - b->iter_start_s,
@@ -977,6 +1045,11 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         if (r->generated >= r->output_tokens && !b->is_static) {
             b->used_blocks -= held_blocks(b, r);
             if ((rc = finish_req(w, d, b, q)) != 0)
+                return rc;
+            continue;
+        }
+        if (b->role == SIMI_ROLE_PREFILL) {
+            if ((rc = hand_off(w, d, b, q)) != 0)
                 return rc;
             continue;
         }
@@ -1066,6 +1139,11 @@ static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
     const struct sim_deployment_cfg *c = d->cfg;
     if (b->in_iter)
         return 0;
+    if (b->role == SIMI_ROLE_DECODE) {
+        int rc = take_arrivals(w, d, j);
+        if (rc)
+            return rc;
+    }
     if (b->is_static && !b->batch_open) {
         if (b->waiting.len == 0)
             return 0;
@@ -1104,8 +1182,10 @@ int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint3
     r->preemptions = 0;
     r->kept_blocks = 0;
     r->kept_from = 0;
-    /* A request that cannot fit one replica's KV memory even alone never runs. */
-    if (blocks_for(b, (double)r->prompt_need + r->output_tokens) > b->cap_blocks) {
+    /* A request that cannot fit one replica's KV memory even alone never
+     * runs (a prefill pool keeps the prompt only). */
+    double out = b->role == SIMI_ROLE_PREFILL ? 0.0 : r->output_tokens;
+    if (blocks_for(b, (double)r->prompt_need + out) > b->cap_blocks) {
         r->flags |= SIM_RF_REJECTED;
         r->start_s = r->first_token_s = r->done_s = w->now_s;
         d->rejected++;
@@ -1120,9 +1200,39 @@ int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint3
     return maybe_start(w, d, j);
 }
 
+int simi_batch_accept(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
+{
+    struct simi_batch *b = d->replicas[j].batch;
+    LLMSIM_ASSERT(b->role == SIMI_ROLE_DECODE);
+    struct simi_req *r = &w->pool.slot[q];
+    r->replica = j;
+    r->phase = SIMI_PH_QUEUED;
+    d->waiting++;
+    int rc = simi_fifo_push(&b->pending, q);
+    if (rc)
+        return rc;
+    return maybe_start(w, d, j);
+}
+
+int simi_batch_land(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
+{
+    int rc = simi_fifo_push(&d->replicas[j].batch->landed, q);
+    if (rc)
+        return rc;
+    return maybe_start(w, d, j);
+}
+
+int simi_batch_release(struct sim_world *w, struct simi_deploy *d, int j, double blocks)
+{
+    struct simi_batch *b = d->replicas[j].batch;
+    b->used_blocks -= blocks;
+    LLMSIM_ASSERT(b->used_blocks > -0.5);
+    return maybe_start(w, d, j);
+}
+
 int simi_batch_event(struct sim_world *w, const struct sim_event *ev)
 {
-    LLMSIM_ASSERT(ev->target < w->n_deploy);
+    LLMSIM_ASSERT(ev->target < w->n_deploy_all);
     struct simi_deploy *d = &w->deploy[ev->target];
     int j = (int)ev->payload;
     LLMSIM_ASSERT(j >= 0 && j < d->n_replicas);

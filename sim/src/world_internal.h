@@ -9,7 +9,9 @@
  *   world_serve.c   deployments: api endpoints and self-hosted replicas with
  *                   their FIFO queues and replica routing;
  *   world_batch.c   the batching schedulers (static, dynamic, continuous with
- *                   optional chunked prefill), KV memory and preemption.
+ *                   optional chunked prefill), KV memory and preemption;
+ *   world_disagg.c  prefill/decode disaggregation: the hand-off from a
+ *                   prefill replica to a decode replica and the KV transfer.
  * Functions shared between them carry the internal prefix simi_.
  *
  * Everything that outlives one event is referred to by index, never by
@@ -25,7 +27,14 @@
  *   SIMI_EV_ITER_END    target = deployment, payload = replica: a batch iteration ends
  *   SIMI_EV_TURN        target -, payload = session slot: the session's next turn arrives
  *   SIMI_EV_PREFETCH    target -, payload = session slot | hit << 32: a prefetched guess goes out
- *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out */
+ *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out
+ *   SIMI_EV_KV_DONE     target = deployment, payload = request slot: its KV cache reached its
+ *                       decode replica
+ *
+ * A disaggregated deployment d (cfg->disagg) is its decode pool; its
+ * prefill pool is one more struct simi_deploy after the scenario's
+ * deployments (w->deploy[d->prefill_pool], index >= w->n_deploy), whose
+ * requests keep r->deployment = d. */
 #ifndef LLMSIM_WORLD_INTERNAL_H
 #define LLMSIM_WORLD_INTERNAL_H
 
@@ -66,7 +75,8 @@ enum simi_event_kind {
     SIMI_EV_RETRY,      /* target = deployment, payload = request slot: retry after a 429 */
     SIMI_EV_BATCH_TIMER, /* target = deployment, payload = replica (dynamic batching) */
     SIMI_EV_RL_WAKE,     /* target = deployment: the client-side rate-limit queue may send */
-    SIMI_EV_PREFETCH     /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
+    SIMI_EV_PREFETCH,    /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
+    SIMI_EV_KV_DONE      /* target = deployment, payload = request slot: KV cache transferred */
 };
 
 /* One request on its way through the world.  Times are absolute. */
@@ -129,9 +139,21 @@ struct simi_req {
     double prior_gpu_usd, prior_nocache_usd;
     /* prefetch: the time the user's message comes (a hit), else the arrival */
     double user_s;
+    /* disaggregation (world_disagg.c): while its KV cache waits for and
+     * crosses the link, the prefill replica still holding it and how many
+     * blocks */
+    uint32_t xfer_src;
+    uint32_t xfer_blocks;
 };
 
 enum simi_phase { SIMI_PH_QUEUED = 0, SIMI_PH_PREFILL, SIMI_PH_DECODE };
+
+/* What the replicas of a deployment do (world_disagg.c). */
+enum simi_role {
+    SIMI_ROLE_BOTH = 0, /* prefill and decode (colocated) */
+    SIMI_ROLE_PREFILL,  /* prefill pool: a request leaves after its first token */
+    SIMI_ROLE_DECODE    /* decode pool: requests arrive with their prompt computed elsewhere */
+};
 
 struct simi_batch; /* world_batch.c */
 
@@ -197,6 +219,14 @@ struct simi_deploy {
     uint64_t calls;               /* answers it gave (each cascade tier counts) */
     uint64_t escalated;           /* of those, judged failed and passed to the next tier */
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
+    /* disaggregation (world_disagg.c) */
+    uint8_t role;                 /* enum simi_role */
+    int32_t record_dep;           /* deployment index in records: its own, or the parent's for a pool */
+    int32_t prefill_pool;         /* decode pool: index of its prefill pool in w->deploy, else -1 */
+    double *link_free_s;          /* decode pool: when each prefill replica's link is free (owned) */
+    uint64_t kv_transfers;        /* decode pool: transfers finished */
+    double kv_transfer_s;         /* ... sum of their times (link queue + latency + bytes / bandwidth) */
+    double kv_wait_s;             /* ... sum of their waits for a decode slot (first token to transfer) */
 };
 
 /* A multi-turn session between its turns (world_source.c). */
@@ -271,8 +301,9 @@ struct sim_world {
     double last_arrival_s;      /* time of the latest scheduled arrival */
 
     /* deployments */
-    size_t n_deploy;
-    struct simi_deploy *deploy;             /* owned */
+    size_t n_deploy;                        /* the scenario's */
+    size_t n_deploy_all;                    /* n_deploy + prefill pools of disaggregated ones */
+    struct simi_deploy *deploy;             /* n_deploy_all, owned */
     struct sim_deployment_stats *dep_stats; /* filled by sim_world_stats, owned */
 
     struct simi_pool pool;
@@ -392,5 +423,31 @@ uint32_t simi_batch_running(const struct simi_replica *rp);
 double simi_batch_kv_frac(const struct simi_replica *rp);
 /* Tokens held by a replica's prefix cache (0 without one). */
 double simi_batch_cache_tokens(const struct simi_replica *rp);
+/* Decode pool: request q, prefilled elsewhere (its KV cache still there),
+ * waits at replica j for a batch slot and KV memory. */
+int simi_batch_accept(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q);
+/* Decode pool: request q's KV cache reached replica j (its blocks were
+ * allocated when the transfer started); it decodes from the next iteration. */
+int simi_batch_land(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q);
+/* Prefill pool: replica j frees the blocks of a KV cache it sent. */
+int simi_batch_release(struct sim_world *w, struct simi_deploy *d, int j, double blocks);
+
+/* world_serve.c */
+/* The replica of deployment d that request r joins (replica_routing). */
+int simi_choose_replica(struct simi_deploy *d, const struct simi_req *r, const struct sim_world *w);
+
+/* world_disagg.c */
+/* Sets up the prefill pool p of disaggregated deployment d. */
+int simi_disagg_init(struct sim_world *w, struct simi_deploy *d, struct simi_deploy *p, struct llmsim_error *err);
+void simi_disagg_free(struct simi_deploy *d);
+/* A new request for disaggregated deployment d: to a prefill replica. */
+int simi_disagg_dispatch(struct sim_world *w, struct simi_deploy *d, uint32_t q);
+/* Prefill replica r->replica of pool p computed request q's prompt and
+ * emitted its first token; it still holds `blocks` KV blocks of it. */
+int simi_disagg_prefilled(struct sim_world *w, struct simi_deploy *p, uint32_t q, double blocks);
+/* Decode replica j of d admitted request q: its KV cache starts its way. */
+int simi_disagg_transfer(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q);
+/* SIMI_EV_KV_DONE. */
+int simi_disagg_event(struct sim_world *w, const struct sim_event *ev);
 
 #endif

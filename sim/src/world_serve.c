@@ -31,20 +31,65 @@ static int bad(struct llmsim_error *err, const struct sim_deployment_cfg *c, con
     return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0, "deployment %s: %s", c->name, what);
 }
 
+/* Replicas, routing stream and batching state of a self-hosted deployment
+ * (or a prefill pool) with configuration c. */
+static int init_self_hosted(struct sim_world *w, struct simi_deploy *d, const struct sim_deployment_cfg *c,
+                            struct llmsim_error *err)
+{
+    if (c->latency_kind != MDL_LAT_SERVICE_TIME && c->latency_kind != MDL_LAT_LINEAR &&
+        c->latency_kind != MDL_LAT_ROOFLINE)
+        return bad(err, c,
+                   "a self-hosted deployment needs the service_time, linear or roofline "
+                   "latency model");
+    if (c->replicas < 1 || c->replicas > SIM_MAX_REPLICAS)
+        return bad(err, c, "replicas must be between 1 and 4096");
+    if (c->tp < 1)
+        return bad(err, c, "tp must be >= 1");
+    if (!(isfinite(c->gpu_hour_usd) && c->gpu_hour_usd >= 0))
+        return bad(err, c, "gpu_hour_usd must be finite and >= 0");
+    if (c->scheduler == SIM_SCHED_NONE && c->latency_kind == MDL_LAT_ROOFLINE)
+        return bad(err, c, "the roofline model times batch iterations; use a batching scheduler");
+    if (c->scheduler != SIM_SCHED_NONE && c->latency_kind == MDL_LAT_SERVICE_TIME)
+        return bad(err, c, "service_time latency applies to scheduler none");
+    if ((unsigned)c->replica_routing > SIM_RR_PREFIX_AFFINITY)
+        return bad(err, c, "unknown replica routing");
+    d->n_replicas = c->replicas;
+    d->gpu_usd_per_replica_s = c->tp * c->gpu_hour_usd / 3600.0;
+    d->replicas = calloc((size_t)d->n_replicas, sizeof *d->replicas);
+    if (d->replicas == NULL)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    for (int j = 0; j < d->n_replicas; j++)
+        d->replicas[j].current = SIMI_NONE;
+    /* A prefill pool routes with a stream of its own, so that adding one
+     * leaves the decode pool's draws alone. */
+    d->rng_replica = simi_stream(w, d->role == SIMI_ROLE_PREFILL ? "prefill" : "deployment", c->name, "replica");
+    if (d->rng_replica == NULL)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    d->kv_cap_blocks = INFINITY;
+    if (c->scheduler != SIM_SCHED_NONE)
+        return simi_batch_init(w, d, err);
+    return 0;
+}
+
 int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
 {
     const struct sim_scenario *sc = w->sc;
     if (sc->n_deployments == 0 || sc->deployments == NULL)
         return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0, "no deployments");
-    w->deploy = calloc(sc->n_deployments, sizeof *w->deploy);
+    size_t pools = 0;
+    for (size_t i = 0; i < sc->n_deployments; i++)
+        pools += sc->deployments[i].kind == SIM_DEPLOY_SELF_HOSTED && sc->deployments[i].disagg != NULL;
+    w->deploy = calloc(sc->n_deployments + pools, sizeof *w->deploy);
     if (w->deploy == NULL)
         return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
-    w->n_deploy = sc->n_deployments;
+    w->n_deploy = w->n_deploy_all = sc->n_deployments;
 
     for (size_t i = 0; i < w->n_deploy; i++) {
         const struct sim_deployment_cfg *c = &sc->deployments[i];
         struct simi_deploy *d = &w->deploy[i];
         d->cfg = c;
+        d->record_dep = (int32_t)i;
+        d->prefill_pool = -1;
         if (c->kind == SIM_DEPLOY_API) {
             if (c->latency_kind != MDL_LAT_API)
                 return bad(err, c, "an api deployment needs the api latency model");
@@ -56,37 +101,18 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
             if (d->rng_batch == NULL || d->rng_retry == NULL)
                 return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
         } else if (c->kind == SIM_DEPLOY_SELF_HOSTED) {
-            if (c->latency_kind != MDL_LAT_SERVICE_TIME && c->latency_kind != MDL_LAT_LINEAR &&
-                c->latency_kind != MDL_LAT_ROOFLINE)
-                return bad(err, c,
-                           "a self-hosted deployment needs the service_time, linear or roofline "
-                           "latency model");
-            if (c->replicas < 1 || c->replicas > SIM_MAX_REPLICAS)
-                return bad(err, c, "replicas must be between 1 and 4096");
-            if (c->tp < 1)
-                return bad(err, c, "tp must be >= 1");
-            if (!(isfinite(c->gpu_hour_usd) && c->gpu_hour_usd >= 0))
-                return bad(err, c, "gpu_hour_usd must be finite and >= 0");
-            if (c->scheduler == SIM_SCHED_NONE && c->latency_kind == MDL_LAT_ROOFLINE)
-                return bad(err, c, "the roofline model times batch iterations; use a batching scheduler");
-            if (c->scheduler != SIM_SCHED_NONE && c->latency_kind == MDL_LAT_SERVICE_TIME)
-                return bad(err, c, "service_time latency applies to scheduler none");
-            if ((unsigned)c->replica_routing > SIM_RR_PREFIX_AFFINITY)
-                return bad(err, c, "unknown replica routing");
-            d->n_replicas = c->replicas;
-            d->gpu_usd_per_replica_s = c->tp * c->gpu_hour_usd / 3600.0;
-            d->replicas = calloc((size_t)d->n_replicas, sizeof *d->replicas);
-            if (d->replicas == NULL)
-                return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
-            for (int j = 0; j < d->n_replicas; j++)
-                d->replicas[j].current = SIMI_NONE;
-            d->rng_replica = simi_stream(w, "deployment", c->name, "replica");
-            if (d->rng_replica == NULL)
-                return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
-            d->kv_cap_blocks = INFINITY;
-            if (c->scheduler != SIM_SCHED_NONE) {
-                int rc = simi_batch_init(w, d, err);
-                if (rc)
+            d->role = c->disagg != NULL ? SIMI_ROLE_DECODE : SIMI_ROLE_BOTH;
+            int rc = init_self_hosted(w, d, c, err);
+            if (rc)
+                return rc;
+            if (c->disagg != NULL) {
+                struct simi_deploy *p = &w->deploy[w->n_deploy_all];
+                d->prefill_pool = (int32_t)w->n_deploy_all++;
+                p->cfg = &c->disagg->prefill;
+                p->role = SIMI_ROLE_PREFILL;
+                p->record_dep = (int32_t)i;
+                p->prefill_pool = -1;
+                if ((rc = init_self_hosted(w, p, p->cfg, err)) != 0 || (rc = simi_disagg_init(w, d, p, err)) != 0)
                     return rc;
             }
         } else {
@@ -101,8 +127,9 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
 
 void simi_serve_free(struct sim_world *w)
 {
-    for (size_t i = 0; w->deploy != NULL && i < w->n_deploy; i++) {
+    for (size_t i = 0; w->deploy != NULL && i < w->n_deploy_all; i++) {
         struct simi_deploy *d = &w->deploy[i];
+        simi_disagg_free(d);
         gsl_rng_free(d->rng_latency);
         gsl_rng_free(d->rng_replica);
         gsl_rng_free(d->rng_batch);
@@ -118,7 +145,7 @@ void simi_serve_free(struct sim_world *w)
     }
     free(w->deploy);
     w->deploy = NULL;
-    w->n_deploy = 0;
+    w->n_deploy = w->n_deploy_all = 0;
 }
 
 
@@ -190,8 +217,7 @@ static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r
     return best;
 }
 
-/* The replica a request joins when queues are per replica. */
-static int choose_replica(struct simi_deploy *d, const struct simi_req *r, const struct sim_world *w)
+int simi_choose_replica(struct simi_deploy *d, const struct simi_req *r, const struct sim_world *w)
 {
     switch (d->cfg->replica_routing) {
     case SIM_RR_PREFIX_AFFINITY:
@@ -278,6 +304,12 @@ static int rl_admit(struct simi_deploy *d, const struct simi_req *r, double now,
     return 1;
 }
 
+/* Where a new request for d queues: its prefill pool when disaggregated. */
+static const struct simi_deploy *front(const struct simi_deploy *d)
+{
+    return d->prefill_pool >= 0 ? d + (d->prefill_pool - d->record_dep) : d;
+}
+
 void simi_note_admit(struct sim_world *w, struct simi_deploy *d)
 {
     if (d->admissions > 0) {
@@ -290,6 +322,7 @@ void simi_note_admit(struct sim_world *w, struct simi_deploy *d)
 
 uint32_t simi_ahead(const struct simi_deploy *d)
 {
+    d = front(d);
     uint32_t ahead = d->waiting;
     if (ahead > 0 || d->cfg->kind != SIM_DEPLOY_SELF_HOSTED)
         return ahead;
@@ -308,6 +341,7 @@ double simi_expected_wait_s(const struct sim_world *w, const struct simi_deploy 
 {
     (void)w;
     uint32_t ahead = simi_ahead(d);
+    d = front(d);
     if (ahead == 0)
         return 0.0;
     if (d->admissions < 2)
@@ -449,7 +483,9 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
         d->waiting++;
         return simi_fifo_push(&d->shared, q);
     }
-    int j = choose_replica(d, r, w);
+    if (d->prefill_pool >= 0)
+        return simi_disagg_dispatch(w, d, q);
+    int j = simi_choose_replica(d, r, w);
     struct simi_replica *rp = &d->replicas[j];
     rp->load++;
     if (rp->batch != NULL)

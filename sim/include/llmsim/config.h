@@ -164,6 +164,8 @@ struct sim_prompt_cache_cfg {
     int shard_by_prefix;     /* 1: shard = hash of the first prefix; 0: uniformly at random */
 };
 
+struct sim_disagg_cfg;
+
 struct sim_deployment_cfg {
     char name[SIM_NAME_MAX];
     enum sim_deploy_kind kind;
@@ -218,6 +220,30 @@ struct sim_deployment_cfg {
     int has_quality;                /* success probabilities given */
     double success[SIM_N_DIFFICULTY]; /* probability of a successful answer by difficulty */
     double *class_success;          /* per class (n_classes, owned), NaN = by difficulty; NULL = none */
+    /* Prefill/decode disaggregation (owned; NULL = prefill and decode share
+     * every replica).  When set, this struct describes the decode pool
+     * (gpu, tp, replicas, KV budget, scheduler) and disagg->prefill the
+     * prefill pool; see struct sim_disagg_cfg. */
+    struct sim_disagg_cfg *disagg;
+};
+
+/* A disaggregated self-hosted deployment (Splitwise, Patel et al., ISCA
+ * 2024; DistServe, Zhong et al., OSDI 2024): the same model on a prefill
+ * pool and a decode pool.  A request is prefilled on a prefill replica,
+ * whose iteration emits its first token; it then waits at a decode replica
+ * (chosen by the deployment's replica_routing) until that replica has a
+ * batch slot and KV memory for the prompt, and its KV cache,
+ * kv_bytes_per_token x prompt tokens, crosses the prefill replica's link:
+ * one FIFO link per prefill replica, busy bytes / bandwidth per transfer,
+ * each arriving latency after its bytes are sent.  The prefill replica
+ * holds the blocks until the transfer ends (DistServe's pull). */
+struct sim_disagg_cfg {
+    struct sim_deployment_cfg prefill; /* the prefill pool: a copy of the deployment with its gpu, tp,
+                                          replicas, gpu_hour_usd, gpu_memory_utilization and batch
+                                          limits; disagg and class_success NULL */
+    double link_bytes_per_s;           /* bandwidth of one prefill replica's link, bytes/s (> 0) */
+    double link_latency_s;             /* latency of one transfer, seconds (>= 0) */
+    double kv_bytes_per_token;         /* KV bytes one prompt token moves (model and kv dtype) */
 };
 
 enum sim_routing_policy {

@@ -63,6 +63,13 @@ struct sim_deployment_stats {
     double cache_unread_write_usd; /* write cost of entries that left (or remain) without a read */
     uint64_t cache_unread_writes;  /* such entries */
     double cache_tokens;           /* tokens resident at the end, over all shards */
+    /* prefill/decode disaggregation (cfg->disagg): the figures above add
+     * both pools; these tell them apart (NaN and 0 when colocated) */
+    double prefill_busy_s;         /* replica-seconds the prefill pool spent serving */
+    double prefill_provisioned_s;  /* replica-seconds of the prefill pool provisioned */
+    uint64_t kv_transfers;         /* KV caches sent from the prefill to the decode pool */
+    double kv_transfer_s;          /* sum of their transfer times (link queue + latency + bytes / bandwidth) */
+    double kv_wait_s;              /* sum of their waits for a decode slot and memory (first token to send) */
 };
 
 struct sim_world_stats {

@@ -1496,8 +1496,11 @@ static int finish_disaggregated(struct scn_ctx *c, const struct yn_node *dn, str
     }
     if (rc == 0 && (d->scheduler != SIM_SCHED_CONTINUOUS || g->prefill.scheduler != SIM_SCHED_CONTINUOUS))
         rc = scn_fail(c, v, "disaggregated pools need scheduler continuous (iteration-level batching)");
-    if (rc == 0 && (d->latency_kind != MDL_LAT_ROOFLINE || g->prefill.latency_kind != MDL_LAT_ROOFLINE))
-        rc = scn_fail(c, v, "disaggregated pools need the roofline latency model (give 'gpu' and 'model')");
+    if (rc == 0 && d->latency_kind != MDL_LAT_ROOFLINE && d->latency_kind != MDL_LAT_LINEAR)
+        rc = scn_fail(c, v, "disaggregated pools need the roofline or linear latency model");
+    if (rc == 0 && !d->has_llm)
+        rc = scn_fail(c, v, "disaggregated pools need the deployment's 'model' (its KV bytes per token size "
+                            "the transfers)");
     if (rc == 0 && (g->prefill.roofline.llm.layers != d->roofline.llm.layers))
         rc = scn_fail(c, v, "both pools serve the deployment's model");
     scn_path_pop(c, m);

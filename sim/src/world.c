@@ -673,16 +673,16 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
         s->kv_transfers = d->kv_transfers;
         s->kv_transfer_s = d->kv_transfer_s;
         s->kv_wait_s = d->kv_wait_s;
+        double own_busy_s = s->busy_s;
+        if (d->prefill_pool >= 0)
+            add_pool(w, &w->deploy[d->prefill_pool], s, en);
         if (c->kind == SIM_DEPLOY_SELF_HOSTED && c->latency_kind == MDL_LAT_ROOFLINE) {
             /* MFU (MBU): FLOPs (bytes) over busy GPU-seconds x peak, summed
              * over the pools of a disaggregated deployment. */
             double fl_cap = 0, by_cap = 0;
-            pool_caps(w, d, s->busy_s, &fl_cap, &by_cap);
-            if (d->prefill_pool >= 0) {
-                const struct simi_deploy *p = &w->deploy[d->prefill_pool];
-                add_pool(w, p, s, en);
-                pool_caps(w, p, s->prefill_busy_s, &fl_cap, &by_cap);
-            }
+            pool_caps(w, d, own_busy_s, &fl_cap, &by_cap);
+            if (d->prefill_pool >= 0)
+                pool_caps(w, &w->deploy[d->prefill_pool], s->prefill_busy_s, &fl_cap, &by_cap);
             if (fl_cap > 0) {
                 s->mfu = s->flops / fl_cap;
                 s->mbu = s->bytes / by_cap;

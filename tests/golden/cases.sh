@@ -17,6 +17,7 @@ GOLDEN_CASES=(
 "capacity-70b-h100-tp4|scenarios/examples/capacity-70b-h100-tp4.yaml|--replications 2 --set horizon.duration_s=900"
 "capacity-70b-h200-tp2|scenarios/examples/capacity-70b-h200-tp2.yaml|--replications 2 --set horizon.duration_s=900"
 "energy-70b|scenarios/examples/energy-70b.yaml|--replications 2 --set horizon.duration_s=900"
+"disaggregated-70b|scenarios/examples/disaggregated-70b.yaml|--replications 2 --set horizon.duration_s=900"
 "chat-sessions|scenarios/examples/chat-sessions.yaml|--replications 2 --set horizon.duration_s=900"
 "hybrid-spillover|scenarios/examples/hybrid-spillover.yaml|--replications 2 --set horizon.duration_s=600"
 "levers-rag-api|scenarios/examples/levers-rag-api.yaml|--replications 1 --set horizon.duration_s=600"

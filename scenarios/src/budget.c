@@ -225,6 +225,11 @@ static int check_time_dists(struct scn_ctx *c, const struct yn_node *root, const
         if ((rc = check_time_dist(c, root, &sc->workload.sessions.think_time_s, 1, k, 3)) != 0)
             return rc;
     }
+    if (sc->workload.process == SIM_ARRIVAL_CLOSED) {
+        static const char *const k[] = {"workload", "arrivals", "think_time_s"};
+        if ((rc = check_time_dist(c, root, &sc->workload.closed.think_time_s, 1, k, 3)) != 0)
+            return rc;
+    }
     for (size_t i = 0; i < sc->n_deployments; i++) {
         const struct sim_deployment_cfg *d = &sc->deployments[i];
         if (d->latency_kind == MDL_LAT_SERVICE_TIME) {

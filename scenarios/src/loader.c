@@ -186,6 +186,15 @@ static const struct scn_key profile_keys[] = {
     {"start_day", SCN_K_INT, OFF(struct sim_diurnal_cfg, start_day), 0, 6, 0, NULL},
 };
 
+/* Fails at key `key` of mapping v (the key's own path and place). */
+static int fail_at_key(struct scn_ctx *c, const struct yn_node *v, const char *key, const char *msg)
+{
+    size_t m = scn_path_push(c, key);
+    int rc = scn_fail(c, yn_get(v, key), "%s", msg);
+    scn_path_pop(c, m);
+    return rc;
+}
+
 /* profile: {peak_per_s, trough_per_s, peak_hour} or {hourly_per_s: [24 or
  * 168]}, with optional weekly, start_hour, start_day. */
 static int h_profile(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -197,30 +206,37 @@ static int h_profile(struct scn_ctx *c, const struct yn_node *v, void *obj)
         return rc;
     const struct yn_node *table = yn_get(v, "hourly_per_s"), *peak = yn_get(v, "peak_per_s"),
                          *trough = yn_get(v, "trough_per_s"), *hour = yn_get(v, "peak_hour");
+    char msg[200];
     if (table && (peak || trough || hour))
-        return scn_fail(c, peak ? peak : trough ? trough : hour,
-                        "give either hourly_per_s or {peak_per_s, trough_per_s, peak_hour}, not both");
+        return fail_at_key(c, v, peak ? "peak_per_s" : trough ? "trough_per_s" : "peak_hour",
+                           "give either hourly_per_s or {peak_per_s, trough_per_s, peak_hour}, not both");
     if (!table) {
         if (!(peak && trough && hour))
             return scn_fail(c, v,
                             "a diurnal profile needs hourly_per_s, or all of peak_per_s, trough_per_s and "
                             "peak_hour (missing '%s')",
                             !peak ? "peak_per_s" : !trough ? "trough_per_s" : "peak_hour");
-        if (d->peak_hour >= 24)
-            return scn_fail(c, hour, "peak_hour must be in [0, 24), got %g", d->peak_hour);
-        if (d->trough_per_s > d->peak_per_s)
-            return scn_fail(c, trough, "trough_per_s (%g) is above peak_per_s (%g)", d->trough_per_s,
-                            d->peak_per_s);
+        if (d->peak_hour >= 24) {
+            snprintf(msg, sizeof msg, "peak_hour must be in [0, 24), got %g", d->peak_hour);
+            return fail_at_key(c, v, "peak_hour", msg);
+        }
+        if (d->trough_per_s > d->peak_per_s) {
+            snprintf(msg, sizeof msg, "trough_per_s (%g) is above peak_per_s (%g)", d->trough_per_s,
+                     d->peak_per_s);
+            return fail_at_key(c, v, "trough_per_s", msg);
+        }
         d->shape = SIM_DIURNAL_SINE;
     }
-    if (d->start_hour >= 24)
-        return scn_fail(c, yn_get(v, "start_hour"), "start_hour must be in [0, 24), got %g", d->start_hour);
+    if (d->start_hour >= 24) {
+        snprintf(msg, sizeof msg, "start_hour must be in [0, 24), got %g", d->start_hour);
+        return fail_at_key(c, v, "start_hour", msg);
+    }
     if (d->has_weekly && d->n_hours == SIM_HOURS_PER_WEEK)
-        return scn_fail(c, yn_get(v, "weekly"),
-                        "a 168-hour table already gives every hour of the week; drop weekly (or give 24 rates)");
+        return fail_at_key(c, v, "weekly",
+                           "a 168-hour table already gives every hour of the week; drop weekly (or give 24 rates)");
     if (yn_get(v, "start_day") && !d->has_weekly && d->n_hours != SIM_HOURS_PER_WEEK)
-        return scn_fail(c, yn_get(v, "start_day"),
-                        "start_day needs a weekly profile (weekly multipliers or a 168-hour table)");
+        return fail_at_key(c, v, "start_day",
+                           "start_day needs a weekly profile (weekly multipliers or a 168-hour table)");
     return 0;
 }
 

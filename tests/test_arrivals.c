@@ -92,16 +92,20 @@ static void recs_free(struct recs *c)
 /* A scenario with the given arrivals and horizon, one class, served by an
  * api deployment (fast and unbounded: arrivals tests) or one FIFO server
  * with exponential service of mean 0.1 s (closed tests). */
-static void run_seed(const char *arrivals, const char *horizon, int fifo, uint64_t seed, struct recs *out)
+static void run_seed(const char *arrivals, const char *horizon, int fifo, uint64_t seed,
+                     struct recs *out)
 {
     char yaml[4096];
-    const char *dep = fifo ? "  - {name: srv, kind: self-hosted, replicas: 1, gpu_hour_usd: 1, scheduler: {policy: none},\n"
-                             "     latency: {model: service_time, service_time_s: {dist: exponential, mean: 0.1}}}\n"
+    const char *dep = fifo ? "  - {name: srv, kind: self-hosted, replicas: 1, gpu_hour_usd: 1, "
+                             "scheduler: {policy: none},\n"
+                             "     latency: {model: service_time, service_time_s: {dist: "
+                             "exponential, mean: 0.1}}}\n"
                            : "  - {name: api, kind: api, model: claude-haiku-4-5}\n";
-    snprintf(yaml, sizeof yaml,
-             "name: arrivals\nseed: 31\nhorizon: %s\nworkload:\n  arrivals: %s\n  classes:\n"
-             "    - {name: q, prompt: [{segment: q, tokens: 50}], output_tokens: 5}\ndeployments:\n%s",
-             horizon, arrivals, dep);
+    snprintf(
+        yaml, sizeof yaml,
+        "name: arrivals\nseed: 31\nhorizon: %s\nworkload:\n  arrivals: %s\n  classes:\n"
+        "    - {name: q, prompt: [{segment: q, tokens: 50}], output_tokens: 5}\ndeployments:\n%s",
+        horizon, arrivals, dep);
     struct sim_scenario sc;
     tu_load_yaml(&sc, yaml, NULL, 0);
     sc.seed = seed;
@@ -157,7 +161,8 @@ START_TEST(test_diurnal_sine_day)
     /* 24 hours from 06:30 (a fractional start, so segment edges are not
      * multiples of 3600 s of virtual time), peak 1.2/s at 14:00, trough 0.2/s. */
     struct recs c;
-    run_yaml("{process: diurnal, profile: {peak_per_s: 1.2, trough_per_s: 0.2, peak_hour: 14, start_hour: 6.5}}",
+    run_yaml("{process: diurnal, profile: {peak_per_s: 1.2, trough_per_s: 0.2, peak_hour: 14, "
+             "start_hour: 6.5}}",
              "{duration_s: 86400}", 0, &c);
     double o[24], e[24], wrong[24], zmax;
     hour_counts(&c, o, 24);
@@ -172,7 +177,8 @@ START_TEST(test_diurnal_sine_day)
     /* The mean rate: (1.2 + 0.2) / 2 over the day. */
     ck_assert_msg(fabs((double)c.n - 0.7 * 86400) <= 3.29 * sqrt(0.7 * 86400), "%zu arrivals", c.n);
     double zw;
-    ck_assert_msg(chi2(o, wrong, 24, &zw) > crit, "a profile with the peak at 02:00 is not rejected");
+    ck_assert_msg(chi2(o, wrong, 24, &zw) > crit,
+                  "a profile with the peak at 02:00 is not rejected");
     recs_free(&c);
 }
 END_TEST
@@ -180,8 +186,9 @@ END_TEST
 START_TEST(test_diurnal_table_week)
 {
     /* A 24-hour table with weekly multipliers, from Friday 06:00, a week. */
-    static const double table[24] = {0.02, 0.015, 0.01, 0.01, 0.01, 0.015, 0.03, 0.05, 0.08, 0.1, 0.11, 0.12,
-                                     0.12, 0.12, 0.125, 0.12, 0.11, 0.1, 0.09, 0.08, 0.07, 0.05, 0.04, 0.03};
+    static const double table[24] = {0.02, 0.015, 0.01, 0.01, 0.01, 0.015, 0.03,  0.05,
+                                     0.08, 0.1,   0.11, 0.12, 0.12, 0.12,  0.125, 0.12,
+                                     0.11, 0.1,   0.09, 0.08, 0.07, 0.05,  0.04,  0.03};
     static const double weekly[7] = {1.0, 1.05, 1.1, 1.05, 0.95, 0.45, 0.4};
     char arr[1024];
     int len = snprintf(arr, sizeof arr, "{process: diurnal, profile: {hourly_per_s: [");
@@ -205,7 +212,8 @@ START_TEST(test_diurnal_table_week)
     ck_assert_msg(x <= crit, "X^2 = %g over 168 hours, 0.999 quantile %g", x, crit);
     ck_assert_msg(zmax <= zcrit, "an hour off by %g sd (bound %g)", zmax, zcrit);
     double zf;
-    ck_assert_msg(chi2(o, flat, 168, &zf) > crit, "ignoring the weekly multipliers is not rejected");
+    ck_assert_msg(chi2(o, flat, 168, &zf) > crit,
+                  "ignoring the weekly multipliers is not rejected");
     recs_free(&c);
 }
 END_TEST
@@ -223,7 +231,8 @@ START_TEST(test_mmpp_mean_and_dispersion)
     double total = 0, vr[R], vm = 0, vv = 0;
     for (int k = 0; k < R; k++) {
         struct recs c;
-        run_seed("{process: poisson, rate_per_s: 2, mmpp: {multipliers: [0.5, 4], mean_sojourn_s: [30, 6]}}",
+        run_seed("{process: poisson, rate_per_s: 2, mmpp: {multipliers: [0.5, 4], mean_sojourn_s: "
+                 "[30, 6]}}",
                  "{duration_s: 20000}", 0, 100 + (uint64_t)k, &c);
         total += (double)c.n;
         /* The sample variance of the counts in NW windows of tau. */
@@ -243,8 +252,8 @@ START_TEST(test_mmpp_mean_and_dispersion)
     }
     /* The mean rate: R independent counts, exact mean and variance. */
     double z = (total - R * lam * T) / sqrt(R * var_T);
-    ck_assert_msg(fabs(z) <= 3.29, "%g arrivals in %d runs, expected %g +/- %g (z = %g)", total, R, R * lam * T,
-                  sqrt(R * var_T), z);
+    ck_assert_msg(fabs(z) <= 3.29, "%g arrivals in %d runs, expected %g +/- %g (z = %g)", total, R,
+                  R * lam * T, sqrt(R * var_T), z);
     /* The window variance: its mean over the R runs within a Student t
      * interval (0.999) of the Cox formula.  (The counts of a window are a
      * mixture, far from normal, so the spread of a sample variance is taken
@@ -252,16 +261,19 @@ START_TEST(test_mmpp_mean_and_dispersion)
     for (int k = 0; k < R; k++)
         vv += (vr[k] - vm) * (vr[k] - vm) / (R - 1);
     double h = gsl_cdf_tdist_Pinv(0.9995, R - 1) * sqrt(vv / R);
-    ck_assert_msg(fabs(vm - var_tau) <= h, "window variance %g +/- %g, Cox formula %g", vm, h, var_tau);
-    ck_assert_msg(fabs(lam * tau - var_tau) > h, "the test cannot tell the MMPP from Poisson (%g)", h);
+    ck_assert_msg(fabs(vm - var_tau) <= h, "window variance %g +/- %g, Cox formula %g", vm, h,
+                  var_tau);
+    ck_assert_msg(fabs(lam * tau - var_tau) > h, "the test cannot tell the MMPP from Poisson (%g)",
+                  h);
 }
 END_TEST
 
 START_TEST(test_spikes)
 {
     struct recs c;
-    run_yaml("{process: poisson, rate_per_s: 1, spikes: [{at_s: 1000, duration_s: 500, multiplier: 6}]}",
-             "{duration_s: 3000}", 0, &c);
+    run_yaml(
+        "{process: poisson, rate_per_s: 1, spikes: [{at_s: 1000, duration_s: 500, multiplier: 6}]}",
+        "{duration_s: 3000}", 0, &c);
     double in = 0, out = 0;
     for (size_t i = 0; i < c.n; i++) {
         if (c.arr[i] >= 1000 && c.arr[i] < 1500)
@@ -270,7 +282,8 @@ START_TEST(test_spikes)
             out++;
     }
     double zc = gsl_cdf_ugaussian_Qinv(0.001 / 4); /* two-sided, Bonferroni over two counts */
-    ck_assert_msg(fabs(in - 3000) <= zc * sqrt(3000), "%g arrivals in the spike, expected 3000", in);
+    ck_assert_msg(fabs(in - 3000) <= zc * sqrt(3000), "%g arrivals in the spike, expected 3000",
+                  in);
     ck_assert_msg(fabs(out - 2500) <= zc * sqrt(2500), "%g arrivals outside, expected 2500", out);
     recs_free(&c);
 }
@@ -290,7 +303,8 @@ START_TEST(test_deterministic)
         ck_assert(a.arr[i] == b.arr[i]);
     /* The zero spike is an outage: nothing arrives in [600, 660). */
     for (size_t i = 0; i < a.n; i++)
-        ck_assert_msg(!(a.arr[i] >= 600 && a.arr[i] < 660), "arrival at %g inside the outage", a.arr[i]);
+        ck_assert_msg(!(a.arr[i] >= 600 && a.arr[i] < 660), "arrival at %g inside the outage",
+                      a.arr[i]);
     recs_free(&a);
     recs_free(&b);
 }
@@ -378,8 +392,8 @@ START_TEST(test_closed_horizons)
 {
     struct recs c;
     /* By requests: exactly that many, whatever the clients. */
-    run_yaml("{process: closed, clients: 7, think_time_s: {dist: exponential, mean: 0.5}}", "{requests: 250}", 1,
-             &c);
+    run_yaml("{process: closed, clients: 7, think_time_s: {dist: exponential, mean: 0.5}}",
+             "{requests: 250}", 1, &c);
     ck_assert_uint_eq(c.n, 250);
     recs_free(&c);
     /* By duration: no arrival after it; every request finishes. */
@@ -400,7 +414,8 @@ START_TEST(test_closed_rejected_requests_go_on)
         "name: rej\nseed: 3\nhorizon: {duration_s: 100}\nworkload:\n"
         "  arrivals: {process: closed, clients: 3, think_time_s: {dist: exponential, mean: 1}}\n"
         "  classes: [{name: q, prompt: [{segment: q, tokens: 3000}], output_tokens: 10}]\n"
-        "deployments:\n  - {name: gpu, kind: self-hosted, model: llama-3.1-8b, gpu: h100-sxm, replicas: 1,\n"
+        "deployments:\n  - {name: gpu, kind: self-hosted, model: llama-3.1-8b, gpu: h100-sxm, "
+        "replicas: 1,\n"
         "     kv_capacity_tokens: 1024, scheduler: {policy: continuous, max_batch: 8}}\n";
     struct sim_scenario sc;
     tu_load_yaml(&sc, yaml, NULL, 0);
@@ -418,8 +433,10 @@ END_TEST
 START_TEST(test_resolved_round_trip)
 {
     const char *arrs[] = {
-        "{process: diurnal, profile: {peak_per_s: 2, trough_per_s: 0.5, peak_hour: 13.5, weekly: [1, 1, 1, 1, 1, "
-        "0.5, 0.5], start_hour: 3, start_day: 6}, spikes: [{at_s: 10, duration_s: 5, multiplier: 3}]}",
+        "{process: diurnal, profile: {peak_per_s: 2, trough_per_s: 0.5, peak_hour: 13.5, weekly: "
+        "[1, 1, 1, 1, 1, "
+        "0.5, 0.5], start_hour: 3, start_day: 6}, spikes: [{at_s: 10, duration_s: 5, multiplier: "
+        "3}]}",
         "{process: poisson, rate_per_s: 4, mmpp: {multipliers: [0, 2], mean_sojourn_s: [10, 20]}}",
         "{process: closed, clients: 12, think_time_s: {dist: lognormal, mean: 4, cv: 0.5}}",
     };
@@ -442,7 +459,8 @@ START_TEST(test_resolved_round_trip)
         ck_assert(memcmp(&a.workload.mmpp, &b.workload.mmpp, sizeof a.workload.mmpp) == 0);
         ck_assert_uint_eq(a.workload.n_spikes, b.workload.n_spikes);
         ck_assert_int_eq(a.workload.closed.clients, b.workload.closed.clients);
-        ck_assert(mdl_dist_mean(&a.workload.closed.think_time_s) == mdl_dist_mean(&b.workload.closed.think_time_s));
+        ck_assert(mdl_dist_mean(&a.workload.closed.think_time_s) ==
+                  mdl_dist_mean(&b.workload.closed.think_time_s));
         free(text);
         free(text2);
         sim_scenario_free(&a);

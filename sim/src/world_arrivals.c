@@ -65,9 +65,10 @@ static int check_diurnal(const struct sim_diurnal_cfg *d, struct llmsim_error *e
 {
     double sum = 0;
     if (d->shape == SIM_DIURNAL_SINE) {
-        if (!(finite_nonneg(d->trough_per_s) && finite_nonneg(d->peak_per_s) && d->peak_per_s >= d->trough_per_s &&
-              d->peak_per_s > 0))
-            return inval(err, "workload: diurnal needs 0 <= trough_per_s <= peak_per_s, peak_per_s > 0");
+        if (!(finite_nonneg(d->trough_per_s) && finite_nonneg(d->peak_per_s) &&
+              d->peak_per_s >= d->trough_per_s && d->peak_per_s > 0))
+            return inval(err,
+                         "workload: diurnal needs 0 <= trough_per_s <= peak_per_s, peak_per_s > 0");
         if (!(d->peak_hour >= 0 && d->peak_hour < 24))
             return inval(err, "workload: diurnal peak_hour must be in [0, 24)");
         sum = d->peak_per_s;
@@ -118,13 +119,16 @@ int simi_arrivals_init(struct sim_world *w, struct llmsim_error *err)
         return inval(err, "workload: too many spikes");
     for (size_t i = 0; i < wl->n_spikes; i++) {
         const struct sim_spike_cfg *s = &wl->spikes[i];
-        if (!(finite_nonneg(s->at_s) && isfinite(s->duration_s) && s->duration_s > 0 && finite_nonneg(s->multiplier)))
-            return inval(err, "workload: a spike needs at_s >= 0, duration_s > 0 and multiplier >= 0");
+        if (!(finite_nonneg(s->at_s) && isfinite(s->duration_s) && s->duration_s > 0 &&
+              finite_nonneg(s->multiplier)))
+            return inval(err,
+                         "workload: a spike needs at_s >= 0, duration_s > 0 and multiplier >= 0");
     }
     if (wl->mmpp.enabled) {
         const struct sim_mmpp_cfg *m = &wl->mmpp;
         for (int i = 0; i < 2; i++)
-            if (!(finite_nonneg(m->multiplier[i]) && isfinite(m->mean_sojourn_s[i]) && m->mean_sojourn_s[i] > 0))
+            if (!(finite_nonneg(m->multiplier[i]) && isfinite(m->mean_sojourn_s[i]) &&
+                  m->mean_sojourn_s[i] > 0))
                 return inval(err, "workload: mmpp multipliers must be >= 0 and sojourns > 0");
         if (!(m->multiplier[0] + m->multiplier[1] > 0))
             return inval(err, "workload: an mmpp needs a state with a multiplier above 0");
@@ -237,7 +241,8 @@ static int varying_next(struct sim_world *w, double limit, double *out)
                 t = c;
                 if (t > limit)
                     break;
-                if (!sine || gsl_rng_uniform(w->rng_arrivals) * sine_max < sine_at(d, clock_hour(d, t))) {
+                if (!sine ||
+                    gsl_rng_uniform(w->rng_arrivals) * sine_max < sine_at(d, clock_hour(d, t))) {
                     *out = t;
                     return 0;
                 }
@@ -249,7 +254,8 @@ static int varying_next(struct sim_world *w, double limit, double *out)
         t = e;
         if (wl->mmpp.enabled && t >= w->mmpp_until_s) {
             w->mmpp_state ^= 1;
-            w->mmpp_until_s = t + gsl_ran_exponential(w->rng_mmpp, wl->mmpp.mean_sojourn_s[w->mmpp_state]);
+            w->mmpp_until_s =
+                t + gsl_ran_exponential(w->rng_mmpp, wl->mmpp.mean_sojourn_s[w->mmpp_state]);
         }
     }
     return 1;
@@ -268,7 +274,8 @@ static int client_next(struct sim_world *w, uint32_t i, double from)
     const struct sim_scenario *sc = w->sc;
     if (sc->max_requests > 0 && w->scheduled >= sc->max_requests)
         return 0;
-    double t = from + simi_nonneg(mdl_dist_sample(&sc->workload.closed.think_time_s, w->rng_arrivals));
+    double t =
+        from + simi_nonneg(mdl_dist_sample(&sc->workload.closed.think_time_s, w->rng_arrivals));
     if (sc->duration_s > 0 && t > sc->duration_s)
         return 0;
     int rc = simi_schedule(w, t, SIMI_EV_ARRIVAL, 0, i);

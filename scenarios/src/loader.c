@@ -99,40 +99,263 @@ static int h_process(struct scn_ctx *c, const struct yn_node *v, void *obj)
     if (rc)
         return rc;
     static const char *const names[] = {"poisson", "gamma", "constant", "diurnal", "closed"};
-    if (!strcmp(s, "poisson"))
-        w->process = SIM_ARRIVAL_POISSON;
-    else if (!strcmp(s, "gamma"))
-        w->process = SIM_ARRIVAL_GAMMA;
-    else if (!strcmp(s, "constant"))
-        w->process = SIM_ARRIVAL_CONSTANT;
-    else if (!strcmp(s, "diurnal") || !strcmp(s, "closed"))
-        return scn_fail(c, v, "arrival process '%s' is part of the format but not simulated by this "
-                              "version (use poisson, gamma or constant)", s);
-    else {
-        const char *near = scn_did_you_mean(s, names, 3);
-        return near ? scn_fail(c, v, "unknown arrival process '%s' (did you mean '%s'?)", s, near)
-                    : scn_fail(c, v, "unknown arrival process '%s' (expected poisson, gamma or constant)", s);
+    static const enum sim_arrival_process procs[] = {SIM_ARRIVAL_POISSON, SIM_ARRIVAL_GAMMA, SIM_ARRIVAL_CONSTANT,
+                                                     SIM_ARRIVAL_DIURNAL, SIM_ARRIVAL_CLOSED};
+    for (size_t i = 0; i < NKEYS(names); i++)
+        if (!strcmp(s, names[i])) {
+            w->process = procs[i];
+            return 0;
+        }
+    const char *near = scn_did_you_mean(s, names, NKEYS(names));
+    return near ? scn_fail(c, v, "unknown arrival process '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown arrival process '%s' (expected poisson, gamma, constant, diurnal or closed)",
+                           s);
+}
+
+/* Reads a list of n_min..n_max numbers in [lo, hi] into out; *n gets the count. */
+static int read_numbers(struct scn_ctx *c, const struct yn_node *v, double *out, size_t n_min, size_t n_max,
+                        double lo, double hi, const char *what, size_t *n)
+{
+    if (v->type != YN_SEQ)
+        return scn_fail(c, v, "expected a list of %s, got %s", what, yn_type_name(v->type));
+    if (v->n < n_min || v->n > n_max) {
+        if (n_min == n_max)
+            return scn_fail(c, v, "expected %zu %s, got %zu", n_min, what, v->n);
+        return scn_fail(c, v, "expected %zu to %zu %s, got %zu", n_min, n_max, what, v->n);
     }
+    for (size_t i = 0; i < v->n; i++) {
+        size_t m = scn_path_push_index(c, i);
+        int rc = scn_get_double(c, v->vals[i], &out[i]);
+        if (rc == 0 && !(out[i] >= lo && out[i] <= hi))
+            rc = scn_fail(c, v->vals[i], "%g is out of range [%g, %g]", out[i], lo, hi);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    *n = v->n;
+    return 0;
+}
+
+/* The largest rate any hour, mmpp state or spike may give, requests/s (as rate_per_s). */
+#define ARRIVAL_RATE_MAX 1e7
+/* The largest mmpp or spike multiplier. */
+#define ARRIVAL_MULTIPLIER_MAX 1e4
+
+static int h_hourly(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_diurnal_cfg *d = obj;
+    size_t n = 0;
+    if (v->type == YN_SEQ && v->n != 24 && v->n != SIM_HOURS_PER_WEEK)
+        return scn_fail(c, v,
+                        "expected 24 hourly rates (one per hour of the day, from 00:00) or 168 (one per hour "
+                        "of the week, from Monday 00:00), got %zu",
+                        v->n);
+    int rc = read_numbers(c, v, d->hourly_per_s, 24, SIM_HOURS_PER_WEEK, 0, ARRIVAL_RATE_MAX, "hourly rates", &n);
+    if (rc)
+        return rc;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += d->hourly_per_s[i];
+    if (!(sum > 0))
+        return scn_fail(c, v, "every hourly rate is 0: no request would ever arrive");
+    d->n_hours = (int)n;
+    d->shape = SIM_DIURNAL_TABLE;
+    return 0;
+}
+
+static int h_weekly(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_diurnal_cfg *d = obj;
+    size_t n = 0;
+    int rc = read_numbers(c, v, d->weekly, 7, 7, 0, ARRIVAL_MULTIPLIER_MAX, "day multipliers (Monday first)", &n);
+    if (rc)
+        return rc;
+    if (!(d->weekly[0] + d->weekly[1] + d->weekly[2] + d->weekly[3] + d->weekly[4] + d->weekly[5] + d->weekly[6] > 0))
+        return scn_fail(c, v, "every day multiplier is 0: no request would ever arrive");
+    d->has_weekly = 1;
+    return 0;
+}
+
+static const struct scn_key profile_keys[] = {
+    {"peak_per_s", SCN_K_DOUBLE, OFF(struct sim_diurnal_cfg, peak_per_s), 0, ARRIVAL_RATE_MAX, SCN_KF_LO_OPEN, NULL},
+    {"trough_per_s", SCN_K_DOUBLE, OFF(struct sim_diurnal_cfg, trough_per_s), 0, ARRIVAL_RATE_MAX, 0, NULL},
+    {"peak_hour", SCN_K_DOUBLE, OFF(struct sim_diurnal_cfg, peak_hour), 0, 24, 0, NULL},
+    {"hourly_per_s", SCN_K_FN, 0, 0, 0, 0, h_hourly},
+    {"weekly", SCN_K_FN, 0, 0, 0, 0, h_weekly},
+    {"start_hour", SCN_K_DOUBLE, OFF(struct sim_diurnal_cfg, start_hour), 0, 24, 0, NULL},
+    {"start_day", SCN_K_INT, OFF(struct sim_diurnal_cfg, start_day), 0, 6, 0, NULL},
+};
+
+/* Fails at key `key` of mapping v (the key's own path and place). */
+static int fail_at_key(struct scn_ctx *c, const struct yn_node *v, const char *key, const char *msg)
+{
+    size_t m = scn_path_push(c, key);
+    int rc = scn_fail(c, yn_get(v, key), "%s", msg);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+/* profile: {peak_per_s, trough_per_s, peak_hour} or {hourly_per_s: [24 or
+ * 168]}, with optional weekly, start_hour, start_day. */
+static int h_profile(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_diurnal_cfg *d = &((struct sim_workload_cfg *)obj)->diurnal;
+    memset(d, 0, sizeof *d);
+    int rc = scn_process_map(c, v, profile_keys, NKEYS(profile_keys), d);
+    if (rc)
+        return rc;
+    const struct yn_node *table = yn_get(v, "hourly_per_s"), *peak = yn_get(v, "peak_per_s"),
+                         *trough = yn_get(v, "trough_per_s"), *hour = yn_get(v, "peak_hour");
+    char msg[200];
+    if (table && (peak || trough || hour))
+        return fail_at_key(c, v, peak ? "peak_per_s" : trough ? "trough_per_s" : "peak_hour",
+                           "give either hourly_per_s or {peak_per_s, trough_per_s, peak_hour}, not both");
+    if (!table) {
+        if (!(peak && trough && hour))
+            return scn_fail(c, v,
+                            "a diurnal profile needs hourly_per_s, or all of peak_per_s, trough_per_s and "
+                            "peak_hour (missing '%s')",
+                            !peak ? "peak_per_s" : !trough ? "trough_per_s" : "peak_hour");
+        if (d->peak_hour >= 24) {
+            snprintf(msg, sizeof msg, "peak_hour must be in [0, 24), got %g", d->peak_hour);
+            return fail_at_key(c, v, "peak_hour", msg);
+        }
+        if (d->trough_per_s > d->peak_per_s) {
+            snprintf(msg, sizeof msg, "trough_per_s (%g) is above peak_per_s (%g)", d->trough_per_s,
+                     d->peak_per_s);
+            return fail_at_key(c, v, "trough_per_s", msg);
+        }
+        d->shape = SIM_DIURNAL_SINE;
+    }
+    if (d->start_hour >= 24) {
+        snprintf(msg, sizeof msg, "start_hour must be in [0, 24), got %g", d->start_hour);
+        return fail_at_key(c, v, "start_hour", msg);
+    }
+    if (d->has_weekly && d->n_hours == SIM_HOURS_PER_WEEK)
+        return fail_at_key(c, v, "weekly",
+                           "a 168-hour table already gives every hour of the week; drop weekly (or give 24 rates)");
+    if (yn_get(v, "start_day") && !d->has_weekly && d->n_hours != SIM_HOURS_PER_WEEK)
+        return fail_at_key(c, v, "start_day",
+                           "start_day needs a weekly profile (weekly multipliers or a 168-hour table)");
+    return 0;
+}
+
+static int h_mmpp_multipliers(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_mmpp_cfg *m = obj;
+    size_t n = 0;
+    int rc = read_numbers(c, v, m->multiplier, 2, 2, 0, ARRIVAL_MULTIPLIER_MAX, "rate multipliers", &n);
+    if (rc == 0 && !(m->multiplier[0] + m->multiplier[1] > 0))
+        rc = scn_fail(c, v, "both multipliers are 0: no request would ever arrive");
+    return rc;
+}
+
+static int h_mmpp_sojourns(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_mmpp_cfg *m = obj;
+    size_t n = 0;
+    int rc = read_numbers(c, v, m->mean_sojourn_s, 2, 2, 0, SIM_MAX_DURATION_S, "mean sojourns in seconds", &n);
+    for (size_t i = 0; rc == 0 && i < 2; i++)
+        if (!(m->mean_sojourn_s[i] > 0)) {
+            size_t mk = scn_path_push_index(c, i);
+            rc = scn_fail(c, v->vals[i], "a mean sojourn must be > 0, got %g", m->mean_sojourn_s[i]);
+            scn_path_pop(c, mk);
+        }
+    return rc;
+}
+
+static const struct scn_key mmpp_keys[] = {
+    {"multipliers", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_mmpp_multipliers},
+    {"mean_sojourn_s", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_mmpp_sojourns},
+};
+
+static int h_mmpp(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_workload_cfg *w = obj;
+    memset(&w->mmpp, 0, sizeof w->mmpp);
+    int rc = scn_process_map(c, v, mmpp_keys, NKEYS(mmpp_keys), &w->mmpp);
+    if (rc == 0)
+        w->mmpp.enabled = 1;
+    return rc;
+}
+
+static const struct scn_key spike_keys[] = {
+    {"at_s", SCN_K_DOUBLE, OFF(struct sim_spike_cfg, at_s), 0, SIM_MAX_DURATION_S, SCN_KF_REQUIRED, NULL},
+    {"duration_s", SCN_K_DOUBLE, OFF(struct sim_spike_cfg, duration_s), 0, SIM_MAX_DURATION_S,
+     SCN_KF_REQUIRED | SCN_KF_LO_OPEN, NULL},
+    {"multiplier", SCN_K_DOUBLE, OFF(struct sim_spike_cfg, multiplier), 0, ARRIVAL_MULTIPLIER_MAX, SCN_KF_REQUIRED,
+     NULL},
+};
+
+static int h_spikes(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_workload_cfg *w = obj;
+    if (v->type != YN_SEQ)
+        return scn_fail(c, v, "expected a list of {at_s, duration_s, multiplier}, got %s", yn_type_name(v->type));
+    if (v->n > SIM_MAX_SPIKES)
+        return scn_fail(c, v, "%zu spikes; at most %d are allowed", v->n, SIM_MAX_SPIKES);
+    for (size_t i = 0; i < v->n; i++) {
+        size_t m = scn_path_push_index(c, i);
+        memset(&w->spikes[i], 0, sizeof w->spikes[i]);
+        int rc = scn_process_map(c, v->vals[i], spike_keys, NKEYS(spike_keys), &w->spikes[i]);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    w->n_spikes = v->n;
     return 0;
 }
 
 static const struct scn_key arrival_keys[] = {
     {"process", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_process},
-    {"rate_per_s", SCN_K_DOUBLE, OFF(struct sim_workload_cfg, rate_per_s), 0, 1e7, SCN_KF_REQUIRED | SCN_KF_LO_OPEN, NULL},
+    {"rate_per_s", SCN_K_DOUBLE, OFF(struct sim_workload_cfg, rate_per_s), 0, ARRIVAL_RATE_MAX, SCN_KF_LO_OPEN, NULL},
     {"cv", SCN_K_DOUBLE, OFF(struct sim_workload_cfg, cv), 0, 100, SCN_KF_LO_OPEN, NULL},
+    {"profile", SCN_K_FN, 0, 0, 0, 0, h_profile},
+    {"clients", SCN_K_INT, OFF(struct sim_workload_cfg, closed.clients), 1, SIM_MAX_CLIENTS, 0, NULL},
+    {"think_time_s", SCN_K_DIST, OFF(struct sim_workload_cfg, closed.think_time_s), 0, 8.64e5, 0, NULL},
+    {"mmpp", SCN_K_FN, 0, 0, 0, 0, h_mmpp},
+    {"spikes", SCN_K_FN, 0, 0, 0, 0, h_spikes},
+};
+
+/* Which keys each process needs (1) and accepts (2), in arrival_keys' order
+ * after `process`. */
+static const struct {
+    enum sim_arrival_process p;
+    unsigned char use[7]; /* rate_per_s, cv, profile, clients, think_time_s, mmpp, spikes */
+} arrival_use[] = {
+    {SIM_ARRIVAL_POISSON, {1, 0, 0, 0, 0, 2, 2}},  {SIM_ARRIVAL_GAMMA, {1, 1, 0, 0, 0, 0, 0}},
+    {SIM_ARRIVAL_CONSTANT, {1, 0, 0, 0, 0, 0, 0}}, {SIM_ARRIVAL_DIURNAL, {0, 0, 1, 0, 0, 2, 2}},
+    {SIM_ARRIVAL_CLOSED, {0, 0, 0, 1, 1, 0, 0}},
 };
 
 static int h_arrivals(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_workload_cfg *w = obj;
     w->cv = 0;
+    w->n_spikes = 0;
+    w->mmpp.enabled = 0;
     int rc = scn_process_map(c, v, arrival_keys, NKEYS(arrival_keys), w);
     if (rc)
         return rc;
-    if (w->process == SIM_ARRIVAL_GAMMA && w->cv <= 0)
-        return scn_fail(c, v, "a gamma arrival process needs 'cv' (coefficient of variation of the gaps)");
-    if (w->process != SIM_ARRIVAL_GAMMA && yn_get(v, "cv"))
-        return scn_fail(c, yn_get(v, "cv"), "'cv' applies to the gamma process only");
+    const char *pname = sim_arrival_process_name(w->process);
+    for (size_t i = 0; i < NKEYS(arrival_use); i++) {
+        if (arrival_use[i].p != w->process)
+            continue;
+        for (size_t k = 0; k < 7; k++) {
+            const char *key = arrival_keys[k + 1].key;
+            const struct yn_node *n = yn_get(v, key);
+            if (arrival_use[i].use[k] == 1 && n == NULL)
+                return scn_fail(c, v, "a %s arrival process needs '%s'", pname, key);
+            if (arrival_use[i].use[k] == 0 && n != NULL) {
+                size_t m = scn_path_push(c, key);
+                rc = (k >= 5) ? scn_fail(c, n, "'%s' modulates a Poisson rate: it applies to the poisson and diurnal "
+                                               "processes, not to %s", key, pname)
+                              : scn_fail(c, n, "'%s' does not apply to the %s process", key, pname);
+                scn_path_pop(c, m);
+                return rc;
+            }
+        }
+    }
     return 0;
 }
 
@@ -2447,8 +2670,10 @@ static int check_scale(struct scn_ctx *c, const struct yn_node *root, const stru
         per_rep = (double)w->trace.n;
     else if (sc->max_requests > 0)
         per_rep = (double)sc->max_requests;
+    else if (isfinite(sim_workload_mean_rate(w)))
+        per_rep = sim_workload_mean_rate(w) * sc->duration_s;
     else
-        per_rep = w->rate_per_s * sc->duration_s;
+        per_rep = 0; /* closed clients that never think: their answers' latency bounds the count */
     if (sc->max_requests > 0 && (double)sc->max_requests < per_rep)
         per_rep = (double)sc->max_requests;
     if (per_rep > (double)SIM_MAX_REQUESTS) {

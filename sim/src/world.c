@@ -49,6 +49,7 @@ int simi_pool_get(struct simi_pool *p, uint32_t *out)
     p->live++;
     memset(&p->slot[q], 0, sizeof p->slot[q]);
     p->slot[q].next_free = SIMI_NONE;
+    p->slot[q].client = SIMI_NONE;
     *out = q;
     return 0;
 }
@@ -298,7 +299,7 @@ int simi_finish(struct sim_world *w, uint32_t q)
     if (rec.perceived_s < 0)
         rec.perceived_s = 0; /* a prefetch hit ready before the user asked */
 
-    int trc = simi_source_turn_done(w, r);
+    int trc = simi_source_done(w, r);
     if (trc < 0)
         return trc;
     simi_in_system(w, w->now_s, -1);
@@ -443,7 +444,7 @@ int sim_world_alloc(struct sim_world **out, const struct sim_scenario *sc, uint3
         goto fail;
     }
 
-    if ((rc = simi_source_schedule_next(w)) != 0) {
+    if ((rc = simi_source_start(w)) != 0) {
         llmsim_error_set(err, rc, NULL, 0, 0, "cannot schedule the first arrival");
         goto fail;
     }

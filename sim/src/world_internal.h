@@ -6,6 +6,8 @@
  *                   statistics, timeseries sampling, records and the sink;
  *   world_source.c  the workload: lazy arrivals, class, difficulty and
  *                   lengths of each request, routing across deployments;
+ *   world_arrivals.c time-varying Poisson arrivals (diurnal, mmpp, spikes)
+ *                   and the clients of a closed workload;
  *   world_serve.c   deployments: api endpoints and self-hosted replicas with
  *                   their FIFO queues and replica routing;
  *   world_batch.c   the batching schedulers (static, dynamic, continuous with
@@ -18,7 +20,7 @@
  * geometrically, so nothing is allocated per event in steady state.
  *
  * Events (struct sim_event):
- *   SIMI_EV_ARRIVAL     target -, payload = trace row (trace workloads)
+ *   SIMI_EV_ARRIVAL     target -, payload = trace row (trace workloads) or client (closed)
  *   SIMI_EV_API_DONE    target = deployment, payload = request slot
  *   SIMI_EV_REPLICA_DONE target = deployment, payload = request slot
  *   SIMI_EV_SAMPLE      target -, payload = sample number k (t = k x interval)
@@ -129,6 +131,7 @@ struct simi_req {
     double prior_gpu_usd, prior_nocache_usd;
     /* prefetch: the time the user's message comes (a hit), else the arrival */
     double user_s;
+    uint32_t client;      /* closed workloads: the client that sent it, SIMI_NONE otherwise */
 };
 
 enum simi_phase { SIMI_PH_QUEUED = 0, SIMI_PH_PREFILL, SIMI_PH_DECODE };
@@ -269,6 +272,10 @@ struct sim_world {
                                    segment index in class c, -1 when it has none of that name */
     uint64_t scheduled;         /* arrivals scheduled so far (including the pending one) */
     double last_arrival_s;      /* time of the latest scheduled arrival */
+    gsl_rng *rng_mmpp;          /* "arrivals/mmpp": the modulating state's path */
+    int mmpp_state;             /* mmpp: current state, 0 or 1 */
+    double mmpp_until_s;        /* mmpp: when the current state ends */
+    uint32_t clients_thinking;  /* closed: clients with their next request scheduled */
 
     /* deployments */
     size_t n_deploy;
@@ -334,9 +341,28 @@ int simi_source_route(struct sim_world *w, uint32_t q);
 int simi_source_prefetch(struct sim_world *w, const struct sim_event *ev);
 /* Handles SIMI_EV_TURN: the session's next turn arrives. */
 int simi_source_turn(struct sim_world *w, const struct sim_event *ev);
-/* Request q (finishing now) was a session turn: schedules the next one or
- * ends the session. */
-int simi_source_turn_done(struct sim_world *w, const struct simi_req *r);
+/* Schedules the first arrival (or, closed, every client's first request). */
+int simi_source_start(struct sim_world *w);
+/* Request r is finishing now (answered or rejected): a session schedules its
+ * next turn or ends, a closed workload's client thinks again. */
+int simi_source_done(struct sim_world *w, const struct simi_req *r);
+
+/* world_arrivals.c */
+/* Whether the workload's arrivals come from the time-varying Poisson
+ * generator (diurnal, or poisson with mmpp or spikes). */
+int simi_arrivals_varying(const struct sim_workload_cfg *wl);
+/* Checks the diurnal, closed, mmpp and spike settings; allocates the mmpp's
+ * stream and draws its first state. */
+int simi_arrivals_init(struct sim_world *w, struct llmsim_error *err);
+void simi_arrivals_free(struct sim_world *w);
+/* The next time-varying arrival after last_arrival_s: 0 and *t, or 1 when
+ * none comes before the horizon's duration. */
+int simi_arrivals_next(struct sim_world *w, double *t);
+/* Closed workloads: schedules every client's first request; a client's
+ * request goes out (its arrival event fired); its request is done. */
+int simi_arrivals_closed_start(struct sim_world *w);
+void simi_arrivals_client_sends(struct sim_world *w);
+int simi_arrivals_client_done(struct sim_world *w, const struct simi_req *r);
 
 /* world_serve.c */
 int simi_serve_init(struct sim_world *w, struct llmsim_error *err);

@@ -851,6 +851,9 @@ static const struct scn_key price_keys[] = {
     {"cache_storage_per_mtok_hour", SCN_K_DOUBLE, OFF(struct mdl_price, cache_storage_per_mtok_hour), 0, 1e4, 0, NULL},
     {"min_cache_tokens", SCN_K_DOUBLE, OFF(struct mdl_price, min_cache_tokens), 0, SIM_MAX_TOKENS, 0, NULL},
     {"batch_discount", SCN_K_DOUBLE, OFF(struct mdl_price, batch_discount), 0, 1, 0, NULL},
+    {"long_context_above_tokens", SCN_K_DOUBLE, OFF(struct mdl_price, long_context_above_tokens), 0, SIM_MAX_TOKENS, 0, NULL},
+    {"long_input_per_mtok", SCN_K_DOUBLE, OFF(struct mdl_price, long_input_per_mtok), 0, 1e4, 0, NULL},
+    {"long_output_per_mtok", SCN_K_DOUBLE, OFF(struct mdl_price, long_output_per_mtok), 0, 1e4, 0, NULL},
 };
 
 static int price_differs(const struct mdl_price *a, const struct mdl_price *b)
@@ -859,7 +862,10 @@ static int price_differs(const struct mdl_price *a, const struct mdl_price *b)
            a->cache_write_5m_mult != b->cache_write_5m_mult ||
            a->cache_write_1h_mult != b->cache_write_1h_mult || a->cache_read_mult != b->cache_read_mult ||
            a->cache_storage_per_mtok_hour != b->cache_storage_per_mtok_hour ||
-           a->min_cache_tokens != b->min_cache_tokens || a->batch_discount != b->batch_discount;
+           a->min_cache_tokens != b->min_cache_tokens || a->batch_discount != b->batch_discount ||
+           a->long_context_above_tokens != b->long_context_above_tokens ||
+           a->long_input_per_mtok != b->long_input_per_mtok ||
+           a->long_output_per_mtok != b->long_output_per_mtok;
 }
 
 static int h_price(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -874,6 +880,8 @@ static int h_price(struct scn_ctx *c, const struct yn_node *v, void *obj)
         (!yn_get(v, "input_per_mtok") || !yn_get(v, "output_per_mtok")))
         return scn_fail(c, v, "model '%s' is not in the catalog: give at least input_per_mtok and "
                               "output_per_mtok", d->model);
+    if ((rc = scn_check_long_context(c, v, &d->price)) != 0)
+        return rc;
     const struct mdl_price *cat = scn_price_lookup(d->model, NULL);
     if (cat != NULL && price_differs(cat, &d->price)) {
         size_t len = strlen(d->price.source);

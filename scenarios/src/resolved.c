@@ -288,9 +288,14 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         fputs("    price: {", f);
         fprintf(f, "input_per_mtok: %.17g, output_per_mtok: %.17g, cache_write_5m_mult: %.17g, "
                    "cache_write_1h_mult: %.17g, cache_read_mult: %.17g, cache_storage_per_mtok_hour: %.17g, "
-                   "min_cache_tokens: %.17g, batch_discount: %.17g}\n",
+                   "min_cache_tokens: %.17g, batch_discount: %.17g",
                 p->input_per_mtok, p->output_per_mtok, p->cache_write_5m_mult, p->cache_write_1h_mult,
                 p->cache_read_mult, p->cache_storage_per_mtok_hour, p->min_cache_tokens, p->batch_discount);
+        if (p->long_context_above_tokens > 0)
+            fprintf(f, ", long_context_above_tokens: %.17g, long_input_per_mtok: %.17g, "
+                       "long_output_per_mtok: %.17g",
+                    p->long_context_above_tokens, p->long_input_per_mtok, p->long_output_per_mtok);
+        fputs("}\n", f);
         if (d->cache.enabled) {
             static const char *const sem[] = {"anthropic", "openai", "gemini", "ideal"};
             const struct sim_prompt_cache_cfg *pc = &d->cache;

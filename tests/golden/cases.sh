@@ -11,6 +11,7 @@
 GOLDEN_COMMON=(--quiet --no-progress)
 GOLDEN_CASES=(
 "default|-|--replications 2 --set horizon.duration_s=600"
+"autoscale-step|scenarios/examples/autoscale-step.yaml|--replications 1"
 "azure-conv-api|scenarios/examples/azure-conv-api.yaml|--replications 1 --set horizon.duration_s=600"
 "batching-azure|scenarios/examples/batching-azure.yaml|--replications 1 --set horizon.duration_s=600"
 "capacity-70b-h100-tp4|scenarios/examples/capacity-70b-h100-tp4.yaml|--replications 2 --set horizon.duration_s=900"

@@ -76,20 +76,36 @@ static void write_trace(const char *path)
     "                provision_s: 30, load_bandwidth_gbs: 2, weights_gb: 10}\n" \
     "output: {timeseries_interval_s: 0}\n"
 
-static void run_step(struct sim_scenario *sc, struct log *l, struct sim_world_stats *ws,
-                     struct sim_deployment_stats *ds, char **dir)
+/* One run of the step scenario, with what its sink kept. */
+struct step {
+    struct sim_scenario sc;
+    struct log l;
+    struct sim_world_stats ws;
+    struct sim_deployment_stats ds;
+    char *dir; /* holds the trace */
+};
+
+static void step_run(struct step *r)
 {
-    *dir = tu_tmpdir();
+    memset(r, 0, sizeof *r);
+    r->dir = tu_tmpdir();
     char trace[1024], yaml[4096];
-    snprintf(trace, sizeof trace, "%s/step.csv", *dir);
+    snprintf(trace, sizeof trace, "%s/step.csv", r->dir);
     write_trace(trace);
     snprintf(yaml, sizeof yaml, SCENARIO_FMT, trace);
-    tu_load_yaml(sc, yaml, NULL, 0);
-    ck_assert_double_eq_tol(sc->deployments[0].autoscale.delay_s, 35.0, 1e-12);
-    l->req = malloc(MAXREC * sizeof *l->req);
-    ck_assert_ptr_nonnull(l->req);
-    struct sim_sink sink = {.ctx = l, .request = keep_req, .scale = keep_scale};
-    tu_run_world(sc, &sink, ws, ds);
+    tu_load_yaml(&r->sc, yaml, NULL, 0);
+    ck_assert_double_eq_tol(r->sc.deployments[0].autoscale.delay_s, 35.0, 1e-12);
+    r->l.req = malloc(MAXREC * sizeof *r->l.req);
+    ck_assert_ptr_nonnull(r->l.req);
+    struct sim_sink sink = {.ctx = &r->l, .request = keep_req, .scale = keep_scale};
+    tu_run_world(&r->sc, &sink, &r->ws, &r->ds);
+}
+
+static void step_free(struct step *r)
+{
+    sim_scenario_free(&r->sc);
+    free(r->l.req);
+    tu_remove_dir(r->dir);
 }
 
 /* Busy seconds of replica j within (a, b] from the records (service [start, done]). */
@@ -130,21 +146,17 @@ static double last_event(const struct log *l, int j, int ev, double t)
  * after the drop at 900 s), and nothing anywhere else. */
 START_TEST(step_scales_up_after_delay_and_in_after_cooldown)
 {
-    struct sim_scenario sc;
-    struct log l = {0};
-    struct sim_world_stats ws;
-    struct sim_deployment_stats ds;
-    char *dir;
-    run_step(&sc, &l, &ws, &ds, &dir);
-    ck_assert_uint_eq(ws.completed, 150 + 1800 + 750);
+    struct step r;
+    step_run(&r);
+    ck_assert_uint_eq(r.ws.completed, 150 + 1800 + 750);
 
     /* Before the step nothing changes: one replica at utilisation 0.5 is
      * outside the tolerance band (0.5 / 0.6 = 0.83), but ceil(1 x 0.83) = 1
      * is the count already. */
     double first_prov = NAN, first_drain = NAN;
     int n_ready = 0;
-    for (size_t i = 0; i < l.n_sc; i++) {
-        const struct sim_scale_record *s = &l.sc[i];
+    for (size_t i = 0; i < r.l.n_sc; i++) {
+        const struct sim_scale_record *s = &r.l.sc[i];
         if (s->event == SIM_SCALE_PROVISION && s->t_s > 0 && isnan(first_prov))
             first_prov = s->t_s;
         if (s->event == SIM_SCALE_DRAIN && isnan(first_drain))
@@ -152,12 +164,12 @@ START_TEST(step_scales_up_after_delay_and_in_after_cooldown)
         if (s->event == SIM_SCALE_READY && s->decided_s > 0) {
             n_ready++;
             ck_assert_double_eq_tol(s->t_s - s->decided_s, 35.0, 1e-9);
-            ck_assert_double_eq(s->decided_s, last_event(&l, s->replica, SIM_SCALE_PROVISION, s->t_s));
+            ck_assert_double_eq(s->decided_s, last_event(&r.l, s->replica, SIM_SCALE_PROVISION, s->t_s));
         }
     }
     ck_assert_double_eq(first_prov, 310.0);
     ck_assert_int_ge(n_ready, 3); /* 3 requests/s need at least 3 one-request replicas */
-    ck_assert_uint_eq(ds.scale_ups, (uint64_t)n_ready);
+    ck_assert_uint_eq(r.ds.scale_ups, (uint64_t)n_ready);
     ck_assert(!isnan(first_drain));
 
     /* Replay of every evaluation t = 10 k up to the end: over the replicas
@@ -171,15 +183,15 @@ START_TEST(step_scales_up_after_delay_and_in_after_cooldown)
     const double dt = 10.0, target = 0.6, tol = 0.1, cooldown = 60.0;
     double below_since = NAN, last_drain_window = NAN;
     int below_max = 0, n_drains = 0, n_provs = 0;
-    double end = l.sc[l.n_sc - 1].t_s + dt;
+    double end = r.l.sc[r.l.n_sc - 1].t_s + dt;
     for (double t = dt; t <= end; t += dt) {
         double busy = 0, avail = 0;
         int n_live = 0, n_starting = 0;
         for (int j = 0; j < 6; j++) {
             /* state just before the evaluation's own actions */
-            double pv = last_event(&l, j, SIM_SCALE_PROVISION, t - 1e-9);
-            double rd = last_event(&l, j, SIM_SCALE_READY, t - 1e-9);
-            double dr = last_event(&l, j, SIM_SCALE_DRAIN, t - 1e-9);
+            double pv = last_event(&r.l, j, SIM_SCALE_PROVISION, t - 1e-9);
+            double rd = last_event(&r.l, j, SIM_SCALE_READY, t - 1e-9);
+            double dr = last_event(&r.l, j, SIM_SCALE_DRAIN, t - 1e-9);
             if (isnan(pv) || (!isnan(dr) && dr >= pv))
                 continue; /* off or draining */
             if (isnan(rd) || rd < pv) {
@@ -188,7 +200,7 @@ START_TEST(step_scales_up_after_delay_and_in_after_cooldown)
             }
             n_live++;
             double from = rd > t - dt ? rd : t - dt;
-            busy += busy_in(&l, j, from, t);
+            busy += busy_in(&r.l, j, from, t);
             avail += t - from;
         }
         double ratio = busy / avail / target;
@@ -196,9 +208,9 @@ START_TEST(step_scales_up_after_delay_and_in_after_cooldown)
         int want = fabs(ratio - 1) <= tol ? current : (int)ceil(n_live * ratio - 1e-9);
         want = want < 1 ? 1 : want > 6 ? 6 : want;
         int provs = 0, drains = 0;
-        for (size_t i = 0; i < l.n_sc; i++) {
-            provs += l.sc[i].t_s == t && l.sc[i].event == SIM_SCALE_PROVISION;
-            drains += l.sc[i].t_s == t && l.sc[i].event == SIM_SCALE_DRAIN;
+        for (size_t i = 0; i < r.l.n_sc; i++) {
+            provs += r.l.sc[i].t_s == t && r.l.sc[i].event == SIM_SCALE_PROVISION;
+            drains += r.l.sc[i].t_s == t && r.l.sc[i].event == SIM_SCALE_DRAIN;
         }
         if (want > current) {
             ck_assert_msg(provs == want - current, "t=%g: %d provisions, replay wants %d", t, provs, want - current);
@@ -228,16 +240,14 @@ START_TEST(step_scales_up_after_delay_and_in_after_cooldown)
         n_drains += drains;
     }
     ck_assert_int_eq(n_provs, n_ready);
-    ck_assert_uint_eq(ds.scale_ins, (uint64_t)n_drains);
+    ck_assert_uint_eq(r.ds.scale_ins, (uint64_t)n_drains);
     /* The last scale-in came after the drop at 900 s, a cooldown after the
      * first evaluation of the run of evaluations that wanted fewer. */
     ck_assert_double_gt(last_drain_window, 900.0);
     /* The load fell back to 0.5/s, which one replica holds: every extra
      * replica is released by the end. */
-    ck_assert_uint_eq(ds.scale_ins, ds.scale_ups);
-    sim_scenario_free(&sc);
-    free(l.req);
-    tu_remove_dir(dir);
+    ck_assert_uint_eq(r.ds.scale_ins, r.ds.scale_ups);
+    step_free(&r);
 }
 END_TEST
 
@@ -247,48 +257,42 @@ END_TEST
  * ready interval. */
 START_TEST(billing_is_replica_seconds_provisioned)
 {
-    struct sim_scenario sc;
-    struct log l = {0};
-    struct sim_world_stats ws;
-    struct sim_deployment_stats ds;
-    char *dir;
-    run_step(&sc, &l, &ws, &ds, &dir);
+    struct step r;
+    step_run(&r);
     double sum = 0;
-    for (size_t i = 0; i < l.n_sc; i++) {
-        const struct sim_scale_record *s = &l.sc[i];
+    for (size_t i = 0; i < r.l.n_sc; i++) {
+        const struct sim_scale_record *s = &r.l.sc[i];
         if (s->event != SIM_SCALE_PROVISION)
             continue;
-        double end = ws.makespan_s;
-        for (size_t k = i + 1; k < l.n_sc; k++)
-            if (l.sc[k].replica == s->replica && l.sc[k].event == SIM_SCALE_RELEASE) {
-                end = l.sc[k].t_s;
+        double end = r.ws.makespan_s;
+        for (size_t k = i + 1; k < r.l.n_sc; k++)
+            if (r.l.sc[k].replica == s->replica && r.l.sc[k].event == SIM_SCALE_RELEASE) {
+                end = r.l.sc[k].t_s;
                 break;
             }
         ck_assert_double_ge(end, s->t_s);
         sum += end - s->t_s;
     }
-    ck_assert_double_eq_tol(ds.provisioned_s, sum, 1e-9 * sum);
-    ck_assert_double_eq_tol(ds.gpu_cost_usd, 2 * 2.385 * sum / 3600.0, 1e-9 * ds.gpu_cost_usd);
+    ck_assert_double_eq_tol(r.ds.provisioned_s, sum, 1e-9 * sum);
+    ck_assert_double_eq_tol(r.ds.gpu_cost_usd, 2 * 2.385 * sum / 3600.0, 1e-9 * r.ds.gpu_cost_usd);
     /* Less than the peak count held all run long, more than one replica's. */
-    ck_assert_double_lt(ds.provisioned_s, 6 * ws.makespan_s);
-    ck_assert_double_gt(ds.provisioned_s, ws.makespan_s);
-    for (size_t i = 0; i < l.n_req; i++) {
-        const struct sim_request_record *r = &l.req[i];
-        double rd = last_event(&l, r->replica, SIM_SCALE_READY, r->prefill_start_s);
-        double dr = last_event(&l, r->replica, SIM_SCALE_DRAIN, r->dispatch_s);
-        ck_assert(!isnan(rd) && rd <= r->dispatch_s);            /* routed only to a ready replica */
-        ck_assert(isnan(dr) || dr < rd || dr > r->dispatch_s);   /* never to a draining one */
+    ck_assert_double_lt(r.ds.provisioned_s, 6 * r.ws.makespan_s);
+    ck_assert_double_gt(r.ds.provisioned_s, r.ws.makespan_s);
+    for (size_t i = 0; i < r.l.n_req; i++) {
+        const struct sim_request_record *q = &r.l.req[i];
+        double rd = last_event(&r.l, q->replica, SIM_SCALE_READY, q->prefill_start_s);
+        double dr = last_event(&r.l, q->replica, SIM_SCALE_DRAIN, q->dispatch_s);
+        ck_assert(!isnan(rd) && rd <= q->dispatch_s);            /* routed only to a ready replica */
+        ck_assert(isnan(dr) || dr < rd || dr > q->dispatch_s);   /* never to a draining one */
     }
     /* The summary's cost per hour is the provisioned cost over the run. */
     struct ana_summary_row *rows;
     size_t n;
-    tu_summarize(&sc, NULL, &rows, &n);
-    ck_assert_double_eq_tol(tu_metric(rows, n, "all", "cost_per_hour_usd"), 3600.0 * ds.gpu_cost_usd / ws.makespan_s,
-                            1e-9 * ds.gpu_cost_usd);
+    tu_summarize(&r.sc, NULL, &rows, &n);
+    ck_assert_double_eq_tol(tu_metric(rows, n, "all", "cost_per_hour_usd"), 3600.0 * r.ds.gpu_cost_usd / r.ws.makespan_s,
+                            1e-9 * r.ds.gpu_cost_usd);
     free(rows);
-    sim_scenario_free(&sc);
-    free(l.req);
-    tu_remove_dir(dir);
+    step_free(&r);
 }
 END_TEST
 

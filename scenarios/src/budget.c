@@ -104,7 +104,9 @@ void scn_budget_estimate(const struct sim_scenario *sc, struct scn_budget *b)
     double rows_per_sample = 0;
     for (size_t i = 0; i < sc->n_deployments; i++) {
         const struct sim_deployment_cfg *d = &sc->deployments[i];
-        rows_per_sample += 1 + (d->kind == SIM_DEPLOY_SELF_HOSTED && d->replicas > 0 ? d->replicas : 0);
+        /* An autoscaled deployment may have up to max replicas billed at a sample. */
+        int most = d->autoscale.enabled ? d->autoscale.max : d->replicas;
+        rows_per_sample += 1 + (d->kind == SIM_DEPLOY_SELF_HOSTED && most > 0 ? most : 0);
     }
     b->rows_per_sample = rows_per_sample;
     double iv = sc->output.timeseries_interval_s;

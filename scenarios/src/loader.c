@@ -59,12 +59,6 @@ static struct load *L(struct scn_ctx *c)
     return (struct load *)c; /* struct load starts with its scn_ctx */
 }
 
-static int not_implemented(struct scn_ctx *c, const struct yn_node *v, void *obj)
-{
-    return scn_fail(c, v, "this key is part of the llmsim scenario format, but this version does "
-                          "not simulate it yet; remove it");
-}
-
 /* ---- horizon ---------------------------------------------------------- */
 
 static const struct scn_key horizon_keys[] = {
@@ -1422,6 +1416,190 @@ static int h_replica_routing(struct scn_ctx *c, const struct yn_node *v, void *o
                                  "power_of_two, least_kv or prefix_affinity)", s);
 }
 
+/* ---- autoscale ------------------------------------------------------------
+ *
+ * autoscale: {min, max, policy, target_utilization | target_queue |
+ * target_kv | target_ttft_ms, interval_s, tolerance, scale_in_cooldown_s,
+ * cold_start_s | provision_s, load_bandwidth_gbs, weights_gb}; the rules
+ * are in sim/src/world_scale.c.  Defaults, with their sources (checked
+ * 2026-12-07):
+ *   interval_s 15: the Kubernetes HPA's sync period
+ *     (--horizontal-pod-autoscaler-sync-period, default 15 s;
+ *     kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/);
+ *   tolerance 0.1: the HPA's --horizontal-pod-autoscaler-tolerance default;
+ *   scale_in_cooldown_s 300: the HPA's scale-down stabilisation window
+ *     (behavior.scaleDown.stabilizationWindowSeconds, default 300 s);
+ *   provision_s 120: from the scaling request to an engine ready to load
+ *     weights on a fresh cloud GPU VM: node provisioning 60-120 s, driver
+ *     initialisation 20-40 s, image pull 30-90 s (systemoverflow.com, "Cold
+ *     start problem: model loading and predictive warming strategies"),
+ *     or instance provisioning 10-60 s, image pull 5-30 s, server start
+ *     5-15 s (paralleliq.ai, "Serverless GPU cold start latency: causes and
+ *     solutions"); 120 s lies inside both ranges' sums (20-105 and
+ *     110-250 s) near their meeting point, and is design.md's example;
+ *   load_bandwidth_gbs 2: weights read from a local NVMe or network file
+ *     system at 2 GB/s (paralleliq.ai, same page, which puts object storage
+ *     at 0.2-0.5 GB/s; a PCIe 4 datacenter NVMe drive reads 6.9 GB/s
+ *     sequentially, Samsung PM9A3 datasheet), so a 16 GB 8B model loads in
+ *     8 s and a 140 GB 70B model in 70 s;
+ *   weights_gb: the model's weights at its weights_dtype (plus a draft
+ *     model's), all of which one replica loads. */
+#define AS_DEFAULT_INTERVAL_S 15.0
+#define AS_DEFAULT_TOLERANCE 0.1
+#define AS_DEFAULT_COOLDOWN_S 300.0
+#define AS_DEFAULT_PROVISION_S 120.0
+#define AS_DEFAULT_LOAD_GBS 2.0
+
+static const char *const as_policy_names[] = {"utilization", "queue", "kv", "slo"};
+static const char *const as_target_keys[] = {"target_utilization", "target_queue", "target_kv", "target_ttft_ms"};
+
+static int h_as_policy(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_autoscale_cfg *as = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(s, as_policy_names[i])) {
+            as->policy = (enum sim_autoscale_policy)i;
+            return 0;
+        }
+    }
+    const char *near = scn_did_you_mean(s, as_policy_names, 4);
+    return near ? scn_fail(c, v, "unknown autoscaling policy '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown autoscaling policy '%s' (expected utilization, queue, kv or slo)", s);
+}
+
+/* Targets are read into `target` one at a time; which one was given is
+ * found from the node (h_autoscale). */
+static const struct scn_key autoscale_keys[] = {
+    {"min", SCN_K_INT, OFF(struct sim_autoscale_cfg, min), 1, SIM_MAX_REPLICAS, SCN_KF_REQUIRED, NULL},
+    {"max", SCN_K_INT, OFF(struct sim_autoscale_cfg, max), 1, SIM_MAX_REPLICAS, SCN_KF_REQUIRED, NULL},
+    {"policy", SCN_K_FN, 0, 0, 0, 0, h_as_policy},
+    {"target_utilization", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, target), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"target_queue", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, target), 0, 1e6, SCN_KF_LO_OPEN, NULL},
+    {"target_kv", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, target), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"target_ttft_ms", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, target), 0, 3.6e6, SCN_KF_LO_OPEN, NULL},
+    {"interval_s", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, interval_s), 0, 86400, SCN_KF_LO_OPEN, NULL},
+    {"tolerance", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, tolerance), 0, 0.99, 0, NULL},
+    {"scale_in_cooldown_s", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, scale_in_cooldown_s), 0, 86400, 0, NULL},
+    {"cold_start_s", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, cold_start_s), 0, 86400, 0, NULL},
+    {"provision_s", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, provision_s), 0, 86400, 0, NULL},
+    {"load_bandwidth_gbs", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, load_bandwidth_gbs), 0, 1e4, SCN_KF_LO_OPEN, NULL},
+    {"weights_gb", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, weights_gb), 0, 1e5, 0, NULL},
+};
+
+/* Fails at key `key` of mapping v (its path pushed). */
+static int fail_at(struct scn_ctx *c, const struct yn_node *v, const char *key, const char *msg)
+{
+    size_t m = scn_path_push(c, key);
+    int rc = scn_fail(c, yn_get(v, key), "%s", msg);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+static int h_autoscale(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+        return scn_fail(c, v, "'autoscale' applies to self-hosted deployments (api capacity is the provider's)");
+    struct sim_autoscale_cfg *as = &d->autoscale;
+    memset(as, 0, sizeof *as);
+    as->interval_s = AS_DEFAULT_INTERVAL_S;
+    as->tolerance = AS_DEFAULT_TOLERANCE;
+    as->scale_in_cooldown_s = AS_DEFAULT_COOLDOWN_S;
+    as->cold_start_s = -1;
+    as->provision_s = AS_DEFAULT_PROVISION_S;
+    as->load_bandwidth_gbs = AS_DEFAULT_LOAD_GBS;
+    int rc = scn_process_map(c, v, autoscale_keys, NKEYS(autoscale_keys), as);
+    if (rc)
+        return rc;
+    if (as->min > as->max) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "min (%d) is larger than max (%d)", as->min, as->max);
+        return fail_at(c, v, "min", msg);
+    }
+    int given = -1;
+    for (int i = 0; i < 4; i++) {
+        if (yn_get(v, as_target_keys[i]) == NULL)
+            continue;
+        if (given >= 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "give one target: %s and %s are both given", as_target_keys[given],
+                     as_target_keys[i]);
+            return fail_at(c, v, as_target_keys[i], msg);
+        }
+        given = i;
+    }
+    if (yn_get(v, "policy") == NULL) {
+        if (given < 0)
+            return scn_fail(c, v, "give a target (target_utilization, target_queue, target_kv or "
+                                  "target_ttft_ms) or a policy");
+        as->policy = (enum sim_autoscale_policy)given;
+    } else if (given >= 0 && given != (int)as->policy) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s is the target of the %s policy, not of %s", as_target_keys[given],
+                 as_policy_names[given], as_policy_names[as->policy]);
+        return fail_at(c, v, as_target_keys[given], msg);
+    } else if (given < 0 && as->policy != SIM_AS_SLO) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the %s policy needs '%s'", as_policy_names[as->policy],
+                 as_target_keys[as->policy]);
+        return fail_at(c, v, "policy", msg);
+    }
+    if (as->policy == SIM_AS_SLO)
+        as->target *= 1e-3; /* ms to s; 0 = from slo.ttft_ms (resolve) */
+    if (yn_get(v, "cold_start_s")) {
+        static const char *const parts[] = {"provision_s", "load_bandwidth_gbs", "weights_gb"};
+        for (int i = 0; i < 3; i++)
+            if (yn_get(v, parts[i]))
+                return fail_at(c, v, parts[i], "cold_start_s is the whole scale-up delay; give it or its "
+                                               "parts (provision_s, load_bandwidth_gbs, weights_gb), not both");
+    }
+    as->weights_given = yn_get(v, "weights_gb") != NULL;
+    as->enabled = 1;
+    return 0;
+}
+
+/* The autoscaler against the rest of the deployment, once every key is read:
+ * the replicas at time 0, the weights it loads and the delay. */
+static int finish_autoscale(struct scn_ctx *c, const struct yn_node *dn, struct sim_deployment_cfg *d)
+{
+    struct sim_autoscale_cfg *as = &d->autoscale;
+    const struct yn_node *an = yn_get(dn, "autoscale");
+    size_t m = scn_path_push(c, "autoscale");
+    int rc = 0;
+    if (yn_get(dn, "replicas") == NULL) {
+        d->replicas = as->min;
+    } else if (d->replicas < as->min || d->replicas > as->max) {
+        scn_path_pop(c, m);
+        m = scn_path_push(c, "replicas");
+        rc = scn_fail(c, yn_get(dn, "replicas"), "replicas (%d), the count at time 0, must lie within autoscale's "
+                                                 "min (%d) and max (%d)", d->replicas, as->min, as->max);
+    }
+    if (rc == 0 && as->policy == SIM_AS_KV &&
+        (d->scheduler == SIM_SCHED_NONE || !(d->kv_capacity_tokens > 0 || (d->has_gpu && d->has_llm))))
+        rc = scn_fail(c, an, "the kv policy reads KV memory use: it needs a batching scheduler and bounded KV "
+                             "memory ('gpu' and 'model', or kv_capacity_tokens)");
+    if (rc == 0 && as->cold_start_s >= 0) {
+        as->delay_s = as->cold_start_s;
+    } else if (rc == 0) {
+        if (!as->weights_given) {
+            if (!d->has_llm)
+                rc = scn_fail(c, an, "no model to take the weights from: give weights_gb (or cold_start_s, the "
+                                     "whole scale-up delay)");
+            else
+                as->weights_gb = (mdl_llm_weight_bytes(&d->roofline.llm, d->roofline.weights) +
+                                  (d->spec.enabled ? mdl_llm_weight_bytes(&d->spec.draft, d->roofline.weights) : 0)) /
+                                 1e9;
+        }
+        as->delay_s = as->provision_s + as->weights_gb / as->load_bandwidth_gbs;
+    }
+    scn_path_pop(c, m);
+    return rc;
+}
+
 static const struct scn_key deployment_keys[] = {
     {"name", SCN_K_NAME, OFF(struct sim_deployment_cfg, name), 0, 0, SCN_KF_REQUIRED, NULL},
     {"kind", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_kind},
@@ -1445,7 +1623,7 @@ static const struct scn_key deployment_keys[] = {
     {"kv_block_tokens", SCN_K_INT, OFF(struct sim_deployment_cfg, block_tokens), 1, 4096, 0, NULL},
     {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, h_prefix_cache},
     {"speculative", SCN_K_FN, 0, 0, 0, 0, h_speculative},
-    {"autoscale", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"autoscale", SCN_K_FN, 0, 0, 0, 0, h_autoscale},
     {"batch", SCN_K_FN, 0, 0, 0, 0, h_batch},
 };
 
@@ -1587,6 +1765,8 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
                                                        "are not modelled");
     if (yn_get(dn, "weights_dtype") && !d->has_llm)
         return scn_fail(c, yn_get(dn, "weights_dtype"), "weights_dtype needs a 'model' to apply to");
+    if (d->autoscale.enabled)
+        return finish_autoscale(c, dn, d);
     return 0;
 }
 
@@ -2749,6 +2929,24 @@ static int resolve(struct load *ld, const struct yn_node *root)
         return rc;
     if ((rc = check_energy(c, root, sc)) != 0)
         return rc;
+    /* The slo autoscaling policy's target defaults to the SLO's TTFT (read after the deployments). */
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        struct sim_autoscale_cfg *as = &sc->deployments[i].autoscale;
+        if (!as->enabled || as->policy != SIM_AS_SLO || as->target > 0)
+            continue;
+        if (sc->slo.ttft_s > 0) {
+            as->target = sc->slo.ttft_s;
+            continue;
+        }
+        const struct yn_node *ds = yn_get(root, "deployments");
+        const struct yn_node *an = yn_get(ds->vals[i], "autoscale");
+        size_t m = scn_path_push(c, "deployments");
+        scn_path_push(c, sc->deployments[i].name);
+        scn_path_push(c, "autoscale");
+        int frc = scn_fail(c, an, "the slo policy needs target_ttft_ms or an slo with ttft_ms");
+        scn_path_pop(c, m);
+        return frc;
+    }
     if (sc->output.path == NULL) {
         size_t n = strlen(sc->name) + 16;
         sc->output.path = malloc(n);

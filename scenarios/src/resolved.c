@@ -412,6 +412,21 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
                 d->block_tokens, k->tokens, d->kv_capacity_tokens > 0 ? " (overridden by kv_capacity_tokens)" : "");
     }
     fprintf(f, "    replicas: %d\n    tp: %d\n    gpu_hour_usd: %.17g\n", d->replicas, d->tp, d->gpu_hour_usd);
+    if (d->autoscale.enabled) {
+        const struct sim_autoscale_cfg *as = &d->autoscale;
+        static const char *const target_key[] = {"target_utilization", "target_queue", "target_kv", "target_ttft_ms"};
+        fprintf(f, "    # autoscale: replicas above is the count at time 0; scale-up delay %.6g s\n", as->delay_s);
+        fprintf(f, "    autoscale: {min: %d, max: %d, policy: %s, %s: %.17g, interval_s: %.17g, tolerance: %.17g, "
+                   "scale_in_cooldown_s: %.17g, ",
+                as->min, as->max, sim_autoscale_policy_name(as->policy), target_key[as->policy],
+                as->policy == SIM_AS_SLO ? as->target * 1e3 : as->target, as->interval_s, as->tolerance,
+                as->scale_in_cooldown_s);
+        if (as->cold_start_s >= 0)
+            fprintf(f, "cold_start_s: %.17g}\n", as->cold_start_s);
+        else
+            fprintf(f, "provision_s: %.17g, load_bandwidth_gbs: %.17g, weights_gb: %.17g}\n", as->provision_s,
+                    as->load_bandwidth_gbs, as->weights_gb);
+    }
     if (d->has_llm)
         fprintf(f, "    weights_dtype: %s\n    kv_dtype: %s\n", mdl_dtype_name(d->roofline.weights),
                 mdl_dtype_name(d->roofline.kv));

@@ -234,3 +234,18 @@ const char *sim_sched_policy_name(enum sim_sched_policy p)
     }
     return NULL;
 }
+
+const char *sim_autoscale_policy_name(enum sim_autoscale_policy p)
+{
+    switch (p) {
+    case SIM_AS_UTILIZATION:
+        return "utilization";
+    case SIM_AS_QUEUE:
+        return "queue";
+    case SIM_AS_KV:
+        return "kv";
+    case SIM_AS_SLO:
+        return "slo";
+    }
+    return NULL;
+}

@@ -11,7 +11,10 @@
  *   world_serve.c   deployments: api endpoints and self-hosted replicas with
  *                   their FIFO queues and replica routing;
  *   world_batch.c   the batching schedulers (static, dynamic, continuous with
- *                   optional chunked prefill), KV memory and preemption.
+ *                   optional chunked prefill), KV memory and preemption;
+ *   world_scale.c   replica lifecycle (provisioning, ready, draining,
+ *                   released), the routable set, billing as provisioned,
+ *                   and the autoscaler.
  * Functions shared between them carry the internal prefix simi_.
  *
  * Everything that outlives one event is referred to by index, never by
@@ -27,7 +30,9 @@
  *   SIMI_EV_ITER_END    target = deployment, payload = replica: a batch iteration ends
  *   SIMI_EV_TURN        target -, payload = session slot: the session's next turn arrives
  *   SIMI_EV_PREFETCH    target -, payload = session slot | hit << 32: a prefetched guess goes out
- *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out */
+ *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out
+ *   SIMI_EV_AUTOSCALE   target = deployment, payload = evaluation number k (t = k x interval)
+ *   SIMI_EV_REPLICA_READY target = deployment, payload = replica: provisioning and loading done */
 #ifndef LLMSIM_WORLD_INTERNAL_H
 #define LLMSIM_WORLD_INTERNAL_H
 
@@ -68,7 +73,18 @@ enum simi_event_kind {
     SIMI_EV_RETRY,      /* target = deployment, payload = request slot: retry after a 429 */
     SIMI_EV_BATCH_TIMER, /* target = deployment, payload = replica (dynamic batching) */
     SIMI_EV_RL_WAKE,     /* target = deployment: the client-side rate-limit queue may send */
-    SIMI_EV_PREFETCH     /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
+    SIMI_EV_PREFETCH,    /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
+    SIMI_EV_AUTOSCALE,   /* target = deployment, payload = evaluation number */
+    SIMI_EV_REPLICA_READY /* target = deployment, payload = replica */
+};
+
+/* Life of a replica slot (world_scale.c).  Without autoscale every slot is
+ * ready from time 0 to the end. */
+enum simi_replica_state {
+    SIMI_RS_OFF = 0,      /* not provisioned (never, or released): not billed */
+    SIMI_RS_STARTING,     /* provisioning and loading weights: billed, gets no requests */
+    SIMI_RS_READY,        /* billed, routable */
+    SIMI_RS_DRAINING      /* billed, finishing what it holds, gets no new requests */
 };
 
 /* One request on its way through the world.  Times are absolute. */
@@ -163,6 +179,10 @@ struct simi_replica {
     double busy_since_s;     /* start of the current service (when busy) */
     double busy_at_sample_s; /* busy time up to the previous sampling instant */
     struct simi_batch *batch; /* batching schedulers' state, NULL for scheduler none */
+    uint8_t state;           /* enum simi_replica_state */
+    double prov_start_s;     /* billed since (when provisioned) */
+    double ready_s;          /* routable since (when ready) */
+    double busy_at_eval_s;   /* busy time up to the previous autoscaler evaluation */
 };
 
 struct simi_deploy {
@@ -200,6 +220,21 @@ struct simi_deploy {
     uint64_t calls;               /* answers it gave (each cascade tier counts) */
     uint64_t escalated;           /* of those, judged failed and passed to the next tier */
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
+    /* Replica lifecycle (world_scale.c).  live: the routable (ready)
+     * replicas in ascending index order, the only ones routing looks at. */
+    int *live;                    /* n_replicas slots, the first n_live used (owned) */
+    int n_live;
+    int n_starting, n_draining;   /* replicas in those states */
+    int n_billed;                 /* replicas billed now: starting + ready + draining */
+    double billed_closed_s;       /* replica-seconds of released replicas */
+    double billed_open_start_s;   /* sum of the billed replicas' prov_start_s */
+    /* autoscaler */
+    double as_window_s;           /* start of the current evaluation window */
+    double as_below_since_s;      /* first of the evaluations in a row that wanted fewer, -1 = none */
+    int as_below_max;             /* the largest of those wants */
+    double as_ttft_sum_s;         /* slo policy: TTFTs of the first tokens in the window */
+    uint64_t as_ttft_n;
+    uint64_t scale_ups, scale_ins;
 };
 
 /* A multi-turn session between its turns (world_source.c). */
@@ -369,6 +404,8 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err);
 void simi_serve_free(struct sim_world *w);
 /* Hands request slot q (deployment already chosen) to its deployment. */
 int simi_serve_dispatch(struct sim_world *w, uint32_t q);
+/* Replica j of d just turned ready: with a shared queue it takes the head. */
+int simi_serve_replica_ready(struct sim_world *w, struct simi_deploy *d, int j);
 /* Handles a completion event (api or replica). */
 int simi_serve_done(struct sim_world *w, const struct sim_event *ev);
 /* A request started service at deployment d now (spillover's wait estimate). */
@@ -400,7 +437,24 @@ int simi_cache_write(struct sim_world *w, struct simi_deploy *d, struct simi_req
 /* Adds the caches' storage fees and unread writes to the deployment stats. */
 void simi_cache_report(const struct simi_deploy *d, double now, struct sim_deployment_stats *s);
 
+/* world_scale.c */
+/* Sets up the lifecycle of self-hosted deployment d's replicas (all of them
+ * ready without autoscale; cfg->replicas of them with it) and schedules the
+ * first evaluation. */
+int simi_scale_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err);
+/* SIMI_EV_AUTOSCALE and SIMI_EV_REPLICA_READY. */
+int simi_scale_event(struct sim_world *w, const struct sim_event *ev);
+/* Replica j of d may have emptied: releases it when it was draining. */
+int simi_scale_check_drained(struct sim_world *w, struct simi_deploy *d, int j);
+/* A first token of d came now, after ttft_s (slo policy). */
+void simi_scale_note_ttft(struct simi_deploy *d, double ttft_s);
+/* Replica-seconds billed by d from 0 to t (t at or after the latest change). */
+double simi_scale_billed_s(const struct simi_deploy *d, double t);
+
 /* world_batch.c */
+/* Forgets what a released replica held (its prefix cache): a slot provisioned
+ * again is a fresh machine. */
+void simi_batch_reset(struct simi_replica *rp);
 /* Sets up the batching state of deployment d (scheduler other than none). */
 int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err);
 void simi_batch_free(struct simi_deploy *d);

@@ -225,6 +225,41 @@ struct sim_prompt_cache_cfg {
     int shard_by_prefix;     /* 1: shard = hash of the first prefix; 0: uniformly at random */
 };
 
+/* Autoscaling of a self-hosted deployment (design.md section 4, "Other
+ * levers"; the rules are those of the Kubernetes horizontal pod autoscaler).
+ * Every interval_s the policy's metric is read and the wanted count is
+ * ceil(ready x metric / target), clamped to [min, max].  More than are
+ * provisioned (ready + starting): the missing replicas start provisioning
+ * now and become ready delay_s later (billed from now).  Fewer: only when no
+ * replica is starting and every evaluation for scale_in_cooldown_s wanted
+ * fewer, the surplus (down to the largest of those wants) stops receiving
+ * requests, drains, and is released (billing stops) when empty.  See
+ * sim/src/world_scale.c. */
+enum sim_autoscale_policy {
+    SIM_AS_UTILIZATION = 0, /* busy share of the ready replicas over the last interval */
+    SIM_AS_QUEUE,           /* requests waiting per ready replica, at the evaluation */
+    SIM_AS_KV,              /* mean share of KV memory in use over the ready replicas, at the evaluation */
+    SIM_AS_SLO              /* mean TTFT of the first tokens of the last interval */
+};
+
+struct sim_autoscale_cfg {
+    int enabled;
+    int min, max;                 /* replicas, 1 <= min <= max <= SIM_MAX_REPLICAS */
+    enum sim_autoscale_policy policy;
+    double target;                /* the policy's target: share (utilization, kv), requests (queue),
+                                     seconds (slo) */
+    double interval_s;            /* between evaluations, > 0 */
+    double tolerance;             /* metric / target within 1 +/- this: keep the count, [0, 1) */
+    double scale_in_cooldown_s;   /* wants below the count for this long before a scale-in, >= 0 */
+    double cold_start_s;          /* >= 0: the whole scale-up delay as given; < 0: not given */
+    double provision_s;           /* machine provisioning up to the engine start, seconds */
+    double load_bandwidth_gbs;    /* weights load rate, 1e9 bytes per second */
+    double weights_gb;            /* bytes to load / 1e9 (the model's weights unless given) */
+    int weights_given;            /* weights_gb came from the scenario */
+    double delay_s;               /* resolved scale-up delay: cold_start_s, else provision_s +
+                                     weights_gb / load_bandwidth_gbs */
+};
+
 struct sim_deployment_cfg {
     char name[SIM_NAME_MAX];
     enum sim_deploy_kind kind;
@@ -279,6 +314,7 @@ struct sim_deployment_cfg {
     int has_quality;                /* success probabilities given */
     double success[SIM_N_DIFFICULTY]; /* probability of a successful answer by difficulty */
     double *class_success;          /* per class (n_classes, owned), NaN = by difficulty; NULL = none */
+    struct sim_autoscale_cfg autoscale; /* self-hosted: replicas (the count at time 0) vary in [min, max] */
 };
 
 enum sim_routing_policy {
@@ -484,5 +520,6 @@ const char *sim_deploy_kind_name(enum sim_deploy_kind k);
 const char *sim_replica_routing_name(enum sim_replica_routing r);
 const char *sim_difficulty_name(enum sim_difficulty d);
 const char *sim_sched_policy_name(enum sim_sched_policy p);
+const char *sim_autoscale_policy_name(enum sim_autoscale_policy p);
 
 #endif

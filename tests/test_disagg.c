@@ -62,7 +62,7 @@ static int collect_iter(void *ctx, const struct sim_iter_record *it)
 static void run(const struct sim_scenario *sc, struct recs *out, struct sim_deployment_stats *dep0)
 {
     memset(out, 0, sizeof *out);
-    struct sim_sink sink = {out, collect, NULL, collect_iter};
+    struct sim_sink sink = {out, collect, NULL, collect_iter, NULL};
     struct sim_world *w = NULL;
     struct llmsim_error err;
     llmsim_error_clear(&err);

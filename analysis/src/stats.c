@@ -1359,7 +1359,7 @@ static int stats_sink_iteration(void *ctx, const struct sim_iter_record *it)
 
 struct sim_sink ana_stats_sink(struct ana_stats *s)
 {
-    return (struct sim_sink){s, stats_sink_request, NULL, stats_sink_iteration};
+    return (struct sim_sink){s, stats_sink_request, NULL, stats_sink_iteration, NULL};
 }
 
 /* ---- summary ---------------------------------------------------------- */

@@ -250,6 +250,21 @@ void simi_batch_free(struct simi_deploy *d)
     }
 }
 
+void simi_batch_reset(struct simi_replica *rp)
+{
+    struct simi_batch *b = rp->batch;
+    if (b == NULL)
+        return;
+    LLMSIM_ASSERT(!b->in_iter && b->n_running == 0 && b->waiting.len == 0 && b->n_dec == 0);
+    if (b->pcache != NULL)
+        sim_cache_evict(b->pcache, INFINITY, 0.0); /* nothing is pinned: no request runs */
+    b->kept_blocks = 0;
+    b->kept_q.head = b->kept_q.len = 0;
+    b->used_blocks = 0;
+    b->last_dec_end_s = 0;
+    b->batch_open = 0;
+}
+
 uint32_t simi_batch_waiting(const struct simi_replica *rp)
 {
     return rp->batch ? rp->batch->waiting.len + rp->batch->pending.len : 0;
@@ -1040,8 +1055,10 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         if ((rc = prefix_promote(w, b, r)) != 0)
             return rc;
         r->generated++;
-        if (r->generated == 1)
+        if (r->generated == 1) {
             r->first_token_s = w->now_s;
+            simi_scale_note_ttft(d, r->first_token_s - r->dispatch_s);
+        }
         if (r->generated >= r->output_tokens && !b->is_static) {
             b->used_blocks -= held_blocks(b, r);
             if ((rc = finish_req(w, d, b, q)) != 0)
@@ -1110,7 +1127,9 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
             return rc;
     }
     (void)c;
-    return maybe_start(w, d, j);
+    if ((rc = maybe_start(w, d, j)) != 0)
+        return rc;
+    return simi_scale_check_drained(w, d, j);
 }
 
 /* Starts a static/dynamic batch when its rule says so. */

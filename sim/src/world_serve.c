@@ -17,7 +17,12 @@
  * queue).  Service times come from the stream "deployment/<name>/latency",
  * drawn when service starts; the latency models are in models/ (latency.h).
  * Busy time is accumulated per replica, which gives the utilisation in the
- * statistics and the busy fractions of the timeseries. */
+ * statistics and the busy fractions of the timeseries.
+ *
+ * Routing looks only at the routable (ready) replicas, d->live, in
+ * ascending index order (world_scale.c): every policy picks a position in
+ * that list, so ties still go to the lowest index and a deployment without
+ * autoscale, whose replicas are all ready, routes as it always did. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +36,8 @@ static int bad(struct llmsim_error *err, const struct sim_deployment_cfg *c, con
     return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0, "deployment %s: %s", c->name, what);
 }
 
-/* Replicas, routing stream and batching state of a self-hosted deployment
- * (or a prefill pool) with configuration c. */
+/* Replicas, routing stream, batching state and replica lifecycle of a
+ * self-hosted deployment (or a prefill pool) with configuration c. */
 static int init_self_hosted(struct sim_world *w, struct simi_deploy *d, const struct sim_deployment_cfg *c,
                             struct llmsim_error *err)
 {
@@ -53,7 +58,12 @@ static int init_self_hosted(struct sim_world *w, struct simi_deploy *d, const st
         return bad(err, c, "service_time latency applies to scheduler none");
     if ((unsigned)c->replica_routing > SIM_RR_PREFIX_AFFINITY)
         return bad(err, c, "unknown replica routing");
-    d->n_replicas = c->replicas;
+    /* world_scale.c's autoscaler sizes and routes one pool of replicas; the
+     * two pools of a disaggregated deployment would each need their own. */
+    if (c->autoscale.enabled && d->role != SIMI_ROLE_BOTH)
+        return bad(err, c, "autoscale does not apply to a disaggregated deployment");
+    /* With autoscale a slot for each replica it may grow to. */
+    d->n_replicas = c->autoscale.enabled ? c->autoscale.max : c->replicas;
     d->gpu_usd_per_replica_s = c->tp * c->gpu_hour_usd / 3600.0;
     d->replicas = calloc((size_t)d->n_replicas, sizeof *d->replicas);
     if (d->replicas == NULL)
@@ -66,9 +76,14 @@ static int init_self_hosted(struct sim_world *w, struct simi_deploy *d, const st
     if (d->rng_replica == NULL)
         return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     d->kv_cap_blocks = INFINITY;
-    if (c->scheduler != SIM_SCHED_NONE)
-        return simi_batch_init(w, d, err);
-    return 0;
+    if (c->scheduler != SIM_SCHED_NONE) {
+        int rc = simi_batch_init(w, d, err);
+        if (rc)
+            return rc;
+    }
+    /* Every replica's lifecycle, the prefill pool's too: ready from time 0,
+     * routable through d->live and billed by replica-seconds. */
+    return simi_scale_init(w, d, err);
 }
 
 int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
@@ -140,6 +155,7 @@ void simi_serve_free(struct sim_world *w)
         for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
             simi_fifo_free(&d->replicas[j].queue);
         free(d->replicas);
+        free(d->live);
         simi_fifo_free(&d->shared);
         simi_fifo_free(&d->rl_wait);
     }
@@ -170,6 +186,7 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
         r->done_s = r->first_token_s + decode;
     }
     r->gpu_cost_usd = (r->done_s - r->start_s) * d->gpu_usd_per_replica_s;
+    simi_scale_note_ttft(d, r->first_token_s - r->dispatch_s);
     simi_note_admit(w, d);
     rp->current = q;
     rp->busy_since_s = r->start_s;
@@ -181,10 +198,10 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
 
 static int least_loaded(const struct simi_deploy *d)
 {
-    int best = 0;
-    for (int j = 1; j < d->n_replicas; j++)
-        if (d->replicas[j].load < d->replicas[best].load)
-            best = j;
+    int best = d->live[0];
+    for (int i = 1; i < d->n_live; i++)
+        if (d->replicas[d->live[i]].load < d->replicas[best].load)
+            best = d->live[i];
     return best;
 }
 
@@ -201,18 +218,19 @@ static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r
         key = sim_cache_key(SIMI_BLOCK_KEY0, t->hash_ids[t->hash_off[r->trace_row]]);
     if (key == 0)
         return least_loaded(d);
-    int best = 0;
+    int best = d->live[0];
     uint64_t best_w = 0;
     double total = 0;
-    for (int j = 0; j < d->n_replicas; j++) {
+    for (int i = 0; i < d->n_live; i++) {
+        int j = d->live[i];
         uint64_t hw = sim_cache_key(key, (uint64_t)j + 1);
-        if (j == 0 || hw > best_w) {
+        if (i == 0 || hw > best_w) {
             best_w = hw;
             best = j;
         }
         total += d->replicas[j].load;
     }
-    if (d->replicas[best].load > 2.0 * total / d->n_replicas + 1.0)
+    if (d->replicas[best].load > 2.0 * total / d->n_live + 1.0)
         return least_loaded(d);
     return best;
 }
@@ -223,27 +241,31 @@ int simi_choose_replica(struct simi_deploy *d, const struct simi_req *r, const s
     case SIM_RR_PREFIX_AFFINITY:
         return prefix_affinity(d, r, w);
     case SIM_RR_ROUND_ROBIN: {
-        int j = (int)d->rr_next;
-        d->rr_next = (d->rr_next + 1) % (uint32_t)d->n_replicas;
-        return j;
+        /* The next position in the routable list (its length may change). */
+        uint32_t i = d->rr_next % (uint32_t)d->n_live;
+        d->rr_next = (i + 1) % (uint32_t)d->n_live;
+        return d->live[i];
     }
     case SIM_RR_RANDOM:
-        return (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas);
+        return d->live[gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_live)];
     case SIM_RR_POWER_OF_TWO: {
         /* Two distinct replicas at random; the less loaded (the first on a tie). */
-        if (d->n_replicas == 1)
-            return 0;
-        int a = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas);
-        int b = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas - 1);
+        if (d->n_live == 1)
+            return d->live[0];
+        int a = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_live);
+        int b = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_live - 1);
         if (b >= a)
             b++;
+        a = d->live[a];
+        b = d->live[b];
         return d->replicas[b].load < d->replicas[a].load ? b : a;
     }
     case SIM_RR_LEAST_KV:
         if (d->replicas[0].batch != NULL) {
             /* Smallest share of KV memory in use; ties to the least loaded, then the lowest index. */
-            int best = 0;
-            for (int j = 1; j < d->n_replicas; j++) {
+            int best = d->live[0];
+            for (int i = 1; i < d->n_live; i++) {
+                int j = d->live[i];
                 double fj = simi_batch_kv_frac(&d->replicas[j]);
                 double fb = simi_batch_kv_frac(&d->replicas[best]);
                 if (fj < fb || (fj == fb && d->replicas[j].load < d->replicas[best].load))
@@ -326,8 +348,8 @@ uint32_t simi_ahead(const struct simi_deploy *d)
     uint32_t ahead = d->waiting;
     if (ahead > 0 || d->cfg->kind != SIM_DEPLOY_SELF_HOSTED)
         return ahead;
-    for (int j = 0; j < d->n_replicas; j++)
-        if (simi_batch_has_room(&d->replicas[j]))
+    for (int i = 0; i < d->n_live; i++)
+        if (simi_batch_has_room(&d->replicas[d->live[i]]))
             return 0;
     return 1; /* every replica busy or full: it waits for a departure */
 }
@@ -477,9 +499,9 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
         return api_send(w, d, q);
 
     if (c->queue_shared) {
-        for (int j = 0; j < d->n_replicas; j++)
-            if (d->replicas[j].current == SIMI_NONE)
-                return start(w, d, j, q);
+        for (int i = 0; i < d->n_live; i++)
+            if (d->replicas[d->live[i]].current == SIMI_NONE)
+                return start(w, d, d->live[i], q);
         d->waiting++;
         return simi_fifo_push(&d->shared, q);
     }
@@ -499,6 +521,18 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
     return simi_fifo_push(&rp->queue, q);
 }
 
+int simi_serve_replica_ready(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    if (rp->batch != NULL || !d->cfg->queue_shared || rp->current != SIMI_NONE)
+        return 0; /* per-replica queues: new arrivals find it */
+    uint32_t next = simi_fifo_pop(&d->shared);
+    if (next == SIMI_NONE)
+        return 0;
+    d->waiting--;
+    return start(w, d, j, next);
+}
+
 int simi_serve_done(struct sim_world *w, const struct sim_event *ev)
 {
     uint32_t q = (uint32_t)ev->payload;
@@ -513,14 +547,19 @@ int simi_serve_done(struct sim_world *w, const struct sim_event *ev)
         rp->busy_s += r->done_s - r->start_s;
         rp->current = SIMI_NONE;
         rp->load--;
+        /* A draining replica finishes its own queue but takes nothing more
+         * from the shared one. */
         struct simi_fifo *f = d->cfg->queue_shared ? &d->shared : &rp->queue;
-        uint32_t next = simi_fifo_pop(f);
+        uint32_t next = d->cfg->queue_shared && rp->state == SIMI_RS_DRAINING ? SIMI_NONE : simi_fifo_pop(f);
         if (next != SIMI_NONE) {
             d->waiting--;
             int rc = start(w, d, r->replica, next);
             if (rc != 0)
                 return rc;
         }
+        int rc = simi_scale_check_drained(w, d, r->replica);
+        if (rc != 0)
+            return rc;
     }
     return simi_finish(w, q);
 }

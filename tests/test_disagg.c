@@ -299,6 +299,83 @@ START_TEST(colocated_vs_disaggregated)
 }
 END_TEST
 
+struct ts_last {
+    double t_s, cost_cum_usd; /* the deployment row of the latest sample */
+    int32_t replicas;
+};
+
+static int collect_ts(void *ctx, const struct sim_ts_record *t)
+{
+    struct ts_last *l = ctx;
+    if (t->deployment == 0 && t->replica == -1) {
+        l->t_s = t->t_s;
+        l->cost_cum_usd = t->cost_cum_usd;
+        l->replicas = t->replicas;
+    }
+    return 0;
+}
+
+/* Both pools are billed and powered (world.c, world_scale.c): with two
+ * prefill replicas on H200s (tp 2, 7.2 $/GPU-h) and one decode replica on
+ * an H100 (tp 1, 3.6 $/GPU-h), billed replica-seconds are replicas x the
+ * makespan in each pool, the GPU cost their sum at each pool's price, the
+ * energy each pool's idle power over its billed time plus the idle-to-max
+ * span over its busy time (P = idle + (max - idle) u, sim_energy_cfg), and
+ * the /timeseries cost at a sample both pools' replicas x t.  Identities of
+ * the accounting, exact up to rounding. */
+START_TEST(pools_billed_and_powered)
+{
+    char *y = linear(40, "poisson", 2.0, "800", "60",
+                     "prefill: {gpu: h200, tp: 2, replicas: 2, gpu_hour_usd: 7.2}\n      decode: {replicas: 1}");
+    char yaml[4608];
+    snprintf(yaml, sizeof yaml,
+             "%s    gpu: h100-sxm\noutput: {timeseries_interval_s: 5}\n"
+             "energy: {pue: 1.2, electricity_usd_per_kwh: 0.1, grid_g_co2_per_kwh: 400}\n",
+             y);
+    struct sim_scenario sc;
+    tu_load_yaml(&sc, yaml, NULL, 0);
+    const struct sim_deployment_cfg *dc = &sc.deployments[0], *pc = &dc->disagg->prefill;
+    ck_assert_int_eq(pc->tp, 2);
+    ck_assert_double_eq(pc->gpu_hour_usd, 7.2);
+    ck_assert_double_eq(dc->gpu_hour_usd, 3.6);
+    struct ts_last last = {-1, 0, 0};
+    struct sim_sink sink = {&last, NULL, collect_ts, NULL, NULL};
+    struct sim_world *w = NULL;
+    struct llmsim_error err;
+    llmsim_error_clear(&err);
+    ck_assert_msg(sim_world_alloc(&w, &sc, 0, &sink, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(sim_run(w), 0);
+    struct sim_world_stats st;
+    sim_world_stats(w, &st);
+    const struct sim_deployment_stats *ds = &st.deployments[0];
+    double T = st.makespan_s;
+    ck_assert_uint_eq(st.completed, 40);
+    ck_assert_double_eq_tol(ds->prefill_provisioned_s, 2 * T, 1e-9 * T);
+    ck_assert_double_eq_tol(ds->provisioned_s, 3 * T, 1e-9 * T);
+    double usd_p = 2 * 7.2 / 3600, usd_d = 3.6 / 3600; /* per replica-second */
+    double want_usd = 2 * T * usd_p + T * usd_d;
+    ck_assert_double_eq_tol(ds->gpu_cost_usd, want_usd, 1e-12 * want_usd);
+    double busy_p = ds->prefill_busy_s, busy_d = ds->busy_s - busy_p;
+    ck_assert(busy_p > 0 && busy_d > 0);
+    const struct mdl_gpu *gp = &pc->roofline.gpu, *gd = &dc->roofline.gpu;
+    double joules = 2 * (gp->idle_w * 2 * T + (gp->max_w - gp->idle_w) * busy_p) +
+                    1 * (gd->idle_w * T + (gd->max_w - gd->idle_w) * busy_d);
+    double kwh = 1.2 * joules / 3.6e6;
+    ck_assert_msg(fabs(ds->energy_kwh - kwh) <= 1e-12 * kwh, "energy %.17g kWh, closed form %.17g", ds->energy_kwh,
+                  kwh);
+    ck_assert_double_eq_tol(ds->co2_g, 400 * kwh, 1e-12 * 400 * kwh);
+    /* The last sample's deployment row: the decode pool's replica count,
+     * both pools' GPUs in its cost. */
+    ck_assert(last.t_s > 0);
+    ck_assert_int_eq(last.replicas, 1);
+    double want_ts = last.t_s * (2 * usd_p + usd_d);
+    ck_assert_double_eq_tol(last.cost_cum_usd, want_ts, 1e-12 * want_ts);
+    sim_world_free(w);
+    sim_scenario_free(&sc);
+    free(y);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("disagg");
@@ -309,6 +386,7 @@ int main(void)
     tcase_add_test(tc, conservation_under_load);
     tcase_add_test(tc, resolved_reloads);
     tcase_add_test(tc, colocated_vs_disaggregated);
+    tcase_add_test(tc, pools_billed_and_powered);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -498,7 +498,8 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         fprintf(f, "      k: %d\n      acceptance: %.17g\n", d->spec.k, d->spec.acceptance);
     }
     fprintf(f, "    queue: %s\n    replica_routing: %s\n", d->queue_shared ? "shared" : "per_replica",
-            sim_replica_routing_name(d->replica_routing));    if (d->disagg != NULL)
+            sim_replica_routing_name(d->replica_routing));
+    if (d->disagg != NULL)
         put_disagg(f, d);
 }
 

@@ -32,7 +32,9 @@
  *   SIMI_EV_PREFETCH    target -, payload = session slot | hit << 32: a prefetched guess goes out
  *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out
  *   SIMI_EV_AUTOSCALE   target = deployment, payload = evaluation number k (t = k x interval)
- *   SIMI_EV_REPLICA_READY target = deployment, payload = replica: provisioning and loading done */
+ *   SIMI_EV_REPLICA_READY target = deployment, payload = replica: provisioning and loading done
+ *   SIMI_EV_SPOT        target = deployment, payload = replica | what << 32: a spot replica is
+ *                       interrupted (what 0) or its replacement starts provisioning (what 1) */
 #ifndef LLMSIM_WORLD_INTERNAL_H
 #define LLMSIM_WORLD_INTERNAL_H
 
@@ -75,7 +77,8 @@ enum simi_event_kind {
     SIMI_EV_RL_WAKE,     /* target = deployment: the client-side rate-limit queue may send */
     SIMI_EV_PREFETCH,    /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
     SIMI_EV_AUTOSCALE,   /* target = deployment, payload = evaluation number */
-    SIMI_EV_REPLICA_READY /* target = deployment, payload = replica */
+    SIMI_EV_REPLICA_READY, /* target = deployment, payload = replica */
+    SIMI_EV_SPOT           /* target = deployment, payload = replica | what << 32 */
 };
 
 /* Life of a replica slot (world_scale.c).  Without autoscale every slot is
@@ -148,6 +151,7 @@ struct simi_req {
     /* prefetch: the time the user's message comes (a hit), else the arrival */
     double user_s;
     uint32_t client;      /* closed workloads: the client that sent it, SIMI_NONE otherwise */
+    uint32_t requeues;    /* times a spot interruption sent it back to be routed again */
 };
 
 enum simi_phase { SIMI_PH_QUEUED = 0, SIMI_PH_PREFILL, SIMI_PH_DECODE };
@@ -183,6 +187,13 @@ struct simi_replica {
     double prov_start_s;     /* billed since (when provisioned) */
     double ready_s;          /* routable since (when ready) */
     double busy_at_eval_s;   /* busy time up to the previous autoscaler evaluation */
+    double usd_per_s;        /* its GPU price: tp x $/GPU-h / 3600, discounted when spot */
+    uint8_t spot;            /* a spot slot (world_scale.c) */
+    /* handles of its pending events, cancelled when it is interrupted */
+    uint64_t ev_handle;      /* the completion (scheduler none) or iteration end (batching) */
+    uint64_t timer_handle;   /* dynamic batching's timer */
+    uint64_t ready_handle;   /* its SIMI_EV_REPLICA_READY while starting */
+    uint64_t spot_handle;    /* its next drawn interruption */
 };
 
 struct simi_deploy {
@@ -235,6 +246,14 @@ struct simi_deploy {
     double as_ttft_sum_s;         /* slo policy: TTFTs of the first tokens in the window */
     uint64_t as_ttft_n;
     uint64_t scale_ups, scale_ins;
+    /* spot (world_scale.c) */
+    gsl_rng *rng_spot;            /* "deployment/<name>/spot": times to interruption */
+    int spot_n_billed;            /* spot replicas billed now */
+    double spot_closed_s;         /* replica-seconds of interrupted spot replicas */
+    double spot_open_start_s;     /* sum of the billed spot replicas' prov_start_s */
+    uint64_t interruptions, requeued;
+    struct simi_fifo orphans;     /* requests routed while no replica is ready (per-replica queues) */
+    struct simi_fifo requeue;     /* scratch: the requests of the replica being interrupted */
 };
 
 /* A multi-turn session between its turns (world_source.c). */
@@ -341,6 +360,9 @@ struct sim_world {
 void simi_in_system(struct sim_world *w, double t, int delta);
 /* Schedules an event; returns 0 or a negative code. */
 int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload);
+/* The same, storing the event's handle in *handle (for sim_pes_cancel). */
+int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload,
+                    uint64_t *handle);
 /* Finishes request slot q, whose done_s is the current time: cost lines,
  * statistics, slot release, then the record to the sink.  Returns 0 or the
  * sink's negative code. */
@@ -450,6 +472,12 @@ int simi_scale_check_drained(struct sim_world *w, struct simi_deploy *d, int j);
 void simi_scale_note_ttft(struct simi_deploy *d, double ttft_s);
 /* Replica-seconds billed by d from 0 to t (t at or after the latest change). */
 double simi_scale_billed_s(const struct simi_deploy *d, double t);
+/* Of those, the spot replicas'. */
+double simi_scale_spot_billed_s(const struct simi_deploy *d, double t);
+/* GPU cost of the replica-seconds billed by d from 0 to t, USD. */
+double simi_scale_gpu_usd(const struct simi_deploy *d, double t);
+/* SIMI_EV_SPOT. */
+int simi_scale_spot_event(struct sim_world *w, const struct sim_event *ev);
 
 /* world_batch.c */
 /* Forgets what a released replica held (its prefix cache): a slot provisioned
@@ -470,6 +498,13 @@ int simi_batch_has_room(const struct simi_replica *rp);
 uint32_t simi_batch_waiting(const struct simi_replica *rp);
 uint32_t simi_batch_running(const struct simi_replica *rp);
 double simi_batch_kv_frac(const struct simi_replica *rp);
+/* Replica j of d is interrupted: every request it holds (running, in
+ * admission order, then waiting) is appended to `out` and taken off its
+ * books (the deployment's running and waiting counts, the replica's load),
+ * its batching state is emptied as if fresh, and the busy time of an
+ * iteration in progress is counted.  The caller cancels the replica's
+ * pending events. */
+int simi_batch_interrupt(struct sim_world *w, struct simi_deploy *d, int j, struct simi_fifo *out);
 /* Tokens held by a replica's prefix cache (0 without one). */
 double simi_batch_cache_tokens(const struct simi_replica *rp);
 

@@ -84,8 +84,10 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
             d->replicas = calloc((size_t)d->n_replicas, sizeof *d->replicas);
             if (d->replicas == NULL)
                 return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
-            for (int j = 0; j < d->n_replicas; j++)
+            for (int j = 0; j < d->n_replicas; j++) {
                 d->replicas[j].current = SIMI_NONE;
+                d->replicas[j].usd_per_s = d->gpu_usd_per_replica_s; /* spot slots: world_scale.c */
+            }
             d->rng_replica = simi_stream(w, "deployment", c->name, "replica");
             if (d->rng_replica == NULL)
                 return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
@@ -125,6 +127,9 @@ void simi_serve_free(struct sim_world *w)
         free(d->live);
         simi_fifo_free(&d->shared);
         simi_fifo_free(&d->rl_wait);
+        simi_fifo_free(&d->orphans);
+        simi_fifo_free(&d->requeue);
+        gsl_rng_free(d->rng_spot);
     }
     free(w->deploy);
     w->deploy = NULL;
@@ -152,7 +157,8 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
         r->first_token_s = r->start_s + prefill;
         r->done_s = r->first_token_s + decode;
     }
-    r->gpu_cost_usd = (r->done_s - r->start_s) * d->gpu_usd_per_replica_s;
+    /* (+=: what an interrupted earlier service used stays paid for) */
+    r->gpu_cost_usd += (r->done_s - r->start_s) * rp->usd_per_s;
     simi_scale_note_ttft(d, r->first_token_s - r->dispatch_s);
     simi_note_admit(w, d);
     rp->current = q;
@@ -160,7 +166,7 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
     if (c->queue_shared)
         rp->load++;
     d->running++;
-    return simi_schedule(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q);
+    return simi_schedule_h(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q, &rp->ev_handle);
 }
 
 static int least_loaded(const struct simi_deploy *d)
@@ -465,6 +471,11 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
         d->waiting++;
         return simi_fifo_push(&d->shared, q);
     }
+    if (d->n_live == 0) {
+        /* every replica interrupted: it waits for a replacement */
+        d->waiting++;
+        return simi_fifo_push(&d->orphans, q);
+    }
     int j = choose_replica(d, r, w);
     struct simi_replica *rp = &d->replicas[j];
     rp->load++;
@@ -482,6 +493,16 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
 int simi_serve_replica_ready(struct sim_world *w, struct simi_deploy *d, int j)
 {
     struct simi_replica *rp = &d->replicas[j];
+    /* Requests that found no ready replica are routed now, in arrival order
+     * (this replica being the only ready one, they all come here). */
+    uint32_t n = d->orphans.len;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t q = simi_fifo_pop(&d->orphans);
+        d->waiting--;
+        int rc = simi_serve_dispatch(w, q);
+        if (rc)
+            return rc;
+    }
     if (rp->batch != NULL || !d->cfg->queue_shared || rp->current != SIMI_NONE)
         return 0; /* per-replica queues: new arrivals find it */
     uint32_t next = simi_fifo_pop(&d->shared);

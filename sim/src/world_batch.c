@@ -184,6 +184,8 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
                                 "deployment %s: speculative decoding needs the roofline latency model",
                                 c->name);
+    if (c->latency_kind == MDL_LAT_ROOFLINE)
+        mdl_roofline_prepare(&c->roofline, &d->roofline);
     int rc;
     double cap_tokens = kv_capacity_tokens(c, err, &rc);
     if (rc)
@@ -652,7 +654,7 @@ static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double
         return simi_nonneg(t);
     }
     struct mdl_iter_cost cost;
-    mdl_roofline_iter(&c->roofline, it, &cost);
+    mdl_roofline_iter_prep(&d->roofline, it, &cost);
     d->flops += cost.flops;
     d->bytes += cost.bytes;
     if (!c->spec.enabled)

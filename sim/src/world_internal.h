@@ -197,6 +197,7 @@ struct simi_deploy {
     uint64_t calls;               /* answers it gave (each cascade tier counts) */
     uint64_t escalated;           /* of those, judged failed and passed to the next tier */
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
+    struct mdl_roofline_prep roofline; /* cfg->roofline's per-step constants (batching, roofline) */
 };
 
 /* A multi-turn session between its turns (world_source.c). */

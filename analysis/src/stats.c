@@ -272,6 +272,9 @@ static const uint64_t pct_min[N_PCT] = {20, 100, 200, 1000};
 #define HIST_HI 1e4
 #define HIST_RATIO 1.01
 #define HIST_N 2315 /* ceil(log(HIST_HI / HIST_LO) / log(HIST_RATIO)) */
+/* Mantissa bits of hist_bucket's start-table index: a cell spans a ratio of
+ * 1 + 2^-7, less than HIST_RATIO. */
+#define HIST_CELL_BITS 7
 
 struct dvec {
     double *v;
@@ -364,6 +367,7 @@ struct ana_stats {
      * HIST_LO HIST_RATIO^k, allocated with hist. */
     double *hist;
     double *edges;
+    uint16_t *hist_start; /* [hist_cell]: the bucket of the cell's smallest value */
     /* Compact mode (see the top of the file): past exact_limit measured
      * requests, samples go into histograms pooled over the replications. */
     uint64_t exact_limit;  /* measured requests kept exactly (all replications) */
@@ -560,6 +564,7 @@ void ana_stats_free(struct ana_stats *s)
     free(s->streaming);
     free(s->hist);
     free(s->edges);
+    free(s->hist_start);
     for (size_t i = 0; s->vh && i < s->nscopes * N_REQ_METRICS; i++)
         ana_vhist_free(&s->vh[i]);
     free(s->vh);
@@ -850,19 +855,48 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     return 0;
 }
 
+/* The bucket of the histogram whose edges are tabulated in edges: the
+ * largest k <= HIST_N - 1 with edges[k] <= x.  Binary search; used to build
+ * the start table only. */
+static size_t hist_search(const double *edges, double x)
+{
+    size_t lo = 0, hi = HIST_N - 1; /* edges[lo] <= x holds (or lo is 0) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (edges[mid] <= x)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* The start-table cell of x in [HIST_LO, HIST_HI]: the leading bits of its
+ * IEEE pattern (exponent and HIST_CELL_BITS of mantissa), from HIST_LO's. */
+static size_t hist_cell(double x)
+{
+    uint64_t u, lo;
+    double l = HIST_LO;
+    memcpy(&u, &x, sizeof u);
+    memcpy(&lo, &l, sizeof lo);
+    return (size_t)((u >> (52 - HIST_CELL_BITS)) - (lo >> (52 - HIST_CELL_BITS)));
+}
+
 /* The histogram bucket of duration x (clamped to [HIST_LO, HIST_HI]):
- * the k with edges[k] <= x < edges[k + 1], the last bucket for HIST_HI. */
-static size_t hist_bucket(const double *edges, double x)
+ * the k with edges[k] <= x < edges[k + 1], the last bucket for HIST_HI.
+ * A positive double's bit pattern grows with it, so its leading bits name
+ * a cell [c, c (1 + 2^-HIST_CELL_BITS)) of values; start[cell] is the
+ * bucket of the cell's smallest value (hist_search), a lower bound of x's
+ * bucket, and a cell spans less than one bucket ratio (1 + 2^-7 < 1.01),
+ * so at most two edges are compared.  The result is the tabulated edges'
+ * bucket exactly, as with any search over them. */
+static size_t hist_bucket(const double *edges, const uint16_t *start, double x)
 {
     if (!(x > HIST_LO))
         return 0;
     if (x > HIST_HI)
         x = HIST_HI;
-    double f = floor(log(x / HIST_LO) / log(HIST_RATIO));
-    size_t k = f <= 0 ? 0 : f >= HIST_N - 1 ? HIST_N - 1 : (size_t)f;
-    /* log() may be off by an ulp: settle on the edges as tabulated. */
-    while (k > 0 && x < edges[k])
-        k--;
+    size_t k = start[hist_cell(x)];
     while (k + 1 < HIST_N && x >= edges[k + 1])
         k++;
     return k;
@@ -872,18 +906,32 @@ static int hist_alloc(struct ana_stats *s)
 {
     if (s->hist)
         return 0;
+    size_t ncells = hist_cell(HIST_HI) + 1;
     double *edges = malloc((HIST_N + 1) * sizeof *edges);
     double *hist = calloc(n_iscopes(s) * HIST_N, sizeof *hist);
-    if (!edges || !hist) {
+    uint16_t *start = malloc(ncells * sizeof *start);
+    if (!edges || !hist || !start) {
         free(edges);
         free(hist);
+        free(start);
         return LLMSIM_ENOMEM;
     }
     for (size_t k = 0; k <= HIST_N; k++)
         edges[k] = HIST_LO * pow(HIST_RATIO, (double)k);
     LLMSIM_ASSERT(edges[HIST_N - 1] < HIST_HI && edges[HIST_N] >= HIST_HI);
+    double lo = HIST_LO;
+    uint64_t lo_bits;
+    memcpy(&lo_bits, &lo, sizeof lo_bits);
+    for (size_t c = 0; c < ncells; c++) {
+        /* The smallest double of cell c (HIST_LO for the first). */
+        uint64_t u = ((lo_bits >> (52 - HIST_CELL_BITS)) + c) << (52 - HIST_CELL_BITS);
+        double x;
+        memcpy(&x, &u, sizeof x);
+        start[c] = (uint16_t)hist_search(edges, x < HIST_LO ? HIST_LO : x);
+    }
     s->edges = edges;
     s->hist = hist;
+    s->hist_start = start;
     return 0;
 }
 
@@ -955,7 +1003,7 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
     if (rc != 0)
         return rc;
     const size_t isc[2] = {0, 1 + (size_t)it->deployment};
-    size_t b = hist_bucket(s->edges, it->itl_s);
+    size_t b = hist_bucket(s->edges, s->hist_start, it->itl_s);
     for (int k = 0; k < 2; k++) {
         rep->itl_w[isc[k]] += it->decode_tokens;
         rep->itl_wd[isc[k]] += it->decode_tokens * it->itl_s;

@@ -724,6 +724,22 @@ static int ov_record(const struct ana_stats *s, struct rep *rep, const struct si
     return 0;
 }
 
+/* Index of the lowest set bit of u != 0 (metrics are visited in
+ * increasing order, as a loop over them would). */
+static unsigned ctz32(uint32_t u)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctz(u);
+#else
+    unsigned k = 0;
+    while (!(u & 1u)) {
+        u >>= 1;
+        k++;
+    }
+    return k;
+#endif
+}
+
 int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
 {
     if (!s || !r)
@@ -734,7 +750,6 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     double line[N_LINES] = {r->cost_input_usd, r->cost_cache_write_usd, r->cost_cache_read_usd,
                             r->cost_output_usd};
     double v[N_REQ_METRICS];
-    int use[N_REQ_METRICS];
     v[M_TTFT] = r->ttft_s;
     v[M_E2E] = r->e2e_s;
     v[M_QUEUE] = r->queue_s;
@@ -766,16 +781,21 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         served = 0;
     if (!isfinite(v[M_COST]))
         return LLMSIM_ERANGE;
-    for (int m = 0; m < N_REQ_METRICS; m++) {
-        /* ITL needs two output tokens streamed apart: the service_time model
-         * delivers every token when service ends (first token == done), so
-         * it says nothing about inter-token latency. */
-        use[m] = served &&
-                 (m != M_ITL || (r->output_tokens >= 2 && r->done_s > r->first_token_s)) &&
-                 (m != M_TTFT_HIT || hit) && (m != M_TTFT_MISS || !hit) && (m != M_SLO_MET || s->has_slo);
-        if (use[m] && !isfinite(v[m]))
-            return LLMSIM_ERANGE;
+    /* The metrics this request has a sample of, one bit each.  ITL needs
+     * two output tokens streamed apart: the service_time model delivers
+     * every token when service ends (first token == done), so it says
+     * nothing about inter-token latency. */
+    uint32_t use = 0;
+    if (served) {
+        use = (1u << N_REQ_METRICS) - 1;
+        use &= ~((1u << M_ITL) | (1u << M_TTFT_HIT) | (1u << M_TTFT_MISS) | (1u << M_SLO_MET));
+        use |= has_itl ? 1u << M_ITL : 0u;
+        use |= hit ? 1u << M_TTFT_HIT : 1u << M_TTFT_MISS;
+        use |= s->has_slo ? 1u << M_SLO_MET : 0u;
     }
+    for (uint32_t u = use; u != 0; u &= u - 1)
+        if (!isfinite(v[ctz32(u)]))
+            return LLMSIM_ERANGE;
 
     struct rep *rep;
     int rc = rep_get(s, r->replication, &rep);
@@ -789,9 +809,9 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     if (measured && served && !s->compact) {
         /* Reserve first, so that a failed allocation leaves nothing half added. */
         for (int k = 0; k < 3; k++)
-            for (int m = 0; m < N_REQ_METRICS && keep[k]; m++) {
-                struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + (size_t)m];
-                if (use[m] && dvec_reserve(d, d->n + 1) != 0)
+            for (uint32_t u = keep[k] ? use : 0; u != 0; u &= u - 1) {
+                struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + ctz32(u)];
+                if (d->n == d->cap && dvec_reserve(d, d->n + 1) != 0)
                     return LLMSIM_ENOMEM;
             }
     }
@@ -832,16 +852,18 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
             a->pf_hits++;
             a->pf_saved_s += (s->streaming[r->class_idx] ? r->ttft_s : r->e2e_s) - r->perceived_s;
         }
-        for (int m = 0; m < N_REQ_METRICS && keep[k]; m++) {
-            if (!use[m])
-                continue;
-            size_t i = scopes[k] * N_REQ_METRICS + (size_t)m;
-            if (s->compact) {
-                if ((rc = compact_add(s, rep, (size_t)r->replication, i, v[m])) != 0)
+        uint32_t stored = keep[k] ? use : 0;
+        if (s->compact) {
+            for (uint32_t u = stored; u != 0; u &= u - 1) {
+                unsigned m = ctz32(u);
+                if ((rc = compact_add(s, rep, (size_t)r->replication, scopes[k] * N_REQ_METRICS + m, v[m])) != 0)
                     return rc;
-            } else {
-                struct dvec *d = &rep->samples[i];
-                d->v[d->n++] = v[m];
+            }
+        } else {
+            struct dvec *samples = &rep->samples[scopes[k] * N_REQ_METRICS];
+            for (uint32_t u = stored; u != 0; u &= u - 1) {
+                unsigned m = ctz32(u);
+                samples[m].v[samples[m].n++] = v[m];
             }
         }
     }

@@ -462,7 +462,7 @@ static int rep_compact_alloc(const struct ana_stats *s, struct rep *r, int qs)
 }
 
 /* The replication's storage, allocated on first use. */
-static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
+static int rep_alloc(struct ana_stats *s, int64_t replication, struct rep **out)
 {
     if (replication < 0)
         return LLMSIM_EINVAL;
@@ -510,6 +510,17 @@ static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
     }
     *out = s->reps[i];
     return 0;
+}
+
+/* rep_alloc, with the common case (storage already there: every record
+ * but a replication's first) inline in the per-record paths. */
+static inline int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
+{
+    if (replication >= 0 && (uint64_t)replication < s->nreps && s->reps[replication] != NULL) {
+        *out = s->reps[replication];
+        return 0;
+    }
+    return rep_alloc(s, replication, out);
 }
 
 int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)

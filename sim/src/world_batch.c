@@ -124,7 +124,9 @@ static double free_blocks(const struct simi_batch *b)
 static void make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
 {
     double short_by = need - free_blocks(b);
-    if (b->pcache != NULL && short_by > 0)
+    if (short_by <= 0)
+        return; /* the common case: nothing to evict */
+    if (b->pcache != NULL)
         sim_cache_evict(b->pcache, short_by * b->bs, now);
     short_by = need - free_blocks(b);
     while (short_by > 0 && b->kept_q.len > 0) {

@@ -1599,6 +1599,55 @@ static int h_autoscale(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+/* A cold start (autoscale's scale-up, spot's replacement): cold_start_s
+ * when given (>= 0), else provision_s + the weights over the load
+ * bandwidth, the weights being the model's (and a draft model's) at its
+ * weights_dtype unless given.  Fails at node n. */
+static int cold_start(struct scn_ctx *c, const struct yn_node *n, const struct sim_deployment_cfg *d,
+                      double cold_start_s, double provision_s, double load_gbs, int weights_given,
+                      double *weights_gb, double *delay_s)
+{
+    if (cold_start_s >= 0) {
+        *delay_s = cold_start_s;
+        return 0;
+    }
+    if (!weights_given) {
+        if (!d->has_llm)
+            return scn_fail(c, n, "no model to take the weights from: give weights_gb (or cold_start_s, the "
+                                  "whole delay)");
+        *weights_gb = (mdl_llm_weight_bytes(&d->roofline.llm, d->roofline.weights) +
+                       (d->spec.enabled ? mdl_llm_weight_bytes(&d->spec.draft, d->roofline.weights) : 0)) /
+                      1e9;
+    }
+    *delay_s = provision_s + *weights_gb / load_gbs;
+    return 0;
+}
+
+static const struct scn_key spot_trace_keys[] = {
+    {"t_s", SCN_K_DOUBLE, OFF(struct sim_spot_interruption, t_s), 0, 1e9, SCN_KF_REQUIRED, NULL},
+    {"replica", SCN_K_INT, OFF(struct sim_spot_interruption, replica), 0, SIM_MAX_REPLICAS - 1, SCN_KF_REQUIRED,
+     NULL},
+};
+
+static int h_spot_trace(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_spot_cfg *sp = obj;
+    if (v->type != YN_SEQ)
+        return scn_fail(c, v, "expected a list of {t_s, replica}, got %s", yn_type_name(v->type));
+    if (v->n > SIM_MAX_SPOT_TRACE)
+        return scn_fail(c, v, "%zu interruptions; at most %d are allowed", v->n, SIM_MAX_SPOT_TRACE);
+    for (size_t i = 0; i < v->n; i++) {
+        size_t m = scn_path_push_index(c, i);
+        memset(&sp->trace[i], 0, sizeof sp->trace[i]);
+        int rc = scn_process_map(c, v->vals[i], spot_trace_keys, NKEYS(spot_trace_keys), &sp->trace[i]);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    sp->n_trace = (int)v->n;
+    return 0;
+}
+
 /* The autoscaler against the rest of the deployment, once every key is read:
  * the replicas at time 0, the weights it loads and the delay. */
 static int finish_autoscale(struct scn_ctx *c, const struct yn_node *dn, struct sim_deployment_cfg *d)
@@ -1619,20 +1668,98 @@ static int finish_autoscale(struct scn_ctx *c, const struct yn_node *dn, struct 
         (d->scheduler == SIM_SCHED_NONE || !(d->kv_capacity_tokens > 0 || (d->has_gpu && d->has_llm))))
         rc = scn_fail(c, an, "the kv policy reads KV memory use: it needs a batching scheduler and bounded KV "
                              "memory ('gpu' and 'model', or kv_capacity_tokens)");
-    if (rc == 0 && as->cold_start_s >= 0) {
-        as->delay_s = as->cold_start_s;
-    } else if (rc == 0) {
-        if (!as->weights_given) {
-            if (!d->has_llm)
-                rc = scn_fail(c, an, "no model to take the weights from: give weights_gb (or cold_start_s, the "
-                                     "whole scale-up delay)");
-            else
-                as->weights_gb = (mdl_llm_weight_bytes(&d->roofline.llm, d->roofline.weights) +
-                                  (d->spec.enabled ? mdl_llm_weight_bytes(&d->spec.draft, d->roofline.weights) : 0)) /
-                                 1e9;
-        }
-        as->delay_s = as->provision_s + as->weights_gb / as->load_bandwidth_gbs;
+    if (rc == 0)
+        rc = cold_start(c, an, d, as->cold_start_s, as->provision_s, as->load_bandwidth_gbs, as->weights_given,
+                        &as->weights_gb, &as->delay_s);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+/* ---- spot ------------------------------------------------------------------
+ *
+ * spot: {share, discount, rate_per_h, interruptions: [{t_s, replica}],
+ * acquire_s, cold_start_s | provision_s, load_bandwidth_gbs, weights_gb};
+ * the rules are in sim/src/world_scale.c.  The replacement's cold start
+ * takes autoscale's defaults and sources (above).  No default discount or
+ * rate: both vary by instance type, region and hour (AWS: "up to 90%" off
+ * on-demand, aws.amazon.com/ec2/spot/pricing/; GCP: Spot VMs "up to 91%"
+ * off, docs.cloud.google.com/compute/docs/instances/create-use-spot, checked
+ * 2026-12), and AWS publishes interruption frequencies per instance type
+ * only as bands (Spot Instance Advisor: <5%, 5-10%, ..., >20% per month).
+ * acquire_s 0: AWS Auto Scaling and GCP managed instance groups request a
+ * replacement as soon as an instance is reclaimed; give acquire_s when spot
+ * capacity takes time to come back. */
+static const struct scn_key spot_keys[] = {
+    {"share", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, share), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"discount", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, discount), 0, 0.999, SCN_KF_REQUIRED, NULL},
+    {"rate_per_h", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, rate_per_h), 0, 3600, 0, NULL},
+    {"interruptions", SCN_K_FN, 0, 0, 0, 0, h_spot_trace},
+    {"acquire_s", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, acquire_s), 0, 86400, 0, NULL},
+    {"cold_start_s", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, cold_start_s), 0, 86400, 0, NULL},
+    {"provision_s", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, provision_s), 0, 86400, 0, NULL},
+    {"load_bandwidth_gbs", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, load_bandwidth_gbs), 0, 1e4, SCN_KF_LO_OPEN, NULL},
+    {"weights_gb", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, weights_gb), 0, 1e5, 0, NULL},
+};
+
+static int h_spot(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+        return scn_fail(c, v, "'spot' applies to self-hosted deployments (api capacity is the provider's)");
+    struct sim_spot_cfg *sp = &d->spot;
+    memset(sp, 0, sizeof *sp);
+    sp->share = 1.0;
+    sp->cold_start_s = -1;
+    sp->provision_s = AS_DEFAULT_PROVISION_S;
+    sp->load_bandwidth_gbs = AS_DEFAULT_LOAD_GBS;
+    int rc = scn_process_map(c, v, spot_keys, NKEYS(spot_keys), sp);
+    if (rc)
+        return rc;
+    if (yn_get(v, "rate_per_h") == NULL && yn_get(v, "interruptions") == NULL)
+        return scn_fail(c, v, "give rate_per_h (interruptions per spot replica-hour), interruptions (a list of "
+                              "{t_s, replica}), or both");
+    if (yn_get(v, "cold_start_s")) {
+        static const char *const parts[] = {"provision_s", "load_bandwidth_gbs", "weights_gb"};
+        for (int i = 0; i < 3; i++)
+            if (yn_get(v, parts[i]))
+                return fail_at(c, v, parts[i], "cold_start_s is the whole replacement delay; give it or its "
+                                               "parts (provision_s, load_bandwidth_gbs, weights_gb), not both");
     }
+    sp->weights_given = yn_get(v, "weights_gb") != NULL;
+    sp->enabled = 1;
+    return 0;
+}
+
+/* Spot against the rest of the deployment: the spot slots, the listed
+ * interruptions' replicas and the replacement delay. */
+static int finish_spot(struct scn_ctx *c, const struct yn_node *dn, struct sim_deployment_cfg *d)
+{
+    struct sim_spot_cfg *sp = &d->spot;
+    const struct yn_node *sn = yn_get(dn, "spot");
+    size_t m = scn_path_push(c, "spot");
+    int rc = 0;
+    sp->n_spot = (int)lround(sp->share * d->replicas);
+    if (d->autoscale.enabled)
+        rc = scn_fail(c, sn, "spot capacity together with autoscale is not simulated yet: give a fixed "
+                             "'replicas' count");
+    else if (sp->n_spot < 1)
+        rc = fail_at(c, sn, "share", "share x replicas rounds to no spot replica");
+    for (int i = 0; rc == 0 && i < sp->n_trace; i++) {
+        int j = sp->trace[i].replica;
+        if (j >= d->replicas - sp->n_spot && j < d->replicas)
+            continue;
+        const struct yn_node *tn = yn_get(sn, "interruptions");
+        size_t m2 = scn_path_push(c, "interruptions");
+        scn_path_push_index(c, (size_t)i);
+        char msg[200];
+        snprintf(msg, sizeof msg, "replica %d is not a spot replica: the spot ones are %d to %d (the highest "
+                 "share x replicas slots)", j, d->replicas - sp->n_spot, d->replicas - 1);
+        rc = fail_at(c, tn->vals[i], "replica", msg);
+        scn_path_pop(c, m2);
+    }
+    if (rc == 0)
+        rc = cold_start(c, sn, d, sp->cold_start_s, sp->provision_s, sp->load_bandwidth_gbs, sp->weights_given,
+                        &sp->weights_gb, &sp->delay_s);
     scn_path_pop(c, m);
     return rc;
 }
@@ -1661,6 +1788,7 @@ static const struct scn_key deployment_keys[] = {
     {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, h_prefix_cache},
     {"speculative", SCN_K_FN, 0, 0, 0, 0, h_speculative},
     {"autoscale", SCN_K_FN, 0, 0, 0, 0, h_autoscale},
+    {"spot", SCN_K_FN, 0, 0, 0, 0, h_spot},
     {"batch", SCN_K_FN, 0, 0, 0, 0, h_batch},
     {"disaggregated", SCN_K_FN, 0, 0, 0, 0, h_disaggregated},
 };
@@ -1803,8 +1931,13 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
                                                        "are not modelled");
     if (yn_get(dn, "weights_dtype") && !d->has_llm)
         return scn_fail(c, yn_get(dn, "weights_dtype"), "weights_dtype needs a 'model' to apply to");
-    if (d->autoscale.enabled)
-        return finish_autoscale(c, dn, d);
+    if (d->autoscale.enabled) {
+        int arc = finish_autoscale(c, dn, d);
+        if (arc)
+            return arc;
+    }
+    if (d->spot.enabled)
+        return finish_spot(c, dn, d);
     return 0;
 }
 
@@ -1877,6 +2010,14 @@ static int finish_disaggregated(struct scn_ctx *c, const struct yn_node *dn, str
         return fail_at(c, dn, "autoscale", "autoscale with disaggregated pools is not modelled (the autoscaler "
                                            "sizes one pool of replicas, a disaggregated deployment has two); "
                                            "remove 'autoscale' or 'disaggregated'");
+    /* An interrupted spot replica hands every request it holds back to be
+     * routed again (world_scale.c); a prefill replica's KV caches on their
+     * way, or a decode replica's requests waiting for or receiving one,
+     * would need a recovery of their own, which is not modelled. */
+    if (yn_get(dn, "spot") != NULL)
+        return fail_at(c, dn, "spot", "spot capacity with disaggregated pools is not modelled (an interrupted "
+                                      "replica would lose KV caches in transfer); remove 'spot' or "
+                                      "'disaggregated'");
     size_t m = scn_path_push(c, "disaggregated");
     int rc = 0;
     const struct yn_node *ln = yn_get(v, "link");

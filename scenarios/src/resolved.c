@@ -464,6 +464,25 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
             fprintf(f, "provision_s: %.17g, load_bandwidth_gbs: %.17g, weights_gb: %.17g}\n", as->provision_s,
                     as->load_bandwidth_gbs, as->weights_gb);
     }
+    if (d->spot.enabled) {
+        const struct sim_spot_cfg *sp = &d->spot;
+        fprintf(f, "    # spot: replicas %d to %d, billed at %.6g $/GPU-h; replacement delay %.6g s\n",
+                d->replicas - sp->n_spot, d->replicas - 1, d->gpu_hour_usd * (1.0 - sp->discount), sp->delay_s);
+        fprintf(f, "    spot: {share: %.17g, discount: %.17g, rate_per_h: %.17g, acquire_s: %.17g, ", sp->share,
+                sp->discount, sp->rate_per_h, sp->acquire_s);
+        if (sp->cold_start_s >= 0)
+            fprintf(f, "cold_start_s: %.17g", sp->cold_start_s);
+        else
+            fprintf(f, "provision_s: %.17g, load_bandwidth_gbs: %.17g, weights_gb: %.17g", sp->provision_s,
+                    sp->load_bandwidth_gbs, sp->weights_gb);
+        if (sp->n_trace > 0) {
+            fprintf(f, ", interruptions: [");
+            for (int i = 0; i < sp->n_trace; i++)
+                fprintf(f, "%s{t_s: %.17g, replica: %d}", i ? ", " : "", sp->trace[i].t_s, sp->trace[i].replica);
+            fprintf(f, "]");
+        }
+        fprintf(f, "}\n");
+    }
     if (d->has_llm)
         fprintf(f, "    weights_dtype: %s\n    kv_dtype: %s\n", mdl_dtype_name(d->roofline.weights),
                 mdl_dtype_name(d->roofline.kv));

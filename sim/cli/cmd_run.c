@@ -360,6 +360,11 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     if (isfinite(idle) && idle > 0)
         printf("  GPU idle (provisioned, unused) $%.4f per replication\n", idle);
     print_projection(sc, rows, n);
+    double intr = val(rows, n, "all", "interruptions", F_MEAN);
+    if (isfinite(intr))
+        printf("spot                  %.4g interruptions, %.4g requests requeued, %.4g spot replica-hours "
+               "billed (means per replication)\n",
+               intr, val(rows, n, "all", "requeued_requests", F_MEAN), val(rows, n, "all", "spot_replica_hours", F_MEAN));
     int cached = 0;
     for (size_t i = 0; i < sc->n_deployments; i++)
         cached |= sc->deployments[i].kind == SIM_DEPLOY_API && sc->deployments[i].cache.enabled;

@@ -132,6 +132,14 @@ int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target,
     return sim_pes_push(w->pes, &ev, NULL);
 }
 
+int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload,
+                    uint64_t *handle)
+{
+    LLMSIM_ASSERT(t >= w->now_s);
+    struct sim_event ev = {.time = t, .kind = kind, .target = target, .payload = payload};
+    return sim_pes_push(w->pes, &ev, handle);
+}
+
 /* Whether the deployment serving r answers it successfully: by the joint
  * outcome table when it is one of the table's two tiers, else by its
  * success probability for r's class or difficulty (1 without one).  See
@@ -353,12 +361,12 @@ static int sample(struct sim_world *w, uint64_t k)
         /* The replicas billed now (starting, ready or draining): all of
          * them without autoscale.  Rows and means cover those only. */
         row.replicas = d->n_billed;
-        row.cost_cum_usd = d->billed_usd + simi_scale_billed_s(d, t) * d->gpu_usd_per_replica_s;
+        row.cost_cum_usd = d->billed_usd + simi_scale_gpu_usd(d, t);
         if (d->prefill_pool >= 0) {
             /* The rows of a disaggregated deployment describe its decode
              * pool; its cost includes the prefill pool's billed GPUs. */
             const struct simi_deploy *p = &w->deploy[d->prefill_pool];
-            row.cost_cum_usd += simi_scale_billed_s(p, t) * p->gpu_usd_per_replica_s;
+            row.cost_cum_usd += simi_scale_gpu_usd(p, t);
         }
 
         /* Per-replica busy fractions first, so the deployment row can carry
@@ -394,7 +402,7 @@ static int sample(struct sim_world *w, uint64_t k)
             rr.cache_tokens = simi_batch_cache_tokens(rp);
             rr.busy_frac = own > 0 ? (busy_total - rp->busy_at_sample_s) / own : 0.0;
             rr.replicas = 1;
-            rr.cost_cum_usd = (t - rp->prov_start_s) * d->gpu_usd_per_replica_s;
+            rr.cost_cum_usd = (t - rp->prov_start_s) * rp->usd_per_s;
             rp->busy_at_sample_s = busy_total;
             rc = emit_ts(w, &rr);
             if (rc < 0)
@@ -513,6 +521,8 @@ static int dispatch(struct sim_world *w, const struct sim_event *ev)
     case SIMI_EV_AUTOSCALE:
     case SIMI_EV_REPLICA_READY:
         return simi_scale_event(w, ev);
+    case SIMI_EV_SPOT:
+        return simi_scale_spot_event(w, ev);
     case SIMI_EV_KV_DONE:
         return simi_disagg_event(w, ev);
     default:
@@ -607,7 +617,7 @@ static void add_pool(const struct sim_world *w, const struct simi_deploy *p, str
     s->prefill_provisioned_s = prov;
     s->busy_s += busy;
     s->provisioned_s += prov;
-    s->gpu_cost_usd += prov * p->gpu_usd_per_replica_s;
+    s->gpu_cost_usd += simi_scale_gpu_usd(p, w->makespan_s);
     s->gpu_busy_cost_usd += busy * p->gpu_usd_per_replica_s;
     s->iterations += p->iterations;
     s->preemptions += p->preemptions;
@@ -657,10 +667,18 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
         /* Billed as provisioned, up to the end of the run (the last
          * completion; every provisioning and release happens before it). */
         s->provisioned_s = simi_scale_billed_s(d, w->makespan_s);
-        s->gpu_cost_usd = s->provisioned_s * d->gpu_usd_per_replica_s;
+        s->gpu_cost_usd = simi_scale_gpu_usd(d, w->makespan_s);
         s->scale_ups = d->scale_ups;
         s->scale_ins = d->scale_ins;
         s->gpu_busy_cost_usd = s->busy_s * d->gpu_usd_per_replica_s;
+        if (d->cfg->spot.enabled) {
+            s->spot_provisioned_s = simi_scale_spot_billed_s(d, w->makespan_s);
+            s->interruptions = d->interruptions;
+            s->requeued = d->requeued;
+            s->gpu_busy_cost_usd = 0;
+            for (int j = 0; j < d->n_replicas; j++)
+                s->gpu_busy_cost_usd += simi_replica_busy_s(w, &d->replicas[j]) * d->replicas[j].usd_per_s;
+        }
         s->iterations = d->iterations;
         s->preemptions = d->preemptions;
         s->rejected = d->rejected;

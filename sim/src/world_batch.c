@@ -137,7 +137,9 @@ static double free_blocks(const struct simi_batch *b)
 static void make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
 {
     double short_by = need - free_blocks(b);
-    if (b->pcache != NULL && short_by > 0)
+    if (short_by <= 0)
+        return; /* the common case: nothing to evict */
+    if (b->pcache != NULL)
         sim_cache_evict(b->pcache, short_by * b->bs, now);
     short_by = need - free_blocks(b);
     while (short_by > 0 && b->kept_q.len > 0) {
@@ -197,6 +199,8 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
                                 "deployment %s: speculative decoding needs the roofline latency model",
                                 c->name);
+    if (c->latency_kind == MDL_LAT_ROOFLINE)
+        mdl_roofline_prepare(&c->roofline, &d->roofline);
     int rc;
     double cap_tokens = kv_capacity_tokens(c, err, &rc);
     if (rc)
@@ -683,7 +687,7 @@ static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double
         return simi_nonneg(t);
     }
     struct mdl_iter_cost cost;
-    mdl_roofline_iter(&c->roofline, it, &cost);
+    mdl_roofline_iter_prep(&d->roofline, it, &cost);
     d->flops += cost.flops;
     d->bytes += cost.bytes;
     if (!c->spec.enabled)
@@ -917,11 +921,12 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     b->iter_decodes = decode_iter;
     b->iter_start_s = w->now_s;
     b->iter_need_blocks = need_blocks;
-    b->iter_cost_per_slot = slots > 0 ? t * d->gpu_usd_per_replica_s / slots : 0.0;
+    b->iter_cost_per_slot = slots > 0 ? t * rp->usd_per_s / slots : 0.0;
     rp->current = SIMI_NONE - 1; /* busy: an iteration is running */
     rp->busy_since_s = w->now_s;
     d->iterations++;
-    return simi_schedule(w, w->now_s + t, SIMI_EV_ITER_END, (uint32_t)(d - w->deploy), (uint64_t)j);
+    return simi_schedule_h(w, w->now_s + t, SIMI_EV_ITER_END, (uint32_t)(d - w->deploy), (uint64_t)j,
+                           &rp->ev_handle);
 }
 
 /* Request q is done now: leaves the replica and the world. */
@@ -1172,8 +1177,8 @@ static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
             if (w->now_s < due) {
                 if (!b->timer_pending) {
                     b->timer_pending = 1;
-                    return simi_schedule(w, due, SIMI_EV_BATCH_TIMER, (uint32_t)(d - w->deploy),
-                                         (uint64_t)j);
+                    return simi_schedule_h(w, due, SIMI_EV_BATCH_TIMER, (uint32_t)(d - w->deploy),
+                                           (uint64_t)j, &rp->timer_handle);
                 }
                 return 0;
             }
@@ -1247,6 +1252,57 @@ int simi_batch_release(struct sim_world *w, struct simi_deploy *d, int j, double
     b->used_blocks -= blocks;
     LLMSIM_ASSERT(b->used_blocks > -0.5);
     return maybe_start(w, d, j);
+}
+
+int simi_batch_interrupt(struct sim_world *w, struct simi_deploy *d, int j, struct simi_fifo *out)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    struct simi_batch *b = rp->batch;
+    /* Spot is refused for disaggregated deployments (loader, world_serve.c):
+     * a pool's pending and landed requests and its KV transfers in flight
+     * are not handed back here. */
+    LLMSIM_ASSERT(b->role == SIMI_ROLE_BOTH);
+    if (b->in_iter) {
+        /* The GPU worked until now; the iteration's tokens are lost. */
+        rp->busy_s += w->now_s - b->iter_start_s;
+        b->in_iter = 0;
+    }
+    rp->current = SIMI_NONE;
+    for (uint32_t q = b->run_head; q != SIMI_NONE;) {
+        struct simi_req *r = &w->pool.slot[q];
+        uint32_t next = r->next;
+        if (r->phase == SIMI_PH_DECODE)
+            dec_leave(b, r); /* takes its share of the decode cost so far */
+        prefix_unpin(w, b, r);
+        r->kept_blocks = 0;
+        LLMSIM_ASSERT(d->running > 0);
+        d->running--;
+        int rc = simi_fifo_push(out, q);
+        if (rc)
+            return rc;
+        q = next;
+    }
+    while (b->waiting.len > 0) {
+        uint32_t q = simi_fifo_pop(&b->waiting);
+        w->pool.slot[q].kept_blocks = 0;
+        LLMSIM_ASSERT(d->waiting > 0);
+        d->waiting--;
+        int rc = simi_fifo_push(out, q);
+        if (rc)
+            return rc;
+    }
+    LLMSIM_ASSERT(b->n_dec == 0);
+    b->run_head = b->run_tail = SIMI_NONE;
+    b->n_running = 0;
+    b->n_dec_active = 0;
+    b->sum_ctx = 0;
+    b->prefill.head = b->prefill.len = 0;
+    b->heap_n = 0;
+    b->timer_pending = 0;
+    b->batch_open = 0;
+    rp->load = 0;
+    simi_batch_reset(rp); /* KV memory, the prefix cache and kept blocks: gone with the machine */
+    return 0;
 }
 
 int simi_batch_event(struct sim_world *w, const struct sim_event *ev)

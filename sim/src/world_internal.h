@@ -35,6 +35,8 @@
  *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out
  *   SIMI_EV_AUTOSCALE   target = deployment, payload = evaluation number k (t = k x interval)
  *   SIMI_EV_REPLICA_READY target = deployment, payload = replica: provisioning and loading done
+ *   SIMI_EV_SPOT        target = deployment, payload = replica | what << 32: a spot replica is
+ *                       interrupted (what 0) or its replacement starts provisioning (what 1)
  *   SIMI_EV_KV_DONE     target = deployment, payload = request slot: its KV cache reached its
  *                       decode replica
  *
@@ -85,7 +87,8 @@ enum simi_event_kind {
     SIMI_EV_PREFETCH,    /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
     SIMI_EV_AUTOSCALE,   /* target = deployment, payload = evaluation number */
     SIMI_EV_REPLICA_READY, /* target = deployment, payload = replica */
-    SIMI_EV_KV_DONE      /* target = deployment, payload = request slot: KV cache transferred */
+    SIMI_EV_SPOT,          /* target = deployment, payload = replica | what << 32 */
+    SIMI_EV_KV_DONE        /* target = deployment, payload = request slot: KV cache transferred */
 };
 
 /* Life of a replica slot (world_scale.c).  Without autoscale every slot is
@@ -158,6 +161,7 @@ struct simi_req {
     /* prefetch: the time the user's message comes (a hit), else the arrival */
     double user_s;
     uint32_t client;      /* closed workloads: the client that sent it, SIMI_NONE otherwise */
+    uint32_t requeues;    /* times a spot interruption sent it back to be routed again */
     /* disaggregation (world_disagg.c): while its KV cache waits for and
      * crosses the link, the prefill replica still holding it and how many
      * blocks */
@@ -205,6 +209,13 @@ struct simi_replica {
     double prov_start_s;     /* billed since (when provisioned) */
     double ready_s;          /* routable since (when ready) */
     double busy_at_eval_s;   /* busy time up to the previous autoscaler evaluation */
+    double usd_per_s;        /* its GPU price: tp x $/GPU-h / 3600, discounted when spot */
+    uint8_t spot;            /* a spot slot (world_scale.c) */
+    /* handles of its pending events, cancelled when it is interrupted */
+    uint64_t ev_handle;      /* the completion (scheduler none) or iteration end (batching) */
+    uint64_t timer_handle;   /* dynamic batching's timer */
+    uint64_t ready_handle;   /* its SIMI_EV_REPLICA_READY while starting */
+    uint64_t spot_handle;    /* its next drawn interruption */
 };
 
 struct simi_deploy {
@@ -257,6 +268,15 @@ struct simi_deploy {
     double as_ttft_sum_s;         /* slo policy: TTFTs of the first tokens in the window */
     uint64_t as_ttft_n;
     uint64_t scale_ups, scale_ins;
+    /* spot (world_scale.c) */
+    gsl_rng *rng_spot;            /* "deployment/<name>/spot": times to interruption */
+    int spot_n_billed;            /* spot replicas billed now */
+    double spot_closed_s;         /* replica-seconds of interrupted spot replicas */
+    double spot_open_start_s;     /* sum of the billed spot replicas' prov_start_s */
+    uint64_t interruptions, requeued;
+    struct simi_fifo orphans;     /* requests routed while no replica is ready (per-replica queues) */
+    struct simi_fifo requeue;     /* scratch: the requests of the replica being interrupted */
+    struct mdl_roofline_prep roofline; /* cfg->roofline's per-step constants (batching, roofline) */
     /* disaggregation (world_disagg.c) */
     uint8_t role;                 /* enum simi_role */
     int32_t record_dep;           /* deployment index in records: its own, or the parent's for a pool */
@@ -372,6 +392,9 @@ struct sim_world {
 void simi_in_system(struct sim_world *w, double t, int delta);
 /* Schedules an event; returns 0 or a negative code. */
 int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload);
+/* The same, storing the event's handle in *handle (for sim_pes_cancel). */
+int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload,
+                    uint64_t *handle);
 /* Finishes request slot q, whose done_s is the current time: cost lines,
  * statistics, slot release, then the record to the sink.  Returns 0 or the
  * sink's negative code. */
@@ -481,6 +504,12 @@ int simi_scale_check_drained(struct sim_world *w, struct simi_deploy *d, int j);
 void simi_scale_note_ttft(struct simi_deploy *d, double ttft_s);
 /* Replica-seconds billed by d from 0 to t (t at or after the latest change). */
 double simi_scale_billed_s(const struct simi_deploy *d, double t);
+/* Of those, the spot replicas'. */
+double simi_scale_spot_billed_s(const struct simi_deploy *d, double t);
+/* GPU cost of the replica-seconds billed by d from 0 to t, USD. */
+double simi_scale_gpu_usd(const struct simi_deploy *d, double t);
+/* SIMI_EV_SPOT. */
+int simi_scale_spot_event(struct sim_world *w, const struct sim_event *ev);
 
 /* world_batch.c */
 /* Forgets what a released replica held (its prefix cache): a slot provisioned
@@ -501,6 +530,13 @@ int simi_batch_has_room(const struct simi_replica *rp);
 uint32_t simi_batch_waiting(const struct simi_replica *rp);
 uint32_t simi_batch_running(const struct simi_replica *rp);
 double simi_batch_kv_frac(const struct simi_replica *rp);
+/* Replica j of d is interrupted: every request it holds (running, in
+ * admission order, then waiting) is appended to `out` and taken off its
+ * books (the deployment's running and waiting counts, the replica's load),
+ * its batching state is emptied as if fresh, and the busy time of an
+ * iteration in progress is counted.  The caller cancels the replica's
+ * pending events. */
+int simi_batch_interrupt(struct sim_world *w, struct simi_deploy *d, int j, struct simi_fifo *out);
 /* Tokens held by a replica's prefix cache (0 without one). */
 double simi_batch_cache_tokens(const struct simi_replica *rp);
 /* Decode pool: request q, prefilled elsewhere (its KV cache still there),

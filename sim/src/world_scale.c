@@ -49,10 +49,36 @@
  * receiving requests, finishes what it holds (its queue included), and is
  * released the moment it is empty.  A draining replica is not taken back:
  * a later scale-up provisions a fresh one, as a terminating pod or VM is
- * not revived. */
+ * not revived.
+ *
+ * Spot capacity (deployments with `spot`, no autoscale): the highest n_spot
+ * slots are spot instances.  Each provisioned spot replica is interrupted
+ * after an exponential time of mean 1 / rate_per_h hours drawn when it is
+ * provisioned (stream "deployment/<name>/spot"), and at the listed times;
+ * the interruption hazard runs while it is billed (starting or ready), so
+ * interruptions per billed spot replica-hour are Poisson with mean
+ * rate_per_h.  The clouds give notice first (AWS: two minutes, "Spot
+ * Instance interruption notices", docs.aws.amazon.com/AWSEC2/latest/
+ * UserGuide/spot-instance-termination-notices.html; GCP: 30 seconds of
+ * ACPI soft shutdown, docs.cloud.google.com/compute/docs/instances/spot,
+ * checked 2026-12); llmsim does not act on it (the pessimistic case of a
+ * stack that does not drain on the notice).  At the interruption the slot
+ * is off and billing stops (both clouds bill a reclaimed spot instance up
+ * to its termination, per second on AWS Linux and GCP); the requests it
+ * held, in service (their KV is lost) or queued, are routed again as the
+ * gateway retries them: from scratch, their prompt prefilled again, each
+ * flagged SIM_RF_REQUEUED and counted.  With no replica ready they wait in
+ * the deployment's orphan queue until one is.  The replacement is
+ * requested acquire_s later (unbilled) and then provisioned like an
+ * autoscaled replica: billed from then, ready spot.delay_s later.
+ * Interruptions, replacements and their readiness go to the scaling
+ * records.  Events after the run is over (nothing in flight or to come)
+ * are dropped, so billing never runs past the last completion. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <gsl/gsl_randist.h>
 
 #include "world_internal.h"
 
@@ -77,6 +103,20 @@ static int emit(struct sim_world *w, const struct simi_deploy *d, int j, int eve
 double simi_scale_billed_s(const struct simi_deploy *d, double t)
 {
     return d->billed_closed_s + (double)d->n_billed * t - d->billed_open_start_s;
+}
+
+double simi_scale_spot_billed_s(const struct simi_deploy *d, double t)
+{
+    return d->spot_closed_s + (double)d->spot_n_billed * t - d->spot_open_start_s;
+}
+
+double simi_scale_gpu_usd(const struct simi_deploy *d, double t)
+{
+    double billed = simi_scale_billed_s(d, t);
+    if (!d->cfg->spot.enabled)
+        return billed * d->gpu_usd_per_replica_s;
+    double spot = simi_scale_spot_billed_s(d, t);
+    return (billed - spot) * d->gpu_usd_per_replica_s + spot * d->gpu_usd_per_replica_s * (1.0 - d->cfg->spot.discount);
 }
 
 void simi_scale_note_ttft(struct simi_deploy *d, double ttft_s)
@@ -105,6 +145,41 @@ static void live_remove(struct simi_deploy *d, int j)
     LLMSIM_ASSERT(i < d->n_live);
     memmove(&d->live[i], &d->live[i + 1], (size_t)(d->n_live - i - 1) * sizeof *d->live);
     d->n_live--;
+}
+
+/* Draws when spot replica j, provisioned now, will be interrupted. */
+static int spot_draw(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    double rate = d->cfg->spot.rate_per_h;
+    if (!(rate > 0))
+        return 0;
+    double t = w->now_s + gsl_ran_exponential(d->rng_spot, 3600.0 / rate);
+    return simi_schedule_h(w, t, SIMI_EV_SPOT, (uint32_t)(d - w->deploy), (uint64_t)j, &d->replicas[j].spot_handle);
+}
+
+static int spot_init(struct sim_world *w, struct simi_deploy *d)
+{
+    const struct sim_spot_cfg *sp = &d->cfg->spot;
+    LLMSIM_ASSERT(sp->n_spot >= 1 && sp->n_spot <= d->n_replicas && !d->cfg->autoscale.enabled);
+    d->rng_spot = simi_stream(w, "deployment", d->cfg->name, "spot");
+    if (d->rng_spot == NULL)
+        return LLMSIM_ENOMEM;
+    for (int j = d->n_replicas - sp->n_spot; j < d->n_replicas; j++) {
+        d->replicas[j].spot = 1;
+        d->replicas[j].usd_per_s = d->gpu_usd_per_replica_s * (1.0 - sp->discount);
+        d->spot_n_billed++; /* provisioned at 0: nothing to add to the sum of starts */
+        int rc = spot_draw(w, d, j);
+        if (rc)
+            return rc;
+    }
+    for (int i = 0; i < sp->n_trace; i++) {
+        int j = sp->trace[i].replica;
+        LLMSIM_ASSERT(j >= 0 && j < d->n_replicas && d->replicas[j].spot);
+        int rc = simi_schedule(w, sp->trace[i].t_s, SIMI_EV_SPOT, (uint32_t)(d - w->deploy), (uint64_t)j);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 int simi_scale_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err)
@@ -137,6 +212,11 @@ int simi_scale_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
     }
     d->n_billed = initial;
     d->as_below_since_s = -1;
+    if (c->spot.enabled) {
+        int rc = spot_init(w, d);
+        if (rc)
+            return llmsim_error_set(err, rc, NULL, 0, 0, "cannot set up the spot replicas");
+    }
     if (!as->enabled)
         return 0;
     for (int j = 0; j < initial; j++) {
@@ -193,8 +273,8 @@ static int provision(struct sim_world *w, struct simi_deploy *d)
     int rc = emit(w, d, j, SIM_SCALE_PROVISION, w->now_s);
     if (rc)
         return rc;
-    return simi_schedule(w, w->now_s + d->cfg->autoscale.delay_s, SIMI_EV_REPLICA_READY,
-                         (uint32_t)(d - w->deploy), (uint64_t)j);
+    return simi_schedule_h(w, w->now_s + d->cfg->autoscale.delay_s, SIMI_EV_REPLICA_READY,
+                           (uint32_t)(d - w->deploy), (uint64_t)j, &rp->ready_handle);
 }
 
 /* Stops routing to the ready replica holding the fewest requests (ties: the
@@ -333,4 +413,124 @@ int simi_scale_event(struct sim_world *w, const struct sim_event *ev)
         return evaluate(w, d, ev->payload);
     LLMSIM_ASSERT(ev->payload < (uint64_t)d->n_replicas);
     return ready(w, d, (int)ev->payload);
+}
+
+/* ---- spot ------------------------------------------------------------------ */
+
+static void cancel(struct sim_world *w, uint64_t *handle)
+{
+    if (*handle != 0)
+        (void)sim_pes_cancel(w->pes, *handle);
+    *handle = 0;
+}
+
+/* Takes every request off scheduler-none replica j into d->requeue. */
+static int take_plain(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    if (rp->current != SIMI_NONE) {
+        struct simi_req *r = &w->pool.slot[rp->current];
+        rp->busy_s += w->now_s - rp->busy_since_s;
+        /* start() charged the whole service: the part not served is not used */
+        r->gpu_cost_usd -= (r->done_s - w->now_s) * rp->usd_per_s;
+        LLMSIM_ASSERT(d->running > 0);
+        d->running--;
+        int rc = simi_fifo_push(&d->requeue, rp->current);
+        if (rc)
+            return rc;
+        rp->current = SIMI_NONE;
+    }
+    while (rp->queue.len > 0) {
+        LLMSIM_ASSERT(d->waiting > 0);
+        d->waiting--;
+        int rc = simi_fifo_push(&d->requeue, simi_fifo_pop(&rp->queue));
+        if (rc)
+            return rc;
+    }
+    rp->load = 0;
+    return 0;
+}
+
+static int interrupt(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    if (rp->state == SIMI_RS_OFF)
+        return 0; /* a listed interruption of a slot waiting for its replacement */
+    LLMSIM_ASSERT(rp->spot && (rp->state == SIMI_RS_STARTING || rp->state == SIMI_RS_READY));
+    double t = w->now_s;
+    cancel(w, &rp->spot_handle);
+    d->n_billed--;
+    d->billed_closed_s += t - rp->prov_start_s;
+    d->billed_open_start_s -= rp->prov_start_s;
+    if (d->n_billed == 0)
+        d->billed_open_start_s = 0; /* no rounding residue */
+    d->spot_n_billed--;
+    d->spot_closed_s += t - rp->prov_start_s;
+    d->spot_open_start_s -= rp->prov_start_s;
+    if (d->spot_n_billed == 0)
+        d->spot_open_start_s = 0;
+    d->requeue.head = d->requeue.len = 0;
+    int rc = 0;
+    if (rp->state == SIMI_RS_STARTING) {
+        cancel(w, &rp->ready_handle);
+        d->n_starting--;
+    } else {
+        live_remove(d, j);
+        cancel(w, &rp->ev_handle);
+        cancel(w, &rp->timer_handle);
+        rc = rp->batch ? simi_batch_interrupt(w, d, j, &d->requeue) : take_plain(w, d, j);
+    }
+    rp->state = SIMI_RS_OFF;
+    d->interruptions++;
+    if (rc == 0)
+        rc = emit(w, d, j, SIM_SCALE_INTERRUPT, t);
+    if (rc == 0)
+        rc = simi_schedule(w, t + d->cfg->spot.acquire_s, SIMI_EV_SPOT, (uint32_t)(d - w->deploy),
+                           (uint64_t)j | (1ull << 32));
+    while (rc == 0 && d->requeue.len > 0) {
+        uint32_t q = simi_fifo_pop(&d->requeue);
+        struct simi_req *r = &w->pool.slot[q];
+        r->requeues++;
+        r->flags |= SIM_RF_REQUEUED;
+        r->dispatch_s = t;
+        r->cached_tokens = 0;
+        d->requeued++;
+        rc = simi_serve_dispatch(w, q);
+    }
+    return rc;
+}
+
+/* The replacement of interrupted spot slot j starts provisioning now. */
+static int replace(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    LLMSIM_ASSERT(rp->state == SIMI_RS_OFF && rp->spot);
+    rp->state = SIMI_RS_STARTING;
+    rp->prov_start_s = w->now_s;
+    rp->busy_at_sample_s = simi_replica_busy_s(w, rp);
+    d->n_starting++;
+    d->n_billed++;
+    d->billed_open_start_s += w->now_s;
+    d->spot_n_billed++;
+    d->spot_open_start_s += w->now_s;
+    int rc = emit(w, d, j, SIM_SCALE_PROVISION, w->now_s);
+    if (rc == 0)
+        rc = simi_schedule_h(w, w->now_s + d->cfg->spot.delay_s, SIMI_EV_REPLICA_READY, (uint32_t)(d - w->deploy),
+                             (uint64_t)j, &rp->ready_handle);
+    if (rc == 0)
+        rc = spot_draw(w, d, j);
+    return rc;
+}
+
+int simi_scale_spot_event(struct sim_world *w, const struct sim_event *ev)
+{
+    LLMSIM_ASSERT(ev->target < w->n_deploy);
+    struct simi_deploy *d = &w->deploy[ev->target];
+    int j = (int)(ev->payload & 0xffffffffu);
+    LLMSIM_ASSERT(j >= 0 && j < d->n_replicas);
+    if (!(w->arrival_pending || w->in_system > 0 || w->turns_pending > 0))
+        return 0; /* the run is over: billing ends at the last completion */
+    if (ev->payload >> 32)
+        return replace(w, d, j);
+    return interrupt(w, d, j);
 }

@@ -62,14 +62,20 @@ static int init_self_hosted(struct sim_world *w, struct simi_deploy *d, const st
      * two pools of a disaggregated deployment would each need their own. */
     if (c->autoscale.enabled && d->role != SIMI_ROLE_BOTH)
         return bad(err, c, "autoscale does not apply to a disaggregated deployment");
+    /* Nor does spot: an interrupted replica of either pool would have to
+     * hand back the KV caches it sends, receives or waits for. */
+    if (c->spot.enabled && d->role != SIMI_ROLE_BOTH)
+        return bad(err, c, "spot does not apply to a disaggregated deployment");
     /* With autoscale a slot for each replica it may grow to. */
     d->n_replicas = c->autoscale.enabled ? c->autoscale.max : c->replicas;
     d->gpu_usd_per_replica_s = c->tp * c->gpu_hour_usd / 3600.0;
     d->replicas = calloc((size_t)d->n_replicas, sizeof *d->replicas);
     if (d->replicas == NULL)
         return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
-    for (int j = 0; j < d->n_replicas; j++)
+    for (int j = 0; j < d->n_replicas; j++) {
         d->replicas[j].current = SIMI_NONE;
+        d->replicas[j].usd_per_s = d->gpu_usd_per_replica_s; /* spot slots: world_scale.c */
+    }
     /* A prefill pool routes with a stream of its own, so that adding one
      * leaves the decode pool's draws alone. */
     d->rng_replica = simi_stream(w, d->role == SIMI_ROLE_PREFILL ? "prefill" : "deployment", c->name, "replica");
@@ -158,6 +164,9 @@ void simi_serve_free(struct sim_world *w)
         free(d->live);
         simi_fifo_free(&d->shared);
         simi_fifo_free(&d->rl_wait);
+        simi_fifo_free(&d->orphans);
+        simi_fifo_free(&d->requeue);
+        gsl_rng_free(d->rng_spot);
     }
     free(w->deploy);
     w->deploy = NULL;
@@ -185,7 +194,8 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
         r->first_token_s = r->start_s + prefill;
         r->done_s = r->first_token_s + decode;
     }
-    r->gpu_cost_usd = (r->done_s - r->start_s) * d->gpu_usd_per_replica_s;
+    /* (+=: what an interrupted earlier service used stays paid for) */
+    r->gpu_cost_usd += (r->done_s - r->start_s) * rp->usd_per_s;
     simi_scale_note_ttft(d, r->first_token_s - r->dispatch_s);
     simi_note_admit(w, d);
     rp->current = q;
@@ -193,7 +203,7 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
     if (c->queue_shared)
         rp->load++;
     d->running++;
-    return simi_schedule(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q);
+    return simi_schedule_h(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q, &rp->ev_handle);
 }
 
 static int least_loaded(const struct simi_deploy *d)
@@ -507,6 +517,11 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
     }
     if (d->prefill_pool >= 0)
         return simi_disagg_dispatch(w, d, q);
+    if (d->n_live == 0) {
+        /* every replica interrupted: it waits for a replacement */
+        d->waiting++;
+        return simi_fifo_push(&d->orphans, q);
+    }
     int j = simi_choose_replica(d, r, w);
     struct simi_replica *rp = &d->replicas[j];
     rp->load++;
@@ -524,6 +539,16 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
 int simi_serve_replica_ready(struct sim_world *w, struct simi_deploy *d, int j)
 {
     struct simi_replica *rp = &d->replicas[j];
+    /* Requests that found no ready replica are routed now, in arrival order
+     * (this replica being the only ready one, they all come here). */
+    uint32_t n = d->orphans.len;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t q = simi_fifo_pop(&d->orphans);
+        d->waiting--;
+        int rc = simi_serve_dispatch(w, q);
+        if (rc)
+            return rc;
+    }
     if (rp->batch != NULL || !d->cfg->queue_shared || rp->current != SIMI_NONE)
         return 0; /* per-replica queues: new arrivals find it */
     uint32_t next = simi_fifo_pop(&d->shared);

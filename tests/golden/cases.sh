@@ -15,6 +15,7 @@ GOLDEN_CASES=(
 "api-latency-profiles|scenarios/examples/api-latency-profiles.yaml|--replications 2 --set horizon.duration_s=600"
 "long-context|scenarios/examples/long-context.yaml|--replications 2 --set horizon.duration_s=1200"
 "autoscale-step|scenarios/examples/autoscale-step.yaml|--replications 1"
+"spot-fleet|scenarios/examples/spot-fleet.yaml|--replications 1 --set horizon.duration_s=1800"
 "azure-conv-api|scenarios/examples/azure-conv-api.yaml|--replications 1 --set horizon.duration_s=600"
 "batching-azure|scenarios/examples/batching-azure.yaml|--replications 1 --set horizon.duration_s=600"
 "capacity-70b-h100-tp4|scenarios/examples/capacity-70b-h100-tp4.yaml|--replications 2 --set horizon.duration_s=900"

@@ -262,6 +262,44 @@ struct sim_autoscale_cfg {
                                      weights_gb / load_bandwidth_gbs */
 };
 
+/* Spot (preemptible) capacity of a self-hosted deployment without
+ * autoscale.  The highest n_spot replica slots are spot: billed at
+ * gpu_hour_usd x (1 - discount) while provisioned, and interrupted by the
+ * cloud, each provisioned spot replica independently at rate_per_h (an
+ * exponential time to interruption, memoryless, so interruptions per
+ * provisioned spot replica-hour are Poisson with that mean) and at the
+ * listed times.  An interrupted replica stops at once (llmsim does not act
+ * on the notice): billing stops, the requests it held (in service and
+ * queued) are routed again from scratch (their KV is lost), and a
+ * replacement is provisioned acquire_s later (unbilled wait), then billed
+ * while it provisions and loads weights for delay_s before it serves.  See
+ * sim/src/world_scale.c. */
+#define SIM_MAX_SPOT_TRACE 256
+
+struct sim_spot_interruption {
+    double t_s; /* when */
+    int replica; /* which slot (a spot one) */
+};
+
+struct sim_spot_cfg {
+    int enabled;
+    double share;        /* share of the replicas that are spot, (0, 1] */
+    int n_spot;          /* resolved: round(share x replicas), >= 1; the highest slots */
+    double discount;     /* off the on-demand GPU price, [0, 1) */
+    double rate_per_h;   /* interruptions per provisioned spot replica-hour, >= 0 */
+    double acquire_s;    /* interruption to the replacement's provisioning start (unbilled), >= 0 */
+    struct sim_spot_interruption trace[SIM_MAX_SPOT_TRACE]; /* listed interruptions, any order */
+    int n_trace;
+    /* the replacement's cold start, as autoscale's: cold_start_s, else
+     * provision_s + weights_gb / load_bandwidth_gbs */
+    double cold_start_s; /* >= 0: given; < 0: not given */
+    double provision_s;
+    double load_bandwidth_gbs;
+    double weights_gb;
+    int weights_given;
+    double delay_s;      /* resolved replacement delay, seconds */
+};
+
 struct sim_deployment_cfg {
     char name[SIM_NAME_MAX];
     enum sim_deploy_kind kind;
@@ -317,6 +355,7 @@ struct sim_deployment_cfg {
     double success[SIM_N_DIFFICULTY]; /* probability of a successful answer by difficulty */
     double *class_success;          /* per class (n_classes, owned), NaN = by difficulty; NULL = none */
     struct sim_autoscale_cfg autoscale; /* self-hosted: replicas (the count at time 0) vary in [min, max] */
+    struct sim_spot_cfg spot;           /* self-hosted: spot replicas, interruptions, replacements */
     /* Prefill/decode disaggregation (owned; NULL = prefill and decode share
      * every replica).  When set, this struct describes the decode pool
      * (gpu, tp, replicas, KV budget, scheduler) and disagg->prefill the

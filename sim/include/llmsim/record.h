@@ -34,7 +34,10 @@ enum sim_request_flag {
                                       only for what was left of it (perceived_s) */
     SIM_RF_PREFETCH_WASTED = 1u << 9, /* a prefetched guess that was wrong: paid for, never shown
                                          (left out of latency and quality figures) */
-    SIM_RF_CLIENT_QUEUED = 1u << 10 /* waited in the client-side rate-limit queue */
+    SIM_RF_CLIENT_QUEUED = 1u << 10, /* waited in the client-side rate-limit queue */
+    SIM_RF_REQUEUED = 1u << 11      /* held by a spot replica when it was interrupted: routed again and
+                                       recomputed from its prompt (every such time counts in the
+                                       deployment's requeued) */
 };
 
 struct sim_request_record {
@@ -108,13 +111,17 @@ struct sim_iter_record {
 /* One step in the life of an autoscaled replica (deployments with
  * autoscale only).  A replica slot is provisioned (billing starts), becomes
  * ready (requests may be routed to it), drains (no new requests) and is
- * released (billing stops); a released slot may be provisioned again.  The
+ * released (billing stops); a released slot may be provisioned again.  A
+ * spot replica (deployments with spot) may instead be interrupted (billing
+ * stops) and its slot provisioned again for the replacement.  The
  * replicas present at time 0 are reported as provisioned and ready at 0. */
 enum sim_scale_event {
     SIM_SCALE_PROVISION = 0, /* the autoscaler asked for it: billed from now */
     SIM_SCALE_READY,         /* provisioned and the weights loaded: serves from now */
     SIM_SCALE_DRAIN,         /* chosen for a scale-in: gets no new requests */
-    SIM_SCALE_RELEASE        /* drained: handed back, billed until now */
+    SIM_SCALE_RELEASE,       /* drained: handed back, billed until now */
+    SIM_SCALE_INTERRUPT      /* a spot replica reclaimed by the cloud: billed until now, its
+                                requests routed again */
 };
 
 struct sim_scale_record {

@@ -44,6 +44,8 @@ FLAGS = {
     "prefetch_hit": 256,
     "prefetch_wasted": 512,
     "client_queued": 1024,
+    "shed": 2048,
+    "deferred": 4096,
 }
 
 # Requests the summaries leave out (warm-up, rejected, wasted prefetch).

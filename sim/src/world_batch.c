@@ -73,7 +73,7 @@ struct simi_batch {
     double used_blocks;     /* blocks allocated */
     double tau;             /* tokens per decode step per request */
     double slots_per_dec;   /* token slots a decoding request occupies per iteration (1 or k+1) */
-    struct simi_fifo waiting;
+    struct simi_wq waiting; /* in the deployment's queue order (queue_order.c) */
     /* running requests, in admission order */
     uint32_t run_head, run_tail, n_running;
     struct simi_fifo prefill; /* the running requests still prefilling, in admission order */
@@ -205,7 +205,7 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         b->slots_per_dec = c->spec.enabled ? c->spec.k + 1.0 : 1.0;
         b->run_head = b->run_tail = SIMI_NONE;
         b->bucket = calloc((size_t)b->bs, sizeof *b->bucket);
-        if (b->bucket == NULL)
+        if (b->bucket == NULL || simi_wq_init(&b->waiting, d) != 0)
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
         if (c->prefix_cache) {
             b->pcache = sim_cache_alloc(INFINITY); /* bounded by free KV memory, see make_room */
@@ -223,7 +223,7 @@ void simi_batch_free(struct simi_deploy *d)
         struct simi_batch *b = d->replicas[j].batch;
         if (b == NULL)
             continue;
-        simi_fifo_free(&b->waiting);
+        simi_wq_free(&b->waiting);
         simi_fifo_free(&b->prefill);
         simi_fifo_free(&b->kept_q);
         free(b->bucket);
@@ -232,6 +232,11 @@ void simi_batch_free(struct simi_deploy *d)
         free(b);
         d->replicas[j].batch = NULL;
     }
+}
+
+struct simi_wq *simi_batch_wq(struct simi_replica *rp)
+{
+    return &rp->batch->waiting;
 }
 
 uint32_t simi_batch_waiting(const struct simi_replica *rp)
@@ -424,23 +429,6 @@ static void heap_pop(struct simi_batch *b)
         b->heap[i] = last;
 }
 
-/* Pushes x at the head of a FIFO (a preempted request goes first again). */
-static int fifo_push_front(struct simi_fifo *f, uint32_t x)
-{
-    int rc = simi_fifo_push(f, x); /* grows the ring when needed */
-    if (rc)
-        return rc;
-    /* Rotate: the element just appended at the tail moves to the head. */
-    f->head = (f->head + f->cap - 1) & (f->cap - 1);
-    f->buf[f->head] = x;
-    return 0;
-}
-
-static uint32_t fifo_peek(const struct simi_fifo *f)
-{
-    return f->len ? f->buf[f->head] : SIMI_NONE;
-}
-
 static uint32_t fifo_pop_back(struct simi_fifo *f)
 {
     if (f->len == 0)
@@ -611,13 +599,13 @@ static int preempt_newest(struct sim_world *w, struct simi_deploy *d, struct sim
     d->preemptions++;
     d->running--;
     d->waiting++;
-    return fifo_push_front(&b->waiting, q);
+    return simi_wq_push_front(w, &b->waiting, q);
 }
 
 /* Admits the head of the queue into the running set. */
 static void admit(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b)
 {
-    uint32_t q = simi_fifo_pop(&b->waiting);
+    uint32_t q = simi_wq_pop(w, &b->waiting);
     struct simi_req *r = &w->pool.slot[q];
     if (r->start_s < 0) {
         r->start_s = w->now_s;
@@ -728,7 +716,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             budget = 0; /* verify slots alone fill the iteration */
     } else {
         /* vLLM v0: prefill first when a waiting request can be admitted. */
-        uint32_t h = fifo_peek(&b->waiting);
+        uint32_t h = simi_wq_peek(w, &b->waiting);
         if (h != SIMI_NONE && b->n_running < (uint32_t)c->max_batch) {
             struct simi_req *hr = &w->pool.slot[h];
             /* Pin the head's cached prefix while making room, so the room is
@@ -792,7 +780,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         }
         /* Admit from the queue while the budget, the batch and KV memory allow. */
         while (!preempted && b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
-            struct simi_req *r = &w->pool.slot[fifo_peek(&b->waiting)];
+            struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
             /* Cached blocks need no prefill and no new memory; pinned at
              * once so that making room cannot evict them. */
             double hit = prefix_match(w, b, r, 1);
@@ -828,7 +816,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
                     return rc;
                 break;
             }
-            uint32_t q = fifo_peek(&b->waiting);
+            uint32_t q = simi_wq_peek(w, &b->waiting);
             admit(w, d, b);
             if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
                 return rc;
@@ -1045,10 +1033,10 @@ static int open_batch(struct sim_world *w, struct simi_deploy *d, struct simi_ba
 {
     const struct sim_deployment_cfg *c = d->cfg;
     while (b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch) {
-        struct simi_req *r = &w->pool.slot[fifo_peek(&b->waiting)];
+        struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
         if (blocks_for(b, (double)r->input_tokens + r->output_tokens) > free_blocks(b))
             break;
-        uint32_t q = fifo_peek(&b->waiting);
+        uint32_t q = simi_wq_peek(w, &b->waiting);
         admit(w, d, b);
         int rc = simi_fifo_push(&b->prefill, q);
         if (rc)
@@ -1070,7 +1058,7 @@ static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
         if (b->waiting.len == 0)
             return 0;
         if (c->scheduler == SIM_SCHED_DYNAMIC && b->waiting.len < (uint32_t)c->max_batch) {
-            const struct simi_req *oldest = &w->pool.slot[fifo_peek(&b->waiting)];
+            const struct simi_req *oldest = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
             double due = oldest->dispatch_s + c->max_wait_s;
             if (w->now_s < due) {
                 if (!b->timer_pending) {
@@ -1114,7 +1102,7 @@ int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint3
         return simi_finish(w, q);
     }
     d->waiting++;
-    int rc = simi_fifo_push(&b->waiting, q);
+    int rc = (r->flags & SIM_RF_DEFERRED) ? simi_wq_defer(w, &b->waiting, q) : simi_wq_push(w, &b->waiting, q);
     if (rc)
         return rc;
     return maybe_start(w, d, j);

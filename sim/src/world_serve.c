@@ -78,14 +78,23 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
             d->replicas = calloc((size_t)d->n_replicas, sizeof *d->replicas);
             if (d->replicas == NULL)
                 return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
-            for (int j = 0; j < d->n_replicas; j++)
+            int rc = simi_order_init(w, d, err);
+            if (rc)
+                return rc;
+            for (int j = 0; j < d->n_replicas; j++) {
                 d->replicas[j].current = SIMI_NONE;
+                if (c->scheduler == SIM_SCHED_NONE && !c->queue_shared &&
+                    simi_wq_init(&d->replicas[j].queue, d) != 0)
+                    return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+            }
+            if (c->scheduler == SIM_SCHED_NONE && c->queue_shared && simi_wq_init(&d->shared, d) != 0)
+                return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
             d->rng_replica = simi_stream(w, "deployment", c->name, "replica");
             if (d->rng_replica == NULL)
                 return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
             d->kv_cap_blocks = INFINITY;
             if (c->scheduler != SIM_SCHED_NONE) {
-                int rc = simi_batch_init(w, d, err);
+                rc = simi_batch_init(w, d, err);
                 if (rc)
                     return rc;
             }
@@ -111,9 +120,10 @@ void simi_serve_free(struct sim_world *w)
         simi_batch_free(d);
         simi_cache_free(d);
         for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
-            simi_fifo_free(&d->replicas[j].queue);
+            simi_wq_free(&d->replicas[j].queue);
         free(d->replicas);
-        simi_fifo_free(&d->shared);
+        simi_wq_free(&d->shared);
+        simi_order_free(d);
         simi_fifo_free(&d->rl_wait);
     }
     free(w->deploy);
@@ -395,6 +405,37 @@ int simi_serve_rl_wake(struct sim_world *w, const struct sim_event *ev)
     return 0;
 }
 
+/* Admission control shed request q (a 429): rejected, never served. */
+static int shed(struct sim_world *w, struct simi_deploy *d, struct simi_replica *rp, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    r->flags |= SIM_RF_REJECTED | SIM_RF_SHED;
+    r->start_s = r->first_token_s = r->done_s = w->now_s;
+    d->shed++;
+    if (rp != NULL) {
+        LLMSIM_ASSERT(rp->load > 0);
+        rp->load--;
+    }
+    return simi_finish(w, q);
+}
+
+/* Request q waits in queue f (scheduler none; rp: its replica, NULL for
+ * the shared queue), unless admission control sheds or defers it. */
+static int enqueue(struct sim_world *w, struct simi_deploy *d, struct simi_wq *f, struct simi_replica *rp,
+                   uint32_t q)
+{
+    int adm = simi_admission(w, d, f, q);
+    if (adm == 1)
+        return shed(w, d, rp, q);
+    d->waiting++;
+    if (adm == 2) {
+        w->pool.slot[q].flags |= SIM_RF_DEFERRED;
+        d->deferred++;
+        return simi_wq_defer(w, f, q);
+    }
+    return simi_wq_push(w, f, q);
+}
+
 int simi_serve_dispatch(struct sim_world *w, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
@@ -446,21 +487,29 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
         for (int j = 0; j < d->n_replicas; j++)
             if (d->replicas[j].current == SIMI_NONE)
                 return start(w, d, j, q);
-        d->waiting++;
-        return simi_fifo_push(&d->shared, q);
+        return enqueue(w, d, &d->shared, NULL, q);
     }
     int j = choose_replica(d, r, w);
     struct simi_replica *rp = &d->replicas[j];
     rp->load++;
-    if (rp->batch != NULL)
+    if (rp->batch != NULL) {
+        /* Admission control applies where the request would wait. */
+        struct simi_wq *f = simi_batch_wq(rp);
+        int adm = simi_batch_has_room(rp) && f->len == 0 ? 0 : simi_admission(w, d, f, q);
+        if (adm == 1)
+            return shed(w, d, rp, q);
+        if (adm == 2) {
+            r->flags |= SIM_RF_DEFERRED;
+            d->deferred++;
+        }
         return simi_batch_dispatch(w, d, j, q);
+    }
     if (rp->current == SIMI_NONE) {
         LLMSIM_ASSERT(rp->queue.len == 0);
         return start(w, d, j, q);
     }
     r->replica = j;
-    d->waiting++;
-    return simi_fifo_push(&rp->queue, q);
+    return enqueue(w, d, &rp->queue, rp, q);
 }
 
 int simi_serve_done(struct sim_world *w, const struct sim_event *ev)
@@ -477,8 +526,9 @@ int simi_serve_done(struct sim_world *w, const struct sim_event *ev)
         rp->busy_s += r->done_s - r->start_s;
         rp->current = SIMI_NONE;
         rp->load--;
-        struct simi_fifo *f = d->cfg->queue_shared ? &d->shared : &rp->queue;
-        uint32_t next = simi_fifo_pop(f);
+        struct simi_wq *f = d->cfg->queue_shared ? &d->shared : &rp->queue;
+        simi_wq_done(w, f, q);
+        uint32_t next = simi_wq_pop(w, f);
         if (next != SIMI_NONE) {
             d->waiting--;
             int rc = start(w, d, r->replica, next);

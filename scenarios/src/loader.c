@@ -2658,6 +2658,7 @@ static int check_tenants(struct scn_ctx *c, const struct yn_node *root, const st
             scn_path_push(c, d->name);
             scn_path_push(c, "scheduler");
             scn_path_push(c, "weights");
+            scn_path_push(c, name);
             const char *near = scn_did_you_mean(name, cands, nc);
             int rc = near ? scn_fail(c, at, "no tenant named '%s' (did you mean '%s'?)", name, near)
                           : scn_fail(c, at, "no tenant named '%s' (a class's tenant, or its name when it has none)",

@@ -42,6 +42,7 @@
 #include <gsl/gsl_cdf.h>
 
 #include "llmsim/config.h"
+#include "llmsim/results.h"
 #include "llmsim/scenario.h"
 #include "llmsim/world.h"
 #include "testutil.h"
@@ -452,6 +453,65 @@ START_TEST(priority_batch_admission)
 }
 END_TEST
 
+/* The summary gets tenant:NAME and tier:N scopes: each a union of classes
+ * (its counts and tokens the sum of theirs) with the class rows, and
+ * Jain's index over the tenants on "all". */
+START_TEST(summary_scopes)
+{
+    static const char *yaml =
+        "name: scopes\n"
+        "seed: 5\n"
+        "horizon: {duration_s: 400, warmup_s: 20}\n"
+        "workload:\n"
+        "  arrivals: {process: poisson, rate_per_s: 0.8}\n"
+        "  classes:\n"
+        "    - {name: a1, tenant: acme, share: 0.3, priority: 2, prompt: [{segment: q, tokens: 100}], output_tokens: 40}\n"
+        "    - {name: a2, tenant: acme, share: 0.3, prompt: [{segment: q, tokens: 200}], output_tokens: 20}\n"
+        "    - {name: g1, tenant: globex, share: 0.4, prompt: [{segment: q, tokens: 300}], output_tokens: 10}\n"
+        "deployments:\n"
+        "  - name: server\n"
+        "    kind: self-hosted\n"
+        "    gpu_hour_usd: 2\n"
+        "    scheduler: {policy: none, order: priority}\n"
+        "    latency: {model: service_time, service_time_s: {dist: exponential, mean: 1}}\n";
+    struct sim_scenario sc;
+    tu_load_yaml(&sc, yaml, NULL, 0);
+    struct ana_summary_row *rows;
+    size_t n;
+    tu_summarize(&sc, NULL, &rows, &n);
+    const struct ana_summary_row *a1 = ana_summary_find(rows, n, "class:a1", "e2e_s");
+    const struct ana_summary_row *a2 = ana_summary_find(rows, n, "class:a2", "e2e_s");
+    const struct ana_summary_row *g1 = ana_summary_find(rows, n, "class:g1", "e2e_s");
+    const struct ana_summary_row *acme = ana_summary_find(rows, n, "tenant:acme", "e2e_s");
+    const struct ana_summary_row *globex = ana_summary_find(rows, n, "tenant:globex", "e2e_s");
+    const struct ana_summary_row *t2 = ana_summary_find(rows, n, "tier:2", "e2e_s");
+    const struct ana_summary_row *t0 = ana_summary_find(rows, n, "tier:0", "e2e_s");
+    ck_assert(a1 && a2 && g1 && acme && globex && t2 && t0);
+    ck_assert_uint_eq(acme->count, a1->count + a2->count);
+    ck_assert_uint_eq(globex->count, g1->count);
+    ck_assert_uint_eq(t2->count, a1->count);
+    ck_assert_uint_eq(t0->count, a2->count + g1->count);
+    /* Tokens per second and the cost lines add up over the tenants. */
+    double in_all = tu_metric(rows, n, "all", "input_tokens_per_s");
+    double in_t = tu_metric(rows, n, "tenant:acme", "input_tokens_per_s") +
+                  tu_metric(rows, n, "tenant:globex", "input_tokens_per_s");
+    ck_assert_double_eq_tol(in_all, in_t, 1e-9 * in_all);
+    double hour = tu_metric(rows, n, "class:a1", "cost_per_hour_usd") + tu_metric(rows, n, "class:a2", "cost_per_hour_usd");
+    ck_assert_double_eq_tol(tu_metric(rows, n, "tenant:acme", "cost_per_hour_usd"), hour, 1e-9 * hour);
+    /* Jain's index from the two tenants' token rates. */
+    double x = tu_metric(rows, n, "tenant:acme", "input_tokens_per_s") +
+               tu_metric(rows, n, "tenant:acme", "output_tokens_per_s");
+    double y = tu_metric(rows, n, "tenant:globex", "input_tokens_per_s") +
+               tu_metric(rows, n, "tenant:globex", "output_tokens_per_s");
+    ck_assert_double_eq_tol(tu_metric(rows, n, "all", "jain_index"), (x + y) * (x + y) / (2 * (x * x + y * y)),
+                            1e-12);
+    /* Tenant and tier scopes have no itl_token_s row (classes do not either). */
+    ck_assert_ptr_null(ana_summary_find(rows, n, "tenant:acme", "itl_token_s"));
+    free(rows);
+    sim_scenario_free(&sc);
+}
+END_TEST
+
 static Suite *tenants_suite(void)
 {
     Suite *s = suite_create("tenants");
@@ -464,6 +524,7 @@ static Suite *tenants_suite(void)
     tcase_add_test(tc, vtc_bound_equal_weights);
     tcase_add_test(tc, vtc_weights);
     tcase_add_test(tc, priority_batch_admission);
+    tcase_add_test(tc, summary_scopes);
     suite_add_tcase(s, tc);
     return s;
 }

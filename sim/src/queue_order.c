@@ -36,8 +36,10 @@
  *
  * Admission control (simi_admission): a request whose tier has a rule and
  * that would have to wait is shed when the queue it joins already holds
- * max_queue foreground requests, or when the deployment's expected wait
- * (simi_expected_wait_s) is above max_wait_s.  With max_queue = K - 1 on
+ * max_queue requests that would be served before it (order priority: of
+ * its tier and above; else every foreground request), or when its expected
+ * wait (those requests plus one, times the mean gap between admissions) is
+ * above max_wait_s.  With max_queue = K - 1 on
  * one server this is the M/M/1/K queue: an arrival that finds K requests
  * in the system is lost. */
 #include <math.h>
@@ -260,13 +262,31 @@ void simi_wq_done(struct sim_world *w, struct simi_wq *f, uint32_t q)
     f->vtc[t] += f->d->cfg->fair_w_out * r->output_tokens * f->d->inv_weight[t];
 }
 
+/* Requests in f that the order serves before q: under order priority
+ * those of its tier and above, else every foreground request. */
+static uint32_t ahead_of(const struct sim_world *w, const struct simi_wq *f, uint32_t q)
+{
+    if (f->d->cfg->order != SIM_ORDER_PRIORITY)
+        return simi_wq_foreground(f);
+    uint32_t n = 0, l = lane_of(w, f, q);
+    for (uint32_t k = 0; k <= l; k++)
+        n += f->lane[k].len;
+    return n;
+}
+
 int simi_admission(const struct sim_world *w, const struct simi_deploy *d, const struct simi_wq *f, uint32_t q)
 {
     int32_t c = w->pool.slot[q].class_idx;
     if (d->rule_of_class == NULL || c < 0 || d->rule_of_class[c] < 0)
         return 0;
     const struct sim_admission_cfg *a = &d->cfg->admission[d->rule_of_class[c]];
-    int over = (double)simi_wq_foreground(f) >= a->max_queue ||
-               (isfinite(a->max_wait_s) && simi_expected_wait_s(w, d) > a->max_wait_s);
+    uint32_t ahead = ahead_of(w, f, q);
+    /* Its expected wait: the requests ahead of it, plus the one it waits for
+     * to leave, times the mean gap between admissions at its queue (the
+     * deployment's gap, times the replicas when each has its own queue);
+     * unknown (no shedding on it) until two admissions were seen. */
+    double gap = d->adm_gap_s * (d->cfg->queue_shared ? 1.0 : (double)d->n_replicas);
+    int over = (double)ahead >= a->max_queue ||
+               (isfinite(a->max_wait_s) && d->admissions >= 2 && (ahead + 1.0) * gap > a->max_wait_s);
     return over ? 1 + a->defer : 0;
 }

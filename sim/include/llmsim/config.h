@@ -160,15 +160,16 @@ struct sim_tenant_weight {
 
 /* Admission control of one priority tier at a self-hosted deployment: a
  * request of the tier that would have to wait is shed when the queue it
- * would join already holds max_queue waiting requests (of every tier, the
- * background queue not counted) or when the deployment's expected wait
- * (simi_expected_wait_s) exceeds max_wait_s.  Shed requests are rejected
+ * would join already holds max_queue requests that would be served before
+ * it (order priority: of its tier and above; else all, the background
+ * queue not counted) or when its expected wait (those requests plus one,
+ * times the mean gap between admissions at that queue) exceeds max_wait_s.  Shed requests are rejected
  * (flags SIM_RF_REJECTED | SIM_RF_SHED, a 429 to the client) or, with
  * defer, wait in a background queue that is served only when nothing else
  * waits (flag SIM_RF_DEFERRED). */
 struct sim_admission_cfg {
     int tier;          /* the classes' priority it applies to */
-    double max_queue;  /* requests waiting, >= 0 (inf = no bound) */
+    double max_queue;  /* requests waiting ahead of it, >= 0 (inf = no bound) */
     double max_wait_s; /* expected wait, seconds (inf = no bound) */
     int defer;         /* 1: to the background queue; 0: reject */
 };

@@ -212,7 +212,7 @@ static void run_saturation(const void *arg, struct result *res)
         fail(res, "saturation: scenario", &err, rc);
         goto done;
     }
-    struct sim_sink sink = {&d, collect_done, NULL, NULL};
+    struct sim_sink sink = {&d, collect_done, NULL, NULL, NULL};
     if ((rc = sim_world_alloc(&w, &sc, 0, &sink, &err)) != 0) {
         fail(res, "saturation: world", &err, rc);
         goto done;

@@ -57,7 +57,7 @@ static void run(const struct sim_scenario *sc, uint32_t rep, struct recs *out, s
                 struct sim_deployment_stats *dep0)
 {
     memset(out, 0, sizeof *out);
-    struct sim_sink sink = {out, collect, NULL, collect_iter};
+    struct sim_sink sink = {out, collect, NULL, collect_iter, NULL};
     struct sim_world *w = NULL;
     struct llmsim_error err;
     llmsim_error_clear(&err);

@@ -128,7 +128,7 @@ START_TEST(test_world_caps_timeseries_rows)
     scn_set_force(0);
     ck_assert_msg(rc == 0, "%s", err.msg);
     uint64_t rows = 0;
-    struct sim_sink sink = {&rows, NULL, count_ts, NULL};
+    struct sim_sink sink = {&rows, NULL, count_ts, NULL, NULL};
     struct sim_world *w;
     ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
     int st;

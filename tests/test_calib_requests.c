@@ -220,7 +220,7 @@ static void generate(const struct sim_scenario *sc, size_t n, struct ana_creq_da
     d->e2e_s = calloc(n, sizeof *d->e2e_s);
     d->line = calloc(n, sizeof *d->line);
     struct gen g = {d, 0};
-    struct sim_sink sink = {&g, gen_sink, NULL, NULL};
+    struct sim_sink sink = {&g, gen_sink, NULL, NULL, NULL};
     tu_run_world(sc, &sink, NULL, NULL);
     ck_assert_uint_eq(g.n, n);
     double t0 = d->arrival_s[0];

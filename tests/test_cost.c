@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "llmsim/price.h"
+#include "llmsim/scenario.h"
 #include "testutil.h"
 
 /* claude-sonnet-4-6 as in models/catalog/prices.yaml. */
@@ -31,6 +32,45 @@ static struct mdl_cost_tokens tokens(double uncached, double w5m, double w1h, do
     struct mdl_cost_tokens t = {uncached, w5m, w1h, read, output, batch};
     return t;
 }
+
+START_TEST(test_long_context_tier)
+{
+    /* claude-sonnet-4-5 from the catalog: 3 / 15 up to 200K prompt tokens,
+     * 6 / 22.50 above, for the whole request (models/catalog/prices.yaml). */
+    const struct mdl_price *p = scn_price_lookup("claude-sonnet-4-5", NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_double_eq(p->long_context_above_tokens, 200000);
+    struct mdl_cost_lines c;
+    /* 250K in, 2K out: 250,000 x 6 / 1e6 = 1.50 and 2,000 x 22.5 / 1e6 = 0.045. */
+    struct mdl_cost_tokens t = tokens(250000, 0, 0, 0, 2000, 0);
+    mdl_cost_lines(p, &t, &c);
+    ck_assert_double_eq_tol(c.input_usd, 1.5, 1e-12);
+    ck_assert_double_eq_tol(c.output_usd, 0.045, 1e-12);
+    ck_assert_double_eq_tol(c.nocache_usd, 1.545, 1e-12);
+    /* Exactly 200,000 is not above the threshold: base prices. */
+    t = tokens(200000, 0, 0, 0, 2000, 0);
+    mdl_cost_lines(p, &t, &c);
+    ck_assert_double_eq_tol(mdl_cost_total(&c), 0.6 + 0.03, 1e-12);
+    /* Cached tokens count toward the threshold and are repriced: 50K uncached
+     * + 200K read = 250K; the read at 0.1 x 6 = 0.6 per MTok. */
+    t = tokens(50000, 0, 0, 200000, 0, 0);
+    mdl_cost_lines(p, &t, &c);
+    ck_assert_double_eq_tol(c.input_usd, 0.3, 1e-12);
+    ck_assert_double_eq_tol(c.cache_read_usd, 0.12, 1e-12);
+    ck_assert_double_eq_tol(c.nocache_usd, 1.5, 1e-12); /* same prompt, same tier */
+    /* A 1h write of 210K: 2 x 6 = 12 per MTok; the Batch API halves it. */
+    t = tokens(0, 0, 210000, 0, 0, 1);
+    mdl_cost_lines(p, &t, &c);
+    ck_assert_double_eq_tol(c.cache_write_usd, 210000 * 12.0 / 1e6 * 0.5, 1e-12);
+    /* Sonnet 4.6 has no tier: 250K in at 3. */
+    const struct mdl_price *q = scn_price_lookup("claude-sonnet-4-6", NULL);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_double_eq(q->long_context_above_tokens, 0);
+    t = tokens(250000, 0, 0, 0, 0, 0);
+    mdl_cost_lines(q, &t, &c);
+    ck_assert_double_eq_tol(c.input_usd, 0.75, 1e-12);
+}
+END_TEST
 
 START_TEST(test_plain_request)
 {
@@ -156,6 +196,7 @@ static Suite *cost_suite(void)
     Suite *s = suite_create("cost");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_plain_request);
+    tcase_add_test(tc, test_long_context_tier);
     tcase_add_test(tc, test_cache_multipliers);
     tcase_add_test(tc, test_batch_halves_everything);
     tcase_add_test(tc, test_nocache_counterfactual);

@@ -39,7 +39,7 @@ static int collect(void *ctx, const struct sim_request_record *r)
 static void run(const struct sim_scenario *sc, struct acc *a, struct sim_deployment_stats *ds)
 {
     memset(a, 0, sizeof *a);
-    struct sim_sink sink = {a, collect, NULL, NULL};
+    struct sim_sink sink = {a, collect, NULL, NULL, NULL};
     struct sim_world *w = NULL;
     struct llmsim_error err;
     llmsim_error_clear(&err);

@@ -51,7 +51,7 @@ static int tally_request(void *ctx, const struct sim_request_record *r)
 static struct tally run(const struct sim_scenario *sc)
 {
     struct tally t = {0, -1};
-    struct sim_sink sink = {&t, tally_request, NULL, NULL};
+    struct sim_sink sink = {&t, tally_request, NULL, NULL, NULL};
     struct sim_world_stats ws;
     tu_run_world(sc, &sink, &ws, NULL);
     ck_assert_uint_eq(ws.arrivals, t.n);

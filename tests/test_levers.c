@@ -35,7 +35,7 @@ static void run(const char *yaml, struct acc *a, struct ana_summary_row **rows, 
     struct sim_scenario sc;
     tu_load_yaml(&sc, yaml, NULL, 0);
     memset(a, 0, sizeof *a);
-    struct sim_sink sink = {a, collect, NULL, NULL};
+    struct sim_sink sink = {a, collect, NULL, NULL, NULL};
     tu_summarize(&sc, &sink, rows, n);
     sim_scenario_free(&sc);
 }
@@ -226,7 +226,7 @@ START_TEST(rules_router)
     struct sim_scenario sc;
     tu_load_yaml(&sc, y, NULL, 0);
     struct routed t = {0, 0};
-    struct sim_sink sink = {&t, check_rule, NULL, NULL};
+    struct sim_sink sink = {&t, check_rule, NULL, NULL, NULL};
     tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     ck_assert_uint_eq(t.n, 3000);
@@ -296,7 +296,7 @@ START_TEST(batch_api)
     tu_load_yaml(&sc, y, NULL, 0);
     struct batch_acc b;
     memset(&b, 0, sizeof b);
-    struct sim_sink sink = {&b, collect_batch, NULL, NULL};
+    struct sim_sink sink = {&b, collect_batch, NULL, NULL, NULL};
     tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     ck_assert_uint_eq(b.batch, 500);
@@ -344,7 +344,7 @@ START_TEST(rate_limits_hold_in_every_minute)
     tu_load_yaml(&sc, y, NULL, 0);
     static struct starts a;
     memset(&a, 0, sizeof a);
-    struct sim_sink sink = {&a, keep_start, NULL, NULL};
+    struct sim_sink sink = {&a, keep_start, NULL, NULL, NULL};
     tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     ck_assert_uint_eq(a.n, 5000);

@@ -155,7 +155,7 @@ START_TEST(test_fleet_cost_per_hour)
     struct sim_scenario sc;
     tu_load_yaml(&sc, yaml, NULL, 0);
     struct acc a = {.warmup_s = 60, .last_arrival_s = -1};
-    struct sim_sink sink = {&a, acc_request, NULL, NULL};
+    struct sim_sink sink = {&a, acc_request, NULL, NULL, NULL};
     struct ana_summary_row *rows;
     size_t n;
     tu_summarize(&sc, &sink, &rows, &n);
@@ -199,7 +199,7 @@ START_TEST(test_api_cost_per_hour)
     ck_assert_int_eq(ana_stats_alloc(&st, &sc), 0);
     for (uint32_t rep = 0; rep < 2; rep++) {
         struct acc a = {.warmup_s = 20, .last_arrival_s = -1};
-        struct sim_tee tee = {{&a, acc_request, NULL, NULL}, ana_stats_sink(st)};
+        struct sim_tee tee = {{&a, acc_request, NULL, NULL, NULL}, ana_stats_sink(st)};
         struct sim_sink sink = sim_tee_sink(&tee);
         struct sim_world *w = NULL;
         struct llmsim_error err;

@@ -39,7 +39,7 @@ static struct sums run_yaml(const char *yaml, const struct scn_override *o, size
     tu_load_yaml(&sc, yaml, o, n);
     struct sums s;
     memset(&s, 0, sizeof s);
-    struct sim_sink sink = {&s, collect, NULL, NULL};
+    struct sim_sink sink = {&s, collect, NULL, NULL, NULL};
     tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     return s;
@@ -227,7 +227,7 @@ START_TEST(gemini_storage_fee)
     tu_load_yaml(&sc, yaml(10, 60.0, SYS10K, "gemini-2.5-flash", "{enabled: true}"), NULL, 0);
     struct sums s;
     memset(&s, 0, sizeof s);
-    struct sim_sink sink = {&s, collect, NULL, NULL};
+    struct sim_sink sink = {&s, collect, NULL, NULL, NULL};
     struct sim_world_stats st;
     struct sim_deployment_stats ds;
     tu_run_world(&sc, &sink, &st, &ds);
@@ -292,7 +292,7 @@ START_TEST(sessions_grow_the_prefix)
     tu_load_yaml(&sc, y, NULL, 0);
     static struct turns t;
     t.n = 0;
-    struct sim_sink sink = {&t, keep, NULL, NULL};
+    struct sim_sink sink = {&t, keep, NULL, NULL, NULL};
     tu_run_world(&sc, &sink, NULL, NULL);
     sim_scenario_free(&sc);
     ck_assert_uint_eq(t.n, 2000);

@@ -41,7 +41,7 @@ static void run(const char *yaml, struct keep *k, struct ana_summary_row **rows,
     k->n = 0;
     k->r = malloc(MAX_ROWS * sizeof *k->r);
     ck_assert_ptr_nonnull(k->r);
-    struct sim_sink sink = {k, keep_rec, NULL, NULL};
+    struct sim_sink sink = {k, keep_rec, NULL, NULL, NULL};
     tu_summarize(&sc, &sink, rows, n);
     sim_scenario_free(&sc);
 }

@@ -665,7 +665,7 @@ static struct ana_tail *run_file(const char *path, const struct scn_override *o,
     ck_assert_int_eq(ana_tail_alloc(&t, &sc), 0);
     memset(cs, 0, sizeof *cs);
     cs->next = ana_tail_sink(t);
-    struct sim_sink s = {cs, check_request, NULL, NULL};
+    struct sim_sink s = {cs, check_request, NULL, NULL, NULL};
     tu_run_world(&sc, &s, NULL, NULL);
     ck_assert_int_eq(ana_tail_compute(t), 0);
     sim_scenario_free(&sc);

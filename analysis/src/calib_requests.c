@@ -646,7 +646,7 @@ static int rp_run(struct replayer *rp, const double *p, struct llmsim_error *err
         for (size_t m = 0; m < n; m++)
             rp->t1[m] = rp->e1[m] = NAN;
         rp->got = 0;
-        struct sim_sink sink = {rp, rp_sink, NULL, NULL};
+        struct sim_sink sink = {rp, rp_sink, NULL, NULL, NULL};
         struct sim_world *w = NULL;
         int rc = sim_world_alloc(&w, &rp->sc, 0, &sink, err);
         if (rc != 0)

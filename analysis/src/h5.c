@@ -937,7 +937,7 @@ static int sink_timeseries(void *ctx, const struct sim_ts_record *t)
 struct sim_sink ana_h5_sink(struct ana_h5 *h)
 {
     LLMSIM_ASSERT(h != NULL);
-    struct sim_sink s = {h, NULL, h->group >= 0 ? NULL : sink_timeseries, NULL};
+    struct sim_sink s = {h, NULL, h->group >= 0 ? NULL : sink_timeseries, NULL, NULL};
     if ((h->group >= 0 ? h->greq.dset : h->req.dset) >= 0)
         s.request = sink_request;
     return s;

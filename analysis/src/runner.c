@@ -146,7 +146,7 @@ static double horizon_done(const struct sim_scenario *sc, double t, uint64_t gen
 
 static void run_one(struct rep_job *job)
 {
-    struct sim_sink spool = {job->spool, spool_req, spool_ts, spool_iter};
+    struct sim_sink spool = {job->spool, spool_req, spool_ts, spool_iter, NULL};
     const struct sim_sink *sink = job->direct ? job->direct : &spool;
     struct sim_world *w = NULL;
     llmsim_error_clear(&job->err);
@@ -252,7 +252,7 @@ int ana_run_scenario(const struct sim_scenario *sc, const struct ana_run_opts *o
                           .n_reps = sc->replications};
     if (o->sink)
         cnt.extra = *o->sink;
-    struct sim_sink sink = {&cnt, count_request, count_ts, count_iter};
+    struct sim_sink sink = {&cnt, count_request, count_ts, count_iter, NULL};
     int jobs = o->jobs > MAX_WAVE ? MAX_WAVE : o->jobs;
     int rc = 0;
     double share = 1.0 / sc->replications;

@@ -207,6 +207,10 @@ enum {
     R_CO2,
     R_CO2_1K,
     R_COST_ENERGY_1K,
+    /* spot: rows only when a deployment has spot replicas (run_row) */
+    R_SPOT_INTERRUPTIONS,
+    R_SPOT_REQUEUED,
+    R_SPOT_HOURS,
     N_RUN_METRICS
 };
 static const struct {
@@ -261,6 +265,9 @@ static const struct {
     {"co2_g", SK_ALL | SK_DEPLOYMENT},
     {"co2_per_1k_g", SK_ALL | SK_DEPLOYMENT},
     {"cost_energy_per_1k_usd", SK_ALL | SK_CLASS | SK_DEPLOYMENT},
+    {"interruptions", SK_ALL | SK_DEPLOYMENT},
+    {"requeued_requests", SK_ALL | SK_DEPLOYMENT},
+    {"spot_replica_hours", SK_ALL | SK_DEPLOYMENT},
 };
 
 /* Hours in a month for cost_per_month_usd: 365 x 24 / 12. */
@@ -380,6 +387,7 @@ struct ana_stats {
     struct sim_slo_cfg slo;     /* targets (0 = not set) */
     int has_slo;
     int energy;                 /* the scenario accounts energy: its rows are written */
+    int spot;                   /* a deployment has spot replicas: the spot rows are written */
     int bill_energy;            /* ... and adds the electricity $ to the costs */
     size_t nreps;               /* slots in reps */
     struct rep **reps;          /* [replication], NULL until the first record */
@@ -587,6 +595,8 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
     s->slo = sc->slo;
     s->has_slo = sc->slo.ttft_s > 0 || sc->slo.itl_s > 0 || sc->slo.e2e_s > 0;
     s->energy = sc->energy.enabled;
+    for (size_t i = 0; i < sc->n_deployments; i++)
+        s->spot |= sc->deployments[i].spot.enabled;
     s->bill_energy = sc->energy.enabled && sc->energy.bill;
     snprintf(s->scope[0], ANA_SCOPE_MAX, "all");
     for (size_t c = 0; c < s->nc; c++)
@@ -1335,6 +1345,12 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             }
             run[R_CALLS] = calls;
             run[R_ESC_CALLS] = esc;
+            run[R_SPOT_INTERRUPTIONS] = run[R_SPOT_REQUEUED] = run[R_SPOT_HOURS] = 0;
+            for (size_t d = 0; d < s->nd; d++) {
+                run[R_SPOT_INTERRUPTIONS] += (double)ws->deployments[d].interruptions;
+                run[R_SPOT_REQUEUED] += (double)ws->deployments[d].requeued;
+                run[R_SPOT_HOURS] += ws->deployments[d].spot_provisioned_s / 3600.0;
+            }
         } else if (k <= s->nc || scope_group(s, k)) {
             /* A class's (a tenant's, a tier's: its classes') share of each
              * deployment's provisioned GPU cost and of its cache storage fees. */
@@ -1356,6 +1372,9 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             set_overload(run, &o);
             set_cache(run, ds, 1);
             run[R_GPU_IDLE] = ds->gpu_cost_usd - ds->gpu_busy_cost_usd;
+            run[R_SPOT_INTERRUPTIONS] = (double)ds->interruptions;
+            run[R_SPOT_REQUEUED] = (double)ds->requeued;
+            run[R_SPOT_HOURS] = ds->spot_provisioned_s / 3600.0;
             run[R_CALLS] = (double)ds->calls;
             run[R_ESC_CALLS] = (double)ds->escalated;
             if (s->self_hosted[d])
@@ -1395,7 +1414,7 @@ static int stats_sink_iteration(void *ctx, const struct sim_iter_record *it)
 
 struct sim_sink ana_stats_sink(struct ana_stats *s)
 {
-    return (struct sim_sink){s, stats_sink_request, NULL, stats_sink_iteration};
+    return (struct sim_sink){s, stats_sink_request, NULL, stats_sink_iteration, NULL};
 }
 
 /* ---- summary ---------------------------------------------------------- */
@@ -2014,12 +2033,18 @@ static int fill_row_compact(const struct ana_stats *s, size_t i, struct ana_summ
 }
 
 /* Whether scope k has a /summary row of run-level metric m: energy rows
- * only when the scenario accounts energy, so that scenarios without an
- * `energy` section keep exactly the rows they had. */
+ * only when the scenario accounts energy, spot rows only when it has spot
+ * replicas, jain_index only with two or more tenants, so that other
+ * scenarios keep exactly the rows they had. */
 static int run_row(const struct ana_stats *s, size_t k, int m)
 {
-    return (run_metrics[m].scopes & scope_kind(s, k)) && (m < R_ENERGY_KWH || s->energy) &&
-           (m != R_JAIN || s->nt >= 2);
+    if (!(run_metrics[m].scopes & scope_kind(s, k)))
+        return 0;
+    if (m >= R_SPOT_INTERRUPTIONS)
+        return s->spot;
+    if (m == R_JAIN)
+        return s->nt >= 2;
+    return m < R_ENERGY_KWH || s->energy;
 }
 
 int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, size_t *n)

@@ -274,7 +274,7 @@ static int tail_add(void *ctx, const struct sim_request_record *r)
 
 struct sim_sink ana_tail_sink(struct ana_tail *t)
 {
-    return (struct sim_sink){t, tail_add, NULL, NULL};
+    return (struct sim_sink){t, tail_add, NULL, NULL, NULL};
 }
 
 /* ---- features ----------------------------------------------------------- */

@@ -16,19 +16,24 @@ void mdl_cost_lines(const struct mdl_price *p, const struct mdl_cost_tokens *t,
 {
     LLMSIM_ASSERT(p != NULL && t != NULL && out != NULL);
     double scale = t->batch ? 1.0 - p->batch_discount : 1.0; /* share of list price paid */
-    double in = p->input_per_mtok;                             /* USD per MTok */
+    double prompt = t->input_uncached + t->cache_write_5m + t->cache_write_1h + t->cache_read;
+    /* Past the long-context threshold the whole request is repriced, not
+     * only the tokens above it, and the threshold counts cached tokens too
+     * (Anthropic's long-context pricing; see models/catalog/prices.yaml). */
+    int long_ctx = p->long_context_above_tokens > 0 && prompt > p->long_context_above_tokens;
+    double in = long_ctx ? p->long_input_per_mtok : p->input_per_mtok; /* USD per MTok */
+    double out_price = long_ctx ? p->long_output_per_mtok : p->output_per_mtok;
 
     out->input_usd = t->input_uncached * in / TOKENS_PER_MTOK * scale;
     out->cache_write_usd = (t->cache_write_5m * p->cache_write_5m_mult +
                             t->cache_write_1h * p->cache_write_1h_mult) *
                            in / TOKENS_PER_MTOK * scale;
     out->cache_read_usd = t->cache_read * p->cache_read_mult * in / TOKENS_PER_MTOK * scale;
-    out->output_usd = t->output * p->output_per_mtok / TOKENS_PER_MTOK * scale;
+    out->output_usd = t->output * out_price / TOKENS_PER_MTOK * scale;
 
     /* The same request with caching off: every prompt token at the input
-     * price. */
-    double prompt = t->input_uncached + t->cache_write_5m + t->cache_write_1h + t->cache_read;
-    out->nocache_usd = (prompt * in / TOKENS_PER_MTOK + t->output * p->output_per_mtok /
+     * price (the same prompt, so the same tier). */
+    out->nocache_usd = (prompt * in / TOKENS_PER_MTOK + t->output * out_price /
                         TOKENS_PER_MTOK) * scale;
 }
 

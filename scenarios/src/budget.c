@@ -44,8 +44,10 @@ static double requests_per_rep(const struct sim_scenario *sc)
     double n;
     if (w->process == SIM_ARRIVAL_TRACE)
         n = (double)w->trace.n;
-    else if (sc->duration_s > 0)
-        n = w->rate_per_s * sc->duration_s;
+    else if (sc->duration_s > 0 && isfinite(sim_workload_mean_rate(w)))
+        n = sim_workload_mean_rate(w) * sc->duration_s;
+    else if (sc->duration_s > 0 && !(sc->max_requests > 0))
+        n = 0; /* closed clients that never think: no estimate */
     else
         n = (double)sc->max_requests;
     if (sc->max_requests > 0 && (double)sc->max_requests < n)
@@ -65,7 +67,7 @@ void scn_budget_estimate(const struct sim_scenario *sc, struct scn_budget *b)
         span = n > 0 && w->trace_speedup > 0 ? w->trace.t_s[n - 1] / w->trace_speedup : 0;
         b->span_from = SCN_SPAN_TRACE;
     } else if (sc->max_requests > 0) {
-        span = (double)sc->max_requests / w->rate_per_s; /* inf for a rate that underflows */
+        span = (double)sc->max_requests / sim_workload_mean_rate(w); /* inf for a rate that underflows */
         b->span_from = SCN_SPAN_RATE;
     } else {
         span = sc->duration_s;
@@ -102,7 +104,9 @@ void scn_budget_estimate(const struct sim_scenario *sc, struct scn_budget *b)
     double rows_per_sample = 0;
     for (size_t i = 0; i < sc->n_deployments; i++) {
         const struct sim_deployment_cfg *d = &sc->deployments[i];
-        rows_per_sample += 1 + (d->kind == SIM_DEPLOY_SELF_HOSTED && d->replicas > 0 ? d->replicas : 0);
+        /* An autoscaled deployment may have up to max replicas billed at a sample. */
+        int most = d->autoscale.enabled ? d->autoscale.max : d->replicas;
+        rows_per_sample += 1 + (d->kind == SIM_DEPLOY_SELF_HOSTED && most > 0 ? most : 0);
     }
     b->rows_per_sample = rows_per_sample;
     double iv = sc->output.timeseries_interval_s;
@@ -223,6 +227,11 @@ static int check_time_dists(struct scn_ctx *c, const struct yn_node *root, const
         if ((rc = check_time_dist(c, root, &sc->workload.sessions.think_time_s, 1, k, 3)) != 0)
             return rc;
     }
+    if (sc->workload.process == SIM_ARRIVAL_CLOSED) {
+        static const char *const k[] = {"workload", "arrivals", "think_time_s"};
+        if ((rc = check_time_dist(c, root, &sc->workload.closed.think_time_s, 1, k, 3)) != 0)
+            return rc;
+    }
     for (size_t i = 0; i < sc->n_deployments; i++) {
         const struct sim_deployment_cfg *d = &sc->deployments[i];
         if (d->latency_kind == MDL_LAT_SERVICE_TIME) {
@@ -277,8 +286,10 @@ int scn_budget_check(struct scn_ctx *c, const struct yn_node *root, const struct
             snprintf(msg, sizeof msg,
                      "%g requests at %g per second span about %g s of virtual time; the budget is %g s "
                      "(ten years) per replication: raise the rate, lower horizon.requests, or pass --force",
-                     (double)sc->max_requests, sc->workload.rate_per_s, b.arrival_span_s, SCN_BUDGET_SPAN_S);
-            return fail_at(c, root, k_rate, 3, msg);
+                     (double)sc->max_requests, sim_workload_mean_rate(&sc->workload), b.arrival_span_s,
+                     SCN_BUDGET_SPAN_S);
+            /* A diurnal or closed rate is the mean of several keys: blame the mapping. */
+            return fail_at(c, root, k_rate, sc->workload.process == SIM_ARRIVAL_DIURNAL || sc->workload.process == SIM_ARRIVAL_CLOSED ? 2 : 3, msg);
         }
         if (b.span_from == SCN_SPAN_TRACE) {
             snprintf(msg, sizeof msg,

@@ -30,6 +30,10 @@ static const struct scn_key price_entry_keys[] = {
     {"cache_storage_per_mtok_hour", SCN_K_DOUBLE, offsetof(struct mdl_price, cache_storage_per_mtok_hour), 0, 1e4, SCN_KF_REQUIRED, NULL},
     {"min_cache_tokens", SCN_K_DOUBLE, offsetof(struct mdl_price, min_cache_tokens), 0, 1e7, SCN_KF_REQUIRED, NULL},
     {"batch_discount", SCN_K_DOUBLE, offsetof(struct mdl_price, batch_discount), 0, 1, SCN_KF_REQUIRED, NULL},
+    /* optional: only models with a long-context tier carry them */
+    {"long_context_above_tokens", SCN_K_DOUBLE, offsetof(struct mdl_price, long_context_above_tokens), 0, 1e8, 0, NULL},
+    {"long_input_per_mtok", SCN_K_DOUBLE, offsetof(struct mdl_price, long_input_per_mtok), 0, 1e4, 0, NULL},
+    {"long_output_per_mtok", SCN_K_DOUBLE, offsetof(struct mdl_price, long_output_per_mtok), 0, 1e4, 0, NULL},
     {"source", SCN_STRBUF(struct mdl_price, source), SCN_KF_REQUIRED, NULL},
     {"date", SCN_STRBUF(struct mdl_price, date), SCN_KF_REQUIRED, NULL},
 };
@@ -60,10 +64,23 @@ static void parse_catalog(void)
         scn_path_push_index(&c, i);
         g_rc = scn_process_map(&c, list->vals[i], price_entry_keys,
                                sizeof price_entry_keys / sizeof price_entry_keys[0], &g_prices[i]);
+        if (g_rc == 0)
+            g_rc = scn_check_long_context(&c, list->vals[i], &g_prices[i]);
         scn_path_pop(&c, m);
         g_n_prices = i + 1;
     }
     yn_free(root);
+}
+
+int scn_check_long_context(struct scn_ctx *c, const struct yn_node *v, const struct mdl_price *p)
+{
+    int any = p->long_context_above_tokens > 0 || p->long_input_per_mtok > 0 || p->long_output_per_mtok > 0;
+    if (!any)
+        return 0;
+    if (!(p->long_context_above_tokens > 0) || !(p->long_input_per_mtok > 0) || !(p->long_output_per_mtok > 0))
+        return scn_fail(c, v, "a long-context tier needs long_context_above_tokens, long_input_per_mtok "
+                              "and long_output_per_mtok, all above 0 (or none of them)");
+    return 0;
 }
 
 int scn_price_catalog(const struct mdl_price **entries, size_t *n, struct llmsim_error *err)

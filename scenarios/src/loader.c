@@ -59,12 +59,6 @@ static struct load *L(struct scn_ctx *c)
     return (struct load *)c; /* struct load starts with its scn_ctx */
 }
 
-static int not_implemented(struct scn_ctx *c, const struct yn_node *v, void *obj)
-{
-    return scn_fail(c, v, "this key is part of the llmsim scenario format, but this version does "
-                          "not simulate it yet; remove it");
-}
-
 /* ---- horizon ---------------------------------------------------------- */
 
 static const struct scn_key horizon_keys[] = {
@@ -99,40 +93,263 @@ static int h_process(struct scn_ctx *c, const struct yn_node *v, void *obj)
     if (rc)
         return rc;
     static const char *const names[] = {"poisson", "gamma", "constant", "diurnal", "closed"};
-    if (!strcmp(s, "poisson"))
-        w->process = SIM_ARRIVAL_POISSON;
-    else if (!strcmp(s, "gamma"))
-        w->process = SIM_ARRIVAL_GAMMA;
-    else if (!strcmp(s, "constant"))
-        w->process = SIM_ARRIVAL_CONSTANT;
-    else if (!strcmp(s, "diurnal") || !strcmp(s, "closed"))
-        return scn_fail(c, v, "arrival process '%s' is part of the format but not simulated by this "
-                              "version (use poisson, gamma or constant)", s);
-    else {
-        const char *near = scn_did_you_mean(s, names, 3);
-        return near ? scn_fail(c, v, "unknown arrival process '%s' (did you mean '%s'?)", s, near)
-                    : scn_fail(c, v, "unknown arrival process '%s' (expected poisson, gamma or constant)", s);
+    static const enum sim_arrival_process procs[] = {SIM_ARRIVAL_POISSON, SIM_ARRIVAL_GAMMA, SIM_ARRIVAL_CONSTANT,
+                                                     SIM_ARRIVAL_DIURNAL, SIM_ARRIVAL_CLOSED};
+    for (size_t i = 0; i < NKEYS(names); i++)
+        if (!strcmp(s, names[i])) {
+            w->process = procs[i];
+            return 0;
+        }
+    const char *near = scn_did_you_mean(s, names, NKEYS(names));
+    return near ? scn_fail(c, v, "unknown arrival process '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown arrival process '%s' (expected poisson, gamma, constant, diurnal or closed)",
+                           s);
+}
+
+/* Reads a list of n_min..n_max numbers in [lo, hi] into out; *n gets the count. */
+static int read_numbers(struct scn_ctx *c, const struct yn_node *v, double *out, size_t n_min, size_t n_max,
+                        double lo, double hi, const char *what, size_t *n)
+{
+    if (v->type != YN_SEQ)
+        return scn_fail(c, v, "expected a list of %s, got %s", what, yn_type_name(v->type));
+    if (v->n < n_min || v->n > n_max) {
+        if (n_min == n_max)
+            return scn_fail(c, v, "expected %zu %s, got %zu", n_min, what, v->n);
+        return scn_fail(c, v, "expected %zu to %zu %s, got %zu", n_min, n_max, what, v->n);
     }
+    for (size_t i = 0; i < v->n; i++) {
+        size_t m = scn_path_push_index(c, i);
+        int rc = scn_get_double(c, v->vals[i], &out[i]);
+        if (rc == 0 && !(out[i] >= lo && out[i] <= hi))
+            rc = scn_fail(c, v->vals[i], "%g is out of range [%g, %g]", out[i], lo, hi);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    *n = v->n;
+    return 0;
+}
+
+/* The largest rate any hour, mmpp state or spike may give, requests/s (as rate_per_s). */
+#define ARRIVAL_RATE_MAX 1e7
+/* The largest mmpp or spike multiplier. */
+#define ARRIVAL_MULTIPLIER_MAX 1e4
+
+static int h_hourly(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_diurnal_cfg *d = obj;
+    size_t n = 0;
+    if (v->type == YN_SEQ && v->n != 24 && v->n != SIM_HOURS_PER_WEEK)
+        return scn_fail(c, v,
+                        "expected 24 hourly rates (one per hour of the day, from 00:00) or 168 (one per hour "
+                        "of the week, from Monday 00:00), got %zu",
+                        v->n);
+    int rc = read_numbers(c, v, d->hourly_per_s, 24, SIM_HOURS_PER_WEEK, 0, ARRIVAL_RATE_MAX, "hourly rates", &n);
+    if (rc)
+        return rc;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += d->hourly_per_s[i];
+    if (!(sum > 0))
+        return scn_fail(c, v, "every hourly rate is 0: no request would ever arrive");
+    d->n_hours = (int)n;
+    d->shape = SIM_DIURNAL_TABLE;
+    return 0;
+}
+
+static int h_weekly(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_diurnal_cfg *d = obj;
+    size_t n = 0;
+    int rc = read_numbers(c, v, d->weekly, 7, 7, 0, ARRIVAL_MULTIPLIER_MAX, "day multipliers (Monday first)", &n);
+    if (rc)
+        return rc;
+    if (!(d->weekly[0] + d->weekly[1] + d->weekly[2] + d->weekly[3] + d->weekly[4] + d->weekly[5] + d->weekly[6] > 0))
+        return scn_fail(c, v, "every day multiplier is 0: no request would ever arrive");
+    d->has_weekly = 1;
+    return 0;
+}
+
+static const struct scn_key profile_keys[] = {
+    {"peak_per_s", SCN_K_DOUBLE, OFF(struct sim_diurnal_cfg, peak_per_s), 0, ARRIVAL_RATE_MAX, SCN_KF_LO_OPEN, NULL},
+    {"trough_per_s", SCN_K_DOUBLE, OFF(struct sim_diurnal_cfg, trough_per_s), 0, ARRIVAL_RATE_MAX, 0, NULL},
+    {"peak_hour", SCN_K_DOUBLE, OFF(struct sim_diurnal_cfg, peak_hour), 0, 24, 0, NULL},
+    {"hourly_per_s", SCN_K_FN, 0, 0, 0, 0, h_hourly},
+    {"weekly", SCN_K_FN, 0, 0, 0, 0, h_weekly},
+    {"start_hour", SCN_K_DOUBLE, OFF(struct sim_diurnal_cfg, start_hour), 0, 24, 0, NULL},
+    {"start_day", SCN_K_INT, OFF(struct sim_diurnal_cfg, start_day), 0, 6, 0, NULL},
+};
+
+/* Fails at key `key` of mapping v (the key's own path and place). */
+static int fail_at_key(struct scn_ctx *c, const struct yn_node *v, const char *key, const char *msg)
+{
+    size_t m = scn_path_push(c, key);
+    int rc = scn_fail(c, yn_get(v, key), "%s", msg);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+/* profile: {peak_per_s, trough_per_s, peak_hour} or {hourly_per_s: [24 or
+ * 168]}, with optional weekly, start_hour, start_day. */
+static int h_profile(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_diurnal_cfg *d = &((struct sim_workload_cfg *)obj)->diurnal;
+    memset(d, 0, sizeof *d);
+    int rc = scn_process_map(c, v, profile_keys, NKEYS(profile_keys), d);
+    if (rc)
+        return rc;
+    const struct yn_node *table = yn_get(v, "hourly_per_s"), *peak = yn_get(v, "peak_per_s"),
+                         *trough = yn_get(v, "trough_per_s"), *hour = yn_get(v, "peak_hour");
+    char msg[200];
+    if (table && (peak || trough || hour))
+        return fail_at_key(c, v, peak ? "peak_per_s" : trough ? "trough_per_s" : "peak_hour",
+                           "give either hourly_per_s or {peak_per_s, trough_per_s, peak_hour}, not both");
+    if (!table) {
+        if (!(peak && trough && hour))
+            return scn_fail(c, v,
+                            "a diurnal profile needs hourly_per_s, or all of peak_per_s, trough_per_s and "
+                            "peak_hour (missing '%s')",
+                            !peak ? "peak_per_s" : !trough ? "trough_per_s" : "peak_hour");
+        if (d->peak_hour >= 24) {
+            snprintf(msg, sizeof msg, "peak_hour must be in [0, 24), got %g", d->peak_hour);
+            return fail_at_key(c, v, "peak_hour", msg);
+        }
+        if (d->trough_per_s > d->peak_per_s) {
+            snprintf(msg, sizeof msg, "trough_per_s (%g) is above peak_per_s (%g)", d->trough_per_s,
+                     d->peak_per_s);
+            return fail_at_key(c, v, "trough_per_s", msg);
+        }
+        d->shape = SIM_DIURNAL_SINE;
+    }
+    if (d->start_hour >= 24) {
+        snprintf(msg, sizeof msg, "start_hour must be in [0, 24), got %g", d->start_hour);
+        return fail_at_key(c, v, "start_hour", msg);
+    }
+    if (d->has_weekly && d->n_hours == SIM_HOURS_PER_WEEK)
+        return fail_at_key(c, v, "weekly",
+                           "a 168-hour table already gives every hour of the week; drop weekly (or give 24 rates)");
+    if (yn_get(v, "start_day") && !d->has_weekly && d->n_hours != SIM_HOURS_PER_WEEK)
+        return fail_at_key(c, v, "start_day",
+                           "start_day needs a weekly profile (weekly multipliers or a 168-hour table)");
+    return 0;
+}
+
+static int h_mmpp_multipliers(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_mmpp_cfg *m = obj;
+    size_t n = 0;
+    int rc = read_numbers(c, v, m->multiplier, 2, 2, 0, ARRIVAL_MULTIPLIER_MAX, "rate multipliers", &n);
+    if (rc == 0 && !(m->multiplier[0] + m->multiplier[1] > 0))
+        rc = scn_fail(c, v, "both multipliers are 0: no request would ever arrive");
+    return rc;
+}
+
+static int h_mmpp_sojourns(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_mmpp_cfg *m = obj;
+    size_t n = 0;
+    int rc = read_numbers(c, v, m->mean_sojourn_s, 2, 2, 0, SIM_MAX_DURATION_S, "mean sojourns in seconds", &n);
+    for (size_t i = 0; rc == 0 && i < 2; i++)
+        if (!(m->mean_sojourn_s[i] > 0)) {
+            size_t mk = scn_path_push_index(c, i);
+            rc = scn_fail(c, v->vals[i], "a mean sojourn must be > 0, got %g", m->mean_sojourn_s[i]);
+            scn_path_pop(c, mk);
+        }
+    return rc;
+}
+
+static const struct scn_key mmpp_keys[] = {
+    {"multipliers", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_mmpp_multipliers},
+    {"mean_sojourn_s", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_mmpp_sojourns},
+};
+
+static int h_mmpp(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_workload_cfg *w = obj;
+    memset(&w->mmpp, 0, sizeof w->mmpp);
+    int rc = scn_process_map(c, v, mmpp_keys, NKEYS(mmpp_keys), &w->mmpp);
+    if (rc == 0)
+        w->mmpp.enabled = 1;
+    return rc;
+}
+
+static const struct scn_key spike_keys[] = {
+    {"at_s", SCN_K_DOUBLE, OFF(struct sim_spike_cfg, at_s), 0, SIM_MAX_DURATION_S, SCN_KF_REQUIRED, NULL},
+    {"duration_s", SCN_K_DOUBLE, OFF(struct sim_spike_cfg, duration_s), 0, SIM_MAX_DURATION_S,
+     SCN_KF_REQUIRED | SCN_KF_LO_OPEN, NULL},
+    {"multiplier", SCN_K_DOUBLE, OFF(struct sim_spike_cfg, multiplier), 0, ARRIVAL_MULTIPLIER_MAX, SCN_KF_REQUIRED,
+     NULL},
+};
+
+static int h_spikes(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_workload_cfg *w = obj;
+    if (v->type != YN_SEQ)
+        return scn_fail(c, v, "expected a list of {at_s, duration_s, multiplier}, got %s", yn_type_name(v->type));
+    if (v->n > SIM_MAX_SPIKES)
+        return scn_fail(c, v, "%zu spikes; at most %d are allowed", v->n, SIM_MAX_SPIKES);
+    for (size_t i = 0; i < v->n; i++) {
+        size_t m = scn_path_push_index(c, i);
+        memset(&w->spikes[i], 0, sizeof w->spikes[i]);
+        int rc = scn_process_map(c, v->vals[i], spike_keys, NKEYS(spike_keys), &w->spikes[i]);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    w->n_spikes = v->n;
     return 0;
 }
 
 static const struct scn_key arrival_keys[] = {
     {"process", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_process},
-    {"rate_per_s", SCN_K_DOUBLE, OFF(struct sim_workload_cfg, rate_per_s), 0, 1e7, SCN_KF_REQUIRED | SCN_KF_LO_OPEN, NULL},
+    {"rate_per_s", SCN_K_DOUBLE, OFF(struct sim_workload_cfg, rate_per_s), 0, ARRIVAL_RATE_MAX, SCN_KF_LO_OPEN, NULL},
     {"cv", SCN_K_DOUBLE, OFF(struct sim_workload_cfg, cv), 0, 100, SCN_KF_LO_OPEN, NULL},
+    {"profile", SCN_K_FN, 0, 0, 0, 0, h_profile},
+    {"clients", SCN_K_INT, OFF(struct sim_workload_cfg, closed.clients), 1, SIM_MAX_CLIENTS, 0, NULL},
+    {"think_time_s", SCN_K_DIST, OFF(struct sim_workload_cfg, closed.think_time_s), 0, 8.64e5, 0, NULL},
+    {"mmpp", SCN_K_FN, 0, 0, 0, 0, h_mmpp},
+    {"spikes", SCN_K_FN, 0, 0, 0, 0, h_spikes},
+};
+
+/* Which keys each process needs (1) and accepts (2), in arrival_keys' order
+ * after `process`. */
+static const struct {
+    enum sim_arrival_process p;
+    unsigned char use[7]; /* rate_per_s, cv, profile, clients, think_time_s, mmpp, spikes */
+} arrival_use[] = {
+    {SIM_ARRIVAL_POISSON, {1, 0, 0, 0, 0, 2, 2}},  {SIM_ARRIVAL_GAMMA, {1, 1, 0, 0, 0, 0, 0}},
+    {SIM_ARRIVAL_CONSTANT, {1, 0, 0, 0, 0, 0, 0}}, {SIM_ARRIVAL_DIURNAL, {0, 0, 1, 0, 0, 2, 2}},
+    {SIM_ARRIVAL_CLOSED, {0, 0, 0, 1, 1, 0, 0}},
 };
 
 static int h_arrivals(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_workload_cfg *w = obj;
     w->cv = 0;
+    w->n_spikes = 0;
+    w->mmpp.enabled = 0;
     int rc = scn_process_map(c, v, arrival_keys, NKEYS(arrival_keys), w);
     if (rc)
         return rc;
-    if (w->process == SIM_ARRIVAL_GAMMA && w->cv <= 0)
-        return scn_fail(c, v, "a gamma arrival process needs 'cv' (coefficient of variation of the gaps)");
-    if (w->process != SIM_ARRIVAL_GAMMA && yn_get(v, "cv"))
-        return scn_fail(c, yn_get(v, "cv"), "'cv' applies to the gamma process only");
+    const char *pname = sim_arrival_process_name(w->process);
+    for (size_t i = 0; i < NKEYS(arrival_use); i++) {
+        if (arrival_use[i].p != w->process)
+            continue;
+        for (size_t k = 0; k < 7; k++) {
+            const char *key = arrival_keys[k + 1].key;
+            const struct yn_node *n = yn_get(v, key);
+            if (arrival_use[i].use[k] == 1 && n == NULL)
+                return scn_fail(c, v, "a %s arrival process needs '%s'", pname, key);
+            if (arrival_use[i].use[k] == 0 && n != NULL) {
+                size_t m = scn_path_push(c, key);
+                rc = (k >= 5) ? scn_fail(c, n, "'%s' modulates a Poisson rate: it applies to the poisson and diurnal "
+                                               "processes, not to %s", key, pname)
+                              : scn_fail(c, n, "'%s' does not apply to the %s process", key, pname);
+                scn_path_pop(c, m);
+                return rc;
+            }
+        }
+    }
     return 0;
 }
 
@@ -630,6 +847,9 @@ static const struct scn_key price_keys[] = {
     {"cache_storage_per_mtok_hour", SCN_K_DOUBLE, OFF(struct mdl_price, cache_storage_per_mtok_hour), 0, 1e4, 0, NULL},
     {"min_cache_tokens", SCN_K_DOUBLE, OFF(struct mdl_price, min_cache_tokens), 0, SIM_MAX_TOKENS, 0, NULL},
     {"batch_discount", SCN_K_DOUBLE, OFF(struct mdl_price, batch_discount), 0, 1, 0, NULL},
+    {"long_context_above_tokens", SCN_K_DOUBLE, OFF(struct mdl_price, long_context_above_tokens), 0, SIM_MAX_TOKENS, 0, NULL},
+    {"long_input_per_mtok", SCN_K_DOUBLE, OFF(struct mdl_price, long_input_per_mtok), 0, 1e4, 0, NULL},
+    {"long_output_per_mtok", SCN_K_DOUBLE, OFF(struct mdl_price, long_output_per_mtok), 0, 1e4, 0, NULL},
 };
 
 static int price_differs(const struct mdl_price *a, const struct mdl_price *b)
@@ -638,7 +858,10 @@ static int price_differs(const struct mdl_price *a, const struct mdl_price *b)
            a->cache_write_5m_mult != b->cache_write_5m_mult ||
            a->cache_write_1h_mult != b->cache_write_1h_mult || a->cache_read_mult != b->cache_read_mult ||
            a->cache_storage_per_mtok_hour != b->cache_storage_per_mtok_hour ||
-           a->min_cache_tokens != b->min_cache_tokens || a->batch_discount != b->batch_discount;
+           a->min_cache_tokens != b->min_cache_tokens || a->batch_discount != b->batch_discount ||
+           a->long_context_above_tokens != b->long_context_above_tokens ||
+           a->long_input_per_mtok != b->long_input_per_mtok ||
+           a->long_output_per_mtok != b->long_output_per_mtok;
 }
 
 static int h_price(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -653,6 +876,8 @@ static int h_price(struct scn_ctx *c, const struct yn_node *v, void *obj)
         (!yn_get(v, "input_per_mtok") || !yn_get(v, "output_per_mtok")))
         return scn_fail(c, v, "model '%s' is not in the catalog: give at least input_per_mtok and "
                               "output_per_mtok", d->model);
+    if ((rc = scn_check_long_context(c, v, &d->price)) != 0)
+        return rc;
     const struct mdl_price *cat = scn_price_lookup(d->model, NULL);
     if (cat != NULL && price_differs(cat, &d->price)) {
         size_t len = strlen(d->price.source);
@@ -1349,6 +1574,317 @@ static int h_admission(struct scn_ctx *c, const struct yn_node *v, void *obj)
     return 0;
 }
 
+/* ---- autoscale ------------------------------------------------------------
+ *
+ * autoscale: {min, max, policy, target_utilization | target_queue |
+ * target_kv | target_ttft_ms, interval_s, tolerance, scale_in_cooldown_s,
+ * cold_start_s | provision_s, load_bandwidth_gbs, weights_gb}; the rules
+ * are in sim/src/world_scale.c.  Defaults, with their sources (checked
+ * 2026-12-07):
+ *   interval_s 15: the Kubernetes HPA's sync period
+ *     (--horizontal-pod-autoscaler-sync-period, default 15 s;
+ *     kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/);
+ *   tolerance 0.1: the HPA's --horizontal-pod-autoscaler-tolerance default;
+ *   scale_in_cooldown_s 300: the HPA's scale-down stabilisation window
+ *     (behavior.scaleDown.stabilizationWindowSeconds, default 300 s);
+ *   provision_s 120: from the scaling request to an engine ready to load
+ *     weights on a fresh cloud GPU VM: node provisioning 60-120 s, driver
+ *     initialisation 20-40 s, image pull 30-90 s (systemoverflow.com, "Cold
+ *     start problem: model loading and predictive warming strategies"),
+ *     or instance provisioning 10-60 s, image pull 5-30 s, server start
+ *     5-15 s (paralleliq.ai, "Serverless GPU cold start latency: causes and
+ *     solutions"); 120 s lies inside both ranges' sums (20-105 and
+ *     110-250 s) near their meeting point, and is design.md's example;
+ *   load_bandwidth_gbs 2: weights read from a local NVMe or network file
+ *     system at 2 GB/s (paralleliq.ai, same page, which puts object storage
+ *     at 0.2-0.5 GB/s; a PCIe 4 datacenter NVMe drive reads 6.9 GB/s
+ *     sequentially, Samsung PM9A3 datasheet), so a 16 GB 8B model loads in
+ *     8 s and a 140 GB 70B model in 70 s;
+ *   weights_gb: the model's weights at its weights_dtype (plus a draft
+ *     model's), all of which one replica loads. */
+#define AS_DEFAULT_INTERVAL_S 15.0
+#define AS_DEFAULT_TOLERANCE 0.1
+#define AS_DEFAULT_COOLDOWN_S 300.0
+#define AS_DEFAULT_PROVISION_S 120.0
+#define AS_DEFAULT_LOAD_GBS 2.0
+
+static const char *const as_policy_names[] = {"utilization", "queue", "kv", "slo"};
+static const char *const as_target_keys[] = {"target_utilization", "target_queue", "target_kv", "target_ttft_ms"};
+
+static int h_as_policy(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_autoscale_cfg *as = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(s, as_policy_names[i])) {
+            as->policy = (enum sim_autoscale_policy)i;
+            return 0;
+        }
+    }
+    const char *near = scn_did_you_mean(s, as_policy_names, 4);
+    return near ? scn_fail(c, v, "unknown autoscaling policy '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown autoscaling policy '%s' (expected utilization, queue, kv or slo)", s);
+}
+
+/* Targets are read into `target` one at a time; which one was given is
+ * found from the node (h_autoscale). */
+static const struct scn_key autoscale_keys[] = {
+    {"min", SCN_K_INT, OFF(struct sim_autoscale_cfg, min), 1, SIM_MAX_REPLICAS, SCN_KF_REQUIRED, NULL},
+    {"max", SCN_K_INT, OFF(struct sim_autoscale_cfg, max), 1, SIM_MAX_REPLICAS, SCN_KF_REQUIRED, NULL},
+    {"policy", SCN_K_FN, 0, 0, 0, 0, h_as_policy},
+    {"target_utilization", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, target), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"target_queue", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, target), 0, 1e6, SCN_KF_LO_OPEN, NULL},
+    {"target_kv", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, target), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"target_ttft_ms", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, target), 0, 3.6e6, SCN_KF_LO_OPEN, NULL},
+    {"interval_s", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, interval_s), 0, 86400, SCN_KF_LO_OPEN, NULL},
+    {"tolerance", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, tolerance), 0, 0.99, 0, NULL},
+    {"scale_in_cooldown_s", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, scale_in_cooldown_s), 0, 86400, 0, NULL},
+    {"cold_start_s", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, cold_start_s), 0, 86400, 0, NULL},
+    {"provision_s", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, provision_s), 0, 86400, 0, NULL},
+    {"load_bandwidth_gbs", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, load_bandwidth_gbs), 0, 1e4, SCN_KF_LO_OPEN, NULL},
+    {"weights_gb", SCN_K_DOUBLE, OFF(struct sim_autoscale_cfg, weights_gb), 0, 1e5, 0, NULL},
+};
+
+/* Fails at key `key` of mapping v (its path pushed). */
+static int fail_at(struct scn_ctx *c, const struct yn_node *v, const char *key, const char *msg)
+{
+    size_t m = scn_path_push(c, key);
+    int rc = scn_fail(c, yn_get(v, key), "%s", msg);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+static int h_autoscale(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+        return scn_fail(c, v, "'autoscale' applies to self-hosted deployments (api capacity is the provider's)");
+    struct sim_autoscale_cfg *as = &d->autoscale;
+    memset(as, 0, sizeof *as);
+    as->interval_s = AS_DEFAULT_INTERVAL_S;
+    as->tolerance = AS_DEFAULT_TOLERANCE;
+    as->scale_in_cooldown_s = AS_DEFAULT_COOLDOWN_S;
+    as->cold_start_s = -1;
+    as->provision_s = AS_DEFAULT_PROVISION_S;
+    as->load_bandwidth_gbs = AS_DEFAULT_LOAD_GBS;
+    int rc = scn_process_map(c, v, autoscale_keys, NKEYS(autoscale_keys), as);
+    if (rc)
+        return rc;
+    if (as->min > as->max) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "min (%d) is larger than max (%d)", as->min, as->max);
+        return fail_at(c, v, "min", msg);
+    }
+    int given = -1;
+    for (int i = 0; i < 4; i++) {
+        if (yn_get(v, as_target_keys[i]) == NULL)
+            continue;
+        if (given >= 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "give one target: %s and %s are both given", as_target_keys[given],
+                     as_target_keys[i]);
+            return fail_at(c, v, as_target_keys[i], msg);
+        }
+        given = i;
+    }
+    if (yn_get(v, "policy") == NULL) {
+        if (given < 0)
+            return scn_fail(c, v, "give a target (target_utilization, target_queue, target_kv or "
+                                  "target_ttft_ms) or a policy");
+        as->policy = (enum sim_autoscale_policy)given;
+    } else if (given >= 0 && given != (int)as->policy) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s is the target of the %s policy, not of %s", as_target_keys[given],
+                 as_policy_names[given], as_policy_names[as->policy]);
+        return fail_at(c, v, as_target_keys[given], msg);
+    } else if (given < 0 && as->policy != SIM_AS_SLO) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the %s policy needs '%s'", as_policy_names[as->policy],
+                 as_target_keys[as->policy]);
+        return fail_at(c, v, "policy", msg);
+    }
+    if (as->policy == SIM_AS_SLO)
+        as->target *= 1e-3; /* ms to s; 0 = from slo.ttft_ms (resolve) */
+    if (yn_get(v, "cold_start_s")) {
+        static const char *const parts[] = {"provision_s", "load_bandwidth_gbs", "weights_gb"};
+        for (int i = 0; i < 3; i++)
+            if (yn_get(v, parts[i]))
+                return fail_at(c, v, parts[i], "cold_start_s is the whole scale-up delay; give it or its "
+                                               "parts (provision_s, load_bandwidth_gbs, weights_gb), not both");
+    }
+    as->weights_given = yn_get(v, "weights_gb") != NULL;
+    as->enabled = 1;
+    return 0;
+}
+
+/* A cold start (autoscale's scale-up, spot's replacement): cold_start_s
+ * when given (>= 0), else provision_s + the weights over the load
+ * bandwidth, the weights being the model's (and a draft model's) at its
+ * weights_dtype unless given.  Fails at node n. */
+static int cold_start(struct scn_ctx *c, const struct yn_node *n, const struct sim_deployment_cfg *d,
+                      double cold_start_s, double provision_s, double load_gbs, int weights_given,
+                      double *weights_gb, double *delay_s)
+{
+    if (cold_start_s >= 0) {
+        *delay_s = cold_start_s;
+        return 0;
+    }
+    if (!weights_given) {
+        if (!d->has_llm)
+            return scn_fail(c, n, "no model to take the weights from: give weights_gb (or cold_start_s, the "
+                                  "whole delay)");
+        *weights_gb = (mdl_llm_weight_bytes(&d->roofline.llm, d->roofline.weights) +
+                       (d->spec.enabled ? mdl_llm_weight_bytes(&d->spec.draft, d->roofline.weights) : 0)) /
+                      1e9;
+    }
+    *delay_s = provision_s + *weights_gb / load_gbs;
+    return 0;
+}
+
+static const struct scn_key spot_trace_keys[] = {
+    {"t_s", SCN_K_DOUBLE, OFF(struct sim_spot_interruption, t_s), 0, 1e9, SCN_KF_REQUIRED, NULL},
+    {"replica", SCN_K_INT, OFF(struct sim_spot_interruption, replica), 0, SIM_MAX_REPLICAS - 1, SCN_KF_REQUIRED,
+     NULL},
+};
+
+static int h_spot_trace(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_spot_cfg *sp = obj;
+    if (v->type != YN_SEQ)
+        return scn_fail(c, v, "expected a list of {t_s, replica}, got %s", yn_type_name(v->type));
+    if (v->n > SIM_MAX_SPOT_TRACE)
+        return scn_fail(c, v, "%zu interruptions; at most %d are allowed", v->n, SIM_MAX_SPOT_TRACE);
+    for (size_t i = 0; i < v->n; i++) {
+        size_t m = scn_path_push_index(c, i);
+        memset(&sp->trace[i], 0, sizeof sp->trace[i]);
+        int rc = scn_process_map(c, v->vals[i], spot_trace_keys, NKEYS(spot_trace_keys), &sp->trace[i]);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+    }
+    sp->n_trace = (int)v->n;
+    return 0;
+}
+
+/* The autoscaler against the rest of the deployment, once every key is read:
+ * the replicas at time 0, the weights it loads and the delay. */
+static int finish_autoscale(struct scn_ctx *c, const struct yn_node *dn, struct sim_deployment_cfg *d)
+{
+    struct sim_autoscale_cfg *as = &d->autoscale;
+    const struct yn_node *an = yn_get(dn, "autoscale");
+    size_t m = scn_path_push(c, "autoscale");
+    int rc = 0;
+    if (yn_get(dn, "replicas") == NULL) {
+        d->replicas = as->min;
+    } else if (d->replicas < as->min || d->replicas > as->max) {
+        scn_path_pop(c, m);
+        m = scn_path_push(c, "replicas");
+        rc = scn_fail(c, yn_get(dn, "replicas"), "replicas (%d), the count at time 0, must lie within autoscale's "
+                                                 "min (%d) and max (%d)", d->replicas, as->min, as->max);
+    }
+    if (rc == 0 && as->policy == SIM_AS_KV &&
+        (d->scheduler == SIM_SCHED_NONE || !(d->kv_capacity_tokens > 0 || (d->has_gpu && d->has_llm))))
+        rc = scn_fail(c, an, "the kv policy reads KV memory use: it needs a batching scheduler and bounded KV "
+                             "memory ('gpu' and 'model', or kv_capacity_tokens)");
+    if (rc == 0)
+        rc = cold_start(c, an, d, as->cold_start_s, as->provision_s, as->load_bandwidth_gbs, as->weights_given,
+                        &as->weights_gb, &as->delay_s);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+/* ---- spot ------------------------------------------------------------------
+ *
+ * spot: {share, discount, rate_per_h, interruptions: [{t_s, replica}],
+ * acquire_s, cold_start_s | provision_s, load_bandwidth_gbs, weights_gb};
+ * the rules are in sim/src/world_scale.c.  The replacement's cold start
+ * takes autoscale's defaults and sources (above).  No default discount or
+ * rate: both vary by instance type, region and hour (AWS: "up to 90%" off
+ * on-demand, aws.amazon.com/ec2/spot/pricing/; GCP: Spot VMs "up to 91%"
+ * off, docs.cloud.google.com/compute/docs/instances/create-use-spot, checked
+ * 2026-12), and AWS publishes interruption frequencies per instance type
+ * only as bands (Spot Instance Advisor: <5%, 5-10%, ..., >20% per month).
+ * acquire_s 0: AWS Auto Scaling and GCP managed instance groups request a
+ * replacement as soon as an instance is reclaimed; give acquire_s when spot
+ * capacity takes time to come back. */
+static const struct scn_key spot_keys[] = {
+    {"share", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, share), 0, 1, SCN_KF_LO_OPEN, NULL},
+    {"discount", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, discount), 0, 0.999, SCN_KF_REQUIRED, NULL},
+    {"rate_per_h", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, rate_per_h), 0, 3600, 0, NULL},
+    {"interruptions", SCN_K_FN, 0, 0, 0, 0, h_spot_trace},
+    {"acquire_s", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, acquire_s), 0, 86400, 0, NULL},
+    {"cold_start_s", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, cold_start_s), 0, 86400, 0, NULL},
+    {"provision_s", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, provision_s), 0, 86400, 0, NULL},
+    {"load_bandwidth_gbs", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, load_bandwidth_gbs), 0, 1e4, SCN_KF_LO_OPEN, NULL},
+    {"weights_gb", SCN_K_DOUBLE, OFF(struct sim_spot_cfg, weights_gb), 0, 1e5, 0, NULL},
+};
+
+static int h_spot(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+        return scn_fail(c, v, "'spot' applies to self-hosted deployments (api capacity is the provider's)");
+    struct sim_spot_cfg *sp = &d->spot;
+    memset(sp, 0, sizeof *sp);
+    sp->share = 1.0;
+    sp->cold_start_s = -1;
+    sp->provision_s = AS_DEFAULT_PROVISION_S;
+    sp->load_bandwidth_gbs = AS_DEFAULT_LOAD_GBS;
+    int rc = scn_process_map(c, v, spot_keys, NKEYS(spot_keys), sp);
+    if (rc)
+        return rc;
+    if (yn_get(v, "rate_per_h") == NULL && yn_get(v, "interruptions") == NULL)
+        return scn_fail(c, v, "give rate_per_h (interruptions per spot replica-hour), interruptions (a list of "
+                              "{t_s, replica}), or both");
+    if (yn_get(v, "cold_start_s")) {
+        static const char *const parts[] = {"provision_s", "load_bandwidth_gbs", "weights_gb"};
+        for (int i = 0; i < 3; i++)
+            if (yn_get(v, parts[i]))
+                return fail_at(c, v, parts[i], "cold_start_s is the whole replacement delay; give it or its "
+                                               "parts (provision_s, load_bandwidth_gbs, weights_gb), not both");
+    }
+    sp->weights_given = yn_get(v, "weights_gb") != NULL;
+    sp->enabled = 1;
+    return 0;
+}
+
+/* Spot against the rest of the deployment: the spot slots, the listed
+ * interruptions' replicas and the replacement delay. */
+static int finish_spot(struct scn_ctx *c, const struct yn_node *dn, struct sim_deployment_cfg *d)
+{
+    struct sim_spot_cfg *sp = &d->spot;
+    const struct yn_node *sn = yn_get(dn, "spot");
+    size_t m = scn_path_push(c, "spot");
+    int rc = 0;
+    sp->n_spot = (int)lround(sp->share * d->replicas);
+    if (d->autoscale.enabled)
+        rc = scn_fail(c, sn, "spot capacity together with autoscale is not simulated yet: give a fixed "
+                             "'replicas' count");
+    else if (sp->n_spot < 1)
+        rc = fail_at(c, sn, "share", "share x replicas rounds to no spot replica");
+    for (int i = 0; rc == 0 && i < sp->n_trace; i++) {
+        int j = sp->trace[i].replica;
+        if (j >= d->replicas - sp->n_spot && j < d->replicas)
+            continue;
+        const struct yn_node *tn = yn_get(sn, "interruptions");
+        size_t m2 = scn_path_push(c, "interruptions");
+        scn_path_push_index(c, (size_t)i);
+        char msg[200];
+        snprintf(msg, sizeof msg, "replica %d is not a spot replica: the spot ones are %d to %d (the highest "
+                 "share x replicas slots)", j, d->replicas - sp->n_spot, d->replicas - 1);
+        rc = fail_at(c, tn->vals[i], "replica", msg);
+        scn_path_pop(c, m2);
+    }
+    if (rc == 0)
+        rc = cold_start(c, sn, d, sp->cold_start_s, sp->provision_s, sp->load_bandwidth_gbs, sp->weights_given,
+                        &sp->weights_gb, &sp->delay_s);
+    scn_path_pop(c, m);
+    return rc;
+}
+
 static const struct scn_key deployment_keys[] = {
     {"name", SCN_K_NAME, OFF(struct sim_deployment_cfg, name), 0, 0, SCN_KF_REQUIRED, NULL},
     {"kind", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_kind},
@@ -1373,7 +1909,8 @@ static const struct scn_key deployment_keys[] = {
     {"kv_block_tokens", SCN_K_INT, OFF(struct sim_deployment_cfg, block_tokens), 1, 4096, 0, NULL},
     {"prefix_cache", SCN_K_FN, 0, 0, 0, 0, h_prefix_cache},
     {"speculative", SCN_K_FN, 0, 0, 0, 0, h_speculative},
-    {"autoscale", SCN_K_FN, 0, 0, 0, 0, not_implemented},
+    {"autoscale", SCN_K_FN, 0, 0, 0, 0, h_autoscale},
+    {"spot", SCN_K_FN, 0, 0, 0, 0, h_spot},
     {"batch", SCN_K_FN, 0, 0, 0, 0, h_batch},
 };
 
@@ -1515,6 +2052,13 @@ static int finish_self_hosted(struct scn_ctx *c, const struct yn_node *dn, struc
                                                        "are not modelled");
     if (yn_get(dn, "weights_dtype") && !d->has_llm)
         return scn_fail(c, yn_get(dn, "weights_dtype"), "weights_dtype needs a 'model' to apply to");
+    if (d->autoscale.enabled) {
+        int arc = finish_autoscale(c, dn, d);
+        if (arc)
+            return arc;
+    }
+    if (d->spot.enabled)
+        return finish_spot(c, dn, d);
     return 0;
 }
 
@@ -2611,8 +3155,10 @@ static int check_scale(struct scn_ctx *c, const struct yn_node *root, const stru
         per_rep = (double)w->trace.n;
     else if (sc->max_requests > 0)
         per_rep = (double)sc->max_requests;
+    else if (isfinite(sim_workload_mean_rate(w)))
+        per_rep = sim_workload_mean_rate(w) * sc->duration_s;
     else
-        per_rep = w->rate_per_s * sc->duration_s;
+        per_rep = 0; /* closed clients that never think: their answers' latency bounds the count */
     if (sc->max_requests > 0 && (double)sc->max_requests < per_rep)
         per_rep = (double)sc->max_requests;
     if (per_rep > (double)SIM_MAX_REQUESTS) {
@@ -2735,6 +3281,24 @@ static int resolve(struct load *ld, const struct yn_node *root)
         return rc;
     if ((rc = check_tenants(c, root, sc)) != 0)
         return rc;
+    /* The slo autoscaling policy's target defaults to the SLO's TTFT (read after the deployments). */
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        struct sim_autoscale_cfg *as = &sc->deployments[i].autoscale;
+        if (!as->enabled || as->policy != SIM_AS_SLO || as->target > 0)
+            continue;
+        if (sc->slo.ttft_s > 0) {
+            as->target = sc->slo.ttft_s;
+            continue;
+        }
+        const struct yn_node *ds = yn_get(root, "deployments");
+        const struct yn_node *an = yn_get(ds->vals[i], "autoscale");
+        size_t m = scn_path_push(c, "deployments");
+        scn_path_push(c, sc->deployments[i].name);
+        scn_path_push(c, "autoscale");
+        int frc = scn_fail(c, an, "the slo policy needs target_ttft_ms or an slo with ttft_ms");
+        scn_path_pop(c, m);
+        return frc;
+    }
     if (sc->output.path == NULL) {
         size_t n = strlen(sc->name) + 16;
         sc->output.path = malloc(n);

@@ -88,4 +88,9 @@ int scn_read_gpu(struct scn_ctx *c, const struct yn_node *n, struct mdl_gpu *out
 int scn_read_llm(struct scn_ctx *c, const struct yn_node *n, struct mdl_llm *out, int inline_entry);
 
 
+/* A price entry's long-context keys are all set (above 0) or all unset;
+ * else a located error at v. */
+struct mdl_price;
+int scn_check_long_context(struct scn_ctx *c, const struct yn_node *v, const struct mdl_price *p);
+
 #endif

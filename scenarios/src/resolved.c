@@ -78,6 +78,65 @@ static void put_dist(FILE *f, const struct mdl_dist *d)
     fputs("}", f);
 }
 
+static void put_nums(FILE *f, const double *x, size_t n)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", f);
+        put_num(f, x[i]);
+    }
+    fputc(']', f);
+}
+
+/* workload.arrivals with the keys of its process. */
+static void put_arrivals(FILE *f, const struct sim_workload_cfg *w)
+{
+    fprintf(f, "  arrivals: {process: %s", sim_arrival_process_name(w->process));
+    if (w->process == SIM_ARRIVAL_POISSON || w->process == SIM_ARRIVAL_GAMMA || w->process == SIM_ARRIVAL_CONSTANT)
+        fprintf(f, ", rate_per_s: %.17g", w->rate_per_s);
+    if (w->process == SIM_ARRIVAL_GAMMA)
+        fprintf(f, ", cv: %.17g", w->cv);
+    if (w->process == SIM_ARRIVAL_DIURNAL) {
+        const struct sim_diurnal_cfg *d = &w->diurnal;
+        fputs(",\n    profile: {", f);
+        if (d->shape == SIM_DIURNAL_SINE) {
+            fprintf(f, "peak_per_s: %.17g, trough_per_s: %.17g, peak_hour: %.17g", d->peak_per_s, d->trough_per_s,
+                    d->peak_hour);
+        } else {
+            fputs("hourly_per_s: ", f);
+            put_nums(f, d->hourly_per_s, (size_t)d->n_hours);
+        }
+        if (d->has_weekly) {
+            fputs(", weekly: ", f);
+            put_nums(f, d->weekly, 7);
+        }
+        fprintf(f, ", start_hour: %.17g", d->start_hour);
+        if (d->has_weekly || d->n_hours == SIM_HOURS_PER_WEEK)
+            fprintf(f, ", start_day: %d", d->start_day);
+        fputc('}', f);
+    }
+    if (w->process == SIM_ARRIVAL_CLOSED) {
+        fprintf(f, ", clients: %d, think_time_s: ", w->closed.clients);
+        put_dist(f, &w->closed.think_time_s);
+    }
+    if (w->mmpp.enabled) {
+        fputs(",\n    mmpp: {multipliers: ", f);
+        put_nums(f, w->mmpp.multiplier, 2);
+        fputs(", mean_sojourn_s: ", f);
+        put_nums(f, w->mmpp.mean_sojourn_s, 2);
+        fputc('}', f);
+    }
+    if (w->n_spikes > 0) {
+        fputs(",\n    spikes: [", f);
+        for (size_t i = 0; i < w->n_spikes; i++)
+            fprintf(f, "%s{at_s: %.17g, duration_s: %.17g, multiplier: %.17g}", i ? ", " : "", w->spikes[i].at_s,
+                    w->spikes[i].duration_s, w->spikes[i].multiplier);
+        fputc(']', f);
+    }
+    fputs("}\n", f);
+}
+
 static void put_llm(FILE *f, const char *prefix, const struct mdl_llm *m)
 {
     fputs(prefix, f);
@@ -257,9 +316,14 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         fputs("    price: {", f);
         fprintf(f, "input_per_mtok: %.17g, output_per_mtok: %.17g, cache_write_5m_mult: %.17g, "
                    "cache_write_1h_mult: %.17g, cache_read_mult: %.17g, cache_storage_per_mtok_hour: %.17g, "
-                   "min_cache_tokens: %.17g, batch_discount: %.17g}\n",
+                   "min_cache_tokens: %.17g, batch_discount: %.17g",
                 p->input_per_mtok, p->output_per_mtok, p->cache_write_5m_mult, p->cache_write_1h_mult,
                 p->cache_read_mult, p->cache_storage_per_mtok_hour, p->min_cache_tokens, p->batch_discount);
+        if (p->long_context_above_tokens > 0)
+            fprintf(f, ", long_context_above_tokens: %.17g, long_input_per_mtok: %.17g, "
+                       "long_output_per_mtok: %.17g",
+                    p->long_context_above_tokens, p->long_input_per_mtok, p->long_output_per_mtok);
+        fputs("}\n", f);
         if (d->cache.enabled) {
             static const char *const sem[] = {"anthropic", "openai", "gemini", "ideal"};
             const struct sim_prompt_cache_cfg *pc = &d->cache;
@@ -376,6 +440,40 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
                 d->block_tokens, k->tokens, d->kv_capacity_tokens > 0 ? " (overridden by kv_capacity_tokens)" : "");
     }
     fprintf(f, "    replicas: %d\n    tp: %d\n    gpu_hour_usd: %.17g\n", d->replicas, d->tp, d->gpu_hour_usd);
+    if (d->autoscale.enabled) {
+        const struct sim_autoscale_cfg *as = &d->autoscale;
+        static const char *const target_key[] = {"target_utilization", "target_queue", "target_kv", "target_ttft_ms"};
+        fprintf(f, "    # autoscale: replicas above is the count at time 0; scale-up delay %.6g s\n", as->delay_s);
+        fprintf(f, "    autoscale: {min: %d, max: %d, policy: %s, %s: %.17g, interval_s: %.17g, tolerance: %.17g, "
+                   "scale_in_cooldown_s: %.17g, ",
+                as->min, as->max, sim_autoscale_policy_name(as->policy), target_key[as->policy],
+                as->policy == SIM_AS_SLO ? as->target * 1e3 : as->target, as->interval_s, as->tolerance,
+                as->scale_in_cooldown_s);
+        if (as->cold_start_s >= 0)
+            fprintf(f, "cold_start_s: %.17g}\n", as->cold_start_s);
+        else
+            fprintf(f, "provision_s: %.17g, load_bandwidth_gbs: %.17g, weights_gb: %.17g}\n", as->provision_s,
+                    as->load_bandwidth_gbs, as->weights_gb);
+    }
+    if (d->spot.enabled) {
+        const struct sim_spot_cfg *sp = &d->spot;
+        fprintf(f, "    # spot: replicas %d to %d, billed at %.6g $/GPU-h; replacement delay %.6g s\n",
+                d->replicas - sp->n_spot, d->replicas - 1, d->gpu_hour_usd * (1.0 - sp->discount), sp->delay_s);
+        fprintf(f, "    spot: {share: %.17g, discount: %.17g, rate_per_h: %.17g, acquire_s: %.17g, ", sp->share,
+                sp->discount, sp->rate_per_h, sp->acquire_s);
+        if (sp->cold_start_s >= 0)
+            fprintf(f, "cold_start_s: %.17g", sp->cold_start_s);
+        else
+            fprintf(f, "provision_s: %.17g, load_bandwidth_gbs: %.17g, weights_gb: %.17g", sp->provision_s,
+                    sp->load_bandwidth_gbs, sp->weights_gb);
+        if (sp->n_trace > 0) {
+            fprintf(f, ", interruptions: [");
+            for (int i = 0; i < sp->n_trace; i++)
+                fprintf(f, "%s{t_s: %.17g, replica: %d}", i ? ", " : "", sp->trace[i].t_s, sp->trace[i].replica);
+            fprintf(f, "]");
+        }
+        fprintf(f, "}\n");
+    }
     if (d->has_llm)
         fprintf(f, "    weights_dtype: %s\n    kv_dtype: %s\n", mdl_dtype_name(d->roofline.weights),
                 mdl_dtype_name(d->roofline.kv));
@@ -449,11 +547,8 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
         put_str(f, w->trace_path);
         fprintf(f, ", format: %s, speedup: %.17g}\n", w->trace_format, w->trace_speedup);
     } else {
-        fprintf(f, "  arrivals: {process: %s, rate_per_s: %.17g", sim_arrival_process_name(w->process),
-                w->rate_per_s);
-        if (w->process == SIM_ARRIVAL_GAMMA)
-            fprintf(f, ", cv: %.17g", w->cv);
-        fputs("}\n  classes:\n", f);
+        put_arrivals(f, w);
+        fputs("  classes:\n", f);
         for (size_t i = 0; i < w->n_classes; i++) {
             const struct sim_class_cfg *c = &w->classes[i];
             fputs("    - name: ", f);

@@ -192,6 +192,10 @@ static double fleet_hour(const struct ana_flat *f)
             return NAN;
         char key[512];
         int p = (int)(len - 5);
+        /* An autoscaled fleet's size varies: only the run's summary knows its cost. */
+        snprintf(key, sizeof key, "%.*s.autoscale.min", p, k);
+        if (ana_flat_get(f, key) != NULL)
+            return NAN;
         snprintf(key, sizeof key, "%.*s.replicas", p, k);
         double r = flat_num(f, key);
         snprintf(key, sizeof key, "%.*s.tp", p, k);

@@ -259,13 +259,18 @@ static void print_projection(const struct sim_scenario *sc, const struct ana_sum
     double ci = val(rows, n, "all", "cost_per_hour_usd", F_CI);
     double gpu_hour = 0, api_hour = 0;
     long gpus = 0;
-    int n_api = 0;
+    double gpus_auto = 0; /* mean GPUs of autoscaled deployments: their $/h over $/GPU-h */
+    int n_api = 0, n_auto = 0;
     for (size_t i = 0; i < sc->n_deployments; i++) {
         const struct sim_deployment_cfg *d = &sc->deployments[i];
         char scope[ANA_SCOPE_MAX];
         snprintf(scope, sizeof scope, "deployment:%s", d->name);
         double h = val(rows, n, scope, "cost_per_hour_usd", F_MEAN);
-        if (d->kind == SIM_DEPLOY_SELF_HOSTED) {
+        if (d->kind == SIM_DEPLOY_SELF_HOSTED && d->autoscale.enabled) {
+            n_auto++;
+            gpus_auto += d->gpu_hour_usd > 0 && isfinite(h) ? h / d->gpu_hour_usd : NAN;
+            gpu_hour += isfinite(h) ? h : 0;
+        } else if (d->kind == SIM_DEPLOY_SELF_HOSTED) {
             gpus += (long)d->replicas * d->tp;
             gpu_hour += isfinite(h) ? h : 0;
         } else {
@@ -282,7 +287,16 @@ static void print_projection(const struct sim_scenario *sc, const struct ana_sum
     printf(", per month (730 h) %s:", b);
     usd(a, sizeof a, gpu_hour);
     usd(c, sizeof c, api_hour);
-    if (gpus > 0 && n_api > 0)
+    if (n_auto > 0) {
+        /* Autoscaled: the GPUs provisioned on average over the run. */
+        if (isfinite(gpus_auto))
+            printf(" %.2f GPUs provisioned on average (autoscaled)", (double)gpus + gpus_auto);
+        else
+            printf(" GPUs provisioned as autoscaled");
+        if (n_api > 0)
+            printf(" %s + api spend at this traffic %s", a, c);
+        printf("\n");
+    } else if (gpus > 0 && n_api > 0)
         printf(" %ld GPU%s provisioned %s + api spend at this traffic %s\n", gpus,
                gpus == 1 ? "" : "s", a, c);
     else if (gpus > 0)
@@ -370,6 +384,11 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
     if (isfinite(idle) && idle > 0)
         printf("  GPU idle (provisioned, unused) $%.4f per replication\n", idle);
     print_projection(sc, rows, n);
+    double intr = val(rows, n, "all", "interruptions", F_MEAN);
+    if (isfinite(intr))
+        printf("spot                  %.4g interruptions, %.4g requests requeued, %.4g spot replica-hours "
+               "billed (means per replication)\n",
+               intr, val(rows, n, "all", "requeued_requests", F_MEAN), val(rows, n, "all", "spot_replica_hours", F_MEAN));
     int cached = 0;
     for (size_t i = 0; i < sc->n_deployments; i++)
         cached |= sc->deployments[i].kind == SIM_DEPLOY_API && sc->deployments[i].cache.enabled;

@@ -306,7 +306,7 @@ static void run_point(const struct study_args *a, struct study_point *p, int job
             p->names[i] = strdup(sc.workload.classes[i].name);
         for (size_t i = 0; i < p->n_deployments; i++)
             p->names[p->n_classes + i] = strdup(sc.deployments[i].name);
-        spool = (struct sim_sink){p->spool, spool_req, NULL, NULL};
+        spool = (struct sim_sink){p->spool, spool_req, NULL, NULL, NULL};
     }
     struct ana_run_opts ro = {.jobs = jobs, .sink = p->spool ? &spool : NULL, .stop = &study_stop,
                               .progress = prog ? cli_progress_update : NULL, .progress_ctx = prog};

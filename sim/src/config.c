@@ -1,8 +1,12 @@
 /* Configuration structs: release and enum names; see llmsim/config.h. */
 #include "llmsim/config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* 2 pi, spelled out: M_PI is not part of C11. */
+#define TWO_PI 6.283185307179586476925
 
 static void class_free(struct sim_class_cfg *c)
 {
@@ -43,6 +47,7 @@ void sim_scenario_free(struct sim_scenario *s)
     free(wl->trace.hash_ids);
     mdl_dist_free(&wl->sessions.turns);
     mdl_dist_free(&wl->sessions.think_time_s);
+    mdl_dist_free(&wl->closed.think_time_s);
     for (size_t i = 0; s->deployments != NULL && i < s->n_deployments; i++)
         deployment_free(&s->deployments[i]);
     free(s->deployments);
@@ -94,8 +99,86 @@ const char *sim_arrival_process_name(enum sim_arrival_process p)
         return "constant";
     case SIM_ARRIVAL_TRACE:
         return "trace";
+    case SIM_ARRIVAL_DIURNAL:
+        return "diurnal";
+    case SIM_ARRIVAL_CLOSED:
+        return "closed";
     }
     return NULL;
+}
+
+double sim_diurnal_rate(const struct sim_diurnal_cfg *d, double h)
+{
+    double day_h = fmod(h, 24.0);
+    int hour = (int)floor(h);
+    if (hour < 0)
+        hour = 0;
+    if (hour >= SIM_HOURS_PER_WEEK)
+        hour = SIM_HOURS_PER_WEEK - 1;
+    double rate;
+    if (d->shape == SIM_DIURNAL_SINE) {
+        /* A raised cosine: the peak at peak_hour, the trough 12 hours
+         * away, symmetric, continuous across midnight. */
+        double phase = TWO_PI * (day_h - d->peak_hour) / 24.0;
+        rate = d->trough_per_s + (d->peak_per_s - d->trough_per_s) * 0.5 * (1.0 + cos(phase));
+    } else {
+        rate = d->hourly_per_s[d->n_hours == SIM_HOURS_PER_WEEK ? hour : hour % 24];
+    }
+    if (d->has_weekly)
+        rate *= d->weekly[hour / 24];
+    return rate;
+}
+
+double sim_workload_mean_rate(const struct sim_workload_cfg *w)
+{
+    double rate;
+    switch (w->process) {
+    case SIM_ARRIVAL_POISSON:
+    case SIM_ARRIVAL_GAMMA:
+    case SIM_ARRIVAL_CONSTANT:
+        rate = w->rate_per_s;
+        break;
+    case SIM_ARRIVAL_DIURNAL: {
+        const struct sim_diurnal_cfg *d = &w->diurnal;
+        double day;
+        if (d->shape == SIM_DIURNAL_SINE) {
+            day = 0.5 * (d->peak_per_s + d->trough_per_s); /* the cosine averages to 0 over a day */
+        } else {
+            day = 0;
+            for (int i = 0; i < d->n_hours; i++)
+                day += d->hourly_per_s[i];
+            day /= d->n_hours > 0 ? d->n_hours : 1;
+        }
+        double week = 1.0;
+        if (d->has_weekly && d->n_hours != SIM_HOURS_PER_WEEK) {
+            week = 0;
+            for (int i = 0; i < 7; i++)
+                week += d->weekly[i];
+            week /= 7.0;
+        } else if (d->has_weekly) {
+            /* A week's table with multipliers (not accepted by the loader,
+             * possible from C): the exact mean. */
+            day = 0;
+            for (int i = 0; i < SIM_HOURS_PER_WEEK; i++)
+                day += d->hourly_per_s[i] * d->weekly[i / 24];
+            day /= SIM_HOURS_PER_WEEK;
+        }
+        rate = day * week;
+        break;
+    }
+    case SIM_ARRIVAL_CLOSED: {
+        double z = mdl_dist_mean(&w->closed.think_time_s);
+        return z > 0 ? (double)w->closed.clients / z : INFINITY;
+    }
+    case SIM_ARRIVAL_TRACE:
+    default:
+        return NAN;
+    }
+    if (w->mmpp.enabled) {
+        double t0 = w->mmpp.mean_sojourn_s[0], t1 = w->mmpp.mean_sojourn_s[1];
+        rate *= (t0 * w->mmpp.multiplier[0] + t1 * w->mmpp.multiplier[1]) / (t0 + t1);
+    }
+    return rate;
 }
 
 const char *sim_deploy_kind_name(enum sim_deploy_kind k)
@@ -156,6 +239,20 @@ const char *sim_sched_policy_name(enum sim_sched_policy p)
     return NULL;
 }
 
+const char *sim_autoscale_policy_name(enum sim_autoscale_policy p)
+{
+    switch (p) {
+    case SIM_AS_UTILIZATION:
+        return "utilization";
+    case SIM_AS_QUEUE:
+        return "queue";
+    case SIM_AS_KV:
+        return "kv";
+    case SIM_AS_SLO:
+        return "slo";
+    }
+    return NULL;
+}
 const char *sim_queue_order_name(enum sim_queue_order o)
 {
     switch (o) {

@@ -248,6 +248,27 @@ uint32_t simi_wq_pop(struct sim_world *w, struct simi_wq *f)
     return q;
 }
 
+int simi_wq_drain(struct simi_wq *f, struct simi_fifo *out)
+{
+    /* Lane by lane: the highest tier first under order priority, the
+     * background lane last; each lane keeps its arrival order.  Nobody is
+     * charged (they got no service here). */
+    for (uint32_t l = 0; l < f->n_lanes; l++)
+        while (f->lane[l].len > 0) {
+            int rc = simi_fifo_push(out, simi_fifo_pop(&f->lane[l]));
+            if (rc)
+                return rc;
+            f->len--;
+        }
+    memset(f->busy, 0, (f->n_lanes + 63) / 64 * sizeof *f->busy);
+    /* The scheduler's counters were in the process that is gone: the
+     * replacement starts from zero, like a fresh server. */
+    if (f->vtc != NULL)
+        memset(f->vtc, 0, (f->n_lanes - 1) * sizeof *f->vtc);
+    f->last_left = SIMI_NONE;
+    return 0;
+}
+
 uint32_t simi_wq_foreground(const struct simi_wq *f)
 {
     return f->len - f->lane[f->n_lanes - 1].len;
@@ -283,9 +304,10 @@ int simi_admission(const struct sim_world *w, const struct simi_deploy *d, const
     uint32_t ahead = ahead_of(w, f, q);
     /* Its expected wait: the requests ahead of it, plus the one it waits for
      * to leave, times the mean gap between admissions at its queue (the
-     * deployment's gap, times the replicas when each has its own queue);
+     * deployment's gap, times the ready replicas when each has its own
+     * queue: fewer while autoscaling or after a spot interruption);
      * unknown (no shedding on it) until two admissions were seen. */
-    double gap = d->adm_gap_s * (d->cfg->queue_shared ? 1.0 : (double)d->n_replicas);
+    double gap = d->adm_gap_s * (d->cfg->queue_shared || d->n_live < 1 ? 1.0 : (double)d->n_live);
     int over = (double)ahead >= a->max_queue ||
                (isfinite(a->max_wait_s) && d->admissions >= 2 && (ahead + 1.0) * gap > a->max_wait_s);
     return over ? 1 + a->defer : 0;

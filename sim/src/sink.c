@@ -34,8 +34,19 @@ static int tee_iter(void *ctx, const struct sim_iter_record *r)
     return rc;
 }
 
+static int tee_scale(void *ctx, const struct sim_scale_record *r)
+{
+    struct sim_tee *t = ctx;
+    int rc = 0;
+    if (t->a.scale && (rc = t->a.scale(t->a.ctx, r)) != 0)
+        return rc;
+    if (t->b.scale)
+        rc = t->b.scale(t->b.ctx, r);
+    return rc;
+}
+
 struct sim_sink sim_tee_sink(struct sim_tee *t)
 {
-    struct sim_sink s = {t, tee_request, tee_ts, tee_iter};
+    struct sim_sink s = {t, tee_request, tee_ts, tee_iter, tee_scale};
     return s;
 }

@@ -49,6 +49,7 @@ int simi_pool_get(struct simi_pool *p, uint32_t *out)
     p->live++;
     memset(&p->slot[q], 0, sizeof p->slot[q]);
     p->slot[q].next_free = SIMI_NONE;
+    p->slot[q].client = SIMI_NONE;
     *out = q;
     return 0;
 }
@@ -129,6 +130,14 @@ int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target,
     LLMSIM_ASSERT(t >= w->now_s);
     struct sim_event ev = {.time = t, .kind = kind, .target = target, .payload = payload};
     return sim_pes_push(w->pes, &ev, NULL);
+}
+
+int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload,
+                    uint64_t *handle)
+{
+    LLMSIM_ASSERT(t >= w->now_s);
+    struct sim_event ev = {.time = t, .kind = kind, .target = target, .payload = payload};
+    return sim_pes_push(w->pes, &ev, handle);
 }
 
 /* Whether the deployment serving r answers it successfully: by the joint
@@ -304,7 +313,7 @@ int simi_finish(struct sim_world *w, uint32_t q)
     if (rec.perceived_s < 0)
         rec.perceived_s = 0; /* a prefetch hit ready before the user asked */
 
-    int trc = simi_source_turn_done(w, r);
+    int trc = simi_source_done(w, r);
     if (trc < 0)
         return trc;
     simi_in_system(w, w->now_s, -1);
@@ -339,7 +348,7 @@ static int sample(struct sim_world *w, uint64_t k)
     double span = t - w->ts_last_s; /* the interval just ended */
     uint64_t rows = 0;
     for (size_t i = 0; i < w->n_deploy; i++)
-        rows += 1 + (uint64_t)w->deploy[i].n_replicas;
+        rows += 1 + (uint64_t)w->deploy[i].n_billed;
     if (w->ts_rows + rows > SIM_MAX_TS_ROWS) {
         w->ts_capped = 1; /* a safety net: stop sampling, let the run go on */
         return 0;
@@ -355,39 +364,45 @@ static int sample(struct sim_world *w, uint64_t k)
         row.replica = -1;
         row.queue_len = (int32_t)d->waiting;
         row.running = (int32_t)d->running;
-        row.replicas = d->n_replicas;
-        double gpu_per_replica = t * d->gpu_usd_per_replica_s;
-        row.cost_cum_usd = d->billed_usd + d->n_replicas * gpu_per_replica;
+        /* The replicas billed now (starting, ready or draining): all of
+         * them without autoscale.  Rows and means cover those only. */
+        row.replicas = d->n_billed;
+        row.cost_cum_usd = d->billed_usd + simi_scale_gpu_usd(d, t);
 
         /* Per-replica busy fractions first, so the deployment row can carry
-         * their mean; the replica rows follow the deployment row. */
-        double busy_sum = 0.0;
+         * their mean; the replica rows follow the deployment row.  A
+         * replica provisioned within the interval counts from then. */
+        double busy_sum = 0.0, kv_sum = 0.0;
         for (int j = 0; j < d->n_replicas; j++) {
             const struct simi_replica *rp = &d->replicas[j];
+            if (rp->state == SIMI_RS_OFF)
+                continue;
             double busy = simi_replica_busy_s(w, rp) - rp->busy_at_sample_s;
-            busy_sum += span > 0 ? busy / span : 0.0;
+            double own = rp->prov_start_s > w->ts_last_s ? t - rp->prov_start_s : span;
+            busy_sum += own > 0 ? busy / own : 0.0;
+            kv_sum += simi_batch_kv_frac(rp);
         }
-        row.busy_frac = d->n_replicas > 0 ? busy_sum / d->n_replicas : 0.0;
-        double kv_sum = 0.0;
-        for (int j = 0; j < d->n_replicas; j++)
-            kv_sum += simi_batch_kv_frac(&d->replicas[j]);
-        row.kv_used_frac = d->n_replicas > 0 ? kv_sum / d->n_replicas : 0.0;
+        row.busy_frac = d->n_billed > 0 ? busy_sum / d->n_billed : 0.0;
+        row.kv_used_frac = d->n_billed > 0 ? kv_sum / d->n_billed : 0.0;
         int rc = emit_ts(w, &row);
         if (rc < 0)
             return rc;
 
         for (int j = 0; j < d->n_replicas; j++) {
             struct simi_replica *rp = &d->replicas[j];
+            if (rp->state == SIMI_RS_OFF)
+                continue;
             double busy_total = simi_replica_busy_s(w, rp);
+            double own = rp->prov_start_s > w->ts_last_s ? t - rp->prov_start_s : span;
             struct sim_ts_record rr = row;
             rr.replica = j;
             rr.queue_len = (int32_t)(rp->batch ? simi_batch_waiting(rp) : rp->queue.len);
             rr.running = (int32_t)(rp->batch ? simi_batch_running(rp) : rp->current != SIMI_NONE);
             rr.kv_used_frac = simi_batch_kv_frac(rp);
             rr.cache_tokens = simi_batch_cache_tokens(rp);
-            rr.busy_frac = span > 0 ? (busy_total - rp->busy_at_sample_s) / span : 0.0;
+            rr.busy_frac = own > 0 ? (busy_total - rp->busy_at_sample_s) / own : 0.0;
             rr.replicas = 1;
-            rr.cost_cum_usd = gpu_per_replica;
+            rr.cost_cum_usd = (t - rp->prov_start_s) * rp->usd_per_s;
             rp->busy_at_sample_s = busy_total;
             rc = emit_ts(w, &rr);
             if (rc < 0)
@@ -449,7 +464,7 @@ int sim_world_alloc(struct sim_world **out, const struct sim_scenario *sc, uint3
         goto fail;
     }
 
-    if ((rc = simi_source_schedule_next(w)) != 0) {
+    if ((rc = simi_source_start(w)) != 0) {
         llmsim_error_set(err, rc, NULL, 0, 0, "cannot schedule the first arrival");
         goto fail;
     }
@@ -503,6 +518,11 @@ static int dispatch(struct sim_world *w, const struct sim_event *ev)
         return simi_serve_rl_wake(w, ev);
     case SIMI_EV_PREFETCH:
         return simi_source_prefetch(w, ev);
+    case SIMI_EV_AUTOSCALE:
+    case SIMI_EV_REPLICA_READY:
+        return simi_scale_event(w, ev);
+    case SIMI_EV_SPOT:
+        return simi_scale_spot_event(w, ev);
     default:
         LLMSIM_ASSERT(!"unknown event kind");
         return LLMSIM_ESTATE;
@@ -598,9 +618,21 @@ void sim_world_stats(const struct sim_world *w, struct sim_world_stats *out)
         s->escalated = d->escalated;
         for (int j = 0; j < d->n_replicas; j++)
             s->busy_s += simi_replica_busy_s(w, &d->replicas[j]);
-        s->provisioned_s = d->n_replicas * w->makespan_s;
-        s->gpu_cost_usd = s->provisioned_s * d->gpu_usd_per_replica_s;
+        /* Billed as provisioned, up to the end of the run (the last
+         * completion; every provisioning and release happens before it). */
+        s->provisioned_s = simi_scale_billed_s(d, w->makespan_s);
+        s->gpu_cost_usd = simi_scale_gpu_usd(d, w->makespan_s);
+        s->scale_ups = d->scale_ups;
+        s->scale_ins = d->scale_ins;
         s->gpu_busy_cost_usd = s->busy_s * d->gpu_usd_per_replica_s;
+        if (d->cfg->spot.enabled) {
+            s->spot_provisioned_s = simi_scale_spot_billed_s(d, w->makespan_s);
+            s->interruptions = d->interruptions;
+            s->requeued = d->requeued;
+            s->gpu_busy_cost_usd = 0;
+            for (int j = 0; j < d->n_replicas; j++)
+                s->gpu_busy_cost_usd += simi_replica_busy_s(w, &d->replicas[j]) * d->replicas[j].usd_per_s;
+        }
         s->iterations = d->iterations;
         s->preemptions = d->preemptions;
         s->rejected = d->rejected;

@@ -239,6 +239,21 @@ struct simi_wq *simi_batch_wq(struct simi_replica *rp)
     return &rp->batch->waiting;
 }
 
+void simi_batch_reset(struct simi_replica *rp)
+{
+    struct simi_batch *b = rp->batch;
+    if (b == NULL)
+        return;
+    LLMSIM_ASSERT(!b->in_iter && b->n_running == 0 && b->waiting.len == 0 && b->n_dec == 0);
+    if (b->pcache != NULL)
+        sim_cache_evict(b->pcache, INFINITY, 0.0); /* nothing is pinned: no request runs */
+    b->kept_blocks = 0;
+    b->kept_q.head = b->kept_q.len = 0;
+    b->used_blocks = 0;
+    b->last_dec_end_s = 0;
+    b->batch_open = 0;
+}
+
 uint32_t simi_batch_waiting(const struct simi_replica *rp)
 {
     return rp->batch ? rp->batch->waiting.len : 0;
@@ -874,11 +889,12 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     b->iter_decodes = decode_iter;
     b->iter_start_s = w->now_s;
     b->iter_need_blocks = need_blocks;
-    b->iter_cost_per_slot = slots > 0 ? t * d->gpu_usd_per_replica_s / slots : 0.0;
+    b->iter_cost_per_slot = slots > 0 ? t * rp->usd_per_s / slots : 0.0;
     rp->current = SIMI_NONE - 1; /* busy: an iteration is running */
     rp->busy_since_s = w->now_s;
     d->iterations++;
-    return simi_schedule(w, w->now_s + t, SIMI_EV_ITER_END, (uint32_t)(d - w->deploy), (uint64_t)j);
+    return simi_schedule_h(w, w->now_s + t, SIMI_EV_ITER_END, (uint32_t)(d - w->deploy), (uint64_t)j,
+                           &rp->ev_handle);
 }
 
 /* Request q is done now: leaves the replica and the world. */
@@ -960,8 +976,10 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         if ((rc = prefix_promote(w, b, r)) != 0)
             return rc;
         r->generated++;
-        if (r->generated == 1)
+        if (r->generated == 1) {
             r->first_token_s = w->now_s;
+            simi_scale_note_ttft(d, r->first_token_s - r->dispatch_s);
+        }
         if (r->generated >= r->output_tokens && !b->is_static) {
             b->used_blocks -= held_blocks(b, r);
             if ((rc = finish_req(w, d, b, q)) != 0)
@@ -1025,7 +1043,9 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
             return rc;
     }
     (void)c;
-    return maybe_start(w, d, j);
+    if ((rc = maybe_start(w, d, j)) != 0)
+        return rc;
+    return simi_scale_check_drained(w, d, j);
 }
 
 /* Starts a static/dynamic batch when its rule says so. */
@@ -1063,8 +1083,8 @@ static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
             if (w->now_s < due) {
                 if (!b->timer_pending) {
                     b->timer_pending = 1;
-                    return simi_schedule(w, due, SIMI_EV_BATCH_TIMER, (uint32_t)(d - w->deploy),
-                                         (uint64_t)j);
+                    return simi_schedule_h(w, due, SIMI_EV_BATCH_TIMER, (uint32_t)(d - w->deploy),
+                                           (uint64_t)j, &rp->timer_handle);
                 }
                 return 0;
             }
@@ -1106,6 +1126,52 @@ int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint3
     if (rc)
         return rc;
     return maybe_start(w, d, j);
+}
+
+int simi_batch_interrupt(struct sim_world *w, struct simi_deploy *d, int j, struct simi_fifo *out)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    struct simi_batch *b = rp->batch;
+    if (b->in_iter) {
+        /* The GPU worked until now; the iteration's tokens are lost. */
+        rp->busy_s += w->now_s - b->iter_start_s;
+        b->in_iter = 0;
+    }
+    rp->current = SIMI_NONE;
+    for (uint32_t q = b->run_head; q != SIMI_NONE;) {
+        struct simi_req *r = &w->pool.slot[q];
+        uint32_t next = r->next;
+        if (r->phase == SIMI_PH_DECODE)
+            dec_leave(b, r); /* takes its share of the decode cost so far */
+        prefix_unpin(w, b, r);
+        r->kept_blocks = 0;
+        LLMSIM_ASSERT(d->running > 0);
+        d->running--;
+        int rc = simi_fifo_push(out, q);
+        if (rc)
+            return rc;
+        q = next;
+    }
+    LLMSIM_ASSERT(d->waiting >= b->waiting.len);
+    d->waiting -= b->waiting.len;
+    uint32_t from = out->len;
+    int rc = simi_wq_drain(&b->waiting, out);
+    if (rc)
+        return rc;
+    for (uint32_t i = from; i < out->len; i++)
+        w->pool.slot[out->buf[(out->head + i) & (out->cap - 1)]].kept_blocks = 0;
+    LLMSIM_ASSERT(b->n_dec == 0);
+    b->run_head = b->run_tail = SIMI_NONE;
+    b->n_running = 0;
+    b->n_dec_active = 0;
+    b->sum_ctx = 0;
+    b->prefill.head = b->prefill.len = 0;
+    b->heap_n = 0;
+    b->timer_pending = 0;
+    b->batch_open = 0;
+    rp->load = 0;
+    simi_batch_reset(rp); /* KV memory, the prefix cache and kept blocks: gone with the machine */
+    return 0;
 }
 
 int simi_batch_event(struct sim_world *w, const struct sim_event *ev)

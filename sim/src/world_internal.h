@@ -6,10 +6,15 @@
  *                   statistics, timeseries sampling, records and the sink;
  *   world_source.c  the workload: lazy arrivals, class, difficulty and
  *                   lengths of each request, routing across deployments;
+ *   world_arrivals.c time-varying Poisson arrivals (diurnal, mmpp, spikes)
+ *                   and the clients of a closed workload;
  *   world_serve.c   deployments: api endpoints and self-hosted replicas with
  *                   their FIFO queues and replica routing;
  *   world_batch.c   the batching schedulers (static, dynamic, continuous with
- *                   optional chunked prefill), KV memory and preemption.
+ *                   optional chunked prefill), KV memory and preemption;
+ *   world_scale.c   replica lifecycle (provisioning, ready, draining,
+ *                   released), the routable set, billing as provisioned,
+ *                   and the autoscaler.
  * Functions shared between them carry the internal prefix simi_.
  *
  * Everything that outlives one event is referred to by index, never by
@@ -18,14 +23,18 @@
  * geometrically, so nothing is allocated per event in steady state.
  *
  * Events (struct sim_event):
- *   SIMI_EV_ARRIVAL     target -, payload = trace row (trace workloads)
+ *   SIMI_EV_ARRIVAL     target -, payload = trace row (trace workloads) or client (closed)
  *   SIMI_EV_API_DONE    target = deployment, payload = request slot
  *   SIMI_EV_REPLICA_DONE target = deployment, payload = request slot
  *   SIMI_EV_SAMPLE      target -, payload = sample number k (t = k x interval)
  *   SIMI_EV_ITER_END    target = deployment, payload = replica: a batch iteration ends
  *   SIMI_EV_TURN        target -, payload = session slot: the session's next turn arrives
  *   SIMI_EV_PREFETCH    target -, payload = session slot | hit << 32: a prefetched guess goes out
- *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out */
+ *   SIMI_EV_BATCH_TIMER target = deployment, payload = replica: dynamic batching's wait ran out
+ *   SIMI_EV_AUTOSCALE   target = deployment, payload = evaluation number k (t = k x interval)
+ *   SIMI_EV_REPLICA_READY target = deployment, payload = replica: provisioning and loading done
+ *   SIMI_EV_SPOT        target = deployment, payload = replica | what << 32: a spot replica is
+ *                       interrupted (what 0) or its replacement starts provisioning (what 1) */
 #ifndef LLMSIM_WORLD_INTERNAL_H
 #define LLMSIM_WORLD_INTERNAL_H
 
@@ -66,7 +75,19 @@ enum simi_event_kind {
     SIMI_EV_RETRY,      /* target = deployment, payload = request slot: retry after a 429 */
     SIMI_EV_BATCH_TIMER, /* target = deployment, payload = replica (dynamic batching) */
     SIMI_EV_RL_WAKE,     /* target = deployment: the client-side rate-limit queue may send */
-    SIMI_EV_PREFETCH     /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
+    SIMI_EV_PREFETCH,    /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
+    SIMI_EV_AUTOSCALE,   /* target = deployment, payload = evaluation number */
+    SIMI_EV_REPLICA_READY, /* target = deployment, payload = replica */
+    SIMI_EV_SPOT           /* target = deployment, payload = replica | what << 32 */
+};
+
+/* Life of a replica slot (world_scale.c).  Without autoscale every slot is
+ * ready from time 0 to the end. */
+enum simi_replica_state {
+    SIMI_RS_OFF = 0,      /* not provisioned (never, or released): not billed */
+    SIMI_RS_STARTING,     /* provisioning and loading weights: billed, gets no requests */
+    SIMI_RS_READY,        /* billed, routable */
+    SIMI_RS_DRAINING      /* billed, finishing what it holds, gets no new requests */
 };
 
 /* One request on its way through the world.  Times are absolute. */
@@ -129,6 +150,8 @@ struct simi_req {
     double prior_gpu_usd, prior_nocache_usd;
     /* prefetch: the time the user's message comes (a hit), else the arrival */
     double user_s;
+    uint32_t client;      /* closed workloads: the client that sent it, SIMI_NONE otherwise */
+    uint32_t requeues;    /* times a spot interruption sent it back to be routed again */
 };
 
 enum simi_phase { SIMI_PH_QUEUED = 0, SIMI_PH_PREFILL, SIMI_PH_DECODE };
@@ -176,6 +199,17 @@ struct simi_replica {
     double busy_since_s;     /* start of the current service (when busy) */
     double busy_at_sample_s; /* busy time up to the previous sampling instant */
     struct simi_batch *batch; /* batching schedulers' state, NULL for scheduler none */
+    uint8_t state;           /* enum simi_replica_state */
+    double prov_start_s;     /* billed since (when provisioned) */
+    double ready_s;          /* routable since (when ready) */
+    double busy_at_eval_s;   /* busy time up to the previous autoscaler evaluation */
+    double usd_per_s;        /* its GPU price: tp x $/GPU-h / 3600, discounted when spot */
+    uint8_t spot;            /* a spot slot (world_scale.c) */
+    /* handles of its pending events, cancelled when it is interrupted */
+    uint64_t ev_handle;      /* the completion (scheduler none) or iteration end (batching) */
+    uint64_t timer_handle;   /* dynamic batching's timer */
+    uint64_t ready_handle;   /* its SIMI_EV_REPLICA_READY while starting */
+    uint64_t spot_handle;    /* its next drawn interruption */
 };
 
 struct simi_deploy {
@@ -219,6 +253,29 @@ struct simi_deploy {
     double *inv_weight;           /* fair: [tenant] 1 / weight, owned */
     int32_t *rule_of_class;       /* [class]: its tier's admission rule, -1 = none; owned (NULL: no rules) */
     uint64_t shed, deferred;      /* requests refused / deferred by admission control */
+    /* Replica lifecycle (world_scale.c).  live: the routable (ready)
+     * replicas in ascending index order, the only ones routing looks at. */
+    int *live;                    /* n_replicas slots, the first n_live used (owned) */
+    int n_live;
+    int n_starting, n_draining;   /* replicas in those states */
+    int n_billed;                 /* replicas billed now: starting + ready + draining */
+    double billed_closed_s;       /* replica-seconds of released replicas */
+    double billed_open_start_s;   /* sum of the billed replicas' prov_start_s */
+    /* autoscaler */
+    double as_window_s;           /* start of the current evaluation window */
+    double as_below_since_s;      /* first of the evaluations in a row that wanted fewer, -1 = none */
+    int as_below_max;             /* the largest of those wants */
+    double as_ttft_sum_s;         /* slo policy: TTFTs of the first tokens in the window */
+    uint64_t as_ttft_n;
+    uint64_t scale_ups, scale_ins;
+    /* spot (world_scale.c) */
+    gsl_rng *rng_spot;            /* "deployment/<name>/spot": times to interruption */
+    int spot_n_billed;            /* spot replicas billed now */
+    double spot_closed_s;         /* replica-seconds of interrupted spot replicas */
+    double spot_open_start_s;     /* sum of the billed spot replicas' prov_start_s */
+    uint64_t interruptions, requeued;
+    struct simi_fifo orphans;     /* requests routed while no replica is ready (per-replica queues) */
+    struct simi_fifo requeue;     /* scratch: the requests of the replica being interrupted */
 };
 
 /* A multi-turn session between its turns (world_source.c). */
@@ -291,6 +348,10 @@ struct sim_world {
                                    segment index in class c, -1 when it has none of that name */
     uint64_t scheduled;         /* arrivals scheduled so far (including the pending one) */
     double last_arrival_s;      /* time of the latest scheduled arrival */
+    gsl_rng *rng_mmpp;          /* "arrivals/mmpp": the modulating state's path */
+    int mmpp_state;             /* mmpp: current state, 0 or 1 */
+    double mmpp_until_s;        /* mmpp: when the current state ends */
+    uint32_t clients_thinking;  /* closed: clients with their next request scheduled */
 
     /* deployments */
     size_t n_deploy;
@@ -321,6 +382,9 @@ struct sim_world {
 void simi_in_system(struct sim_world *w, double t, int delta);
 /* Schedules an event; returns 0 or a negative code. */
 int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload);
+/* The same, storing the event's handle in *handle (for sim_pes_cancel). */
+int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload,
+                    uint64_t *handle);
 /* Finishes request slot q, whose done_s is the current time: cost lines,
  * statistics, slot release, then the record to the sink.  Returns 0 or the
  * sink's negative code. */
@@ -356,15 +420,36 @@ int simi_source_route(struct sim_world *w, uint32_t q);
 int simi_source_prefetch(struct sim_world *w, const struct sim_event *ev);
 /* Handles SIMI_EV_TURN: the session's next turn arrives. */
 int simi_source_turn(struct sim_world *w, const struct sim_event *ev);
-/* Request q (finishing now) was a session turn: schedules the next one or
- * ends the session. */
-int simi_source_turn_done(struct sim_world *w, const struct simi_req *r);
+/* Schedules the first arrival (or, closed, every client's first request). */
+int simi_source_start(struct sim_world *w);
+/* Request r is finishing now (answered or rejected): a session schedules its
+ * next turn or ends, a closed workload's client thinks again. */
+int simi_source_done(struct sim_world *w, const struct simi_req *r);
+
+/* world_arrivals.c */
+/* Whether the workload's arrivals come from the time-varying Poisson
+ * generator (diurnal, or poisson with mmpp or spikes). */
+int simi_arrivals_varying(const struct sim_workload_cfg *wl);
+/* Checks the diurnal, closed, mmpp and spike settings; allocates the mmpp's
+ * stream and draws its first state. */
+int simi_arrivals_init(struct sim_world *w, struct llmsim_error *err);
+void simi_arrivals_free(struct sim_world *w);
+/* The next time-varying arrival after last_arrival_s: 0 and *t, or 1 when
+ * none comes before the horizon's duration. */
+int simi_arrivals_next(struct sim_world *w, double *t);
+/* Closed workloads: schedules every client's first request; a client's
+ * request goes out (its arrival event fired); its request is done. */
+int simi_arrivals_closed_start(struct sim_world *w);
+void simi_arrivals_client_sends(struct sim_world *w);
+int simi_arrivals_client_done(struct sim_world *w, const struct simi_req *r);
 
 /* world_serve.c */
 int simi_serve_init(struct sim_world *w, struct llmsim_error *err);
 void simi_serve_free(struct sim_world *w);
 /* Hands request slot q (deployment already chosen) to its deployment. */
 int simi_serve_dispatch(struct sim_world *w, uint32_t q);
+/* Replica j of d just turned ready: with a shared queue it takes the head. */
+int simi_serve_replica_ready(struct sim_world *w, struct simi_deploy *d, int j);
 /* Handles a completion event (api or replica). */
 int simi_serve_done(struct sim_world *w, const struct sim_event *ev);
 /* A request started service at deployment d now (spillover's wait estimate). */
@@ -399,6 +484,10 @@ int simi_wq_defer(struct sim_world *w, struct simi_wq *f, uint32_t q);
  * it out (order fair charges its tenant for the prompt). */
 uint32_t simi_wq_peek(const struct sim_world *w, const struct simi_wq *f);
 uint32_t simi_wq_pop(struct sim_world *w, struct simi_wq *f);
+/* A spot interruption: every request of f is appended to out, lane by
+ * lane (lane order, each lane in its own order, the background last), and
+ * f is left empty with its fair counters reset (the machine is gone). */
+int simi_wq_drain(struct simi_wq *f, struct simi_fifo *out);
 /* Requests waiting outside the background lane. */
 uint32_t simi_wq_foreground(const struct simi_wq *f);
 /* Request q (class cls, output tokens) finished: order fair charges its
@@ -421,7 +510,30 @@ int simi_cache_write(struct sim_world *w, struct simi_deploy *d, struct simi_req
 /* Adds the caches' storage fees and unread writes to the deployment stats. */
 void simi_cache_report(const struct simi_deploy *d, double now, struct sim_deployment_stats *s);
 
+/* world_scale.c */
+/* Sets up the lifecycle of self-hosted deployment d's replicas (all of them
+ * ready without autoscale; cfg->replicas of them with it) and schedules the
+ * first evaluation. */
+int simi_scale_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err);
+/* SIMI_EV_AUTOSCALE and SIMI_EV_REPLICA_READY. */
+int simi_scale_event(struct sim_world *w, const struct sim_event *ev);
+/* Replica j of d may have emptied: releases it when it was draining. */
+int simi_scale_check_drained(struct sim_world *w, struct simi_deploy *d, int j);
+/* A first token of d came now, after ttft_s (slo policy). */
+void simi_scale_note_ttft(struct simi_deploy *d, double ttft_s);
+/* Replica-seconds billed by d from 0 to t (t at or after the latest change). */
+double simi_scale_billed_s(const struct simi_deploy *d, double t);
+/* Of those, the spot replicas'. */
+double simi_scale_spot_billed_s(const struct simi_deploy *d, double t);
+/* GPU cost of the replica-seconds billed by d from 0 to t, USD. */
+double simi_scale_gpu_usd(const struct simi_deploy *d, double t);
+/* SIMI_EV_SPOT. */
+int simi_scale_spot_event(struct sim_world *w, const struct sim_event *ev);
+
 /* world_batch.c */
+/* Forgets what a released replica held (its prefix cache): a slot provisioned
+ * again is a fresh machine. */
+void simi_batch_reset(struct simi_replica *rp);
 /* Sets up the batching state of deployment d (scheduler other than none). */
 int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err);
 void simi_batch_free(struct simi_deploy *d);
@@ -439,6 +551,13 @@ uint32_t simi_batch_running(const struct simi_replica *rp);
 double simi_batch_kv_frac(const struct simi_replica *rp);
 /* The waiting queue of a batching replica. */
 struct simi_wq *simi_batch_wq(struct simi_replica *rp);
+/* Replica j of d is interrupted: every request it holds (running, in
+ * admission order, then waiting) is appended to `out` and taken off its
+ * books (the deployment's running and waiting counts, the replica's load),
+ * its batching state is emptied as if fresh, and the busy time of an
+ * iteration in progress is counted.  The caller cancels the replica's
+ * pending events. */
+int simi_batch_interrupt(struct sim_world *w, struct simi_deploy *d, int j, struct simi_fifo *out);
 /* Tokens held by a replica's prefix cache (0 without one). */
 double simi_batch_cache_tokens(const struct simi_replica *rp);
 

@@ -17,7 +17,12 @@
  * queue).  Service times come from the stream "deployment/<name>/latency",
  * drawn when service starts; the latency models are in models/ (latency.h).
  * Busy time is accumulated per replica, which gives the utilisation in the
- * statistics and the busy fractions of the timeseries. */
+ * statistics and the busy fractions of the timeseries.
+ *
+ * Routing looks only at the routable (ready) replicas, d->live, in
+ * ascending index order (world_scale.c): every policy picks a position in
+ * that list, so ties still go to the lowest index and a deployment without
+ * autoscale, whose replicas are all ready, routes as it always did. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +78,8 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
                 return bad(err, c, "service_time latency applies to scheduler none");
             if ((unsigned)c->replica_routing > SIM_RR_PREFIX_AFFINITY)
                 return bad(err, c, "unknown replica routing");
-            d->n_replicas = c->replicas;
+            /* With autoscale a slot for each replica it may grow to. */
+            d->n_replicas = c->autoscale.enabled ? c->autoscale.max : c->replicas;
             d->gpu_usd_per_replica_s = c->tp * c->gpu_hour_usd / 3600.0;
             d->replicas = calloc((size_t)d->n_replicas, sizeof *d->replicas);
             if (d->replicas == NULL)
@@ -83,6 +89,7 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
                 return rc;
             for (int j = 0; j < d->n_replicas; j++) {
                 d->replicas[j].current = SIMI_NONE;
+                d->replicas[j].usd_per_s = d->gpu_usd_per_replica_s; /* spot slots: world_scale.c */
                 if (c->scheduler == SIM_SCHED_NONE && !c->queue_shared &&
                     simi_wq_init(&d->replicas[j].queue, d) != 0)
                     return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
@@ -98,6 +105,9 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
                 if (rc)
                     return rc;
             }
+            rc = simi_scale_init(w, d, err);
+            if (rc)
+                return rc;
         } else {
             return bad(err, c, "unknown kind");
         }
@@ -122,9 +132,13 @@ void simi_serve_free(struct sim_world *w)
         for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
             simi_wq_free(&d->replicas[j].queue);
         free(d->replicas);
+        free(d->live);
         simi_wq_free(&d->shared);
         simi_order_free(d);
         simi_fifo_free(&d->rl_wait);
+        simi_fifo_free(&d->orphans);
+        simi_fifo_free(&d->requeue);
+        gsl_rng_free(d->rng_spot);
     }
     free(w->deploy);
     w->deploy = NULL;
@@ -152,22 +166,24 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
         r->first_token_s = r->start_s + prefill;
         r->done_s = r->first_token_s + decode;
     }
-    r->gpu_cost_usd = (r->done_s - r->start_s) * d->gpu_usd_per_replica_s;
+    /* (+=: what an interrupted earlier service used stays paid for) */
+    r->gpu_cost_usd += (r->done_s - r->start_s) * rp->usd_per_s;
+    simi_scale_note_ttft(d, r->first_token_s - r->dispatch_s);
     simi_note_admit(w, d);
     rp->current = q;
     rp->busy_since_s = r->start_s;
     if (c->queue_shared)
         rp->load++;
     d->running++;
-    return simi_schedule(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q);
+    return simi_schedule_h(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q, &rp->ev_handle);
 }
 
 static int least_loaded(const struct simi_deploy *d)
 {
-    int best = 0;
-    for (int j = 1; j < d->n_replicas; j++)
-        if (d->replicas[j].load < d->replicas[best].load)
-            best = j;
+    int best = d->live[0];
+    for (int i = 1; i < d->n_live; i++)
+        if (d->replicas[d->live[i]].load < d->replicas[best].load)
+            best = d->live[i];
     return best;
 }
 
@@ -184,18 +200,19 @@ static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r
         key = sim_cache_key(SIMI_BLOCK_KEY0, t->hash_ids[t->hash_off[r->trace_row]]);
     if (key == 0)
         return least_loaded(d);
-    int best = 0;
+    int best = d->live[0];
     uint64_t best_w = 0;
     double total = 0;
-    for (int j = 0; j < d->n_replicas; j++) {
+    for (int i = 0; i < d->n_live; i++) {
+        int j = d->live[i];
         uint64_t hw = sim_cache_key(key, (uint64_t)j + 1);
-        if (j == 0 || hw > best_w) {
+        if (i == 0 || hw > best_w) {
             best_w = hw;
             best = j;
         }
         total += d->replicas[j].load;
     }
-    if (d->replicas[best].load > 2.0 * total / d->n_replicas + 1.0)
+    if (d->replicas[best].load > 2.0 * total / d->n_live + 1.0)
         return least_loaded(d);
     return best;
 }
@@ -207,27 +224,31 @@ static int choose_replica(struct simi_deploy *d, const struct simi_req *r, const
     case SIM_RR_PREFIX_AFFINITY:
         return prefix_affinity(d, r, w);
     case SIM_RR_ROUND_ROBIN: {
-        int j = (int)d->rr_next;
-        d->rr_next = (d->rr_next + 1) % (uint32_t)d->n_replicas;
-        return j;
+        /* The next position in the routable list (its length may change). */
+        uint32_t i = d->rr_next % (uint32_t)d->n_live;
+        d->rr_next = (i + 1) % (uint32_t)d->n_live;
+        return d->live[i];
     }
     case SIM_RR_RANDOM:
-        return (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas);
+        return d->live[gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_live)];
     case SIM_RR_POWER_OF_TWO: {
         /* Two distinct replicas at random; the less loaded (the first on a tie). */
-        if (d->n_replicas == 1)
-            return 0;
-        int a = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas);
-        int b = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_replicas - 1);
+        if (d->n_live == 1)
+            return d->live[0];
+        int a = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_live);
+        int b = (int)gsl_rng_uniform_int(d->rng_replica, (unsigned long)d->n_live - 1);
         if (b >= a)
             b++;
+        a = d->live[a];
+        b = d->live[b];
         return d->replicas[b].load < d->replicas[a].load ? b : a;
     }
     case SIM_RR_LEAST_KV:
         if (d->replicas[0].batch != NULL) {
             /* Smallest share of KV memory in use; ties to the least loaded, then the lowest index. */
-            int best = 0;
-            for (int j = 1; j < d->n_replicas; j++) {
+            int best = d->live[0];
+            for (int i = 1; i < d->n_live; i++) {
+                int j = d->live[i];
                 double fj = simi_batch_kv_frac(&d->replicas[j]);
                 double fb = simi_batch_kv_frac(&d->replicas[best]);
                 if (fj < fb || (fj == fb && d->replicas[j].load < d->replicas[best].load))
@@ -303,8 +324,8 @@ uint32_t simi_ahead(const struct simi_deploy *d)
     uint32_t ahead = d->waiting;
     if (ahead > 0 || d->cfg->kind != SIM_DEPLOY_SELF_HOSTED)
         return ahead;
-    for (int j = 0; j < d->n_replicas; j++)
-        if (simi_batch_has_room(&d->replicas[j]))
+    for (int i = 0; i < d->n_live; i++)
+        if (simi_batch_has_room(&d->replicas[d->live[i]]))
             return 0;
     return 1; /* every replica busy or full: it waits for a departure */
 }
@@ -424,7 +445,9 @@ static int shed(struct sim_world *w, struct simi_deploy *d, struct simi_replica 
 static int enqueue(struct sim_world *w, struct simi_deploy *d, struct simi_wq *f, struct simi_replica *rp,
                    uint32_t q)
 {
-    int adm = simi_admission(w, d, f, q);
+    /* A request routed again after a spot interruption keeps the decision
+     * taken when it arrived (admitted, or deferred to the background). */
+    int adm = (w->pool.slot[q].flags & SIM_RF_REQUEUED) ? 0 : simi_admission(w, d, f, q);
     if (adm == 1)
         return shed(w, d, rp, q);
     d->waiting++;
@@ -433,7 +456,7 @@ static int enqueue(struct sim_world *w, struct simi_deploy *d, struct simi_wq *f
         d->deferred++;
         return simi_wq_defer(w, f, q);
     }
-    return simi_wq_push(w, f, q);
+    return (w->pool.slot[q].flags & SIM_RF_DEFERRED) ? simi_wq_defer(w, f, q) : simi_wq_push(w, f, q);
 }
 
 int simi_serve_dispatch(struct sim_world *w, uint32_t q)
@@ -484,10 +507,15 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
         return api_send(w, d, q);
 
     if (c->queue_shared) {
-        for (int j = 0; j < d->n_replicas; j++)
-            if (d->replicas[j].current == SIMI_NONE)
-                return start(w, d, j, q);
+        for (int i = 0; i < d->n_live; i++)
+            if (d->replicas[d->live[i]].current == SIMI_NONE)
+                return start(w, d, d->live[i], q);
         return enqueue(w, d, &d->shared, NULL, q);
+    }
+    if (d->n_live == 0) {
+        /* every replica interrupted: it waits for a replacement */
+        d->waiting++;
+        return simi_fifo_push(&d->orphans, q);
     }
     int j = choose_replica(d, r, w);
     struct simi_replica *rp = &d->replicas[j];
@@ -495,7 +523,9 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
     if (rp->batch != NULL) {
         /* Admission control applies where the request would wait. */
         struct simi_wq *f = simi_batch_wq(rp);
-        int adm = simi_batch_has_room(rp) && f->len == 0 ? 0 : simi_admission(w, d, f, q);
+        int adm = (r->flags & SIM_RF_REQUEUED) || (simi_batch_has_room(rp) && f->len == 0)
+                      ? 0
+                      : simi_admission(w, d, f, q);
         if (adm == 1)
             return shed(w, d, rp, q);
         if (adm == 2) {
@@ -512,6 +542,28 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
     return enqueue(w, d, &rp->queue, rp, q);
 }
 
+int simi_serve_replica_ready(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    struct simi_replica *rp = &d->replicas[j];
+    /* Requests that found no ready replica are routed now, in arrival order
+     * (this replica being the only ready one, they all come here). */
+    uint32_t n = d->orphans.len;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t q = simi_fifo_pop(&d->orphans);
+        d->waiting--;
+        int rc = simi_serve_dispatch(w, q);
+        if (rc)
+            return rc;
+    }
+    if (rp->batch != NULL || !d->cfg->queue_shared || rp->current != SIMI_NONE)
+        return 0; /* per-replica queues: new arrivals find it */
+    uint32_t next = simi_wq_pop(w, &d->shared);
+    if (next == SIMI_NONE)
+        return 0;
+    d->waiting--;
+    return start(w, d, j, next);
+}
+
 int simi_serve_done(struct sim_world *w, const struct sim_event *ev)
 {
     uint32_t q = (uint32_t)ev->payload;
@@ -526,15 +578,20 @@ int simi_serve_done(struct sim_world *w, const struct sim_event *ev)
         rp->busy_s += r->done_s - r->start_s;
         rp->current = SIMI_NONE;
         rp->load--;
+        /* A draining replica finishes its own queue but takes nothing more
+         * from the shared one. */
         struct simi_wq *f = d->cfg->queue_shared ? &d->shared : &rp->queue;
         simi_wq_done(w, f, q);
-        uint32_t next = simi_wq_pop(w, f);
+        uint32_t next = d->cfg->queue_shared && rp->state == SIMI_RS_DRAINING ? SIMI_NONE : simi_wq_pop(w, f);
         if (next != SIMI_NONE) {
             d->waiting--;
             int rc = start(w, d, r->replica, next);
             if (rc != 0)
                 return rc;
         }
+        int rc = simi_scale_check_drained(w, d, r->replica);
+        if (rc != 0)
+            return rc;
     }
     return simi_finish(w, q);
 }

@@ -8,6 +8,10 @@
  * coefficient of variation cv; constant: exactly 1/rate) come from the stream
  * "arrivals"; the first arrival is one gap after time 0.  Constant arrivals
  * are placed at k/rate rather than by summing gaps, so they do not drift.
+ * Diurnal arrivals, and poisson ones under an mmpp or spikes, come from the
+ * time-varying generator of world_arrivals.c; a closed workload's requests
+ * from its clients (world_arrivals.c too), each the think time after the
+ * client's previous answer (simi_source_done).
  *
  * Each random quantity has its own stream (llmsim/rng.h), so that a change in
  * one part of a scenario leaves the draws of the others alone:
@@ -300,13 +304,17 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
                                         i + 1);
         }
     } else if (wl->process == SIM_ARRIVAL_POISSON || wl->process == SIM_ARRIVAL_GAMMA ||
-               wl->process == SIM_ARRIVAL_CONSTANT) {
-        if (!(isfinite(wl->rate_per_s) && wl->rate_per_s > 0))
+               wl->process == SIM_ARRIVAL_CONSTANT || wl->process == SIM_ARRIVAL_DIURNAL ||
+               wl->process == SIM_ARRIVAL_CLOSED) {
+        int renewal = wl->process != SIM_ARRIVAL_DIURNAL && wl->process != SIM_ARRIVAL_CLOSED;
+        if (renewal && !(isfinite(wl->rate_per_s) && wl->rate_per_s > 0))
             return inval(err, "workload: rate_per_s must be finite and > 0");
         if (wl->process == SIM_ARRIVAL_GAMMA && !(isfinite(wl->cv) && wl->cv > 0))
             return inval(err, "workload: gamma arrivals need a finite cv > 0");
         if (wl->n_classes == 0)
             return inval(err, "workload: at least one request class is needed");
+        if (wl->process == SIM_ARRIVAL_CLOSED && wl->sessions.enabled)
+            return inval(err, "workload: a closed workload's clients send single requests, not sessions");
     } else {
         return inval(err, "workload: unknown arrival process");
     }
@@ -378,7 +386,7 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
     w->rng_route = sim_rng_alloc(sc->seed, w->replication, "route");
     if (w->rng_arrivals == NULL || w->rng_class == NULL || w->rng_route == NULL)
         return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
-    return 0;
+    return simi_arrivals_init(w, err);
 }
 
 void simi_source_free(struct sim_world *w)
@@ -416,6 +424,7 @@ void simi_source_free(struct sim_world *w)
     free(w->rule_seg);
     w->exp_quality = w->exp_output = NULL;
     w->rule_seg = NULL;
+    simi_arrivals_free(w);
     gsl_rng_free(w->rng_arrivals);
     gsl_rng_free(w->rng_class);
     gsl_rng_free(w->rng_route);
@@ -434,26 +443,31 @@ int simi_source_schedule_next(struct sim_world *w)
         return 0;
 
     double t;
-    switch (wl->process) {
-    case SIM_ARRIVAL_POISSON:
-        t = w->last_arrival_s + gsl_ran_exponential(w->rng_arrivals, 1.0 / wl->rate_per_s);
-        break;
-    case SIM_ARRIVAL_GAMMA: {
-        double cv2 = wl->cv * wl->cv;
-        t = w->last_arrival_s + gsl_ran_gamma(w->rng_arrivals, 1.0 / cv2, cv2 / wl->rate_per_s);
-        break;
-    }
-    case SIM_ARRIVAL_CONSTANT:
-        t = (double)(w->scheduled + 1) / wl->rate_per_s;
-        break;
-    case SIM_ARRIVAL_TRACE:
-        if (w->scheduled >= wl->trace.n)
-            return 0;
-        t = wl->trace.t_s[w->scheduled] / wl->trace_speedup;
-        break;
-    default:
-        LLMSIM_ASSERT(!"unknown arrival process");
-        return LLMSIM_ESTATE;
+    if (simi_arrivals_varying(wl)) {
+        if (simi_arrivals_next(w, &t) != 0)
+            return 0; /* none before duration_s */
+    } else {
+        switch (wl->process) {
+        case SIM_ARRIVAL_POISSON:
+            t = w->last_arrival_s + gsl_ran_exponential(w->rng_arrivals, 1.0 / wl->rate_per_s);
+            break;
+        case SIM_ARRIVAL_GAMMA: {
+            double cv2 = wl->cv * wl->cv;
+            t = w->last_arrival_s + gsl_ran_gamma(w->rng_arrivals, 1.0 / cv2, cv2 / wl->rate_per_s);
+            break;
+        }
+        case SIM_ARRIVAL_CONSTANT:
+            t = (double)(w->scheduled + 1) / wl->rate_per_s;
+            break;
+        case SIM_ARRIVAL_TRACE:
+            if (w->scheduled >= wl->trace.n)
+                return 0;
+            t = wl->trace.t_s[w->scheduled] / wl->trace_speedup;
+            break;
+        default:
+            LLMSIM_ASSERT(!"unknown arrival process");
+            return LLMSIM_ESTATE;
+        }
     }
     if (sc->duration_s > 0 && t > sc->duration_s)
         return 0;
@@ -592,9 +606,20 @@ static void draw_features(struct sim_world *w, struct simi_req *r)
     r->qmark = c != NULL && u < c->question_mark;
 }
 
+int simi_source_start(struct sim_world *w)
+{
+    if (w->sc->workload.process == SIM_ARRIVAL_CLOSED)
+        return simi_arrivals_closed_start(w);
+    return simi_source_schedule_next(w);
+}
+
 int simi_source_arrival(struct sim_world *w, const struct sim_event *ev)
 {
-    w->arrival_pending = 0;
+    int closed = w->sc->workload.process == SIM_ARRIVAL_CLOSED;
+    if (closed)
+        simi_arrivals_client_sends(w);
+    else
+        w->arrival_pending = 0;
     uint32_t q;
     int rc = simi_pool_get(&w->pool, &q);
     if (rc != 0)
@@ -603,12 +628,15 @@ int simi_source_arrival(struct sim_world *w, const struct sim_event *ev)
     r->id = w->arrivals++;
     r->arrival_s = w->now_s;
     make_request(w, r, ev->payload);
+    if (closed)
+        r->client = (uint32_t)ev->payload;
     draw_features(w, r);
     if (w->sc->workload.sessions.enabled && (rc = session_start(w, r)) != 0)
         return rc;
     if ((rc = simi_source_route(w, q)) != 0)
         return rc;
-    return simi_source_schedule_next(w);
+    /* A closed workload's next request waits for this one's answer. */
+    return closed ? 0 : simi_source_schedule_next(w);
 }
 
 /* Whether rule i holds for request r. */
@@ -856,7 +884,8 @@ static void fill_turn(struct sim_world *w, uint32_t x, struct simi_req *r, int a
     draw_features(w, r);
 }
 
-int simi_source_turn_done(struct sim_world *w, const struct simi_req *r)
+/* Request r was a session turn: schedules the next one or ends the session. */
+static int turn_done(struct sim_world *w, const struct simi_req *r)
 {
     if (r->session == SIMI_NONE || (r->flags & SIM_RF_PREFETCH_WASTED))
         return 0; /* a wrong guess: the session goes on without it */
@@ -928,4 +957,11 @@ int simi_source_prefetch(struct sim_world *w, const struct sim_event *ev)
 int simi_source_turn(struct sim_world *w, const struct sim_event *ev)
 {
     return issue_turn(w, (uint32_t)ev->payload, 1, 0);
+}
+
+int simi_source_done(struct sim_world *w, const struct simi_req *r)
+{
+    if (r->client != SIMI_NONE)
+        return simi_arrivals_client_done(w, r);
+    return turn_done(w, r);
 }

@@ -10,14 +10,20 @@
 # must then be regenerated (tests/golden/regen.sh).
 GOLDEN_COMMON=(--quiet --no-progress)
 GOLDEN_CASES=(
+"closed-loop|scenarios/examples/closed-loop.yaml|--replications 2 --set horizon.duration_s=1800"
 "default|-|--replications 2 --set horizon.duration_s=600"
 "api-latency-profiles|scenarios/examples/api-latency-profiles.yaml|--replications 2 --set horizon.duration_s=600"
+"long-context|scenarios/examples/long-context.yaml|--replications 2 --set horizon.duration_s=1200"
+"autoscale-step|scenarios/examples/autoscale-step.yaml|--replications 1"
+"spot-fleet|scenarios/examples/spot-fleet.yaml|--replications 1 --set horizon.duration_s=1800"
 "azure-conv-api|scenarios/examples/azure-conv-api.yaml|--replications 1 --set horizon.duration_s=600"
 "batching-azure|scenarios/examples/batching-azure.yaml|--replications 1 --set horizon.duration_s=600"
 "capacity-70b-h100-tp4|scenarios/examples/capacity-70b-h100-tp4.yaml|--replications 2 --set horizon.duration_s=900"
 "capacity-70b-h200-tp2|scenarios/examples/capacity-70b-h200-tp2.yaml|--replications 2 --set horizon.duration_s=900"
 "energy-70b|scenarios/examples/energy-70b.yaml|--replications 2 --set horizon.duration_s=900"
+"bursty-api|scenarios/examples/bursty-api.yaml|--replications 2 --set horizon.duration_s=2400"
 "chat-sessions|scenarios/examples/chat-sessions.yaml|--replications 2 --set horizon.duration_s=900"
+"diurnal-day|scenarios/examples/diurnal-day.yaml|--replications 1 --set horizon.duration_s=21600"
 "hybrid-spillover|scenarios/examples/hybrid-spillover.yaml|--replications 2 --set horizon.duration_s=600"
 "levers-rag-api|scenarios/examples/levers-rag-api.yaml|--replications 1 --set horizon.duration_s=600"
 "levers-selfhosted-chat|scenarios/examples/levers-selfhosted-chat.yaml|--replications 1 --set horizon.duration_s=900"

@@ -138,7 +138,7 @@ void tu_summarize(const struct sim_scenario *sc, const struct sim_sink *extra, s
 {
     struct ana_stats *st = NULL;
     ck_assert_int_eq(ana_stats_alloc(&st, sc), 0);
-    struct sim_tee tee = {extra != NULL ? *extra : (struct sim_sink){NULL, NULL, NULL, NULL}, ana_stats_sink(st)};
+    struct sim_tee tee = {extra != NULL ? *extra : (struct sim_sink){NULL, NULL, NULL, NULL, NULL}, ana_stats_sink(st)};
     struct sim_sink sink = sim_tee_sink(&tee);
     for (int rep = 0; rep < sc->replications; rep++) {
         struct sim_world *w = NULL;

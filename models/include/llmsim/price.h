@@ -9,6 +9,8 @@
  *   cache read  = cache-read tokens x input price x read multiplier
  *   output      = output tokens x output price
  *   batch       : every line x (1 - batch_discount)
+ *   long context: past the entry's threshold (the whole prompt, cached tokens
+ *                 included), every line at the long-context prices
  *
  * and the no-cache counterfactual (all input tokens at the input price, same
  * batch discount), so cache savings are exact rather than estimated.
@@ -33,6 +35,13 @@ struct mdl_price {
     double cache_storage_per_mtok_hour; /* USD per million cached tokens per hour (gemini explicit) */
     double min_cache_tokens;         /* shortest cacheable prompt, tokens */
     double batch_discount;           /* share taken off every line by the Batch API (0.5) */
+    /* Long-context tier: a request whose prompt (uncached, cache-write and
+     * cache-read tokens together) exceeds long_context_above_tokens is
+     * billed entirely, every line, at these input and output prices (the
+     * cache multipliers apply to the long-context input price); 0: no tier. */
+    double long_context_above_tokens;
+    double long_input_per_mtok;
+    double long_output_per_mtok;
     char source[160];                /* where the figures come from */
     char date[16];                   /* when they were read, YYYY-MM or YYYY-MM-DD */
 };

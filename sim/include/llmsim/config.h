@@ -83,7 +83,63 @@ enum sim_arrival_process {
     SIM_ARRIVAL_POISSON = 0, /* exponential gaps with mean 1/rate */
     SIM_ARRIVAL_GAMMA,       /* gamma gaps with mean 1/rate and cv */
     SIM_ARRIVAL_CONSTANT,    /* gaps of exactly 1/rate */
-    SIM_ARRIVAL_TRACE        /* timestamps and lengths from a trace */
+    SIM_ARRIVAL_TRACE,       /* timestamps and lengths from a trace */
+    SIM_ARRIVAL_DIURNAL,     /* Poisson with a rate that follows the hour of the day (and week) */
+    SIM_ARRIVAL_CLOSED       /* N clients, each sending its next request a think time after the answer */
+};
+
+/* Hours in a week: the longest hourly table of a diurnal profile. */
+#define SIM_HOURS_PER_WEEK 168
+/* Listed rate spikes per workload. */
+#define SIM_MAX_SPIKES 64
+/* Clients of a closed workload. */
+#define SIM_MAX_CLIENTS 1000000
+
+enum sim_diurnal_shape {
+    SIM_DIURNAL_SINE = 0, /* trough + (peak - trough) (1 + cos(2 pi (h - peak_hour) / 24)) / 2 */
+    SIM_DIURNAL_TABLE     /* one rate per hour of the day (24) or of the week (168) */
+};
+
+/* The rate profile of a diurnal workload, by the hour h of the day (or of
+ * the week, Monday 00:00 = 0) on a clock that reads start_day and
+ * start_hour at virtual time 0. */
+struct sim_diurnal_cfg {
+    enum sim_diurnal_shape shape;
+    double peak_per_s;   /* sine: rate at peak_hour, requests/s */
+    double trough_per_s; /* sine: rate 12 h away from it, requests/s */
+    double peak_hour;    /* sine: hour of the day of the peak, [0, 24) */
+    int n_hours;         /* table: 24 or 168 */
+    double hourly_per_s[SIM_HOURS_PER_WEEK]; /* table: rate through each hour, requests/s */
+    int has_weekly;      /* weekly multipliers given (24-hour table or sine) */
+    double weekly[7];    /* multiplier of each day, Monday first */
+    double start_hour;   /* hour of the day at virtual time 0, [0, 24) */
+    int start_day;       /* day of the week at virtual time 0, 0 = Monday */
+};
+
+/* A listed spike: the rate is multiplied by `multiplier` over
+ * [at_s, at_s + duration_s). */
+struct sim_spike_cfg {
+    double at_s;       /* start, virtual seconds */
+    double duration_s; /* length, s */
+    double multiplier; /* >= 0 (0: an outage of the traffic) */
+};
+
+/* A two-state Markov-modulated Poisson process on top of a poisson or
+ * diurnal rate: state i multiplies the rate by multiplier[i] and lasts an
+ * exponential time of mean mean_sojourn_s[i]; the first state is drawn from
+ * the stationary distribution. */
+struct sim_mmpp_cfg {
+    int enabled;
+    double multiplier[2];
+    double mean_sojourn_s[2];
+};
+
+/* A closed workload: `clients` users, each thinking for a draw of
+ * think_time_s, sending a request, waiting for its answer (or its
+ * rejection), thinking again. */
+struct sim_closed_cfg {
+    int clients;          /* 1 to SIM_MAX_CLIENTS */
+    struct mdl_dist think_time_s; /* seconds */
 };
 
 /* A replayed trace: arrival times and token counts, sorted by time. */
@@ -115,6 +171,11 @@ struct sim_workload_cfg {
     enum sim_arrival_process process;
     double rate_per_s;   /* mean arrival rate (poisson, gamma, constant) */
     double cv;           /* gamma: coefficient of variation of the gaps */
+    struct sim_diurnal_cfg diurnal; /* SIM_ARRIVAL_DIURNAL */
+    struct sim_closed_cfg closed;   /* SIM_ARRIVAL_CLOSED */
+    struct sim_mmpp_cfg mmpp;       /* poisson and diurnal: bursts of a modulating state */
+    size_t n_spikes;                /* poisson and diurnal: listed spikes, in start order */
+    struct sim_spike_cfg spikes[SIM_MAX_SPIKES];
     size_t n_classes;
     struct sim_class_cfg *classes; /* owned; shares sum to 1 */
     struct sim_trace trace;        /* SIM_ARRIVAL_TRACE only; requests get class 0 */
@@ -202,6 +263,79 @@ struct sim_prompt_cache_cfg {
     int shard_by_prefix;     /* 1: shard = hash of the first prefix; 0: uniformly at random */
 };
 
+/* Autoscaling of a self-hosted deployment (design.md section 4, "Other
+ * levers"; the rules are those of the Kubernetes horizontal pod autoscaler).
+ * Every interval_s the policy's metric is read and the wanted count is
+ * ceil(ready x metric / target), clamped to [min, max].  More than are
+ * provisioned (ready + starting): the missing replicas start provisioning
+ * now and become ready delay_s later (billed from now).  Fewer: only when no
+ * replica is starting and every evaluation for scale_in_cooldown_s wanted
+ * fewer, the surplus (down to the largest of those wants) stops receiving
+ * requests, drains, and is released (billing stops) when empty.  See
+ * sim/src/world_scale.c. */
+enum sim_autoscale_policy {
+    SIM_AS_UTILIZATION = 0, /* busy share of the ready replicas over the last interval */
+    SIM_AS_QUEUE,           /* requests waiting per ready replica, at the evaluation */
+    SIM_AS_KV,              /* mean share of KV memory in use over the ready replicas, at the evaluation */
+    SIM_AS_SLO              /* mean TTFT of the first tokens of the last interval */
+};
+
+struct sim_autoscale_cfg {
+    int enabled;
+    int min, max;                 /* replicas, 1 <= min <= max <= SIM_MAX_REPLICAS */
+    enum sim_autoscale_policy policy;
+    double target;                /* the policy's target: share (utilization, kv), requests (queue),
+                                     seconds (slo) */
+    double interval_s;            /* between evaluations, > 0 */
+    double tolerance;             /* metric / target within 1 +/- this: keep the count, [0, 1) */
+    double scale_in_cooldown_s;   /* wants below the count for this long before a scale-in, >= 0 */
+    double cold_start_s;          /* >= 0: the whole scale-up delay as given; < 0: not given */
+    double provision_s;           /* machine provisioning up to the engine start, seconds */
+    double load_bandwidth_gbs;    /* weights load rate, 1e9 bytes per second */
+    double weights_gb;            /* bytes to load / 1e9 (the model's weights unless given) */
+    int weights_given;            /* weights_gb came from the scenario */
+    double delay_s;               /* resolved scale-up delay: cold_start_s, else provision_s +
+                                     weights_gb / load_bandwidth_gbs */
+};
+
+/* Spot (preemptible) capacity of a self-hosted deployment without
+ * autoscale.  The highest n_spot replica slots are spot: billed at
+ * gpu_hour_usd x (1 - discount) while provisioned, and interrupted by the
+ * cloud, each provisioned spot replica independently at rate_per_h (an
+ * exponential time to interruption, memoryless, so interruptions per
+ * provisioned spot replica-hour are Poisson with that mean) and at the
+ * listed times.  An interrupted replica stops at once (llmsim does not act
+ * on the notice): billing stops, the requests it held (in service and
+ * queued) are routed again from scratch (their KV is lost), and a
+ * replacement is provisioned acquire_s later (unbilled wait), then billed
+ * while it provisions and loads weights for delay_s before it serves.  See
+ * sim/src/world_scale.c. */
+#define SIM_MAX_SPOT_TRACE 256
+
+struct sim_spot_interruption {
+    double t_s; /* when */
+    int replica; /* which slot (a spot one) */
+};
+
+struct sim_spot_cfg {
+    int enabled;
+    double share;        /* share of the replicas that are spot, (0, 1] */
+    int n_spot;          /* resolved: round(share x replicas), >= 1; the highest slots */
+    double discount;     /* off the on-demand GPU price, [0, 1) */
+    double rate_per_h;   /* interruptions per provisioned spot replica-hour, >= 0 */
+    double acquire_s;    /* interruption to the replacement's provisioning start (unbilled), >= 0 */
+    struct sim_spot_interruption trace[SIM_MAX_SPOT_TRACE]; /* listed interruptions, any order */
+    int n_trace;
+    /* the replacement's cold start, as autoscale's: cold_start_s, else
+     * provision_s + weights_gb / load_bandwidth_gbs */
+    double cold_start_s; /* >= 0: given; < 0: not given */
+    double provision_s;
+    double load_bandwidth_gbs;
+    double weights_gb;
+    int weights_given;
+    double delay_s;      /* resolved replacement delay, seconds */
+};
+
 struct sim_deployment_cfg {
     char name[SIM_NAME_MAX];
     enum sim_deploy_kind kind;
@@ -262,6 +396,8 @@ struct sim_deployment_cfg {
     int has_quality;                /* success probabilities given */
     double success[SIM_N_DIFFICULTY]; /* probability of a successful answer by difficulty */
     double *class_success;          /* per class (n_classes, owned), NaN = by difficulty; NULL = none */
+    struct sim_autoscale_cfg autoscale; /* self-hosted: replicas (the count at time 0) vary in [min, max] */
+    struct sim_spot_cfg spot;           /* self-hosted: spot replicas, interruptions, replacements */
 };
 
 enum sim_routing_policy {
@@ -451,12 +587,23 @@ void sim_scenario_free(struct sim_scenario *s);
  * deployment's utilisation, batch limits, block size and draft model). */
 void sim_deployment_kv_budget(const struct sim_deployment_cfg *d, struct mdl_kv_budget *out);
 
+/* The long-run mean arrival rate of a generated workload, requests/s:
+ * rate_per_s, the profile's mean over its day or week, times the mmpp's
+ * stationary mean multiplier (spikes, being finite, left out); closed:
+ * clients over the mean think time, the bound the answers' latency only
+ * lowers (+inf with no think time); NaN for a trace. */
+double sim_workload_mean_rate(const struct sim_workload_cfg *w);
+/* The rate of a diurnal profile at hour h of the week (h in [0, 168)),
+ * requests/s, before any mmpp or spike multiplier. */
+double sim_diurnal_rate(const struct sim_diurnal_cfg *d, double h);
+
 /* Names of enum values as they appear in scenarios. */
 const char *sim_arrival_process_name(enum sim_arrival_process p);
 const char *sim_deploy_kind_name(enum sim_deploy_kind k);
 const char *sim_replica_routing_name(enum sim_replica_routing r);
 const char *sim_difficulty_name(enum sim_difficulty d);
 const char *sim_sched_policy_name(enum sim_sched_policy p);
+const char *sim_autoscale_policy_name(enum sim_autoscale_policy p);
 const char *sim_queue_order_name(enum sim_queue_order o);
 
 /* The tenant of a class: its `tenant`, else its own name. */

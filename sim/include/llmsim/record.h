@@ -36,8 +36,11 @@ enum sim_request_flag {
     SIM_RF_PREFETCH_WASTED = 1u << 9, /* a prefetched guess that was wrong: paid for, never shown
                                          (left out of latency and quality figures) */
     SIM_RF_CLIENT_QUEUED = 1u << 10, /* waited in the client-side rate-limit queue */
-    SIM_RF_SHED = 1u << 11,     /* refused by admission control (a 429): also SIM_RF_REJECTED */
-    SIM_RF_DEFERRED = 1u << 12  /* admission control deferred it to the background queue */
+    SIM_RF_REQUEUED = 1u << 11,     /* held by a spot replica when it was interrupted: routed again and
+                                       recomputed from its prompt (every such time counts in the
+                                       deployment's requeued) */
+    SIM_RF_SHED = 1u << 12,     /* refused by admission control (a 429): also SIM_RF_REJECTED */
+    SIM_RF_DEFERRED = 1u << 13  /* admission control deferred it to the background queue */
 };
 
 struct sim_request_record {
@@ -89,7 +92,7 @@ struct sim_ts_record {
                              on the deployment row; 0 when KV memory is unbounded) */
     double cache_tokens;  /* tokens held in caches */
     double busy_frac;     /* share of the last interval the servers were busy (mean over replicas) */
-    int32_t replicas;     /* replicas provisioned */
+    int32_t replicas;     /* replicas provisioned (billed: starting, ready or draining) at t_s */
     double cost_cum_usd;  /* cost accrued so far (requests finished + GPU-hours provisioned) */
 };
 
@@ -108,6 +111,33 @@ struct sim_iter_record {
     int32_t batch;         /* requests in the batch (incl. static padding) */
 };
 
+/* One step in the life of an autoscaled replica (deployments with
+ * autoscale only).  A replica slot is provisioned (billing starts), becomes
+ * ready (requests may be routed to it), drains (no new requests) and is
+ * released (billing stops); a released slot may be provisioned again.  A
+ * spot replica (deployments with spot) may instead be interrupted (billing
+ * stops) and its slot provisioned again for the replacement.  The
+ * replicas present at time 0 are reported as provisioned and ready at 0. */
+enum sim_scale_event {
+    SIM_SCALE_PROVISION = 0, /* the autoscaler asked for it: billed from now */
+    SIM_SCALE_READY,         /* provisioned and the weights loaded: serves from now */
+    SIM_SCALE_DRAIN,         /* chosen for a scale-in: gets no new requests */
+    SIM_SCALE_RELEASE,       /* drained: handed back, billed until now */
+    SIM_SCALE_INTERRUPT      /* a spot replica reclaimed by the cloud: billed until now, its
+                                requests routed again */
+};
+
+struct sim_scale_record {
+    int32_t replication;
+    int32_t deployment;
+    int32_t replica;   /* slot index */
+    int32_t event;     /* enum sim_scale_event */
+    double t_s;        /* when it happened */
+    double decided_s;  /* the evaluation that caused it (t_s for release) */
+    int32_t provisioned; /* replicas billed after the event */
+    int32_t ready;       /* replicas taking requests after the event */
+};
+
 struct sim_sink {
     void *ctx;
     /* Called once per finished request, in completion order. May be NULL. */
@@ -117,6 +147,8 @@ struct sim_sink {
     /* Called once per batch iteration (token-weighted inter-token latency:
      * every decode token of the iteration followed a gap of itl_s). May be NULL. */
     int (*iteration)(void *ctx, const struct sim_iter_record *it);
+    /* Called at each autoscaling step (struct sim_scale_record). May be NULL. */
+    int (*scale)(void *ctx, const struct sim_scale_record *s);
 };
 
 /* Two sinks as one: every record goes to a, then to b (unless a failed).

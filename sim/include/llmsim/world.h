@@ -41,8 +41,16 @@ struct sim_deployment_stats {
     uint64_t calls;           /* answers given (a cascade's escalated answers count too) */
     uint64_t escalated;       /* answers judged failed and passed up a cascade */
     double busy_s;            /* replica-seconds spent serving */
-    double provisioned_s;     /* replica-seconds provisioned (replicas x makespan) */
-    double gpu_cost_usd;      /* provisioned GPU cost: replicas x tp x hours x $/GPU-h */
+    double provisioned_s;     /* replica-seconds provisioned: the integral over [0, makespan] of the
+                                 replicas billed (replicas x makespan without autoscale) */
+    double gpu_cost_usd;      /* provisioned GPU cost: provisioned_s x tp x $/GPU-h / 3600, the spot
+                                 replicas' seconds at the discounted price */
+    uint64_t scale_ups;       /* replicas the autoscaler provisioned */
+    uint64_t scale_ins;       /* replicas it drained */
+    double spot_provisioned_s;/* of provisioned_s, the spot replicas' (billed at the discount) */
+    uint64_t interruptions;   /* spot replicas interrupted */
+    uint64_t requeued;        /* requests held by them when interrupted, routed again (a request
+                                 interrupted twice counts twice) */
     double gpu_busy_cost_usd; /* the part of it attributed to requests */
     uint64_t iterations;      /* batch iterations run (batching schedulers) */
     uint64_t preemptions;     /* requests preempted for KV memory */

@@ -52,7 +52,9 @@ run: build
 test: build
 	$(CTEST) --test-dir "$(BUILD_DIR)" --output-on-failure -j$(JOBS)
 
-# Benchmarks are not needed under the sanitizers; the tests are.
+# Benchmarks are not needed under the sanitizers; the tests are.  ASan and UBSan run the code
+# 2 to 5 times slower, so the Check suites' per-case time limits (guards against hangs, set for
+# the plain build) are scaled by CK_TIMEOUT_MULTIPLIER (default 5 here).
 sanitize: deps
 	@if [ ! -f "$(ASAN_DIR)/CMakeCache.txt" ] || [ -n "$(strip $(CMAKE_FLAGS))" ]; then \
 	    $(CMAKE) -S . -B "$(ASAN_DIR)" -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
@@ -61,6 +63,7 @@ sanitize: deps
 	$(CMAKE) --build "$(ASAN_DIR)" -j$(JOBS)
 	ASAN_OPTIONS="$${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:check_initialization_order=1}" \
 	UBSAN_OPTIONS="$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+	CK_TIMEOUT_MULTIPLIER="$${CK_TIMEOUT_MULTIPLIER:-5}" \
 	    $(CTEST) --test-dir "$(ASAN_DIR)" --output-on-failure -j$(JOBS)
 
 bench: build

@@ -22,7 +22,8 @@
  * built.  The file type is the packed compound (no padding).  Rows are packed
  * into a buffer of exactly one chunk and written one whole chunk at a time;
  * the memory type of the buffer equals the file type, so HDF5 converts
- * nothing.  Packing, rather than writing the C structs as they are, also keeps
+ * nothing, and without compression the buffer is stored as the chunk
+ * (H5Dwrite_chunk, HDF5 1.10.3).  Packing, rather than writing the C structs as they are, also keeps
  * the indeterminate bytes of struct padding out of the file.  Chunks hold the
  * largest power-of-two number of rows that fits in 1 MiB, the default chunk
  * cache (4096 requests rows, 16384 timeseries rows).
@@ -595,6 +596,7 @@ struct table {
     size_t cap;         /* rows per chunk (and in buf) */
     size_t nbuf;        /* rows buffered */
     hsize_t nrows;      /* rows in the file */
+    int direct;         /* chunks are stored from buf as they are (H5Dwrite_chunk) */
 };
 
 struct ana_h5 {
@@ -660,6 +662,9 @@ static int table_create(struct ana_h5 *h, struct table *t, int compression,
     }
     if (attr_columns(t->dset, &t->L) < 0)
         rc = h5fail(err, h->path, "cannot write the column attributes of /%s", t->name);
+    /* Without filters, and where the buffer's bytes are the file's (a
+     * little-endian machine), a chunk goes to the file as it is. */
+    t->direct = compression <= 0 && H5Tequal(t->mtype, ftype) > 0;
 out:
     if (dcpl >= 0 && H5Pclose(dcpl) < 0 && rc == 0)
         rc = h5fail(err, h->path, "cannot close a property list");
@@ -678,6 +683,21 @@ static int table_flush(struct ana_h5 *h, struct table *t, struct llmsim_error *e
     int rc = 0;
     hid_t fspace = -1, mspace = -1;
     hsize_t start = t->nrows, count = t->nbuf, size = t->nrows + t->nbuf;
+    if (t->direct && start % t->cap == 0) {
+        /* One whole chunk, written by H5Dwrite_chunk: no selection, no
+         * conversion, no trip through the chunk cache (where HDF5 would
+         * zero a cache entry, copy the chunk into it and write that: a
+         * fifth of its time for /requests).  The rows of a last, partial
+         * chunk past the end are zeros, not rows of an earlier chunk. */
+        memset(t->buf + t->nbuf * t->L.row_size, 0, (t->cap - t->nbuf) * t->L.row_size);
+        if (H5Dset_extent(t->dset, &size) < 0 ||
+            H5Dwrite_chunk(t->dset, H5P_DEFAULT, 0, &start, t->cap * t->L.row_size, t->buf) < 0)
+            return h5fail(err, h->path, "cannot write %zu rows to /%s at row %llu", t->nbuf, t->name,
+                          (unsigned long long)start);
+        t->nrows = size;
+        t->nbuf = 0;
+        return 0;
+    }
     if (H5Dset_extent(t->dset, &size) < 0 || (fspace = H5Dget_space(t->dset)) < 0 ||
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
         (mspace = H5Screate_simple(1, &count, NULL)) < 0 ||

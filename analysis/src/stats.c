@@ -298,6 +298,9 @@ static const uint64_t pct_min[N_PCT] = {20, 100, 200, 1000};
 #define HIST_HI 1e4
 #define HIST_RATIO 1.01
 #define HIST_N 2315 /* ceil(log(HIST_HI / HIST_LO) / log(HIST_RATIO)) */
+/* Mantissa bits of hist_bucket's start-table index: a cell spans a ratio of
+ * 1 + 2^-7, less than HIST_RATIO. */
+#define HIST_CELL_BITS 7
 
 struct dvec {
     double *v;
@@ -396,6 +399,7 @@ struct ana_stats {
      * HIST_LO HIST_RATIO^k, allocated with hist. */
     double *hist;
     double *edges;
+    uint16_t *hist_start; /* [hist_cell]: the bucket of the cell's smallest value */
     /* Compact mode (see the top of the file): past exact_limit measured
      * requests, samples go into histograms pooled over the replications. */
     uint64_t exact_limit;  /* measured requests kept exactly (all replications) */
@@ -503,7 +507,7 @@ static int rep_compact_alloc(const struct ana_stats *s, struct rep *r, int qs)
 }
 
 /* The replication's storage, allocated on first use. */
-static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
+static int rep_alloc(struct ana_stats *s, int64_t replication, struct rep **out)
 {
     if (replication < 0)
         return LLMSIM_EINVAL;
@@ -551,6 +555,17 @@ static int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
     }
     *out = s->reps[i];
     return 0;
+}
+
+/* rep_alloc, with the common case (storage already there: every record
+ * but a replication's first) inline in the per-record paths. */
+static inline int rep_get(struct ana_stats *s, int64_t replication, struct rep **out)
+{
+    if (replication >= 0 && (uint64_t)replication < s->nreps && s->reps[replication] != NULL) {
+        *out = s->reps[replication];
+        return 0;
+    }
+    return rep_alloc(s, replication, out);
 }
 
 int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
@@ -634,6 +649,7 @@ void ana_stats_free(struct ana_stats *s)
     free(s->streaming);
     free(s->hist);
     free(s->edges);
+    free(s->hist_start);
     for (size_t i = 0; s->vh && i < s->nscopes * N_REQ_METRICS; i++)
         ana_vhist_free(&s->vh[i]);
     free(s->vh);
@@ -793,6 +809,22 @@ static int ov_record(const struct ana_stats *s, struct rep *rep, const struct si
     return 0;
 }
 
+/* Index of the lowest set bit of u != 0 (metrics are visited in
+ * increasing order, as a loop over them would). */
+static unsigned ctz32(uint32_t u)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctz(u);
+#else
+    unsigned k = 0;
+    while (!(u & 1u)) {
+        u >>= 1;
+        k++;
+    }
+    return k;
+#endif
+}
+
 int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
 {
     if (!s || !r)
@@ -803,7 +835,6 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     double line[N_LINES] = {r->cost_input_usd, r->cost_cache_write_usd, r->cost_cache_read_usd,
                             r->cost_output_usd};
     double v[N_REQ_METRICS];
-    int use[N_REQ_METRICS];
     v[M_TTFT] = r->ttft_s;
     v[M_E2E] = r->e2e_s;
     v[M_QUEUE] = r->queue_s;
@@ -835,16 +866,21 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         served = 0;
     if (!isfinite(v[M_COST]))
         return LLMSIM_ERANGE;
-    for (int m = 0; m < N_REQ_METRICS; m++) {
-        /* ITL needs two output tokens streamed apart: the service_time model
-         * delivers every token when service ends (first token == done), so
-         * it says nothing about inter-token latency. */
-        use[m] = served &&
-                 (m != M_ITL || (r->output_tokens >= 2 && r->done_s > r->first_token_s)) &&
-                 (m != M_TTFT_HIT || hit) && (m != M_TTFT_MISS || !hit) && (m != M_SLO_MET || s->has_slo);
-        if (use[m] && !isfinite(v[m]))
-            return LLMSIM_ERANGE;
+    /* The metrics this request has a sample of, one bit each.  ITL needs
+     * two output tokens streamed apart: the service_time model delivers
+     * every token when service ends (first token == done), so it says
+     * nothing about inter-token latency. */
+    uint32_t use = 0;
+    if (served) {
+        use = (1u << N_REQ_METRICS) - 1;
+        use &= ~((1u << M_ITL) | (1u << M_TTFT_HIT) | (1u << M_TTFT_MISS) | (1u << M_SLO_MET));
+        use |= has_itl ? 1u << M_ITL : 0u;
+        use |= hit ? 1u << M_TTFT_HIT : 1u << M_TTFT_MISS;
+        use |= s->has_slo ? 1u << M_SLO_MET : 0u;
     }
+    for (uint32_t u = use; u != 0; u &= u - 1)
+        if (!isfinite(v[ctz32(u)]))
+            return LLMSIM_ERANGE;
 
     struct rep *rep;
     int rc = rep_get(s, r->replication, &rep);
@@ -863,9 +899,9 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     if (measured && served && !s->compact) {
         /* Reserve first, so that a failed allocation leaves nothing half added. */
         for (int k = 0; k < nsc; k++)
-            for (int m = 0; m < N_REQ_METRICS && keep[k]; m++) {
-                struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + (size_t)m];
-                if (use[m] && dvec_reserve(d, d->n + 1) != 0)
+            for (uint32_t u = keep[k] ? use : 0; u != 0; u &= u - 1) {
+                struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + ctz32(u)];
+                if (d->n == d->cap && dvec_reserve(d, d->n + 1) != 0)
                     return LLMSIM_ENOMEM;
             }
     }
@@ -906,16 +942,18 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
             a->pf_hits++;
             a->pf_saved_s += (s->streaming[r->class_idx] ? r->ttft_s : r->e2e_s) - r->perceived_s;
         }
-        for (int m = 0; m < N_REQ_METRICS && keep[k]; m++) {
-            if (!use[m])
-                continue;
-            size_t i = scopes[k] * N_REQ_METRICS + (size_t)m;
-            if (s->compact) {
-                if ((rc = compact_add(s, rep, (size_t)r->replication, i, v[m])) != 0)
+        uint32_t stored = keep[k] ? use : 0;
+        if (s->compact) {
+            for (uint32_t u = stored; u != 0; u &= u - 1) {
+                unsigned m = ctz32(u);
+                if ((rc = compact_add(s, rep, (size_t)r->replication, scopes[k] * N_REQ_METRICS + m, v[m])) != 0)
                     return rc;
-            } else {
-                struct dvec *d = &rep->samples[i];
-                d->v[d->n++] = v[m];
+            }
+        } else {
+            struct dvec *samples = &rep->samples[scopes[k] * N_REQ_METRICS];
+            for (uint32_t u = stored; u != 0; u &= u - 1) {
+                unsigned m = ctz32(u);
+                samples[m].v[samples[m].n++] = v[m];
             }
         }
     }
@@ -929,19 +967,48 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     return 0;
 }
 
+/* The bucket of the histogram whose edges are tabulated in edges: the
+ * largest k <= HIST_N - 1 with edges[k] <= x.  Binary search; used to build
+ * the start table only. */
+static size_t hist_search(const double *edges, double x)
+{
+    size_t lo = 0, hi = HIST_N - 1; /* edges[lo] <= x holds (or lo is 0) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (edges[mid] <= x)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* The start-table cell of x in [HIST_LO, HIST_HI]: the leading bits of its
+ * IEEE pattern (exponent and HIST_CELL_BITS of mantissa), from HIST_LO's. */
+static size_t hist_cell(double x)
+{
+    uint64_t u, lo;
+    double l = HIST_LO;
+    memcpy(&u, &x, sizeof u);
+    memcpy(&lo, &l, sizeof lo);
+    return (size_t)((u >> (52 - HIST_CELL_BITS)) - (lo >> (52 - HIST_CELL_BITS)));
+}
+
 /* The histogram bucket of duration x (clamped to [HIST_LO, HIST_HI]):
- * the k with edges[k] <= x < edges[k + 1], the last bucket for HIST_HI. */
-static size_t hist_bucket(const double *edges, double x)
+ * the k with edges[k] <= x < edges[k + 1], the last bucket for HIST_HI.
+ * A positive double's bit pattern grows with it, so its leading bits name
+ * a cell [c, c (1 + 2^-HIST_CELL_BITS)) of values; start[cell] is the
+ * bucket of the cell's smallest value (hist_search), a lower bound of x's
+ * bucket, and a cell spans less than one bucket ratio (1 + 2^-7 < 1.01),
+ * so at most two edges are compared.  The result is the tabulated edges'
+ * bucket exactly, as with any search over them. */
+static size_t hist_bucket(const double *edges, const uint16_t *start, double x)
 {
     if (!(x > HIST_LO))
         return 0;
     if (x > HIST_HI)
         x = HIST_HI;
-    double f = floor(log(x / HIST_LO) / log(HIST_RATIO));
-    size_t k = f <= 0 ? 0 : f >= HIST_N - 1 ? HIST_N - 1 : (size_t)f;
-    /* log() may be off by an ulp: settle on the edges as tabulated. */
-    while (k > 0 && x < edges[k])
-        k--;
+    size_t k = start[hist_cell(x)];
     while (k + 1 < HIST_N && x >= edges[k + 1])
         k++;
     return k;
@@ -951,18 +1018,32 @@ static int hist_alloc(struct ana_stats *s)
 {
     if (s->hist)
         return 0;
+    size_t ncells = hist_cell(HIST_HI) + 1;
     double *edges = malloc((HIST_N + 1) * sizeof *edges);
     double *hist = calloc(n_iscopes(s) * HIST_N, sizeof *hist);
-    if (!edges || !hist) {
+    uint16_t *start = malloc(ncells * sizeof *start);
+    if (!edges || !hist || !start) {
         free(edges);
         free(hist);
+        free(start);
         return LLMSIM_ENOMEM;
     }
     for (size_t k = 0; k <= HIST_N; k++)
         edges[k] = HIST_LO * pow(HIST_RATIO, (double)k);
     LLMSIM_ASSERT(edges[HIST_N - 1] < HIST_HI && edges[HIST_N] >= HIST_HI);
+    double lo = HIST_LO;
+    uint64_t lo_bits;
+    memcpy(&lo_bits, &lo, sizeof lo_bits);
+    for (size_t c = 0; c < ncells; c++) {
+        /* The smallest double of cell c (HIST_LO for the first). */
+        uint64_t u = ((lo_bits >> (52 - HIST_CELL_BITS)) + c) << (52 - HIST_CELL_BITS);
+        double x;
+        memcpy(&x, &u, sizeof x);
+        start[c] = (uint16_t)hist_search(edges, x < HIST_LO ? HIST_LO : x);
+    }
     s->edges = edges;
     s->hist = hist;
+    s->hist_start = start;
     return 0;
 }
 
@@ -1034,7 +1115,7 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
     if (rc != 0)
         return rc;
     const size_t isc[2] = {0, 1 + (size_t)it->deployment};
-    size_t b = hist_bucket(s->edges, it->itl_s);
+    size_t b = hist_bucket(s->edges, s->hist_start, it->itl_s);
     for (int k = 0; k < 2; k++) {
         rep->itl_w[isc[k]] += it->decode_tokens;
         rep->itl_wd[isc[k]] += it->decode_tokens * it->itl_s;

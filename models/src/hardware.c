@@ -313,8 +313,40 @@ double mdl_roofline_step_s(const struct mdl_roofline *m, double gpu_s, double se
     return m->overlap_host ? max2(gpu_s, host) : gpu_s + host;
 }
 
-void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,
-                       struct mdl_iter_cost *out)
+void mdl_roofline_prepare(const struct mdl_roofline *m, struct mdl_roofline_prep *p)
+{
+    const struct mdl_llm *l = &m->llm;
+    memset(p, 0, sizeof *p);
+    p->m = m;
+    p->wb = mdl_dtype_bytes(m->weights);
+    p->peak = m->tp * peak_flops(m);
+    double peak16 = m->tp * m->gpu.bf16_tflops * 1e12; /* attention runs in 16 bits */
+    double bw = m->tp * m->gpu.bandwidth_gbs * 1e9;
+    p->two_body = 2.0 * (body_params_b(l, l->active_params_b) * 1e9);
+    p->head = (double)l->vocab * l->hidden;
+    p->two_head = 2.0 * p->head;
+    p->eb = p->wb < 2.0 ? 2.0 : p->wb; /* the head and the table stay in 16 bits when quantized */
+    p->head_bytes = p->head * p->eb;
+    double ep = expert_params(l);
+    double body = body_params_b(l, l->params_b) * 1e9;
+    p->touched_fixed = ep <= 0.0 || ep > body;
+    p->touched = p->touched_fixed ? mdl_llm_touched_weight_bytes(l, m->weights, 1.0) : 0.0;
+    p->kvb = mdl_llm_kv_bytes_per_token(l, m->kv) * kv_replication(m);
+    p->per_pair = 4.0 * l->layers * l->heads * l->head_dim;
+    p->attn_flops = peak16 * m->attn_mfu;
+    p->attn_bw = bw * m->attn_mbu;
+    if (m->tp > 1) {
+        p->ring = 2.0 * (m->tp - 1) / m->tp;
+        p->link = m->gpu.link_gbs * 1e9 * m->link_eff;
+    }
+    p->all_flops = p->peak * m->mfu;
+    p->all_bw = bw * m->mbu;
+    p->layer_s = l->layers * m->layer_s;
+    p->launch_s = l->layers * m->launch_layer_s;
+}
+
+void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_iter *it,
+                            struct mdl_iter_cost *out)
 {
     LLMSIM_ASSERT(it->prefill_tokens >= 0 && it->prefill_pairs >= 0 && it->prefill_kv_read >= 0 &&
                   it->decode_tokens >= 0 && it->decode_context >= 0 && it->decode_kv_read >= 0 &&
@@ -323,11 +355,8 @@ void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,
     double tokens = it->prefill_tokens + it->decode_tokens;
     if (tokens <= 0)
         return;
+    const struct mdl_roofline *m = p->m;
     const struct mdl_llm *l = &m->llm;
-    double wb = mdl_dtype_bytes(m->weights);
-    double peak = m->tp * peak_flops(m);                            /* FLOP/s of the replica */
-    double peak16 = m->tp * m->gpu.bf16_tflops * 1e12;              /* attention runs in 16 bits */
-    double bw = m->tp * m->gpu.bandwidth_gbs * 1e9;                 /* bytes/s of the replica */
     double seqs = it->requests > 0 ? it->requests : it->decode_tokens + (it->prefill_tokens > 0);
     if (seqs > tokens)
         seqs = tokens;
@@ -335,51 +364,49 @@ void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,
     /* Linear layers: the body GEMMs over every token, the LM head over the
      * sampled rows; the body weights touched, the head, and the embedding
      * rows in use (at most the table). */
-    double body_active = body_params_b(l, l->active_params_b) * 1e9;
-    double head = (double)l->vocab * l->hidden;
-    double lin_flops = 2.0 * body_active * tokens + 2.0 * head * seqs;
+    double lin_flops = p->two_body * tokens + p->two_head * seqs;
     double rows = tokens < l->vocab ? tokens : l->vocab;
-    double eb = wb < 2.0 ? 2.0 : wb; /* the head and the table stay in 16 bits when quantized */
-    double w_bytes = mdl_llm_touched_weight_bytes(l, m->weights, tokens) + head * eb +
-                     (l->tied_embeddings ? 0.0 : rows * l->hidden * eb);
+    double touched = p->touched_fixed ? p->touched : mdl_llm_touched_weight_bytes(l, m->weights, tokens);
+    double w_bytes = touched + p->head_bytes + (l->tied_embeddings ? 0.0 : rows * l->hidden * p->eb);
     double eff = m->mfu * (m->gemm_half_tokens > 0 ? tokens / (tokens + m->gemm_half_tokens) : 1.0);
-    out->linear_s = max2(lin_flops / (peak * eff), w_bytes / (bw * m->mbu));
+    out->linear_s = max2(lin_flops / (p->peak * eff), w_bytes / p->all_bw);
 
     /* Attention: prefill chunks and decoding requests are separate kernels
      * (or separate work within one), each at its own roofline. */
-    double kvb = mdl_llm_kv_bytes_per_token(l, m->kv) * kv_replication(m);
-    double per_pair = 4.0 * l->layers * l->heads * l->head_dim;
-    double pf_flops = per_pair * it->prefill_pairs;
-    double pf_bytes = kvb * (it->prefill_kv_read + it->prefill_tokens);
+    double pf_flops = p->per_pair * it->prefill_pairs;
+    double pf_bytes = p->kvb * (it->prefill_kv_read + it->prefill_tokens);
     double dec_read = it->decode_kv_read > 0 ? it->decode_kv_read : it->decode_context;
-    double dc_flops = per_pair * it->decode_context;
-    double dc_bytes = kvb * (dec_read + it->decode_tokens);
-    double att_pf = it->prefill_tokens > 0
-                        ? max2(pf_flops / (peak16 * m->attn_mfu), pf_bytes / (bw * m->attn_mbu))
-                        : 0.0;
-    double att_dc = it->decode_tokens > 0
-                        ? max2(dc_flops / (peak16 * m->attn_mfu), dc_bytes / (bw * m->attn_mbu))
-                        : 0.0;
+    double dc_flops = p->per_pair * it->decode_context;
+    double dc_bytes = p->kvb * (dec_read + it->decode_tokens);
+    double att_pf = it->prefill_tokens > 0 ? max2(pf_flops / p->attn_flops, pf_bytes / p->attn_bw) : 0.0;
+    double att_dc = it->decode_tokens > 0 ? max2(dc_flops / p->attn_flops, dc_bytes / p->attn_bw) : 0.0;
     out->attention_s = att_pf + att_dc;
 
     if (m->tp > 1) {
         /* Ring all-reduce: each GPU sends and receives 2 (tp - 1) / tp of the
          * buffer; two per layer (after attention and after the MLP). */
         double size = tokens * l->hidden * ACTIVATION_BYTES;
-        double one = m->allreduce_latency_s +
-                     2.0 * (m->tp - 1) / m->tp * size / (m->gpu.link_gbs * 1e9 * m->link_eff);
+        double one = m->allreduce_latency_s + p->ring * size / p->link;
         out->comm_s = 2.0 * l->layers * one;
     }
     out->flops = lin_flops + pf_flops + dc_flops;
     out->bytes = w_bytes + pf_bytes + dc_bytes;
-    out->compute_s = out->flops / (peak * m->mfu);
-    out->memory_s = out->bytes / (bw * m->mbu);
-    out->layer_s = l->layers * m->layer_s;
+    out->compute_s = out->flops / p->all_flops;
+    out->memory_s = out->bytes / p->all_bw;
+    out->layer_s = p->layer_s;
     out->gpu_s = out->linear_s + out->attention_s + out->comm_s + out->layer_s;
     if (m->launch_layer_s > 0)
-        out->gpu_s = max2(out->gpu_s, l->layers * m->launch_layer_s);
+        out->gpu_s = max2(out->gpu_s, p->launch_s);
     out->host_s = m->step_overhead_s + m->host_seq_s * seqs;
     out->time_s = mdl_roofline_step_s(m, out->gpu_s, seqs);
+}
+
+void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,
+                       struct mdl_iter_cost *out)
+{
+    struct mdl_roofline_prep p;
+    mdl_roofline_prepare(m, &p);
+    mdl_roofline_iter_prep(&p, it, out);
 }
 
 /* ---- memory ------------------------------------------------------------------- */

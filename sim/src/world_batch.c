@@ -124,7 +124,9 @@ static double free_blocks(const struct simi_batch *b)
 static void make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
 {
     double short_by = need - free_blocks(b);
-    if (b->pcache != NULL && short_by > 0)
+    if (short_by <= 0)
+        return; /* the common case: nothing to evict */
+    if (b->pcache != NULL)
         sim_cache_evict(b->pcache, short_by * b->bs, now);
     short_by = need - free_blocks(b);
     while (short_by > 0 && b->kept_q.len > 0) {
@@ -184,6 +186,8 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0,
                                 "deployment %s: speculative decoding needs the roofline latency model",
                                 c->name);
+    if (c->latency_kind == MDL_LAT_ROOFLINE)
+        mdl_roofline_prepare(&c->roofline, &d->roofline);
     int rc;
     double cap_tokens = kv_capacity_tokens(c, err, &rc);
     if (rc)
@@ -655,7 +659,7 @@ static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double
         return simi_nonneg(t);
     }
     struct mdl_iter_cost cost;
-    mdl_roofline_iter(&c->roofline, it, &cost);
+    mdl_roofline_iter_prep(&d->roofline, it, &cost);
     d->flops += cost.flops;
     d->bytes += cost.bytes;
     if (!c->spec.enabled)

@@ -276,6 +276,7 @@ struct simi_deploy {
     uint64_t interruptions, requeued;
     struct simi_fifo orphans;     /* requests routed while no replica is ready (per-replica queues) */
     struct simi_fifo requeue;     /* scratch: the requests of the replica being interrupted */
+    struct mdl_roofline_prep roofline; /* cfg->roofline's per-step constants (batching, roofline) */
 };
 
 /* A multi-turn session between its turns (world_source.c). */

@@ -261,6 +261,41 @@ struct mdl_iter_cost {
 /* Times one step.  iter fields must be >= 0; a step with no tokens costs
  * nothing (all fields 0). */
 void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it, struct mdl_iter_cost *out);
+/* The terms of mdl_roofline_iter that depend only on the configuration,
+ * computed once per deployment instead of once per step (the simulator
+ * times millions of steps with one configuration).  Each is the same
+ * expression, evaluated in the same order, as in the per-step formula, so
+ * a step timed through it is bit-identical to mdl_roofline_iter's.  It
+ * points to the roofline it was made from, which must outlive it and not
+ * change while it is used. */
+struct mdl_roofline_prep {
+    const struct mdl_roofline *m;
+    double wb;            /* bytes per weight */
+    double peak;          /* FLOP/s of the replica at the weights' precision */
+    double two_body;      /* 2 x active body parameters: linear FLOPs per token */
+    double head;          /* LM-head parameters (vocab x hidden) */
+    double two_head;      /* 2 x head: LM-head FLOPs per sampled row */
+    double eb;            /* bytes per head / embedding weight (16 bits at least) */
+    double head_bytes;    /* head x eb */
+    int touched_fixed;    /* body weights touched do not depend on the tokens (dense) */
+    double touched;       /* those bytes when touched_fixed */
+    double kvb;           /* KV bytes per token, replication included */
+    double per_pair;      /* attention FLOPs per query-key pair over all layers */
+    double attn_flops;    /* attention FLOP/s: BF16 peak x attn_mfu */
+    double attn_bw;       /* attention bytes/s: bandwidth x attn_mbu */
+    double ring;          /* 2 (tp - 1) / tp (tp > 1) */
+    double link;          /* achieved link bytes/s (tp > 1) */
+    double all_flops;     /* peak x mfu */
+    double all_bw;        /* bandwidth x mbu */
+    double layer_s;       /* layers x layer_s */
+    double launch_s;      /* layers x launch_layer_s */
+};
+/* Fills *p from m (see struct mdl_roofline_prep). */
+void mdl_roofline_prepare(const struct mdl_roofline *m, struct mdl_roofline_prep *p);
+/* mdl_roofline_iter with the configuration's terms taken from p: the same
+ * result, bit for bit. */
+void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_iter *it,
+                            struct mdl_iter_cost *out);
 /* The step time of a given GPU time and sequence count under m's engine:
  * max(gpu, host) or gpu + host (used to add a draft model's GPU time). */
 double mdl_roofline_step_s(const struct mdl_roofline *m, double gpu_s, double seqs);

@@ -44,6 +44,9 @@ FLAGS = {
     "prefetch_hit": 256,
     "prefetch_wasted": 512,
     "client_queued": 1024,
+    "requeued": 2048,
+    "shed": 4096,
+    "deferred": 8192,
 }
 
 # Requests the summaries leave out (warm-up, rejected, wasted prefetch).

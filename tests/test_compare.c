@@ -926,7 +926,7 @@ START_TEST(test_command_errors)
          "llmsim: compare: foreign.h5: not an llmsim results file (no llmsim_version attribute)"},
         {"", 2, "llmsim: compare: no results files"},
         {"run1.h5 --csv --json", 2, "--csv and --json exclude each other"},
-        {"run1.h5 --by model", 2, "--by model: expected class or deployment"},
+        {"run1.h5 --by model", 2, "--by model: expected class, deployment, tenant or tier"},
         {"run1.h5 --by", 2, "--by needs a value"},
         {"run1.h5 --baseline run2.h5", 2, "--baseline run2.h5 is not one of the files"},
         {"run1.h5 --frobnicate", 2, "compare: unknown option '--frobnicate' (see `llmsim compare --help`)"},

@@ -4,7 +4,9 @@
  * flagged), billing at the discounted price recomputed from the scaling
  * records, the replacement's cold start, a rate of 0 giving an on-demand
  * deployment at the discounted price, and a spot/on-demand mix under
- * continuous batching with listed interruptions. */
+ * continuous batching with listed interruptions, and the queues of
+ * scheduler.order drained by an interruption with admission decisions
+ * kept. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -243,6 +245,82 @@ START_TEST(test_batching_mix)
 }
 END_TEST
 
+/* Spot interruptions drain the queues of scheduler.order (queue_order.c):
+ * two tiers and two tenants on one on-demand and one spot replica near
+ * saturation, so that queues are long when the spot replica is lost; the
+ * low tier is deferred past 3 requests ahead of it, the high tier shed past
+ * 6.  Every arrival finishes exactly once whatever the order and the
+ * scheduler, and a request routed again keeps its admission decision: none
+ * is both requeued and shed (at this load a second admission would shed
+ * many), and each tier has requeued requests. */
+static const char *const T_FMT =
+    "name: spott\n"
+    "seed: 9\n"
+    "horizon: {duration_s: 1200, warmup_s: 0}\n"
+    "workload:\n"
+    "  arrivals: {process: poisson, rate_per_s: %s}\n"
+    "  classes:\n"
+    "    - {name: chat, tenant: app, priority: 5, share: 0.5,\n"
+    "       prompt: [{segment: p, tokens: 300}], output_tokens: 100}\n"
+    "    - {name: docs, tenant: reports, share: 0.5, prompt: [{segment: q, tokens: 1500}],\n"
+    "       output_tokens: 200}\n"
+    "deployments:\n"
+    "  - name: pool\n"
+    "    kind: self-hosted\n"
+    "%s"
+    "    replicas: 2\n"
+    "    gpu_hour_usd: 3\n"
+    "    replica_routing: least_loaded\n"
+    "    scheduler: {%s, order: %s}\n"
+    "    admission: [{tier: 0, max_queue: 3, action: defer}, {tier: 5, max_queue: 6}]\n"
+    "    spot: {share: 0.5, discount: 0.6, interruptions: [{t_s: 300, replica: 1}, {t_s: 700, replica: 1},\n"
+    "           {t_s: 1000, replica: 1}], cold_start_s: 30}\n"
+    "output: {timeseries_interval_s: 0}\n";
+
+static void check_requeued_tiers(const char *rate, const char *engine, const char *sched, const char *order)
+{
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml, T_FMT, rate, engine, sched, order);
+    struct run r;
+    run_yaml(&r, yaml);
+    ck_assert_uint_eq(r.ds.interruptions, 3);
+    check_conservation(&r);
+    size_t requeued[2] = {0, 0}, deferred = 0;
+    for (size_t i = 0; i < r.l.n_req; i++) {
+        uint32_t f = r.l.req[i].flags;
+        int c = r.l.req[i].class_idx;
+        ck_assert_msg(!((f & SIM_RF_REQUEUED) && (f & SIM_RF_SHED)), "%s/%s: request %llu requeued and shed",
+                      sched, order, (unsigned long long)r.l.req[i].id);
+        ck_assert(!((f & SIM_RF_SHED) && (f & SIM_RF_DEFERRED)));
+        if (f & SIM_RF_SHED)
+            ck_assert(c == 0 && (f & SIM_RF_REJECTED)); /* only the high tier has a reject rule */
+        if (f & SIM_RF_DEFERRED)
+            ck_assert_int_eq(c, 1); /* only the low tier is deferred */
+        deferred += (f & SIM_RF_DEFERRED) != 0;
+        if (f & SIM_RF_REQUEUED)
+            requeued[c]++;
+    }
+    ck_assert_msg(requeued[0] > 0 && requeued[1] > 0, "%s/%s: requeued %zu chat, %zu docs", sched, order,
+                  requeued[0], requeued[1]);
+    ck_assert_uint_le(requeued[0] + requeued[1], r.ds.requeued);
+    ck_assert_uint_gt(deferred, 0);
+    run_free(&r);
+}
+
+START_TEST(test_tenant_queues_drained)
+{
+    static const char *const orders[] = {"priority", "fair", "fifo"};
+    /* scheduler none: 2 servers of mean service 0.45 s at 4 requests/s (rho 0.9) */
+    const char *plain = "    latency: {model: service_time, service_time_s: {dist: exponential, mean: 0.45}}\n";
+    for (int i = 0; i < 3; i++)
+        check_requeued_tiers("4", plain, "policy: none", orders[i]);
+    /* continuous batching on two H100s past their capacity for these prompts */
+    const char *gpu = "    model: llama-3.1-8b\n    gpu: h100-sxm\n";
+    for (int i = 0; i < 2; i++)
+        check_requeued_tiers("40", gpu, "policy: continuous, max_batch: 32", orders[i]);
+}
+END_TEST
+
 static Suite *spot_suite(void)
 {
     Suite *s = suite_create("spot");
@@ -251,6 +329,7 @@ static Suite *spot_suite(void)
     tcase_add_test(tc, test_rate_conservation_billing);
     tcase_add_test(tc, test_rate_zero_is_discounted_on_demand);
     tcase_add_test(tc, test_batching_mix);
+    tcase_add_test(tc, test_tenant_queues_drained);
     suite_add_tcase(s, tc);
     return s;
 }

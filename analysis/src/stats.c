@@ -151,6 +151,7 @@ static const char *const req_metric_names[N_REQ_METRICS] = {
 
 /* Scope kinds, as bits saying where a run-level metric applies. */
 enum { SK_ALL = 1, SK_CLASS = 2, SK_DEPLOYMENT = 4 };
+/* Tenant and tier scopes are unions of classes: they get the class rows. */
 
 /* Run-level metrics. */
 enum {
@@ -195,6 +196,9 @@ enum {
     R_ACHIEVED,
     R_QUEUE_GROWTH,
     R_STABLE,
+    /* Jain's fairness index over the tenants' token throughput: a row only
+     * when the workload names two or more tenants (run_row) */
+    R_JAIN,
     /* energy: rows only with the scenario's `energy` section (run_row);
      * these stay last */
     R_ENERGY_KWH,
@@ -260,6 +264,7 @@ static const struct {
     {"achieved_rps", SK_ALL | SK_DEPLOYMENT},
     {"queue_growth", SK_ALL | SK_DEPLOYMENT},
     {"stable", SK_ALL | SK_DEPLOYMENT},
+    {"jain_index", SK_ALL},
     {"energy_kwh", SK_ALL | SK_DEPLOYMENT},
     {"energy_per_1k_kwh", SK_ALL | SK_DEPLOYMENT},
     {"energy_usd", SK_ALL | SK_DEPLOYMENT},
@@ -384,7 +389,10 @@ struct rep {
 
 struct ana_stats {
     size_t nc, nd;                /* classes, deployments */
-    size_t nscopes;               /* 1 + nc + nd: all, classes, deployments */
+    size_t nt, ntier;             /* tenant and tier scopes (0 when the workload names no tenant / has
+                                     one priority) */
+    int *tenant_of, *tier_of;     /* [class]: its tenant and tier number */
+    size_t nscopes;               /* 1 + nc + nd + nt + ntier: all, classes, deployments, tenants, tiers */
     char (*scope)[ANA_SCOPE_MAX]; /* scope names */
     double warmup_s;
     unsigned char *self_hosted; /* [deployment]: SIM_DEPLOY_SELF_HOSTED */
@@ -420,7 +428,20 @@ static size_t n_iscopes(const struct ana_stats *s)
 
 static unsigned scope_kind(const struct ana_stats *s, size_t k)
 {
-    return k == 0 ? SK_ALL : k <= s->nc ? SK_CLASS : SK_DEPLOYMENT;
+    return k == 0 ? SK_ALL : k <= s->nc ? SK_CLASS : k <= s->nc + s->nd ? SK_DEPLOYMENT : SK_CLASS;
+}
+
+/* Scope k is a tenant or tier scope (a union of classes). */
+static int scope_group(const struct ana_stats *s, size_t k)
+{
+    return k > s->nc + s->nd;
+}
+
+/* Whether class c belongs to the tenant or tier scope k. */
+static int group_has(const struct ana_stats *s, size_t k, size_t c)
+{
+    size_t g = k - 1 - s->nc - s->nd;
+    return g < s->nt ? (size_t)s->tenant_of[c] == g : (size_t)s->tier_of[c] == g - s->nt;
 }
 
 /* Whether scope k holds every request "all" holds (the one class, or the
@@ -431,7 +452,7 @@ static unsigned scope_kind(const struct ana_stats *s, size_t k)
 static int scope_alias(const struct ana_stats *s, size_t k)
 {
     unsigned kind = scope_kind(s, k);
-    return (kind == SK_CLASS && s->nc == 1) || (kind == SK_DEPLOYMENT && s->nd == 1);
+    return (kind == SK_CLASS && s->nc == 1 && !scope_group(s, k)) || (kind == SK_DEPLOYMENT && s->nd == 1);
 }
 
 static int dvec_reserve(struct dvec *d, size_t need)
@@ -568,13 +589,27 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
         return LLMSIM_ENOMEM;
     s->nc = sc->workload.n_classes;
     s->nd = sc->n_deployments;
-    s->nscopes = 1 + s->nc + s->nd;
+    s->tenant_of = calloc(s->nc ? s->nc : 1, sizeof *s->tenant_of);
+    s->tier_of = calloc(s->nc ? s->nc : 1, sizeof *s->tier_of);
+    if (!s->tenant_of || !s->tier_of) {
+        free(s->tenant_of);
+        free(s->tier_of);
+        free(s);
+        return LLMSIM_ENOMEM;
+    }
+    if (s->nc > 0 && sim_workload_has_tenants(&sc->workload))
+        s->nt = sim_workload_tenants(&sc->workload, s->tenant_of);
+    if (s->nc > 0 && sim_workload_has_tiers(&sc->workload))
+        s->ntier = sim_workload_tiers(&sc->workload, s->tier_of);
+    s->nscopes = 1 + s->nc + s->nd + s->nt + s->ntier;
     s->warmup_s = sc->warmup_s;
     s->exact_limit = ANA_EXACT_REQUESTS;
     s->scope = calloc(s->nscopes, sizeof *s->scope);
     s->self_hosted = calloc(s->nd ? s->nd : 1, sizeof *s->self_hosted);
     s->streaming = calloc(s->nc ? s->nc : 1, sizeof *s->streaming);
     if (!s->scope || !s->self_hosted || !s->streaming) {
+        free(s->tenant_of);
+        free(s->tier_of);
         free(s->scope);
         free(s->self_hosted);
         free(s->streaming);
@@ -600,6 +635,15 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
                  sc->deployments[d].name);
         s->self_hosted[d] = sc->deployments[d].kind == SIM_DEPLOY_SELF_HOSTED;
     }
+    for (size_t c = 0; c < s->nc; c++) {
+        const struct sim_class_cfg *cl = &sc->workload.classes[c];
+        if (s->nt > 0)
+            snprintf(s->scope[1 + s->nc + s->nd + (size_t)s->tenant_of[c]], ANA_SCOPE_MAX, "tenant:%.*s",
+                     SIM_NAME_MAX, sim_class_tenant(cl));
+        if (s->ntier > 0)
+            snprintf(s->scope[1 + s->nc + s->nd + s->nt + (size_t)s->tier_of[c]], ANA_SCOPE_MAX, "tier:%d",
+                     cl->priority);
+    }
     *out = s;
     return 0;
 }
@@ -611,6 +655,8 @@ void ana_stats_free(struct ana_stats *s)
     for (size_t i = 0; i < s->nreps; i++)
         rep_free(s, s->reps[i]);
     free(s->reps);
+    free(s->tenant_of);
+    free(s->tier_of);
     free(s->scope);
     free(s->self_hosted);
     free(s->streaming);
@@ -853,14 +899,19 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     int rc = rep_get(s, r->replication, &rep);
     if (rc != 0)
         return rc;
-    const size_t scopes[3] = {0, 1 + (size_t)r->class_idx, 1 + s->nc + (size_t)r->deployment};
+    size_t scopes[5] = {0, 1 + (size_t)r->class_idx, 1 + s->nc + (size_t)r->deployment, 0, 0};
     /* The scopes whose samples are stored (scope_alias: not the one class
      * or deployment). */
-    const int keep[3] = {1, !scope_alias(s, scopes[1]), !scope_alias(s, scopes[2])};
+    int keep[5] = {1, !scope_alias(s, scopes[1]), !scope_alias(s, scopes[2]), 1, 1};
+    int nsc = 3;
+    if (s->nt > 0)
+        scopes[nsc++] = 1 + s->nc + s->nd + (size_t)s->tenant_of[r->class_idx];
+    if (s->ntier > 0)
+        scopes[nsc++] = 1 + s->nc + s->nd + s->nt + (size_t)s->tier_of[r->class_idx];
     int measured = !(r->flags & SIM_RF_WARMUP);
     if (measured && served && !s->compact) {
         /* Reserve first, so that a failed allocation leaves nothing half added. */
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < nsc; k++)
             for (uint32_t u = keep[k] ? use : 0; u != 0; u &= u - 1) {
                 struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + ctz32(u)];
                 if (d->n == d->cap && dvec_reserve(d, d->n + 1) != 0)
@@ -873,7 +924,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         return rc;
     if (isfinite(r->arrival_s) && r->arrival_s > rep->last_arrival_s)
         rep->last_arrival_s = r->arrival_s;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < nsc; k++) {
         struct scope_acc *a = &rep->acc[scopes[k]];
         for (int l = 0; l < N_LINES; l++)
             a->line_usd[l] += line[l];
@@ -1280,6 +1331,32 @@ static void set_overload(double *run, const struct overload *o)
     run[R_STABLE] = o->stable;
 }
 
+/* Adds class c's share of each deployment's provisioned GPU cost, cache
+ * storage fees and billed electricity to *gpu, *storage and *energy. */
+static void class_costs(const struct ana_stats *s, const struct rep *rep, const struct sim_world_stats *ws,
+                        size_t c, double *gpu, double *storage, double *energy)
+{
+    /* The world's table counts every answer where it ran (a cascade's
+     * lower tiers too); the records' table, the last tier only. */
+    const double *gpu_cd = ws->class_gpu_usd && ws->n_classes == s->nc ? ws->class_gpu_usd : rep->gpu_cd_usd;
+    for (size_t d = 0; d < s->nd; d++) {
+        double w_gpu = 0, w_cw = 0, w_req = 0;
+        for (size_t c2 = 0; c2 < s->nc; c2++) {
+            w_gpu += gpu_cd[c2 * s->nd + d];
+            w_cw += rep->cw_cd[c2 * s->nd + d];
+            w_req += (double)rep->requests_cd[c2 * s->nd + d];
+        }
+        double req_share = w_req > 0 ? (double)rep->requests_cd[c * s->nd + d] / w_req : 0;
+        double share = w_gpu > 0 ? gpu_cd[c * s->nd + d] / w_gpu : req_share;
+        *gpu += share * ws->deployments[d].gpu_cost_usd;
+        /* Electricity follows the GPU time it powers. */
+        if (s->bill_energy && isfinite(ws->deployments[d].energy_usd))
+            *energy += share * ws->deployments[d].energy_usd;
+        share = w_cw > 0 ? rep->cw_cd[c * s->nd + d] / w_cw : req_share;
+        *storage += share * ws->deployments[d].cache_storage_usd;
+    }
+}
+
 int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct sim_world_stats *ws)
 {
     if (!s || !ws)
@@ -1393,30 +1470,13 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
                 run[R_SPOT_REQUEUED] += (double)ws->deployments[d].requeued;
                 run[R_SPOT_HOURS] += ws->deployments[d].spot_provisioned_s / 3600.0;
             }
-        } else if (k <= s->nc) {
-            /* The class's share of each deployment's provisioned GPU cost
-             * and of its cache storage fees. */
-            size_t c = k - 1;
+        } else if (k <= s->nc || scope_group(s, k)) {
+            /* A class's (a tenant's, a tier's: its classes') share of each
+             * deployment's provisioned GPU cost and of its cache storage fees. */
             double gpu = 0, storage = 0, energy = 0;
-            /* The world's table counts every answer where it ran (a cascade's
-             * lower tiers too); the records' table, the last tier only. */
-            const double *gpu_cd = ws->class_gpu_usd && ws->n_classes == s->nc ? ws->class_gpu_usd : rep->gpu_cd_usd;
-            for (size_t d = 0; d < s->nd; d++) {
-                double w_gpu = 0, w_cw = 0, w_req = 0;
-                for (size_t c2 = 0; c2 < s->nc; c2++) {
-                    w_gpu += gpu_cd[c2 * s->nd + d];
-                    w_cw += rep->cw_cd[c2 * s->nd + d];
-                    w_req += (double)rep->requests_cd[c2 * s->nd + d];
-                }
-                double req_share = w_req > 0 ? (double)rep->requests_cd[c * s->nd + d] / w_req : 0;
-                double share = w_gpu > 0 ? gpu_cd[c * s->nd + d] / w_gpu : req_share;
-                gpu += share * ws->deployments[d].gpu_cost_usd;
-                /* Electricity follows the GPU time it powers. */
-                if (s->bill_energy && isfinite(ws->deployments[d].energy_usd))
-                    energy += share * ws->deployments[d].energy_usd;
-                share = w_cw > 0 ? rep->cw_cd[c * s->nd + d] / w_cw : req_share;
-                storage += share * ws->deployments[d].cache_storage_usd;
-            }
+            for (size_t c = 0; c < s->nc; c++)
+                if (k <= s->nc ? c == k - 1 : group_has(s, k, c))
+                    class_costs(s, rep, ws, c, &gpu, &storage, &energy);
             set_costs(run, a, gpu, storage, energy);
             set_rates(run, a, gpu + storage + energy, &per);
         } else {
@@ -1440,6 +1500,21 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             if (s->self_hosted[d])
                 set_engine(run, ds);
         }
+    }
+    /* Jain's index (Jain, Chiu and Hawe, DEC-TR-301, 1984) of the tenants'
+     * token throughput x_i (input + output tokens per second):
+     * (sum x_i)^2 / (n sum x_i^2), 1 when all get the same, 1/n when one
+     * gets everything. */
+    if (s->nt >= 2) {
+        double sx = 0, sx2 = 0;
+        for (size_t t = 0; t < s->nt; t++) {
+            const double *run = &rep->run[(1 + s->nc + s->nd + t) * N_RUN_METRICS];
+            double x = (isfinite(run[R_INPUT_TPS]) ? run[R_INPUT_TPS] : 0) +
+                       (isfinite(run[R_OUTPUT_TPS]) ? run[R_OUTPUT_TPS] : 0);
+            sx += x;
+            sx2 += x * x;
+        }
+        rep->run[R_JAIN] = sx2 > 0 ? sx * sx / ((double)s->nt * sx2) : NAN;
     }
     rep->has_run = 1;
     free(rep->ov);
@@ -2079,8 +2154,9 @@ static int fill_row_compact(const struct ana_stats *s, size_t i, struct ana_summ
 
 /* Whether scope k has a /summary row of run-level metric m: energy rows
  * only when the scenario accounts energy, spot rows only when it has spot
- * replicas, disaggregation rows only when a deployment is disaggregated, so
- * that other scenarios keep exactly the rows they had. */
+ * replicas, disaggregation rows only when a deployment is disaggregated,
+ * jain_index only with two or more tenants, so that other scenarios keep
+ * exactly the rows they had. */
 static int run_row(const struct ana_stats *s, size_t k, int m)
 {
     if (!(run_metrics[m].scopes & scope_kind(s, k)))
@@ -2090,6 +2166,8 @@ static int run_row(const struct ana_stats *s, size_t k, int m)
         return s->disagg;
     if (m >= R_SPOT_INTERRUPTIONS)
         return s->spot;
+    if (m == R_JAIN)
+        return s->nt >= 2;
     return m < R_ENERGY_KWH || s->energy;
 }
 

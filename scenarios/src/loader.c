@@ -540,6 +540,8 @@ static const struct scn_key class_keys[] = {
     {"batch", SCN_K_BOOL, OFF(struct sim_class_cfg, batch), 0, 0, 0, NULL},
     {"features", SCN_K_FN, 0, 0, 0, 0, h_features},
     {"prefetch", SCN_K_FN, 0, 0, 0, 0, h_prefetch},
+    {"tenant", SCN_K_NAME, OFF(struct sim_class_cfg, tenant), 0, 0, 0, NULL},
+    {"priority", SCN_K_INT, OFF(struct sim_class_cfg, priority), -1000000, 1000000, 0, NULL},
 };
 
 static int h_classes(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -1159,6 +1161,7 @@ struct sched_opts {
     char policy[32];
     double max_batch, max_batched_tokens, max_wait_ms;
     int chunked_prefill;
+    struct sim_deployment_cfg *d; /* order, weights, w_in and w_out go straight to it */
 };
 
 static int h_policy(struct scn_ctx *c, const struct yn_node *v, void *obj)
@@ -1180,18 +1183,93 @@ static int h_policy(struct scn_ctx *c, const struct yn_node *v, void *obj)
                 : scn_fail(c, v, "unknown scheduler '%s' (expected none, static, dynamic or continuous)", s);
 }
 
+/* scheduler.order: fifo | priority | fair (sim/src/queue_order.c). */
+static int h_order(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sched_opts *o = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    static const char *const names[] = {"fifo", "priority", "fair"};
+    for (int i = 0; i < 3; i++) {
+        if (!strcmp(s, names[i])) {
+            o->d->order = (enum sim_queue_order)i;
+            return 0;
+        }
+    }
+    const char *near = scn_did_you_mean(s, names, 3);
+    return near ? scn_fail(c, v, "unknown queue order '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown queue order '%s' (expected fifo, priority or fair)", s);
+}
+
+/* scheduler.weights: {TENANT: weight > 0, ...} (order fair); the names are
+ * checked against the workload's tenants in check_tenants. */
+static int h_tenant_weights(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = ((struct sched_opts *)obj)->d;
+    if (v->type != YN_MAP || v->n == 0)
+        return scn_fail(c, v, "expected a mapping {TENANT: weight, ...}");
+    free(d->tenant_weights);
+    d->n_tenant_weights = 0;
+    d->tenant_weights = calloc(v->n, sizeof *d->tenant_weights);
+    if (d->tenant_weights == NULL)
+        return llmsim_error_set(c->err, LLMSIM_ENOMEM, v->file, 0, 0, "out of memory");
+    for (size_t i = 0; i < v->n; i++) {
+        struct sim_tenant_weight *t = &d->tenant_weights[i];
+        size_t m = scn_path_push(c, v->keys[i]->str);
+        int rc = scn_get_name(c, v->keys[i], t->tenant, SIM_NAME_MAX);
+        if (rc == 0)
+            rc = scn_get_double(c, v->vals[i], &t->weight);
+        if (rc == 0 && !(t->weight > 0 && t->weight <= 1e6))
+            rc = scn_fail(c, v->vals[i], "a tenant weight must be > 0 and at most 1e6, got %g (a tenant "
+                                         "with weight 0 would never be served while others wait)", t->weight);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+        d->n_tenant_weights++;
+    }
+    return 0;
+}
+
+static int fair_weight(struct scn_ctx *c, const struct yn_node *v, double *out)
+{
+    int rc = scn_get_double(c, v, out);
+    if (rc == 0 && !(*out >= 0 && *out <= 1e6))
+        rc = scn_fail(c, v, "expected a token weight between 0 and 1e6, got %g", *out);
+    return rc;
+}
+
+static int h_fair_w_in(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    return fair_weight(c, v, &((struct sched_opts *)obj)->d->fair_w_in);
+}
+
+static int h_fair_w_out(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    return fair_weight(c, v, &((struct sched_opts *)obj)->d->fair_w_out);
+}
+
 static const struct scn_key sched_keys[] = {
     {"policy", SCN_K_FN, 0, 0, 0, SCN_KF_REQUIRED, h_policy},
     {"max_batch", SCN_K_DOUBLE, OFF(struct sched_opts, max_batch), 1, 65536, 0, NULL},
     {"max_batched_tokens", SCN_K_DOUBLE, OFF(struct sched_opts, max_batched_tokens), 1, 1e8, 0, NULL},
     {"chunked_prefill", SCN_K_BOOL, OFF(struct sched_opts, chunked_prefill), 0, 0, 0, NULL},
     {"max_wait_ms", SCN_K_DOUBLE, OFF(struct sched_opts, max_wait_ms), 0, 1e7, 0, NULL},
+    {"order", SCN_K_FN, 0, 0, 0, 0, h_order},
+    {"weights", SCN_K_FN, 0, 0, 0, 0, h_tenant_weights},
+    {"w_in", SCN_K_FN, 0, 0, 0, 0, h_fair_w_in},
+    {"w_out", SCN_K_FN, 0, 0, 0, 0, h_fair_w_out},
 };
 
 static int h_scheduler(struct scn_ctx *c, const struct yn_node *v, void *obj)
 {
     struct sim_deployment_cfg *d = obj;
-    struct sched_opts o = {"", NAN, NAN, 10, -1};
+    struct sched_opts o = {"", NAN, NAN, 10, -1, d};
+    /* The Virtual Token Counter's defaults: an output token counts twice an
+     * input token (Sheng et al., "Fairness in Serving Large Language
+     * Models", OSDI 2024, section 4: w_p = 1, w_q = 2, read 2026-12). */
+    d->order = SIM_ORDER_FIFO;
     if (v->type == YN_SCALAR && !yn_is_null(v)) {
         if (!strcmp(v->str, "none") || !strcmp(v->str, "continuous") || !strcmp(v->str, "dynamic"))
             return scn_fail(c, v, "expected a mapping, got the value '%s' (write {policy: %s})", v->str, v->str);
@@ -1226,6 +1304,18 @@ static int h_scheduler(struct scn_ctx *c, const struct yn_node *v, void *obj)
     d->max_batched_tokens = INFINITY;
     d->chunked_prefill = o.chunked_prefill > 0;
     d->max_wait_s = o.max_wait_ms * 1e-3;
+    static const char *const fair_only[] = {"weights", "w_in", "w_out"};
+    for (int i = 0; i < 3; i++) {
+        const struct yn_node *k = yn_get(v, fair_only[i]);
+        if (k && d->order != SIM_ORDER_FAIR) {
+            size_t m = scn_path_push(c, fair_only[i]);
+            rc = scn_fail(c, k, "'%s' applies to order fair only", fair_only[i]);
+            scn_path_pop(c, m);
+            return rc;
+        }
+    }
+    if (d->order == SIM_ORDER_FAIR && d->fair_w_in == 0 && d->fair_w_out == 0)
+        return scn_fail(c, v, "w_in and w_out are both 0: the fair order would count no service");
     return 0;
 }
 
@@ -1452,6 +1542,74 @@ static const struct scn_key link_keys[] = {
      NULL},
     {"latency_us", SCN_K_DOUBLE, OFF(struct link_in, latency_us), 0, 1e9, SCN_KF_REQUIRED, NULL},
 };
+
+struct admission_opts {
+    double tier, max_queue, max_wait_s;
+    int defer;
+};
+
+static int h_admission_action(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct admission_opts *o = obj;
+    const char *s = NULL;
+    int rc = scn_get_scalar(c, v, &s);
+    if (rc)
+        return rc;
+    static const char *const names[] = {"reject", "defer"};
+    for (int i = 0; i < 2; i++)
+        if (!strcmp(s, names[i])) {
+            o->defer = i;
+            return 0;
+        }
+    const char *near = scn_did_you_mean(s, names, 2);
+    return near ? scn_fail(c, v, "unknown action '%s' (did you mean '%s'?)", s, near)
+                : scn_fail(c, v, "unknown action '%s' (expected reject or defer)", s);
+}
+
+static const struct scn_key admission_keys[] = {
+    {"tier", SCN_K_DOUBLE, OFF(struct admission_opts, tier), -1000000, 1000000, SCN_KF_REQUIRED, NULL},
+    {"max_queue", SCN_K_DOUBLE, OFF(struct admission_opts, max_queue), 0, 1e9, 0, NULL},
+    {"max_wait_s", SCN_K_DOUBLE, OFF(struct admission_opts, max_wait_s), 0, SIM_MAX_DURATION_S, 0, NULL},
+    {"action", SCN_K_FN, 0, 0, 0, 0, h_admission_action},
+};
+
+/* admission: [{tier: N, max_queue: n, max_wait_s: s, action: reject | defer}, ...]
+ * (self-hosted): one rule per priority tier; the tiers are checked against
+ * the classes in check_tenants. */
+static int h_admission(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (v->type != YN_SEQ || v->n == 0)
+        return scn_fail(c, v, "expected a list of rules [{tier: N, max_queue: n, max_wait_s: s, action: reject}]");
+    if (v->n > 1024)
+        return scn_fail(c, v, "%zu admission rules; at most 1024 are allowed", v->n);
+    free(d->admission);
+    d->n_admission = 0;
+    d->admission = calloc(v->n, sizeof *d->admission);
+    if (d->admission == NULL)
+        return llmsim_error_set(c->err, LLMSIM_ENOMEM, v->file, 0, 0, "out of memory");
+    for (size_t i = 0; i < v->n; i++) {
+        struct admission_opts o = {NAN, INFINITY, INFINITY, 0};
+        size_t m = scn_path_push_item(c, v->vals[i], i);
+        int rc = scn_process_map(c, v->vals[i], admission_keys, NKEYS(admission_keys), &o);
+        if (rc == 0 && o.tier != floor(o.tier))
+            rc = scn_fail(c, yn_get(v->vals[i], "tier"), "tier must be a whole number (a class priority)");
+        if (rc == 0 && isinf(o.max_queue) && isinf(o.max_wait_s))
+            rc = scn_fail(c, v->vals[i], "an admission rule needs a bound: max_queue (requests waiting) "
+                                         "and/or max_wait_s");
+        if (rc == 0 && !isinf(o.max_queue) && o.max_queue != floor(o.max_queue))
+            rc = scn_fail(c, yn_get(v->vals[i], "max_queue"), "max_queue must be a whole number");
+        for (size_t j = 0; rc == 0 && j < i; j++)
+            if (d->admission[j].tier == (int)o.tier)
+                rc = scn_fail(c, yn_get(v->vals[i], "tier"), "a second rule for tier %d", (int)o.tier);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+        d->admission[i] = (struct sim_admission_cfg){(int)o.tier, o.max_queue, o.max_wait_s, o.defer};
+        d->n_admission++;
+    }
+    return 0;
+}
 
 /* ---- autoscale ------------------------------------------------------------
  *
@@ -1777,6 +1935,7 @@ static const struct scn_key deployment_keys[] = {
     {"gpu_hour_usd", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, gpu_hour_usd), 0, 1e4, 0, NULL},
     {"scheduler", SCN_K_FN, 0, 0, 0, 0, h_scheduler},
     {"queue", SCN_K_FN, 0, 0, 0, 0, h_queue},
+    {"admission", SCN_K_FN, 0, 0, 0, 0, h_admission},
     {"replica_routing", SCN_K_FN, 0, 0, 0, 0, h_replica_routing},
     {"prompt_cache", SCN_K_FN, 0, 0, 0, 0, h_prompt_cache},
     {"rate_limits", SCN_K_FN, 0, 0, 0, 0, h_rate_limits},
@@ -1799,7 +1958,7 @@ static int check_kind_keys(struct scn_ctx *c, const struct yn_node *v, const str
     static const char *const self_only[] = {"replicas", "tp", "gpu_hour_usd", "scheduler", "queue",
                                             "replica_routing", "weights_dtype", "kv_dtype",
                                             "gpu_memory_utilization", "kv_capacity_tokens",
-                                            "kv_block_tokens", "engine"};
+                                            "kv_block_tokens", "engine", "admission"};
     for (size_t i = 0; i < sizeof self_only / sizeof self_only[0]; i++) {
         const struct yn_node *k = yn_get(v, self_only[i]);
         if (k && d->kind == SIM_DEPLOY_API) {
@@ -2133,6 +2292,11 @@ static int h_deployments(struct scn_ctx *c, const struct yn_node *v, void *obj)
         d->tp = 1;
         d->gpu_hour_usd = NAN;
         d->replica_routing = SIM_RR_ROUND_ROBIN;
+        /* The Virtual Token Counter's defaults: an output token counts twice
+         * an input token (Sheng et al., "Fairness in Serving Large Language
+         * Models", OSDI 2024, section 4: w_p = 1, w_q = 2, read 2026-12). */
+        d->fair_w_in = 1.0;
+        d->fair_w_out = 2.0;
         d->latency_kind = MDL_LAT_API;
         d->scheduler = SIM_SCHED_NONE;
         d->max_batch = 1;
@@ -3191,6 +3355,59 @@ static int check_scale(struct scn_ctx *c, const struct yn_node *root, const stru
     return 0;
 }
 
+/* Tenant weights name tenants of the workload, admission rules its tiers. */
+static int check_tenants(struct scn_ctx *c, const struct yn_node *root, const struct sim_scenario *sc)
+{
+    const struct sim_workload_cfg *w = &sc->workload;
+    const struct yn_node *deps = yn_get(root, "deployments");
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        const struct sim_deployment_cfg *d = &sc->deployments[i];
+        const struct yn_node *dn = deps && deps->type == YN_SEQ && i < deps->n ? deps->vals[i] : root;
+        const struct yn_node *sn = dn->type == YN_MAP ? yn_get(dn, "scheduler") : NULL;
+        const struct yn_node *wn = sn && sn->type == YN_MAP ? yn_get(sn, "weights") : NULL;
+        for (size_t j = 0; j < d->n_tenant_weights; j++) {
+            const char *name = d->tenant_weights[j].tenant;
+            const char *cands[1024];
+            size_t nc = 0, found = 0;
+            for (size_t k = 0; k < w->n_classes && nc < 1024; k++) {
+                cands[nc++] = sim_class_tenant(&w->classes[k]);
+                found |= !strcmp(cands[nc - 1], name);
+            }
+            if (found)
+                continue;
+            const struct yn_node *at = wn && wn->type == YN_MAP && j < wn->n ? wn->keys[j] : dn;
+            size_t m = scn_path_push(c, "deployments");
+            scn_path_push(c, d->name);
+            scn_path_push(c, "scheduler");
+            scn_path_push(c, "weights");
+            scn_path_push(c, name);
+            const char *near = scn_did_you_mean(name, cands, nc);
+            int rc = near ? scn_fail(c, at, "no tenant named '%s' (did you mean '%s'?)", name, near)
+                          : scn_fail(c, at, "no tenant named '%s' (a class's tenant, or its name when it has none)",
+                                     name);
+            scn_path_pop(c, m);
+            return rc;
+        }
+        const struct yn_node *an = dn->type == YN_MAP ? yn_get(dn, "admission") : NULL;
+        for (size_t j = 0; j < d->n_admission; j++) {
+            int found = 0;
+            for (size_t k = 0; k < w->n_classes; k++)
+                found |= w->classes[k].priority == d->admission[j].tier;
+            if (found)
+                continue;
+            const struct yn_node *at = an && an->type == YN_SEQ && j < an->n ? an->vals[j] : dn;
+            at = at->type == YN_MAP && yn_get(at, "tier") ? yn_get(at, "tier") : at;
+            size_t m = scn_path_push(c, "deployments");
+            scn_path_push(c, d->name);
+            scn_path_push(c, "admission");
+            int rc = scn_fail(c, at, "no class has priority %d (a tier is a class priority)", d->admission[j].tier);
+            scn_path_pop(c, m);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int resolve(struct load *ld, const struct yn_node *root)
 {
     struct scn_ctx *c = &ld->c;
@@ -3237,6 +3454,8 @@ static int resolve(struct load *ld, const struct yn_node *root)
     if ((rc = check_horizon(c, root, sc)) != 0)
         return rc;
     if ((rc = check_energy(c, root, sc)) != 0)
+        return rc;
+    if ((rc = check_tenants(c, root, sc)) != 0)
         return rc;
     /* The slo autoscaling policy's target defaults to the SLO's TTFT (read after the deployments). */
     for (size_t i = 0; i < sc->n_deployments; i++) {

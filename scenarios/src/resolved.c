@@ -331,6 +331,34 @@ static void put_disagg(FILE *f, const struct sim_deployment_cfg *d)
     fprintf(f, "      # KV cache moved per prompt token: %.17g bytes\n", g->kv_bytes_per_token);
 }
 
+/* The rest of the scheduler mapping: the queue order (left out when it is
+ * fifo, the default) and the fair order's weights; then the admission rules. */
+static void put_order(FILE *f, const struct sim_deployment_cfg *d)
+{
+    if (d->order != SIM_ORDER_FIFO)
+        fprintf(f, ", order: %s", sim_queue_order_name(d->order));
+    if (d->order == SIM_ORDER_FAIR) {
+        fprintf(f, ", w_in: %.17g, w_out: %.17g", d->fair_w_in, d->fair_w_out);
+        for (size_t i = 0; i < d->n_tenant_weights; i++) {
+            fputs(i ? ", " : ", weights: {", f);
+            put_str(f, d->tenant_weights[i].tenant);
+            fprintf(f, ": %.17g", d->tenant_weights[i].weight);
+        }
+        if (d->n_tenant_weights > 0)
+            fputs("}", f);
+    }
+    fputs("}\n", f);
+    for (size_t i = 0; i < d->n_admission; i++) {
+        const struct sim_admission_cfg *a = &d->admission[i];
+        fprintf(f, "%s{tier: %d", i ? "      - " : "    admission:\n      - ", a->tier);
+        if (isfinite(a->max_queue))
+            fprintf(f, ", max_queue: %.17g", a->max_queue);
+        if (isfinite(a->max_wait_s))
+            fprintf(f, ", max_wait_s: %.17g", a->max_wait_s);
+        fprintf(f, ", action: %s}\n", a->defer ? "defer" : "reject");
+    }
+}
+
 static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
 {
     fputs("  - name: ", f);
@@ -494,13 +522,13 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         fprintf(f, "    prefix_cache: {enabled: %s}\n", d->prefix_cache ? "true" : "false");
     switch (d->scheduler) {
     case SIM_SCHED_NONE:
-        fputs("    scheduler: {policy: none}\n", f);
+        fputs("    scheduler: {policy: none", f);
         break;
     case SIM_SCHED_STATIC:
-        fprintf(f, "    scheduler: {policy: static, max_batch: %d}\n", d->max_batch);
+        fprintf(f, "    scheduler: {policy: static, max_batch: %d", d->max_batch);
         break;
     case SIM_SCHED_DYNAMIC:
-        fprintf(f, "    scheduler: {policy: dynamic, max_batch: %d, max_wait_ms: %.15g}\n", d->max_batch,
+        fprintf(f, "    scheduler: {policy: dynamic, max_batch: %d, max_wait_ms: %.15g", d->max_batch,
                 d->max_wait_s * 1e3);
         break;
     case SIM_SCHED_CONTINUOUS:
@@ -509,9 +537,10 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         fprintf(f, "    scheduler: {policy: continuous, max_batch: %d, ", d->max_batch);
         if (isfinite(d->max_batched_tokens))
             fprintf(f, "max_batched_tokens: %.17g, ", d->max_batched_tokens);
-        fprintf(f, "chunked_prefill: %s}\n", d->chunked_prefill ? "true" : "false");
+        fprintf(f, "chunked_prefill: %s", d->chunked_prefill ? "true" : "false");
         break;
     }
+    put_order(f, d);
     if (d->spec.enabled) {
         put_llm(f, "    speculative:\n      draft: ", &d->spec.draft);
         fprintf(f, "      k: %d\n      acceptance: %.17g\n", d->spec.k, d->spec.acceptance);
@@ -597,6 +626,13 @@ char *scn_resolved_yaml(const struct sim_scenario *s)
                     c->chars_per_token, c->words_per_token, c->question_mark);
             if (c->prefetch)
                 fprintf(f, "      prefetch: {hit_probability: %.17g}\n", c->prefetch_hit);
+            if (c->tenant[0]) {
+                fputs("      tenant: ", f);
+                put_str(f, c->tenant);
+                fputs("\n", f);
+            }
+            if (c->priority != 0)
+                fprintf(f, "      priority: %d\n", c->priority);
         }
     }
     if (w->sessions.enabled) {

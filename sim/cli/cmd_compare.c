@@ -44,7 +44,7 @@
 #include "llmsim/results.h"
 
 static const char usage[] =
-    "usage: llmsim compare A.h5 B.h5 ... [--by class|deployment] [--csv | --json]\n"
+    "usage: llmsim compare A.h5 B.h5 ... [--by class|deployment|tenant|tier] [--csv | --json]\n"
     "                      [--baseline FILE]\n"
     "\n"
     "Prints results files side by side: latency percentiles, throughput, the cost per\n"
@@ -60,6 +60,8 @@ static const char usage[] =
     "options:\n"
     "  --by class        one table per request class instead of one for all requests\n"
     "  --by deployment   one table per deployment\n"
+    "  --by tenant       one table per tenant (scenarios whose classes name tenants)\n"
+    "  --by tier         one table per priority tier (classes with more than one priority)\n"
     "  --csv             one CSV row per metric: a column per file, then per later file\n"
     "                    its difference, half-width, significance and method\n"
     "  --json            the same as one JSON object, with the files' labels\n"
@@ -1017,8 +1019,9 @@ int cmd_compare(int argc, char **argv)
             nfiles++;
         }
     }
-    if (by && strcmp(by, "class") != 0 && strcmp(by, "deployment") != 0) {
-        cli_errorf("compare: --by %s: expected class or deployment", by);
+    if (by && strcmp(by, "class") != 0 && strcmp(by, "deployment") != 0 && strcmp(by, "tenant") != 0 &&
+        strcmp(by, "tier") != 0) {
+        cli_errorf("compare: --by %s: expected class, deployment, tenant or tier", by);
         free(files);
         return LLMSIM_EXIT_USAGE;
     }

@@ -307,6 +307,32 @@ static void print_projection(const struct sim_scenario *sc, const struct ana_sum
         printf(" api spend at this traffic\n");
 }
 
+/* Per tenant and per tier (scopes tenant:NAME and tier:N, present when the
+ * workload has them): requests served and shed, waits, token throughput,
+ * then Jain's index over the tenants. */
+static void print_groups(const struct ana_summary_row *rows, size_t n)
+{
+    int header = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *scope = rows[i].scope;
+        if ((strncmp(scope, "tenant:", 7) != 0 && strncmp(scope, "tier:", 5) != 0) ||
+            strcmp(rows[i].metric, "e2e_s") != 0)
+            continue;
+        if (!header)
+            printf("\n%-24s %9s %9s %10s %10s %10s %12s\n", "by tenant and tier", "requests", "shed", "queue p95",
+                   "TTFT p95", "E2E p95", "tokens/s");
+        header = 1;
+        const struct ana_summary_row *rej = ana_summary_find(rows, n, scope, "rejected");
+        printf("  %-22s %9llu %8.2f%% %10.4g %10.4g %10.4g %12.5g\n", scope, (unsigned long long)rows[i].count,
+               rej && isfinite(rej->mean) ? 100 * rej->mean : 0.0, val(rows, n, scope, "queue_s", F_P95),
+               val(rows, n, scope, "ttft_s", F_P95), val(rows, n, scope, "e2e_s", F_P95),
+               val(rows, n, scope, "input_tokens_per_s", F_MEAN) + val(rows, n, scope, "output_tokens_per_s", F_MEAN));
+    }
+    double jain = val(rows, n, "all", "jain_index", F_MEAN);
+    if (isfinite(jain))
+        printf("  Jain's fairness index over tenants (tokens/s): %.4f (1 = equal shares)\n", jain);
+}
+
 static void print_table(const struct sim_scenario *sc, const struct ana_summary_row *rows, size_t n,
                         const char *path, uint64_t warmup_skipped, const char *stops)
 {
@@ -457,6 +483,7 @@ static void print_table(const struct sim_scenario *sc, const struct ana_summary_
             printf("\n");
         }
     }
+    print_groups(rows, n);
     /* Self-hosted deployments: how hard the GPUs work. */
     int header = 0;
     for (size_t i = 0; i < sc->n_deployments; i++) {

@@ -27,6 +27,10 @@ static void deployment_free(struct sim_deployment_cfg *d)
     d->class_success = NULL;
     free(d->disagg);
     d->disagg = NULL;
+    free(d->tenant_weights);
+    d->tenant_weights = NULL;
+    free(d->admission);
+    d->admission = NULL;
 }
 
 void sim_scenario_free(struct sim_scenario *s)
@@ -250,4 +254,79 @@ const char *sim_autoscale_policy_name(enum sim_autoscale_policy p)
         return "slo";
     }
     return NULL;
+}
+const char *sim_queue_order_name(enum sim_queue_order o)
+{
+    switch (o) {
+    case SIM_ORDER_FIFO:
+        return "fifo";
+    case SIM_ORDER_PRIORITY:
+        return "priority";
+    case SIM_ORDER_FAIR:
+        return "fair";
+    }
+    return NULL;
+}
+
+const char *sim_class_tenant(const struct sim_class_cfg *c)
+{
+    return c->tenant[0] ? c->tenant : c->name;
+}
+
+size_t sim_workload_tenants(const struct sim_workload_cfg *w, int *idx)
+{
+    size_t n = 0;
+    for (size_t c = 0; c < w->n_classes; c++) {
+        const char *t = sim_class_tenant(&w->classes[c]);
+        size_t j = 0;
+        while (j < c && strcmp(sim_class_tenant(&w->classes[j]), t) != 0)
+            j++;
+        idx[c] = j < c ? idx[j] : (int)n++;
+    }
+    return n;
+}
+
+size_t sim_workload_tiers(const struct sim_workload_cfg *w, int *idx)
+{
+    /* Tier number = how many distinct priorities are larger. */
+    size_t n = 0;
+    for (size_t c = 0; c < w->n_classes; c++) {
+        int p = w->classes[c].priority, above = 0, seen = 0;
+        for (size_t j = 0; j < w->n_classes; j++) {
+            int q = w->classes[j].priority;
+            int first = 1; /* count each distinct priority once */
+            for (size_t k = 0; k < j; k++)
+                if (w->classes[k].priority == q)
+                    first = 0;
+            above += first && q > p;
+            seen |= j < c && q == p;
+        }
+        idx[c] = above;
+        n += !seen;
+    }
+    return n;
+}
+
+int sim_workload_has_tenants(const struct sim_workload_cfg *w)
+{
+    for (size_t c = 0; c < w->n_classes; c++)
+        if (w->classes[c].tenant[0])
+            return 1;
+    return 0;
+}
+
+int sim_workload_has_tiers(const struct sim_workload_cfg *w)
+{
+    for (size_t c = 0; c < w->n_classes; c++)
+        if (w->classes[c].priority != 0)
+            return 1;
+    return 0;
+}
+
+double sim_tenant_weight(const struct sim_deployment_cfg *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_tenant_weights; i++)
+        if (strcmp(d->tenant_weights[i].tenant, name) == 0)
+            return d->tenant_weights[i].weight;
+    return 1.0;
 }

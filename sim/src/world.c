@@ -256,6 +256,12 @@ static int escalate(struct sim_world *w, uint32_t q, int *sent)
 
 int simi_finish(struct sim_world *w, uint32_t q)
 {
+    /* Order fair: the batch's queue charges the tenant for the output it
+     * got (scheduler none's queues are charged in simi_serve_done). */
+    const struct simi_deploy *dq = &w->deploy[w->pool.slot[q].deployment];
+    if (dq->n_replicas > 0 && dq->replicas[w->pool.slot[q].replica].batch != NULL &&
+        !(w->pool.slot[q].flags & SIM_RF_REJECTED))
+        simi_wq_done(w, simi_batch_wq(&dq->replicas[w->pool.slot[q].replica]), q);
     int sent = 0, erc = escalate(w, q, &sent);
     if (sent || erc != 0)
         return erc;

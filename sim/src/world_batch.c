@@ -81,7 +81,7 @@ struct simi_batch {
     double used_blocks;     /* blocks allocated */
     double tau;             /* tokens per decode step per request */
     double slots_per_dec;   /* token slots a decoding request occupies per iteration (1 or k+1) */
-    struct simi_fifo waiting;
+    struct simi_wq waiting; /* in the deployment's queue order (queue_order.c) */
     /* running requests, in admission order */
     uint32_t run_head, run_tail, n_running;
     struct simi_fifo prefill; /* the running requests still prefilling, in admission order */
@@ -119,6 +119,13 @@ struct simi_batch {
     struct simi_fifo landed;  /* decode pool: KV transferred, to decode from the next iteration */
     uint32_t incoming;        /* decode pool: admitted, KV blocks allocated, transfer under way or landed */
 };
+
+/* The request at the head of FIFO f, SIMI_NONE when empty (the decode
+ * pool's queue of requests whose KV cache is on its way). */
+static uint32_t fifo_peek(const struct simi_fifo *f)
+{
+    return f->len ? f->buf[f->head] : SIMI_NONE;
+}
 
 static double blocks_for(const struct simi_batch *b, double tokens)
 {
@@ -223,7 +230,7 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         b->slots_per_dec = c->spec.enabled ? c->spec.k + 1.0 : 1.0;
         b->run_head = b->run_tail = SIMI_NONE;
         b->bucket = calloc((size_t)b->bs, sizeof *b->bucket);
-        if (b->bucket == NULL)
+        if (b->bucket == NULL || simi_wq_init(&b->waiting, d) != 0)
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
         if (c->prefix_cache) {
             b->pcache = sim_cache_alloc(INFINITY); /* bounded by free KV memory, see make_room */
@@ -241,7 +248,7 @@ void simi_batch_free(struct simi_deploy *d)
         struct simi_batch *b = d->replicas[j].batch;
         if (b == NULL)
             continue;
-        simi_fifo_free(&b->waiting);
+        simi_wq_free(&b->waiting);
         simi_fifo_free(&b->prefill);
         simi_fifo_free(&b->kept_q);
         simi_fifo_free(&b->pending);
@@ -252,6 +259,11 @@ void simi_batch_free(struct simi_deploy *d)
         free(b);
         d->replicas[j].batch = NULL;
     }
+}
+
+struct simi_wq *simi_batch_wq(struct simi_replica *rp)
+{
+    return &rp->batch->waiting;
 }
 
 void simi_batch_reset(struct simi_replica *rp)
@@ -459,23 +471,6 @@ static void heap_pop(struct simi_batch *b)
         b->heap[i] = last;
 }
 
-/* Pushes x at the head of a FIFO (a preempted request goes first again). */
-static int fifo_push_front(struct simi_fifo *f, uint32_t x)
-{
-    int rc = simi_fifo_push(f, x); /* grows the ring when needed */
-    if (rc)
-        return rc;
-    /* Rotate: the element just appended at the tail moves to the head. */
-    f->head = (f->head + f->cap - 1) & (f->cap - 1);
-    f->buf[f->head] = x;
-    return 0;
-}
-
-static uint32_t fifo_peek(const struct simi_fifo *f)
-{
-    return f->len ? f->buf[f->head] : SIMI_NONE;
-}
-
 static uint32_t fifo_pop_back(struct simi_fifo *f)
 {
     if (f->len == 0)
@@ -646,13 +641,13 @@ static int preempt_newest(struct sim_world *w, struct simi_deploy *d, struct sim
     d->preemptions++;
     d->running--;
     d->waiting++;
-    return fifo_push_front(&b->waiting, q);
+    return simi_wq_push_front(w, &b->waiting, q);
 }
 
 /* Admits the head of the queue into the running set. */
 static void admit(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b)
 {
-    uint32_t q = simi_fifo_pop(&b->waiting);
+    uint32_t q = simi_wq_pop(w, &b->waiting);
     struct simi_req *r = &w->pool.slot[q];
     if (r->start_s < 0) {
         r->start_s = w->now_s;
@@ -763,7 +758,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             budget = 0; /* verify slots alone fill the iteration */
     } else {
         /* vLLM v0: prefill first when a waiting request can be admitted. */
-        uint32_t h = fifo_peek(&b->waiting);
+        uint32_t h = simi_wq_peek(w, &b->waiting);
         if (h != SIMI_NONE && b->n_running < (uint32_t)c->max_batch) {
             struct simi_req *hr = &w->pool.slot[h];
             /* Pin the head's cached prefix while making room, so the room is
@@ -827,7 +822,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         }
         /* Admit from the queue while the budget, the batch and KV memory allow. */
         while (!preempted && b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
-            struct simi_req *r = &w->pool.slot[fifo_peek(&b->waiting)];
+            struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
             /* Cached blocks need no prefill and no new memory; pinned at
              * once so that making room cannot evict them. */
             double hit = prefix_match(w, b, r, 1);
@@ -863,7 +858,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
                     return rc;
                 break;
             }
-            uint32_t q = fifo_peek(&b->waiting);
+            uint32_t q = simi_wq_peek(w, &b->waiting);
             admit(w, d, b);
             if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
                 return rc;
@@ -1142,10 +1137,10 @@ static int open_batch(struct sim_world *w, struct simi_deploy *d, struct simi_ba
 {
     const struct sim_deployment_cfg *c = d->cfg;
     while (b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch) {
-        struct simi_req *r = &w->pool.slot[fifo_peek(&b->waiting)];
+        struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
         if (blocks_for(b, (double)r->input_tokens + r->output_tokens) > free_blocks(b))
             break;
-        uint32_t q = fifo_peek(&b->waiting);
+        uint32_t q = simi_wq_peek(w, &b->waiting);
         admit(w, d, b);
         int rc = simi_fifo_push(&b->prefill, q);
         if (rc)
@@ -1172,7 +1167,7 @@ static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
         if (b->waiting.len == 0)
             return 0;
         if (c->scheduler == SIM_SCHED_DYNAMIC && b->waiting.len < (uint32_t)c->max_batch) {
-            const struct simi_req *oldest = &w->pool.slot[fifo_peek(&b->waiting)];
+            const struct simi_req *oldest = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
             double due = oldest->dispatch_s + c->max_wait_s;
             if (w->now_s < due) {
                 if (!b->timer_pending) {
@@ -1218,7 +1213,7 @@ int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint3
         return simi_finish(w, q);
     }
     d->waiting++;
-    int rc = simi_fifo_push(&b->waiting, q);
+    int rc = (r->flags & SIM_RF_DEFERRED) ? simi_wq_defer(w, &b->waiting, q) : simi_wq_push(w, &b->waiting, q);
     if (rc)
         return rc;
     return maybe_start(w, d, j);
@@ -1282,15 +1277,14 @@ int simi_batch_interrupt(struct sim_world *w, struct simi_deploy *d, int j, stru
             return rc;
         q = next;
     }
-    while (b->waiting.len > 0) {
-        uint32_t q = simi_fifo_pop(&b->waiting);
-        w->pool.slot[q].kept_blocks = 0;
-        LLMSIM_ASSERT(d->waiting > 0);
-        d->waiting--;
-        int rc = simi_fifo_push(out, q);
-        if (rc)
-            return rc;
-    }
+    LLMSIM_ASSERT(d->waiting >= b->waiting.len);
+    d->waiting -= b->waiting.len;
+    uint32_t from = out->len;
+    int rc = simi_wq_drain(&b->waiting, out);
+    if (rc)
+        return rc;
+    for (uint32_t i = from; i < out->len; i++)
+        w->pool.slot[out->buf[(out->head + i) & (out->cap - 1)]].kept_blocks = 0;
     LLMSIM_ASSERT(b->n_dec == 0);
     b->run_head = b->run_tail = SIMI_NONE;
     b->n_running = 0;

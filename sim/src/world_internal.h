@@ -197,9 +197,25 @@ struct simi_fifo {
     uint32_t len;  /* elements held */
 };
 
+struct simi_deploy;
+
+/* A waiting queue in a deployment's queue order (queue_order.c): one FIFO
+ * lane per priority tier (order priority), per tenant (order fair) or one
+ * (fifo), plus a background lane of deferred requests served only when
+ * every other lane is empty.  Requests are slots of the request pool. */
+struct simi_wq {
+    uint32_t len;             /* requests waiting, background included */
+    uint32_t n_lanes;         /* lanes, background included (the last) */
+    struct simi_fifo *lane;   /* n_lanes FIFOs, owned; NULL until simi_wq_init */
+    uint64_t *busy;           /* bit l: lane l holds requests (n_lanes bits), owned */
+    const struct simi_deploy *d; /* its deployment: order, lane of each class, weights */
+    double *vtc;              /* fair: each tenant's virtual token counter, owned */
+    uint32_t last_left;       /* fair: the tenant whose lane emptied last, SIMI_NONE before */
+};
+
 struct simi_replica {
     uint32_t current;        /* request slot in service, SIMI_NONE when idle */
-    struct simi_fifo queue;  /* per-replica queue (unused when the queue is shared) */
+    struct simi_wq queue;    /* per-replica queue (scheduler none, unless the queue is shared) */
     uint32_t load;           /* requests queued here + in service here */
     double busy_s;           /* seconds of finished service */
     double busy_since_s;     /* start of the current service (when busy) */
@@ -224,7 +240,7 @@ struct simi_deploy {
     gsl_rng *rng_replica;          /* "deployment/<name>/replica" (self-hosted, random routing) */
     int n_replicas;                /* 0 for api deployments */
     struct simi_replica *replicas; /* n_replicas, owned */
-    struct simi_fifo shared;       /* the deployment's queue when cfg->queue_shared */
+    struct simi_wq shared;         /* the deployment's queue when cfg->queue_shared */
     uint32_t rr_next;              /* round robin: the next replica */
     uint32_t waiting;              /* requests queued, not in service */
     uint32_t running;              /* requests in service (api: in flight) */
@@ -253,6 +269,12 @@ struct simi_deploy {
     uint64_t calls;               /* answers it gave (each cascade tier counts) */
     uint64_t escalated;           /* of those, judged failed and passed to the next tier */
     double gpu_usd_per_replica_s; /* tp x gpu_hour_usd / 3600 */
+    /* queue order and admission control (queue_order.c) */
+    uint32_t n_lanes;             /* lanes of its waiting queues, without the background one */
+    uint32_t *lane_of_class;      /* [class]: tier (priority) or tenant (fair) number, 0 (fifo); owned */
+    double *inv_weight;           /* fair: [tenant] 1 / weight, owned */
+    int32_t *rule_of_class;       /* [class]: its tier's admission rule, -1 = none; owned (NULL: no rules) */
+    uint64_t shed, deferred;      /* requests refused / deferred by admission control */
     /* Replica lifecycle (world_scale.c).  live: the routable (ready)
      * replicas in ascending index order, the only ones routing looks at. */
     int *live;                    /* n_replicas slots, the first n_live used (owned) */
@@ -478,6 +500,35 @@ double simi_replica_busy_s(const struct sim_world *w, const struct simi_replica 
 /* x if it is a positive number, else 0 (clamps negative and NaN draws). */
 double simi_nonneg(double x);
 
+/* queue_order.c */
+/* Works out deployment d's lanes (order) and admission rules. */
+int simi_order_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err);
+void simi_order_free(struct simi_deploy *d);
+/* Sets up / releases a waiting queue of deployment d (empty). */
+int simi_wq_init(struct simi_wq *q, const struct simi_deploy *d);
+void simi_wq_free(struct simi_wq *q);
+/* Request q joins the back (front: a preempted request goes first again)
+ * of its lane; defer: of the background lane. */
+int simi_wq_push(struct sim_world *w, struct simi_wq *f, uint32_t q);
+int simi_wq_push_front(struct sim_world *w, struct simi_wq *f, uint32_t q);
+int simi_wq_defer(struct sim_world *w, struct simi_wq *f, uint32_t q);
+/* The request the order serves next, SIMI_NONE when none waits; pop takes
+ * it out (order fair charges its tenant for the prompt). */
+uint32_t simi_wq_peek(const struct sim_world *w, const struct simi_wq *f);
+uint32_t simi_wq_pop(struct sim_world *w, struct simi_wq *f);
+/* A spot interruption: every request of f is appended to out, lane by
+ * lane (lane order, each lane in its own order, the background last), and
+ * f is left empty with its fair counters reset (the machine is gone). */
+int simi_wq_drain(struct simi_wq *f, struct simi_fifo *out);
+/* Requests waiting outside the background lane. */
+uint32_t simi_wq_foreground(const struct simi_wq *f);
+/* Request q (class cls, output tokens) finished: order fair charges its
+ * tenant for the output it received from queue f. */
+void simi_wq_done(struct sim_world *w, struct simi_wq *f, uint32_t q);
+/* Admission control of request q joining queue f of deployment d, where
+ * it would wait: 0 = admit, 1 = shed (rejected), 2 = defer. */
+int simi_admission(const struct sim_world *w, const struct simi_deploy *d, const struct simi_wq *f, uint32_t q);
+
 /* world_cache.c */
 int simi_cache_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err);
 void simi_cache_free(struct simi_deploy *d);
@@ -530,6 +581,8 @@ int simi_batch_has_room(const struct simi_replica *rp);
 uint32_t simi_batch_waiting(const struct simi_replica *rp);
 uint32_t simi_batch_running(const struct simi_replica *rp);
 double simi_batch_kv_frac(const struct simi_replica *rp);
+/* The waiting queue of a batching replica. */
+struct simi_wq *simi_batch_wq(struct simi_replica *rp);
 /* Replica j of d is interrupted: every request it holds (running, in
  * admission order, then waiting) is appended to `out` and taken off its
  * books (the deployment's running and waiting counts, the replica's load),

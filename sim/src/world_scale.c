@@ -440,13 +440,11 @@ static int take_plain(struct sim_world *w, struct simi_deploy *d, int j)
             return rc;
         rp->current = SIMI_NONE;
     }
-    while (rp->queue.len > 0) {
-        LLMSIM_ASSERT(d->waiting > 0);
-        d->waiting--;
-        int rc = simi_fifo_push(&d->requeue, simi_fifo_pop(&rp->queue));
-        if (rc)
-            return rc;
-    }
+    LLMSIM_ASSERT(d->waiting >= rp->queue.len);
+    d->waiting -= rp->queue.len;
+    int rc = simi_wq_drain(&rp->queue, &d->requeue);
+    if (rc)
+        return rc;
     rp->load = 0;
     return 0;
 }

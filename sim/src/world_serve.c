@@ -72,21 +72,27 @@ static int init_self_hosted(struct sim_world *w, struct simi_deploy *d, const st
     d->replicas = calloc((size_t)d->n_replicas, sizeof *d->replicas);
     if (d->replicas == NULL)
         return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    /* Queue order (queue_order.c): the waiting queues of scheduler none and
+     * of batch admission. */
+    int rc = simi_order_init(w, d, err);
+    if (rc)
+        return rc;
     for (int j = 0; j < d->n_replicas; j++) {
         d->replicas[j].current = SIMI_NONE;
         d->replicas[j].usd_per_s = d->gpu_usd_per_replica_s; /* spot slots: world_scale.c */
+        if (c->scheduler == SIM_SCHED_NONE && !c->queue_shared && simi_wq_init(&d->replicas[j].queue, d) != 0)
+            return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     }
+    if (c->scheduler == SIM_SCHED_NONE && c->queue_shared && simi_wq_init(&d->shared, d) != 0)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     /* A prefill pool routes with a stream of its own, so that adding one
      * leaves the decode pool's draws alone. */
     d->rng_replica = simi_stream(w, d->role == SIMI_ROLE_PREFILL ? "prefill" : "deployment", c->name, "replica");
     if (d->rng_replica == NULL)
         return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     d->kv_cap_blocks = INFINITY;
-    if (c->scheduler != SIM_SCHED_NONE) {
-        int rc = simi_batch_init(w, d, err);
-        if (rc)
-            return rc;
-    }
+    if (c->scheduler != SIM_SCHED_NONE && (rc = simi_batch_init(w, d, err)) != 0)
+        return rc;
     /* Every replica's lifecycle, the prefill pool's too: ready from time 0,
      * routable through d->live and billed by replica-seconds. */
     return simi_scale_init(w, d, err);
@@ -159,10 +165,11 @@ void simi_serve_free(struct sim_world *w)
         simi_batch_free(d);
         simi_cache_free(d);
         for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
-            simi_fifo_free(&d->replicas[j].queue);
+            simi_wq_free(&d->replicas[j].queue);
         free(d->replicas);
         free(d->live);
-        simi_fifo_free(&d->shared);
+        simi_wq_free(&d->shared);
+        simi_order_free(d);
         simi_fifo_free(&d->rl_wait);
         simi_fifo_free(&d->orphans);
         simi_fifo_free(&d->requeue);
@@ -461,6 +468,39 @@ int simi_serve_rl_wake(struct sim_world *w, const struct sim_event *ev)
     return 0;
 }
 
+/* Admission control shed request q (a 429): rejected, never served. */
+static int shed(struct sim_world *w, struct simi_deploy *d, struct simi_replica *rp, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    r->flags |= SIM_RF_REJECTED | SIM_RF_SHED;
+    r->start_s = r->first_token_s = r->done_s = w->now_s;
+    d->shed++;
+    if (rp != NULL) {
+        LLMSIM_ASSERT(rp->load > 0);
+        rp->load--;
+    }
+    return simi_finish(w, q);
+}
+
+/* Request q waits in queue f (scheduler none; rp: its replica, NULL for
+ * the shared queue), unless admission control sheds or defers it. */
+static int enqueue(struct sim_world *w, struct simi_deploy *d, struct simi_wq *f, struct simi_replica *rp,
+                   uint32_t q)
+{
+    /* A request routed again after a spot interruption keeps the decision
+     * taken when it arrived (admitted, or deferred to the background). */
+    int adm = (w->pool.slot[q].flags & SIM_RF_REQUEUED) ? 0 : simi_admission(w, d, f, q);
+    if (adm == 1)
+        return shed(w, d, rp, q);
+    d->waiting++;
+    if (adm == 2) {
+        w->pool.slot[q].flags |= SIM_RF_DEFERRED;
+        d->deferred++;
+        return simi_wq_defer(w, f, q);
+    }
+    return (w->pool.slot[q].flags & SIM_RF_DEFERRED) ? simi_wq_defer(w, f, q) : simi_wq_push(w, f, q);
+}
+
 int simi_serve_dispatch(struct sim_world *w, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
@@ -512,8 +552,7 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
         for (int i = 0; i < d->n_live; i++)
             if (d->replicas[d->live[i]].current == SIMI_NONE)
                 return start(w, d, d->live[i], q);
-        d->waiting++;
-        return simi_fifo_push(&d->shared, q);
+        return enqueue(w, d, &d->shared, NULL, q);
     }
     if (d->prefill_pool >= 0)
         return simi_disagg_dispatch(w, d, q);
@@ -525,15 +564,26 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
     int j = simi_choose_replica(d, r, w);
     struct simi_replica *rp = &d->replicas[j];
     rp->load++;
-    if (rp->batch != NULL)
+    if (rp->batch != NULL) {
+        /* Admission control applies where the request would wait. */
+        struct simi_wq *f = simi_batch_wq(rp);
+        int adm = (r->flags & SIM_RF_REQUEUED) || (simi_batch_has_room(rp) && f->len == 0)
+                      ? 0
+                      : simi_admission(w, d, f, q);
+        if (adm == 1)
+            return shed(w, d, rp, q);
+        if (adm == 2) {
+            r->flags |= SIM_RF_DEFERRED;
+            d->deferred++;
+        }
         return simi_batch_dispatch(w, d, j, q);
+    }
     if (rp->current == SIMI_NONE) {
         LLMSIM_ASSERT(rp->queue.len == 0);
         return start(w, d, j, q);
     }
     r->replica = j;
-    d->waiting++;
-    return simi_fifo_push(&rp->queue, q);
+    return enqueue(w, d, &rp->queue, rp, q);
 }
 
 int simi_serve_replica_ready(struct sim_world *w, struct simi_deploy *d, int j)
@@ -551,7 +601,7 @@ int simi_serve_replica_ready(struct sim_world *w, struct simi_deploy *d, int j)
     }
     if (rp->batch != NULL || !d->cfg->queue_shared || rp->current != SIMI_NONE)
         return 0; /* per-replica queues: new arrivals find it */
-    uint32_t next = simi_fifo_pop(&d->shared);
+    uint32_t next = simi_wq_pop(w, &d->shared);
     if (next == SIMI_NONE)
         return 0;
     d->waiting--;
@@ -574,8 +624,9 @@ int simi_serve_done(struct sim_world *w, const struct sim_event *ev)
         rp->load--;
         /* A draining replica finishes its own queue but takes nothing more
          * from the shared one. */
-        struct simi_fifo *f = d->cfg->queue_shared ? &d->shared : &rp->queue;
-        uint32_t next = d->cfg->queue_shared && rp->state == SIMI_RS_DRAINING ? SIMI_NONE : simi_fifo_pop(f);
+        struct simi_wq *f = d->cfg->queue_shared ? &d->shared : &rp->queue;
+        simi_wq_done(w, f, q);
+        uint32_t next = d->cfg->queue_shared && rp->state == SIMI_RS_DRAINING ? SIMI_NONE : simi_wq_pop(w, f);
         if (next != SIMI_NONE) {
             d->waiting--;
             int rc = start(w, d, r->replica, next);

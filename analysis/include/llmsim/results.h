@@ -1,7 +1,8 @@
 /* llmsim: results: summary statistics and the HDF5 results file.
  *
  * Statistics.  A struct ana_stats collects, per scope ("all", "class:NAME",
- * "deployment:NAME") and per metric, the exact samples of every finished
+ * "deployment:NAME", and when the workload names tenants "tenant:NAME",
+ * when its classes have more than one priority "tier:N") and per metric, the exact samples of every finished
  * request that is flagged neither SIM_RF_WARMUP nor SIM_RF_REJECTED,
  * separately per replication.  ana_stats_summary() turns them into rows of
  * count, mean and percentiles (exact, from the sorted pooled samples; linear
@@ -150,6 +151,9 @@
  *                        deployment, 48 KiB, allocated with a replication's
  *                        first record and freed by its ana_stats_add_run)
  *                        count served requests, wasted prefetches included
+ *   jain_index           ("all", only with two or more tenants) Jain's
+ *                        fairness index (sum x)^2 / (n sum x^2) of the
+ *                        tenants' input + output tokens per second
  * Scope "all" has all but kv_capacity_tokens; "deployment:NAME" all but
  * in_system_mean and littles_law_rel_err (its GPU line is its own provisioned
  * cost, its storage line its own storage fees); "class:NAME" throughput_rps,
@@ -337,9 +341,11 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
 struct sim_sink ana_stats_sink(struct ana_stats *s);
 
 /* Computes the summary rows (malloc'ed array in *rows, count in *n): for
- * each scope in the order all, classes, deployments, the per-request metrics,
- * rejected, cache_hit_tokens, savings_pct, itl_token_s (not for classes),
- * then the run-level ones that apply to the scope.  Every row is present;
+ * each scope in the order all, classes, deployments, tenants, tiers, the
+ * per-request metrics, rejected, cache_hit_tokens, savings_pct, itl_token_s
+ * (not for classes, tenants and tiers), and the run-level ones that apply
+ * (tenant and tier scopes get the class ones, their classes' shares
+ * summed).  Every row is present;
  * rows without samples have count 0 and NaN statistics (but rejected's mean
  * is 0 when requests came and none was rejected).  Returns 0, LLMSIM_EINVAL
  * or LLMSIM_ENOMEM. */

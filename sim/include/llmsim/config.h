@@ -71,6 +71,12 @@ struct sim_class_cfg {
      * probability prefetch_hit.  0 = off. */
     int prefetch;
     double prefetch_hit;
+    /* Multi-tenant serving (docs/scenario-reference.md#tenants-and-tiers).
+     * The tenant the class's requests belong to ("" = the class's own name:
+     * sim_class_tenant) and its priority tier: larger is served first by a
+     * queue with order priority; 0 by default. */
+    char tenant[SIM_NAME_MAX];
+    int priority;
 };
 
 enum sim_arrival_process {
@@ -195,6 +201,38 @@ struct sim_spec_cfg {
     struct mdl_llm draft;  /* resolved draft model */
     int k;                 /* speculated tokens per step, >= 1 */
     double acceptance;     /* per-token acceptance rate, [0, 1] */
+};
+
+/* The order in which a self-hosted queue serves its waiting requests
+ * (scheduler none: who starts next; batching schedulers: who is admitted
+ * into the batch next).  sim/src/queue_order.c. */
+enum sim_queue_order {
+    SIM_ORDER_FIFO = 0, /* first come, first served */
+    SIM_ORDER_PRIORITY, /* non-preemptive strict priority on the class's priority, FIFO within a level */
+    SIM_ORDER_FAIR      /* Virtual Token Counter (Sheng et al., OSDI 2024): the backlogged tenant with
+                           the least weighted service received */
+};
+
+/* A tenant's weight under order fair: its counter grows by service / weight. */
+struct sim_tenant_weight {
+    char tenant[SIM_NAME_MAX];
+    double weight; /* > 0 */
+};
+
+/* Admission control of one priority tier at a self-hosted deployment: a
+ * request of the tier that would have to wait is shed when the queue it
+ * would join already holds max_queue requests that would be served before
+ * it (order priority: of its tier and above; else all, the background
+ * queue not counted) or when its expected wait (those requests plus one,
+ * times the mean gap between admissions at that queue) exceeds max_wait_s.  Shed requests are rejected
+ * (flags SIM_RF_REJECTED | SIM_RF_SHED, a 429 to the client) or, with
+ * defer, wait in a background queue that is served only when nothing else
+ * waits (flag SIM_RF_DEFERRED). */
+struct sim_admission_cfg {
+    int tier;          /* the classes' priority it applies to */
+    double max_queue;  /* requests waiting ahead of it, >= 0 (inf = no bound) */
+    double max_wait_s; /* expected wait, seconds (inf = no bound) */
+    int defer;         /* 1: to the background queue; 0: reject */
 };
 
 enum sim_replica_routing {
@@ -338,6 +376,12 @@ struct sim_deployment_cfg {
     int preempt_keeps_cache;        /* a preempted request's computed prompt blocks go to the prefix cache */
     double max_wait_s;              /* dynamic: longest wait of the oldest request before a partial batch */
     int queue_shared;               /* one FIFO for all replicas (M/M/c) */
+    enum sim_queue_order order;     /* scheduler.order: which waiting request goes next */
+    double fair_w_in, fair_w_out;   /* order fair: counter weight of an input and an output token */
+    size_t n_tenant_weights;        /* order fair: tenants with a weight other than 1 */
+    struct sim_tenant_weight *tenant_weights; /* owned */
+    size_t n_admission;             /* admission control rules, one per tier (owned) */
+    struct sim_admission_cfg *admission;
     enum sim_replica_routing replica_routing; /* when queues are per replica */
     /* hardware (self-hosted) */
     int has_gpu;                    /* roofline.gpu is set */
@@ -586,5 +630,24 @@ const char *sim_replica_routing_name(enum sim_replica_routing r);
 const char *sim_difficulty_name(enum sim_difficulty d);
 const char *sim_sched_policy_name(enum sim_sched_policy p);
 const char *sim_autoscale_policy_name(enum sim_autoscale_policy p);
+const char *sim_queue_order_name(enum sim_queue_order o);
+
+/* The tenant of a class: its `tenant`, else its own name. */
+const char *sim_class_tenant(const struct sim_class_cfg *c);
+/* The tenants of a workload in order of first appearance among its
+ * classes: idx[c] (n_classes entries) receives the tenant number of class
+ * c; returns the number of tenants. */
+size_t sim_workload_tenants(const struct sim_workload_cfg *w, int *idx);
+/* The priority tiers of a workload, highest first: idx[c] receives the
+ * tier number of class c (0 = the highest priority); returns the number of
+ * distinct priorities. */
+size_t sim_workload_tiers(const struct sim_workload_cfg *w, int *idx);
+/* Whether the workload names tenants (some class has `tenant`) and has
+ * tiers (some class has a priority other than 0): the summaries then have
+ * tenant:NAME and tier:N scopes. */
+int sim_workload_has_tenants(const struct sim_workload_cfg *w);
+int sim_workload_has_tiers(const struct sim_workload_cfg *w);
+/* The weight of tenant `name` under order fair at deployment d (1 unless given). */
+double sim_tenant_weight(const struct sim_deployment_cfg *d, const char *name);
 
 #endif

@@ -24,7 +24,8 @@
 enum sim_request_flag {
     SIM_RF_WARMUP = 1u << 0,   /* arrived before the warm-up ended: left out of summaries */
     SIM_RF_TRUNCATED = 1u << 1, /* output cut by a max_tokens cap */
-    SIM_RF_REJECTED = 1u << 2,  /* never served: prompt + output exceed one replica's KV memory */
+    SIM_RF_REJECTED = 1u << 2,  /* never served: prompt + output exceed one replica's KV memory,
+                                   or shed by admission control (SIM_RF_SHED) */
     SIM_RF_PREEMPTED = 1u << 3, /* preempted at least once (KV memory ran out), recomputed */
     SIM_RF_BATCH = 1u << 4,     /* sent through the Batch API (discounted, delayed) */
     SIM_RF_RATE_LIMITED = 1u << 5, /* got at least one 429 and retried */
@@ -35,9 +36,11 @@ enum sim_request_flag {
     SIM_RF_PREFETCH_WASTED = 1u << 9, /* a prefetched guess that was wrong: paid for, never shown
                                          (left out of latency and quality figures) */
     SIM_RF_CLIENT_QUEUED = 1u << 10, /* waited in the client-side rate-limit queue */
-    SIM_RF_REQUEUED = 1u << 11      /* held by a spot replica when it was interrupted: routed again and
+    SIM_RF_REQUEUED = 1u << 11,     /* held by a spot replica when it was interrupted: routed again and
                                        recomputed from its prompt (every such time counts in the
                                        deployment's requeued) */
+    SIM_RF_SHED = 1u << 12,     /* refused by admission control (a 429): also SIM_RF_REJECTED */
+    SIM_RF_DEFERRED = 1u << 13  /* admission control deferred it to the background queue */
 };
 
 struct sim_request_record {

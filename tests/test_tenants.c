@@ -512,6 +512,88 @@ START_TEST(summary_scopes)
 }
 END_TEST
 
+/* Per-tenant quotas (deployments[].quotas) against their closed form.
+ * Tenant heavy offers Poisson lambda_h = 2 requests/s against a quota of
+ * q = 60 requests per minute; tenant light offers lambda_l = 0.5/s and has
+ * none.  The server (scheduler none, exponential service of mean 0.05 s)
+ * is lightly loaded (rho = 1.5 x 0.05 = 0.075), so a request starts within
+ * a fraction of a second of passing its quota.
+ *   Upper bound: the sliding window admits at most q in any 60 s, so over
+ *   [T0, T1) (T = T1 - T0 = 3000 s) at most q T / 60 + q = 3060 starts.
+ *   Lower bound: the window stays saturated (the offered load is twice the
+ *   quota and the 429s keep coming back), and a slot freed at some instant
+ *   is taken by the next attempt; new arrivals alone are Poisson at
+ *   lambda_h, so the expected gap is at most 1 / lambda_h = 0.5 s and a slot
+ *   turns over at least every 60.5 s on average: at least q T / 60.5 - q =
+ *   2915 starts, less 3 standard deviations of the count (sqrt(q T / 60) =
+ *   55, for the randomness of the gaps): 2751.  With on_limit queue the queued
+ *   request is sent the moment a slot frees: at least q T / 60 - q.
+ *   The light tenant is unaffected: no 429, no client queueing, and its
+ *   starts are Poisson with mean lambda_l T = 1500 (3 standard deviations:
+ *   +-117). */
+struct quota_acc {
+    uint64_t starts[2], limited[2], queued[2];
+};
+
+static int quota_request(void *ctx, const struct sim_request_record *r)
+{
+    struct quota_acc *a = ctx;
+    ck_assert(r->class_idx >= 0 && r->class_idx < 2);
+    a->limited[r->class_idx] += (r->flags & SIM_RF_RATE_LIMITED) != 0;
+    a->queued[r->class_idx] += (r->flags & SIM_RF_CLIENT_QUEUED) != 0;
+    if (r->prefill_start_s >= 600.0 && r->prefill_start_s < 3600.0 && !(r->flags & SIM_RF_REJECTED))
+        a->starts[r->class_idx]++;
+    return 0;
+}
+
+START_TEST(quota_closed_form)
+{
+    static const char *yaml =
+        "name: quota\n"
+        "seed: 1515\n"
+        "horizon: {duration_s: 4000}\n"
+        "workload:\n"
+        "  arrivals: {process: poisson, rate_per_s: 2.5}\n"
+        "  classes:\n"
+        "    - {name: heavy, tenant: heavy, share: 0.8, prompt: [{segment: q, tokens: 100}], output_tokens: 20}\n"
+        "    - {name: light, tenant: light, share: 0.2, prompt: [{segment: q, tokens: 100}], output_tokens: 20}\n"
+        "deployments:\n"
+        "  - name: server\n"
+        "    kind: self-hosted\n"
+        "    gpu_hour_usd: 2\n"
+        "    scheduler: {policy: none}\n"
+        "    quotas: [{tenant: heavy, requests_per_min: 60}]\n"
+        "    latency: {model: service_time, service_time_s: {dist: exponential, mean: 0.05}}\n";
+    for (int queue = 0; queue < 2; queue++) {
+        struct sim_scenario sc;
+        struct scn_override o = {"deployments.server.quotas", queue ? "[{tenant: heavy, requests_per_min: 60, on_limit: queue}]"
+                                                                    : "[{tenant: heavy, requests_per_min: 60, on_limit: retry}]"};
+        tu_load_yaml(&sc, yaml, &o, 1);
+        ck_assert_uint_eq(sc.deployments[0].n_quotas, 1);
+        struct quota_acc a;
+        memset(&a, 0, sizeof a);
+        struct sim_sink sink = {.ctx = &a, .request = quota_request};
+        struct sim_world *w;
+        struct llmsim_error err;
+        ck_assert_int_eq(sim_world_alloc(&w, &sc, 0, &sink, &err), 0);
+        ck_assert_int_eq(sim_run(w), 0);
+        sim_world_free(w);
+        double q = 60.0, T = 3000.0, lo = queue ? q * T / 60.0 - q : q * T / 60.5 - q - 3.0 * sqrt(q * T / 60.0);
+        fprintf(stderr, "quota on_limit %-5s heavy starts %llu in [%.0f, %.0f]; light %llu (1500 +- 117); "
+                        "heavy 429s %llu, queued %llu\n", queue ? "queue" : "retry",
+                (unsigned long long)a.starts[0], lo, q * T / 60.0 + q, (unsigned long long)a.starts[1],
+                (unsigned long long)a.limited[0], (unsigned long long)a.queued[0]);
+        ck_assert_double_le((double)a.starts[0], q * T / 60.0 + q);
+        ck_assert_double_ge((double)a.starts[0], lo);
+        ck_assert_double_le(fabs((double)a.starts[1] - 1500.0), 3.0 * sqrt(1500.0));
+        ck_assert_uint_eq(a.limited[1] + a.queued[1], 0);
+        ck_assert_uint_gt(queue ? a.queued[0] : a.limited[0], 0);
+        ck_assert_uint_eq(queue ? a.limited[0] : a.queued[0], 0);
+        sim_scenario_free(&sc);
+    }
+}
+END_TEST
+
 static Suite *tenants_suite(void)
 {
     Suite *s = suite_create("tenants");
@@ -525,6 +607,7 @@ static Suite *tenants_suite(void)
     tcase_add_test(tc, vtc_weights);
     tcase_add_test(tc, priority_batch_admission);
     tcase_add_test(tc, summary_scopes);
+    tcase_add_test(tc, quota_closed_form);
     suite_add_tcase(s, tc);
     return s;
 }

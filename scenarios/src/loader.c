@@ -1394,18 +1394,22 @@ static int h_prefix_cache(struct scn_ctx *c, const struct yn_node *v, void *obj)
 }
 
 /* on_limit: retry (a 429, then backoff) | queue (wait client-side) */
-static int h_on_limit(struct scn_ctx *c, const struct yn_node *v, void *obj)
+static int get_on_limit(struct scn_ctx *c, const struct yn_node *v, int *client_queue)
 {
-    struct sim_deployment_cfg *d = obj;
     const char *s = NULL;
     int rc = scn_get_scalar(c, v, &s);
     if (rc)
         return rc;
     if (!strcmp(s, "retry") || !strcmp(s, "queue")) {
-        d->rl_client_queue = !strcmp(s, "queue");
+        *client_queue = !strcmp(s, "queue");
         return 0;
     }
     return scn_fail(c, v, "unknown on_limit '%s' (expected retry or queue)", s);
+}
+
+static int h_on_limit(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    return get_on_limit(c, v, &((struct sim_deployment_cfg *)obj)->rl_client_queue);
 }
 
 static const struct scn_key rate_limit_keys[] = {
@@ -1426,6 +1430,58 @@ static int h_rate_limits(struct scn_ctx *c, const struct yn_node *v, void *obj)
     if (rc == 0 && d->rl_requests_per_min <= 0 && d->rl_input_tokens_per_min <= 0 && d->rl_output_tokens_per_min <= 0)
         rc = scn_fail(c, v, "give at least one of requests_per_min, input_tokens_per_min, output_tokens_per_min");
     return rc;
+}
+
+static int h_quota_on_limit(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    return get_on_limit(c, v, &((struct sim_quota_cfg *)obj)->client_queue);
+}
+
+/* The rate_limits keys, for one tenant (same names, ranges and meaning). */
+static const struct scn_key quota_keys[] = {
+    {"tenant", SCN_K_NAME, OFF(struct sim_quota_cfg, tenant), 0, 0, SCN_KF_REQUIRED, NULL},
+    {"requests_per_min", SCN_K_DOUBLE, OFF(struct sim_quota_cfg, requests_per_min), 1, 1e9, 0, NULL},
+    {"input_tokens_per_min", SCN_K_DOUBLE, OFF(struct sim_quota_cfg, input_tokens_per_min), 1, 1e12, 0, NULL},
+    {"output_tokens_per_min", SCN_K_DOUBLE, OFF(struct sim_quota_cfg, output_tokens_per_min), 1, 1e12, 0, NULL},
+    {"backoff_s", SCN_K_DOUBLE, OFF(struct sim_quota_cfg, backoff_s), 0, 3600, SCN_KF_LO_OPEN, NULL},
+    {"on_limit", SCN_K_FN, 0, 0, 0, 0, h_quota_on_limit},
+};
+
+/* quotas: [{tenant: NAME, requests_per_min, input_tokens_per_min,
+ * output_tokens_per_min, backoff_s, on_limit}, ...] (self-hosted): a
+ * tenant's rate limits at this deployment; the tenants are checked against
+ * the classes in check_tenants. */
+static int h_quotas(struct scn_ctx *c, const struct yn_node *v, void *obj)
+{
+    struct sim_deployment_cfg *d = obj;
+    if (d->kind != SIM_DEPLOY_SELF_HOSTED)
+        return scn_fail(c, v, "'quotas' apply to self-hosted deployments (an api deployment has 'rate_limits')");
+    if (v->type != YN_SEQ || v->n == 0)
+        return scn_fail(c, v, "expected a list of quotas [{tenant: NAME, requests_per_min: n}]");
+    if (v->n > 1024)
+        return scn_fail(c, v, "%zu quotas; at most 1024 are allowed", v->n);
+    free(d->quotas);
+    d->n_quotas = 0;
+    d->quotas = calloc(v->n, sizeof *d->quotas);
+    if (d->quotas == NULL)
+        return llmsim_error_set(c->err, LLMSIM_ENOMEM, v->file, 0, 0, "out of memory");
+    for (size_t i = 0; i < v->n; i++) {
+        struct sim_quota_cfg *q = &d->quotas[i];
+        q->backoff_s = 1.0; /* as rate_limits */
+        size_t m = scn_path_push_item(c, v->vals[i], i);
+        int rc = scn_process_map(c, v->vals[i], quota_keys, NKEYS(quota_keys), q);
+        if (rc == 0 && q->requests_per_min <= 0 && q->input_tokens_per_min <= 0 && q->output_tokens_per_min <= 0)
+            rc = scn_fail(c, v->vals[i], "give at least one of requests_per_min, input_tokens_per_min, "
+                                         "output_tokens_per_min");
+        for (size_t j = 0; rc == 0 && j < i; j++)
+            if (!strcmp(d->quotas[j].tenant, q->tenant))
+                rc = scn_fail(c, yn_get(v->vals[i], "tenant"), "a second quota for tenant '%s'", q->tenant);
+        scn_path_pop(c, m);
+        if (rc)
+            return rc;
+        d->n_quotas++;
+    }
+    return 0;
 }
 
 /* batch: true | {completion_s: DIST}: the Batch API for every request. */
@@ -1939,6 +1995,7 @@ static const struct scn_key deployment_keys[] = {
     {"replica_routing", SCN_K_FN, 0, 0, 0, 0, h_replica_routing},
     {"prompt_cache", SCN_K_FN, 0, 0, 0, 0, h_prompt_cache},
     {"rate_limits", SCN_K_FN, 0, 0, 0, 0, h_rate_limits},
+    {"quotas", SCN_K_FN, 0, 0, 0, 0, h_quotas},
     {"weights_dtype", SCN_K_FN, 0, 0, 0, 0, h_weights_dtype},
     {"kv_dtype", SCN_K_FN, 0, 0, 0, 0, h_kv_dtype},
     {"gpu_memory_utilization", SCN_K_DOUBLE, OFF(struct sim_deployment_cfg, gpu_memory_utilization), 0, 1, SCN_KF_LO_OPEN, NULL},
@@ -3355,7 +3412,38 @@ static int check_scale(struct scn_ctx *c, const struct yn_node *root, const stru
     return 0;
 }
 
-/* Tenant weights name tenants of the workload, admission rules its tiers. */
+/* Whether `name` is a tenant of workload w; else a located error at `at`
+ * (with a did-you-mean) under deployments.DEP.KEY.SUB.NAME (weights), or
+ * deployments.DEP.KEY[index] when sub is NULL (quotas). */
+static int check_tenant_name(struct scn_ctx *c, const struct sim_workload_cfg *w, const char *name,
+                             const struct yn_node *at, const char *dep, const char *key, const char *sub,
+                             size_t index)
+{
+    const char *cands[1024];
+    size_t nc = 0;
+    for (size_t k = 0; k < w->n_classes && nc < 1024; k++) {
+        cands[nc++] = sim_class_tenant(&w->classes[k]);
+        if (!strcmp(cands[nc - 1], name))
+            return 0;
+    }
+    size_t m = scn_path_push(c, "deployments");
+    scn_path_push(c, dep);
+    scn_path_push(c, key);
+    if (sub != NULL) {
+        scn_path_push(c, sub);
+        scn_path_push(c, name);
+    } else {
+        scn_path_push_index(c, index);
+    }
+    const char *near = scn_did_you_mean(name, cands, nc);
+    int rc = near ? scn_fail(c, at, "no tenant named '%s' (did you mean '%s'?)", name, near)
+                  : scn_fail(c, at, "no tenant named '%s' (a class's tenant, or its name when it has none)", name);
+    scn_path_pop(c, m);
+    return rc;
+}
+
+/* Tenant weights and quotas name tenants of the workload, admission rules
+ * its tiers. */
 static int check_tenants(struct scn_ctx *c, const struct yn_node *root, const struct sim_scenario *sc)
 {
     const struct sim_workload_cfg *w = &sc->workload;
@@ -3367,26 +3455,18 @@ static int check_tenants(struct scn_ctx *c, const struct yn_node *root, const st
         const struct yn_node *wn = sn && sn->type == YN_MAP ? yn_get(sn, "weights") : NULL;
         for (size_t j = 0; j < d->n_tenant_weights; j++) {
             const char *name = d->tenant_weights[j].tenant;
-            const char *cands[1024];
-            size_t nc = 0, found = 0;
-            for (size_t k = 0; k < w->n_classes && nc < 1024; k++) {
-                cands[nc++] = sim_class_tenant(&w->classes[k]);
-                found |= !strcmp(cands[nc - 1], name);
-            }
-            if (found)
-                continue;
             const struct yn_node *at = wn && wn->type == YN_MAP && j < wn->n ? wn->keys[j] : dn;
-            size_t m = scn_path_push(c, "deployments");
-            scn_path_push(c, d->name);
-            scn_path_push(c, "scheduler");
-            scn_path_push(c, "weights");
-            scn_path_push(c, name);
-            const char *near = scn_did_you_mean(name, cands, nc);
-            int rc = near ? scn_fail(c, at, "no tenant named '%s' (did you mean '%s'?)", name, near)
-                          : scn_fail(c, at, "no tenant named '%s' (a class's tenant, or its name when it has none)",
-                                     name);
-            scn_path_pop(c, m);
-            return rc;
+            int rc = check_tenant_name(c, w, name, at, d->name, "scheduler", "weights", 0);
+            if (rc)
+                return rc;
+        }
+        const struct yn_node *qn = dn->type == YN_MAP ? yn_get(dn, "quotas") : NULL;
+        for (size_t j = 0; j < d->n_quotas; j++) {
+            const struct yn_node *at = qn && qn->type == YN_SEQ && j < qn->n ? qn->vals[j] : dn;
+            at = at->type == YN_MAP && yn_get(at, "tenant") ? yn_get(at, "tenant") : at;
+            int rc = check_tenant_name(c, w, d->quotas[j].tenant, at, d->name, "quotas", NULL, j);
+            if (rc)
+                return rc;
         }
         const struct yn_node *an = dn->type == YN_MAP ? yn_get(dn, "admission") : NULL;
         for (size_t j = 0; j < d->n_admission; j++) {

@@ -331,6 +331,18 @@ static void put_disagg(FILE *f, const struct sim_deployment_cfg *d)
     fprintf(f, "      # KV cache moved per prompt token: %.17g bytes\n", g->kv_bytes_per_token);
 }
 
+/* The body of a rate_limits or quotas mapping, closing brace included. */
+static void put_limits(FILE *f, double rpm, double ipm, double opm, double backoff_s, int client_queue)
+{
+    if (rpm > 0)
+        fprintf(f, "requests_per_min: %.17g, ", rpm);
+    if (ipm > 0)
+        fprintf(f, "input_tokens_per_min: %.17g, ", ipm);
+    if (opm > 0)
+        fprintf(f, "output_tokens_per_min: %.17g, ", opm);
+    fprintf(f, "backoff_s: %.17g, on_limit: %s}\n", backoff_s, client_queue ? "queue" : "retry");
+}
+
 /* The rest of the scheduler mapping: the queue order (left out when it is
  * fifo, the default) and the fair order's weights; then the admission rules. */
 static void put_order(FILE *f, const struct sim_deployment_cfg *d)
@@ -356,6 +368,14 @@ static void put_order(FILE *f, const struct sim_deployment_cfg *d)
         if (isfinite(a->max_wait_s))
             fprintf(f, ", max_wait_s: %.17g", a->max_wait_s);
         fprintf(f, ", action: %s}\n", a->defer ? "defer" : "reject");
+    }
+    for (size_t i = 0; i < d->n_quotas; i++) {
+        const struct sim_quota_cfg *q = &d->quotas[i];
+        fputs(i ? "      - {tenant: " : "    quotas:\n      - {tenant: ", f);
+        put_str(f, q->tenant);
+        fputs(", ", f);
+        put_limits(f, q->requests_per_min, q->input_tokens_per_min, q->output_tokens_per_min, q->backoff_s,
+                   q->client_queue);
     }
 }
 
@@ -400,13 +420,8 @@ static void put_deployment(FILE *f, const struct sim_deployment_cfg *d)
         }
         if (d->rl_requests_per_min > 0 || d->rl_input_tokens_per_min > 0 || d->rl_output_tokens_per_min > 0) {
             fputs("    rate_limits: {", f);
-            if (d->rl_requests_per_min > 0)
-                fprintf(f, "requests_per_min: %.17g, ", d->rl_requests_per_min);
-            if (d->rl_input_tokens_per_min > 0)
-                fprintf(f, "input_tokens_per_min: %.17g, ", d->rl_input_tokens_per_min);
-            if (d->rl_output_tokens_per_min > 0)
-                fprintf(f, "output_tokens_per_min: %.17g, ", d->rl_output_tokens_per_min);
-            fprintf(f, "backoff_s: %.17g, on_limit: %s}\n", d->rl_backoff_s, d->rl_client_queue ? "queue" : "retry");
+            put_limits(f, d->rl_requests_per_min, d->rl_input_tokens_per_min, d->rl_output_tokens_per_min,
+                       d->rl_backoff_s, d->rl_client_queue);
         }
         fputs("    # price source: ", f);
         fprintf(f, "%s, %s\n", p->source, p->date);

@@ -31,6 +31,8 @@ static void deployment_free(struct sim_deployment_cfg *d)
     d->tenant_weights = NULL;
     free(d->admission);
     d->admission = NULL;
+    free(d->quotas);
+    d->quotas = NULL;
 }
 
 void sim_scenario_free(struct sim_scenario *s)

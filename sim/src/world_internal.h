@@ -83,7 +83,8 @@ enum simi_event_kind {
     SIMI_EV_TURN,       /* target -, payload = session slot: its next turn arrives */
     SIMI_EV_RETRY,      /* target = deployment, payload = request slot: retry after a 429 */
     SIMI_EV_BATCH_TIMER, /* target = deployment, payload = replica (dynamic batching) */
-    SIMI_EV_RL_WAKE,     /* target = deployment: the client-side rate-limit queue may send */
+    SIMI_EV_RL_WAKE,     /* target = deployment, payload = 0 (its rate limits) or quota + 1: a client-side
+                            rate-limit queue may send */
     SIMI_EV_PREFETCH,    /* target -, payload = session slot | hit << 32: a guess of the next turn goes out */
     SIMI_EV_AUTOSCALE,   /* target = deployment, payload = evaluation number */
     SIMI_EV_REPLICA_READY, /* target = deployment, payload = replica */
@@ -234,6 +235,21 @@ struct simi_replica {
     uint64_t spot_handle;    /* its next drawn interruption */
 };
 
+/* A sliding one-minute rate-limit window (api rate_limits, self-hosted
+ * per-tenant quotas; world_serve.c): its limits (0 = none), the starts of
+ * the last 60 s (ring) and their sums, and the client-side queue of
+ * on_limit queue. */
+struct simi_rlwin {
+    double lim_req, lim_in, lim_out; /* per minute */
+    double backoff_s;
+    int client_queue;
+    struct simi_rl_entry { double t, in, out; } *ring;
+    uint32_t cap, head, len;
+    double req, in, out;
+    struct simi_fifo wait;        /* client-side queue (client_queue) */
+    int wake_pending;             /* a SIMI_EV_RL_WAKE is scheduled */
+};
+
 struct simi_deploy {
     const struct sim_deployment_cfg *cfg;
     gsl_rng *rng_latency;          /* "deployment/<name>/latency" */
@@ -255,14 +271,12 @@ struct simi_deploy {
     struct sim_cache **caches;    /* prompt cache shards (api with prompt_cache), owned */
     gsl_rng *rng_shard;           /* "deployment/<name>/shard" */
     gsl_rng *rng_batch;           /* "deployment/<name>/batch" (api) */
-    /* rate limits: starts of the last 60 s (ring) and their sums */
-    struct simi_rl_entry { double t, in, out; } *rl;
-    uint32_t rl_cap, rl_head, rl_len;
-    double rl_req, rl_in, rl_out;
-    gsl_rng *rng_retry;           /* "deployment/<name>/retry": backoff jitter */
-    uint64_t rate_limited;        /* 429s answered */
-    struct simi_fifo rl_wait;     /* client-side queue (rl_client_queue) */
-    int rl_wake_pending;          /* a SIMI_EV_RL_WAKE is scheduled */
+    struct simi_rlwin rl;         /* api rate limits */
+    gsl_rng *rng_retry;           /* "deployment/<name>/retry": backoff jitter (api; self-hosted with quotas) */
+    uint64_t rate_limited;        /* 429s answered (rate limits and quotas) */
+    struct simi_rlwin *quota;     /* self-hosted: [i] the window of cfg->quotas[i] (owned, NULL: none) */
+    int32_t *quota_of_class;      /* [class]: its tenant's quota, -1 = none (owned, NULL: no quotas) */
+    uint32_t quota_waiting;       /* requests in the quotas' client-side queues (not in `waiting`) */
     /* admissions (service starts), for spillover's expected wait */
     double adm_last_s, adm_gap_s; /* latest admission, moving mean of the gaps between them */
     uint64_t admissions;
@@ -493,7 +507,7 @@ void simi_note_admit(struct sim_world *w, struct simi_deploy *d);
 uint32_t simi_ahead(const struct simi_deploy *d);
 /* The wait a request arriving at d now can expect, seconds. */
 double simi_expected_wait_s(const struct sim_world *w, const struct simi_deploy *d);
-/* SIMI_EV_RL_WAKE: sends what the client-side queue of deployment d can. */
+/* SIMI_EV_RL_WAKE: sends what a client-side queue of deployment d can. */
 int simi_serve_rl_wake(struct sim_world *w, const struct sim_event *ev);
 /* Busy seconds of a replica up to now (finished service + the current one). */
 double simi_replica_busy_s(const struct sim_world *w, const struct simi_replica *r);

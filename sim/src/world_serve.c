@@ -98,6 +98,41 @@ static int init_self_hosted(struct sim_world *w, struct simi_deploy *d, const st
     return simi_scale_init(w, d, err);
 }
 
+static void rl_free(struct simi_rlwin *l)
+{
+    free(l->ring);
+    l->ring = NULL;
+    simi_fifo_free(&l->wait);
+}
+
+/* Per-tenant quotas of self-hosted deployment d: a window per quota and
+ * each class's quota (its tenant's). */
+static int init_quotas(struct sim_world *w, struct simi_deploy *d, struct llmsim_error *err)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    if (c->n_quotas == 0)
+        return 0;
+    const struct sim_workload_cfg *wl = &w->sc->workload;
+    d->quota = calloc(c->n_quotas, sizeof *d->quota);
+    d->quota_of_class = malloc((wl->n_classes ? wl->n_classes : 1) * sizeof *d->quota_of_class);
+    d->rng_retry = simi_stream(w, "deployment", c->name, "retry");
+    if (d->quota == NULL || d->quota_of_class == NULL || d->rng_retry == NULL)
+        return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    for (size_t k = 0; k < c->n_quotas; k++) {
+        const struct sim_quota_cfg *q = &c->quotas[k];
+        d->quota[k] = (struct simi_rlwin){.lim_req = q->requests_per_min, .lim_in = q->input_tokens_per_min,
+                                          .lim_out = q->output_tokens_per_min, .backoff_s = q->backoff_s,
+                                          .client_queue = q->client_queue};
+    }
+    for (size_t k = 0; k < wl->n_classes; k++) {
+        d->quota_of_class[k] = -1;
+        for (size_t i = 0; i < c->n_quotas; i++)
+            if (!strcmp(c->quotas[i].tenant, sim_class_tenant(&wl->classes[k])))
+                d->quota_of_class[k] = (int32_t)i;
+    }
+    return 0;
+}
+
 int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
 {
     const struct sim_scenario *sc = w->sc;
@@ -127,9 +162,14 @@ int simi_serve_init(struct sim_world *w, struct llmsim_error *err)
             d->rng_retry = simi_stream(w, "deployment", c->name, "retry");
             if (d->rng_batch == NULL || d->rng_retry == NULL)
                 return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+            d->rl = (struct simi_rlwin){.lim_req = c->rl_requests_per_min, .lim_in = c->rl_input_tokens_per_min,
+                                        .lim_out = c->rl_output_tokens_per_min, .backoff_s = c->rl_backoff_s,
+                                        .client_queue = c->rl_client_queue};
         } else if (c->kind == SIM_DEPLOY_SELF_HOSTED) {
             d->role = c->disagg != NULL ? SIMI_ROLE_DECODE : SIMI_ROLE_BOTH;
             int rc = init_self_hosted(w, d, c, err);
+            if (rc == 0)
+                rc = init_quotas(w, d, err);
             if (rc)
                 return rc;
             if (c->disagg != NULL) {
@@ -161,7 +201,11 @@ void simi_serve_free(struct sim_world *w)
         gsl_rng_free(d->rng_replica);
         gsl_rng_free(d->rng_batch);
         gsl_rng_free(d->rng_retry);
-        free(d->rl);
+        rl_free(&d->rl);
+        for (size_t k = 0; d->quota != NULL && k < d->cfg->n_quotas; k++)
+            rl_free(&d->quota[k]);
+        free(d->quota);
+        free(d->quota_of_class);
         simi_batch_free(d);
         simi_cache_free(d);
         for (int j = 0; d->replicas != NULL && j < d->n_replicas; j++)
@@ -170,7 +214,6 @@ void simi_serve_free(struct sim_world *w)
         free(d->live);
         simi_wq_free(&d->shared);
         simi_order_free(d);
-        simi_fifo_free(&d->rl_wait);
         simi_fifo_free(&d->orphans);
         simi_fifo_free(&d->requeue);
         gsl_rng_free(d->rng_spot);
@@ -301,45 +344,47 @@ int simi_choose_replica(struct simi_deploy *d, const struct simi_req *r, const s
 /* Sliding-window rate limits: whether a request may start now.  Starts of
  * the last 60 s are kept with their tokens; a start that would push any
  * limit over within (now - 60, now] is refused, so no one-minute window
- * ever holds more than the limits. */
-static int rl_admit(struct simi_deploy *d, const struct simi_req *r, double now, int *never)
+ * ever holds more than the limits.  *never: r alone exceeds a token limit. */
+static int rl_never(const struct simi_rlwin *l, const struct simi_req *r)
 {
-    const struct sim_deployment_cfg *c = d->cfg;
-    *never = (c->rl_input_tokens_per_min > 0 && r->input_tokens > c->rl_input_tokens_per_min) ||
-             (c->rl_output_tokens_per_min > 0 && r->output_tokens > c->rl_output_tokens_per_min);
+    return (l->lim_in > 0 && r->input_tokens > l->lim_in) || (l->lim_out > 0 && r->output_tokens > l->lim_out);
+}
+
+static int rl_admit(struct simi_rlwin *l, const struct simi_req *r, double now, int *never)
+{
+    *never = rl_never(l, r);
     if (*never)
         return 0;
-    while (d->rl_len > 0 && d->rl[d->rl_head].t + 60.0 <= now) {
-        const struct simi_rl_entry *e = &d->rl[d->rl_head];
-        d->rl_req -= 1;
-        d->rl_in -= e->in;
-        d->rl_out -= e->out;
-        d->rl_head = (d->rl_head + 1) % d->rl_cap;
-        d->rl_len--;
+    while (l->len > 0 && l->ring[l->head].t + 60.0 <= now) {
+        const struct simi_rl_entry *e = &l->ring[l->head];
+        l->req -= 1;
+        l->in -= e->in;
+        l->out -= e->out;
+        l->head = (l->head + 1) % l->cap;
+        l->len--;
     }
-    if (d->rl_len == 0)
-        d->rl_req = d->rl_in = d->rl_out = 0; /* no rounding residue */
-    if ((c->rl_requests_per_min > 0 && d->rl_req + 1 > c->rl_requests_per_min) ||
-        (c->rl_input_tokens_per_min > 0 && d->rl_in + r->input_tokens > c->rl_input_tokens_per_min) ||
-        (c->rl_output_tokens_per_min > 0 && d->rl_out + r->output_tokens > c->rl_output_tokens_per_min))
+    if (l->len == 0)
+        l->req = l->in = l->out = 0; /* no rounding residue */
+    if ((l->lim_req > 0 && l->req + 1 > l->lim_req) || (l->lim_in > 0 && l->in + r->input_tokens > l->lim_in) ||
+        (l->lim_out > 0 && l->out + r->output_tokens > l->lim_out))
         return 0;
-    if (d->rl_len == d->rl_cap) {
-        uint32_t ncap = d->rl_cap ? 2 * d->rl_cap : 256;
+    if (l->len == l->cap) {
+        uint32_t ncap = l->cap ? 2 * l->cap : 256;
         struct simi_rl_entry *n = malloc((size_t)ncap * sizeof *n);
         if (n == NULL)
             return -1;
-        for (uint32_t i = 0; i < d->rl_len; i++)
-            n[i] = d->rl[(d->rl_head + i) % d->rl_cap];
-        free(d->rl);
-        d->rl = n;
-        d->rl_cap = ncap;
-        d->rl_head = 0;
+        for (uint32_t i = 0; i < l->len; i++)
+            n[i] = l->ring[(l->head + i) % l->cap];
+        free(l->ring);
+        l->ring = n;
+        l->cap = ncap;
+        l->head = 0;
     }
-    d->rl[(d->rl_head + d->rl_len) % d->rl_cap] = (struct simi_rl_entry){now, r->input_tokens, r->output_tokens};
-    d->rl_len++;
-    d->rl_req += 1;
-    d->rl_in += r->input_tokens;
-    d->rl_out += r->output_tokens;
+    l->ring[(l->head + l->len) % l->cap] = (struct simi_rl_entry){now, r->input_tokens, r->output_tokens};
+    l->len++;
+    l->req += 1;
+    l->in += r->input_tokens;
+    l->out += r->output_tokens;
     return 1;
 }
 
@@ -390,29 +435,34 @@ double simi_expected_wait_s(const struct sim_world *w, const struct simi_deploy 
 
 /* The earliest time the sliding window leaves room for r (its sums as of
  * the last purge): when enough of the oldest starts have left it. */
-static double rl_room_at(const struct simi_deploy *d, const struct simi_req *r)
+static double rl_room_at(const struct simi_rlwin *l, const struct simi_req *r)
 {
-    const struct sim_deployment_cfg *c = d->cfg;
-    double req = d->rl_req, in = d->rl_in, out = d->rl_out;
-    for (uint32_t i = 0; i < d->rl_len; i++) {
-        const struct simi_rl_entry *e = &d->rl[(d->rl_head + i) % d->rl_cap];
+    double req = l->req, in = l->in, out = l->out;
+    for (uint32_t i = 0; i < l->len; i++) {
+        const struct simi_rl_entry *e = &l->ring[(l->head + i) % l->cap];
         req -= 1;
         in -= e->in;
         out -= e->out;
-        if ((c->rl_requests_per_min <= 0 || req + 1 <= c->rl_requests_per_min) &&
-            (c->rl_input_tokens_per_min <= 0 || in + r->input_tokens <= c->rl_input_tokens_per_min) &&
-            (c->rl_output_tokens_per_min <= 0 || out + r->output_tokens <= c->rl_output_tokens_per_min))
+        if ((l->lim_req <= 0 || req + 1 <= l->lim_req) && (l->lim_in <= 0 || in + r->input_tokens <= l->lim_in) &&
+            (l->lim_out <= 0 || out + r->output_tokens <= l->lim_out))
             return e->t + 60.0;
     }
-    return d->rl_len ? d->rl[(d->rl_head + d->rl_len - 1) % d->rl_cap].t + 60.0 : 0.0;
+    return l->len ? l->ring[(l->head + l->len - 1) % l->cap].t + 60.0 : 0.0;
 }
 
-static int rl_wake_at(struct sim_world *w, struct simi_deploy *d, double t)
+/* Window `which` of d: 0 its rate limits, k + 1 its quota k. */
+static struct simi_rlwin *rl_window(struct simi_deploy *d, uint32_t which)
 {
-    if (d->rl_wake_pending)
+    return which == 0 ? &d->rl : &d->quota[which - 1];
+}
+
+static int rl_wake_at(struct sim_world *w, struct simi_deploy *d, uint32_t which, double t)
+{
+    struct simi_rlwin *l = rl_window(d, which);
+    if (l->wake_pending)
         return 0;
-    d->rl_wake_pending = 1;
-    return simi_schedule(w, t > w->now_s ? t : w->now_s, SIMI_EV_RL_WAKE, (uint32_t)(d - w->deploy), 0);
+    l->wake_pending = 1;
+    return simi_schedule(w, t > w->now_s ? t : w->now_s, SIMI_EV_RL_WAKE, (uint32_t)(d - w->deploy), which);
 }
 
 /* Sends request q to api deployment d now (rate limits passed). */
@@ -447,25 +497,86 @@ static int api_send(struct sim_world *w, struct simi_deploy *d, uint32_t q)
     return simi_schedule(w, r->done_s, SIMI_EV_API_DONE, (uint32_t)r->deployment, q);
 }
 
+static int route(struct sim_world *w, uint32_t q);
+
 int simi_serve_rl_wake(struct sim_world *w, const struct sim_event *ev)
 {
     LLMSIM_ASSERT(ev->target < w->n_deploy);
     struct simi_deploy *d = &w->deploy[ev->target];
-    d->rl_wake_pending = 0;
-    while (d->rl_wait.len > 0) {
-        uint32_t q = d->rl_wait.buf[d->rl_wait.head];
-        int never = 0, ok = rl_admit(d, &w->pool.slot[q], w->now_s, &never);
+    uint32_t which = (uint32_t)ev->payload;
+    LLMSIM_ASSERT(which == 0 || (d->quota != NULL && which <= d->cfg->n_quotas));
+    struct simi_rlwin *l = rl_window(d, which);
+    l->wake_pending = 0;
+    while (l->wait.len > 0) {
+        uint32_t q = l->wait.buf[l->wait.head];
+        int never = 0, ok = rl_admit(l, &w->pool.slot[q], w->now_s, &never);
         if (ok < 0)
             return LLMSIM_ENOMEM;
         if (!ok) /* (never-fitting requests are refused before they queue) */
-            return rl_wake_at(w, d, rl_room_at(d, &w->pool.slot[q]));
-        simi_fifo_pop(&d->rl_wait);
-        d->waiting--;
-        int rc = api_send(w, d, q);
+            return rl_wake_at(w, d, which, rl_room_at(l, &w->pool.slot[q]));
+        simi_fifo_pop(&l->wait);
+        int rc;
+        if (which == 0) {
+            d->waiting--;
+            rc = api_send(w, d, q);
+        } else {
+            d->quota_waiting--;
+            rc = route(w, q);
+        }
         if (rc)
             return rc;
     }
     return 0;
+}
+
+/* Request q meets window `which` of d now: *pass = 1 when it may go on;
+ * else it is refused for good (larger than a whole minute's limit), waits
+ * in the window's client-side queue, or gets a 429 and a retry. */
+static int rl_gate(struct sim_world *w, struct simi_deploy *d, uint32_t which, uint32_t q, int *pass)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    struct simi_rlwin *l = rl_window(d, which);
+    int never = rl_never(l, r);
+    int ok = 0;
+    *pass = 0;
+    if (!never && !(l->client_queue && l->wait.len > 0)) /* the client queue is FIFO */
+        ok = rl_admit(l, r, w->now_s, &never);
+    if (ok < 0)
+        return LLMSIM_ENOMEM;
+    if (ok) {
+        *pass = 1;
+        return 0;
+    }
+    if (never) {
+        /* Larger than a whole minute's limit: no retry can ever pass. */
+        r->flags |= SIM_RF_REJECTED;
+        r->start_s = r->first_token_s = r->done_s = w->now_s;
+        return simi_finish(w, q);
+    }
+    if (l->client_queue) {
+        /* Wait in the client's queue until the window has room (a quota's
+         * queue is the tenant's, outside the deployment's own queue). */
+        r->flags |= SIM_RF_CLIENT_QUEUED;
+        if (which == 0)
+            d->waiting++;
+        else
+            d->quota_waiting++;
+        int rc = simi_fifo_push(&l->wait, q);
+        if (rc)
+            return rc;
+        if (l->wait.len == 1)
+            return rl_wake_at(w, d, which, rl_room_at(l, r));
+        return 0;
+    }
+    /* 429: retry after min(backoff x 2^attempt, 60 s) x (1 + U[0, 1)). */
+    r->flags |= SIM_RF_RATE_LIMITED;
+    d->rate_limited++;
+    double wait = l->backoff_s * pow(2.0, r->attempts);
+    if (wait > 60.0)
+        wait = 60.0;
+    wait *= 1.0 + gsl_rng_uniform(d->rng_retry);
+    r->attempts++;
+    return simi_schedule(w, w->now_s + wait, SIMI_EV_RETRY, (uint32_t)r->deployment, q);
 }
 
 /* Admission control shed request q (a 429): rejected, never served. */
@@ -506,48 +617,26 @@ int simi_serve_dispatch(struct sim_world *w, uint32_t q)
     struct simi_req *r = &w->pool.slot[q];
     struct simi_deploy *d = &w->deploy[r->deployment];
     const struct sim_deployment_cfg *c = d->cfg;
+    int pass = 1, rc = 0;
 
-    if (c->kind == SIM_DEPLOY_API && (c->rl_requests_per_min > 0 || c->rl_input_tokens_per_min > 0 ||
-                                      c->rl_output_tokens_per_min > 0)) {
-        int never = (c->rl_input_tokens_per_min > 0 && r->input_tokens > c->rl_input_tokens_per_min) ||
-                    (c->rl_output_tokens_per_min > 0 && r->output_tokens > c->rl_output_tokens_per_min);
-        int ok = 0;
-        if (!never && !(c->rl_client_queue && d->rl_wait.len > 0)) /* the client queue is FIFO */
-            ok = rl_admit(d, r, w->now_s, &never);
-        if (ok < 0)
-            return LLMSIM_ENOMEM;
-        if (never) {
-            /* Larger than a whole minute's limit: no retry can ever pass. */
-            r->flags |= SIM_RF_REJECTED;
-            r->start_s = r->first_token_s = r->done_s = w->now_s;
-            return simi_finish(w, q);
-        }
-        if (!ok && c->rl_client_queue) {
-            /* Wait in the client's queue until the window has room. */
-            r->flags |= SIM_RF_CLIENT_QUEUED;
-            d->waiting++;
-            int rc = simi_fifo_push(&d->rl_wait, q);
-            if (rc)
-                return rc;
-            if (d->rl_wait.len == 1)
-                return rl_wake_at(w, d, rl_room_at(d, r));
-            return 0;
-        }
-        if (!ok) {
-            /* 429: retry after min(backoff x 2^attempt, 60 s) x (1 + U[0, 1)). */
-            r->flags |= SIM_RF_RATE_LIMITED;
-            d->rate_limited++;
-            double wait = c->rl_backoff_s * pow(2.0, r->attempts);
-            if (wait > 60.0)
-                wait = 60.0;
-            wait *= 1.0 + gsl_rng_uniform(d->rng_retry);
-            r->attempts++;
-            return simi_schedule(w, w->now_s + wait, SIMI_EV_RETRY, (uint32_t)r->deployment, q);
-        }
-    }
+    if (c->kind == SIM_DEPLOY_API && (d->rl.lim_req > 0 || d->rl.lim_in > 0 || d->rl.lim_out > 0))
+        rc = rl_gate(w, d, 0, q, &pass);
+    else if (d->quota != NULL && r->class_idx >= 0 && d->quota_of_class[r->class_idx] >= 0 &&
+             !(r->flags & SIM_RF_REQUEUED)) /* (a requeued request passed its quota when it arrived) */
+        rc = rl_gate(w, d, (uint32_t)d->quota_of_class[r->class_idx] + 1, q, &pass);
+    if (rc || !pass)
+        return rc;
     if (c->kind == SIM_DEPLOY_API)
         return api_send(w, d, q);
+    return route(w, q);
+}
 
+/* Request q, past its tenant's quota, joins self-hosted deployment d. */
+static int route(struct sim_world *w, uint32_t q)
+{
+    struct simi_req *r = &w->pool.slot[q];
+    struct simi_deploy *d = &w->deploy[r->deployment];
+    const struct sim_deployment_cfg *c = d->cfg;
     if (c->queue_shared) {
         for (int i = 0; i < d->n_live; i++)
             if (d->replicas[d->live[i]].current == SIMI_NONE)
@@ -595,7 +684,7 @@ int simi_serve_replica_ready(struct sim_world *w, struct simi_deploy *d, int j)
     for (uint32_t i = 0; i < n; i++) {
         uint32_t q = simi_fifo_pop(&d->orphans);
         d->waiting--;
-        int rc = simi_serve_dispatch(w, q);
+        int rc = route(w, q);
         if (rc)
             return rc;
     }

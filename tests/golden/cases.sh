@@ -35,6 +35,7 @@ GOLDEN_CASES=(
 "prefix-cache|scenarios/examples/prefix-cache.yaml|--replications 2"
 "quantization-70b|scenarios/examples/quantization-70b.yaml|--replications 2 --set horizon.duration_s=900"
 "noisy-tenant|scenarios/examples/noisy-tenant.yaml|--replications 2 --set horizon.duration_s=600"
+"tenant-quota|scenarios/examples/tenant-quota.yaml|--replications 2 --set horizon.duration_s=600"
 "rag-cached|scenarios/examples/rag-cached.yaml|--replications 1 --set horizon.duration_s=600"
 "routing-walkthrough|scenarios/examples/routing-walkthrough.yaml|--replications 2 --set horizon.duration_s=600"
 "self-hosted-linear|scenarios/examples/self-hosted-linear.yaml|--replications 2 --set horizon.duration_s=900"

@@ -219,6 +219,17 @@ struct sim_tenant_weight {
     double weight; /* > 0 */
 };
 
+/* A per-tenant quota at a self-hosted deployment (deployments[].quotas):
+ * the API rate limits' semantics (sliding one-minute window of started
+ * requests, 429 and backoff or a client-side queue) applied to one tenant's
+ * requests before they reach the deployment's queue.  0 = no limit. */
+struct sim_quota_cfg {
+    char tenant[SIM_NAME_MAX];
+    double requests_per_min, input_tokens_per_min, output_tokens_per_min;
+    double backoff_s;     /* first retry delay (doubles per attempt, capped at 60 s) */
+    int client_queue;     /* on_limit queue: wait in the tenant's FIFO instead of a 429 */
+};
+
 /* Admission control of one priority tier at a self-hosted deployment: a
  * request of the tier that would have to wait is shed when the queue it
  * would join already holds max_queue requests that would be served before
@@ -382,6 +393,8 @@ struct sim_deployment_cfg {
     struct sim_tenant_weight *tenant_weights; /* owned */
     size_t n_admission;             /* admission control rules, one per tier (owned) */
     struct sim_admission_cfg *admission;
+    size_t n_quotas;                /* per-tenant quotas (self-hosted), one per tenant (owned) */
+    struct sim_quota_cfg *quotas;
     enum sim_replica_routing replica_routing; /* when queues are per replica */
     /* hardware (self-hosted) */
     int has_gpu;                    /* roofline.gpu is set */

@@ -385,10 +385,20 @@ struct rep {
     double *itl_q;
     uint64_t *itl_n;
     int itl_done; /* add_run has taken itl_h's percentiles */
+    /* Tenant time series (ana_stats_write_tenant_ts): per interval of
+     * tts_interval_s and tenant, [(bin * nt + tenant) * 3 + {requests,
+     * input tokens, output tokens}] of the served requests that completed in
+     * it; NULL without two tenants or a time-series interval. */
+    double *tts;
+    size_t tts_bins;
 };
 
 struct ana_stats {
     size_t nc, nd;                /* classes, deployments */
+    /* Tenant time series: the interval (output.timeseries_interval_s; 0 =
+     * none) and the counter weights of an input and an output token (the
+     * first deployment with order fair's, else the VTC paper's 1 and 2). */
+    double tts_interval_s, tts_w_in, tts_w_out;
     size_t nt, ntier;             /* tenant and tier scopes (0 when the workload names no tenant / has
                                      one priority) */
     int *tenant_of, *tier_of;     /* [class]: its tenant and tier number */
@@ -497,6 +507,7 @@ static void rep_free(const struct ana_stats *s, struct rep *r)
     free(r->itl_h);
     free(r->itl_q);
     free(r->itl_n);
+    free(r->tts);
     free(r->ov);
     free(r);
 }
@@ -603,6 +614,15 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
         s->ntier = sim_workload_tiers(&sc->workload, s->tier_of);
     s->nscopes = 1 + s->nc + s->nd + s->nt + s->ntier;
     s->warmup_s = sc->warmup_s;
+    s->tts_interval_s = s->nt >= 2 && sc->output.timeseries_interval_s > 0 ? sc->output.timeseries_interval_s : 0;
+    s->tts_w_in = 1.0;
+    s->tts_w_out = 2.0;
+    for (size_t d = 0; d < sc->n_deployments; d++)
+        if (sc->deployments[d].order == SIM_ORDER_FAIR) {
+            s->tts_w_in = sc->deployments[d].fair_w_in;
+            s->tts_w_out = sc->deployments[d].fair_w_out;
+            break;
+        }
     s->exact_limit = ANA_EXACT_REQUESTS;
     s->scope = calloc(s->nscopes, sizeof *s->scope);
     s->self_hosted = calloc(s->nd ? s->nd : 1, sizeof *s->self_hosted);
@@ -838,6 +858,32 @@ static unsigned ctz32(uint32_t u)
 #endif
 }
 
+/* Counts a served request in its tenant's time-series interval (the one
+ * its answer completed in), growing the replication's bins by doubling. */
+static int tts_add(const struct ana_stats *s, struct rep *rep, const struct sim_request_record *r)
+{
+    double b = floor(r->done_s / s->tts_interval_s);
+    if (!(b < (double)SIM_MAX_TS_ROWS))
+        return LLMSIM_ERANGE;
+    size_t bin = (size_t)b;
+    if (bin >= rep->tts_bins) {
+        size_t n = rep->tts_bins ? rep->tts_bins : 64;
+        while (n <= bin)
+            n *= 2;
+        double *v = realloc(rep->tts, n * s->nt * 3 * sizeof *v);
+        if (!v)
+            return LLMSIM_ENOMEM;
+        memset(v + rep->tts_bins * s->nt * 3, 0, (n - rep->tts_bins) * s->nt * 3 * sizeof *v);
+        rep->tts = v;
+        rep->tts_bins = n;
+    }
+    double *c = &rep->tts[(bin * s->nt + (size_t)s->tenant_of[r->class_idx]) * 3];
+    c[0] += 1;
+    c[1] += r->input_tokens;
+    c[2] += r->output_tokens;
+    return 0;
+}
+
 int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
 {
     if (!s || !r)
@@ -971,6 +1017,9 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         }
     }
     if (measured && served && ++s->stored > s->exact_limit && !s->compact && (rc = go_compact(s)) != 0)
+        return rc;
+    if (s->tts_interval_s > 0 && served && isfinite(r->done_s) && r->done_s >= 0 &&
+        (rc = tts_add(s, rep, r)) != 0)
         return rc;
     size_t cd = (size_t)r->class_idx * s->nd + (size_t)r->deployment;
     rep->gpu_cd_usd[cd] += r->cost_gpu_usd;
@@ -2318,4 +2367,98 @@ const struct ana_summary_row *ana_summary_find(const struct ana_summary_row *row
 double ana_t_quantile(double p, double dof)
 {
     return gsl_cdf_tdist_Pinv(p, dof);
+}
+
+/* /tenant_timeseries (see results.h): one row per replication, interval up
+ * to the last with a completion, and tenant. */
+int ana_stats_write_tenant_ts(const struct ana_stats *s, struct ana_h5 *h, struct llmsim_error *err)
+{
+    if (!s || !h)
+        return llmsim_error_set(err, LLMSIM_EINVAL, NULL, 0, 0, "tenant time series: nothing to write");
+    if (s->tts_interval_s <= 0)
+        return 0;
+    size_t nrows = 0;
+    for (size_t r = 0; r < s->nreps; r++) {
+        const struct rep *rep = s->reps[r];
+        size_t last = 0;
+        for (size_t b = 0; rep && b < rep->tts_bins; b++)
+            for (size_t t = 0; t < s->nt; t++)
+                if (rep->tts[(b * s->nt + t) * 3] > 0)
+                    last = b + 1;
+        nrows += last * s->nt;
+    }
+    enum { C_T, C_REP, C_TENANT, C_REQ, C_IN, C_OUT, C_SERVICE, C_JAIN, N_TT };
+    static const struct {
+        const char *name;
+        enum ana_col_type type;
+        const char *units, *desc;
+    } spec[N_TT] = {
+        {"t_s", ANA_COL_F64, "s", "end of the interval"},
+        {"replication", ANA_COL_I64, "", "replication index, from 0"},
+        {"tenant", ANA_COL_STR, "", "tenant name"},
+        {"requests", ANA_COL_I64, "requests", "served requests of the tenant that completed in the interval"},
+        {"input_tokens", ANA_COL_F64, "tokens", "their input tokens"},
+        {"output_tokens", ANA_COL_F64, "tokens", "their output tokens"},
+        {"service", ANA_COL_F64, "tokens", "w_in x input + w_out x output tokens (the fair order's weights)"},
+        {"jain_index", ANA_COL_F64, "1", "Jain's index of the tenants' service in the interval (NaN with none)"},
+    };
+    struct ana_col cols[N_TT];
+    memset(cols, 0, sizeof cols);
+    int rc = 0;
+    size_t k = nrows ? nrows : 1;
+    for (int j = 0; j < N_TT; j++) {
+        snprintf(cols[j].name, sizeof cols[j].name, "%s", spec[j].name);
+        cols[j].type = spec[j].type;
+        cols[j].units = spec[j].units;
+        cols[j].desc = spec[j].desc;
+        if (spec[j].type == ANA_COL_F64)
+            rc |= (cols[j].f64 = malloc(k * sizeof(double))) == NULL;
+        else if (spec[j].type == ANA_COL_I64)
+            rc |= (cols[j].i64 = malloc(k * sizeof(int64_t))) == NULL;
+        else
+            rc |= (cols[j].str = malloc(k * sizeof(char *))) == NULL;
+    }
+    if (rc == 0) {
+        size_t i = 0;
+        for (size_t r = 0; r < s->nreps; r++) {
+            const struct rep *rep = s->reps[r];
+            size_t last = 0;
+            for (size_t b = 0; rep && b < rep->tts_bins; b++)
+                for (size_t t = 0; t < s->nt; t++)
+                    if (rep->tts[(b * s->nt + t) * 3] > 0)
+                        last = b + 1;
+            for (size_t b = 0; b < last; b++) {
+                /* Jain, Chiu and Hawe (1984): (sum x)^2 / (n sum x^2). */
+                double sum = 0, sq = 0;
+                for (size_t t = 0; t < s->nt; t++) {
+                    const double *c = &rep->tts[(b * s->nt + t) * 3];
+                    double x = s->tts_w_in * c[1] + s->tts_w_out * c[2];
+                    sum += x;
+                    sq += x * x;
+                }
+                double jain = sq > 0 ? sum * sum / ((double)s->nt * sq) : NAN;
+                for (size_t t = 0; t < s->nt; t++, i++) {
+                    const double *c = &rep->tts[(b * s->nt + t) * 3];
+                    cols[C_T].f64[i] = (double)(b + 1) * s->tts_interval_s;
+                    cols[C_REP].i64[i] = (int64_t)r;
+                    /* the scope name without its "tenant:" prefix */
+                    cols[C_TENANT].str[i] = (char *)s->scope[1 + s->nc + s->nd + t] + 7;
+                    cols[C_REQ].i64[i] = (int64_t)c[0];
+                    cols[C_IN].f64[i] = c[1];
+                    cols[C_OUT].f64[i] = c[2];
+                    cols[C_SERVICE].f64[i] = s->tts_w_in * c[1] + s->tts_w_out * c[2];
+                    cols[C_JAIN].f64[i] = jain;
+                }
+            }
+        }
+        rc = ana_h5_write_table(h, "tenant_timeseries", cols, N_TT, nrows, err);
+    } else {
+        rc = llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    for (int j = 0; j < N_TT; j++) {
+        free(cols[j].f64);
+        free(cols[j].i64);
+        free(cols[j].str);
+    }
+    return rc;
 }

@@ -952,7 +952,8 @@ int cmd_run(int argc, char **argv)
     }
     if (!o.s.quiet)
         note_horizon(&sc, o.s.sets, o.s.n_sets, stops);
-    if (ana_h5_write_summary(h5, rows, n_rows, &err) != 0) {
+    if (ana_h5_write_summary(h5, rows, n_rows, &err) != 0 ||
+        ana_stats_write_tenant_ts(stats, h5, &err) != 0) {
         print_error(&err);
         goto done;
     }

@@ -445,6 +445,15 @@ struct ana_col {
 };
 int ana_h5_write_table(struct ana_h5 *h, const char *name, const struct ana_col *cols, size_t ncols,
                        size_t nrows, struct llmsim_error *err);
+/* /tenant_timeseries, written when the workload names two or more tenants
+ * and the scenario samples /timeseries: per replication, interval of
+ * output.timeseries_interval_s (t_s its end) and tenant, the served
+ * requests that completed in the interval, their input and output tokens,
+ * their service as the fair order counts it (w_in x input + w_out x output,
+ * the first deployment with order fair's weights, else 1 and 2), and Jain's
+ * index of the tenants' service in the interval.  Nothing without them.
+ * Returns 0 or a negative code (err). */
+int ana_stats_write_tenant_ts(const struct ana_stats *s, struct ana_h5 *h, struct llmsim_error *err);
 /* Copies the object `name` (e.g. "points/p0003") of the file src_path to
  * the same name in h (merge). */
 int ana_h5_copy_group(struct ana_h5 *h, const char *src_path, const char *name, struct llmsim_error *err);

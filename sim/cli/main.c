@@ -3,6 +3,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <gsl/gsl_errno.h>
 
@@ -55,6 +58,21 @@ int main(int argc, char **argv)
 {
     /* GSL must never abort the process: its failures are mapped to our codes. */
     gsl_set_error_handler_off();
+#if defined(__GLIBC__)
+    /* Blocks up to 32 MiB (glibc's largest mmap threshold) come from the heap,
+     * and freed heap memory is handed back to the kernel only past 256 MiB
+     * at its top.  A sweep or a plan allocates and frees each point's sample
+     * arrays, HDF5 buffers and world pools, which by default are separate
+     * mmaps: every point then paid fresh zeroed pages, munmap and the
+     * process-wide memory-map lock that serialises the --jobs threads' page
+     * faults.  Measured on bench_sweep (100 points, 2-core VM, quiet):
+     * --jobs 1 2.0-2.5 s -> 1.6 s, --jobs 2 1.15-1.33 s -> 0.82-0.86 s
+     * (speed-up 1.76-1.89x -> 1.88-1.98x); a single 10^6-request run is
+     * unchanged in time and 16 MiB larger at its peak.  Results do not
+     * depend on it. */
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+#endif
     /* Before any other HDF5 call: no exit handler, no automatic error printing. */
     ana_h5_init();
     if (argc < 2) {

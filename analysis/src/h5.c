@@ -1740,6 +1740,35 @@ int ana_h5_copy_group(struct ana_h5 *h, const char *src_path, const char *name, 
 
 /* ---- reading tables of run-time columns ---------------------------------- */
 
+int ana_cols_alloc(struct ana_col *cols, const struct ana_col_spec *spec, size_t ncols, size_t nrows)
+{
+    memset(cols, 0, ncols * sizeof *cols);
+    size_t k = nrows ? nrows : 1;
+    int rc = 0;
+    for (size_t j = 0; j < ncols; j++) {
+        snprintf(cols[j].name, sizeof cols[j].name, "%s", spec[j].name);
+        cols[j].type = spec[j].type;
+        cols[j].units = spec[j].units;
+        cols[j].desc = spec[j].desc;
+        if (spec[j].type == ANA_COL_F64)
+            rc = (cols[j].f64 = malloc(k * sizeof(double))) ? rc : LLMSIM_ENOMEM;
+        else if (spec[j].type == ANA_COL_I64)
+            rc = (cols[j].i64 = malloc(k * sizeof(int64_t))) ? rc : LLMSIM_ENOMEM;
+        else
+            rc = (cols[j].str = malloc(k * sizeof(char *))) ? rc : LLMSIM_ENOMEM;
+    }
+    return rc;
+}
+
+void ana_cols_release(struct ana_col *cols, size_t ncols)
+{
+    for (size_t j = 0; j < ncols; j++) {
+        free(cols[j].f64);
+        free(cols[j].i64);
+        free(cols[j].str);
+    }
+}
+
 void ana_cols_free(struct ana_col *cols, size_t ncols, size_t nrows)
 {
     if (!cols)

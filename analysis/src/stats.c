@@ -2369,6 +2369,18 @@ double ana_t_quantile(double p, double dof)
     return gsl_cdf_tdist_Pinv(p, dof);
 }
 
+/* The replication's tenant time-series intervals up to the last in which
+ * a request completed. */
+static size_t tts_last(const struct ana_stats *s, const struct rep *rep)
+{
+    size_t last = 0;
+    for (size_t b = 0; rep && b < rep->tts_bins; b++)
+        for (size_t t = 0; t < s->nt; t++)
+            if (rep->tts[(b * s->nt + t) * 3] > 0)
+                last = b + 1;
+    return last;
+}
+
 /* /tenant_timeseries (see results.h): one row per replication, interval up
  * to the last with a completion, and tenant. */
 int ana_stats_write_tenant_ts(const struct ana_stats *s, struct ana_h5 *h, struct llmsim_error *err)
@@ -2378,21 +2390,10 @@ int ana_stats_write_tenant_ts(const struct ana_stats *s, struct ana_h5 *h, struc
     if (s->tts_interval_s <= 0)
         return 0;
     size_t nrows = 0;
-    for (size_t r = 0; r < s->nreps; r++) {
-        const struct rep *rep = s->reps[r];
-        size_t last = 0;
-        for (size_t b = 0; rep && b < rep->tts_bins; b++)
-            for (size_t t = 0; t < s->nt; t++)
-                if (rep->tts[(b * s->nt + t) * 3] > 0)
-                    last = b + 1;
-        nrows += last * s->nt;
-    }
+    for (size_t r = 0; r < s->nreps; r++)
+        nrows += tts_last(s, s->reps[r]) * s->nt;
     enum { C_T, C_REP, C_TENANT, C_REQ, C_IN, C_OUT, C_SERVICE, C_JAIN, N_TT };
-    static const struct {
-        const char *name;
-        enum ana_col_type type;
-        const char *units, *desc;
-    } spec[N_TT] = {
+    static const struct ana_col_spec spec[N_TT] = {
         {"t_s", ANA_COL_F64, "s", "end of the interval"},
         {"replication", ANA_COL_I64, "", "replication index, from 0"},
         {"tenant", ANA_COL_STR, "", "tenant name"},
@@ -2403,30 +2404,12 @@ int ana_stats_write_tenant_ts(const struct ana_stats *s, struct ana_h5 *h, struc
         {"jain_index", ANA_COL_F64, "1", "Jain's index of the tenants' service in the interval (NaN with none)"},
     };
     struct ana_col cols[N_TT];
-    memset(cols, 0, sizeof cols);
-    int rc = 0;
-    size_t k = nrows ? nrows : 1;
-    for (int j = 0; j < N_TT; j++) {
-        snprintf(cols[j].name, sizeof cols[j].name, "%s", spec[j].name);
-        cols[j].type = spec[j].type;
-        cols[j].units = spec[j].units;
-        cols[j].desc = spec[j].desc;
-        if (spec[j].type == ANA_COL_F64)
-            rc |= (cols[j].f64 = malloc(k * sizeof(double))) == NULL;
-        else if (spec[j].type == ANA_COL_I64)
-            rc |= (cols[j].i64 = malloc(k * sizeof(int64_t))) == NULL;
-        else
-            rc |= (cols[j].str = malloc(k * sizeof(char *))) == NULL;
-    }
+    int rc = ana_cols_alloc(cols, spec, N_TT, nrows);
     if (rc == 0) {
         size_t i = 0;
         for (size_t r = 0; r < s->nreps; r++) {
             const struct rep *rep = s->reps[r];
-            size_t last = 0;
-            for (size_t b = 0; rep && b < rep->tts_bins; b++)
-                for (size_t t = 0; t < s->nt; t++)
-                    if (rep->tts[(b * s->nt + t) * 3] > 0)
-                        last = b + 1;
+            size_t last = tts_last(s, rep);
             for (size_t b = 0; b < last; b++) {
                 /* Jain, Chiu and Hawe (1984): (sum x)^2 / (n sum x^2). */
                 double sum = 0, sq = 0;
@@ -2455,10 +2438,6 @@ int ana_stats_write_tenant_ts(const struct ana_stats *s, struct ana_h5 *h, struc
     } else {
         rc = llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    for (int j = 0; j < N_TT; j++) {
-        free(cols[j].f64);
-        free(cols[j].i64);
-        free(cols[j].str);
-    }
+    ana_cols_release(cols, N_TT);
     return rc;
 }

@@ -745,11 +745,7 @@ enum {
     N_COLS
 };
 
-static const struct {
-    const char *name;
-    enum ana_col_type type;
-    const char *units, *desc;
-} col_spec[N_COLS] = {
+static const struct ana_col_spec col_spec[N_COLS] = {
     {"metric", ANA_COL_STR, "", "latency metric whose tail this is: e2e_s or ttft_s"},
     {"kind", ANA_COL_STR, "", "component (time component, or total) or feature (request feature)"},
     {"name", ANA_COL_STR, "",
@@ -785,21 +781,7 @@ int ana_tail_write(const struct ana_tail *t, struct ana_h5 *h, struct llmsim_err
         return llmsim_error_set(err, LLMSIM_ESTATE, NULL, 0, 0, "tail: not computed");
     size_t n = t->nrows;
     struct ana_col cols[N_COLS];
-    memset(cols, 0, sizeof cols);
-    int rc = 0;
-    for (int j = 0; j < N_COLS; j++) {
-        snprintf(cols[j].name, sizeof cols[j].name, "%s", col_spec[j].name);
-        cols[j].type = col_spec[j].type;
-        cols[j].units = col_spec[j].units;
-        cols[j].desc = col_spec[j].desc;
-        size_t k = n ? n : 1;
-        if (cols[j].type == ANA_COL_F64)
-            rc = (cols[j].f64 = malloc(k * sizeof(double))) ? rc : LLMSIM_ENOMEM;
-        else if (cols[j].type == ANA_COL_I64)
-            rc = (cols[j].i64 = malloc(k * sizeof(int64_t))) ? rc : LLMSIM_ENOMEM;
-        else
-            rc = (cols[j].str = malloc(k * sizeof(char *))) ? rc : LLMSIM_ENOMEM;
-    }
+    int rc = ana_cols_alloc(cols, col_spec, N_COLS, n);
     if (rc != 0) {
         rc = llmsim_error_set(err, rc, NULL, 0, 0, "out of memory");
         goto out;
@@ -828,10 +810,6 @@ int ana_tail_write(const struct ana_tail *t, struct ana_h5 *h, struct llmsim_err
     }
     rc = ana_h5_write_table(h, "tail", cols, N_COLS, n, err);
 out:
-    for (int j = 0; j < N_COLS; j++) {
-        free(cols[j].f64);
-        free(cols[j].i64);
-        free(cols[j].str); /* the strings themselves are borrowed */
-    }
+    ana_cols_release(cols, N_COLS); /* the strings themselves are borrowed */
     return rc;
 }

@@ -445,6 +445,19 @@ struct ana_col {
 };
 int ana_h5_write_table(struct ana_h5 *h, const char *name, const struct ana_col *cols, size_t ncols,
                        size_t nrows, struct llmsim_error *err);
+/* A column of a table to be written: name, type, units and description. */
+struct ana_col_spec {
+    const char *name;
+    enum ana_col_type type;
+    const char *units, *desc;
+};
+/* Sets cols[0..ncols-1] from spec (zeroed first) and allocates each one's
+ * value array for nrows (at least one) values of its type; string columns
+ * get an array of borrowed pointers.  Returns 0 or LLMSIM_ENOMEM (then
+ * ana_cols_release still applies). */
+int ana_cols_alloc(struct ana_col *cols, const struct ana_col_spec *spec, size_t ncols, size_t nrows);
+/* Frees what ana_cols_alloc allocated (not the strings the rows point to). */
+void ana_cols_release(struct ana_col *cols, size_t ncols);
 /* /tenant_timeseries, written when the workload names two or more tenants
  * and the scenario samples /timeseries: per replication, interval of
  * output.timeseries_interval_s (t_s its end) and tenant, the served

@@ -180,21 +180,28 @@ static int most_billed(const struct scale_log *l, int start)
     return most;
 }
 
-START_TEST(slo_policy_follows_ttft)
+/* The scenario `light` never scales up; `heavy` (the same at a higher
+ * arrival rate) does, to two replicas or more. */
+static void scales_only_under_load(const char *light, const char *heavy)
 {
-    char yaml[4096];
     struct scale_log *l = malloc(sizeof *l);
     ck_assert_ptr_nonnull(l);
     struct sim_world_stats ws;
     struct sim_deployment_stats ds;
-    snprintf(yaml, sizeof yaml, SLO_FMT, 0.5);
-    run(yaml, l, &ws, &ds);
+    run(light, l, &ws, &ds);
     ck_assert_uint_eq(ds.scale_ups, 0);
-    snprintf(yaml, sizeof yaml, SLO_FMT, 8.0);
-    run(yaml, l, &ws, &ds);
+    run(heavy, l, &ws, &ds);
     ck_assert_uint_gt(ds.scale_ups, 0);
     ck_assert_int_ge(most_billed(l, 1), 2);
     free(l);
+}
+
+START_TEST(slo_policy_follows_ttft)
+{
+    char light[4096], heavy[4096];
+    snprintf(light, sizeof light, SLO_FMT, 0.5);
+    snprintf(heavy, sizeof heavy, SLO_FMT, 8.0);
+    scales_only_under_load(light, heavy);
 }
 END_TEST
 
@@ -227,19 +234,10 @@ END_TEST
 
 START_TEST(kv_policy_follows_kv_use)
 {
-    char yaml[4096];
-    struct scale_log *l = malloc(sizeof *l);
-    ck_assert_ptr_nonnull(l);
-    struct sim_world_stats ws;
-    struct sim_deployment_stats ds;
-    snprintf(yaml, sizeof yaml, KV_FMT, 0.1);
-    run(yaml, l, &ws, &ds);
-    ck_assert_uint_eq(ds.scale_ups, 0);
-    snprintf(yaml, sizeof yaml, KV_FMT, 40.0);
-    run(yaml, l, &ws, &ds);
-    ck_assert_uint_gt(ds.scale_ups, 0);
-    ck_assert_int_ge(most_billed(l, 1), 2);
-    free(l);
+    char light[4096], heavy[4096];
+    snprintf(light, sizeof light, KV_FMT, 0.1);
+    snprintf(heavy, sizeof heavy, KV_FMT, 40.0);
+    scales_only_under_load(light, heavy);
 }
 END_TEST
 

@@ -19,32 +19,6 @@
 #include "llmsim/world.h"
 #include "testutil.h"
 
-#define MAXREC 20000
-#define MAXSCALE 256
-
-struct log {
-    struct sim_request_record *req;
-    size_t n_req;
-    struct sim_scale_record sc[MAXSCALE];
-    size_t n_sc;
-};
-
-static int keep_req(void *ctx, const struct sim_request_record *r)
-{
-    struct log *l = ctx;
-    ck_assert_uint_lt(l->n_req, MAXREC);
-    l->req[l->n_req++] = *r;
-    return 0;
-}
-
-static int keep_scale(void *ctx, const struct sim_scale_record *s)
-{
-    struct log *l = ctx;
-    ck_assert_uint_lt(l->n_sc, MAXSCALE);
-    l->sc[l->n_sc++] = *s;
-    return 0;
-}
-
 /* Trace: one request every 1 / rate s in each phase [t0, t1). */
 static void write_trace(const char *path)
 {
@@ -79,7 +53,7 @@ static void write_trace(const char *path)
 /* One run of the step scenario, with what its sink kept. */
 struct step {
     struct sim_scenario sc;
-    struct log l;
+    struct tu_log l;
     struct sim_world_stats ws;
     struct sim_deployment_stats ds;
     char *dir; /* holds the trace */
@@ -95,21 +69,21 @@ static void step_run(struct step *r)
     snprintf(yaml, sizeof yaml, SCENARIO_FMT, trace);
     tu_load_yaml(&r->sc, yaml, NULL, 0);
     ck_assert_double_eq_tol(r->sc.deployments[0].autoscale.delay_s, 35.0, 1e-12);
-    r->l.req = malloc(MAXREC * sizeof *r->l.req);
-    ck_assert_ptr_nonnull(r->l.req);
-    struct sim_sink sink = {.ctx = &r->l, .request = keep_req, .scale = keep_scale};
+    r->l.keep_requests = 1;
+    struct sim_sink sink;
+    tu_log_sink(&r->l, &sink);
     tu_run_world(&r->sc, &sink, &r->ws, &r->ds);
 }
 
 static void step_free(struct step *r)
 {
     sim_scenario_free(&r->sc);
-    free(r->l.req);
+    tu_log_free(&r->l);
     tu_remove_dir(r->dir);
 }
 
 /* Busy seconds of replica j within (a, b] from the records (service [start, done]). */
-static double busy_in(const struct log *l, int j, double a, double b)
+static double busy_in(const struct tu_log *l, int j, double a, double b)
 {
     double s = 0;
     for (size_t i = 0; i < l->n_req; i++) {
@@ -126,7 +100,7 @@ static double busy_in(const struct log *l, int j, double a, double b)
 
 /* The time replica j turned ready / was drained at or before t (its latest
  * life), or NAN. */
-static double last_event(const struct log *l, int j, int ev, double t)
+static double last_event(const struct tu_log *l, int j, int ev, double t)
 {
     double at = NAN;
     for (size_t i = 0; i < l->n_sc; i++)

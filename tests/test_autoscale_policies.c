@@ -17,50 +17,30 @@
 #include "llmsim/world.h"
 #include "testutil.h"
 
-#define MAXSCALE 4096
-
-struct scale_log {
-    struct sim_scale_record sc[MAXSCALE];
-    size_t n;
-    uint64_t requests;
-};
-
-static int count_req(void *ctx, const struct sim_request_record *r)
-{
-    (void)r;
-    ((struct scale_log *)ctx)->requests++;
-    return 0;
-}
-
-static int keep_scale(void *ctx, const struct sim_scale_record *s)
-{
-    struct scale_log *l = ctx;
-    ck_assert_uint_lt(l->n, MAXSCALE);
-    l->sc[l->n++] = *s;
-    return 0;
-}
-
-static void run(const char *yaml, struct scale_log *l, struct sim_world_stats *ws,
+/* Runs yaml, keeping its scale records and counting its requests in *l
+ * (emptied first). */
+static void run(const char *yaml, struct tu_log *l, struct sim_world_stats *ws,
                 struct sim_deployment_stats *ds)
 {
     struct sim_scenario sc;
-    memset(l, 0, sizeof *l);
+    tu_log_free(l);
     tu_load_yaml(&sc, yaml, NULL, 0);
-    struct sim_sink sink = {.ctx = l, .request = count_req, .scale = keep_scale};
+    struct sim_sink sink;
+    tu_log_sink(l, &sink);
     tu_run_world(&sc, &sink, ws, ds);
     sim_scenario_free(&sc);
 }
 
 /* Replica-seconds billed within [a, b): each PROVISION record opens a
  * billed life that the replica's next RELEASE (or the end) closes. */
-static double billed_in(const struct scale_log *l, double a, double b, double end)
+static double billed_in(const struct tu_log *l, double a, double b, double end)
 {
     double s = 0;
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; i < l->n_sc; i++) {
         if (l->sc[i].event != SIM_SCALE_PROVISION)
             continue;
         double lo = l->sc[i].t_s, hi = end;
-        for (size_t k = i + 1; k < l->n; k++)
+        for (size_t k = i + 1; k < l->n_sc; k++)
             if (l->sc[k].replica == l->sc[i].replica &&
                 (l->sc[k].event == SIM_SCALE_RELEASE || l->sc[k].event == SIM_SCALE_INTERRUPT)) {
                 hi = l->sc[k].t_s;
@@ -99,8 +79,7 @@ static double billed_in(const struct scale_log *l, double a, double b, double en
 START_TEST(diurnal_day_costs_less_than_static_peak)
 {
     char yaml[4096];
-    struct scale_log *st = malloc(sizeof *st), *au = malloc(sizeof *au);
-    ck_assert(st && au);
+    struct tu_log logs[2] = {{0}, {0}}, *st = &logs[0], *au = &logs[1];
     struct sim_world_stats wss, wsa;
     struct sim_deployment_stats dss, dsa;
     snprintf(yaml, sizeof yaml, DAY_FMT, "replicas: 6");
@@ -110,8 +89,8 @@ START_TEST(diurnal_day_costs_less_than_static_peak)
              "scale_in_cooldown_s: 300, provision_s: 60, load_bandwidth_gbs: 2, weights_gb: 2}");
     run(yaml, au, &wsa, &dsa);
     /* Same arrivals (same seed, same stream), all served. */
-    ck_assert_uint_eq(st->requests, au->requests);
-    double work = 2.0 * (double)au->requests; /* replica-seconds of service, exactly */
+    ck_assert_uint_eq(st->n_req, au->n_req);
+    double work = 2.0 * (double)au->n_req; /* replica-seconds of service, exactly */
     /* Static: six replicas billed the whole run. */
     ck_assert_double_eq_tol(dss.provisioned_s, 6 * wss.makespan_s, 1e-9 * dss.provisioned_s);
     /* The autoscaled fleet costs less ... */
@@ -135,8 +114,8 @@ START_TEST(diurnal_day_costs_less_than_static_peak)
     double trough = billed_in(au, 0, 4 * 3600.0, wsa.makespan_s);
     ck_assert_msg(peak > 3 * trough, "peak hours %g, trough hours %g replica-seconds", peak, trough);
     ck_assert_uint_gt(dsa.scale_ups, 0);
-    free(st);
-    free(au);
+    tu_log_free(st);
+    tu_log_free(au);
 }
 END_TEST
 
@@ -167,10 +146,10 @@ END_TEST
     "output: {timeseries_interval_s: 0}\n"
 
 /* The most replicas billed at once. */
-static int most_billed(const struct scale_log *l, int start)
+static int most_billed(const struct tu_log *l, int start)
 {
     int n = start, most = start;
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; i < l->n_sc; i++) {
         if (l->sc[i].event == SIM_SCALE_PROVISION && l->sc[i].t_s > 0)
             n++;
         else if (l->sc[i].event == SIM_SCALE_RELEASE)
@@ -184,8 +163,7 @@ static int most_billed(const struct scale_log *l, int start)
  * arrival rate) does, to two replicas or more. */
 static void scales_only_under_load(const char *light, const char *heavy)
 {
-    struct scale_log *l = malloc(sizeof *l);
-    ck_assert_ptr_nonnull(l);
+    struct tu_log log = {0}, *l = &log;
     struct sim_world_stats ws;
     struct sim_deployment_stats ds;
     run(light, l, &ws, &ds);
@@ -193,7 +171,7 @@ static void scales_only_under_load(const char *light, const char *heavy)
     run(heavy, l, &ws, &ds);
     ck_assert_uint_gt(ds.scale_ups, 0);
     ck_assert_int_ge(most_billed(l, 1), 2);
-    free(l);
+    tu_log_free(l);
 }
 
 START_TEST(slo_policy_follows_ttft)

@@ -17,35 +17,9 @@
 #include "llmsim/world.h"
 #include "testutil.h"
 
-#define MAXREC 200000
-#define MAXSCALE 4096
-
-struct log {
-    struct sim_request_record *req;
-    size_t n_req;
-    struct sim_scale_record *sc;
-    size_t n_sc;
-};
-
-static int keep_req(void *ctx, const struct sim_request_record *r)
-{
-    struct log *l = ctx;
-    ck_assert_uint_lt(l->n_req, MAXREC);
-    l->req[l->n_req++] = *r;
-    return 0;
-}
-
-static int keep_scale(void *ctx, const struct sim_scale_record *s)
-{
-    struct log *l = ctx;
-    ck_assert_uint_lt(l->n_sc, MAXSCALE);
-    l->sc[l->n_sc++] = *s;
-    return 0;
-}
-
 struct run {
     struct sim_scenario sc;
-    struct log l;
+    struct tu_log l;
     struct sim_world_stats ws;
     struct sim_deployment_stats ds;
 };
@@ -54,18 +28,16 @@ static void run_yaml(struct run *r, const char *yaml)
 {
     memset(r, 0, sizeof *r);
     tu_load_yaml(&r->sc, yaml, NULL, 0);
-    r->l.req = malloc(MAXREC * sizeof *r->l.req);
-    r->l.sc = malloc(MAXSCALE * sizeof *r->l.sc);
-    ck_assert(r->l.req != NULL && r->l.sc != NULL);
-    struct sim_sink sink = {.ctx = &r->l, .request = keep_req, .scale = keep_scale};
+    r->l.keep_requests = 1;
+    struct sim_sink sink;
+    tu_log_sink(&r->l, &sink);
     tu_run_world(&r->sc, &sink, &r->ws, &r->ds);
 }
 
 static void run_free(struct run *r)
 {
     sim_scenario_free(&r->sc);
-    free(r->l.req);
-    free(r->l.sc);
+    tu_log_free(&r->l);
 }
 
 /* Every arrival finished exactly once: ids 0..n-1 each seen once. */

@@ -185,3 +185,48 @@ void tu_remove_dir(char *dir)
     rmdir(dir);
     free(dir);
 }
+
+/* Room for one more element of size sz in *arr (*cap of them), doubling. */
+static void tu_grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+    if (n < *cap)
+        return;
+    size_t c = *cap ? 2 * *cap : 1024;
+    void *v = realloc(*arr, c * sz);
+    ck_assert_ptr_nonnull(v);
+    *arr = v;
+    *cap = c;
+}
+
+static int tu_log_request(void *ctx, const struct sim_request_record *r)
+{
+    struct tu_log *l = ctx;
+    if (l->keep_requests) {
+        tu_grow((void **)&l->req, &l->cap_req, l->n_req, sizeof *l->req);
+        l->req[l->n_req] = *r;
+    }
+    l->n_req++;
+    return 0;
+}
+
+static int tu_log_scale(void *ctx, const struct sim_scale_record *s)
+{
+    struct tu_log *l = ctx;
+    tu_grow((void **)&l->sc, &l->cap_sc, l->n_sc, sizeof *l->sc);
+    l->sc[l->n_sc++] = *s;
+    return 0;
+}
+
+void tu_log_sink(struct tu_log *l, struct sim_sink *out)
+{
+    *out = (struct sim_sink){.ctx = l, .request = tu_log_request, .scale = tu_log_scale};
+}
+
+void tu_log_free(struct tu_log *l)
+{
+    free(l->req);
+    free(l->sc);
+    l->req = NULL;
+    l->sc = NULL;
+    l->n_req = l->cap_req = l->n_sc = l->cap_sc = 0;
+}

@@ -43,6 +43,22 @@ struct ana_summary_row;
 void tu_summarize(const struct sim_scenario *sc, const struct sim_sink *extra, struct ana_summary_row **rows,
                   size_t *n);
 
+/* What a world reports through a sink: every request record (when
+ * keep_requests; n_req counts them either way) and every scale record, in
+ * arrays that grow.  tu_log_sink fills *out with the callbacks; tu_log_free
+ * frees the arrays. */
+struct sim_request_record;
+struct sim_scale_record;
+struct tu_log {
+    int keep_requests;
+    struct sim_request_record *req;
+    size_t n_req, cap_req;
+    struct sim_scale_record *sc;
+    size_t n_sc, cap_sc;
+};
+void tu_log_sink(struct tu_log *l, struct sim_sink *out);
+void tu_log_free(struct tu_log *l);
+
 /* qsort comparison of doubles, ascending. */
 int tu_cmp_double(const void *a, const void *b);
 

@@ -255,12 +255,10 @@ int simi_scale_check_drained(struct sim_world *w, struct simi_deploy *d, int j)
     return release(w, d, j);
 }
 
-static int provision(struct sim_world *w, struct simi_deploy *d)
+/* Off slot j starts provisioning now (billed from now) and is ready
+ * delay_s later. */
+static int start_provisioning(struct sim_world *w, struct simi_deploy *d, int j, double delay_s)
 {
-    int j = 0;
-    while (j < d->n_replicas && d->replicas[j].state != SIMI_RS_OFF)
-        j++;
-    LLMSIM_ASSERT(j < d->n_replicas); /* the want never exceeds max = n_replicas */
     struct simi_replica *rp = &d->replicas[j];
     rp->state = SIMI_RS_STARTING;
     rp->prov_start_s = w->now_s;
@@ -269,12 +267,21 @@ static int provision(struct sim_world *w, struct simi_deploy *d)
     d->n_starting++;
     d->n_billed++;
     d->billed_open_start_s += w->now_s;
-    d->scale_ups++;
     int rc = emit(w, d, j, SIM_SCALE_PROVISION, w->now_s);
     if (rc)
         return rc;
-    return simi_schedule_h(w, w->now_s + d->cfg->autoscale.delay_s, SIMI_EV_REPLICA_READY,
-                           (uint32_t)(d - w->deploy), (uint64_t)j, &rp->ready_handle);
+    return simi_schedule_h(w, w->now_s + delay_s, SIMI_EV_REPLICA_READY, (uint32_t)(d - w->deploy),
+                           (uint64_t)j, &rp->ready_handle);
+}
+
+static int provision(struct sim_world *w, struct simi_deploy *d)
+{
+    int j = 0;
+    while (j < d->n_replicas && d->replicas[j].state != SIMI_RS_OFF)
+        j++;
+    LLMSIM_ASSERT(j < d->n_replicas); /* the want never exceeds max = n_replicas */
+    d->scale_ups++;
+    return start_provisioning(w, d, j, d->cfg->autoscale.delay_s);
 }
 
 /* Stops routing to the ready replica holding the fewest requests (ties: the
@@ -501,20 +508,10 @@ static int interrupt(struct sim_world *w, struct simi_deploy *d, int j)
 /* The replacement of interrupted spot slot j starts provisioning now. */
 static int replace(struct sim_world *w, struct simi_deploy *d, int j)
 {
-    struct simi_replica *rp = &d->replicas[j];
-    LLMSIM_ASSERT(rp->state == SIMI_RS_OFF && rp->spot);
-    rp->state = SIMI_RS_STARTING;
-    rp->prov_start_s = w->now_s;
-    rp->busy_at_sample_s = simi_replica_busy_s(w, rp);
-    d->n_starting++;
-    d->n_billed++;
-    d->billed_open_start_s += w->now_s;
+    LLMSIM_ASSERT(d->replicas[j].state == SIMI_RS_OFF && d->replicas[j].spot);
     d->spot_n_billed++;
     d->spot_open_start_s += w->now_s;
-    int rc = emit(w, d, j, SIM_SCALE_PROVISION, w->now_s);
-    if (rc == 0)
-        rc = simi_schedule_h(w, w->now_s + d->cfg->spot.delay_s, SIMI_EV_REPLICA_READY, (uint32_t)(d - w->deploy),
-                             (uint64_t)j, &rp->ready_handle);
+    int rc = start_provisioning(w, d, j, d->cfg->spot.delay_s);
     if (rc == 0)
         rc = spot_draw(w, d, j);
     return rc;

@@ -120,16 +120,22 @@ static double value_at(const struct ana_vhist *h, uint64_t i)
     return h->max;
 }
 
-double ana_vhist_quantile(const struct ana_vhist *h, double p)
+/* Type-7 quantile p of the n values whose i-th smallest is at(h, i). */
+static double type7(const struct ana_vhist *h, double p, double (*at)(const struct ana_vhist *, uint64_t))
 {
     if (h->n == 0)
         return NAN;
     double r = (double)(h->n - 1) * p;
     uint64_t lo = (uint64_t)floor(r);
-    double v = value_at(h, lo);
+    double v = at(h, lo);
     if (lo + 1 >= h->n)
         return v;
-    return v + (r - (double)lo) * (value_at(h, lo + 1) - v);
+    return v + (r - (double)lo) * (at(h, lo + 1) - v);
+}
+
+double ana_vhist_quantile(const struct ana_vhist *h, double p)
+{
+    return type7(h, p, value_at);
 }
 
 /* The spread stand-in of the i-th smallest value (0-based, i < n): the
@@ -162,14 +168,7 @@ static double smooth_at(const struct ana_vhist *h, uint64_t i)
 
 double ana_vhist_quantile_smooth(const struct ana_vhist *h, double p)
 {
-    if (h->n == 0)
-        return NAN;
-    double r = (double)(h->n - 1) * p;
-    uint64_t lo = (uint64_t)floor(r);
-    double v = smooth_at(h, lo);
-    if (lo + 1 >= h->n)
-        return v;
-    return v + (r - (double)lo) * (smooth_at(h, lo + 1) - v);
+    return type7(h, p, smooth_at);
 }
 
 double ana_vhist_quantile_err(const struct ana_vhist *h, double p)

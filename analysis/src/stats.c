@@ -108,6 +108,7 @@
 
 #include <gsl/gsl_cdf.h>
 
+#include "select.h"
 #include "sketch.h"
 
 /* Per-request metrics. */
@@ -1594,90 +1595,14 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The IEEE-754 bit pattern of x as an unsigned key in the order of the
- * values: negative numbers have every bit flipped, others the sign bit. */
-static uint64_t dkey(double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    return u >> 63 ? ~u : u | 0x8000000000000000ULL;
-}
-
-/* The value whose dkey is k (the inverse of dkey). */
-static double kval(uint64_t k)
-{
-    uint64_t u = k >> 63 ? k & ~0x8000000000000000ULL : ~k;
-    double x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-
-#define RADIX_MIN 256 /* below this, a comparison sort is faster */
-#define RADIX_BITS 11 /* bits of a digit: 2048 buckets, six passes over 64 bits */
-#define RADIX_BUCKETS (1u << RADIX_BITS)
-#define RADIX_DIGITS 6 /* ceil(64 / RADIX_BITS) */
-
-/* Scratch of sort_doubles, allocated once per summary: two key arrays of
- * cap entries and the digit histograms. */
-struct sort_scratch {
-    uint64_t *a, *b;
-    size_t cap;
-    size_t count[RADIX_DIGITS][RADIX_BUCKETS];
-};
-
 /* Comparison sort of x[0..n-1] (finite values), -0.0 made +0.0 first so
- * that equal values are the same bits (as in sort_doubles). */
+ * that equal values are the same bits (as ana_select_parts reads them). */
 static void sort_small(double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (x[i] == 0)
             x[i] = 0.0;
     qsort(x, n, sizeof *x, cmp_double);
-}
-
-/* Sorts x[0..n-1] (finite values, n <= sc->cap) ascending: an LSD radix
- * sort of the dkey bit patterns in RADIX_BITS-bit digits, one counting
- * pass for every digit's histogram, digits that every key shares skipped
- * (the low mantissa bits of whole numbers, the exponent bits of values of
- * one binade), then the keys turned back into values.  -0.0 becomes +0.0
- * (see sort_small), so the order of the values is the comparison sort's.
- * Linear in n: the summary sorts every metric's samples, and a comparison
- * sort of doubles was 39% of a large run (issue 12); byte digits took
- * eight passes, these six. */
-static void sort_doubles(double *x, size_t n, struct sort_scratch *sc)
-{
-    if (n < RADIX_MIN) {
-        sort_small(x, n);
-        return;
-    }
-    const uint64_t mask = RADIX_BUCKETS - 1;
-    uint64_t *src = sc->a, *dst = sc->b;
-    memset(sc->count, 0, sizeof sc->count);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = dkey(x[i] == 0 ? 0.0 : x[i]);
-        src[i] = k;
-        for (int d = 0; d < RADIX_DIGITS; d++)
-            sc->count[d][(k >> (RADIX_BITS * d)) & mask]++;
-    }
-    for (int d = 0; d < RADIX_DIGITS; d++) {
-        size_t *c = sc->count[d];
-        unsigned shift = (unsigned)(RADIX_BITS * d);
-        if (c[(src[0] >> shift) & mask] == n)
-            continue; /* every key has this digit */
-        size_t sum = 0;
-        for (unsigned v = 0; v < RADIX_BUCKETS; v++) {
-            size_t t = c[v];
-            c[v] = sum;
-            sum += t;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[c[(src[i] >> shift) & mask]++] = src[i];
-        uint64_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    for (size_t i = 0; i < n; i++)
-        x[i] = kval(src[i]);
 }
 
 double ana_quantile7(const double *x, size_t n, double p)
@@ -1709,18 +1634,6 @@ static double t_halfwidth(const double *x, size_t k)
         ss += (x[i] - m) * (x[i] - m);
     double sd = sqrt(ss / (double)(k - 1));
     return ana_t_quantile(0.975, (double)(k - 1)) * sd / sqrt((double)k);
-}
-
-/* Batch-means half-width over BATCHES batches of consecutive samples. */
-static double batch_halfwidth(const double *x, size_t n)
-{
-    if (n < BATCH_MIN_SAMPLES)
-        return NAN;
-    size_t b = n / BATCHES, skip = n - b * BATCHES;
-    double means[BATCHES];
-    for (size_t j = 0; j < BATCHES; j++)
-        means[j] = mean_of(x + skip + j * b, b);
-    return t_halfwidth(means, BATCHES);
 }
 
 /* Fills the row's statistics: n values, their mean (summed in record
@@ -1793,137 +1706,132 @@ static void set_pct_ci(struct ana_summary_row *row, const double *q, size_t cap,
                       : NAN;
 }
 
-/* Merges the sorted runs x[b[r] .. b[r + 1]), r < nruns, into sorted
- * x[0 .. b[nruns]) (b is overwritten; tmp holds as many values). */
-static void merge_runs(double *x, double *tmp, size_t *b, size_t nruns)
+/* The ranks the type-7 percentiles pct_p of n > 0 values read, floor h and
+ * floor h + 1 (when < n; see ana_quantile7), ascending without repeats
+ * (rank holds 2 N_PCT).  Returns their number. */
+static size_t q7_ranks(size_t n, size_t *rank)
 {
-    double *src = x, *dst = tmp;
-    size_t n = b[nruns];
-    while (nruns > 1) {
-        size_t m = 0;
-        for (size_t r = 0; r < nruns; r += 2) {
-            size_t lo = b[r], mid = b[r + 1], hi = r + 2 <= nruns ? b[r + 2] : mid;
-            size_t i = lo, j = mid, o = lo;
-            while (i < mid && j < hi)
-                dst[o++] = src[j] < src[i] ? src[j++] : src[i++];
-            while (i < mid)
-                dst[o++] = src[i++];
-            while (j < hi)
-                dst[o++] = src[j++];
-            b[m++] = lo;
-        }
-        b[m] = n;
-        nruns = m;
-        double *t = src;
-        src = dst;
-        dst = t;
+    size_t m = 0;
+    for (int j = 0; j < N_PCT; j++) {
+        size_t lo = (size_t)floor((double)(n - 1) * pct_p[j]);
+        /* lo never decreases with j, so a rank not past the last is had */
+        for (size_t r = lo; r <= lo + 1 && r < n; r++)
+            if (m == 0 || r > rank[m - 1])
+                rank[m++] = r;
     }
-    if (src != x)
-        memcpy(x, src, n * sizeof *x);
+    return m;
 }
 
-/* Number of x[0..n-1] (sorted, zeros +0.0) whose dkey is at most k. */
-static size_t count_le(const double *x, size_t n, uint64_t k)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (dkey(x[mid]) <= k)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* The value of rank r (0-based, r < b[nruns]) of the sorted runs
- * x[b[i] .. b[i + 1]) taken together: the smallest key K with more than r
- * keys <= K, found by bisection over the keys (at most 64 steps of
- * nruns binary searches); it is the key of a sample. */
-static double runs_rank(const double *x, const size_t *b, size_t nruns, size_t r)
-{
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (size_t i = 0; i < nruns; i++) {
-        if (b[i + 1] == b[i])
-            continue;
-        uint64_t first = dkey(x[b[i]]), last = dkey(x[b[i + 1] - 1]);
-        lo = first < lo ? first : lo;
-        hi = last > hi ? last : hi;
-    }
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        size_t c = 0;
-        for (size_t i = 0; i < nruns; i++)
-            c += count_le(x + b[i], b[i + 1] - b[i], mid);
-        if (c > r)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return kval(lo);
-}
-
-/* Type-7 quantile p of the n values of the sorted runs taken together (as
- * ana_quantile7 of their merge). */
-static double runs_quantile7(const double *x, const size_t *b, size_t nruns, size_t n, double p)
+/* Type-7 percentile p of n values from the values v[i] of their ranks
+ * rank[i] (q7_ranks): ana_quantile7's arithmetic over them. */
+static double q7_of(size_t n, double p, const size_t *rank, const double *v)
 {
     double h = (double)(n - 1) * p;
-    size_t lo = (size_t)floor(h);
-    double v = runs_rank(x, b, nruns, lo);
+    size_t lo = (size_t)floor(h), i = 0;
+    while (rank[i] != lo)
+        i++;
     if (lo + 1 >= n)
-        return v;
-    return v + (h - (double)lo) * (runs_rank(x, b, nruns, lo + 1) - v);
+        return v[i];
+    return v[i] + (h - (double)lo) * (v[i + 1] - v[i]);
 }
 
-/* Past this many sorted runs, the pooled percentiles come from merging
- * them (a pass of n values per halving) rather than from runs_rank. */
-#define RUNS_SELECT 64
-
-/* Exact mode: x[0..n-1] (n > 0) holds the samples of nr >= 1 replications
- * in turn, replication r at [b[r], b[r + 1]).  Sorts each section (a
- * replication when nr >= 2, else the BATCHES batches of batch_halfwidth,
- * none when n < BATCHES, and the earliest samples outside them), puts
- * section i's percentile pct_p[j] at q[j * cap + i] and the percentiles of
- * all n samples at pooled[j]: from the sorted runs by runs_rank, or, past
- * RUNS_SELECT runs, by merging them into x.  Returns the number of
- * sections, *smin the samples of the smallest.  b has room for BATCHES + 2
- * entries and nr + 1; tmp for n values; cap >= the sections. */
-static size_t sort_sections(double *x, size_t n, size_t *b, size_t nr, double *tmp,
-                            struct sort_scratch *sc, double *q, size_t cap, uint64_t *smin,
-                            double *pooled)
+/* Adds x[0..n-1] in order to *total and returns their sum from 0 (the
+ * order mean_of sums in, so both are its sums bit for bit), widening
+ * [*min, *max] to hold them: one pass for a part's mean, the running
+ * total's and the bounds ana_select_parts needs. */
+static double scan_part(const double *x, size_t n, double *total, double *min, double *max)
 {
-    size_t nruns = nr, first = 0, ns = nr;
+    double t = *total, sum = 0, lo = *min, hi = *max;
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        t += v;
+        sum += v;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    *total = t;
+    *min = lo;
+    *max = hi;
+    return sum;
+}
+
+/* Scratch of fill_row_exact, allocated once per summary: a part per
+ * section (cap >= max(replications, BATCHES) + 1), each with room for
+ * 2 N_PCT ranks and their values. */
+struct exact_scratch {
+    struct ana_sel sel;
+    struct ana_sel_part *part;
+    size_t *rank;
+    double *val;
+};
+
+/* Exact mode, metric slot i of the nreps replications: the row from every
+ * sample, read in place.  The sections (see the top of the file) are the
+ * replications with samples when two or more have some, else the BATCHES
+ * batches of the one (none below BATCHES samples; its earliest samples
+ * outside them); section i's percentile pct_p[j] goes to q[j * cap + i].
+ * The mean is summed in record order, the interval is Student t over the
+ * replications' means or batch means over the batches, and the percentiles
+ * of each section and of all the samples are order statistics selected by
+ * ana_select_parts (a sort of each section was most of a large run's
+ * summary, issue 12).  Returns 0 or LLMSIM_ENOMEM. */
+static int fill_row_exact(const struct ana_stats *s, size_t i, struct ana_summary_row *row,
+                          const char *scope, const char *metric, struct exact_scratch *es,
+                          double *means, double *q, size_t cap)
+{
+    struct ana_sel_part *part = es->part;
+    size_t np = 0, total = 0;
+    for (size_t r = 0; r < s->nreps; r++) {
+        const struct dvec *d = s->reps[r] ? &s->reps[r]->samples[i] : NULL;
+        if (d && d->n > 0) {
+            part[np++] = (struct ana_sel_part){d->v, d->n, NULL, 0, NULL};
+            total += d->n;
+        }
+    }
+    size_t nr = np, first = 0, ns = nr;
     if (nr == 1) {
-        size_t bs = n / BATCHES, skip = n - bs * BATCHES;
-        nruns = 0;
-        b[0] = 0;
+        /* The batches of batch means, the earliest samples outside them. */
+        const double *x = part[0].x;
+        size_t bs = total / BATCHES, skip = total - bs * BATCHES;
+        np = 0;
         if (skip > 0)
-            b[++nruns] = skip; /* the earliest samples, in no batch */
-        first = nruns;
+            part[np++] = (struct ana_sel_part){x, skip, NULL, 0, NULL};
+        first = np;
         ns = bs > 0 ? BATCHES : 0;
-        for (size_t k = 1; k <= ns; k++)
-            b[++nruns] = skip + k * bs;
+        for (size_t k = 0; k < ns; k++)
+            part[np++] = (struct ana_sel_part){x + skip + k * bs, bs, NULL, 0, NULL};
     }
-    *smin = UINT64_MAX;
-    for (size_t r = 0; r < nruns; r++) {
-        size_t len = b[r + 1] - b[r];
-        sort_doubles(x + b[r], len, sc);
-        if (r < first || r >= first + ns)
+    double sum = 0, min = INFINITY, max = -INFINITY;
+    uint64_t smin = UINT64_MAX;
+    for (size_t p = 0; p < np; p++) {
+        double ps = scan_part(part[p].x, part[p].n, &sum, &min, &max);
+        if (p < first)
             continue;
-        for (int j = 0; j < N_PCT; j++)
-            q[(size_t)j * cap + (r - first)] = ana_quantile7(x + b[r], len, pct_p[j]);
-        if (len < *smin)
-            *smin = len;
+        means[p - first] = ps / (double)part[p].n;
+        part[p].rank = es->rank + p * 2 * N_PCT;
+        part[p].nrank = q7_ranks(part[p].n, es->rank + p * 2 * N_PCT);
+        part[p].out = es->val + p * 2 * N_PCT;
+        if (part[p].n < smin)
+            smin = part[p].n;
     }
-    if (nruns <= RUNS_SELECT) {
+    /* Batch means want BATCH_MIN_SAMPLES; a replication's mean, one. */
+    double ci = nr >= 2                               ? t_halfwidth(means, nr)
+                : nr == 1 && total >= BATCH_MIN_SAMPLES ? t_halfwidth(means, BATCHES)
+                                                        : NAN;
+    size_t prank[2 * N_PCT], npr = total ? q7_ranks(total, prank) : 0;
+    double pval[2 * N_PCT], pq[N_PCT] = {NAN, NAN, NAN, NAN};
+    int rc = ana_select_parts(&es->sel, part, np, min, max, prank, npr, pval);
+    if (rc)
+        return rc;
+    for (int j = 0; j < N_PCT && total; j++)
+        pq[j] = q7_of(total, pct_p[j], prank, pval);
+    for (size_t k = 0; k < ns; k++)
         for (int j = 0; j < N_PCT; j++)
-            pooled[j] = runs_quantile7(x, b, nruns, n, pct_p[j]);
-    } else {
-        merge_runs(x, tmp, b, nruns);
-        for (int j = 0; j < N_PCT; j++)
-            pooled[j] = ana_quantile7(x, n, pct_p[j]);
-    }
-    return ns;
+            q[(size_t)j * cap + k] =
+                q7_of(part[first + k].n, pct_p[j], part[first + k].rank, part[first + k].out);
+    fill_row_q(row, scope, metric, total, total ? sum / (double)total : NAN, ci, pq);
+    set_pct_ci(row, q, cap, ns, total ? smin : 0, pq, NULL);
+    return 0;
 }
 
 /* Weighted quantile from the histogram h: the geometric midpoint of the
@@ -2226,39 +2134,29 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
         return LLMSIM_EINVAL;
     *rows = NULL;
     *n = 0;
-    size_t nrows = 0, most = s->nreps; /* most: scratch values needed at once */
+    size_t nrows = 0;
     for (size_t k = 0; k < s->nscopes; k++) {
         /* rejected, cache_hit_tokens, savings_pct, itl_token_s */
         nrows += N_REQ_METRICS + 3 + (scope_kind(s, k) != SK_CLASS);
         for (int m = 0; m < N_RUN_METRICS; m++)
             nrows += run_row(s, k, m);
-        for (int m = 0; m < N_REQ_METRICS; m++) {
-            size_t total = 0;
-            for (size_t i = 0; i < s->nreps; i++)
-                if (s->reps[i])
-                    total += s->reps[i]->samples[k * N_REQ_METRICS + (size_t)m].n;
-            if (total > most)
-                most = total;
-        }
     }
-    /* Percentile intervals: cap sections' percentiles, the run bounds of
-     * sort_sections, and room to merge the sorted runs. */
+    /* Percentile intervals: cap sections' percentiles; exact mode: a part
+     * per section and the earliest samples (fill_row_exact). */
     size_t cap = s->nreps > 2 * ANA_BM_BATCHES ? s->nreps : 2 * ANA_BM_BATCHES;
+    size_t nparts = s->nreps > BATCHES + 1 ? s->nreps : BATCHES + 1;
     struct ana_summary_row *out = calloc(nrows, sizeof *out);
-    double *x = malloc((most ? most : 1) * sizeof *x);
-    double *tmp = s->compact ? NULL : malloc((most ? most : 1) * sizeof *tmp);
-    double *means = malloc((s->nreps ? s->nreps : 1) * sizeof *means);
+    double *x = malloc((s->nreps ? s->nreps : 1) * sizeof *x);
+    double *means = malloc((s->nreps > BATCHES ? s->nreps : BATCHES) * sizeof *means);
     double *secq = malloc(N_PCT * cap * sizeof *secq);
-    size_t *bounds = malloc((cap + 2) * sizeof *bounds);
-    struct sort_scratch *sort = s->compact ? NULL : malloc(sizeof *sort);
-    if (sort) {
-        sort->cap = most ? most : 1;
-        sort->a = malloc(sort->cap * sizeof *sort->a);
-        sort->b = malloc(sort->cap * sizeof *sort->b);
+    struct exact_scratch es = {0};
+    if (!s->compact) {
+        es.part = malloc(nparts * sizeof *es.part);
+        es.rank = malloc(nparts * 2 * N_PCT * sizeof *es.rank);
+        es.val = malloc(nparts * 2 * N_PCT * sizeof *es.val);
     }
     int rc = 0;
-    if (!out || !x || (!s->compact && (!tmp || !sort || !sort->a || !sort->b)) || !means ||
-        !secq || !bounds) {
+    if (!out || !x || !means || !secq || (!s->compact && (!es.part || !es.rank || !es.val))) {
         rc = LLMSIM_ENOMEM;
         goto done;
     }
@@ -2286,35 +2184,9 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
                     goto done;
                 continue;
             }
-            size_t total = 0, nr = 0;
-            const struct dvec *only = NULL; /* the one replication with samples */
-            bounds[0] = 0;
-            for (size_t i = 0; i < s->nreps; i++) {
-                const struct dvec *d =
-                    s->reps[i] ? &s->reps[i]->samples[k * N_REQ_METRICS + (size_t)m] : NULL;
-                if (!d || d->n == 0)
-                    continue;
-                memcpy(x + total, d->v, d->n * sizeof *x);
-                means[nr++] = mean_of(d->v, d->n);
-                total += d->n;
-                bounds[nr] = total;
-                only = d;
-            }
-            double ci = nr >= 2   ? t_halfwidth(means, nr)
-                        : nr == 1 ? batch_halfwidth(only->v, only->n)
-                                  : NAN;
-            /* Each section sorted for its percentiles, then merged: x ends
-             * sorted as fill_row would sort it. */
-            double mean = mean_of(x, total);
-            uint64_t smin = 0;
-            double pooled[N_PCT] = {NAN, NAN, NAN, NAN};
-            size_t ns = total ? sort_sections(x, total, bounds, nr, tmp, sort, secq, cap, &smin,
-                                              pooled)
-                              : 0;
-            struct ana_summary_row *o = &out[row++];
-            fill_row_q(o, s->scope[k], req_metric_names[m], total, mean, ci, pooled);
-            const double center[N_PCT] = {o->p50, o->p90, o->p95, o->p99};
-            set_pct_ci(o, secq, cap, ns, smin, center, NULL);
+            if ((rc = fill_row_exact(s, k * N_REQ_METRICS + (size_t)m, &out[row++], s->scope[k],
+                                     req_metric_names[m], &es, means, secq, cap)) != 0)
+                goto done;
         }
         fill_rejected(s, k, &out[row++], x);
         fill_cache_hit_tokens(s, k, &out[row++], x);
@@ -2341,15 +2213,12 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
 done:
     free(out);
     free(x);
-    free(tmp);
     free(means);
     free(secq);
-    free(bounds);
-    if (sort) {
-        free(sort->a);
-        free(sort->b);
-    }
-    free(sort);
+    free(es.part);
+    free(es.rank);
+    free(es.val);
+    ana_sel_free(&es.sel);
     return rc;
 }
 

@@ -1,0 +1,280 @@
+/* llmsim: exact order statistics of doubles by radix selection (select.h). */
+#include "select.h"
+
+#include "llmsim/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SEL_BITS 12    /* widest digit: 4096 buckets */
+#define SEL_MIN_BITS 4 /* narrowest */
+#define SEL_SORT 32    /* keys at most this many are sorted instead */
+#define SEL_NONE UINT32_MAX /* cursor of a bucket no rank wants */
+
+/* The IEEE-754 bit pattern of x as an unsigned key in the order of the
+ * values: negative numbers have every bit flipped, others the sign bit. */
+static uint64_t dkey(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u >> 63 ? ~u : u | 0x8000000000000000ULL;
+}
+
+/* The value whose key is k (the inverse of dkey), -0.0 made +0.0. */
+static double kval(uint64_t k)
+{
+    uint64_t u = k >> 63 ? k & ~0x8000000000000000ULL : ~k;
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x == 0 ? 0.0 : x;
+}
+
+/* Number of significant bits of v. */
+static unsigned bitlen(uint64_t v)
+{
+    return v ? 64u - (unsigned)__builtin_clzll(v) : 0u;
+}
+
+/* Digit width for buckets of about `per` keys each on average: about a
+ * quarter as many buckets as keys, within [SEL_MIN_BITS, SEL_BITS], so
+ * that clearing and scanning the counts costs less than the keys do. */
+static unsigned digit_bits(size_t per)
+{
+    unsigned b = bitlen(per);
+    b = b > 2 ? b - 2 : 0;
+    return b < SEL_MIN_BITS ? SEL_MIN_BITS : b > SEL_BITS ? SEL_BITS : b;
+}
+
+/* The shift that puts keys lo..hi (lo < hi) into at most 2^bits buckets. */
+static unsigned digit_shift(uint64_t lo, uint64_t hi, unsigned bits)
+{
+    unsigned span = bitlen(hi - lo);
+    return span > bits ? span - bits : 0;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * size);
+    if (!q)
+        return LLMSIM_ENOMEM;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+void ana_sel_free(struct ana_sel *sc)
+{
+    free(sc->hist);
+    free(sc->bucket);
+    free(sc->keys);
+    free(sc->flag);
+    memset(sc, 0, sizeof *sc);
+}
+
+/* A bucket holding wanted ranks: its cnt keys go to keys[off ..), `below`
+ * keys are in earlier buckets, and ranks rank[0 .. nrank) fall in it, their
+ * values to go to out. */
+struct sel_group {
+    size_t off, cnt, below;
+    const size_t *rank;
+    size_t nrank;
+    double *out;
+};
+
+/* Walks counts h[0..nb-1] of keys ranked from base on: makes a group of
+ * every bucket holding a rank of rank[0..nrank-1] (ascending, values to
+ * out), their keys to go from *off on, and turns h into write cursors
+ * (SEL_NONE for the buckets of no group).  Returns the groups, at most
+ * nrank. */
+static size_t sel_groups(uint32_t *h, size_t nb, const size_t *rank, size_t nrank, size_t base,
+                         double *out, size_t *off, struct sel_group *g)
+{
+    size_t ng = 0, i = 0, below = base;
+    for (size_t b = 0; b < nb; b++) {
+        size_t c = h[b];
+        if (i < nrank && rank[i] < below + c) {
+            struct sel_group *gr = &g[ng++];
+            gr->off = *off;
+            gr->cnt = c;
+            gr->below = below;
+            gr->rank = rank + i;
+            gr->out = out + i;
+            while (i < nrank && rank[i] < below + c)
+                i++;
+            gr->nrank = (size_t)(rank + i - gr->rank);
+            h[b] = (uint32_t)*off;
+            *off += c;
+        } else {
+            h[b] = SEL_NONE;
+        }
+        below += c;
+    }
+    return ng;
+}
+
+/* Insertion sort of k[0..m-1] (m <= SEL_SORT). */
+static void sort_keys(uint64_t *k, size_t m)
+{
+    for (size_t i = 1; i < m; i++) {
+        uint64_t v = k[i];
+        size_t j = i;
+        for (; j > 0 && k[j - 1] > v; j--)
+            k[j] = k[j - 1];
+        k[j] = v;
+    }
+}
+
+/* Values of ranks rank[i] - base (ascending, < m) of keys k[0..m-1] into
+ * out[i]; tmp has room for m keys; both are overwritten.  hist has room for
+ * 2^SEL_BITS counts (free once the keys are copied out, so every level
+ * shares it). */
+static void sel_keys(uint32_t *hist, uint64_t *k, size_t m, uint64_t *tmp, const size_t *rank,
+                     size_t nrank, size_t base, double *out)
+{
+    if (m <= SEL_SORT) {
+        sort_keys(k, m);
+        for (size_t i = 0; i < nrank; i++)
+            out[i] = kval(k[rank[i] - base]);
+        return;
+    }
+    uint64_t lo = k[0], hi = k[0];
+    for (size_t j = 1; j < m; j++) {
+        lo = k[j] < lo ? k[j] : lo;
+        hi = k[j] > hi ? k[j] : hi;
+    }
+    if (lo == hi) {
+        for (size_t i = 0; i < nrank; i++)
+            out[i] = kval(lo);
+        return;
+    }
+    unsigned shift = digit_shift(lo, hi, digit_bits(m));
+    size_t nb = (size_t)((hi - lo) >> shift) + 1;
+    memset(hist, 0, nb * sizeof *hist);
+    for (size_t j = 0; j < m; j++)
+        hist[(k[j] - lo) >> shift]++;
+    struct sel_group g[ANA_SEL_RANKS];
+    size_t off = 0, ng = sel_groups(hist, nb, rank, nrank, base, out, &off, g);
+    for (size_t j = 0; j < m; j++) {
+        uint32_t *c = &hist[(k[j] - lo) >> shift];
+        if (*c != SEL_NONE)
+            tmp[(*c)++] = k[j];
+    }
+    for (size_t i = 0; i < ng; i++)
+        sel_keys(hist, tmp + g[i].off, g[i].cnt, k + g[i].off, g[i].rank, g[i].nrank, g[i].below,
+                 g[i].out);
+}
+
+int ana_select_parts(struct ana_sel *sc, const struct ana_sel_part *part, size_t nparts, double min,
+                     double max, const size_t *rank, size_t nrank, double *out)
+{
+    LLMSIM_ASSERT(nrank <= ANA_SEL_RANKS);
+    size_t n = 0, used = 0, ranks = nrank;
+    for (size_t p = 0; p < nparts; p++) {
+        LLMSIM_ASSERT(part[p].nrank <= ANA_SEL_RANKS);
+        n += part[p].n;
+        used += part[p].n > 0;
+        ranks += part[p].nrank;
+    }
+    /* Cursors into twice n keys stay below SEL_NONE. */
+    LLMSIM_ASSERT(n < (size_t)1 << 31);
+    if (n == 0)
+        return 0;
+    if (min == max) { /* one value (a metric that is always 0, say) */
+        for (size_t i = 0; i < nrank; i++)
+            out[i] = min == 0 ? 0.0 : min;
+        for (size_t p = 0; p < nparts; p++)
+            for (size_t i = 0; i < part[p].nrank; i++)
+                part[p].out[i] = min == 0 ? 0.0 : min;
+        return 0;
+    }
+    /* -0.0 sits just below +0.0: a zero bound takes in both. */
+    uint64_t lo = dkey(min == 0 ? -0.0 : min), hi = dkey(max == 0 ? 0.0 : max);
+    unsigned shift = digit_shift(lo, hi, digit_bits(n / used));
+    size_t nb = (size_t)((hi - lo) >> shift) + 1;
+    /* Counts: one table per part, then the pool's (at least 2^SEL_BITS in
+     * all, for sel_keys). */
+    size_t nh = (nparts + 1) * nb;
+    if (grow((void **)&sc->hist, &sc->hist_cap, nh > 1u << SEL_BITS ? nh : 1u << SEL_BITS,
+             sizeof *sc->hist) ||
+        grow((void **)&sc->bucket, &sc->bucket_cap, n, sizeof *sc->bucket) ||
+        grow((void **)&sc->group, &sc->group_cap, ranks, sizeof *sc->group))
+        return LLMSIM_ENOMEM;
+    if (!sc->flag && !(sc->flag = malloc((size_t)1 << SEL_BITS)))
+        return LLMSIM_ENOMEM;
+    uint32_t *pool = sc->hist + nparts * nb;
+    memset(pool, 0, nb * sizeof *pool);
+    uint16_t *bk = sc->bucket;
+    for (size_t p = 0; p < nparts; p++) {
+        uint32_t *h = sc->hist + p * nb;
+        const double *x = part[p].x;
+        memset(h, 0, nb * sizeof *h);
+        for (size_t i = 0; i < part[p].n; i++) {
+            uint16_t b = (uint16_t)((dkey(x[i]) - lo) >> shift);
+            bk[i] = b;
+            h[b]++;
+        }
+        for (size_t b = 0; b < nb; b++)
+            pool[b] += h[b];
+        bk += part[p].n;
+    }
+    /* The buckets of the wanted ranks, the counts turned into cursors: the
+     * pool's keys first, then each part's, in bucket order. */
+    struct sel_group *g = sc->group;
+    size_t off = 0, ng = sel_groups(pool, nb, rank, nrank, 0, out, &off, g);
+    int pooled = ng > 0;
+    for (size_t p = 0; p < nparts; p++)
+        ng += sel_groups(sc->hist + p * nb, nb, part[p].rank, part[p].nrank, 0, part[p].out, &off,
+                         g + ng);
+    size_t total = off;
+    if (grow((void **)&sc->keys, &sc->keys_cap, 2 * total, sizeof *sc->keys))
+        return LLMSIM_ENOMEM;
+    /* Copy the wanted buckets' keys out, part by part: flag 1, the part's
+     * own, flag 2, the pool's. */
+    uint64_t *keys = sc->keys;
+    unsigned char *fl = sc->flag;
+    bk = sc->bucket;
+    for (size_t p = 0; p < nparts; p++) {
+        uint32_t *h = sc->hist + p * nb;
+        const double *x = part[p].x;
+        if (part[p].nrank == 0 && !pooled) {
+            bk += part[p].n;
+            continue;
+        }
+        for (size_t b = 0; b < nb; b++)
+            fl[b] = (unsigned char)((h[b] != SEL_NONE) | (pool[b] != SEL_NONE) << 1);
+        for (size_t i = 0; i < part[p].n; i++) {
+            unsigned b = bk[i], f = fl[b];
+            if (!f)
+                continue;
+            uint64_t k = dkey(x[i]);
+            if (f & 1)
+                keys[h[b]++] = k;
+            if (f & 2)
+                keys[pool[b]++] = k;
+        }
+        bk += part[p].n;
+    }
+    for (size_t i = 0; i < ng; i++)
+        sel_keys(sc->hist, keys + g[i].off, g[i].cnt, keys + total + g[i].off, g[i].rank,
+                 g[i].nrank, g[i].below, g[i].out);
+    return 0;
+}
+
+int ana_select(struct ana_sel *sc, const double *x, size_t n, const size_t *rank, size_t nrank,
+               double *out)
+{
+    if (n == 0)
+        return 0;
+    double min = x[0], max = x[0];
+    for (size_t i = 1; i < n; i++) {
+        min = x[i] < min ? x[i] : min;
+        max = x[i] > max ? x[i] : max;
+    }
+    struct ana_sel_part all = {x, n, NULL, 0, NULL};
+    return ana_select_parts(sc, &all, 1, min, max, rank, nrank, out);
+}

@@ -9,7 +9,6 @@
 #define SEL_BITS 12    /* widest digit: 4096 buckets */
 #define SEL_MIN_BITS 4 /* narrowest */
 #define SEL_SORT 32    /* keys at most this many are sorted instead */
-#define SEL_NONE UINT32_MAX /* cursor of a bucket no rank wants */
 
 /* The IEEE-754 bit pattern of x as an unsigned key in the order of the
  * values: negative numbers have every bit flipped, others the sign bit. */
@@ -17,7 +16,10 @@ static uint64_t dkey(double x)
 {
     uint64_t u;
     memcpy(&u, &x, sizeof u);
-    return u >> 63 ? ~u : u | 0x8000000000000000ULL;
+    /* every bit or the sign bit flipped, without a branch (the mask is all
+     * ones or zero by an arithmetic shift of the sign, written portably) */
+    uint64_t neg = 0 - (u >> 63);
+    return u ^ (neg | 0x8000000000000000ULL);
 }
 
 /* The value whose key is k (the inverse of dkey), -0.0 made +0.0. */
@@ -76,29 +78,30 @@ void ana_sel_free(struct ana_sel *sc)
     memset(sc, 0, sizeof *sc);
 }
 
-/* A bucket holding wanted ranks: its cnt keys go to keys[off ..), `below`
- * keys are in earlier buckets, and ranks rank[0 .. nrank) fall in it, their
- * values to go to out. */
+/* A bucket, b (of part `part`, at the top level), holding wanted ranks:
+ * its cnt keys go to keys[off ..), `below` keys are in earlier buckets,
+ * and ranks rank[0 .. nrank) fall in it, their values to go to out. */
 struct sel_group {
-    size_t off, cnt, below;
+    size_t b, part, off, cnt, below;
     const size_t *rank;
     size_t nrank;
     double *out;
 };
 
-/* Walks counts h[0..nb-1] of keys ranked from base on: makes a group of
- * every bucket holding a rank of rank[0..nrank-1] (ascending, values to
- * out), their keys to go from *off on, and turns h into write cursors
- * (SEL_NONE for the buckets of no group).  Returns the groups, at most
+/* Walks counts h[0..nb-1] of keys ranked from base on as far as the last
+ * rank of rank[0..nrank-1] (ascending, values to out): makes a group of
+ * every bucket holding one, their keys to go from *off on, and turns those
+ * buckets' counts into write cursors.  Returns the groups, at most
  * nrank. */
-static size_t sel_groups(uint32_t *h, size_t nb, const size_t *rank, size_t nrank, size_t base,
-                         double *out, size_t *off, struct sel_group *g)
+static size_t sel_groups(uint32_t *h, const size_t *rank, size_t nrank, size_t base, double *out,
+                         size_t *off, struct sel_group *g)
 {
     size_t ng = 0, i = 0, below = base;
-    for (size_t b = 0; b < nb; b++) {
+    for (size_t b = 0; i < nrank; b++) {
         size_t c = h[b];
-        if (i < nrank && rank[i] < below + c) {
+        if (rank[i] < below + c) {
             struct sel_group *gr = &g[ng++];
+            gr->b = b;
             gr->off = *off;
             gr->cnt = c;
             gr->below = below;
@@ -109,8 +112,6 @@ static size_t sel_groups(uint32_t *h, size_t nb, const size_t *rank, size_t nran
             gr->nrank = (size_t)(rank + i - gr->rank);
             h[b] = (uint32_t)*off;
             *off += c;
-        } else {
-            h[b] = SEL_NONE;
         }
         below += c;
     }
@@ -130,10 +131,10 @@ static void sort_keys(uint64_t *k, size_t m)
 }
 
 /* Values of ranks rank[i] - base (ascending, < m) of keys k[0..m-1] into
- * out[i]; tmp has room for m keys; both are overwritten.  hist has room for
- * 2^SEL_BITS counts (free once the keys are copied out, so every level
- * shares it). */
-static void sel_keys(uint32_t *hist, uint64_t *k, size_t m, uint64_t *tmp, const size_t *rank,
+ * out[i]; tmp has room for m keys; both are overwritten.  hist and fl have
+ * room for 2^SEL_BITS counts and flags (free once the keys are copied out,
+ * so every level shares them). */
+static void sel_keys(uint32_t *hist, unsigned char *fl, uint64_t *k, size_t m, uint64_t *tmp, const size_t *rank,
                      size_t nrank, size_t base, double *out)
 {
     if (m <= SEL_SORT) {
@@ -158,15 +159,18 @@ static void sel_keys(uint32_t *hist, uint64_t *k, size_t m, uint64_t *tmp, const
     for (size_t j = 0; j < m; j++)
         hist[(k[j] - lo) >> shift]++;
     struct sel_group g[ANA_SEL_RANKS];
-    size_t off = 0, ng = sel_groups(hist, nb, rank, nrank, base, out, &off, g);
+    size_t off = 0, ng = sel_groups(hist, rank, nrank, base, out, &off, g);
+    memset(fl, 0, nb);
+    for (size_t i = 0; i < ng; i++)
+        fl[g[i].b] = 1;
     for (size_t j = 0; j < m; j++) {
-        uint32_t *c = &hist[(k[j] - lo) >> shift];
-        if (*c != SEL_NONE)
-            tmp[(*c)++] = k[j];
+        size_t b = (size_t)((k[j] - lo) >> shift);
+        if (fl[b])
+            tmp[hist[b]++] = k[j];
     }
     for (size_t i = 0; i < ng; i++)
-        sel_keys(hist, tmp + g[i].off, g[i].cnt, k + g[i].off, g[i].rank, g[i].nrank, g[i].below,
-                 g[i].out);
+        sel_keys(hist, fl, tmp + g[i].off, g[i].cnt, k + g[i].off, g[i].rank, g[i].nrank,
+                 g[i].below, g[i].out);
 }
 
 int ana_select_parts(struct ana_sel *sc, const struct ana_sel_part *part, size_t nparts, double min,
@@ -180,7 +184,7 @@ int ana_select_parts(struct ana_sel *sc, const struct ana_sel_part *part, size_t
         used += part[p].n > 0;
         ranks += part[p].nrank;
     }
-    /* Cursors into twice n keys stay below SEL_NONE. */
+    /* Counts and cursors (into twice n keys) are 32 bits. */
     LLMSIM_ASSERT(n < (size_t)1 << 31);
     if (n == 0)
         return 0;
@@ -204,7 +208,7 @@ int ana_select_parts(struct ana_sel *sc, const struct ana_sel_part *part, size_t
         grow((void **)&sc->bucket, &sc->bucket_cap, n, sizeof *sc->bucket) ||
         grow((void **)&sc->group, &sc->group_cap, ranks, sizeof *sc->group))
         return LLMSIM_ENOMEM;
-    if (!sc->flag && !(sc->flag = malloc((size_t)1 << SEL_BITS)))
+    if (!sc->flag && !(sc->flag = malloc((size_t)2 << SEL_BITS)))
         return LLMSIM_ENOMEM;
     uint32_t *pool = sc->hist + nparts * nb;
     memset(pool, 0, nb * sizeof *pool);
@@ -214,40 +218,48 @@ int ana_select_parts(struct ana_sel *sc, const struct ana_sel_part *part, size_t
         const double *x = part[p].x;
         memset(h, 0, nb * sizeof *h);
         for (size_t i = 0; i < part[p].n; i++) {
-            uint16_t b = (uint16_t)((dkey(x[i]) - lo) >> shift);
-            bk[i] = b;
+            size_t b = (size_t)((dkey(x[i]) - lo) >> shift);
+            bk[i] = (uint16_t)b;
             h[b]++;
         }
         for (size_t b = 0; b < nb; b++)
             pool[b] += h[b];
         bk += part[p].n;
     }
-    /* The buckets of the wanted ranks, the counts turned into cursors: the
-     * pool's keys first, then each part's, in bucket order. */
+    /* The buckets of the wanted ranks, their counts turned into cursors:
+     * the pool's keys first, then each part's, in bucket order. */
     struct sel_group *g = sc->group;
-    size_t off = 0, ng = sel_groups(pool, nb, rank, nrank, 0, out, &off, g);
-    int pooled = ng > 0;
-    for (size_t p = 0; p < nparts; p++)
-        ng += sel_groups(sc->hist + p * nb, nb, part[p].rank, part[p].nrank, 0, part[p].out, &off,
-                         g + ng);
+    size_t off = 0, npg = sel_groups(pool, rank, nrank, 0, out, &off, g), ng = npg;
+    unsigned char *fl = sc->flag, *pool_fl = sc->flag + ((size_t)1 << SEL_BITS);
+    memset(pool_fl, 0, nb);
+    for (size_t i = 0; i < npg; i++)
+        pool_fl[g[i].b] = 2;
+    for (size_t p = 0; p < nparts; p++) {
+        size_t k = sel_groups(sc->hist + p * nb, part[p].rank, part[p].nrank, 0, part[p].out, &off,
+                              g + ng);
+        for (; k > 0; k--)
+            g[ng++].part = p;
+    }
     size_t total = off;
     if (grow((void **)&sc->keys, &sc->keys_cap, 2 * total, sizeof *sc->keys))
         return LLMSIM_ENOMEM;
     /* Copy the wanted buckets' keys out, part by part: flag 1, the part's
-     * own, flag 2, the pool's. */
+     * own buckets, flag 2, the pool's. */
     uint64_t *keys = sc->keys;
-    unsigned char *fl = sc->flag;
+    const struct sel_group *pg = g + npg; /* the next part's groups */
     bk = sc->bucket;
     for (size_t p = 0; p < nparts; p++) {
         uint32_t *h = sc->hist + p * nb;
         const double *x = part[p].x;
-        if (part[p].nrank == 0 && !pooled) {
-            bk += part[p].n;
+        size_t len = part[p].n; /* not reread after each store to keys */
+        if (part[p].nrank == 0 && npg == 0) {
+            bk += len;
             continue;
         }
-        for (size_t b = 0; b < nb; b++)
-            fl[b] = (unsigned char)((h[b] != SEL_NONE) | (pool[b] != SEL_NONE) << 1);
-        for (size_t i = 0; i < part[p].n; i++) {
+        memcpy(fl, pool_fl, nb);
+        for (; pg < g + ng && pg->part == p; pg++)
+            fl[pg->b] |= 1;
+        for (size_t i = 0; i < len; i++) {
             unsigned b = bk[i], f = fl[b];
             if (!f)
                 continue;
@@ -257,10 +269,10 @@ int ana_select_parts(struct ana_sel *sc, const struct ana_sel_part *part, size_t
             if (f & 2)
                 keys[pool[b]++] = k;
         }
-        bk += part[p].n;
+        bk += len;
     }
     for (size_t i = 0; i < ng; i++)
-        sel_keys(sc->hist, keys + g[i].off, g[i].cnt, keys + total + g[i].off, g[i].rank,
+        sel_keys(sc->hist, fl, keys + g[i].off, g[i].cnt, keys + total + g[i].off, g[i].rank,
                  g[i].nrank, g[i].below, g[i].out);
     return 0;
 }

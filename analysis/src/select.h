@@ -56,7 +56,7 @@ struct ana_sel {
     size_t keys_cap;
     struct sel_group *group; /* the buckets holding wanted ranks */
     size_t group_cap;
-    unsigned char *flag; /* per bucket: wanted by the part (1), by the pool (2) */
+    unsigned char *flag; /* per bucket: wanted by the part (1), by the pool (2); the pool's */
 };
 
 void ana_sel_free(struct ana_sel *sc);

@@ -1746,8 +1746,9 @@ static double scan_part(const double *x, size_t n, double *total, double *min, d
         double v = x[i];
         t += v;
         sum += v;
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
+        /* in this order a single minsd / maxsd each (x86-64) */
+        lo = lo < v ? lo : v;
+        hi = hi > v ? hi : v;
     }
     *total = t;
     *min = lo;

@@ -173,6 +173,16 @@ static void sel_keys(uint32_t *hist, unsigned char *fl, uint64_t *k, size_t m, u
                  g[i].below, g[i].out);
 }
 
+/* Copies the key of x, of a bucket flagged f, to the cursors of the bucket
+ * that want it: *own (flag 1, the part's) and *pool (flag 2). */
+static inline void copy_key(double x, unsigned f, uint32_t *own, uint32_t *pool, uint64_t *keys)
+{
+    if (f & 1)
+        keys[(*own)++] = dkey(x);
+    if (f & 2)
+        keys[(*pool)++] = dkey(x);
+}
+
 int ana_select_parts(struct ana_sel *sc, const struct ana_sel_part *part, size_t nparts, double min,
                      double max, const size_t *rank, size_t nrank, double *out)
 {
@@ -217,7 +227,18 @@ int ana_select_parts(struct ana_sel *sc, const struct ana_sel_part *part, size_t
         uint32_t *h = sc->hist + p * nb;
         const double *x = part[p].x;
         memset(h, 0, nb * sizeof *h);
-        for (size_t i = 0; i < part[p].n; i++) {
+        size_t len = part[p].n, i = 0;
+        /* Two values a turn: the loop's own instructions are a fifth of
+         * this pass's, half that unrolled. */
+        for (; i + 2 <= len; i += 2) {
+            size_t b0 = (size_t)((dkey(x[i]) - lo) >> shift);
+            size_t b1 = (size_t)((dkey(x[i + 1]) - lo) >> shift);
+            bk[i] = (uint16_t)b0;
+            bk[i + 1] = (uint16_t)b1;
+            h[b0]++;
+            h[b1]++;
+        }
+        if (i < len) {
             size_t b = (size_t)((dkey(x[i]) - lo) >> shift);
             bk[i] = (uint16_t)b;
             h[b]++;
@@ -259,16 +280,14 @@ int ana_select_parts(struct ana_sel *sc, const struct ana_sel_part *part, size_t
         memcpy(fl, pool_fl, nb);
         for (; pg < g + ng && pg->part == p; pg++)
             fl[pg->b] |= 1;
-        for (size_t i = 0; i < len; i++) {
-            unsigned b = bk[i], f = fl[b];
-            if (!f)
-                continue;
-            uint64_t k = dkey(x[i]);
-            if (f & 1)
-                keys[h[b]++] = k;
-            if (f & 2)
-                keys[pool[b]++] = k;
-        }
+        /* Four values a turn, tested at once: almost none is copied. */
+        size_t i = 0;
+        for (; i + 4 <= len; i += 4)
+            if (fl[bk[i]] | fl[bk[i + 1]] | fl[bk[i + 2]] | fl[bk[i + 3]])
+                for (size_t j = i; j < i + 4; j++)
+                    copy_key(x[j], fl[bk[j]], h + bk[j], pool + bk[j], keys);
+        for (; i < len; i++)
+            copy_key(x[i], fl[bk[i]], h + bk[i], pool + bk[i], keys);
         bk += len;
     }
     for (size_t i = 0; i < ng; i++)

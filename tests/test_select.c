@@ -172,20 +172,22 @@ static size_t some_ranks(size_t n, size_t *rank)
     return m;
 }
 
-#define MAX_PARTS 12
+#define MAX_PARTS 300
 
 /* Parts of random sizes (empty ones too) of distribution d: each part's
- * ranks and the pooled ranks against sorts of each part and of all. */
+ * ranks and the pooled ranks against sorts of each part and of all; every
+ * fourth trial many small parts (many replications: narrow digits). */
 START_TEST(test_parts)
 {
     rng_state = 777;
     struct ana_sel sc = {0};
     for (int trial = 0; trial < 400; trial++) {
         int d = trial % D_COUNT;
-        size_t np = 1 + rnd() % MAX_PARTS, len[MAX_PARTS], n = 0;
+        int many = trial % 4 == 0;
+        size_t np = 1 + rnd() % (many ? MAX_PARTS : 12), len[MAX_PARTS], n = 0;
         for (size_t p = 0; p < np; p++) {
             size_t r = rnd() % 8;
-            len[p] = r == 0 ? 0 : r < 4 ? rnd() % 40 : rnd() % 3000;
+            len[p] = r == 0 ? 0 : r < 4 || many ? rnd() % 40 : rnd() % 3000;
             n += len[p];
         }
         double *x = malloc((n ? n : 1) * sizeof *x);
@@ -196,9 +198,11 @@ START_TEST(test_parts)
             min = x[i] < min ? x[i] : min;
             max = x[i] > max ? x[i] : max;
         }
-        struct ana_sel_part part[MAX_PARTS];
-        size_t rank[MAX_PARTS][ANA_SEL_RANKS], prank[ANA_SEL_RANKS];
-        double out[MAX_PARTS][ANA_SEL_RANKS], pout[ANA_SEL_RANKS];
+        static struct ana_sel_part part[MAX_PARTS];
+        static size_t rank[MAX_PARTS][ANA_SEL_RANKS];
+        static double out[MAX_PARTS][ANA_SEL_RANKS];
+        size_t prank[ANA_SEL_RANKS];
+        double pout[ANA_SEL_RANKS];
         size_t at = 0;
         for (size_t p = 0; p < np; p++) {
             size_t m = len[p] && rnd() % 5 ? some_ranks(len[p], rank[p]) : 0;

@@ -74,6 +74,7 @@ void ana_sel_free(struct ana_sel *sc)
     free(sc->hist);
     free(sc->bucket);
     free(sc->keys);
+    free(sc->group);
     free(sc->flag);
     memset(sc, 0, sizeof *sc);
 }

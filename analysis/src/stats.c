@@ -1318,10 +1318,14 @@ static double hist_quantile_smooth(const double *h, const double *edges, double 
     return v < HIST_LO ? HIST_LO : v > HIST_HI ? HIST_HI : v;
 }
 
-int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *it)
+/* ana_stats_add_iteration in general: the checks, the histograms
+ * allocated on first use, and the iterations after the replication's
+ * add_run.  Kept out of the common path. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int add_iteration(struct ana_stats *s, const struct sim_iter_record *it)
 {
-    if (!s || !it)
-        return LLMSIM_EINVAL;
     if (it->deployment < 0 || (size_t)it->deployment >= s->nd)
         return LLMSIM_EINVAL;
     if (it->replication < 0)
@@ -1358,6 +1362,32 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
                 rep->itl_q[isc[k] * N_PCT + (size_t)j] = NAN;
         }
     }
+    return 0;
+}
+
+int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *it)
+{
+    if (!s || !it)
+        return LLMSIM_EINVAL;
+    /* The common case, tested at once: one deployment, a replication whose
+     * histograms are there (so its add_run has not come), and a measured
+     * iteration with decode tokens, its numbers finite and not negative
+     * (NaN fails every comparison).  Everything else: add_iteration. */
+    double w = it->decode_tokens, x = it->itl_s, t = it->start_s;
+    struct rep *rep;
+    if (!(s->alias_dep && it->deployment == 0 && (uint32_t)it->replication < s->nreps &&
+          (rep = s->reps[it->replication]) != NULL && rep->itl_h != NULL && w > 0 && w <= DBL_MAX &&
+          x >= 0 && x <= DBL_MAX && t >= s->warmup_s && t <= DBL_MAX))
+        return add_iteration(s, it);
+    /* The one deployment's iteration scope gets the very additions of
+     * "all", in the same order: its sums are those of "all". */
+    double *h = s->hist, *rh = rep->itl_h;
+    size_t b = hist_bucket(s->edges, s->hist_start, x);
+    rep->itl_w[1] = rep->itl_w[0] += w;
+    rep->itl_wd[1] = rep->itl_wd[0] += w * x;
+    rep->itl_n[1] = ++rep->itl_n[0];
+    h[HIST_N + b] = h[b] += w;
+    rh[HIST_N + b] = rh[b] += w;
     return 0;
 }
 

@@ -530,6 +530,57 @@ START_TEST(test_growth)
 }
 END_TEST
 
+/* One class and one deployment (their scopes alias "all") and a horizon of
+ * 100 requests that the two replications outgrow: the "all" sample arrays,
+ * sized from the horizon, grow past it; the class and deployment rows,
+ * sums included, are those of "all"; and with an exact limit below the
+ * horizon, compact mode still starts past that limit. */
+START_TEST(test_horizon_growth)
+{
+    struct sim_scenario sc = make_scenario(0);
+    sc.workload.n_classes = 1;
+    sc.n_deployments = 1;
+    sc.max_requests = 100;
+    struct ana_stats *s = NULL;
+    ck_assert_int_eq(ana_stats_alloc(&s, &sc), 0);
+    const int n = 1000;
+    for (int i = 0; i < n; i++) {
+        struct sim_request_record r = req(i % 2, 0, 0, (double)(i + 1));
+        r.cost_nocache_usd = 2;
+        r.cost_output_usd = 1;
+        if (i % 10 == 3)
+            r.flags |= SIM_RF_REJECTED; /* 4, 14, ..., 994: no samples */
+        add(s, r);
+    }
+    const char *scopes[] = {"all", "class:lookup", "deployment:sonnet"};
+    for (int k = 0; k < 3; k++) {
+        struct ana_summary_row t = row_of(s, scopes[k], "ttft_s");
+        ck_assert_uint_eq(t.count, 900);
+        ck_assert_double_eq_tol(t.mean, (500500.0 - 49900.0) / 900.0, 1e-9);
+        ck_assert_double_eq_tol(t.p50, 500.5, 1e-9); /* 500 and 501, neither rejected */
+        struct ana_summary_row rj = row_of(s, scopes[k], "rejected");
+        ck_assert_uint_eq(rj.count, 100);
+        ck_assert_double_eq_tol(rj.mean, 0.1, TOL);
+        struct ana_summary_row sv = row_of(s, scopes[k], "savings_pct");
+        ck_assert_uint_eq(sv.count, 900);
+        ck_assert_double_eq_tol(sv.mean, 50.0, TOL);
+    }
+    ana_stats_free(s);
+
+    sc.max_requests = 1000;
+    ck_assert_int_eq(ana_stats_alloc(&s, &sc), 0);
+    ana_stats_set_exact_limit(s, 50);
+    for (int i = 0; i < 200; i++) {
+        add(s, req(0, 0, 0, (double)(i + 1)));
+        ck_assert_int_eq(ana_stats_compact(s), i >= 50);
+    }
+    struct ana_summary_row t = row_of(s, "all", "ttft_s");
+    ck_assert_uint_eq(t.count, 200);
+    ck_assert_double_eq_tol(t.mean, 100.5, 1e-9);
+    ana_stats_free(s);
+}
+END_TEST
+
 /* |got - want| <= rel |want|. */
 static void ck_rel(double got, double want, double rel)
 {
@@ -1314,6 +1365,7 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_sink);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_growth);
+    tcase_add_test(tc, test_horizon_growth);
     tcase_add_test(tc, test_rejected);
     tcase_add_test(tc, test_preemptions);
     tcase_add_test(tc, test_itl_token_weighted);

@@ -186,7 +186,16 @@ struct layout {
         size_t src, dst, len; /* byte offsets in the struct and the row, length */
         int str;              /* a fixed-length string: copy up to the NUL, zero the rest */
     } runs[COLS_MAX];
+    int request_runs; /* the runs are RQ_RUNS's (pack_row) */
 };
+
+/* The two runs of the request record: [0, end of success) and [flags, end
+ * of the record).  Written a row per finished request: with constant
+ * lengths its two copies compile to a few moves, not two calls of memcpy
+ * and a loop over the runs. */
+#define RQ_RUN0_LEN (offsetof(struct sim_request_record, success) + sizeof(uint8_t))
+#define RQ_RUN1_SRC offsetof(struct sim_request_record, flags)
+#define RQ_RUN1_LEN (sizeof(struct sim_request_record) - RQ_RUN1_SRC)
 
 /* Whether the columns cover their C struct in struct order: each column
  * starts where the previous one ended or after less padding than its own
@@ -226,11 +235,20 @@ static void layout_init(struct layout *L, const struct column *cols, size_t ncol
         dst += c->size;
     }
     L->row_size = dst;
+    const struct run *r = L->runs;
+    L->request_runs = rec_size == sizeof(struct sim_request_record) && L->nruns == 2 && !r[0].str &&
+                      !r[1].str && r[0].src == 0 && r[0].dst == 0 && r[0].len == RQ_RUN0_LEN &&
+                      r[1].src == RQ_RUN1_SRC && r[1].dst == RQ_RUN0_LEN && r[1].len == RQ_RUN1_LEN;
 }
 
-static void pack_row(const struct layout *L, unsigned char *dst, const void *rec)
+static inline void pack_row(const struct layout *L, unsigned char *dst, const void *rec)
 {
     const unsigned char *src = rec;
+    if (L->request_runs) {
+        memcpy(dst, src, RQ_RUN0_LEN);
+        memcpy(dst + RQ_RUN0_LEN, src + RQ_RUN1_SRC, RQ_RUN1_LEN);
+        return;
+    }
     for (size_t i = 0; i < L->nruns; i++) {
         const struct run *r = &L->runs[i];
         if (r->str) {

@@ -98,13 +98,18 @@
  *     spares deployments whose answers take long against the window (the
  *     Batch API, long generations): they end the window holding more
  *     requests in service than they started with, but nothing waits. */
+/* madvise and MADV_HUGEPAGE (Linux) beside _POSIX_C_SOURCE: dvec_advise. */
+#define _DEFAULT_SOURCE
 #include "llmsim/results.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/mman.h>
 
 #include <gsl/gsl_cdf.h>
 
@@ -392,6 +397,10 @@ struct rep {
      * it; NULL without two tenants or a time-series interval. */
     double *tts;
     size_t tts_bins;
+    /* Exact mode: samples the "all" scope's arrays can each take before
+     * they grow (rep_room), so that a request checks one count, not one
+     * capacity per metric. */
+    size_t room;
 };
 
 struct ana_stats {
@@ -429,6 +438,14 @@ struct ana_stats {
     int compact;
     struct ana_vhist *vh;  /* [scope * N_REQ_METRICS + metric] once compact */
     struct sections *sect; /* [scope * N_REQ_METRICS + metric] once compact */
+    /* The class scope (one class) and the deployment scope (one
+     * deployment) are aliases of "all" (scope_alias); per request. */
+    int alias_class, alias_dep;
+    int plain; /* both, and no tenant or tier scope: "all" is the one to add to */
+    /* Requests a replication can hold (the horizon's request count, else
+     * the trace's rows; 0: unbounded): its "all" sample arrays start at
+     * that size instead of growing to it (rep_room). */
+    uint64_t horizon;
 };
 
 /* Iteration scopes ("iscope"): 0 is "all", 1 + d deployment d. */
@@ -466,6 +483,22 @@ static int scope_alias(const struct ana_stats *s, size_t k)
     return (kind == SK_CLASS && s->nc == 1 && !scope_group(s, k)) || (kind == SK_DEPLOYMENT && s->nd == 1);
 }
 
+/* Index of the lowest set bit of u != 0 (metrics are visited in
+ * increasing order, as a loop over them would). */
+static unsigned ctz32(uint32_t u)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctz(u);
+#else
+    unsigned k = 0;
+    while (!(u & 1u)) {
+        u >>= 1;
+        k++;
+    }
+    return k;
+#endif
+}
+
 static int dvec_reserve(struct dvec *d, size_t need)
 {
     if (need <= d->cap)
@@ -481,6 +514,86 @@ static int dvec_reserve(struct dvec *d, size_t need)
         return LLMSIM_ENOMEM;
     d->v = v;
     d->cap = cap;
+    return 0;
+}
+
+/* Sets d's capacity to exactly cap >= d->n.  Returns 0 or LLMSIM_ENOMEM
+ * (d unchanged). */
+static int dvec_resize(struct dvec *d, size_t cap)
+{
+    if (cap > SIZE_MAX / sizeof(double))
+        return LLMSIM_ENOMEM;
+    double *v = realloc(d->v, cap * sizeof *v);
+    if (!v)
+        return LLMSIM_ENOMEM;
+    d->v = v;
+    d->cap = cap;
+    return 0;
+}
+
+/* Asks for transparent huge pages under the whole 2 MiB pages of a large
+ * sample array (the kernel's "madvise" mode gives them only on request):
+ * one page fault per 2 MiB as the array fills instead of 512.  Advice
+ * only: where it is not there or fails, nothing changes. */
+static void dvec_advise(const struct dvec *d)
+{
+#if defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)1 << 21;
+    uintptr_t lo = ((uintptr_t)d->v + huge - 1) & ~(huge - 1);
+    uintptr_t hi = (uintptr_t)(d->v + d->cap) & ~(huge - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)d;
+#endif
+}
+
+/* The metrics whose samples every served request has (the others: itl_s
+ * with two streamed tokens, ttft_hit_s or ttft_miss_s, slo_met with an
+ * SLO). */
+#define ALWAYS_MASK                                                                                \
+    (((1u << N_REQ_METRICS) - 1) &                                                                 \
+     ~((1u << M_ITL) | (1u << M_TTFT_HIT) | (1u << M_TTFT_MISS) | (1u << M_SLO_MET)))
+
+/* Exact mode, when the "all" scope's arrays are full (rep->room == 0):
+ * grows each array that can get samples (slo_met only with an SLO) to the
+ * same capacity, doubling as dvec_reserve does, and sets rep->room to what
+ * they can take.  A replication's first arrays are sized for its horizon
+ * instead (the request count, at most the samples left before compact
+ * mode: exact_limit + 1 - stored), so that a run of known length does not
+ * copy its samples over and over while they grow; without a request count,
+ * or when that much memory is not there, they start at 64 and double.
+ * Returns 0 or LLMSIM_ENOMEM. */
+static int rep_room(const struct ana_stats *s, struct rep *rep)
+{
+    struct dvec *d = rep->samples;
+    uint32_t slots = ((1u << N_REQ_METRICS) - 1) & ~(s->has_slo ? 0u : 1u << M_SLO_MET);
+    size_t most = 0;
+    for (uint32_t u = slots; u != 0; u &= u - 1)
+        if (d[ctz32(u)].n > most)
+            most = d[ctz32(u)].n;
+    if (most == 0 && d[M_TTFT].cap == 0 && s->horizon > 0) {
+        uint64_t left = s->exact_limit - s->stored + 1;
+        uint64_t want = s->horizon < left ? s->horizon : left;
+        int rc = 0;
+        for (uint32_t u = slots; u != 0 && rc == 0 && want > 64 && want <= SIZE_MAX; u &= u - 1)
+            if ((rc = dvec_resize(&d[ctz32(u)], (size_t)want)) == 0)
+                dvec_advise(&d[ctz32(u)]);
+        /* Out of memory for all of it: grow as the run goes instead. */
+        for (uint32_t u = slots; u != 0 && rc != 0; u &= u - 1) {
+            free(d[ctz32(u)].v);
+            memset(&d[ctz32(u)], 0, sizeof *d);
+        }
+    }
+    size_t room = SIZE_MAX;
+    for (uint32_t u = slots; u != 0; u &= u - 1) {
+        struct dvec *x = &d[ctz32(u)];
+        if (dvec_reserve(x, most + 1) != 0)
+            return LLMSIM_ENOMEM;
+        if (x->cap - x->n < room)
+            room = x->cap - x->n;
+    }
+    rep->room = room;
     return 0;
 }
 
@@ -625,6 +738,12 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
             break;
         }
     s->exact_limit = ANA_EXACT_REQUESTS;
+    s->alias_class = s->nc == 1;
+    s->alias_dep = s->nd == 1;
+    s->plain = s->alias_class && s->alias_dep && s->nt == 0 && s->ntier == 0;
+    s->horizon = sc->max_requests;
+    if (sc->workload.process == SIM_ARRIVAL_TRACE && (s->horizon == 0 || sc->workload.trace.n < s->horizon))
+        s->horizon = sc->workload.trace.n;
     s->scope = calloc(s->nscopes, sizeof *s->scope);
     s->self_hosted = calloc(s->nd ? s->nd : 1, sizeof *s->self_hosted);
     s->streaming = calloc(s->nc ? s->nc : 1, sizeof *s->streaming);
@@ -813,50 +932,41 @@ static void ov_merge(const struct ana_stats *s, struct rep *rep)
     rep->ov_width *= 2;
 }
 
+/* Counts time x (in bin widths) in bins, the last bin for x at or past
+ * its end. */
+static inline void ov_count(uint32_t *bins, double x)
+{
+    size_t bin = (size_t)x;
+    bins[bin < OV_BINS ? bin : OV_BINS - 1]++;
+}
+
 /* Counts a served request's arrival, service start and completion in its
  * deployment's overload bins (allocated on first use). */
 static int ov_record(const struct ana_stats *s, struct rep *rep, const struct sim_request_record *r)
 {
-    double t[OV_KINDS] = {r->arrival_s, r->prefill_start_s, r->done_s};
-    for (int k = 0; k < OV_KINDS; k++)
-        if (!isfinite(t[k]) || t[k] < 0)
-            return LLMSIM_ERANGE;
+    double ta = r->arrival_s, ts = r->prefill_start_s, td = r->done_s;
+    /* Finite and not negative (NaN fails every comparison). */
+    if (!(ta >= 0 && ta <= DBL_MAX && ts >= 0 && ts <= DBL_MAX && td >= 0 && td <= DBL_MAX))
+        return LLMSIM_ERANGE;
     /* A service start outside [arrival, done] would count a negative wait. */
-    if (t[OV_START] < t[OV_ARRIVE])
-        t[OV_START] = t[OV_ARRIVE];
-    if (t[OV_START] > t[OV_DONE])
-        t[OV_START] = t[OV_DONE];
+    if (ts < ta)
+        ts = ta;
+    if (ts > td)
+        ts = td;
     if (!rep->ov) {
         rep->ov = calloc(s->nd * OV_KINDS * OV_BINS, sizeof *rep->ov);
         if (!rep->ov)
             return LLMSIM_ENOMEM;
         rep->ov_width = OV_WIDTH0;
     }
-    double tmax = t[OV_DONE] > t[OV_ARRIVE] ? t[OV_DONE] : t[OV_ARRIVE];
+    double tmax = td > ta ? td : ta;
     while (tmax >= OV_BINS * rep->ov_width)
         ov_merge(s, rep);
-    for (int k = 0; k < OV_KINDS; k++) {
-        size_t bin = (size_t)(t[k] / rep->ov_width);
-        rep->ov[((size_t)r->deployment * OV_KINDS + (size_t)k) * OV_BINS +
-                (bin < OV_BINS ? bin : OV_BINS - 1)]++;
-    }
+    uint32_t *ov = &rep->ov[(size_t)r->deployment * OV_KINDS * OV_BINS];
+    ov_count(ov + OV_ARRIVE * OV_BINS, ta / rep->ov_width);
+    ov_count(ov + OV_START * OV_BINS, ts / rep->ov_width);
+    ov_count(ov + OV_DONE * OV_BINS, td / rep->ov_width);
     return 0;
-}
-
-/* Index of the lowest set bit of u != 0 (metrics are visited in
- * increasing order, as a loop over them would). */
-static unsigned ctz32(uint32_t u)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return (unsigned)__builtin_ctz(u);
-#else
-    unsigned k = 0;
-    while (!(u & 1u)) {
-        u >>= 1;
-        k++;
-    }
-    return k;
-#endif
 }
 
 /* Counts a served request in its tenant's time-series interval (the one
@@ -882,6 +992,102 @@ static int tts_add(const struct ana_stats *s, struct rep *rep, const struct sim_
     c[0] += 1;
     c[1] += r->input_tokens;
     c[2] += r->output_tokens;
+    return 0;
+}
+
+/* Appends sample x to d, which has room. */
+static inline void push1(struct dvec *d, double x)
+{
+    d->v[d->n++] = x;
+}
+
+/* Appends a measured request's samples v of the metrics in use to a
+ * scope's arrays, which have room: those every served request has, one by
+ * one, then the others. */
+static inline void push_samples(struct dvec *d, const double *v, uint32_t use)
+{
+    _Static_assert(N_REQ_METRICS == 16 && ALWAYS_MASK == ((1u << M_TTFT) | (1u << M_E2E) | (1u << M_QUEUE) | (1u << M_INPUT) |
+                                   (1u << M_OUTPUT) | (1u << M_COST) | (1u << M_PREEMPT) |
+                                   (1u << M_CACHE_HIT) | (1u << M_CACHE_WRITE) | (1u << M_SAVINGS_1K) |
+                                   (1u << M_PERCEIVED) | (1u << M_SUCCESS)),
+                   "push_samples appends every metric");
+    push1(&d[M_TTFT], v[M_TTFT]);
+    push1(&d[M_E2E], v[M_E2E]);
+    push1(&d[M_QUEUE], v[M_QUEUE]);
+    push1(&d[M_INPUT], v[M_INPUT]);
+    push1(&d[M_OUTPUT], v[M_OUTPUT]);
+    push1(&d[M_COST], v[M_COST]);
+    push1(&d[M_PREEMPT], v[M_PREEMPT]);
+    push1(&d[M_CACHE_HIT], v[M_CACHE_HIT]);
+    push1(&d[M_CACHE_WRITE], v[M_CACHE_WRITE]);
+    push1(&d[M_SAVINGS_1K], v[M_SAVINGS_1K]);
+    push1(&d[M_PERCEIVED], v[M_PERCEIVED]);
+    push1(&d[M_SUCCESS], v[M_SUCCESS]);
+    if (use & (1u << M_ITL))
+        push1(&d[M_ITL], v[M_ITL]);
+    if (use & (1u << M_TTFT_HIT))
+        push1(&d[M_TTFT_HIT], v[M_TTFT_HIT]);
+    if (use & (1u << M_TTFT_MISS))
+        push1(&d[M_TTFT_MISS], v[M_TTFT_MISS]);
+    if (use & (1u << M_SLO_MET))
+        push1(&d[M_SLO_MET], v[M_SLO_MET]);
+}
+
+/* One request's additions to the accumulators of a scope it belongs to:
+ * each of its scopes gets the same, in the same order. */
+static inline void acc_add(struct scope_acc *a, const struct sim_request_record *r, const double *line,
+                           double cost, int served, int wasted, int measured, int streaming)
+{
+    for (int l = 0; l < N_LINES; l++)
+        a->line_usd[l] += line[l];
+    if (wasted) {
+        a->wasted++;
+        a->wasted_usd += cost;
+        return;
+    }
+    if (!served) {
+        a->rejected += (uint64_t)measured;
+        return;
+    }
+    a->requests++;
+    a->output_tokens += r->output_tokens;
+    if (!measured)
+        return;
+    a->measured++;
+    a->input_tokens += r->input_tokens;
+    a->output_measured += r->output_tokens;
+    a->cached_tokens += r->cached_tokens;
+    a->cost_usd += cost;
+    a->nocache_usd += r->cost_nocache_usd;
+    /* Most requests have none of these flags: one test for them all. */
+    if (r->flags & (SIM_RF_ESCALATED | SIM_RF_SPILLED | SIM_RF_RATE_LIMITED | SIM_RF_CLIENT_QUEUED |
+                    SIM_RF_PREFETCH_HIT)) {
+        a->escalated += (r->flags & SIM_RF_ESCALATED) != 0;
+        a->spilled += (r->flags & SIM_RF_SPILLED) != 0;
+        a->limited += (r->flags & SIM_RF_RATE_LIMITED) != 0;
+        a->client_queued += (r->flags & SIM_RF_CLIENT_QUEUED) != 0;
+        if (r->flags & SIM_RF_PREFETCH_HIT) {
+            a->pf_hits++;
+            a->pf_saved_s += (streaming ? r->ttft_s : r->e2e_s) - r->perceived_s;
+        }
+    }
+}
+
+/* A measured request's samples v of the metrics in use into scope k's
+ * arrays (which have room) or, in compact mode, its tallies. */
+static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri, size_t k, const double *v,
+                                uint32_t use)
+{
+    if (!s->compact) {
+        push_samples(&rep->samples[k * N_REQ_METRICS], v, use);
+        return 0;
+    }
+    for (uint32_t u = use; u != 0; u &= u - 1) {
+        unsigned m = ctz32(u);
+        int rc = compact_add(s, rep, ri, k * N_REQ_METRICS + m, v[m]);
+        if (rc != 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -914,7 +1120,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     v[M_SUCCESS] = r->success ? 1.0 : 0.0;
     /* The ITL target applies to answers streamed token by token. */
     int has_itl = r->output_tokens >= 2 && r->done_s > r->first_token_s;
-    v[M_SLO_MET] = (s->slo.ttft_s <= 0 || r->ttft_s <= s->slo.ttft_s) &&
+    v[M_SLO_MET] = s->has_slo && (s->slo.ttft_s <= 0 || r->ttft_s <= s->slo.ttft_s) &&
                    (s->slo.itl_s <= 0 || !has_itl || r->mean_itl_s <= s->slo.itl_s) &&
                    (s->slo.e2e_s <= 0 || r->e2e_s <= s->slo.e2e_s);
     /* A rejected request was never served: no per-request metric, only its
@@ -932,34 +1138,43 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
      * nothing about inter-token latency. */
     uint32_t use = 0;
     if (served) {
-        use = (1u << N_REQ_METRICS) - 1;
-        use &= ~((1u << M_ITL) | (1u << M_TTFT_HIT) | (1u << M_TTFT_MISS) | (1u << M_SLO_MET));
+        use = ALWAYS_MASK;
         use |= has_itl ? 1u << M_ITL : 0u;
         use |= hit ? 1u << M_TTFT_HIT : 1u << M_TTFT_MISS;
         use |= s->has_slo ? 1u << M_SLO_MET : 0u;
     }
-    for (uint32_t u = use; u != 0; u &= u - 1)
-        if (!isfinite(v[ctz32(u)]))
-            return LLMSIM_ERANGE;
+    /* Each sample in use must be finite.  The counts (tokens, preemptions)
+     * and the 0/1 metrics always are, and ttft_hit_s / ttft_miss_s are
+     * ttft_s: the times and the savings are the ones to look at. */
+    if (served && !(isfinite(v[M_TTFT]) && isfinite(v[M_E2E]) && isfinite(v[M_QUEUE]) &&
+                    (!has_itl || isfinite(v[M_ITL])) && isfinite(v[M_SAVINGS_1K]) &&
+                    isfinite(v[M_PERCEIVED])))
+        return LLMSIM_ERANGE;
 
     struct rep *rep;
     int rc = rep_get(s, r->replication, &rep);
     if (rc != 0)
         return rc;
     size_t scopes[5] = {0, 1 + (size_t)r->class_idx, 1 + s->nc + (size_t)r->deployment, 0, 0};
-    /* The scopes whose samples are stored (scope_alias: not the one class
-     * or deployment). */
-    int keep[5] = {1, !scope_alias(s, scopes[1]), !scope_alias(s, scopes[2]), 1, 1};
+    /* The scopes that hold what "all" holds (scope_alias: the one class or
+     * deployment): they store no samples, and their sums are those of
+     * "all". */
+    int alias[5] = {0, s->alias_class, s->alias_dep, 0, 0};
     int nsc = 3;
     if (s->nt > 0)
         scopes[nsc++] = 1 + s->nc + s->nd + (size_t)s->tenant_of[r->class_idx];
     if (s->ntier > 0)
         scopes[nsc++] = 1 + s->nc + s->nd + s->nt + (size_t)s->tier_of[r->class_idx];
     int measured = !(r->flags & SIM_RF_WARMUP);
-    if (measured && served && !s->compact) {
-        /* Reserve first, so that a failed allocation leaves nothing half added. */
-        for (int k = 0; k < nsc; k++)
-            for (uint32_t u = keep[k] ? use : 0; u != 0; u &= u - 1) {
+    int samples = measured && served;
+    if (samples && !s->compact) {
+        /* Reserve first, so that a failed allocation leaves nothing half
+         * added: "all" keeps one count of its room, the others look at each
+         * array. */
+        if (rep->room == 0 && (rc = rep_room(s, rep)) != 0)
+            return rc;
+        for (int k = s->plain ? nsc : 1; k < nsc; k++)
+            for (uint32_t u = alias[k] ? 0 : use; u != 0; u &= u - 1) {
                 struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + ctz32(u)];
                 if (d->n == d->cap && dvec_reserve(d, d->n + 1) != 0)
                     return LLMSIM_ENOMEM;
@@ -971,52 +1186,25 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         return rc;
     if (isfinite(r->arrival_s) && r->arrival_s > rep->last_arrival_s)
         rep->last_arrival_s = r->arrival_s;
-    for (int k = 0; k < nsc; k++) {
-        struct scope_acc *a = &rep->acc[scopes[k]];
-        for (int l = 0; l < N_LINES; l++)
-            a->line_usd[l] += line[l];
-        if (wasted) {
-            a->wasted++;
-            a->wasted_usd += v[M_COST];
+    int streaming = s->streaming[r->class_idx];
+    size_t ri = (size_t)r->replication;
+    acc_add(&rep->acc[0], r, line, v[M_COST], served, wasted, measured, streaming);
+    /* The very additions of "all", in the same order: its sums. */
+    if (s->alias_class)
+        rep->acc[scopes[1]] = rep->acc[0];
+    if (s->alias_dep)
+        rep->acc[scopes[2]] = rep->acc[0];
+    if (samples && (rc = store_samples(s, rep, ri, 0, v, use)) != 0)
+        return rc;
+    for (int k = s->plain ? nsc : 1; k < nsc; k++) {
+        if (alias[k])
             continue;
-        }
-        if (!served) {
-            a->rejected += measured;
-            continue;
-        }
-        a->requests++;
-        a->output_tokens += r->output_tokens;
-        if (!measured)
-            continue;
-        a->measured++;
-        a->input_tokens += r->input_tokens;
-        a->output_measured += r->output_tokens;
-        a->cached_tokens += r->cached_tokens;
-        a->cost_usd += v[M_COST];
-        a->nocache_usd += r->cost_nocache_usd;
-        a->escalated += (r->flags & SIM_RF_ESCALATED) != 0;
-        a->spilled += (r->flags & SIM_RF_SPILLED) != 0;
-        a->limited += (r->flags & SIM_RF_RATE_LIMITED) != 0;
-        a->client_queued += (r->flags & SIM_RF_CLIENT_QUEUED) != 0;
-        if (r->flags & SIM_RF_PREFETCH_HIT) {
-            a->pf_hits++;
-            a->pf_saved_s += (s->streaming[r->class_idx] ? r->ttft_s : r->e2e_s) - r->perceived_s;
-        }
-        uint32_t stored = keep[k] ? use : 0;
-        if (s->compact) {
-            for (uint32_t u = stored; u != 0; u &= u - 1) {
-                unsigned m = ctz32(u);
-                if ((rc = compact_add(s, rep, (size_t)r->replication, scopes[k] * N_REQ_METRICS + m, v[m])) != 0)
-                    return rc;
-            }
-        } else {
-            struct dvec *samples = &rep->samples[scopes[k] * N_REQ_METRICS];
-            for (uint32_t u = stored; u != 0; u &= u - 1) {
-                unsigned m = ctz32(u);
-                samples[m].v[samples[m].n++] = v[m];
-            }
-        }
+        acc_add(&rep->acc[scopes[k]], r, line, v[M_COST], served, wasted, measured, streaming);
+        if (samples && (rc = store_samples(s, rep, ri, scopes[k], v, use)) != 0)
+            return rc;
     }
+    if (samples && !s->compact)
+        rep->room--;
     if (measured && served && ++s->stored > s->exact_limit && !s->compact && (rc = go_compact(s)) != 0)
         return rc;
     if (s->tts_interval_s > 0 && served && isfinite(r->done_s) && r->done_s >= 0 &&
@@ -1153,10 +1341,14 @@ static double hist_quantile_smooth(const double *h, const double *edges, double 
     return v < HIST_LO ? HIST_LO : v > HIST_HI ? HIST_HI : v;
 }
 
-int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *it)
+/* ana_stats_add_iteration in general: the checks, the histograms
+ * allocated on first use, and the iterations after the replication's
+ * add_run.  Kept out of the common path. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int add_iteration(struct ana_stats *s, const struct sim_iter_record *it)
 {
-    if (!s || !it)
-        return LLMSIM_EINVAL;
     if (it->deployment < 0 || (size_t)it->deployment >= s->nd)
         return LLMSIM_EINVAL;
     if (it->replication < 0)
@@ -1193,6 +1385,32 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
                 rep->itl_q[isc[k] * N_PCT + (size_t)j] = NAN;
         }
     }
+    return 0;
+}
+
+int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *it)
+{
+    if (!s || !it)
+        return LLMSIM_EINVAL;
+    /* The common case, tested at once: one deployment, a replication whose
+     * histograms are there (so its add_run has not come), and a measured
+     * iteration with decode tokens, its numbers finite and not negative
+     * (NaN fails every comparison).  Everything else: add_iteration. */
+    double w = it->decode_tokens, x = it->itl_s, t = it->start_s;
+    struct rep *rep;
+    if (!(s->alias_dep && it->deployment == 0 && (uint32_t)it->replication < s->nreps &&
+          (rep = s->reps[it->replication]) != NULL && rep->itl_h != NULL && w > 0 && w <= DBL_MAX &&
+          x >= 0 && x <= DBL_MAX && t >= s->warmup_s && t <= DBL_MAX))
+        return add_iteration(s, it);
+    /* The one deployment's iteration scope gets the very additions of
+     * "all", in the same order: its sums are those of "all". */
+    double *h = s->hist, *rh = rep->itl_h;
+    size_t b = hist_bucket(s->edges, s->hist_start, x);
+    rep->itl_w[1] = rep->itl_w[0] += w;
+    rep->itl_wd[1] = rep->itl_wd[0] += w * x;
+    rep->itl_n[1] = ++rep->itl_n[0];
+    h[HIST_N + b] = h[b] += w;
+    rh[HIST_N + b] = rh[b] += w;
     return 0;
 }
 

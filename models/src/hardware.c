@@ -345,16 +345,13 @@ void mdl_roofline_prepare(const struct mdl_roofline *m, struct mdl_roofline_prep
     p->launch_s = l->layers * m->launch_layer_s;
 }
 
-void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_iter *it,
-                            struct mdl_iter_cost *out)
+/* The step's cost, every field of *out, for a step with tokens (the body
+ * of mdl_roofline_iter_prep).  Inlined in both of its callers, so that
+ * mdl_roofline_step_prep, which keeps a few fields, computes only those. */
+__attribute__((always_inline)) static inline void iter_cost(const struct mdl_roofline_prep *p,
+                                                            const struct mdl_iter *it, double tokens,
+                             struct mdl_iter_cost *out)
 {
-    LLMSIM_ASSERT(it->prefill_tokens >= 0 && it->prefill_pairs >= 0 && it->prefill_kv_read >= 0 &&
-                  it->decode_tokens >= 0 && it->decode_context >= 0 && it->decode_kv_read >= 0 &&
-                  it->requests >= 0);
-    memset(out, 0, sizeof *out);
-    double tokens = it->prefill_tokens + it->decode_tokens;
-    if (tokens <= 0)
-        return;
     const struct mdl_roofline *m = p->m;
     const struct mdl_llm *l = &m->llm;
     double seqs = it->requests > 0 ? it->requests : it->decode_tokens + (it->prefill_tokens > 0);
@@ -382,6 +379,7 @@ void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_
     double att_dc = it->decode_tokens > 0 ? max2(dc_flops / p->attn_flops, dc_bytes / p->attn_bw) : 0.0;
     out->attention_s = att_pf + att_dc;
 
+    out->comm_s = 0.0;
     if (m->tp > 1) {
         /* Ring all-reduce: each GPU sends and receives 2 (tp - 1) / tp of the
          * buffer; two per layer (after attention and after the MLP). */
@@ -399,6 +397,38 @@ void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_
         out->gpu_s = max2(out->gpu_s, p->launch_s);
     out->host_s = m->step_overhead_s + m->host_seq_s * seqs;
     out->time_s = mdl_roofline_step_s(m, out->gpu_s, seqs);
+}
+
+void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_iter *it,
+                            struct mdl_iter_cost *out)
+{
+    LLMSIM_ASSERT(it->prefill_tokens >= 0 && it->prefill_pairs >= 0 && it->prefill_kv_read >= 0 &&
+                  it->decode_tokens >= 0 && it->decode_context >= 0 && it->decode_kv_read >= 0 &&
+                  it->requests >= 0);
+    memset(out, 0, sizeof *out);
+    double tokens = it->prefill_tokens + it->decode_tokens;
+    if (tokens <= 0)
+        return;
+    iter_cost(p, it, tokens, out);
+}
+
+double mdl_roofline_step_prep(const struct mdl_roofline_prep *p, const struct mdl_iter *it, double *flops,
+                              double *bytes, double *gpu_s)
+{
+    double tokens = it->prefill_tokens + it->decode_tokens;
+    if (tokens <= 0) {
+        /* mdl_roofline_iter_prep's zeros, added as it would add them */
+        *flops += 0.0;
+        *bytes += 0.0;
+        *gpu_s = 0.0;
+        return 0.0;
+    }
+    struct mdl_iter_cost c;
+    iter_cost(p, it, tokens, &c);
+    *flops += c.flops;
+    *bytes += c.bytes;
+    *gpu_s = c.gpu_s;
+    return c.time_s;
 }
 
 void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,

@@ -663,34 +663,13 @@ static void admit(struct sim_world *w, struct simi_deploy *d, struct simi_batch 
 
 /* ---- iterations -------------------------------------------------------------- */
 
-/* Time of one iteration from the latency model. */
-static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double prefill_sq,
-                        double prefill_seqs)
+/* Time of one speculative iteration: the target's step (gpu_s, its GPU
+ * time) and the draft model's.  The draft runs on the same GPUs within the
+ * same engine step: it prefills the same prompt tokens and makes k decode
+ * steps per speculative step; the CPU work is the step's, counted once. */
+static double spec_iter_time(struct simi_deploy *d, const struct mdl_iter *it, double gpu)
 {
     const struct sim_deployment_cfg *c = d->cfg;
-    if (c->latency_kind == MDL_LAT_LINEAR) {
-        const struct mdl_linear_latency *l = &c->linear;
-        double t = 0;
-        if (it->prefill_tokens > 0)
-            t += l->prefill_a_s + l->prefill_b_s * it->prefill_tokens + l->prefill_c_s * prefill_sq;
-        if (it->decode_tokens > 0) {
-            /* A mixed iteration shares the fixed term of the prefill. */
-            t += (it->prefill_tokens > 0 ? 0.0 : l->decode_a_s) + l->decode_b_batch_s * it->decode_tokens +
-                 l->decode_c_context_s * it->decode_context;
-        }
-        (void)prefill_seqs;
-        return simi_nonneg(t);
-    }
-    struct mdl_iter_cost cost;
-    mdl_roofline_iter_prep(&d->roofline, it, &cost);
-    d->flops += cost.flops;
-    d->bytes += cost.bytes;
-    if (!c->spec.enabled)
-        return cost.time_s;
-    /* The draft model runs on the same GPUs within the same engine step: it
-     * prefills the same prompt tokens and makes k decode steps per
-     * speculative step; the CPU work is the step's, counted once. */
-    double gpu = cost.gpu_s;
     struct mdl_roofline dm = c->roofline;
     dm.llm = c->spec.draft;
     struct mdl_iter dit = *it;
@@ -720,6 +699,27 @@ static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double
         d->bytes += c->spec.k * dc.bytes;
     }
     return mdl_roofline_step_s(&c->roofline, gpu, it->requests);
+}
+
+/* Time of one iteration from the latency model. */
+static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double prefill_sq)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    if (c->latency_kind == MDL_LAT_LINEAR) {
+        const struct mdl_linear_latency *l = &c->linear;
+        double t = 0;
+        if (it->prefill_tokens > 0)
+            t += l->prefill_a_s + l->prefill_b_s * it->prefill_tokens + l->prefill_c_s * prefill_sq;
+        if (it->decode_tokens > 0) {
+            /* A mixed iteration shares the fixed term of the prefill. */
+            t += (it->prefill_tokens > 0 ? 0.0 : l->decode_a_s) + l->decode_b_batch_s * it->decode_tokens +
+                 l->decode_c_context_s * it->decode_context;
+        }
+        return simi_nonneg(t);
+    }
+    double gpu;
+    double t = mdl_roofline_step_prep(&d->roofline, it, &d->flops, &d->bytes, &gpu);
+    return c->spec.enabled ? spec_iter_time(d, it, gpu) : t;
 }
 
 static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j);
@@ -910,7 +910,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         return 0;
     }
 
-    double t = iter_time(d, &it, prefill_sq, seqs);
+    double t = iter_time(d, &it, prefill_sq);
     double slots = it.prefill_tokens + it.decode_tokens;
     b->in_iter = 1;
     b->iter_decodes = decode_iter;

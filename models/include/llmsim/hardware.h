@@ -296,6 +296,13 @@ void mdl_roofline_prepare(const struct mdl_roofline *m, struct mdl_roofline_prep
  * result, bit for bit. */
 void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_iter *it,
                             struct mdl_iter_cost *out);
+/* The step time of mdl_roofline_iter_prep, bit for bit, computing only
+ * what the simulator keeps of it (it times millions of steps: the terms
+ * kept for reports are not worth their divisions): adds the step's flops
+ * and bytes to *flops and *bytes, sets *gpu_s.  iter fields must be >= 0,
+ * which the caller guarantees: this one does not check them. */
+double mdl_roofline_step_prep(const struct mdl_roofline_prep *p, const struct mdl_iter *it, double *flops,
+                              double *bytes, double *gpu_s);
 /* The step time of a given GPU time and sequence count under m's engine:
  * max(gpu, host) or gpu + host (used to add a draft model's GPU time). */
 double mdl_roofline_step_s(const struct mdl_roofline *m, double gpu_s, double seqs);

@@ -109,6 +109,7 @@ struct simi_batch {
      * requests leave free; entries are a prompt's blocks between two cache
      * points, pinned while a running request shares them */
     struct sim_cache *pcache;
+    double cache_blocks;    /* its tokens / bs, kept up to date after each put and eviction (free_blocks) */
     /* blocks of preempted requests kept for their recompute (vLLM V1),
      * evicted oldest preemption first, after the cache's entries */
     double kept_blocks;
@@ -132,22 +133,25 @@ static double blocks_for(const struct simi_batch *b, double tokens)
     return ceil(tokens / b->bs);
 }
 
-static double free_blocks(const struct simi_batch *b)
+/* The prefix cache's size in blocks changed (a put or an eviction): the
+ * same quotient free_blocks used to take at each call, taken once. */
+static void cache_changed(struct simi_batch *b)
 {
-    double cached = b->pcache ? sim_cache_tokens(b->pcache) / b->bs : 0.0;
-    return b->cap_blocks - b->used_blocks - cached - b->kept_blocks;
+    b->cache_blocks = sim_cache_tokens(b->pcache) / b->bs;
 }
 
-/* Makes `need` blocks free if evicting unpinned prefix-cache entries (least
- * recently used first), then blocks kept for preempted requests (oldest
- * preemption first, each from its last block), can. */
-static void make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
+static double free_blocks(const struct simi_batch *b)
 {
-    double short_by = need - free_blocks(b);
-    if (short_by <= 0)
-        return; /* the common case: nothing to evict */
-    if (b->pcache != NULL)
+    return b->cap_blocks - b->used_blocks - b->cache_blocks - b->kept_blocks;
+}
+
+/* make_room when `need` blocks are short_by > 0 more than are free. */
+static void make_room_evict(struct sim_world *w, struct simi_batch *b, double need, double short_by, double now)
+{
+    if (b->pcache != NULL) {
         sim_cache_evict(b->pcache, short_by * b->bs, now);
+        cache_changed(b);
+    }
     short_by = need - free_blocks(b);
     while (short_by > 0 && b->kept_q.len > 0) {
         struct simi_req *r = &w->pool.slot[b->kept_q.buf[b->kept_q.head]];
@@ -158,6 +162,16 @@ static void make_room(struct sim_world *w, struct simi_batch *b, double need, do
         if (r->kept_blocks == 0)
             (void)simi_fifo_pop(&b->kept_q);
     }
+}
+
+/* Makes `need` blocks free if evicting unpinned prefix-cache entries (least
+ * recently used first), then blocks kept for preempted requests (oldest
+ * preemption first, each from its last block), can. */
+static inline void make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
+{
+    double short_by = need - free_blocks(b);
+    if (short_by > 0) /* rare: the common case evicts nothing */
+        make_room_evict(w, b, need, short_by, now);
 }
 
 /* Blocks kept free when admitting next to running requests (0 when unbounded). */
@@ -272,8 +286,10 @@ void simi_batch_reset(struct simi_replica *rp)
     if (b == NULL)
         return;
     LLMSIM_ASSERT(!b->in_iter && b->n_running == 0 && b->waiting.len == 0 && b->n_dec == 0);
-    if (b->pcache != NULL)
+    if (b->pcache != NULL) {
         sim_cache_evict(b->pcache, INFINITY, 0.0); /* nothing is pinned: no request runs */
+        cache_changed(b);
+    }
     b->kept_blocks = 0;
     b->kept_q.head = b->kept_q.len = 0;
     b->used_blocks = 0;
@@ -343,12 +359,27 @@ static int point(const struct sim_world *w, const struct simi_batch *b, const st
     return 1;
 }
 
+/* Whether a request has a cache point at all (point(..., 0, ...) != 0):
+ * most generated requests have none, and nothing to match or promote. */
+static int has_points(const struct sim_world *w, const struct simi_req *r)
+{
+    const struct sim_trace *t = &w->sc->workload.trace;
+    if (r->trace_row != SIMI_NONE && t->hash_off != NULL)
+        return t->hash_off[r->trace_row] < t->hash_off[r->trace_row + 1];
+    return r->n_pts > 0;
+}
+
 /* The run of cached entries from the first point: tokens it covers (whole
  * blocks); with pin, the entries are pinned and counted in the request. */
 static double prefix_match(const struct sim_world *w, struct simi_batch *b, struct simi_req *r, int pin)
 {
     if (b->pcache == NULL)
         return 0.0;
+    if (!has_points(w, r)) {
+        if (pin)
+            r->hit_entries = r->hit_blocks = 0;
+        return 0.0;
+    }
     double hit = 0, prev = 0, end, tok;
     uint64_t key;
     uint32_t entries = 0;
@@ -403,6 +434,12 @@ static int prefix_promote(struct sim_world *w, struct simi_batch *b, struct simi
 {
     if (b->pcache == NULL)
         return 0;
+    if (!has_points(w, r)) {
+        /* No entries: nothing pinned, nothing to hand over (hit_blocks and
+         * hit_entries are 0); a cache over the free memory still shrinks. */
+        make_room(w, b, 0, w->now_s);
+        return 0;
+    }
     double own_before = r->hit_blocks;
     prefix_unpin(w, b, r);
     double prev = 0, end;
@@ -412,6 +449,7 @@ static int prefix_promote(struct sim_world *w, struct simi_batch *b, struct simi
         if (end <= prev)
             continue;
         int rc = sim_cache_put(b->pcache, key, end - prev, INFINITY, w->now_s, w->now_s, 0.0);
+        cache_changed(b);
         if (rc)
             return rc;
         double tok;

@@ -128,6 +128,13 @@ static uint32_t fifo_peek(const struct simi_fifo *f)
     return f->len ? f->buf[f->head] : SIMI_NONE;
 }
 
+/* fmax(0.0, x) as glibc computes it (maxsd: -0.0 stays -0.0, NaN gives
+ * 0.0), without the call: it runs in every iteration. */
+static double max0(double x)
+{
+    return x >= 0.0 ? x : 0.0;
+}
+
 static double blocks_for(const struct simi_batch *b, double tokens)
 {
     return ceil(tokens / b->bs);
@@ -845,7 +852,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
             struct simi_req *r = &w->pool.slot[q];
             double left = (double)r->prompt_need - r->prompt_done;
-            double chunk = fmax(0.0, left < budget ? left : floor(budget));
+            double chunk = max0(left < budget ? left : floor(budget));
             double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
             make_room(w, b, extra, w->now_s);
             if (chunk > 0 && extra > free_blocks(b)) {
@@ -931,8 +938,9 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     }
     if (decode_iter) {
         it.decode_tokens = b->n_dec * b->slots_per_dec;
-        it.decode_context = b->slots_per_dec * fmax(0.0, b->sum_ctx + b->n_dec);
-        it.decode_kv_read = fmax(0.0, b->sum_ctx + b->n_dec); /* each request reads its KV once */
+        double kv = max0(b->sum_ctx + b->n_dec);
+        it.decode_context = b->slots_per_dec * kv;
+        it.decode_kv_read = kv; /* each request reads its KV once */
     }
     it.requests = scheduled;
     if (it.prefill_tokens <= 0 && !decode_iter) {
@@ -1188,14 +1196,12 @@ static int open_batch(struct sim_world *w, struct simi_deploy *d, struct simi_ba
     return 0;
 }
 
-/* Starts the next iteration of an idle replica if there is work. */
-static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
+/* maybe_start for a decode-pool replica or a static batch. */
+static int maybe_start_pool_or_static(struct sim_world *w, struct simi_deploy *d, int j)
 {
     struct simi_replica *rp = &d->replicas[j];
     struct simi_batch *b = rp->batch;
     const struct sim_deployment_cfg *c = d->cfg;
-    if (b->in_iter)
-        return 0;
     if (b->role == SIMI_ROLE_DECODE) {
         int rc = take_arrivals(w, d, j);
         if (rc)
@@ -1220,6 +1226,19 @@ static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
         if (rc)
             return rc;
     }
+    return iter_begin(w, d, j);
+}
+
+/* Starts the next iteration of an idle replica if there is work.  Inline:
+ * it runs after every iteration, and a continuous-batching replica outside
+ * a decode pool goes straight to iter_begin. */
+static inline int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    const struct simi_batch *b = d->replicas[j].batch;
+    if (b->in_iter)
+        return 0;
+    if (b->role == SIMI_ROLE_DECODE || b->is_static)
+        return maybe_start_pool_or_static(w, d, j);
     return iter_begin(w, d, j);
 }
 

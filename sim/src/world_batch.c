@@ -781,6 +781,107 @@ static int keep_again(struct sim_world *w, struct simi_batch *b, struct simi_req
     return simi_fifo_push(&b->kept_q, (uint32_t)(r - w->pool.slot));
 }
 
+/* The prompt work of the iteration iter_begin forms: chunks of the requests
+ * already prefilling, then admissions; their sums go to *it (prompt
+ * fields), *prefill_sq and *scheduled (one per sequence with a chunk). */
+static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b, int prefill_iter,
+                       int preempted, double budget, struct mdl_iter *it, double *prefill_sq, double *scheduled)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    int rc;
+    double seqs = 0;
+    if (!b->is_static && (prefill_iter || c->chunked_prefill)) {
+        /* Continue partially prefilled requests (chunked prefill), oldest first. */
+        for (uint32_t i = 0; i < b->prefill.len; i++) {
+            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
+            struct simi_req *r = &w->pool.slot[q];
+            double left = (double)r->prompt_need - r->prompt_done;
+            double chunk = max0(left < budget ? left : floor(budget));
+            double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
+            make_room(w, b, extra, w->now_s);
+            if (chunk > 0 && extra > free_blocks(b)) {
+                chunk = floor((free_blocks(b) + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
+                if (chunk < 0)
+                    chunk = 0;
+                extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
+            }
+            r->chunk = (uint32_t)(chunk > 0 ? chunk : 0);
+            budget -= r->chunk;
+            b->used_blocks += extra;
+        }
+        /* Admit from the queue while the budget, the batch and KV memory allow. */
+        while (!preempted && b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
+            struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
+            /* Cached blocks need no prefill and no new memory; pinned at
+             * once so that making room cannot evict them. */
+            double hit = prefix_match(w, b, r, 1);
+            /* Its own blocks kept since its preemption follow its shared
+             * prefix when that is whole again: they become its blocks. */
+            double kept = 0;
+            if (r->kept_blocks > 0) {
+                kept = hit == (double)r->kept_from * b->bs ? r->kept_blocks : 0.0;
+                double limit = floor(((double)r->prompt_need - 1) / b->bs) - hit / b->bs;
+                if (kept > limit)
+                    kept = limit > 0 ? limit : 0;
+                b->kept_blocks -= r->kept_blocks;
+                b->used_blocks += kept;
+                r->kept_blocks = 0;
+            }
+            double left = r->prompt_need - hit - kept * b->bs;
+            double chunk = c->chunked_prefill ? (left < budget ? left : floor(budget)) : left;
+            if (!c->chunked_prefill && chunk > budget && it->prefill_tokens + seqs > 0) {
+                prefix_unpin(w, b, r);
+                if ((rc = keep_again(w, b, r, kept)) != 0)
+                    return rc;
+                break; /* a prompt over the budget runs alone */
+            }
+            double extra = blocks_for(b, hit + kept * b->bs + chunk) - hit / b->bs - kept;
+            double reserve = b->n_running > 0 ? watermark(b) : 0.0;
+            /* Engines that admit whole prompts only (vLLM V0, SGLang) need
+             * room for all of it; vLLM V1 for the tokens of this step. */
+            double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - hit / b->bs - kept : extra;
+            make_room(w, b, need + reserve, w->now_s);
+            if (need > free_blocks(b) - reserve) {
+                prefix_unpin(w, b, r);
+                if ((rc = keep_again(w, b, r, kept)) != 0)
+                    return rc;
+                break;
+            }
+            uint32_t q = simi_wq_peek(w, &b->waiting);
+            admit(w, d, b);
+            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
+                return rc;
+            r = &w->pool.slot[q];
+            r->cached_tokens = (uint32_t)(hit + kept * b->bs);
+            r->prompt_done = r->cached_tokens;
+            r->chunk = (uint32_t)chunk;
+            budget -= chunk;
+            b->used_blocks += extra;
+            seqs += 1; /* only to know that something was admitted */
+        }
+    } else if (b->is_static && prefill_iter) {
+        for (uint32_t i = 0; i < b->prefill.len; i++) {
+            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
+            struct simi_req *r = &w->pool.slot[q];
+            r->chunk = r->prompt_need - r->prompt_done;
+        }
+    }
+    /* Sum the prompt work of this iteration. */
+    for (uint32_t i = 0; i < b->prefill.len; i++) {
+        uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
+        const struct simi_req *r = &w->pool.slot[q];
+        double cch = r->chunk, p = r->prompt_done;
+        if (cch <= 0)
+            continue;
+        *scheduled += 1;
+        it->prefill_tokens += cch;
+        it->prefill_pairs += cch * p + cch * (cch + 1) / 2;
+        it->prefill_kv_read += p;
+        *prefill_sq += cch * cch;
+    }
+    return 0;
+}
+
 /* Forms the next iteration of replica j and schedules its end; does nothing
  * when there is nothing to run. */
 static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
@@ -842,99 +943,15 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         b->used_blocks += need_blocks;
     }
 
-    /* Prompt work: chunks of the requests already prefilling, then admissions. */
     struct mdl_iter it;
     memset(&it, 0, sizeof it);
-    double prefill_sq = 0, seqs = 0;
-    if (!b->is_static && (prefill_iter || c->chunked_prefill)) {
-        /* Continue partially prefilled requests (chunked prefill), oldest first. */
-        for (uint32_t i = 0; i < b->prefill.len; i++) {
-            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
-            struct simi_req *r = &w->pool.slot[q];
-            double left = (double)r->prompt_need - r->prompt_done;
-            double chunk = max0(left < budget ? left : floor(budget));
-            double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
-            make_room(w, b, extra, w->now_s);
-            if (chunk > 0 && extra > free_blocks(b)) {
-                chunk = floor((free_blocks(b) + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
-                if (chunk < 0)
-                    chunk = 0;
-                extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
-            }
-            r->chunk = (uint32_t)(chunk > 0 ? chunk : 0);
-            budget -= r->chunk;
-            b->used_blocks += extra;
-        }
-        /* Admit from the queue while the budget, the batch and KV memory allow. */
-        while (!preempted && b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
-            struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
-            /* Cached blocks need no prefill and no new memory; pinned at
-             * once so that making room cannot evict them. */
-            double hit = prefix_match(w, b, r, 1);
-            /* Its own blocks kept since its preemption follow its shared
-             * prefix when that is whole again: they become its blocks. */
-            double kept = 0;
-            if (r->kept_blocks > 0) {
-                kept = hit == (double)r->kept_from * b->bs ? r->kept_blocks : 0.0;
-                double limit = floor(((double)r->prompt_need - 1) / b->bs) - hit / b->bs;
-                if (kept > limit)
-                    kept = limit > 0 ? limit : 0;
-                b->kept_blocks -= r->kept_blocks;
-                b->used_blocks += kept;
-                r->kept_blocks = 0;
-            }
-            double left = r->prompt_need - hit - kept * b->bs;
-            double chunk = c->chunked_prefill ? (left < budget ? left : floor(budget)) : left;
-            if (!c->chunked_prefill && chunk > budget && it.prefill_tokens + seqs > 0) {
-                prefix_unpin(w, b, r);
-                if ((rc = keep_again(w, b, r, kept)) != 0)
-                    return rc;
-                break; /* a prompt over the budget runs alone */
-            }
-            double extra = blocks_for(b, hit + kept * b->bs + chunk) - hit / b->bs - kept;
-            double reserve = b->n_running > 0 ? watermark(b) : 0.0;
-            /* Engines that admit whole prompts only (vLLM V0, SGLang) need
-             * room for all of it; vLLM V1 for the tokens of this step. */
-            double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - hit / b->bs - kept : extra;
-            make_room(w, b, need + reserve, w->now_s);
-            if (need > free_blocks(b) - reserve) {
-                prefix_unpin(w, b, r);
-                if ((rc = keep_again(w, b, r, kept)) != 0)
-                    return rc;
-                break;
-            }
-            uint32_t q = simi_wq_peek(w, &b->waiting);
-            admit(w, d, b);
-            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
-                return rc;
-            r = &w->pool.slot[q];
-            r->cached_tokens = (uint32_t)(hit + kept * b->bs);
-            r->prompt_done = r->cached_tokens;
-            r->chunk = (uint32_t)chunk;
-            budget -= chunk;
-            b->used_blocks += extra;
-            seqs += 1; /* only to know that something was admitted */
-        }
-    } else if (b->is_static && prefill_iter) {
-        for (uint32_t i = 0; i < b->prefill.len; i++) {
-            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
-            struct simi_req *r = &w->pool.slot[q];
-            r->chunk = r->prompt_need - r->prompt_done;
-        }
-    }
-    /* Sum the prompt work of this iteration. */
+    double prefill_sq = 0;
     double scheduled = decode_iter ? b->n_dec : 0.0; /* sequences in the step */
-    for (uint32_t i = 0; i < b->prefill.len; i++) {
-        uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
-        const struct simi_req *r = &w->pool.slot[q];
-        double cch = r->chunk, p = r->prompt_done;
-        if (cch <= 0)
-            continue;
-        scheduled += 1;
-        it.prefill_tokens += cch;
-        it.prefill_pairs += cch * p + cch * (cch + 1) / 2;
-        it.prefill_kv_read += p;
-        prefill_sq += cch * cch;
+    /* Most iterations have no prompt work: nothing prefilling, nobody waiting. */
+    if (b->prefill.len > 0 || b->waiting.len > 0) {
+        rc = prompt_work(w, d, b, prefill_iter, preempted, budget, &it, &prefill_sq, &scheduled);
+        if (rc != 0)
+            return rc;
     }
     if (decode_iter) {
         it.decode_tokens = b->n_dec * b->slots_per_dec;

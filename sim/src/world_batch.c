@@ -135,9 +135,22 @@ static double max0(double x)
     return x >= 0.0 ? x : 0.0;
 }
 
+/* ceil(x), the same value: positive values below 2^52 (the token and block
+ * counts here) by truncation, which is exact there and a few instructions
+ * against the compiler's long inline ceil for plain x86-64; anything else
+ * by ceil. */
+static double ceil_pos(double x)
+{
+    if (x > 0.0 && x < 0x1p52) {
+        double t = (double)(int64_t)x;
+        return t < x ? t + 1.0 : t;
+    }
+    return ceil(x);
+}
+
 static double blocks_for(const struct simi_batch *b, double tokens)
 {
-    return ceil(tokens / b->bs);
+    return ceil_pos(tokens / b->bs);
 }
 
 /* The prefix cache's size in blocks changed (a put or an eviction): the
@@ -595,7 +608,7 @@ static int dec_enter(struct simi_batch *b, struct simi_req *r, uint32_t q)
     if (b->tau == 1.0)
         b->bucket[residue(b, r->dec_t0, r->dec_ctx0)]++;
     uint32_t remaining = r->output_tokens - r->generated;
-    uint64_t steps = (uint64_t)ceil(remaining / b->tau - 1e-9);
+    uint64_t steps = (uint64_t)ceil_pos(remaining / b->tau - 1e-9);
     if (steps < 1)
         steps = 1;
     return heap_push(b, r->dec_t0 + steps, r->id, q, r->gen);
@@ -1095,14 +1108,15 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         b->last_dec_end_s = w->now_s;
     }
 
-    /* Prompt chunks: cost, progress, first tokens. */
-    uint32_t n_pf = b->prefill.len;
+    /* Prompt chunks: cost, progress, first tokens.  The requests still
+     * prefilling stay in the FIFO, in order, compacted in place (nothing
+     * called from here reads this replica's FIFO). */
+    uint32_t n_pf = b->prefill.len, n_stay = 0, mask = b->prefill.cap - 1;
     for (uint32_t i = 0; i < n_pf; i++) {
-        uint32_t q = simi_fifo_pop(&b->prefill);
+        uint32_t q = b->prefill.buf[(b->prefill.head + i) & mask];
         struct simi_req *r = &w->pool.slot[q];
         if (r->chunk == 0) {
-            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
-                return rc;
+            b->prefill.buf[(b->prefill.head + n_stay++) & mask] = q;
             continue;
         }
         ir.prefill_tokens += r->chunk;
@@ -1110,8 +1124,7 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         r->prompt_done += r->chunk;
         r->chunk = 0;
         if (r->prompt_done < r->prompt_need) {
-            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
-                return rc;
+            b->prefill.buf[(b->prefill.head + n_stay++) & mask] = q;
             continue;
         }
         /* The prefill yields the next token. */
@@ -1138,6 +1151,7 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         if (r->generated >= r->output_tokens) /* static: padding from the start */
             b->n_dec_active--;
     }
+    b->prefill.len = n_stay;
 
     /* Requests whose last token came in this iteration. */
     while (b->heap_n > 0 && b->heap[0].key <= b->dec_it) {
@@ -1192,7 +1206,8 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
     (void)c;
     if ((rc = maybe_start(w, d, j)) != 0)
         return rc;
-    return simi_scale_check_drained(w, d, j);
+    /* Only a draining replica is released once idle (most are not). */
+    return d->replicas[j].state == SIMI_RS_DRAINING ? simi_scale_check_drained(w, d, j) : 0;
 }
 
 /* Starts a static/dynamic batch when its rule says so. */

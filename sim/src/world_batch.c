@@ -186,12 +186,16 @@ static void make_room_evict(struct sim_world *w, struct simi_batch *b, double ne
 
 /* Makes `need` blocks free if evicting unpinned prefix-cache entries (least
  * recently used first), then blocks kept for preempted requests (oldest
- * preemption first, each from its last block), can. */
-static inline void make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
+ * preemption first, each from its last block), can.  Returns the free
+ * blocks then (free_blocks). */
+static inline double make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
 {
-    double short_by = need - free_blocks(b);
-    if (short_by > 0) /* rare: the common case evicts nothing */
-        make_room_evict(w, b, need, short_by, now);
+    double free = free_blocks(b);
+    double short_by = need - free;
+    if (short_by <= 0)
+        return free; /* the common case: nothing to evict */
+    make_room_evict(w, b, need, short_by, now);
+    return free_blocks(b);
 }
 
 /* Blocks kept free when admitting next to running requests (0 when unbounded). */
@@ -795,13 +799,21 @@ static int keep_again(struct sim_world *w, struct simi_batch *b, struct simi_req
 }
 
 /* The prompt work of the iteration iter_begin forms: chunks of the requests
- * already prefilling, then admissions; their sums go to *it (prompt
+ * already prefilling, then admissions, within the token budget left by the
+ * n_dec0 requests decoding when it began; their sums go to *it (prompt
  * fields), *prefill_sq and *scheduled (one per sequence with a chunk). */
 static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b, int prefill_iter,
-                       int preempted, double budget, struct mdl_iter *it, double *prefill_sq, double *scheduled)
+                       int preempted, uint32_t n_dec0, struct mdl_iter *it, double *prefill_sq,
+                       double *scheduled)
 {
     const struct sim_deployment_cfg *c = d->cfg;
     int rc;
+    double budget = c->max_batched_tokens;
+    if (!b->is_static && c->chunked_prefill) {
+        budget -= n_dec0 * b->slots_per_dec;
+        if (budget < 0)
+            budget = 0; /* verify slots alone fill the iteration */
+    }
     double seqs = 0;
     if (!b->is_static && (prefill_iter || c->chunked_prefill)) {
         /* Continue partially prefilled requests (chunked prefill), oldest first. */
@@ -811,9 +823,9 @@ static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_b
             double left = (double)r->prompt_need - r->prompt_done;
             double chunk = max0(left < budget ? left : floor(budget));
             double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
-            make_room(w, b, extra, w->now_s);
-            if (chunk > 0 && extra > free_blocks(b)) {
-                chunk = floor((free_blocks(b) + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
+            double free = make_room(w, b, extra, w->now_s);
+            if (chunk > 0 && extra > free) {
+                chunk = floor((free + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
                 if (chunk < 0)
                     chunk = 0;
                 extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
@@ -853,8 +865,7 @@ static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_b
             /* Engines that admit whole prompts only (vLLM V0, SGLang) need
              * room for all of it; vLLM V1 for the tokens of this step. */
             double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - hit / b->bs - kept : extra;
-            make_room(w, b, need + reserve, w->now_s);
-            if (need > free_blocks(b) - reserve) {
+            if (need > make_room(w, b, need + reserve, w->now_s) - reserve) {
                 prefix_unpin(w, b, r);
                 if ((rc = keep_again(w, b, r, kept)) != 0)
                     return rc;
@@ -906,15 +917,12 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     int rc;
 
     int prefill_iter = 0, decode_iter = 0;
-    double budget = c->max_batched_tokens;
+    uint32_t n_dec0 = b->n_dec; /* chunked prefill: the decoding requests fill the budget first */
     if (b->is_static) {
         prefill_iter = b->prefill.len > 0;
         decode_iter = !prefill_iter && b->n_dec > 0;
     } else if (c->chunked_prefill) {
         decode_iter = b->n_dec > 0;
-        budget -= b->n_dec * b->slots_per_dec;
-        if (budget < 0)
-            budget = 0; /* verify slots alone fill the iteration */
     } else {
         /* vLLM v0: prefill first when a waiting request can be admitted. */
         uint32_t h = simi_wq_peek(w, &b->waiting);
@@ -941,8 +949,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
                 need_blocks = b->bucket[(b->dec_it + 1) % (uint64_t)b->bs];
             else
                 need_blocks = b->n_dec * b->tau / b->bs;
-            make_room(w, b, need_blocks, w->now_s);
-            if (need_blocks <= free_blocks(b) || b->n_running <= 1)
+            if (need_blocks <= make_room(w, b, need_blocks, w->now_s) || b->n_running <= 1)
                 break;
             if ((rc = preempt_newest(w, d, b)) != 0)
                 return rc;
@@ -962,7 +969,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     double scheduled = decode_iter ? b->n_dec : 0.0; /* sequences in the step */
     /* Most iterations have no prompt work: nothing prefilling, nobody waiting. */
     if (b->prefill.len > 0 || b->waiting.len > 0) {
-        rc = prompt_work(w, d, b, prefill_iter, preempted, budget, &it, &prefill_sq, &scheduled);
+        rc = prompt_work(w, d, b, prefill_iter, preempted, n_dec0, &it, &prefill_sq, &scheduled);
         if (rc != 0)
             return rc;
     }

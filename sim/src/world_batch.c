@@ -554,7 +554,7 @@ static void run_append(struct sim_world *w, struct simi_batch *b, uint32_t q)
     b->n_running++;
 }
 
-static void run_remove(struct sim_world *w, struct simi_batch *b, uint32_t q)
+static inline void run_remove(struct sim_world *w, struct simi_batch *b, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
     if (r->prev != SIMI_NONE)
@@ -620,7 +620,7 @@ static int dec_enter(struct simi_batch *b, struct simi_req *r, uint32_t q)
 
 /* Request q stops decoding (finished or preempted): its aggregates go, it
  * takes its share of the decode cost, its KV blocks are freed. */
-static void dec_leave(struct simi_batch *b, struct simi_req *r)
+static inline void dec_leave(struct simi_batch *b, struct simi_req *r)
 {
     double ctx = dec_ctx(b, r);
     b->sum_ctx -= ctx;
@@ -635,7 +635,7 @@ static void dec_leave(struct simi_batch *b, struct simi_req *r)
 
 /* ---- admission, preemption ------------------------------------------------- */
 
-static double held_blocks(const struct simi_batch *b, const struct simi_req *r)
+static inline double held_blocks(const struct simi_batch *b, const struct simi_req *r)
 {
     if (b->is_static)
         return blocks_for(b, (double)r->input_tokens + r->output_tokens);

@@ -80,6 +80,7 @@ struct simi_batch {
     double cap_blocks;      /* KV blocks of the replica, +inf = unbounded */
     double used_blocks;     /* blocks allocated */
     double tau;             /* tokens per decode step per request */
+    int unit_tau;           /* tau == 1.0: whole tokens, the block counters below apply */
     double slots_per_dec;   /* token slots a decoding request occupies per iteration (1 or k+1) */
     struct simi_wq waiting; /* in the deployment's queue order (queue_order.c) */
     /* running requests, in admission order */
@@ -92,6 +93,7 @@ struct simi_batch {
     uint32_t *bucket;       /* bs counters: decoding requests by block-boundary residue */
     uint64_t it;            /* iterations finished */
     uint64_t dec_it;        /* decode iterations finished */
+    uint32_t next_res;      /* (dec_it + 1) % bs: the residue class of the next decode iteration */
     struct heap_ent *heap;
     size_t heap_n, heap_cap;
     double dec_cost_cum;    /* sum over decode iterations of the GPU cost of one decoding request */
@@ -265,6 +267,8 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         b->bs = c->block_tokens;
         b->cap_blocks = d->kv_cap_blocks;
         b->tau = c->spec.enabled ? mdl_spec_tokens_per_step(c->spec.acceptance, c->spec.k) : 1.0;
+        b->unit_tau = b->tau == 1.0;
+        b->next_res = 1 % (uint32_t)b->bs;
         b->slots_per_dec = c->spec.enabled ? c->spec.k + 1.0 : 1.0;
         b->run_head = b->run_tail = SIMI_NONE;
         b->bucket = calloc((size_t)b->bs, sizeof *b->bucket);
@@ -609,7 +613,7 @@ static int dec_enter(struct simi_batch *b, struct simi_req *r, uint32_t q)
     b->n_dec++;
     b->n_dec_active++;
     b->sum_ctx += r->dec_ctx0;
-    if (b->tau == 1.0)
+    if (b->unit_tau)
         b->bucket[residue(b, r->dec_t0, r->dec_ctx0)]++;
     uint32_t remaining = r->output_tokens - r->generated;
     uint64_t steps = (uint64_t)ceil_pos(remaining / b->tau - 1e-9);
@@ -627,7 +631,7 @@ static inline void dec_leave(struct simi_batch *b, struct simi_req *r)
     if (b->n_dec == 1)
         b->sum_ctx = 0.0; /* no rounding residue once empty */
     b->n_dec--;
-    if (b->tau == 1.0)
+    if (b->unit_tau)
         b->bucket[residue(b, r->dec_t0, r->dec_ctx0)]--;
     r->gpu_cost_usd += b->dec_cost_cum - r->dec_cost0;
     r->gen++; /* its heap entry, if any, is stale from now on */
@@ -945,8 +949,8 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     int preempted = 0; /* vLLM (V0 and V1) admits no waiting request in a step that preempted */
     if (decode_iter && !b->is_static) {
         for (;;) {
-            if (b->tau == 1.0)
-                need_blocks = b->bucket[(b->dec_it + 1) % (uint64_t)b->bs];
+            if (b->unit_tau)
+                need_blocks = b->bucket[b->next_res];
             else
                 need_blocks = b->n_dec * b->tau / b->bs;
             if (need_blocks <= make_room(w, b, need_blocks, w->now_s) || b->n_running <= 1)
@@ -1100,6 +1104,8 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
     /* Decoding requests advance. */
     if (b->iter_decodes) {
         b->dec_it++;
+        if (++b->next_res == (uint32_t)b->bs)
+            b->next_res = 0;
         b->sum_ctx += b->n_dec * b->tau;
 
         b->dec_cost_cum += b->slots_per_dec * b->iter_cost_per_slot;

@@ -317,6 +317,10 @@ void mdl_roofline_prepare(const struct mdl_roofline *m, struct mdl_roofline_prep
     double body = body_params_b(l, l->params_b) * 1e9;
     p->touched_fixed = ep <= 0.0 || ep > body;
     p->touched = p->touched_fixed ? mdl_llm_touched_weight_bytes(l, m->weights, 1.0) : 0.0;
+    p->touched_head = p->touched + p->head_bytes;
+    p->hidden = l->hidden;
+    p->vocab = l->vocab;
+    p->untied = !l->tied_embeddings;
     p->kvb = mdl_llm_kv_bytes_per_token(l, m->kv) * kv_replication(m);
     p->per_pair = 4.0 * l->layers * l->heads * l->head_dim;
     p->attn_flops = peak16 * m->attn_mfu;

@@ -279,6 +279,9 @@ struct mdl_roofline_prep {
     double head_bytes;    /* head x eb */
     int touched_fixed;    /* body weights touched do not depend on the tokens (dense) */
     double touched;       /* those bytes when touched_fixed */
+    double touched_head;  /* touched + head_bytes (touched_fixed) */
+    double hidden, vocab; /* the model's, as doubles */
+    int untied;           /* the embedding table is not the head: its rows in use are read too */
     double kvb;           /* KV bytes per token, replication included */
     double per_pair;      /* attention FLOPs per query-key pair over all layers */
     double attn_flops;    /* attention FLOP/s: BF16 peak x attn_mfu */
@@ -337,9 +340,11 @@ __attribute__((always_inline)) static inline void mdl_roofline_cost_(const struc
      * sampled rows; the body weights touched, the head, and the embedding
      * rows in use (at most the table). */
     double lin_flops = p->two_body * tokens + p->two_head * seqs;
-    double rows = tokens < l->vocab ? tokens : l->vocab;
-    double touched = p->touched_fixed ? p->touched : mdl_llm_touched_weight_bytes(l, m->weights, tokens);
-    double w_bytes = touched + p->head_bytes + (l->tied_embeddings ? 0.0 : rows * l->hidden * p->eb);
+    double rows = tokens < p->vocab ? tokens : p->vocab;
+    double rows_b = p->untied ? rows * p->hidden * p->eb : 0.0;
+    double w_bytes = p->touched_fixed
+                         ? p->touched_head + rows_b
+                         : mdl_llm_touched_weight_bytes(l, m->weights, tokens) + p->head_bytes + rows_b;
     double eff = m->mfu * (m->gemm_half_tokens > 0 ? tokens / (tokens + m->gemm_half_tokens) : 1.0);
     out->linear_s = mdl_max2_(lin_flops / (p->peak * eff), w_bytes / p->all_bw);
 

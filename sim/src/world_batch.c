@@ -616,7 +616,9 @@ static int dec_enter(struct simi_batch *b, struct simi_req *r, uint32_t q)
     if (b->unit_tau)
         b->bucket[residue(b, r->dec_t0, r->dec_ctx0)]++;
     uint32_t remaining = r->output_tokens - r->generated;
-    uint64_t steps = (uint64_t)ceil_pos(remaining / b->tau - 1e-9);
+    /* With tau = 1 the quotient is `remaining` itself: remaining - 1e-9 rounds
+     * into (remaining - 1, remaining], whose ceiling is remaining (0 stays 0). */
+    uint64_t steps = b->unit_tau ? remaining : (uint64_t)ceil_pos(remaining / b->tau - 1e-9);
     if (steps < 1)
         steps = 1;
     return heap_push(b, r->dec_t0 + steps, r->id, q, r->gen);

@@ -192,10 +192,10 @@ static void make_room_evict(struct sim_world *w, struct simi_batch *b, double ne
  * blocks then (free_blocks). */
 static inline double make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
 {
-    double free = free_blocks(b);
-    double short_by = need - free;
+    double avail = free_blocks(b);
+    double short_by = need - avail;
     if (short_by <= 0)
-        return free; /* the common case: nothing to evict */
+        return avail; /* the common case: nothing to evict */
     make_room_evict(w, b, need, short_by, now);
     return free_blocks(b);
 }
@@ -829,9 +829,9 @@ static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_b
             double left = (double)r->prompt_need - r->prompt_done;
             double chunk = max0(left < budget ? left : floor(budget));
             double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
-            double free = make_room(w, b, extra, w->now_s);
-            if (chunk > 0 && extra > free) {
-                chunk = floor((free + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
+            double avail = make_room(w, b, extra, w->now_s);
+            if (chunk > 0 && extra > avail) {
+                chunk = floor((avail + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
                 if (chunk < 0)
                     chunk = 0;
                 extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);

@@ -842,7 +842,10 @@ static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_b
         }
         /* Admit from the queue while the budget, the batch and KV memory allow. */
         while (!preempted && b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
-            struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
+            /* The head stays the head until admitted (nothing here touches
+             * the queue): one peek. */
+            uint32_t q = simi_wq_peek(w, &b->waiting);
+            struct simi_req *r = &w->pool.slot[q];
             /* Cached blocks need no prefill and no new memory; pinned at
              * once so that making room cannot evict them. */
             double hit = prefix_match(w, b, r, 1);
@@ -877,7 +880,6 @@ static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_b
                     return rc;
                 break;
             }
-            uint32_t q = simi_wq_peek(w, &b->waiting);
             admit(w, d, b);
             if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
                 return rc;
@@ -1230,10 +1232,10 @@ static int open_batch(struct sim_world *w, struct simi_deploy *d, struct simi_ba
 {
     const struct sim_deployment_cfg *c = d->cfg;
     while (b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch) {
-        struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
+        uint32_t q = simi_wq_peek(w, &b->waiting);
+        struct simi_req *r = &w->pool.slot[q];
         if (blocks_for(b, (double)r->input_tokens + r->output_tokens) > free_blocks(b))
             break;
-        uint32_t q = simi_wq_peek(w, &b->waiting);
         admit(w, d, b);
         int rc = simi_fifo_push(&b->prefill, q);
         if (rc)

@@ -521,6 +521,64 @@ START_TEST(test_moe_bytes)
 }
 END_TEST
 
+/* mdl_roofline_step_prep, which the simulator times its iterations with,
+ * against mdl_roofline_iter: the same step time, GPU time, FLOPs and bytes
+ * to the bit, on dense (untied and tied embeddings), MoE, FP8 and
+ * tensor-parallel configurations, a launch floor, overlapped host time, and
+ * steps of every shape (empty, decode, prefill past the vocabulary size,
+ * mixed, verify, no sequence count). */
+static int same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+START_TEST(test_step_prep_same_bits)
+{
+    struct mdl_roofline rs[6];
+    rs[0] = cfg("h100-sxm", "llama-3.1-8b", 1, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
+    rs[1] = cfg("h100-sxm", "llama-3.2-1b", 1, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
+    mdl_roofline_set_engine(&rs[1], MDL_ENGINE_VLLM_V0);
+    rs[1].launch_layer_s = 150e-6; /* binding for short steps */
+    rs[2] = cfg("h100-sxm", "mixtral-8x7b", 2, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
+    rs[3] = cfg("h100-sxm", "llama-3.1-8b", 1, MDL_DTYPE_FP8, MDL_DTYPE_FP8);
+    rs[4] = cfg("h100-sxm", "llama-3.1-8b", 4, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
+    rs[5] = rs[0];
+    rs[5].overlap_host = !rs[5].overlap_host;
+    struct mdl_iter its[9];
+    memset(its, 0, sizeof its); /* its[0]: no tokens */
+    its[1] = decode(1, 10);
+    its[2] = decode(256, 3000);
+    its[3] = prefill(8192);
+    its[4] = prefill(200000); /* more rows than the vocabulary */
+    its[5] = decode(64, 1500);
+    its[5].prefill_tokens = 512;
+    its[5].prefill_pairs = 512 * 100.0 + 512 * 513 / 2.0;
+    its[5].prefill_kv_read = 100;
+    its[5].requests = 65;
+    its[6] = its[5];
+    its[6].requests = 0; /* one per decode token plus one */
+    its[7].decode_tokens = 8 * 5; /* verify k = 4 for 8 requests */
+    its[7].decode_context = 8 * 5 * 3000.0;
+    its[7].decode_kv_read = 8 * 3000.0;
+    its[7].requests = 8;
+    its[8] = decode(3, 0.5);
+    for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
+        struct mdl_roofline_prep p;
+        mdl_roofline_prepare(&rs[i], &p);
+        for (size_t k = 0; k < sizeof its / sizeof its[0]; k++) {
+            struct mdl_iter_cost c;
+            mdl_roofline_iter(&rs[i], &its[k], &c);
+            double flops = 1.25e15, bytes = 3.5e12, gpu = -1;
+            double t = mdl_roofline_step_prep(&p, &its[k], &flops, &bytes, &gpu);
+            ck_assert_msg(same_bits(t, c.time_s) && same_bits(gpu, c.gpu_s) &&
+                              same_bits(flops, 1.25e15 + c.flops) && same_bits(bytes, 3.5e12 + c.bytes),
+                          "configuration %zu, step %zu: %.17g %.17g vs %.17g %.17g", i, k, t, gpu, c.time_s,
+                          c.gpu_s);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_spec_tokens)
 {
     /* (1 - 0.7^5) / 0.3 = 0.83193 / 0.3 = 2.77310. */
@@ -1429,6 +1487,7 @@ static Suite *roofline_suite(void)
     tcase_add_test(tc, test_tensor_parallel);
     tcase_add_test(tc, test_fp8);
     tcase_add_test(tc, test_moe_bytes);
+    tcase_add_test(tc, test_step_prep_same_bits);
     tcase_add_test(tc, test_spec_tokens);
     tcase_add_test(tc, test_verify_reads_kv_once);
     tcase_add_test(tc, test_init_and_capacity);

@@ -43,9 +43,6 @@ const double MDL_ROOFLINE_DEFAULT_LINK_EFF = 0.33;
 const double MDL_ROOFLINE_DEFAULT_LAYER_OVERHEAD_S = 58e-6;
 
 
-/* Bytes of the activations an all-reduce sums: 16-bit, whatever the weights. */
-#define ACTIVATION_BYTES 2.0
-
 double mdl_dtype_bytes(enum mdl_dtype t)
 {
     switch (t) {
@@ -302,17 +299,6 @@ static double peak_flops(const struct mdl_roofline *m)
     return (fp8 ? m->gpu.fp8_tflops : m->gpu.bf16_tflops) * 1e12;
 }
 
-static double max2(double a, double b)
-{
-    return a > b ? a : b;
-}
-
-double mdl_roofline_step_s(const struct mdl_roofline *m, double gpu_s, double seqs)
-{
-    double host = m->step_overhead_s + m->host_seq_s * seqs;
-    return m->overlap_host ? max2(gpu_s, host) : gpu_s + host;
-}
-
 void mdl_roofline_prepare(const struct mdl_roofline *m, struct mdl_roofline_prep *p)
 {
     const struct mdl_llm *l = &m->llm;
@@ -331,6 +317,10 @@ void mdl_roofline_prepare(const struct mdl_roofline *m, struct mdl_roofline_prep
     double body = body_params_b(l, l->params_b) * 1e9;
     p->touched_fixed = ep <= 0.0 || ep > body;
     p->touched = p->touched_fixed ? mdl_llm_touched_weight_bytes(l, m->weights, 1.0) : 0.0;
+    p->touched_head = p->touched + p->head_bytes;
+    p->hidden = l->hidden;
+    p->vocab = l->vocab;
+    p->untied = !l->tied_embeddings;
     p->kvb = mdl_llm_kv_bytes_per_token(l, m->kv) * kv_replication(m);
     p->per_pair = 4.0 * l->layers * l->heads * l->head_dim;
     p->attn_flops = peak16 * m->attn_mfu;
@@ -355,50 +345,7 @@ void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_
     double tokens = it->prefill_tokens + it->decode_tokens;
     if (tokens <= 0)
         return;
-    const struct mdl_roofline *m = p->m;
-    const struct mdl_llm *l = &m->llm;
-    double seqs = it->requests > 0 ? it->requests : it->decode_tokens + (it->prefill_tokens > 0);
-    if (seqs > tokens)
-        seqs = tokens;
-
-    /* Linear layers: the body GEMMs over every token, the LM head over the
-     * sampled rows; the body weights touched, the head, and the embedding
-     * rows in use (at most the table). */
-    double lin_flops = p->two_body * tokens + p->two_head * seqs;
-    double rows = tokens < l->vocab ? tokens : l->vocab;
-    double touched = p->touched_fixed ? p->touched : mdl_llm_touched_weight_bytes(l, m->weights, tokens);
-    double w_bytes = touched + p->head_bytes + (l->tied_embeddings ? 0.0 : rows * l->hidden * p->eb);
-    double eff = m->mfu * (m->gemm_half_tokens > 0 ? tokens / (tokens + m->gemm_half_tokens) : 1.0);
-    out->linear_s = max2(lin_flops / (p->peak * eff), w_bytes / p->all_bw);
-
-    /* Attention: prefill chunks and decoding requests are separate kernels
-     * (or separate work within one), each at its own roofline. */
-    double pf_flops = p->per_pair * it->prefill_pairs;
-    double pf_bytes = p->kvb * (it->prefill_kv_read + it->prefill_tokens);
-    double dec_read = it->decode_kv_read > 0 ? it->decode_kv_read : it->decode_context;
-    double dc_flops = p->per_pair * it->decode_context;
-    double dc_bytes = p->kvb * (dec_read + it->decode_tokens);
-    double att_pf = it->prefill_tokens > 0 ? max2(pf_flops / p->attn_flops, pf_bytes / p->attn_bw) : 0.0;
-    double att_dc = it->decode_tokens > 0 ? max2(dc_flops / p->attn_flops, dc_bytes / p->attn_bw) : 0.0;
-    out->attention_s = att_pf + att_dc;
-
-    if (m->tp > 1) {
-        /* Ring all-reduce: each GPU sends and receives 2 (tp - 1) / tp of the
-         * buffer; two per layer (after attention and after the MLP). */
-        double size = tokens * l->hidden * ACTIVATION_BYTES;
-        double one = m->allreduce_latency_s + p->ring * size / p->link;
-        out->comm_s = 2.0 * l->layers * one;
-    }
-    out->flops = lin_flops + pf_flops + dc_flops;
-    out->bytes = w_bytes + pf_bytes + dc_bytes;
-    out->compute_s = out->flops / p->all_flops;
-    out->memory_s = out->bytes / p->all_bw;
-    out->layer_s = p->layer_s;
-    out->gpu_s = out->linear_s + out->attention_s + out->comm_s + out->layer_s;
-    if (m->launch_layer_s > 0)
-        out->gpu_s = max2(out->gpu_s, p->launch_s);
-    out->host_s = m->step_overhead_s + m->host_seq_s * seqs;
-    out->time_s = mdl_roofline_step_s(m, out->gpu_s, seqs);
+    mdl_roofline_cost_(p, it, tokens, out);
 }
 
 void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,

@@ -80,6 +80,7 @@ struct simi_batch {
     double cap_blocks;      /* KV blocks of the replica, +inf = unbounded */
     double used_blocks;     /* blocks allocated */
     double tau;             /* tokens per decode step per request */
+    int unit_tau;           /* tau == 1.0: whole tokens, the block counters below apply */
     double slots_per_dec;   /* token slots a decoding request occupies per iteration (1 or k+1) */
     struct simi_wq waiting; /* in the deployment's queue order (queue_order.c) */
     /* running requests, in admission order */
@@ -92,6 +93,7 @@ struct simi_batch {
     uint32_t *bucket;       /* bs counters: decoding requests by block-boundary residue */
     uint64_t it;            /* iterations finished */
     uint64_t dec_it;        /* decode iterations finished */
+    uint32_t next_res;      /* (dec_it + 1) % bs: the residue class of the next decode iteration */
     struct heap_ent *heap;
     size_t heap_n, heap_cap;
     double dec_cost_cum;    /* sum over decode iterations of the GPU cost of one decoding request */
@@ -109,6 +111,7 @@ struct simi_batch {
      * requests leave free; entries are a prompt's blocks between two cache
      * points, pinned while a running request shares them */
     struct sim_cache *pcache;
+    double cache_blocks;    /* its tokens / bs, kept up to date after each put and eviction (free_blocks) */
     /* blocks of preempted requests kept for their recompute (vLLM V1),
      * evicted oldest preemption first, after the cache's entries */
     double kept_blocks;
@@ -127,27 +130,50 @@ static uint32_t fifo_peek(const struct simi_fifo *f)
     return f->len ? f->buf[f->head] : SIMI_NONE;
 }
 
+/* fmax(0.0, x) as glibc computes it (maxsd: -0.0 stays -0.0, NaN gives
+ * 0.0), without the call: it runs in every iteration. */
+static double max0(double x)
+{
+    return x >= 0.0 ? x : 0.0;
+}
+
+/* ceil(x), the same value: positive values below 2^52 (the token and block
+ * counts here) by truncation, which is exact there and a few instructions
+ * against the compiler's long inline ceil for plain x86-64; anything else
+ * by ceil. */
+static double ceil_pos(double x)
+{
+    if (x > 0.0 && x < 0x1p52) {
+        double t = (double)(int64_t)x;
+        return t < x ? t + 1.0 : t;
+    }
+    return ceil(x);
+}
+
 static double blocks_for(const struct simi_batch *b, double tokens)
 {
-    return ceil(tokens / b->bs);
+    return ceil_pos(tokens / b->bs);
+}
+
+/* The prefix cache's size in blocks changed (a put or an eviction): the
+ * same quotient free_blocks used to take at each call, taken once. */
+static void cache_changed(struct simi_batch *b)
+{
+    b->cache_blocks = sim_cache_tokens(b->pcache) / b->bs;
 }
 
 static double free_blocks(const struct simi_batch *b)
 {
-    double cached = b->pcache ? sim_cache_tokens(b->pcache) / b->bs : 0.0;
-    return b->cap_blocks - b->used_blocks - cached - b->kept_blocks;
+    return b->cap_blocks - b->used_blocks - b->cache_blocks - b->kept_blocks;
 }
 
-/* Makes `need` blocks free if evicting unpinned prefix-cache entries (least
- * recently used first), then blocks kept for preempted requests (oldest
- * preemption first, each from its last block), can. */
-static void make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
+/* make_room when `need` blocks are short_by > 0 more than are free. */
+static void make_room_evict(struct sim_world *w, struct simi_batch *b, double need, double short_by, double now)
 {
-    double short_by = need - free_blocks(b);
-    if (short_by <= 0)
-        return; /* the common case: nothing to evict */
-    if (b->pcache != NULL)
+    if (b->pcache != NULL) {
         sim_cache_evict(b->pcache, short_by * b->bs, now);
+        cache_changed(b);
+    }
     short_by = need - free_blocks(b);
     while (short_by > 0 && b->kept_q.len > 0) {
         struct simi_req *r = &w->pool.slot[b->kept_q.buf[b->kept_q.head]];
@@ -158,6 +184,20 @@ static void make_room(struct sim_world *w, struct simi_batch *b, double need, do
         if (r->kept_blocks == 0)
             (void)simi_fifo_pop(&b->kept_q);
     }
+}
+
+/* Makes `need` blocks free if evicting unpinned prefix-cache entries (least
+ * recently used first), then blocks kept for preempted requests (oldest
+ * preemption first, each from its last block), can.  Returns the free
+ * blocks then (free_blocks). */
+static inline double make_room(struct sim_world *w, struct simi_batch *b, double need, double now)
+{
+    double avail = free_blocks(b);
+    double short_by = need - avail;
+    if (short_by <= 0)
+        return avail; /* the common case: nothing to evict */
+    make_room_evict(w, b, need, short_by, now);
+    return free_blocks(b);
 }
 
 /* Blocks kept free when admitting next to running requests (0 when unbounded). */
@@ -227,6 +267,8 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         b->bs = c->block_tokens;
         b->cap_blocks = d->kv_cap_blocks;
         b->tau = c->spec.enabled ? mdl_spec_tokens_per_step(c->spec.acceptance, c->spec.k) : 1.0;
+        b->unit_tau = b->tau == 1.0;
+        b->next_res = 1 % (uint32_t)b->bs;
         b->slots_per_dec = c->spec.enabled ? c->spec.k + 1.0 : 1.0;
         b->run_head = b->run_tail = SIMI_NONE;
         b->bucket = calloc((size_t)b->bs, sizeof *b->bucket);
@@ -272,8 +314,10 @@ void simi_batch_reset(struct simi_replica *rp)
     if (b == NULL)
         return;
     LLMSIM_ASSERT(!b->in_iter && b->n_running == 0 && b->waiting.len == 0 && b->n_dec == 0);
-    if (b->pcache != NULL)
+    if (b->pcache != NULL) {
         sim_cache_evict(b->pcache, INFINITY, 0.0); /* nothing is pinned: no request runs */
+        cache_changed(b);
+    }
     b->kept_blocks = 0;
     b->kept_q.head = b->kept_q.len = 0;
     b->used_blocks = 0;
@@ -343,12 +387,27 @@ static int point(const struct sim_world *w, const struct simi_batch *b, const st
     return 1;
 }
 
+/* Whether a request has a cache point at all (point(..., 0, ...) != 0):
+ * most generated requests have none, and nothing to match or promote. */
+static int has_points(const struct sim_world *w, const struct simi_req *r)
+{
+    const struct sim_trace *t = &w->sc->workload.trace;
+    if (r->trace_row != SIMI_NONE && t->hash_off != NULL)
+        return t->hash_off[r->trace_row] < t->hash_off[r->trace_row + 1];
+    return r->n_pts > 0;
+}
+
 /* The run of cached entries from the first point: tokens it covers (whole
  * blocks); with pin, the entries are pinned and counted in the request. */
 static double prefix_match(const struct sim_world *w, struct simi_batch *b, struct simi_req *r, int pin)
 {
     if (b->pcache == NULL)
         return 0.0;
+    if (!has_points(w, r)) {
+        if (pin)
+            r->hit_entries = r->hit_blocks = 0;
+        return 0.0;
+    }
     double hit = 0, prev = 0, end, tok;
     uint64_t key;
     uint32_t entries = 0;
@@ -403,6 +462,12 @@ static int prefix_promote(struct sim_world *w, struct simi_batch *b, struct simi
 {
     if (b->pcache == NULL)
         return 0;
+    if (!has_points(w, r)) {
+        /* No entries: nothing pinned, nothing to hand over (hit_blocks and
+         * hit_entries are 0); a cache over the free memory still shrinks. */
+        make_room(w, b, 0, w->now_s);
+        return 0;
+    }
     double own_before = r->hit_blocks;
     prefix_unpin(w, b, r);
     double prev = 0, end;
@@ -412,6 +477,7 @@ static int prefix_promote(struct sim_world *w, struct simi_batch *b, struct simi
         if (end <= prev)
             continue;
         int rc = sim_cache_put(b->pcache, key, end - prev, INFINITY, w->now_s, w->now_s, 0.0);
+        cache_changed(b);
         if (rc)
             return rc;
         double tok;
@@ -492,7 +558,7 @@ static void run_append(struct sim_world *w, struct simi_batch *b, uint32_t q)
     b->n_running++;
 }
 
-static void run_remove(struct sim_world *w, struct simi_batch *b, uint32_t q)
+static inline void run_remove(struct sim_world *w, struct simi_batch *b, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
     if (r->prev != SIMI_NONE)
@@ -547,10 +613,12 @@ static int dec_enter(struct simi_batch *b, struct simi_req *r, uint32_t q)
     b->n_dec++;
     b->n_dec_active++;
     b->sum_ctx += r->dec_ctx0;
-    if (b->tau == 1.0)
+    if (b->unit_tau)
         b->bucket[residue(b, r->dec_t0, r->dec_ctx0)]++;
     uint32_t remaining = r->output_tokens - r->generated;
-    uint64_t steps = (uint64_t)ceil(remaining / b->tau - 1e-9);
+    /* With tau = 1 the quotient is `remaining` itself: remaining - 1e-9 rounds
+     * into (remaining - 1, remaining], whose ceiling is remaining (0 stays 0). */
+    uint64_t steps = b->unit_tau ? remaining : (uint64_t)ceil_pos(remaining / b->tau - 1e-9);
     if (steps < 1)
         steps = 1;
     return heap_push(b, r->dec_t0 + steps, r->id, q, r->gen);
@@ -558,14 +626,14 @@ static int dec_enter(struct simi_batch *b, struct simi_req *r, uint32_t q)
 
 /* Request q stops decoding (finished or preempted): its aggregates go, it
  * takes its share of the decode cost, its KV blocks are freed. */
-static void dec_leave(struct simi_batch *b, struct simi_req *r)
+static inline void dec_leave(struct simi_batch *b, struct simi_req *r)
 {
     double ctx = dec_ctx(b, r);
     b->sum_ctx -= ctx;
     if (b->n_dec == 1)
         b->sum_ctx = 0.0; /* no rounding residue once empty */
     b->n_dec--;
-    if (b->tau == 1.0)
+    if (b->unit_tau)
         b->bucket[residue(b, r->dec_t0, r->dec_ctx0)]--;
     r->gpu_cost_usd += b->dec_cost_cum - r->dec_cost0;
     r->gen++; /* its heap entry, if any, is stale from now on */
@@ -573,7 +641,7 @@ static void dec_leave(struct simi_batch *b, struct simi_req *r)
 
 /* ---- admission, preemption ------------------------------------------------- */
 
-static double held_blocks(const struct simi_batch *b, const struct simi_req *r)
+static inline double held_blocks(const struct simi_batch *b, const struct simi_req *r)
 {
     if (b->is_static)
         return blocks_for(b, (double)r->input_tokens + r->output_tokens);
@@ -663,34 +731,13 @@ static void admit(struct sim_world *w, struct simi_deploy *d, struct simi_batch 
 
 /* ---- iterations -------------------------------------------------------------- */
 
-/* Time of one iteration from the latency model. */
-static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double prefill_sq,
-                        double prefill_seqs)
+/* Time of one speculative iteration: the target's step (gpu_s, its GPU
+ * time) and the draft model's.  The draft runs on the same GPUs within the
+ * same engine step: it prefills the same prompt tokens and makes k decode
+ * steps per speculative step; the CPU work is the step's, counted once. */
+static double spec_iter_time(struct simi_deploy *d, const struct mdl_iter *it, double gpu)
 {
     const struct sim_deployment_cfg *c = d->cfg;
-    if (c->latency_kind == MDL_LAT_LINEAR) {
-        const struct mdl_linear_latency *l = &c->linear;
-        double t = 0;
-        if (it->prefill_tokens > 0)
-            t += l->prefill_a_s + l->prefill_b_s * it->prefill_tokens + l->prefill_c_s * prefill_sq;
-        if (it->decode_tokens > 0) {
-            /* A mixed iteration shares the fixed term of the prefill. */
-            t += (it->prefill_tokens > 0 ? 0.0 : l->decode_a_s) + l->decode_b_batch_s * it->decode_tokens +
-                 l->decode_c_context_s * it->decode_context;
-        }
-        (void)prefill_seqs;
-        return simi_nonneg(t);
-    }
-    struct mdl_iter_cost cost;
-    mdl_roofline_iter_prep(&d->roofline, it, &cost);
-    d->flops += cost.flops;
-    d->bytes += cost.bytes;
-    if (!c->spec.enabled)
-        return cost.time_s;
-    /* The draft model runs on the same GPUs within the same engine step: it
-     * prefills the same prompt tokens and makes k decode steps per
-     * speculative step; the CPU work is the step's, counted once. */
-    double gpu = cost.gpu_s;
     struct mdl_roofline dm = c->roofline;
     dm.llm = c->spec.draft;
     struct mdl_iter dit = *it;
@@ -722,6 +769,27 @@ static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double
     return mdl_roofline_step_s(&c->roofline, gpu, it->requests);
 }
 
+/* Time of one iteration from the latency model. */
+static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double prefill_sq)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    if (c->latency_kind == MDL_LAT_LINEAR) {
+        const struct mdl_linear_latency *l = &c->linear;
+        double t = 0;
+        if (it->prefill_tokens > 0)
+            t += l->prefill_a_s + l->prefill_b_s * it->prefill_tokens + l->prefill_c_s * prefill_sq;
+        if (it->decode_tokens > 0) {
+            /* A mixed iteration shares the fixed term of the prefill. */
+            t += (it->prefill_tokens > 0 ? 0.0 : l->decode_a_s) + l->decode_b_batch_s * it->decode_tokens +
+                 l->decode_c_context_s * it->decode_context;
+        }
+        return simi_nonneg(t);
+    }
+    double gpu;
+    double t = mdl_roofline_step_prep(&d->roofline, it, &d->flops, &d->bytes, &gpu);
+    return c->spec.enabled ? spec_iter_time(d, it, gpu) : t;
+}
+
 static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j);
 
 /* A request that was not admitted after all gives its kept blocks back to
@@ -736,6 +804,116 @@ static int keep_again(struct sim_world *w, struct simi_batch *b, struct simi_req
     return simi_fifo_push(&b->kept_q, (uint32_t)(r - w->pool.slot));
 }
 
+/* The prompt work of the iteration iter_begin forms: chunks of the requests
+ * already prefilling, then admissions, within the token budget left by the
+ * n_dec0 requests decoding when it began; their sums go to *it (prompt
+ * fields), *prefill_sq and *scheduled (one per sequence with a chunk). */
+static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_batch *b, int prefill_iter,
+                       int preempted, uint32_t n_dec0, struct mdl_iter *it, double *prefill_sq,
+                       double *scheduled)
+{
+    const struct sim_deployment_cfg *c = d->cfg;
+    int rc;
+    double budget = c->max_batched_tokens;
+    if (!b->is_static && c->chunked_prefill) {
+        budget -= n_dec0 * b->slots_per_dec;
+        if (budget < 0)
+            budget = 0; /* verify slots alone fill the iteration */
+    }
+    double seqs = 0;
+    if (!b->is_static && (prefill_iter || c->chunked_prefill)) {
+        /* Continue partially prefilled requests (chunked prefill), oldest first. */
+        for (uint32_t i = 0; i < b->prefill.len; i++) {
+            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
+            struct simi_req *r = &w->pool.slot[q];
+            double left = (double)r->prompt_need - r->prompt_done;
+            double chunk = max0(left < budget ? left : floor(budget));
+            double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
+            double avail = make_room(w, b, extra, w->now_s);
+            if (chunk > 0 && extra > avail) {
+                chunk = floor((avail + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
+                if (chunk < 0)
+                    chunk = 0;
+                extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
+            }
+            r->chunk = (uint32_t)(chunk > 0 ? chunk : 0);
+            budget -= r->chunk;
+            b->used_blocks += extra;
+        }
+        /* Admit from the queue while the budget, the batch and KV memory allow. */
+        while (!preempted && b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
+            /* The head stays the head until admitted (nothing here touches
+             * the queue): one peek. */
+            uint32_t q = simi_wq_peek(w, &b->waiting);
+            struct simi_req *r = &w->pool.slot[q];
+            /* Cached blocks need no prefill and no new memory; pinned at
+             * once so that making room cannot evict them. */
+            double hit = prefix_match(w, b, r, 1);
+            /* Its own blocks kept since its preemption follow its shared
+             * prefix when that is whole again: they become its blocks. */
+            double kept = 0;
+            if (r->kept_blocks > 0) {
+                kept = hit == (double)r->kept_from * b->bs ? r->kept_blocks : 0.0;
+                double limit = floor(((double)r->prompt_need - 1) / b->bs) - hit / b->bs;
+                if (kept > limit)
+                    kept = limit > 0 ? limit : 0;
+                b->kept_blocks -= r->kept_blocks;
+                b->used_blocks += kept;
+                r->kept_blocks = 0;
+            }
+            double left = r->prompt_need - hit - kept * b->bs;
+            double chunk = c->chunked_prefill ? (left < budget ? left : floor(budget)) : left;
+            if (!c->chunked_prefill && chunk > budget && it->prefill_tokens + seqs > 0) {
+                prefix_unpin(w, b, r);
+                if ((rc = keep_again(w, b, r, kept)) != 0)
+                    return rc;
+                break; /* a prompt over the budget runs alone */
+            }
+            double extra = blocks_for(b, hit + kept * b->bs + chunk) - hit / b->bs - kept;
+            double reserve = b->n_running > 0 ? watermark(b) : 0.0;
+            /* Engines that admit whole prompts only (vLLM V0, SGLang) need
+             * room for all of it; vLLM V1 for the tokens of this step. */
+            double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - hit / b->bs - kept : extra;
+            if (need > make_room(w, b, need + reserve, w->now_s) - reserve) {
+                prefix_unpin(w, b, r);
+                if ((rc = keep_again(w, b, r, kept)) != 0)
+                    return rc;
+                break;
+            }
+            admit(w, d, b);
+            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
+                return rc;
+            r = &w->pool.slot[q];
+            r->cached_tokens = (uint32_t)(hit + kept * b->bs);
+            r->prompt_done = r->cached_tokens;
+            r->chunk = (uint32_t)chunk;
+            budget -= chunk;
+            b->used_blocks += extra;
+            seqs += 1; /* only to know that something was admitted */
+        }
+    } else if (b->is_static && prefill_iter) {
+        for (uint32_t i = 0; i < b->prefill.len; i++) {
+            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
+            struct simi_req *r = &w->pool.slot[q];
+            r->chunk = r->prompt_need - r->prompt_done;
+        }
+    }
+    /* Sum the prompt work of this iteration. */
+    for (uint32_t i = 0; i < b->prefill.len; i++) {
+        uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
+        const struct simi_req *r = &w->pool.slot[q];
+        double cch = r->chunk, p = r->prompt_done;
+        if (cch <= 0)
+            continue;
+        *scheduled += 1;
+        it->prefill_tokens += cch;
+        it->prefill_pairs += cch * p + cch * (cch + 1) / 2;
+        it->prefill_kv_read += p;
+        *prefill_sq += cch * cch;
+    }
+    return 0;
+}
+
 /* Forms the next iteration of replica j and schedules its end; does nothing
  * when there is nothing to run. */
 static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
@@ -747,15 +925,12 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     int rc;
 
     int prefill_iter = 0, decode_iter = 0;
-    double budget = c->max_batched_tokens;
+    uint32_t n_dec0 = b->n_dec; /* chunked prefill: the decoding requests fill the budget first */
     if (b->is_static) {
         prefill_iter = b->prefill.len > 0;
         decode_iter = !prefill_iter && b->n_dec > 0;
     } else if (c->chunked_prefill) {
         decode_iter = b->n_dec > 0;
-        budget -= b->n_dec * b->slots_per_dec;
-        if (budget < 0)
-            budget = 0; /* verify slots alone fill the iteration */
     } else {
         /* vLLM v0: prefill first when a waiting request can be admitted. */
         uint32_t h = simi_wq_peek(w, &b->waiting);
@@ -778,12 +953,11 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
     int preempted = 0; /* vLLM (V0 and V1) admits no waiting request in a step that preempted */
     if (decode_iter && !b->is_static) {
         for (;;) {
-            if (b->tau == 1.0)
-                need_blocks = b->bucket[(b->dec_it + 1) % (uint64_t)b->bs];
+            if (b->unit_tau)
+                need_blocks = b->bucket[b->next_res];
             else
                 need_blocks = b->n_dec * b->tau / b->bs;
-            make_room(w, b, need_blocks, w->now_s);
-            if (need_blocks <= free_blocks(b) || b->n_running <= 1)
+            if (need_blocks <= make_room(w, b, need_blocks, w->now_s) || b->n_running <= 1)
                 break;
             if ((rc = preempt_newest(w, d, b)) != 0)
                 return rc;
@@ -797,104 +971,21 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         b->used_blocks += need_blocks;
     }
 
-    /* Prompt work: chunks of the requests already prefilling, then admissions. */
     struct mdl_iter it;
     memset(&it, 0, sizeof it);
-    double prefill_sq = 0, seqs = 0;
-    if (!b->is_static && (prefill_iter || c->chunked_prefill)) {
-        /* Continue partially prefilled requests (chunked prefill), oldest first. */
-        for (uint32_t i = 0; i < b->prefill.len; i++) {
-            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
-            struct simi_req *r = &w->pool.slot[q];
-            double left = (double)r->prompt_need - r->prompt_done;
-            double chunk = fmax(0.0, left < budget ? left : floor(budget));
-            double extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
-            make_room(w, b, extra, w->now_s);
-            if (chunk > 0 && extra > free_blocks(b)) {
-                chunk = floor((free_blocks(b) + blocks_for(b, r->prompt_done)) * b->bs) - r->prompt_done;
-                if (chunk < 0)
-                    chunk = 0;
-                extra = blocks_for(b, r->prompt_done + chunk) - blocks_for(b, r->prompt_done);
-            }
-            r->chunk = (uint32_t)(chunk > 0 ? chunk : 0);
-            budget -= r->chunk;
-            b->used_blocks += extra;
-        }
-        /* Admit from the queue while the budget, the batch and KV memory allow. */
-        while (!preempted && b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch && budget > 0) {
-            struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
-            /* Cached blocks need no prefill and no new memory; pinned at
-             * once so that making room cannot evict them. */
-            double hit = prefix_match(w, b, r, 1);
-            /* Its own blocks kept since its preemption follow its shared
-             * prefix when that is whole again: they become its blocks. */
-            double kept = 0;
-            if (r->kept_blocks > 0) {
-                kept = hit == (double)r->kept_from * b->bs ? r->kept_blocks : 0.0;
-                double limit = floor(((double)r->prompt_need - 1) / b->bs) - hit / b->bs;
-                if (kept > limit)
-                    kept = limit > 0 ? limit : 0;
-                b->kept_blocks -= r->kept_blocks;
-                b->used_blocks += kept;
-                r->kept_blocks = 0;
-            }
-            double left = r->prompt_need - hit - kept * b->bs;
-            double chunk = c->chunked_prefill ? (left < budget ? left : floor(budget)) : left;
-            if (!c->chunked_prefill && chunk > budget && it.prefill_tokens + seqs > 0) {
-                prefix_unpin(w, b, r);
-                if ((rc = keep_again(w, b, r, kept)) != 0)
-                    return rc;
-                break; /* a prompt over the budget runs alone */
-            }
-            double extra = blocks_for(b, hit + kept * b->bs + chunk) - hit / b->bs - kept;
-            double reserve = b->n_running > 0 ? watermark(b) : 0.0;
-            /* Engines that admit whole prompts only (vLLM V0, SGLang) need
-             * room for all of it; vLLM V1 for the tokens of this step. */
-            double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - hit / b->bs - kept : extra;
-            make_room(w, b, need + reserve, w->now_s);
-            if (need > free_blocks(b) - reserve) {
-                prefix_unpin(w, b, r);
-                if ((rc = keep_again(w, b, r, kept)) != 0)
-                    return rc;
-                break;
-            }
-            uint32_t q = simi_wq_peek(w, &b->waiting);
-            admit(w, d, b);
-            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
-                return rc;
-            r = &w->pool.slot[q];
-            r->cached_tokens = (uint32_t)(hit + kept * b->bs);
-            r->prompt_done = r->cached_tokens;
-            r->chunk = (uint32_t)chunk;
-            budget -= chunk;
-            b->used_blocks += extra;
-            seqs += 1; /* only to know that something was admitted */
-        }
-    } else if (b->is_static && prefill_iter) {
-        for (uint32_t i = 0; i < b->prefill.len; i++) {
-            uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
-            struct simi_req *r = &w->pool.slot[q];
-            r->chunk = r->prompt_need - r->prompt_done;
-        }
-    }
-    /* Sum the prompt work of this iteration. */
+    double prefill_sq = 0;
     double scheduled = decode_iter ? b->n_dec : 0.0; /* sequences in the step */
-    for (uint32_t i = 0; i < b->prefill.len; i++) {
-        uint32_t q = b->prefill.buf[(b->prefill.head + i) & (b->prefill.cap - 1)];
-        const struct simi_req *r = &w->pool.slot[q];
-        double cch = r->chunk, p = r->prompt_done;
-        if (cch <= 0)
-            continue;
-        scheduled += 1;
-        it.prefill_tokens += cch;
-        it.prefill_pairs += cch * p + cch * (cch + 1) / 2;
-        it.prefill_kv_read += p;
-        prefill_sq += cch * cch;
+    /* Most iterations have no prompt work: nothing prefilling, nobody waiting. */
+    if (b->prefill.len > 0 || b->waiting.len > 0) {
+        rc = prompt_work(w, d, b, prefill_iter, preempted, n_dec0, &it, &prefill_sq, &scheduled);
+        if (rc != 0)
+            return rc;
     }
     if (decode_iter) {
         it.decode_tokens = b->n_dec * b->slots_per_dec;
-        it.decode_context = b->slots_per_dec * fmax(0.0, b->sum_ctx + b->n_dec);
-        it.decode_kv_read = fmax(0.0, b->sum_ctx + b->n_dec); /* each request reads its KV once */
+        double kv = max0(b->sum_ctx + b->n_dec);
+        it.decode_context = b->slots_per_dec * kv;
+        it.decode_kv_read = kv; /* each request reads its KV once */
     }
     it.requests = scheduled;
     if (it.prefill_tokens <= 0 && !decode_iter) {
@@ -910,7 +1001,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         return 0;
     }
 
-    double t = iter_time(d, &it, prefill_sq, seqs);
+    double t = iter_time(d, &it, prefill_sq);
     double slots = it.prefill_tokens + it.decode_tokens;
     b->in_iter = 1;
     b->iter_decodes = decode_iter;
@@ -1017,6 +1108,8 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
     /* Decoding requests advance. */
     if (b->iter_decodes) {
         b->dec_it++;
+        if (++b->next_res == (uint32_t)b->bs)
+            b->next_res = 0;
         b->sum_ctx += b->n_dec * b->tau;
 
         b->dec_cost_cum += b->slots_per_dec * b->iter_cost_per_slot;
@@ -1032,14 +1125,15 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         b->last_dec_end_s = w->now_s;
     }
 
-    /* Prompt chunks: cost, progress, first tokens. */
-    uint32_t n_pf = b->prefill.len;
+    /* Prompt chunks: cost, progress, first tokens.  The requests still
+     * prefilling stay in the FIFO, in order, compacted in place (nothing
+     * called from here reads this replica's FIFO). */
+    uint32_t n_pf = b->prefill.len, n_stay = 0, mask = b->prefill.cap - 1;
     for (uint32_t i = 0; i < n_pf; i++) {
-        uint32_t q = simi_fifo_pop(&b->prefill);
+        uint32_t q = b->prefill.buf[(b->prefill.head + i) & mask];
         struct simi_req *r = &w->pool.slot[q];
         if (r->chunk == 0) {
-            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
-                return rc;
+            b->prefill.buf[(b->prefill.head + n_stay++) & mask] = q;
             continue;
         }
         ir.prefill_tokens += r->chunk;
@@ -1047,8 +1141,7 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         r->prompt_done += r->chunk;
         r->chunk = 0;
         if (r->prompt_done < r->prompt_need) {
-            if ((rc = simi_fifo_push(&b->prefill, q)) != 0)
-                return rc;
+            b->prefill.buf[(b->prefill.head + n_stay++) & mask] = q;
             continue;
         }
         /* The prefill yields the next token. */
@@ -1075,6 +1168,7 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
         if (r->generated >= r->output_tokens) /* static: padding from the start */
             b->n_dec_active--;
     }
+    b->prefill.len = n_stay;
 
     /* Requests whose last token came in this iteration. */
     while (b->heap_n > 0 && b->heap[0].key <= b->dec_it) {
@@ -1129,7 +1223,8 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
     (void)c;
     if ((rc = maybe_start(w, d, j)) != 0)
         return rc;
-    return simi_scale_check_drained(w, d, j);
+    /* Only a draining replica is released once idle (most are not). */
+    return d->replicas[j].state == SIMI_RS_DRAINING ? simi_scale_check_drained(w, d, j) : 0;
 }
 
 /* Starts a static/dynamic batch when its rule says so. */
@@ -1137,10 +1232,10 @@ static int open_batch(struct sim_world *w, struct simi_deploy *d, struct simi_ba
 {
     const struct sim_deployment_cfg *c = d->cfg;
     while (b->waiting.len > 0 && b->n_running < (uint32_t)c->max_batch) {
-        struct simi_req *r = &w->pool.slot[simi_wq_peek(w, &b->waiting)];
+        uint32_t q = simi_wq_peek(w, &b->waiting);
+        struct simi_req *r = &w->pool.slot[q];
         if (blocks_for(b, (double)r->input_tokens + r->output_tokens) > free_blocks(b))
             break;
-        uint32_t q = simi_wq_peek(w, &b->waiting);
         admit(w, d, b);
         int rc = simi_fifo_push(&b->prefill, q);
         if (rc)
@@ -1150,14 +1245,12 @@ static int open_batch(struct sim_world *w, struct simi_deploy *d, struct simi_ba
     return 0;
 }
 
-/* Starts the next iteration of an idle replica if there is work. */
-static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
+/* maybe_start for a decode-pool replica or a static batch. */
+static int maybe_start_pool_or_static(struct sim_world *w, struct simi_deploy *d, int j)
 {
     struct simi_replica *rp = &d->replicas[j];
     struct simi_batch *b = rp->batch;
     const struct sim_deployment_cfg *c = d->cfg;
-    if (b->in_iter)
-        return 0;
     if (b->role == SIMI_ROLE_DECODE) {
         int rc = take_arrivals(w, d, j);
         if (rc)
@@ -1182,6 +1275,19 @@ static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
         if (rc)
             return rc;
     }
+    return iter_begin(w, d, j);
+}
+
+/* Starts the next iteration of an idle replica if there is work.  Inline:
+ * it runs after every iteration, and a continuous-batching replica outside
+ * a decode pool goes straight to iter_begin. */
+static inline int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    const struct simi_batch *b = d->replicas[j].batch;
+    if (b->in_iter)
+        return 0;
+    if (b->role == SIMI_ROLE_DECODE || b->is_static)
+        return maybe_start_pool_or_static(w, d, j);
     return iter_begin(w, d, j);
 }
 

@@ -279,6 +279,9 @@ struct mdl_roofline_prep {
     double head_bytes;    /* head x eb */
     int touched_fixed;    /* body weights touched do not depend on the tokens (dense) */
     double touched;       /* those bytes when touched_fixed */
+    double touched_head;  /* touched + head_bytes (touched_fixed) */
+    double hidden, vocab; /* the model's, as doubles */
+    int untied;           /* the embedding table is not the head: its rows in use are read too */
     double kvb;           /* KV bytes per token, replication included */
     double per_pair;      /* attention FLOPs per query-key pair over all layers */
     double attn_flops;    /* attention FLOP/s: BF16 peak x attn_mfu */
@@ -296,9 +299,109 @@ void mdl_roofline_prepare(const struct mdl_roofline *m, struct mdl_roofline_prep
  * result, bit for bit. */
 void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_iter *it,
                             struct mdl_iter_cost *out);
+
+/* ---- the step formula, inline -------------------------------------------------
+ *
+ * mdl_roofline_iter_prep and mdl_roofline_step_prep share the formula below.
+ * It is inline here because the simulator times every iteration with it:
+ * out of line, the call, its prologue and the struct passed through memory
+ * cost a quarter of the formula again. */
+
+/* Bytes of the activations an all-reduce sums: 16-bit, whatever the weights. */
+#define MDL_ACTIVATION_BYTES 2.0
+
+static inline double mdl_max2_(double a, double b)
+{
+    return a > b ? a : b;
+}
+
 /* The step time of a given GPU time and sequence count under m's engine:
  * max(gpu, host) or gpu + host (used to add a draft model's GPU time). */
-double mdl_roofline_step_s(const struct mdl_roofline *m, double gpu_s, double seqs);
+static inline double mdl_roofline_step_s(const struct mdl_roofline *m, double gpu_s, double seqs)
+{
+    double host = m->step_overhead_s + m->host_seq_s * seqs;
+    return m->overlap_host ? mdl_max2_(gpu_s, host) : gpu_s + host;
+}
+
+/* The step's cost, every field of *out, for a step with tokens (the body
+ * of mdl_roofline_iter_prep).  Inlined in both of its callers, so that
+ * mdl_roofline_step_prep, which keeps a few fields, computes only those. */
+__attribute__((always_inline)) static inline void mdl_roofline_cost_(const struct mdl_roofline_prep *p,
+                                                                     const struct mdl_iter *it, double tokens,
+                                                                     struct mdl_iter_cost *out)
+{
+    const struct mdl_roofline *m = p->m;
+    const struct mdl_llm *l = &m->llm;
+    double seqs = it->requests > 0 ? it->requests : it->decode_tokens + (it->prefill_tokens > 0);
+    if (seqs > tokens)
+        seqs = tokens;
+
+    /* Linear layers: the body GEMMs over every token, the LM head over the
+     * sampled rows; the body weights touched, the head, and the embedding
+     * rows in use (at most the table). */
+    double lin_flops = p->two_body * tokens + p->two_head * seqs;
+    double rows = tokens < p->vocab ? tokens : p->vocab;
+    double rows_b = p->untied ? rows * p->hidden * p->eb : 0.0;
+    double w_bytes = p->touched_fixed
+                         ? p->touched_head + rows_b
+                         : mdl_llm_touched_weight_bytes(l, m->weights, tokens) + p->head_bytes + rows_b;
+    double eff = m->mfu * (m->gemm_half_tokens > 0 ? tokens / (tokens + m->gemm_half_tokens) : 1.0);
+    out->linear_s = mdl_max2_(lin_flops / (p->peak * eff), w_bytes / p->all_bw);
+
+    /* Attention: prefill chunks and decoding requests are separate kernels
+     * (or separate work within one), each at its own roofline. */
+    double pf_flops = p->per_pair * it->prefill_pairs;
+    double pf_bytes = p->kvb * (it->prefill_kv_read + it->prefill_tokens);
+    double dec_read = it->decode_kv_read > 0 ? it->decode_kv_read : it->decode_context;
+    double dc_flops = p->per_pair * it->decode_context;
+    double dc_bytes = p->kvb * (dec_read + it->decode_tokens);
+    double att_pf = it->prefill_tokens > 0 ? mdl_max2_(pf_flops / p->attn_flops, pf_bytes / p->attn_bw) : 0.0;
+    double att_dc = it->decode_tokens > 0 ? mdl_max2_(dc_flops / p->attn_flops, dc_bytes / p->attn_bw) : 0.0;
+    out->attention_s = att_pf + att_dc;
+
+    out->comm_s = 0.0;
+    if (m->tp > 1) {
+        /* Ring all-reduce: each GPU sends and receives 2 (tp - 1) / tp of the
+         * buffer; two per layer (after attention and after the MLP). */
+        double size = tokens * l->hidden * MDL_ACTIVATION_BYTES;
+        double one = m->allreduce_latency_s + p->ring * size / p->link;
+        out->comm_s = 2.0 * l->layers * one;
+    }
+    out->flops = lin_flops + pf_flops + dc_flops;
+    out->bytes = w_bytes + pf_bytes + dc_bytes;
+    out->compute_s = out->flops / p->all_flops;
+    out->memory_s = out->bytes / p->all_bw;
+    out->layer_s = p->layer_s;
+    out->gpu_s = out->linear_s + out->attention_s + out->comm_s + out->layer_s;
+    if (m->launch_layer_s > 0)
+        out->gpu_s = mdl_max2_(out->gpu_s, p->launch_s);
+    out->host_s = m->step_overhead_s + m->host_seq_s * seqs;
+    out->time_s = mdl_roofline_step_s(m, out->gpu_s, seqs);
+}
+
+/* The step time of mdl_roofline_iter_prep, bit for bit, computing only
+ * what the simulator keeps of it (it times millions of steps: the terms
+ * kept for reports are not worth their divisions): adds the step's flops
+ * and bytes to *flops and *bytes, sets *gpu_s.  iter fields must be >= 0,
+ * which the caller guarantees: this one does not check them. */
+static inline double mdl_roofline_step_prep(const struct mdl_roofline_prep *p, const struct mdl_iter *it,
+                                            double *flops, double *bytes, double *gpu_s)
+{
+    double tokens = it->prefill_tokens + it->decode_tokens;
+    if (tokens <= 0) {
+        /* mdl_roofline_iter_prep's zeros, added as it would add them */
+        *flops += 0.0;
+        *bytes += 0.0;
+        *gpu_s = 0.0;
+        return 0.0;
+    }
+    struct mdl_iter_cost c;
+    mdl_roofline_cost_(p, it, tokens, &c);
+    *flops += c.flops;
+    *bytes += c.bytes;
+    *gpu_s = c.gpu_s;
+    return c.time_s;
+}
 
 /* Checks a roofline configuration: positive GPU and model sizes, active <=
  * total parameters, experts and top-k consistent, tp >= 1 dividing heads, tp

@@ -1,7 +1,24 @@
-/* The pending-event set: an array-backed 4-ary min-heap with lazy
- * cancellation; see llmsim/pes.h for the contract.
+/* The pending-event set: a sorted list while it is small and an
+ * array-backed 4-ary min-heap when it is not, with lazy cancellation; see
+ * llmsim/pes.h for the contract.
  *
- * Algorithm: the implicit d-ary heap (Johnson 1975, "Priority queues with
+ * Small sets: a sorted array.  A simulation mostly holds a handful of
+ * pending events (one per replica and source), and at that size a sorted
+ * array beats any heap: pop takes the first entry, push walks from the end
+ * moving the later entries up one place, which for a new event due after
+ * most of the others (the next iteration of a replica) is only a few moves.
+ * That linear lists are the best event sets for small sets was found by
+ * Jones 1986 ("An empirical comparison of priority-queue and event-set
+ * implementations", CACM 29(4)).  The list occupies heap[lo .. lo + n): pop
+ * advances lo, and a push that finds no room after the list first slides it
+ * back to index 0 (once in PES_LIST_SPAN - PES_LIST_MAX pushes or more).  A push
+ * that would make the list longer than PES_LIST_MAX turns it into a heap as
+ * it stands (an array sorted ascending already is one); a heap that shrinks
+ * to PES_LIST_MIN entries is sorted back into a list on the next pop.  The
+ * gap between the two bounds keeps a set near one bound from converting at
+ * every event.
+ *
+ * Large sets: the implicit d-ary heap (Johnson 1975, "Priority queues with
  * update and finding minimum spanning trees"; Knuth TAOCP vol. 3, 5.2.3) with
  * d = 4.  Node i has children 4i+1 .. 4i+4 and parent (i-1)/4.  Insertion
  * sifts up and deletion of the minimum sifts the last element down from the
@@ -13,10 +30,17 @@
  * performance of heaps").  The smallest of four children is found without
  * branches while the heap fits in cache and with branches beyond it, because
  * each is faster in its own regime (see min4_branchless, min4_branchy and
- * bench/README.md).
+ * bench/README.md).  Pop leaves the root empty (hole) rather than refilling
+ * it at once, because nearly every pop is followed by a push from the popped
+ * event's handler: a push that finds the hole puts its entry there and sifts
+ * it down, one sift for the pair instead of two (the "replace top" of the
+ * hold model); anything else that comes first (another pop, a peek, a
+ * compaction, a clear) fills the hole the ordinary way.
  *
  * Layout.  The heap array holds only the keys (time, seq) and a slot index,
- * 24 bytes an entry, so that sifting touches as little memory as possible.
+ * 24 bytes an entry, so that sifting and shifting touch as little memory as
+ * possible; the time is held as an integer of the same order (time_key), so
+ * that the pair compares as one integer.
  * The rest of an event (kind, target, payload) lives in a slot table that
  * never moves relative to its index; a slot also carries the generation that
  * makes handles safe.  Both arrays have the same capacity and grow together
@@ -41,17 +65,21 @@
  * states.  A tombstone keeps its slot until its heap entry is discarded, so
  * a heap entry never refers to a slot that has been recycled.
  *
- * Tombstones are discarded when they reach the root (in pop and peek).  So
+ * Tombstones are discarded when they reach the root or the head of the
+ * list (in pop and peek).  So
  * that a caller that cancels many far-future events cannot make the heap grow
  * without bound, cancel rebuilds the heap without tombstones (Floyd's O(n)
  * heap construction) once tombstones outnumber live events; a rebuild follows
  * at least n/2 cancellations of an n-entry heap, so cancel stays amortised
- * O(1).  The rebuild changes the array layout but never the pop order, which
- * depends only on the total order (time, seq). */
+ * O(1).  (A list is never rebuilt: it is shorter than PES_COMPACT_MIN.)  The
+ * rebuild, like a conversion between list and heap or the hole, changes the
+ * array layout but never the pop order, which depends only on the total order
+ * (time, seq). */
 #include "llmsim/pes.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "llmsim/error.h"
 
@@ -65,7 +93,7 @@
 #define PES_NIL UINT32_MAX
 
 /* Heaps up to this many entries are assumed to stay in cache (24 bytes of heap
- * plus 24 of slot an entry: 1.5 MiB), which selects how sift_down searches
+ * plus 32 of slot an entry: 1.75 MiB), which selects how sift_down searches
  * children; see min4_branchless and min4_branchy.  Only speed depends on it. */
 #define PES_CACHED_ENTRIES ((size_t)1 << 15)
 
@@ -73,15 +101,25 @@
  * cheap as rebuilding them. */
 #define PES_COMPACT_MIN 64
 
-/* One heap node: the sort key and where the rest of the event lives. */
+/* The list becomes a heap past PES_LIST_MAX entries and a heap becomes a
+ * list again at PES_LIST_MIN; the list stays within heap[0 .. PES_LIST_SPAN).
+ * At 32 entries a push into the list moves 16 entries on average, about the
+ * cost of a heap's pop and push.  Only speed depends on these. */
+#define PES_LIST_MAX 32
+#define PES_LIST_MIN 16
+#define PES_LIST_SPAN 128
+
+/* One heap node or list entry: the sort key and where the rest of the event
+ * lives.  key and seq together compare as one unsigned integer. */
 struct entry {
-    double time;   /* event time, seconds; primary key; never NaN */
+    uint64_t key;  /* time_key(event time); primary key */
     uint64_t seq;  /* insertion counter; secondary key, unique in the set */
     uint32_t slot; /* index into sim_pes.slots */
 };
 
 /* The part of an event that does not take part in the ordering. */
 struct slot {
+    double time;      /* sim_event.time as pushed (the key loses the sign of a zero) */
     uint64_t payload; /* sim_event.payload */
     uint32_t kind;    /* sim_event.kind */
     uint32_t target;  /* sim_event.target */
@@ -90,23 +128,50 @@ struct slot {
 };
 
 struct sim_pes {
-    struct entry *heap; /* heap[0 .. n) is a 4-ary min-heap on (time, seq) */
+    struct entry *heap; /* list: heap[lo .. lo + n) sorted by (key, seq); heap: heap[0 .. n) a
+                           4-ary min-heap on (key, seq) */
     struct slot *slots; /* slots[0 .. cap), each free, live or a tombstone */
-    size_t n;           /* heap entries: live events plus tombstones */
+    size_t lo;          /* list: index of its first entry, at least 1 (heap[lo - 1] is a sentinel,
+                           key 0); heap: 0 */
+    size_t n;           /* entries: live events plus tombstones, plus the hole when set */
     size_t cap;         /* capacity of both heap and slots, in entries */
-    size_t live;        /* live events (n - live is the tombstone count) */
+    size_t live;        /* live events */
     size_t used;        /* slots[0 .. used) have ever been handed out */
     uint32_t free_head; /* first free slot below used, or PES_NIL */
+    int list;           /* the entries form the sorted list, not the heap */
+    int hole;           /* heap: heap[0] is empty, its event popped and nothing in its place */
     uint64_t next_seq;  /* seq of the next push; never reset, so seq is unique */
 };
 
-/* True when a sorts before b in the total order (time, then seq).  Written
- * with & and | rather than && and || so that it compiles to flag arithmetic
- * without branches. */
+/* Maps a time that is not NaN to an unsigned integer in the same order: the
+ * IEEE 754 bit pattern with the sign bit flipped for positive numbers and
+ * every bit flipped for negative ones (the usual radix-sort key of floats;
+ * Herf 2001, "Radix tricks").  The two zeros compare equal as doubles, so
+ * -0.0 is mapped as 0.0 and ties with it by seq. */
+static inline uint64_t time_key(double t)
+{
+    uint64_t b;
+    t += 0.0; /* -0.0 + 0.0 is 0.0 (IEEE 754 6.3, rounding to nearest); every other t is kept */
+    memcpy(&b, &t, sizeof b);
+    return b ^ ((uint64_t)-(int64_t)(b >> 63) | (UINT64_C(1) << 63));
+}
+
+/* True when a sorts before b in the total order (time, then seq).  With a
+ * 128-bit integer type the pair is one unsigned comparison (two instructions
+ * on x86-64, no branch); otherwise the same order written with & and | so
+ * that it compiles to flag arithmetic without branches. */
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 pes_u128;
 static inline int entry_less(const struct entry *a, const struct entry *b)
 {
-    return (a->time < b->time) | ((a->time == b->time) & (a->seq < b->seq));
+    return ((pes_u128)a->key << 64 | a->seq) < ((pes_u128)b->key << 64 | b->seq);
 }
+#else
+static inline int entry_less(const struct entry *a, const struct entry *b)
+{
+    return (a->key < b->key) | ((a->key == b->key) & (a->seq < b->seq));
+}
+#endif
 
 /* Index of the smallest of h[c .. c+3], without branches.  In a heap that
  * fits in cache the outcomes of these comparisons are coin flips, and a
@@ -125,22 +190,23 @@ static inline size_t min4_branchless(const struct entry *h, size_t c)
 static inline size_t min4_branchy(const struct entry *h, size_t c)
 {
     size_t l = c, r = c + 2;
-    if (h[c + 1].time < h[c].time || (h[c + 1].time == h[c].time && h[c + 1].seq < h[c].seq))
+    if (entry_less(&h[c + 1], &h[c]))
         l = c + 1;
-    if (h[c + 3].time < h[c + 2].time ||
-        (h[c + 3].time == h[c + 2].time && h[c + 3].seq < h[c + 2].seq))
+    if (entry_less(&h[c + 3], &h[c + 2]))
         r = c + 3;
-    if (h[r].time < h[l].time || (h[r].time == h[l].time && h[r].seq < h[l].seq))
+    if (entry_less(&h[r], &h[l]))
         return r;
     return l;
 }
 
-/* Moves x up from the hole at index i to its place. */
+/* Moves x, the newest entry, up from the hole at index i to its place.  x
+ * has the largest seq in the set, so it sorts before another entry exactly
+ * when its key is smaller. */
 static inline void sift_up(struct entry *h, size_t i, struct entry x)
 {
     while (i > 0) {
         size_t parent = (i - 1) / 4;
-        if (!entry_less(&x, &h[parent]))
+        if (x.key >= h[parent].key)
             break;
         h[i] = h[parent];
         i = parent;
@@ -149,7 +215,7 @@ static inline void sift_up(struct entry *h, size_t i, struct entry x)
 }
 
 /* Moves x down from the hole at index i of the n-entry heap h to its place. */
-static inline void sift_down(struct entry *h, size_t n, size_t i, struct entry x)
+static void sift_down(struct entry *h, size_t n, size_t i, struct entry x)
 {
     int in_cache = n <= PES_CACHED_ENTRIES; /* pick the faster child search */
     for (;;) {
@@ -173,13 +239,74 @@ static inline void sift_down(struct entry *h, size_t n, size_t i, struct entry x
     h[i] = x;
 }
 
-/* Removes the root entry (the heap must not be empty). */
+/* Heap: removes the root entry, or the hole at the root (the heap must not
+ * be empty). */
 static inline void remove_root(struct sim_pes *p)
 {
-    LLMSIM_ASSERT(p->n > 0);
+    LLMSIM_ASSERT(p->n > 0 && !p->list);
     p->n--;
     if (p->n > 0)
         sift_down(p->heap, p->n, 0, p->heap[p->n]);
+}
+
+/* Heap: fills the root hole, if any, the ordinary way. */
+static inline void fill_hole(struct sim_pes *p)
+{
+    if (p->hole) {
+        p->hole = 0;
+        remove_root(p);
+    }
+}
+
+/* Moves the entries heap[lo .. lo + n) to heap[base .. base + n).  A list
+ * moved to base 1 gets its sentinel in heap[0]. */
+static void move_entries(struct sim_pes *p, size_t base)
+{
+    memmove(p->heap + base, p->heap + p->lo, p->n * sizeof *p->heap);
+    p->lo = base;
+    if (base == 1)
+        p->heap[0].key = 0;
+}
+
+/* List: inserts x, the newest entry, at its place, moving the later entries
+ * up one place.  x has the largest seq in the set, so it goes after every
+ * entry whose key is not larger; the sentinel before the list (key 0, below
+ * any time's key) ends the walk without a bounds check.  There is room for
+ * one more entry (n < cap, and the array has cap + 1). */
+static inline void list_insert(struct sim_pes *p, struct entry x)
+{
+    size_t end = p->lo + p->n;
+    if (end == p->cap + 1 || end >= PES_LIST_SPAN) {
+        move_entries(p, 1);
+        end = 1 + p->n;
+    }
+    struct entry *h = p->heap;
+    size_t i = end;
+    while (x.key < h[i - 1].key) {
+        h[i] = h[i - 1];
+        i--;
+    }
+    h[i] = x;
+    p->n++;
+}
+
+/* Turns the heap into the list: sorts its entries (insertion sort; the heap
+ * has at most PES_LIST_MIN of them) and moves them after the sentinel. */
+static void heap_to_list(struct sim_pes *p)
+{
+    fill_hole(p);
+    struct entry *h = p->heap;
+    for (size_t k = 1; k < p->n; k++) {
+        struct entry x = h[k];
+        size_t i = k;
+        while (i > 0 && entry_less(&x, &h[i - 1])) {
+            h[i] = h[i - 1];
+            i--;
+        }
+        h[i] = x;
+    }
+    move_entries(p, 1);
+    p->list = 1;
 }
 
 /* Puts slot s, whose generation is already even, on the free list. */
@@ -190,25 +317,60 @@ static inline void release_slot(struct sim_pes *p, uint32_t s)
     p->free_head = s;
 }
 
-/* Discards tombstones from the root until the root is live or the heap is
- * empty. */
+/* The earliest entry (list head or heap root; there must be one and no
+ * hole). */
+static inline const struct entry *first(const struct sim_pes *p)
+{
+    LLMSIM_ASSERT(p->n > 0 && !p->hole);
+    return &p->heap[p->lo];
+}
+
+/* Removes the earliest entry, leaving a hole at a heap's root: the caller
+ * has taken what it needs from it. */
+static inline void remove_first(struct sim_pes *p)
+{
+    if (p->list) {
+        p->heap[p->lo].key = 0; /* the sentinel before the list */
+        p->lo++;
+        p->n--;
+    } else {
+        p->hole = 1;
+    }
+}
+
+/* Discards tombstones from the front until the earliest entry is live or
+ * the set is empty (a hole is filled first). */
 static void drop_tombstones(struct sim_pes *p)
 {
+    fill_hole(p);
     while (p->n > 0) {
-        uint32_t s = p->heap[0].slot;
+        uint32_t s = first(p)->slot;
         if (p->slots[s].gen & 1u)
             return;
-        remove_root(p);
+        remove_first(p);
+        fill_hole(p);
         release_slot(p, s);
     }
 }
 
-/* Resizes both arrays to hold new_cap entries.  On failure the set is
- * unchanged (a heap array that did grow is merely larger than cap). */
+/* Copies the event of entry e (live) out to *ev. */
+static inline void copy_out(const struct sim_pes *p, const struct entry *e, struct sim_event *ev)
+{
+    const struct slot *sl = &p->slots[e->slot];
+    ev->time = sl->time;
+    ev->seq = e->seq;
+    ev->kind = sl->kind;
+    ev->target = sl->target;
+    ev->payload = sl->payload;
+}
+
+/* Resizes both arrays to hold new_cap entries (the heap array one more, for
+ * the list's sentinel).  On failure the set is unchanged (a heap array that
+ * did grow is merely larger than cap). */
 static int resize(struct sim_pes *p, size_t new_cap)
 {
-    LLMSIM_ASSERT(new_cap >= p->n && new_cap <= PES_MAX_SLOTS);
-    struct entry *heap = realloc(p->heap, new_cap * sizeof *heap);
+    LLMSIM_ASSERT(new_cap + 1 >= p->lo + p->n && new_cap <= PES_MAX_SLOTS);
+    struct entry *heap = realloc(p->heap, (new_cap + 1) * sizeof *heap);
     if (heap == NULL)
         return LLMSIM_ENOMEM;
     p->heap = heap;
@@ -223,6 +385,8 @@ static int resize(struct sim_pes *p, size_t new_cap)
 /* Rebuilds the heap without its tombstones (Floyd's bottom-up heapify). */
 static void compact(struct sim_pes *p)
 {
+    LLMSIM_ASSERT(!p->list);
+    fill_hole(p);
     size_t k = 0; /* live entries kept so far */
     for (size_t i = 0; i < p->n; i++) {
         uint32_t s = p->heap[i].slot;
@@ -247,16 +411,20 @@ struct sim_pes *sim_pes_alloc(size_t capacity_hint)
         return NULL;
     p->heap = NULL;
     p->slots = NULL;
+    p->lo = 1;
     p->n = 0;
     p->cap = 0;
     p->live = 0;
     p->used = 0;
     p->free_head = PES_NIL;
+    p->list = 1;
+    p->hole = 0;
     p->next_seq = 0;
     if (resize(p, capacity_hint ? capacity_hint : PES_DEFAULT_CAPACITY) != 0) {
         sim_pes_free(p);
         return NULL;
     }
+    p->heap[0].key = 0; /* the list's sentinel */
     return p;
 }
 
@@ -269,67 +437,117 @@ void sim_pes_free(struct sim_pes *p)
     free(p);
 }
 
+/* Takes a never used slot for a push that found the free list empty,
+ * growing both arrays when they are full; *out gets its index, generation 0.
+ * Out of line: it runs only while the set reaches a new largest size. */
+__attribute__((noinline)) static int new_slot(struct sim_pes *p, uint32_t *out)
+{
+    /* Every slot below used is in the set (live or tombstone), so used == n
+     * here and the array needs room exactly when slots do (a hole's slot is
+     * on the free list, so there is no hole either). */
+    LLMSIM_ASSERT(p->used == p->n && !p->hole);
+    if (p->used == p->cap) {
+        if (p->cap == PES_MAX_SLOTS)
+            return LLMSIM_ENOMEM;
+        size_t new_cap = p->cap > PES_MAX_SLOTS / 2 ? PES_MAX_SLOTS : 2 * p->cap;
+        if (p->list)
+            move_entries(p, 1); /* so the list fits the new capacity, whatever lo was */
+        int rc = resize(p, new_cap);
+        if (rc != 0)
+            return rc;
+    }
+    *out = (uint32_t)p->used++;
+    p->slots[*out].gen = 0;
+    return 0;
+}
+
+/* Push into the heap, or into a full list, which becomes the heap first.
+ * Out of line, so that the list's push stays short. */
+__attribute__((noinline)) static void heap_push(struct sim_pes *p, struct entry e)
+{
+    if (p->list) {
+        LLMSIM_ASSERT(p->n == PES_LIST_MAX);
+        move_entries(p, 0); /* sorted ascending, so already a heap */
+        p->list = 0;
+    }
+    if (p->hole) {
+        p->hole = 0;
+        sift_down(p->heap, p->n, 0, e);
+    } else {
+        sift_up(p->heap, p->n++, e);
+    }
+}
+
 int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle)
 {
     if (isnan(ev->time))
         return LLMSIM_EINVAL;
 
-    uint32_t s; /* slot for the new event */
-    if (p->free_head != PES_NIL) {
-        s = p->free_head;
+    uint32_t s = p->free_head; /* slot for the new event */
+    if (s != PES_NIL) {
         p->free_head = p->slots[s].next;
     } else {
-        /* Every slot below used is in the heap (live or tombstone), so
-         * used == n here and the heap needs room exactly when slots do. */
-        LLMSIM_ASSERT(p->used == p->n);
-        if (p->used == p->cap) {
-            if (p->cap == PES_MAX_SLOTS)
-                return LLMSIM_ENOMEM;
-            size_t new_cap = p->cap > PES_MAX_SLOTS / 2 ? PES_MAX_SLOTS : 2 * p->cap;
-            int rc = resize(p, new_cap);
-            if (rc != 0)
-                return rc;
-        }
-        s = (uint32_t)p->used++;
-        p->slots[s].gen = 0;
+        int rc = new_slot(p, &s);
+        if (rc != 0)
+            return rc;
     }
 
     struct slot *sl = &p->slots[s];
     LLMSIM_ASSERT((sl->gen & 1u) == 0);
     sl->gen++;
+    sl->time = ev->time;
     sl->kind = ev->kind;
     sl->target = ev->target;
     sl->payload = ev->payload;
 
-    struct entry e = {ev->time, p->next_seq++, s};
-    sift_up(p->heap, p->n++, e);
+    struct entry e = {time_key(ev->time), p->next_seq++, s};
+    if (p->list && p->n < PES_LIST_MAX)
+        list_insert(p, e);
+    else
+        heap_push(p, e);
     p->live++;
     if (handle != NULL)
         *handle = (uint64_t)sl->gen << 32 | s;
     return 0;
 }
 
-int sim_pes_pop(struct sim_pes *p, struct sim_event *ev)
+/* Pops the earliest live event into *ev: 1, or 0 when there is none.  The
+ * list's pop, and the heap's after the hole is filled. */
+static inline int pop_first(struct sim_pes *p, struct sim_event *ev)
 {
     while (p->n > 0) {
-        struct entry top = p->heap[0];
-        remove_root(p);
-        struct slot *sl = &p->slots[top.slot];
-        if (sl->gen & 1u) {
-            ev->time = top.time;
-            ev->seq = top.seq;
-            ev->kind = sl->kind;
-            ev->target = sl->target;
-            ev->payload = sl->payload;
+        const struct entry *e = first(p);
+        uint32_t s = e->slot;
+        struct slot *sl = &p->slots[s];
+        int is_live = sl->gen & 1u;
+        if (is_live) {
+            copy_out(p, e, ev);
             sl->gen++;
-            release_slot(p, top.slot);
             p->live--;
-            return 1;
         }
-        release_slot(p, top.slot);
+        remove_first(p);
+        release_slot(p, s);
+        if (is_live)
+            return 1;
+        fill_hole(p);
     }
     LLMSIM_ASSERT(p->live == 0);
     return 0;
+}
+
+/* The heap's pop; a heap that has shrunk to PES_LIST_MIN entries becomes
+ * the list first.  Out of line, so that the list's pop stays short. */
+__attribute__((noinline)) static int heap_pop(struct sim_pes *p, struct sim_event *ev)
+{
+    if (p->n - (size_t)p->hole <= PES_LIST_MIN)
+        heap_to_list(p);
+    fill_hole(p);
+    return pop_first(p, ev);
+}
+
+int sim_pes_pop(struct sim_pes *p, struct sim_event *ev)
+{
+    return p->list ? pop_first(p, ev) : heap_pop(p, ev);
 }
 
 int sim_pes_peek(struct sim_pes *p, struct sim_event *ev)
@@ -337,13 +555,7 @@ int sim_pes_peek(struct sim_pes *p, struct sim_event *ev)
     drop_tombstones(p);
     if (p->n == 0)
         return 0;
-    const struct entry *top = &p->heap[0];
-    const struct slot *sl = &p->slots[top->slot];
-    ev->time = top->time;
-    ev->seq = top->seq;
-    ev->kind = sl->kind;
-    ev->target = sl->target;
-    ev->payload = sl->payload;
+    copy_out(p, first(p), ev);
     return 1;
 }
 
@@ -358,7 +570,8 @@ int sim_pes_cancel(struct sim_pes *p, uint64_t handle)
         return 0;
     p->slots[s].gen++;
     p->live--;
-    if (p->n >= PES_COMPACT_MIN && p->n - p->live > p->live)
+    size_t entries = p->n - (size_t)p->hole; /* live events and tombstones */
+    if (entries >= PES_COMPACT_MIN && entries - p->live > p->live)
         compact(p);
     return 1;
 }
@@ -371,13 +584,18 @@ size_t sim_pes_size(const struct sim_pes *p)
 void sim_pes_clear(struct sim_pes *p)
 {
     /* Generations are kept, not reset, so that handles issued before the
-     * clear can never match events pushed after it. */
-    for (size_t i = 0; i < p->n; i++) {
+     * clear can never match events pushed after it.  A hole's slot is
+     * already free. */
+    for (size_t i = p->lo + (size_t)p->hole; i < p->lo + p->n; i++) {
         uint32_t s = p->heap[i].slot;
         if (p->slots[s].gen & 1u)
             p->slots[s].gen++;
         release_slot(p, s);
     }
+    p->lo = 1;
     p->n = 0;
     p->live = 0;
+    p->list = 1;
+    p->hole = 0;
+    p->heap[0].key = 0; /* the list's sentinel */
 }

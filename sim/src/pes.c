@@ -4,19 +4,21 @@
  *
  * Small sets: a sorted array.  A simulation mostly holds a handful of
  * pending events (one per replica and source), and at that size a sorted
- * array beats any heap: pop takes the first entry, push walks from the end
- * moving the later entries up one place, which for a new event due after
- * most of the others (the next iteration of a replica) is only a few moves.
- * That linear lists are the best event sets for small sets was found by
- * Jones 1986 ("An empirical comparison of priority-queue and event-set
- * implementations", CACM 29(4)).  The list occupies heap[lo .. lo + n): pop
- * advances lo, and a push that finds no room after the list first slides it
- * back to index 0 (once in PES_LIST_SPAN - PES_LIST_MAX pushes or more).  A push
- * that would make the list longer than PES_LIST_MAX turns it into a heap as
- * it stands (an array sorted ascending already is one); a heap that shrinks
- * to PES_LIST_MIN entries is sorted back into a list on the next pop.  The
- * gap between the two bounds keeps a set near one bound from converting at
- * every event.
+ * array beats any heap: pop takes the first entry, push compares the new
+ * event with the middle one and walks from the nearer end, moving the
+ * entries on its way one place outwards.  The next iteration of a replica
+ * is due after most other events and the next arrival before most, so
+ * either walk is short.  That linear lists are the best event sets for
+ * small sets was found by Jones 1986 ("An empirical comparison of
+ * priority-queue and event-set implementations", CACM 29(4)).  The list
+ * occupies heap[lo .. lo + n) within heap[0 .. PES_LIST_SPAN): pop advances
+ * lo, and a push that finds no room on its side first moves the list to the
+ * middle of the span (once in (PES_LIST_SPAN - PES_LIST_MAX) / 2 pushes or
+ * more).  A push that would make the list longer than PES_LIST_MAX turns it
+ * into a heap as it stands (an array sorted ascending already is one); a
+ * heap that shrinks to PES_LIST_MIN entries is sorted back into a list on
+ * the next pop.  The gap between the two bounds keeps a set near one bound
+ * from converting at every event.
  *
  * Large sets: the implicit d-ary heap (Johnson 1975, "Priority queues with
  * update and finding minimum spanning trees"; Knuth TAOCP vol. 3, 5.2.3) with
@@ -102,7 +104,8 @@
 #define PES_COMPACT_MIN 64
 
 /* The list becomes a heap past PES_LIST_MAX entries and a heap becomes a
- * list again at PES_LIST_MIN; the list stays within heap[0 .. PES_LIST_SPAN).
+ * list again at PES_LIST_MIN; the list stays within heap[0 .. PES_LIST_SPAN)
+ * (the heap array has at least that many entries).
  * At 32 entries a push into the list moves 16 entries on average, about the
  * cost of a heap's pop and push.  Only speed depends on these. */
 #define PES_LIST_MAX 32
@@ -131,8 +134,7 @@ struct sim_pes {
     struct entry *heap; /* list: heap[lo .. lo + n) sorted by (key, seq); heap: heap[0 .. n) a
                            4-ary min-heap on (key, seq) */
     struct slot *slots; /* slots[0 .. cap), each free, live or a tombstone */
-    size_t lo;          /* list: index of its first entry, at least 1 (heap[lo - 1] is a sentinel,
-                           key 0); heap: 0 */
+    size_t lo;          /* list: index of its first entry; heap: 0 */
     size_t n;           /* entries: live events plus tombstones, plus the hole when set */
     size_t cap;         /* capacity of both heap and slots, in entries */
     size_t live;        /* live events */
@@ -258,40 +260,61 @@ static inline void fill_hole(struct sim_pes *p)
     }
 }
 
-/* Moves the entries heap[lo .. lo + n) to heap[base .. base + n).  A list
- * moved to base 1 gets its sentinel in heap[0]. */
+/* Moves the entries heap[lo .. lo + n) to heap[base .. base + n). */
 static void move_entries(struct sim_pes *p, size_t base)
 {
     memmove(p->heap + base, p->heap + p->lo, p->n * sizeof *p->heap);
     p->lo = base;
-    if (base == 1)
-        p->heap[0].key = 0;
 }
 
-/* List: inserts x, the newest entry, at its place, moving the later entries
- * up one place.  x has the largest seq in the set, so it goes after every
- * entry whose key is not larger; the sentinel before the list (key 0, below
- * any time's key) ends the walk without a bounds check.  There is room for
- * one more entry (n < cap, and the array has cap + 1). */
+/* List: moves the entries to the middle of the span, leaving room on both
+ * sides. */
+static void list_center(struct sim_pes *p)
+{
+    move_entries(p, (PES_LIST_SPAN - p->n) / 2);
+}
+
+/* List: inserts x, the newest entry, at its place (n < PES_LIST_MAX).  x has
+ * the largest seq in the set, so it goes after every entry whose key is not
+ * larger.  Compared with the middle entry it goes to one half, and the
+ * entries between it and that half's end move one place outwards; the
+ * middle entry itself stops either walk, so neither needs a bounds check. */
 static inline void list_insert(struct sim_pes *p, struct entry x)
 {
-    size_t end = p->lo + p->n;
-    if (end == p->cap + 1 || end >= PES_LIST_SPAN) {
-        move_entries(p, 1);
-        end = 1 + p->n;
-    }
     struct entry *h = p->heap;
-    size_t i = end;
-    while (x.key < h[i - 1].key) {
-        h[i] = h[i - 1];
-        i--;
+    size_t n = p->n;
+    if (n == 0) {
+        p->lo = PES_LIST_SPAN / 2;
+        h[p->lo] = x;
+        p->n = 1;
+        return;
     }
-    h[i] = x;
-    p->n++;
+    if (x.key < h[p->lo + n / 2].key) {
+        if (p->lo == 0)
+            list_center(p);
+        size_t i = p->lo;
+        while (h[i].key <= x.key) {
+            h[i - 1] = h[i];
+            i++;
+        }
+        h[i - 1] = x;
+        p->lo--;
+    } else {
+        if (p->lo + n == PES_LIST_SPAN)
+            list_center(p);
+        size_t i = p->lo + n;
+        while (x.key < h[i - 1].key) {
+            h[i] = h[i - 1];
+            i--;
+        }
+        h[i] = x;
+    }
+    p->n = n + 1;
 }
 
 /* Turns the heap into the list: sorts its entries (insertion sort; the heap
- * has at most PES_LIST_MIN of them) and moves them after the sentinel. */
+ * has at most PES_LIST_MIN of them) and moves them to the middle of the
+ * span. */
 static void heap_to_list(struct sim_pes *p)
 {
     fill_hole(p);
@@ -305,7 +328,7 @@ static void heap_to_list(struct sim_pes *p)
         }
         h[i] = x;
     }
-    move_entries(p, 1);
+    list_center(p);
     p->list = 1;
 }
 
@@ -330,7 +353,6 @@ static inline const struct entry *first(const struct sim_pes *p)
 static inline void remove_first(struct sim_pes *p)
 {
     if (p->list) {
-        p->heap[p->lo].key = 0; /* the sentinel before the list */
         p->lo++;
         p->n--;
     } else {
@@ -364,13 +386,14 @@ static inline void copy_out(const struct sim_pes *p, const struct entry *e, stru
     ev->payload = sl->payload;
 }
 
-/* Resizes both arrays to hold new_cap entries (the heap array one more, for
- * the list's sentinel).  On failure the set is unchanged (a heap array that
- * did grow is merely larger than cap). */
+/* Resizes both arrays to hold new_cap entries (the heap array at least
+ * PES_LIST_SPAN).  On failure the set is unchanged (a heap array that did
+ * grow is merely larger than cap). */
 static int resize(struct sim_pes *p, size_t new_cap)
 {
-    LLMSIM_ASSERT(new_cap + 1 >= p->lo + p->n && new_cap <= PES_MAX_SLOTS);
-    struct entry *heap = realloc(p->heap, (new_cap + 1) * sizeof *heap);
+    LLMSIM_ASSERT(new_cap >= p->n && new_cap <= PES_MAX_SLOTS);
+    size_t heap_cap = new_cap > PES_LIST_SPAN ? new_cap : PES_LIST_SPAN;
+    struct entry *heap = realloc(p->heap, heap_cap * sizeof *heap);
     if (heap == NULL)
         return LLMSIM_ENOMEM;
     p->heap = heap;
@@ -411,7 +434,7 @@ struct sim_pes *sim_pes_alloc(size_t capacity_hint)
         return NULL;
     p->heap = NULL;
     p->slots = NULL;
-    p->lo = 1;
+    p->lo = 0;
     p->n = 0;
     p->cap = 0;
     p->live = 0;
@@ -424,7 +447,6 @@ struct sim_pes *sim_pes_alloc(size_t capacity_hint)
         sim_pes_free(p);
         return NULL;
     }
-    p->heap[0].key = 0; /* the list's sentinel */
     return p;
 }
 
@@ -450,8 +472,6 @@ __attribute__((noinline)) static int new_slot(struct sim_pes *p, uint32_t *out)
         if (p->cap == PES_MAX_SLOTS)
             return LLMSIM_ENOMEM;
         size_t new_cap = p->cap > PES_MAX_SLOTS / 2 ? PES_MAX_SLOTS : 2 * p->cap;
-        if (p->list)
-            move_entries(p, 1); /* so the list fits the new capacity, whatever lo was */
         int rc = resize(p, new_cap);
         if (rc != 0)
             return rc;
@@ -592,10 +612,9 @@ void sim_pes_clear(struct sim_pes *p)
             p->slots[s].gen++;
         release_slot(p, s);
     }
-    p->lo = 1;
+    p->lo = 0;
     p->n = 0;
     p->live = 0;
     p->list = 1;
     p->hole = 0;
-    p->heap[0].key = 0; /* the list's sentinel */
 }

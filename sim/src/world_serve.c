@@ -256,12 +256,22 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
     return simi_schedule_h(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q, &rp->ev_handle);
 }
 
+/* The routable replica with the fewest requests, the first in the
+ * routable list on a tie.  Runs for every request: the best load is kept
+ * rather than read again each step. */
 static int least_loaded(const struct simi_deploy *d)
 {
-    int best = d->live[0];
-    for (int i = 1; i < d->n_live; i++)
-        if (d->replicas[d->live[i]].load < d->replicas[best].load)
-            best = d->live[i];
+    const struct simi_replica *rs = d->replicas;
+    const int *live = d->live;
+    int best = live[0];
+    uint32_t best_load = rs[best].load;
+    for (int i = 1, n = d->n_live; i < n; i++) {
+        uint32_t load = rs[live[i]].load;
+        if (load < best_load) {
+            best = live[i];
+            best_load = load;
+        }
+    }
     return best;
 }
 

@@ -274,6 +274,8 @@ static void list_center(struct sim_pes *p)
     move_entries(p, (PES_LIST_SPAN - p->n) / 2);
 }
 
+static void list_insert_centered(struct sim_pes *p, uint64_t key, uint64_t seq, uint32_t slot);
+
 /* List: inserts x, the newest entry, at its place (n < PES_LIST_MAX).  x has
  * the largest seq in the set, so it goes after every entry whose key is not
  * larger.  Compared with the middle entry it goes to one half, and the
@@ -290,8 +292,10 @@ static inline void list_insert(struct sim_pes *p, struct entry x)
         return;
     }
     if (x.key < h[p->lo + n / 2].key) {
-        if (p->lo == 0)
-            list_center(p);
+        if (p->lo == 0) {
+            list_insert_centered(p, x.key, x.seq, x.slot);
+            return;
+        }
         size_t i = p->lo;
         while (h[i].key <= x.key) {
             h[i - 1] = h[i];
@@ -300,8 +304,10 @@ static inline void list_insert(struct sim_pes *p, struct entry x)
         h[i - 1] = x;
         p->lo--;
     } else {
-        if (p->lo + n == PES_LIST_SPAN)
-            list_center(p);
+        if (p->lo + n == PES_LIST_SPAN) {
+            list_insert_centered(p, x.key, x.seq, x.slot);
+            return;
+        }
         size_t i = p->lo + n;
         while (x.key < h[i - 1].key) {
             h[i] = h[i - 1];
@@ -310,6 +316,16 @@ static inline void list_insert(struct sim_pes *p, struct entry x)
         h[i] = x;
     }
     p->n = n + 1;
+}
+
+/* list_insert for a list without room on the new entry's side: moves the
+ * list to the middle of the span first.  Out of line, and with the entry in
+ * registers, so that a push needs no stack frame. */
+__attribute__((noinline)) static void list_insert_centered(struct sim_pes *p, uint64_t key, uint64_t seq,
+                                                           uint32_t slot)
+{
+    list_center(p);
+    list_insert(p, (struct entry){key, seq, slot});
 }
 
 /* Turns the heap into the list: sorts its entries (insertion sort; the heap
@@ -460,9 +476,9 @@ void sim_pes_free(struct sim_pes *p)
 }
 
 /* Takes a never used slot for a push that found the free list empty,
- * growing both arrays when they are full; *out gets its index, generation 0.
+ * growing both arrays when they are full: slot used - 1, generation 0.
  * Out of line: it runs only while the set reaches a new largest size. */
-__attribute__((noinline)) static int new_slot(struct sim_pes *p, uint32_t *out)
+__attribute__((noinline)) static int new_slot(struct sim_pes *p)
 {
     /* Every slot below used is in the set (live or tombstone), so used == n
      * here and the array needs room exactly when slots do (a hole's slot is
@@ -476,15 +492,16 @@ __attribute__((noinline)) static int new_slot(struct sim_pes *p, uint32_t *out)
         if (rc != 0)
             return rc;
     }
-    *out = (uint32_t)p->used++;
-    p->slots[*out].gen = 0;
+    p->slots[p->used++].gen = 0;
     return 0;
 }
 
 /* Push into the heap, or into a full list, which becomes the heap first.
- * Out of line, so that the list's push stays short. */
-__attribute__((noinline)) static void heap_push(struct sim_pes *p, struct entry e)
+ * Out of line, and with the entry in registers, so that the list's push
+ * stays short. */
+__attribute__((noinline)) static void heap_push(struct sim_pes *p, uint64_t key, uint64_t seq, uint32_t slot)
 {
+    struct entry e = {key, seq, slot};
     if (p->list) {
         LLMSIM_ASSERT(p->n == PES_LIST_MAX);
         move_entries(p, 0); /* sorted ascending, so already a heap */
@@ -507,49 +524,53 @@ int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle
     if (s != PES_NIL) {
         p->free_head = p->slots[s].next;
     } else {
-        int rc = new_slot(p, &s);
+        int rc = new_slot(p);
         if (rc != 0)
             return rc;
+        s = (uint32_t)(p->used - 1);
     }
 
     struct slot *sl = &p->slots[s];
     LLMSIM_ASSERT((sl->gen & 1u) == 0);
-    sl->gen++;
+    uint32_t gen = sl->gen + 1;
+    sl->gen = gen;
     sl->time = ev->time;
     sl->kind = ev->kind;
     sl->target = ev->target;
     sl->payload = ev->payload;
-
-    struct entry e = {time_key(ev->time), p->next_seq++, s};
-    if (p->list && p->n < PES_LIST_MAX)
-        list_insert(p, e);
-    else
-        heap_push(p, e);
     p->live++;
     if (handle != NULL)
-        *handle = (uint64_t)sl->gen << 32 | s;
+        *handle = (uint64_t)gen << 32 | s;
+
+    /* Last, so that the calls below need nothing kept across them. */
+    uint64_t key = time_key(ev->time), seq = p->next_seq++;
+    if (p->list && p->n < PES_LIST_MAX)
+        list_insert(p, (struct entry){key, seq, s});
+    else
+        heap_push(p, key, seq, s);
     return 0;
 }
 
-/* Pops the earliest live event into *ev: 1, or 0 when there is none.  The
- * list's pop, and the heap's after the hole is filled. */
-static inline int pop_first(struct sim_pes *p, struct sim_event *ev)
+/* The list's pop: takes entries from the head until one is live (1, the
+ * event in *ev) or the list is empty (0); tombstones met on the way are
+ * freed.  Every entry taken frees its slot: a live one's generation moves
+ * on to even, a tombstone's already is. */
+static inline int list_pop(struct sim_pes *p, struct sim_event *ev)
 {
     while (p->n > 0) {
-        const struct entry *e = first(p);
+        const struct entry *e = &p->heap[p->lo];
         uint32_t s = e->slot;
         struct slot *sl = &p->slots[s];
-        int is_live = sl->gen & 1u;
-        if (is_live) {
-            copy_out(p, e, ev);
-            sl->gen++;
-            p->live--;
-        }
-        remove_first(p);
+        uint32_t gen = sl->gen;
+        p->lo++;
+        p->n--;
+        sl->gen = gen + (gen & 1u);
         release_slot(p, s);
-        if (is_live)
+        if (gen & 1u) {
+            copy_out(p, e, ev);
+            p->live--;
             return 1;
-        fill_hole(p);
+        }
     }
     LLMSIM_ASSERT(p->live == 0);
     return 0;
@@ -559,15 +580,33 @@ static inline int pop_first(struct sim_pes *p, struct sim_event *ev)
  * the list first.  Out of line, so that the list's pop stays short. */
 __attribute__((noinline)) static int heap_pop(struct sim_pes *p, struct sim_event *ev)
 {
-    if (p->n - (size_t)p->hole <= PES_LIST_MIN)
+    if (p->n - (size_t)p->hole <= PES_LIST_MIN) {
         heap_to_list(p);
+        return list_pop(p, ev);
+    }
     fill_hole(p);
-    return pop_first(p, ev);
+    while (p->n > 0) {
+        const struct entry *e = &p->heap[0];
+        uint32_t s = e->slot;
+        struct slot *sl = &p->slots[s];
+        if (sl->gen & 1u) {
+            copy_out(p, e, ev);
+            sl->gen++;
+            p->live--;
+            release_slot(p, s);
+            p->hole = 1; /* the next push or pop fills it */
+            return 1;
+        }
+        remove_root(p);
+        release_slot(p, s);
+    }
+    LLMSIM_ASSERT(p->live == 0);
+    return 0;
 }
 
 int sim_pes_pop(struct sim_pes *p, struct sim_event *ev)
 {
-    return p->list ? pop_first(p, ev) : heap_pop(p, ev);
+    return p->list ? list_pop(p, ev) : heap_pop(p, ev);
 }
 
 int sim_pes_peek(struct sim_pes *p, struct sim_event *ev)

@@ -280,7 +280,8 @@ static int least_loaded(const struct simi_deploy *d)
  * meet on the replica that caches it and losing a replica moves only its
  * share; when that replica holds more than twice the mean load plus one
  * request, the least loaded takes the request instead. */
-static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r, const struct sim_world *w)
+__attribute__((noinline)) static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r,
+                                                   const struct sim_world *w)
 {
     uint64_t key = r->n_pts > 0 ? r->pt_key[0] : 0;
     const struct sim_trace *t = &w->sc->workload.trace;
@@ -302,6 +303,22 @@ static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r
     }
     if (d->replicas[best].load > 2.0 * total / d->n_live + 1.0)
         return least_loaded(d);
+    return best;
+}
+
+/* Least KV: the smallest share of KV memory in use; ties to the least
+ * loaded, then the lowest index.  Out of line (like prefix_affinity), so
+ * that simi_choose_replica's other policies need no stack frame. */
+__attribute__((noinline)) static int least_kv(const struct simi_deploy *d)
+{
+    int best = d->live[0];
+    for (int i = 1; i < d->n_live; i++) {
+        int j = d->live[i];
+        double fj = simi_batch_kv_frac(&d->replicas[j]);
+        double fb = simi_batch_kv_frac(&d->replicas[best]);
+        if (fj < fb || (fj == fb && d->replicas[j].load < d->replicas[best].load))
+            best = j;
+    }
     return best;
 }
 
@@ -331,18 +348,8 @@ int simi_choose_replica(struct simi_deploy *d, const struct simi_req *r, const s
         return d->replicas[b].load < d->replicas[a].load ? b : a;
     }
     case SIM_RR_LEAST_KV:
-        if (d->replicas[0].batch != NULL) {
-            /* Smallest share of KV memory in use; ties to the least loaded, then the lowest index. */
-            int best = d->live[0];
-            for (int i = 1; i < d->n_live; i++) {
-                int j = d->live[i];
-                double fj = simi_batch_kv_frac(&d->replicas[j]);
-                double fb = simi_batch_kv_frac(&d->replicas[best]);
-                if (fj < fb || (fj == fb && d->replicas[j].load < d->replicas[best].load))
-                    best = j;
-            }
-            return best;
-        }
+        if (d->replicas[0].batch != NULL)
+            return least_kv(d);
         /* Without KV memory (scheduler none) the least loaded replica. */
         /* fall through */
     case SIM_RR_LEAST_LOADED:

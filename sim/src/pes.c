@@ -11,11 +11,11 @@
  * either walk is short.  That linear lists are the best event sets for
  * small sets was found by Jones 1986 ("An empirical comparison of
  * priority-queue and event-set implementations", CACM 29(4)).  The list
- * occupies heap[lo .. lo + n) within heap[0 .. PES_LIST_SPAN): pop advances
+ * occupies list[lo .. lo + n) within list[0 .. PES_LIST_SPAN): pop advances
  * lo, and a push that finds no room on its side first moves the list to the
  * middle of the span (once in (PES_LIST_SPAN - PES_LIST_MAX) / 2 pushes or
  * more).  A push that would make the list longer than PES_LIST_MAX turns it
- * into a heap as it stands (an array sorted ascending already is one); a
+ * into a heap (its entries in order are a sorted array, which is a heap); a
  * heap that shrinks to PES_LIST_MIN entries is sorted back into a list on
  * the next pop.  The gap between the two bounds keeps a set near one bound
  * from converting at every event.
@@ -39,14 +39,17 @@
  * hold model); anything else that comes first (another pop, a peek, a
  * compaction, a clear) fills the hole the ordinary way.
  *
- * Layout.  The heap array holds only the keys (time, seq) and a slot index,
- * 24 bytes an entry, so that sifting and shifting touch as little memory as
- * possible; the time is held as an integer of the same order (time_key), so
- * that the pair compares as one integer.
- * The rest of an event (kind, target, payload) lives in a slot table that
- * never moves relative to its index; a slot also carries the generation that
- * makes handles safe.  Both arrays have the same capacity and grow together
- * by doubling.  Free slots form an intrusive singly linked list.
+ * Layout.  The list and heap arrays hold only what orders the events and a
+ * slot index, so that shifting and sifting touch as little memory as
+ * possible: a list entry the time (16 bytes: a new event goes after every
+ * event of its time, so the list needs no seq), a heap entry the time as an
+ * integer of the same order (time_key) and the seq, which compare as one
+ * integer (24 bytes).  The event itself (time, seq, kind, target, payload)
+ * lives in a slot table that never moves relative to its index; a slot also
+ * carries the generation that makes handles safe.  The heap and slot arrays
+ * have the same capacity and grow together by doubling; the list's array
+ * has a fixed PES_LIST_SPAN entries.  Free slots form an intrusive singly
+ * linked list.
  *
  * Slot life cycle and generations.  The generation of a slot is odd exactly
  * while the slot holds a live event:
@@ -64,8 +67,8 @@
  * and stays stale when the slot is reused (the new occupant has a later
  * generation).  Generations are 32 bits: a stale handle could alias a new
  * event only after its slot has been reused 2^31 times, a limit the header
- * states.  A tombstone keeps its slot until its heap entry is discarded, so
- * a heap entry never refers to a slot that has been recycled.
+ * states.  A tombstone keeps its slot until its list or heap entry is discarded,
+ * so an entry never refers to a slot that has been recycled.
  *
  * Tombstones are discarded when they reach the root or the head of the
  * list (in pop and peek).  So
@@ -95,7 +98,7 @@
 #define PES_NIL UINT32_MAX
 
 /* Heaps up to this many entries are assumed to stay in cache (24 bytes of heap
- * plus 32 of slot an entry: 1.75 MiB), which selects how sift_down searches
+ * plus 40 of slot an entry: 2 MiB), which selects how sift_down searches
  * children; see min4_branchless and min4_branchy.  Only speed depends on it. */
 #define PES_CACHED_ENTRIES ((size_t)1 << 15)
 
@@ -104,25 +107,33 @@
 #define PES_COMPACT_MIN 64
 
 /* The list becomes a heap past PES_LIST_MAX entries and a heap becomes a
- * list again at PES_LIST_MIN; the list stays within heap[0 .. PES_LIST_SPAN)
- * (the heap array has at least that many entries).
- * At 32 entries a push into the list moves 16 entries on average, about the
+ * list again at PES_LIST_MIN; the list stays within list[0 .. PES_LIST_SPAN).
+ * At 32 entries a push into the list moves 8 entries on average, about the
  * cost of a heap's pop and push.  Only speed depends on these. */
 #define PES_LIST_MAX 32
 #define PES_LIST_MIN 16
 #define PES_LIST_SPAN 128
 
-/* One heap node or list entry: the sort key and where the rest of the event
- * lives.  key and seq together compare as one unsigned integer. */
+/* One heap node: the sort key and where the rest of the event lives.  key
+ * and seq together compare as one unsigned integer. */
 struct entry {
     uint64_t key;  /* time_key(event time); primary key */
     uint64_t seq;  /* insertion counter; secondary key, unique in the set */
     uint32_t slot; /* index into sim_pes.slots */
 };
 
-/* The part of an event that does not take part in the ordering. */
+/* One list entry, 16 bytes.  The list needs no seq: a new event has the
+ * largest seq in the set and goes after every event of the same time, so
+ * the list's order by time alone is the order (time, seq). */
+struct lentry {
+    double time;   /* event time */
+    uint32_t slot; /* index into sim_pes.slots */
+};
+
+/* The event itself, and the generation that makes handles safe. */
 struct slot {
-    double time;      /* sim_event.time as pushed (the key loses the sign of a zero) */
+    double time;      /* sim_event.time as pushed (a heap key loses the sign of a zero) */
+    uint64_t seq;     /* sim_event.seq */
     uint64_t payload; /* sim_event.payload */
     uint32_t kind;    /* sim_event.kind */
     uint32_t target;  /* sim_event.target */
@@ -131,18 +142,18 @@ struct slot {
 };
 
 struct sim_pes {
-    struct entry *heap; /* list: heap[lo .. lo + n) sorted by (key, seq); heap: heap[0 .. n) a
-                           4-ary min-heap on (key, seq) */
-    struct slot *slots; /* slots[0 .. cap), each free, live or a tombstone */
-    size_t lo;          /* list: index of its first entry; heap: 0 */
-    size_t n;           /* entries: live events plus tombstones, plus the hole when set */
-    size_t cap;         /* capacity of both heap and slots, in entries */
-    size_t live;        /* live events */
-    size_t used;        /* slots[0 .. used) have ever been handed out */
-    uint32_t free_head; /* first free slot below used, or PES_NIL */
-    int list;           /* the entries form the sorted list, not the heap */
-    int hole;           /* heap: heap[0] is empty, its event popped and nothing in its place */
-    uint64_t next_seq;  /* seq of the next push; never reset, so seq is unique */
+    struct lentry *list; /* PES_LIST_SPAN entries; the list is list[lo .. lo + n), sorted by time */
+    struct entry *heap;  /* cap entries; the heap is heap[0 .. n), a 4-ary min-heap on (key, seq) */
+    struct slot *slots;  /* slots[0 .. cap), each free, live or a tombstone */
+    size_t lo;           /* list: index of its first entry */
+    size_t n;            /* entries: live events plus tombstones, plus the hole when set */
+    size_t cap;          /* capacity of both heap and slots, in entries */
+    size_t live;         /* live events */
+    size_t used;         /* slots[0 .. used) have ever been handed out */
+    uint32_t free_head;  /* first free slot below used, or PES_NIL */
+    int is_list;         /* the entries are the list's, not the heap's */
+    int hole;            /* heap: heap[0] is empty, its event popped and nothing in its place */
+    uint64_t next_seq;   /* seq of the next push; never reset, so seq is unique */
 };
 
 /* Maps a time that is not NaN to an unsigned integer in the same order: the
@@ -245,7 +256,7 @@ static void sift_down(struct entry *h, size_t n, size_t i, struct entry x)
  * be empty). */
 static inline void remove_root(struct sim_pes *p)
 {
-    LLMSIM_ASSERT(p->n > 0 && !p->list);
+    LLMSIM_ASSERT(p->n > 0 && !p->is_list);
     p->n--;
     if (p->n > 0)
         sift_down(p->heap, p->n, 0, p->heap[p->n]);
@@ -260,77 +271,82 @@ static inline void fill_hole(struct sim_pes *p)
     }
 }
 
-/* Moves the entries heap[lo .. lo + n) to heap[base .. base + n). */
-static void move_entries(struct sim_pes *p, size_t base)
-{
-    memmove(p->heap + base, p->heap + p->lo, p->n * sizeof *p->heap);
-    p->lo = base;
-}
-
 /* List: moves the entries to the middle of the span, leaving room on both
  * sides. */
 static void list_center(struct sim_pes *p)
 {
-    move_entries(p, (PES_LIST_SPAN - p->n) / 2);
+    size_t base = (PES_LIST_SPAN - p->n) / 2;
+    memmove(p->list + base, p->list + p->lo, p->n * sizeof *p->list);
+    p->lo = base;
 }
 
-static void list_insert_centered(struct sim_pes *p, uint64_t key, uint64_t seq, uint32_t slot);
+static void list_insert_centered(struct sim_pes *p, double t, uint32_t slot);
 
-/* List: inserts x, the newest entry, at its place (n < PES_LIST_MAX).  x has
- * the largest seq in the set, so it goes after every entry whose key is not
- * larger.  Compared with the middle entry it goes to one half, and the
- * entries between it and that half's end move one place outwards; the
- * middle entry itself stops either walk, so neither needs a bounds check. */
-static inline void list_insert(struct sim_pes *p, struct entry x)
+/* List: inserts the newest event (time t, slot) at its place
+ * (n < PES_LIST_MAX): after every entry whose time is not later.  Compared
+ * with the middle entry it goes to one half, and the entries between it and
+ * that half's end move one place outwards; the middle entry itself stops
+ * either walk, so neither needs a bounds check. */
+static inline void list_insert(struct sim_pes *p, double t, uint32_t slot)
 {
-    struct entry *h = p->heap;
+    struct lentry *h = p->list;
     size_t n = p->n;
     if (n == 0) {
         p->lo = PES_LIST_SPAN / 2;
-        h[p->lo] = x;
+        h[p->lo] = (struct lentry){t, slot};
         p->n = 1;
         return;
     }
-    if (x.key < h[p->lo + n / 2].key) {
+    if (t < h[p->lo + n / 2].time) {
         if (p->lo == 0) {
-            list_insert_centered(p, x.key, x.seq, x.slot);
+            list_insert_centered(p, t, slot);
             return;
         }
         size_t i = p->lo;
-        while (h[i].key <= x.key) {
+        while (h[i].time <= t) {
             h[i - 1] = h[i];
             i++;
         }
-        h[i - 1] = x;
+        h[i - 1] = (struct lentry){t, slot};
         p->lo--;
     } else {
         if (p->lo + n == PES_LIST_SPAN) {
-            list_insert_centered(p, x.key, x.seq, x.slot);
+            list_insert_centered(p, t, slot);
             return;
         }
         size_t i = p->lo + n;
-        while (x.key < h[i - 1].key) {
+        while (t < h[i - 1].time) {
             h[i] = h[i - 1];
             i--;
         }
-        h[i] = x;
+        h[i] = (struct lentry){t, slot};
     }
     p->n = n + 1;
 }
 
 /* list_insert for a list without room on the new entry's side: moves the
- * list to the middle of the span first.  Out of line, and with the entry in
- * registers, so that a push needs no stack frame. */
-__attribute__((noinline)) static void list_insert_centered(struct sim_pes *p, uint64_t key, uint64_t seq,
-                                                           uint32_t slot)
+ * list to the middle of the span first.  Out of line, so that a push needs
+ * no stack frame. */
+__attribute__((noinline)) static void list_insert_centered(struct sim_pes *p, double t, uint32_t slot)
 {
     list_center(p);
-    list_insert(p, (struct entry){key, seq, slot});
+    list_insert(p, t, slot);
+}
+
+/* Turns the list into the heap: the list's order is (time, seq), so its
+ * entries in order are a sorted array, which is a heap.  There is room:
+ * n < cap. */
+static void list_to_heap(struct sim_pes *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct lentry *e = &p->list[p->lo + i];
+        p->heap[i] = (struct entry){time_key(e->time), p->slots[e->slot].seq, e->slot};
+    }
+    p->is_list = 0;
 }
 
 /* Turns the heap into the list: sorts its entries (insertion sort; the heap
- * has at most PES_LIST_MIN of them) and moves them to the middle of the
- * span. */
+ * has at most PES_LIST_MIN of them) into the middle of the list's span. */
 static void heap_to_list(struct sim_pes *p)
 {
     fill_hole(p);
@@ -344,8 +360,10 @@ static void heap_to_list(struct sim_pes *p)
         }
         h[i] = x;
     }
-    list_center(p);
-    p->list = 1;
+    p->lo = (PES_LIST_SPAN - p->n) / 2;
+    for (size_t i = 0; i < p->n; i++)
+        p->list[p->lo + i] = (struct lentry){p->slots[h[i].slot].time, h[i].slot};
+    p->is_list = 1;
 }
 
 /* Puts slot s, whose generation is already even, on the free list. */
@@ -356,60 +374,45 @@ static inline void release_slot(struct sim_pes *p, uint32_t s)
     p->free_head = s;
 }
 
-/* The earliest entry (list head or heap root; there must be one and no
- * hole). */
-static inline const struct entry *first(const struct sim_pes *p)
+/* Copies the event of slot s (live) out to *ev. */
+static inline void copy_out(const struct sim_pes *p, uint32_t s, struct sim_event *ev)
 {
-    LLMSIM_ASSERT(p->n > 0 && !p->hole);
-    return &p->heap[p->lo];
-}
-
-/* Removes the earliest entry, leaving a hole at a heap's root: the caller
- * has taken what it needs from it. */
-static inline void remove_first(struct sim_pes *p)
-{
-    if (p->list) {
-        p->lo++;
-        p->n--;
-    } else {
-        p->hole = 1;
-    }
+    const struct slot *sl = &p->slots[s];
+    ev->time = sl->time;
+    ev->seq = sl->seq;
+    ev->kind = sl->kind;
+    ev->target = sl->target;
+    ev->payload = sl->payload;
 }
 
 /* Discards tombstones from the front until the earliest entry is live or
  * the set is empty (a hole is filled first). */
 static void drop_tombstones(struct sim_pes *p)
 {
+    if (p->is_list) {
+        while (p->n > 0 && !(p->slots[p->list[p->lo].slot].gen & 1u)) {
+            release_slot(p, p->list[p->lo].slot);
+            p->lo++;
+            p->n--;
+        }
+        return;
+    }
     fill_hole(p);
     while (p->n > 0) {
-        uint32_t s = first(p)->slot;
+        uint32_t s = p->heap[0].slot;
         if (p->slots[s].gen & 1u)
             return;
-        remove_first(p);
-        fill_hole(p);
+        remove_root(p);
         release_slot(p, s);
     }
 }
 
-/* Copies the event of entry e (live) out to *ev. */
-static inline void copy_out(const struct sim_pes *p, const struct entry *e, struct sim_event *ev)
-{
-    const struct slot *sl = &p->slots[e->slot];
-    ev->time = sl->time;
-    ev->seq = e->seq;
-    ev->kind = sl->kind;
-    ev->target = sl->target;
-    ev->payload = sl->payload;
-}
-
-/* Resizes both arrays to hold new_cap entries (the heap array at least
- * PES_LIST_SPAN).  On failure the set is unchanged (a heap array that did
- * grow is merely larger than cap). */
+/* Resizes the heap and slot arrays to hold new_cap entries.  On failure the
+ * set is unchanged (a heap array that did grow is merely larger than cap). */
 static int resize(struct sim_pes *p, size_t new_cap)
 {
     LLMSIM_ASSERT(new_cap >= p->n && new_cap <= PES_MAX_SLOTS);
-    size_t heap_cap = new_cap > PES_LIST_SPAN ? new_cap : PES_LIST_SPAN;
-    struct entry *heap = realloc(p->heap, heap_cap * sizeof *heap);
+    struct entry *heap = realloc(p->heap, new_cap * sizeof *heap);
     if (heap == NULL)
         return LLMSIM_ENOMEM;
     p->heap = heap;
@@ -424,7 +427,7 @@ static int resize(struct sim_pes *p, size_t new_cap)
 /* Rebuilds the heap without its tombstones (Floyd's bottom-up heapify). */
 static void compact(struct sim_pes *p)
 {
-    LLMSIM_ASSERT(!p->list);
+    LLMSIM_ASSERT(!p->is_list);
     fill_hole(p);
     size_t k = 0; /* live entries kept so far */
     for (size_t i = 0; i < p->n; i++) {
@@ -448,6 +451,7 @@ struct sim_pes *sim_pes_alloc(size_t capacity_hint)
     struct sim_pes *p = malloc(sizeof *p);
     if (p == NULL)
         return NULL;
+    p->list = malloc(PES_LIST_SPAN * sizeof *p->list);
     p->heap = NULL;
     p->slots = NULL;
     p->lo = 0;
@@ -456,10 +460,10 @@ struct sim_pes *sim_pes_alloc(size_t capacity_hint)
     p->live = 0;
     p->used = 0;
     p->free_head = PES_NIL;
-    p->list = 1;
+    p->is_list = 1;
     p->hole = 0;
     p->next_seq = 0;
-    if (resize(p, capacity_hint ? capacity_hint : PES_DEFAULT_CAPACITY) != 0) {
+    if (p->list == NULL || resize(p, capacity_hint ? capacity_hint : PES_DEFAULT_CAPACITY) != 0) {
         sim_pes_free(p);
         return NULL;
     }
@@ -470,6 +474,7 @@ void sim_pes_free(struct sim_pes *p)
 {
     if (p == NULL)
         return;
+    free(p->list);
     free(p->heap);
     free(p->slots);
     free(p);
@@ -481,7 +486,7 @@ void sim_pes_free(struct sim_pes *p)
 __attribute__((noinline)) static int new_slot(struct sim_pes *p)
 {
     /* Every slot below used is in the set (live or tombstone), so used == n
-     * here and the array needs room exactly when slots do (a hole's slot is
+     * here and the arrays need room exactly when slots do (a hole's slot is
      * on the free list, so there is no hole either). */
     LLMSIM_ASSERT(p->used == p->n && !p->hole);
     if (p->used == p->cap) {
@@ -496,17 +501,15 @@ __attribute__((noinline)) static int new_slot(struct sim_pes *p)
     return 0;
 }
 
-/* Push into the heap, or into a full list, which becomes the heap first.
- * Out of line, and with the entry in registers, so that the list's push
- * stays short. */
-__attribute__((noinline)) static void heap_push(struct sim_pes *p, uint64_t key, uint64_t seq, uint32_t slot)
+/* Push of slot s into the heap, or into a full list, which becomes the heap
+ * first.  Out of line, so that the list's push stays short. */
+__attribute__((noinline)) static void heap_push(struct sim_pes *p, double t, uint32_t s)
 {
-    struct entry e = {key, seq, slot};
-    if (p->list) {
+    if (p->is_list) {
         LLMSIM_ASSERT(p->n == PES_LIST_MAX);
-        move_entries(p, 0); /* sorted ascending, so already a heap */
-        p->list = 0;
+        list_to_heap(p);
     }
+    struct entry e = {time_key(t), p->slots[s].seq, s};
     if (p->hole) {
         p->hole = 0;
         sift_down(p->heap, p->n, 0, e);
@@ -517,7 +520,8 @@ __attribute__((noinline)) static void heap_push(struct sim_pes *p, uint64_t key,
 
 int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle)
 {
-    if (isnan(ev->time))
+    double t = ev->time;
+    if (isnan(t))
         return LLMSIM_EINVAL;
 
     uint32_t s = p->free_head; /* slot for the new event */
@@ -534,7 +538,8 @@ int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle
     LLMSIM_ASSERT((sl->gen & 1u) == 0);
     uint32_t gen = sl->gen + 1;
     sl->gen = gen;
-    sl->time = ev->time;
+    sl->time = t;
+    sl->seq = p->next_seq++;
     sl->kind = ev->kind;
     sl->target = ev->target;
     sl->payload = ev->payload;
@@ -543,11 +548,10 @@ int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle
         *handle = (uint64_t)gen << 32 | s;
 
     /* Last, so that the calls below need nothing kept across them. */
-    uint64_t key = time_key(ev->time), seq = p->next_seq++;
-    if (p->list && p->n < PES_LIST_MAX)
-        list_insert(p, (struct entry){key, seq, s});
+    if (p->is_list && p->n < PES_LIST_MAX)
+        list_insert(p, t, s);
     else
-        heap_push(p, key, seq, s);
+        heap_push(p, t, s);
     return 0;
 }
 
@@ -558,8 +562,7 @@ int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle
 static inline int list_pop(struct sim_pes *p, struct sim_event *ev)
 {
     while (p->n > 0) {
-        const struct entry *e = &p->heap[p->lo];
-        uint32_t s = e->slot;
+        uint32_t s = p->list[p->lo].slot;
         struct slot *sl = &p->slots[s];
         uint32_t gen = sl->gen;
         p->lo++;
@@ -567,7 +570,7 @@ static inline int list_pop(struct sim_pes *p, struct sim_event *ev)
         sl->gen = gen + (gen & 1u);
         release_slot(p, s);
         if (gen & 1u) {
-            copy_out(p, e, ev);
+            copy_out(p, s, ev);
             p->live--;
             return 1;
         }
@@ -586,11 +589,10 @@ __attribute__((noinline)) static int heap_pop(struct sim_pes *p, struct sim_even
     }
     fill_hole(p);
     while (p->n > 0) {
-        const struct entry *e = &p->heap[0];
-        uint32_t s = e->slot;
+        uint32_t s = p->heap[0].slot;
         struct slot *sl = &p->slots[s];
         if (sl->gen & 1u) {
-            copy_out(p, e, ev);
+            copy_out(p, s, ev);
             sl->gen++;
             p->live--;
             release_slot(p, s);
@@ -606,7 +608,7 @@ __attribute__((noinline)) static int heap_pop(struct sim_pes *p, struct sim_even
 
 int sim_pes_pop(struct sim_pes *p, struct sim_event *ev)
 {
-    return p->list ? list_pop(p, ev) : heap_pop(p, ev);
+    return p->is_list ? list_pop(p, ev) : heap_pop(p, ev);
 }
 
 int sim_pes_peek(struct sim_pes *p, struct sim_event *ev)
@@ -614,7 +616,7 @@ int sim_pes_peek(struct sim_pes *p, struct sim_event *ev)
     drop_tombstones(p);
     if (p->n == 0)
         return 0;
-    copy_out(p, first(p), ev);
+    copy_out(p, p->is_list ? p->list[p->lo].slot : p->heap[0].slot, ev);
     return 1;
 }
 
@@ -645,8 +647,8 @@ void sim_pes_clear(struct sim_pes *p)
     /* Generations are kept, not reset, so that handles issued before the
      * clear can never match events pushed after it.  A hole's slot is
      * already free. */
-    for (size_t i = p->lo + (size_t)p->hole; i < p->lo + p->n; i++) {
-        uint32_t s = p->heap[i].slot;
+    for (size_t i = (size_t)p->hole; i < p->n; i++) {
+        uint32_t s = p->is_list ? p->list[p->lo + i].slot : p->heap[i].slot;
         if (p->slots[s].gen & 1u)
             p->slots[s].gen++;
         release_slot(p, s);
@@ -654,6 +656,6 @@ void sim_pes_clear(struct sim_pes *p)
     p->lo = 0;
     p->n = 0;
     p->live = 0;
-    p->list = 1;
+    p->is_list = 1;
     p->hole = 0;
 }

@@ -44,7 +44,7 @@
  * possible: a list entry the time (16 bytes: a new event goes after every
  * event of its time, so the list needs no seq), a heap entry the time as an
  * integer of the same order (time_key) and the seq, which compare as one
- * integer (24 bytes).  The event itself (time, seq, kind, target, payload)
+ * integer (24 bytes).  The rest of the event (seq, kind, target, payload)
  * lives in a slot table that never moves relative to its index; a slot also
  * carries the generation that makes handles safe.  The heap and slot arrays
  * have the same capacity and grow together by doubling; the list's array
@@ -98,7 +98,7 @@
 #define PES_NIL UINT32_MAX
 
 /* Heaps up to this many entries are assumed to stay in cache (24 bytes of heap
- * plus 40 of slot an entry: 2 MiB), which selects how sift_down searches
+ * plus 32 of slot an entry: 1.75 MiB), which selects how sift_down searches
  * children; see min4_branchless and min4_branchy.  Only speed depends on it. */
 #define PES_CACHED_ENTRIES ((size_t)1 << 15)
 
@@ -130,15 +130,17 @@ struct lentry {
     uint32_t slot; /* index into sim_pes.slots */
 };
 
-/* The event itself, and the generation that makes handles safe. */
+/* The rest of the event, and the generation that makes handles safe; 32
+ * bytes, so that a slot never straddles two cache lines.  The time is in
+ * the list or heap entry. */
 struct slot {
-    double time;      /* sim_event.time as pushed (a heap key loses the sign of a zero) */
     uint64_t seq;     /* sim_event.seq */
     uint64_t payload; /* sim_event.payload */
     uint32_t kind;    /* sim_event.kind */
     uint32_t target;  /* sim_event.target */
     uint32_t gen;     /* generation: odd while live, even when free or a tombstone */
-    uint32_t next;    /* next free slot (PES_NIL ends the list); only meaningful when free */
+    uint32_t next;    /* free: next free slot (PES_NIL ends the list); in the heap: 1 when the
+                         time is -0.0 (which time_key does not tell from 0.0), else 0 */
 };
 
 struct sim_pes {
@@ -167,6 +169,24 @@ static inline uint64_t time_key(double t)
     t += 0.0; /* -0.0 + 0.0 is 0.0 (IEEE 754 6.3, rounding to nearest); every other t is kept */
     memcpy(&b, &t, sizeof b);
     return b ^ ((uint64_t)-(int64_t)(b >> 63) | (UINT64_C(1) << 63));
+}
+
+/* The heap entry of the event in slot s, due at t; marks the slot
+ * when t is -0.0, for key_time. */
+static inline struct entry heap_entry(struct sim_pes *p, double t, uint32_t s)
+{
+    p->slots[s].next = t == 0 && signbit(t);
+    return (struct entry){time_key(t), p->slots[s].seq, s};
+}
+
+/* The time of slot s's heap entry with key k: time_key inverted, and the
+ * sign of a zero from the slot. */
+static inline double key_time(const struct sim_pes *p, uint64_t k, uint32_t s)
+{
+    uint64_t b = k >> 63 ? k ^ (UINT64_C(1) << 63) : ~k;
+    double t;
+    memcpy(&t, &b, sizeof t);
+    return p->slots[s].next ? -0.0 : t;
 }
 
 /* True when a sorts before b in the total order (time, then seq).  With a
@@ -199,15 +219,22 @@ static inline size_t min4_branchless(const struct entry *h, size_t c)
 /* Index of the smallest of h[c .. c+3], with branches.  In a heap much larger
  * than the cache the next level is a cache miss, and a predicted branch lets
  * the processor start loading it before the comparisons resolve; that is
- * worth more than the mispredictions cost. */
+ * worth more than the mispredictions cost.  (Hence the comparison written
+ * with && and ||: the one-integer entry_less compiles to conditional moves,
+ * which wait for the comparison.) */
+static inline int entry_less_branchy(const struct entry *a, const struct entry *b)
+{
+    return a->key < b->key || (a->key == b->key && a->seq < b->seq);
+}
+
 static inline size_t min4_branchy(const struct entry *h, size_t c)
 {
     size_t l = c, r = c + 2;
-    if (entry_less(&h[c + 1], &h[c]))
+    if (entry_less_branchy(&h[c + 1], &h[c]))
         l = c + 1;
-    if (entry_less(&h[c + 3], &h[c + 2]))
+    if (entry_less_branchy(&h[c + 3], &h[c + 2]))
         r = c + 3;
-    if (entry_less(&h[r], &h[l]))
+    if (entry_less_branchy(&h[r], &h[l]))
         return r;
     return l;
 }
@@ -340,7 +367,7 @@ static void list_to_heap(struct sim_pes *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         const struct lentry *e = &p->list[p->lo + i];
-        p->heap[i] = (struct entry){time_key(e->time), p->slots[e->slot].seq, e->slot};
+        p->heap[i] = heap_entry(p, e->time, e->slot);
     }
     p->is_list = 0;
 }
@@ -362,7 +389,7 @@ static void heap_to_list(struct sim_pes *p)
     }
     p->lo = (PES_LIST_SPAN - p->n) / 2;
     for (size_t i = 0; i < p->n; i++)
-        p->list[p->lo + i] = (struct lentry){p->slots[h[i].slot].time, h[i].slot};
+        p->list[p->lo + i] = (struct lentry){key_time(p, h[i].key, h[i].slot), h[i].slot};
     p->is_list = 1;
 }
 
@@ -374,11 +401,11 @@ static inline void release_slot(struct sim_pes *p, uint32_t s)
     p->free_head = s;
 }
 
-/* Copies the event of slot s (live) out to *ev. */
-static inline void copy_out(const struct sim_pes *p, uint32_t s, struct sim_event *ev)
+/* Copies the event of slot s (live), due at t, out to *ev. */
+static inline void copy_out(const struct sim_pes *p, uint32_t s, double t, struct sim_event *ev)
 {
     const struct slot *sl = &p->slots[s];
-    ev->time = sl->time;
+    ev->time = t;
     ev->seq = sl->seq;
     ev->kind = sl->kind;
     ev->target = sl->target;
@@ -509,7 +536,7 @@ __attribute__((noinline)) static void heap_push(struct sim_pes *p, double t, uin
         LLMSIM_ASSERT(p->n == PES_LIST_MAX);
         list_to_heap(p);
     }
-    struct entry e = {time_key(t), p->slots[s].seq, s};
+    struct entry e = heap_entry(p, t, s);
     if (p->hole) {
         p->hole = 0;
         sift_down(p->heap, p->n, 0, e);
@@ -538,7 +565,6 @@ int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle
     LLMSIM_ASSERT((sl->gen & 1u) == 0);
     uint32_t gen = sl->gen + 1;
     sl->gen = gen;
-    sl->time = t;
     sl->seq = p->next_seq++;
     sl->kind = ev->kind;
     sl->target = ev->target;
@@ -562,7 +588,8 @@ int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle
 static inline int list_pop(struct sim_pes *p, struct sim_event *ev)
 {
     while (p->n > 0) {
-        uint32_t s = p->list[p->lo].slot;
+        const struct lentry *e = &p->list[p->lo];
+        uint32_t s = e->slot;
         struct slot *sl = &p->slots[s];
         uint32_t gen = sl->gen;
         p->lo++;
@@ -570,7 +597,7 @@ static inline int list_pop(struct sim_pes *p, struct sim_event *ev)
         sl->gen = gen + (gen & 1u);
         release_slot(p, s);
         if (gen & 1u) {
-            copy_out(p, s, ev);
+            copy_out(p, s, e->time, ev);
             p->live--;
             return 1;
         }
@@ -592,7 +619,7 @@ __attribute__((noinline)) static int heap_pop(struct sim_pes *p, struct sim_even
         uint32_t s = p->heap[0].slot;
         struct slot *sl = &p->slots[s];
         if (sl->gen & 1u) {
-            copy_out(p, s, ev);
+            copy_out(p, s, key_time(p, p->heap[0].key, s), ev);
             sl->gen++;
             p->live--;
             release_slot(p, s);
@@ -616,7 +643,10 @@ int sim_pes_peek(struct sim_pes *p, struct sim_event *ev)
     drop_tombstones(p);
     if (p->n == 0)
         return 0;
-    copy_out(p, p->is_list ? p->list[p->lo].slot : p->heap[0].slot, ev);
+    if (p->is_list)
+        copy_out(p, p->list[p->lo].slot, p->list[p->lo].time, ev);
+    else
+        copy_out(p, p->heap[0].slot, key_time(p, p->heap[0].key, p->heap[0].slot), ev);
     return 1;
 }
 

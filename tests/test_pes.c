@@ -113,9 +113,14 @@ static double random_time(gsl_rng *r, double now)
 
 /* ------------------------------------------------------------ property */
 
-START_TEST(test_random_ops_match_model)
+/* Applies ops random operations to a set and to the model, comparing them
+ * after each.  The mix alternates between growing and draining: every phase
+ * operations when band is 0, else growing up to band events and draining
+ * down to band / 4.  The set must reach more than want_max events. */
+static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t want_max)
 {
-    enum { OPS = 100000, PHASE = 4000 };
+    const size_t OPS = ops, PHASE = phase;
+    int growing = 1;
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, TEST_SEED);
     struct sim_pes *p = sim_pes_alloc(1);
@@ -133,9 +138,11 @@ START_TEST(test_random_ops_match_model)
     size_t max_size = 0, cancels_hit = 0, cancels_missed = 0;
 
     for (size_t op = 0; op < OPS; op++) {
-        /* Alternate growing and draining phases so that sizes sweep from
-         * empty to a few thousand. */
-        unsigned long push = (op / PHASE) % 2 == 0 ? 650 : 300; /* per mille */
+        if (band == 0)
+            growing = (op / PHASE) % 2 == 0;
+        else if (m.n >= band || m.n <= band / 4)
+            growing = m.n < band;
+        unsigned long push = growing ? 650 : 300; /* per mille */
         unsigned long pop = push + (1000 - push) * 6 / 10;
         unsigned long peek = push + (1000 - push) * 7 / 10;
         unsigned long u = gsl_rng_uniform_int(r, 1000);
@@ -215,9 +222,9 @@ START_TEST(test_random_ops_match_model)
     }
 
     /* The run must have exercised what it claims to. */
-    ck_assert_uint_gt(max_size, 1000);
-    ck_assert_uint_gt(cancels_hit, 1000);
-    ck_assert_uint_gt(cancels_missed, 1000);
+    ck_assert_uint_gt(max_size, want_max);
+    ck_assert_uint_gt(cancels_hit, OPS / 100);
+    ck_assert_uint_gt(cancels_missed, OPS / 100);
 
     free(handles);
     free(seq_of);
@@ -225,6 +232,20 @@ START_TEST(test_random_ops_match_model)
     free(m.ev);
     sim_pes_free(p);
     gsl_rng_free(r);
+}
+
+/* Sizes sweep from empty to a few thousand: the heap. */
+START_TEST(test_random_ops_match_model)
+{
+    random_ops_match_model(100000, 4000, 0, 1000);
+}
+END_TEST
+
+/* Sizes go up and down across the bounds where the sorted list of a small
+ * set turns into the heap and back (32 and 16 events), many times. */
+START_TEST(test_random_ops_list_heap_bounds)
+{
+    random_ops_match_model(100000, 0, 40, 32);
 }
 END_TEST
 
@@ -596,6 +617,7 @@ static Suite *pes_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_random_ops_match_model);
+    tcase_add_test(tc, test_random_ops_list_heap_bounds);
     tcase_add_test(tc, test_fifo_on_equal_times);
     tcase_add_test(tc, test_signed_zero_and_infinities);
     tcase_add_test(tc, test_peek_equals_pop);

@@ -64,22 +64,32 @@ void simi_pool_put(struct simi_pool *p, uint32_t q)
 
 /* ---- FIFO rings ------------------------------------------------------- */
 
+/* Doubles a full ring.  Out of line, so that a push into a ring with room
+ * is a leaf without a stack frame. */
+__attribute__((noinline)) static int fifo_grow(struct simi_fifo *f)
+{
+    if (f->cap >= UINT32_MAX / 2)
+        return LLMSIM_ELIMIT;
+    uint32_t ncap = f->cap ? 2 * f->cap : FIFO_INITIAL;
+    uint32_t *nb = malloc((size_t)ncap * sizeof *nb);
+    if (nb == NULL)
+        return LLMSIM_ENOMEM;
+    /* Unroll the ring so the oldest element lands at index 0. */
+    for (uint32_t i = 0; i < f->len; i++)
+        nb[i] = f->buf[(f->head + i) & (f->cap - 1)];
+    free(f->buf);
+    f->buf = nb;
+    f->cap = ncap;
+    f->head = 0;
+    return 0;
+}
+
 int simi_fifo_push(struct simi_fifo *f, uint32_t x)
 {
     if (f->len == f->cap) {
-        if (f->cap >= UINT32_MAX / 2)
-            return LLMSIM_ELIMIT;
-        uint32_t ncap = f->cap ? 2 * f->cap : FIFO_INITIAL;
-        uint32_t *nb = malloc((size_t)ncap * sizeof *nb);
-        if (nb == NULL)
-            return LLMSIM_ENOMEM;
-        /* Unroll the ring so the oldest element lands at index 0. */
-        for (uint32_t i = 0; i < f->len; i++)
-            nb[i] = f->buf[(f->head + i) & (f->cap - 1)];
-        free(f->buf);
-        f->buf = nb;
-        f->cap = ncap;
-        f->head = 0;
+        int rc = fifo_grow(f);
+        if (rc != 0)
+            return rc;
     }
     f->buf[(f->head + f->len) & (f->cap - 1)] = x;
     f->len++;
@@ -123,21 +133,6 @@ void simi_in_system(struct sim_world *w, double t, int delta)
     } else if (delta > 0) {
         w->in_system++;
     }
-}
-
-int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload)
-{
-    LLMSIM_ASSERT(t >= w->now_s);
-    struct sim_event ev = {.time = t, .kind = kind, .target = target, .payload = payload};
-    return sim_pes_push(w->pes, &ev, NULL);
-}
-
-int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload,
-                    uint64_t *handle)
-{
-    LLMSIM_ASSERT(t >= w->now_s);
-    struct sim_event ev = {.time = t, .kind = kind, .target = target, .payload = payload};
-    return sim_pes_push(w->pes, &ev, handle);
 }
 
 /* Whether the deployment serving r answers it successfully: by the joint
@@ -341,8 +336,10 @@ static int emit_ts(struct sim_world *w, const struct sim_ts_record *row)
     return rc < 0 ? rc : 0;
 }
 
-/* One row per deployment (replica -1) and one per self-hosted replica. */
-static int sample(struct sim_world *w, uint64_t k)
+/* One row per deployment (replica -1) and one per self-hosted replica.
+ * Out of line: inlined into dispatch, its frame would be paid by every
+ * event. */
+__attribute__((noinline)) static int sample(struct sim_world *w, uint64_t k)
 {
     double t = w->now_s;
     double span = t - w->ts_last_s; /* the interval just ended */

@@ -426,11 +426,22 @@ struct sim_world {
 /* world.c */
 /* Adds the number-in-system integral up to t and changes the count by delta. */
 void simi_in_system(struct sim_world *w, double t, int delta);
-/* Schedules an event; returns 0 or a negative code. */
-int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload);
-/* The same, storing the event's handle in *handle (for sim_pes_cancel). */
-int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, uint32_t target, uint64_t payload,
-                    uint64_t *handle);
+/* Schedules an event, storing its handle in *handle when handle is not NULL
+ * (for sim_pes_cancel); returns 0 or a negative code.  Inline: every event
+ * passes here, and the call is most of the work. */
+static inline int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, uint32_t target,
+                                  uint64_t payload, uint64_t *handle)
+{
+    LLMSIM_ASSERT(t >= w->now_s);
+    struct sim_event ev = {.time = t, .kind = kind, .target = target, .payload = payload};
+    return sim_pes_push(w->pes, &ev, handle);
+}
+/* The same without the handle. */
+static inline int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target,
+                                uint64_t payload)
+{
+    return simi_schedule_h(w, t, kind, target, payload, NULL);
+}
 /* Finishes request slot q, whose done_s is the current time: cost lines,
  * statistics, slot release, then the record to the sink.  Returns 0 or the
  * sink's negative code. */

@@ -256,12 +256,22 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
     return simi_schedule_h(w, r->done_s, SIMI_EV_REPLICA_DONE, (uint32_t)(d - w->deploy), q, &rp->ev_handle);
 }
 
+/* The routable replica with the fewest requests, the first in the
+ * routable list on a tie.  Runs for every request: the best load is kept
+ * rather than read again each step. */
 static int least_loaded(const struct simi_deploy *d)
 {
-    int best = d->live[0];
-    for (int i = 1; i < d->n_live; i++)
-        if (d->replicas[d->live[i]].load < d->replicas[best].load)
-            best = d->live[i];
+    const struct simi_replica *rs = d->replicas;
+    const int *live = d->live;
+    int best = live[0];
+    uint32_t best_load = rs[best].load;
+    for (int i = 1, n = d->n_live; i < n; i++) {
+        uint32_t load = rs[live[i]].load;
+        if (load < best_load) {
+            best = live[i];
+            best_load = load;
+        }
+    }
     return best;
 }
 
@@ -270,7 +280,8 @@ static int least_loaded(const struct simi_deploy *d)
  * meet on the replica that caches it and losing a replica moves only its
  * share; when that replica holds more than twice the mean load plus one
  * request, the least loaded takes the request instead. */
-static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r, const struct sim_world *w)
+__attribute__((noinline)) static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r,
+                                                   const struct sim_world *w)
 {
     uint64_t key = r->n_pts > 0 ? r->pt_key[0] : 0;
     const struct sim_trace *t = &w->sc->workload.trace;
@@ -292,6 +303,22 @@ static int prefix_affinity(const struct simi_deploy *d, const struct simi_req *r
     }
     if (d->replicas[best].load > 2.0 * total / d->n_live + 1.0)
         return least_loaded(d);
+    return best;
+}
+
+/* Least KV: the smallest share of KV memory in use; ties to the least
+ * loaded, then the lowest index.  Out of line (like prefix_affinity), so
+ * that simi_choose_replica's other policies need no stack frame. */
+__attribute__((noinline)) static int least_kv(const struct simi_deploy *d)
+{
+    int best = d->live[0];
+    for (int i = 1; i < d->n_live; i++) {
+        int j = d->live[i];
+        double fj = simi_batch_kv_frac(&d->replicas[j]);
+        double fb = simi_batch_kv_frac(&d->replicas[best]);
+        if (fj < fb || (fj == fb && d->replicas[j].load < d->replicas[best].load))
+            best = j;
+    }
     return best;
 }
 
@@ -321,18 +348,8 @@ int simi_choose_replica(struct simi_deploy *d, const struct simi_req *r, const s
         return d->replicas[b].load < d->replicas[a].load ? b : a;
     }
     case SIM_RR_LEAST_KV:
-        if (d->replicas[0].batch != NULL) {
-            /* Smallest share of KV memory in use; ties to the least loaded, then the lowest index. */
-            int best = d->live[0];
-            for (int i = 1; i < d->n_live; i++) {
-                int j = d->live[i];
-                double fj = simi_batch_kv_frac(&d->replicas[j]);
-                double fb = simi_batch_kv_frac(&d->replicas[best]);
-                if (fj < fb || (fj == fb && d->replicas[j].load < d->replicas[best].load))
-                    best = j;
-            }
-            return best;
-        }
+        if (d->replicas[0].batch != NULL)
+            return least_kv(d);
         /* Without KV memory (scheduler none) the least loaded replica. */
         /* fall through */
     case SIM_RR_LEAST_LOADED:

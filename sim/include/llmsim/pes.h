@@ -6,10 +6,12 @@
  * assigns on every insert).  That total order is what makes runs
  * deterministic: nothing depends on heap layout, pointer values or timing.
  *
- * The implementation is an array-backed 4-ary min-heap (a d-ary heap with
- * d = 4 halves the depth of a binary heap and keeps a node's four children
- * next to each other in memory: 96 bytes of keys, two cache lines).  Events
- * are plain structs copied in and out; the set never hands out pointers into
+ * The implementation is a sorted array while the set holds at most 32
+ * events (what a simulation mostly holds) and an array-backed 4-ary
+ * min-heap beyond (a d-ary heap with d = 4 halves the depth of a binary
+ * heap and keeps a node's four children next to each other in memory: 96
+ * bytes of keys, two cache lines); see sim/src/pes.c.  Events are plain
+ * structs copied in and out; the set never hands out pointers into
  * its array, because the array moves when it grows.
  *
  * Handles: sim_pes_push() returns a uint64_t handle, never 0.  A handle stays

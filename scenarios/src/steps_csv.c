@@ -216,7 +216,7 @@ static int read_row(struct reader *r, const int *at, const struct field *f, stru
     if ((rc = find_entry(r, &f[at[C_GPU]], 1, &s->gpu)) || (rc = find_entry(r, &f[at[C_MODEL]], 0, &s->llm)))
         return rc;
     const struct field *ft = &f[at[C_TP]];
-    double tp;
+    double tp = 0;
     if ((rc = number(r, ft, "tp", &tp)))
         return rc;
     if (tp < 1 || tp > 4096 || tp != floor(tp))
@@ -240,7 +240,7 @@ static int read_row(struct reader *r, const int *at, const struct field *f, stru
     }
     const struct field *fb = &f[at[C_BATCH]], *fp = &f[at[C_PROMPT]], *fc = &f[at[C_CONTEXT]];
     const struct field *fm = &f[at[C_TIME]];
-    double ms;
+    double ms = 0;
     if ((rc = number(r, fb, "batch", &s->batch)) ||
         (rc = number(r, fp, "prompt_tokens", &s->prompt_tokens)) ||
         (rc = number(r, fc, "context_tokens", &s->context_tokens)) ||

@@ -98,8 +98,6 @@
  *     spares deployments whose answers take long against the window (the
  *     Batch API, long generations): they end the window holding more
  *     requests in service than they started with, but nothing waits. */
-/* madvise and MADV_HUGEPAGE (Linux) beside _POSIX_C_SOURCE: dvec_advise. */
-#define _DEFAULT_SOURCE
 #include "llmsim/results.h"
 
 #include <float.h>
@@ -108,8 +106,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sys/mman.h>
 
 #include <gsl/gsl_cdf.h>
 
@@ -531,23 +527,6 @@ static int dvec_resize(struct dvec *d, size_t cap)
     return 0;
 }
 
-/* Asks for transparent huge pages under the whole 2 MiB pages of a large
- * sample array (the kernel's "madvise" mode gives them only on request):
- * one page fault per 2 MiB as the array fills instead of 512.  Advice
- * only: where it is not there or fails, nothing changes. */
-static void dvec_advise(const struct dvec *d)
-{
-#if defined(MADV_HUGEPAGE)
-    const uintptr_t huge = (uintptr_t)1 << 21;
-    uintptr_t lo = ((uintptr_t)d->v + huge - 1) & ~(huge - 1);
-    uintptr_t hi = (uintptr_t)(d->v + d->cap) & ~(huge - 1);
-    if (hi > lo)
-        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-#else
-    (void)d;
-#endif
-}
-
 /* The metrics whose samples every served request has (the others: itl_s
  * with two streamed tokens, ttft_hit_s or ttft_miss_s, slo_met with an
  * SLO). */
@@ -577,8 +556,7 @@ static int rep_room(const struct ana_stats *s, struct rep *rep)
         uint64_t want = s->horizon < left ? s->horizon : left;
         int rc = 0;
         for (uint32_t u = slots; u != 0 && rc == 0 && want > 64 && want <= SIZE_MAX; u &= u - 1)
-            if ((rc = dvec_resize(&d[ctz32(u)], (size_t)want)) == 0)
-                dvec_advise(&d[ctz32(u)]);
+            rc = dvec_resize(&d[ctz32(u)], (size_t)want);
         /* Out of memory for all of it: grow as the run goes instead. */
         for (uint32_t u = slots; u != 0 && rc != 0; u &= u - 1) {
             free(d[ctz32(u)].v);

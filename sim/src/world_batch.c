@@ -789,7 +789,11 @@ static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double
     }
     double gpu;
     double t = mdl_roofline_step_prep(&d->roofline, it, &d->flops, &d->bytes, &gpu);
-    return c->spec.enabled ? spec_iter_time(d, it, gpu) : t;
+    if (c->spec.enabled) {
+        struct mdl_iter sit = *it; /* the caller's stays out of memory */
+        return spec_iter_time(d, &sit, gpu);
+    }
+    return t;
 }
 
 static inline int start_next(struct sim_world *w, struct simi_deploy *d, int j, const struct simi_batch *b);
@@ -973,15 +977,20 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         b->used_blocks += need_blocks;
     }
 
-    struct mdl_iter it;
-    memset(&it, 0, sizeof it);
+    struct mdl_iter it = {0};
     double prefill_sq = 0;
     double scheduled = decode_iter ? b->n_dec : 0.0; /* sequences in the step */
-    /* Most iterations have no prompt work: nothing prefilling, nobody waiting. */
+    /* Most iterations have no prompt work: nothing prefilling, nobody waiting.
+     * Its sums come back in pw, so that `it` itself never has its address
+     * taken on the way to the inline step formula and stays in registers. */
     if (b->prefill.len > 0 || b->waiting.len > 0) {
-        rc = prompt_work(w, d, b, prefill_iter, preempted, n_dec0, &it, &prefill_sq, &scheduled);
+        struct mdl_iter pw = {0};
+        rc = prompt_work(w, d, b, prefill_iter, preempted, n_dec0, &pw, &prefill_sq, &scheduled);
         if (rc != 0)
             return rc;
+        it.prefill_tokens = pw.prefill_tokens;
+        it.prefill_pairs = pw.prefill_pairs;
+        it.prefill_kv_read = pw.prefill_kv_read;
     }
     if (decode_iter) {
         it.decode_tokens = b->n_dec * b->slots_per_dec;

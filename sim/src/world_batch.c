@@ -118,6 +118,7 @@ struct simi_batch {
     struct simi_fifo kept_q; /* request slots in preemption order (stale when their kept_blocks is 0) */
     /* disaggregation */
     uint8_t role;             /* enum simi_role of the deployment */
+    uint8_t start_slow;       /* a decode pool or static batching: maybe_start_pool_or_static decides */
     struct simi_fifo pending; /* decode pool: prefilled elsewhere, waiting for a slot and KV memory */
     struct simi_fifo landed;  /* decode pool: KV transferred, to decode from the next iteration */
     uint32_t incoming;        /* decode pool: admitted, KV blocks allocated, transfer under way or landed */
@@ -264,6 +265,7 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         b->cfg = c;
         b->role = d->role;
         b->is_static = c->scheduler == SIM_SCHED_STATIC || c->scheduler == SIM_SCHED_DYNAMIC;
+        b->start_slow = b->role == SIMI_ROLE_DECODE || b->is_static;
         b->bs = c->block_tokens;
         b->cap_blocks = d->kv_cap_blocks;
         b->tau = c->spec.enabled ? mdl_spec_tokens_per_step(c->spec.acceptance, c->spec.k) : 1.0;
@@ -787,10 +789,14 @@ static double iter_time(struct simi_deploy *d, const struct mdl_iter *it, double
     }
     double gpu;
     double t = mdl_roofline_step_prep(&d->roofline, it, &d->flops, &d->bytes, &gpu);
-    return c->spec.enabled ? spec_iter_time(d, it, gpu) : t;
+    if (c->spec.enabled) {
+        struct mdl_iter sit = *it; /* the caller's stays out of memory */
+        return spec_iter_time(d, &sit, gpu);
+    }
+    return t;
 }
 
-static int maybe_start(struct sim_world *w, struct simi_deploy *d, int j);
+static inline int start_next(struct sim_world *w, struct simi_deploy *d, int j, const struct simi_batch *b);
 
 /* A request that was not admitted after all gives its kept blocks back to
  * the kept pool (its queue entry may have gone as stale meanwhile). */
@@ -971,15 +977,20 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
         b->used_blocks += need_blocks;
     }
 
-    struct mdl_iter it;
-    memset(&it, 0, sizeof it);
+    struct mdl_iter it = {0};
     double prefill_sq = 0;
     double scheduled = decode_iter ? b->n_dec : 0.0; /* sequences in the step */
-    /* Most iterations have no prompt work: nothing prefilling, nobody waiting. */
+    /* Most iterations have no prompt work: nothing prefilling, nobody waiting.
+     * Its sums come back in pw, so that `it` itself never has its address
+     * taken on the way to the inline step formula and stays in registers. */
     if (b->prefill.len > 0 || b->waiting.len > 0) {
-        rc = prompt_work(w, d, b, prefill_iter, preempted, n_dec0, &it, &prefill_sq, &scheduled);
+        struct mdl_iter pw = {0};
+        rc = prompt_work(w, d, b, prefill_iter, preempted, n_dec0, &pw, &prefill_sq, &scheduled);
         if (rc != 0)
             return rc;
+        it.prefill_tokens = pw.prefill_tokens;
+        it.prefill_pairs = pw.prefill_pairs;
+        it.prefill_kv_read = pw.prefill_kv_read;
     }
     if (decode_iter) {
         it.decode_tokens = b->n_dec * b->slots_per_dec;
@@ -1221,10 +1232,12 @@ static int iter_end(struct sim_world *w, struct simi_deploy *d, int j)
             return rc;
     }
     (void)c;
-    if ((rc = maybe_start(w, d, j)) != 0)
+    /* rp and b are still this replica's: the replica array is allocated
+     * once (world_serve.c) and a replica keeps its batch state. */
+    if ((rc = start_next(w, d, j, b)) != 0)
         return rc;
     /* Only a draining replica is released once idle (most are not). */
-    return d->replicas[j].state == SIMI_RS_DRAINING ? simi_scale_check_drained(w, d, j) : 0;
+    return rp->state == SIMI_RS_DRAINING ? simi_scale_check_drained(w, d, j) : 0;
 }
 
 /* Starts a static/dynamic batch when its rule says so. */
@@ -1281,14 +1294,19 @@ static int maybe_start_pool_or_static(struct sim_world *w, struct simi_deploy *d
 /* Starts the next iteration of an idle replica if there is work.  Inline:
  * it runs after every iteration, and a continuous-batching replica outside
  * a decode pool goes straight to iter_begin. */
-static inline int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
+static inline int start_next(struct sim_world *w, struct simi_deploy *d, int j, const struct simi_batch *b)
 {
-    const struct simi_batch *b = d->replicas[j].batch;
     if (b->in_iter)
         return 0;
-    if (b->role == SIMI_ROLE_DECODE || b->is_static)
+    if (b->start_slow)
         return maybe_start_pool_or_static(w, d, j);
     return iter_begin(w, d, j);
+}
+
+/* start_next of replica j, its batch looked up. */
+static inline int maybe_start(struct sim_world *w, struct simi_deploy *d, int j)
+{
+    return start_next(w, d, j, d->replicas[j].batch);
 }
 
 int simi_batch_dispatch(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)

@@ -377,7 +377,9 @@ struct sim_world {
                                    while any is) */
     gsl_rng *rng_turns;         /* "sessions/turns" */
     gsl_rng *rng_think;         /* "sessions/think" */
-    gsl_rng *rng_quality;       /* "quality": one draw per request */
+    gsl_rng *rng_quality;       /* "quality": one draw per request, when quality_draw */
+    int quality_draw;           /* some outcome reads quality_u: a joint table, success
+                                   probabilities of a deployment or its classes */
     gsl_rng *rng_penalty;       /* "quality-penalty": one draw per request */
     gsl_rng *rng_cascade;       /* "cascade": one draw per answer judged */
     gsl_rng *rng_features;      /* "features": prompt text features */

@@ -358,7 +358,7 @@ struct sections {
 
 struct rep {
     struct dvec *samples;  /* [scope * N_REQ_METRICS + metric] */
-    struct scope_acc *acc; /* [scope] */
+    struct scope_acc *acc; /* [scope]; read through acc_of */
     double *itl_w;         /* [iscope]: decode tokens of measured iterations */
     double *itl_wd;        /* [iscope]: their sum of tokens x itl_s */
     double *gpu_cd_usd;    /* [class * nd + deployment]: cost_gpu_usd of every request */
@@ -435,7 +435,8 @@ struct ana_stats {
     struct ana_vhist *vh;  /* [scope * N_REQ_METRICS + metric] once compact */
     struct sections *sect; /* [scope * N_REQ_METRICS + metric] once compact */
     /* The class scope (one class) and the deployment scope (one
-     * deployment) are aliases of "all" (scope_alias); per request. */
+     * deployment) are aliases of "all": its samples (scope_alias) and
+     * its sums (acc_of). */
     int alias_class, alias_dep;
     int plain; /* both, and no tenant or tier scope: "all" is the one to add to */
     /* Requests a replication can hold (the horizon's request count, else
@@ -477,6 +478,16 @@ static int scope_alias(const struct ana_stats *s, size_t k)
 {
     unsigned kind = scope_kind(s, k);
     return (kind == SK_CLASS && s->nc == 1 && !scope_group(s, k)) || (kind == SK_DEPLOYMENT && s->nd == 1);
+}
+
+/* Scope k's sums in replication rep.  The aliased class and deployment
+ * scopes (alias_class, alias_dep) would receive the very additions of
+ * "all", in the same order, so they read "all"'s sums instead of keeping a
+ * copy up to date with every request. */
+static const struct scope_acc *acc_of(const struct ana_stats *s, const struct rep *rep, size_t k)
+{
+    int alias = (k == 1 && s->alias_class) || (k == 1 + s->nc && s->alias_dep);
+    return &rep->acc[alias ? 0 : k];
 }
 
 /* Index of the lowest set bit of u != 0 (metrics are visited in
@@ -1166,12 +1177,8 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         rep->last_arrival_s = r->arrival_s;
     int streaming = s->streaming[r->class_idx];
     size_t ri = (size_t)r->replication;
+    /* The aliased scopes' sums are these (acc_of). */
     acc_add(&rep->acc[0], r, line, v[M_COST], served, wasted, measured, streaming);
-    /* The very additions of "all", in the same order: its sums. */
-    if (s->alias_class)
-        rep->acc[scopes[1]] = rep->acc[0];
-    if (s->alias_dep)
-        rep->acc[scopes[2]] = rep->acc[0];
     if (samples && (rc = store_samples(s, rep, ri, 0, v, use)) != 0)
         return rc;
     for (int k = s->plain ? nsc : 1; k < nsc; k++) {
@@ -1671,7 +1678,7 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
     }
     for (size_t k = 0; k < s->nscopes; k++) {
         double *run = &rep->run[k * N_RUN_METRICS];
-        const struct scope_acc *a = &rep->acc[k];
+        const struct scope_acc *a = acc_of(s, rep, k);
         run[R_THROUGHPUT] = span > 0 ? (double)a->measured / span : NAN;
         if (k == 0) {
             set_costs(run, a, gpu_all, storage_all, billed_all);
@@ -2067,7 +2074,7 @@ static void fill_rejected(const struct ana_stats *s, size_t k, struct ana_summar
     uint64_t rejected = 0, offered = 0;
     size_t nr = 0;
     for (size_t i = 0; i < s->nreps; i++) {
-        const struct scope_acc *a = s->reps[i] ? &s->reps[i]->acc[k] : NULL;
+        const struct scope_acc *a = s->reps[i] ? acc_of(s, s->reps[i], k) : NULL;
         if (!a || a->measured + a->rejected == 0)
             continue;
         rejected += a->rejected;
@@ -2089,7 +2096,7 @@ static void fill_cache_hit_tokens(const struct ana_stats *s, size_t k, struct an
     uint64_t input = 0, cached = 0;
     size_t nr = 0;
     for (size_t i = 0; i < s->nreps; i++) {
-        const struct scope_acc *a = s->reps[i] ? &s->reps[i]->acc[k] : NULL;
+        const struct scope_acc *a = s->reps[i] ? acc_of(s, s->reps[i], k) : NULL;
         if (!a || a->input_tokens == 0)
             continue;
         input += a->input_tokens;
@@ -2118,7 +2125,7 @@ static void fill_savings_pct(const struct ana_stats *s, size_t k, struct ana_sum
     double nocache = 0, cost = 0;
     size_t nr = 0;
     for (size_t i = 0; i < s->nreps; i++) {
-        const struct scope_acc *a = s->reps[i] ? &s->reps[i]->acc[k] : NULL;
+        const struct scope_acc *a = s->reps[i] ? acc_of(s, s->reps[i], k) : NULL;
         if (!a || a->measured == 0)
             continue;
         measured += a->measured;

@@ -47,7 +47,12 @@ int simi_pool_get(struct simi_pool *p, uint32_t *out)
         q = p->used++;
     }
     p->live++;
-    memset(&p->slot[q], 0, sizeof p->slot[q]);
+    /* A fresh request is all zeros, but for its cache points: they are read
+     * only below n_pts (0 here) and written as n_pts grows, so the stale
+     * points of an earlier request are never seen. */
+    struct simi_req *r = &p->slot[q];
+    memset(r, 0, offsetof(struct simi_req, pt_key));
+    memset(&r->session, 0, sizeof *r - offsetof(struct simi_req, session));
     p->slot[q].next_free = SIMI_NONE;
     p->slot[q].client = SIMI_NONE;
     *out = q;

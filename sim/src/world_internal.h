@@ -133,7 +133,8 @@ struct simi_req {
     /* prompt caching: the prompt's stable prefix as cache points */
     uint32_t trace_row;   /* trace row (block hashes), SIMI_NONE for generated requests */
     uint32_t n_pts;       /* cache points (boundaries of stable segments, in order) */
-    uint64_t pt_key[SIMI_MAX_PTS];    /* identity of the prefix up to the point */
+    uint64_t pt_key[SIMI_MAX_PTS];    /* identity of the prefix up to the point; these three are
+                                         read only below n_pts (simi_pool_get leaves them stale) */
     uint32_t pt_tokens[SIMI_MAX_PTS]; /* prompt tokens up to the point */
     float pt_ttl_s[SIMI_MAX_PTS];     /* breakpoint TTL (300 or 3600), 0 = not a breakpoint */
     uint32_t session;                 /* session slot, SIMI_NONE when not in a session */
@@ -377,7 +378,9 @@ struct sim_world {
                                    while any is) */
     gsl_rng *rng_turns;         /* "sessions/turns" */
     gsl_rng *rng_think;         /* "sessions/think" */
-    gsl_rng *rng_quality;       /* "quality": one draw per request */
+    gsl_rng *rng_quality;       /* "quality": one draw per request, when quality_draw */
+    int quality_draw;           /* some outcome reads quality_u: a joint table, success
+                                   probabilities of a deployment or its classes */
     gsl_rng *rng_penalty;       /* "quality-penalty": one draw per request */
     gsl_rng *rng_cascade;       /* "cascade": one draw per answer judged */
     gsl_rng *rng_features;      /* "features": prompt text features */

@@ -263,6 +263,18 @@ static int least_loaded(const struct simi_deploy *d)
 {
     const struct simi_replica *rs = d->replicas;
     const int *live = d->live;
+    if (d->n_live == d->n_replicas) {
+        /* Every replica routable: live, ascending and distinct, is 0, 1,
+         * ..., so the replicas are walked in place, without the index. */
+        const struct simi_replica *best = rs;
+        uint32_t best_load = rs->load;
+        for (const struct simi_replica *rp = rs + 1, *end = rs + d->n_replicas; rp < end; rp++)
+            if (rp->load < best_load) {
+                best = rp;
+                best_load = rp->load;
+            }
+        return (int)(best - rs);
+    }
     int best = live[0];
     uint32_t best_load = rs[best].load;
     for (int i = 1, n = d->n_live; i < n; i++) {

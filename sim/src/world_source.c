@@ -374,6 +374,13 @@ int simi_source_init(struct sim_world *w, struct llmsim_error *err)
             return llmsim_error_set(err, LLMSIM_ENOMEM, NULL, 0, 0, "out of memory");
     }
     w->rng_quality = sim_rng_alloc(sc->seed, w->replication, "quality");
+    /* quality_u is read by answer_ok and true_label only, and there only
+     * through the joint table or success probabilities; without them the
+     * quality stream, which nothing else reads, is left alone. */
+    w->quality_draw = sc->joint.enabled;
+    for (size_t d = 0; d < sc->n_deployments; d++)
+        if (sc->deployments[d].has_quality || sc->deployments[d].class_success != NULL)
+            w->quality_draw = 1;
     w->rng_penalty = sim_rng_alloc(sc->seed, w->replication, "quality-penalty");
     w->rng_cascade = sim_rng_alloc(sc->seed, w->replication, "cascade");
     w->rng_features = sim_rng_alloc(sc->seed, w->replication, "features");
@@ -524,7 +531,9 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
 {
     const struct sim_workload_cfg *wl = &w->sc->workload;
     size_t ci = 0;
-    if (wl->process != SIM_ARRIVAL_TRACE && w->n_classes > 0)
+    /* One class needs no choice; the class-choice stream is read only
+     * here, so skipping its draw moves no other value. */
+    if (wl->process != SIM_ARRIVAL_TRACE && w->n_classes > 1)
         ci = pick(w->class_cum, w->n_classes, gsl_rng_uniform(w->rng_class));
     r->class_idx = (int32_t)ci;
     r->difficulty = SIM_DIFF_SIMPLE;
@@ -541,9 +550,10 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
 
     const struct simi_class *k = &w->classes[ci];
     const struct sim_class_cfg *c = k->cfg;
-    double u = gsl_rng_uniform(k->rng_difficulty);
+    /* The class's difficulty stream is its own and read only for its
+     * difficulty: a class without one draws nothing from it. */
     if (k->has_difficulty)
-        r->difficulty = (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, u);
+        r->difficulty = (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, gsl_rng_uniform(k->rng_difficulty));
 
     if (wl->process == SIM_ARRIVAL_TRACE) {
         r->input_tokens = wl->trace.input_tokens[row];
@@ -757,7 +767,8 @@ static int32_t route_pick(struct sim_world *w, struct simi_req *r)
 int simi_source_route(struct sim_world *w, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
-    r->quality_u = gsl_rng_uniform(w->rng_quality);
+    if (w->quality_draw)
+        r->quality_u = gsl_rng_uniform(w->rng_quality);
     const struct sim_output_control_cfg *oc = &w->sc->output_control;
     if (oc->truncation_penalty > 0 || oc->verbosity_penalty > 0) /* its own stream: skipping moves no other */
         r->penalty_u = gsl_rng_uniform(w->rng_penalty);
@@ -858,8 +869,9 @@ static void fill_turn(struct sim_world *w, uint32_t x, struct simi_req *r, int a
     r->arrival_s = w->now_s;
     r->class_idx = (int32_t)ss->class_idx;
     r->trace_row = SIMI_NONE;
-    double u = gsl_rng_uniform(k->rng_difficulty);
-    r->difficulty = k->has_difficulty ? (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, u) : SIM_DIFF_SIMPLE;
+    r->difficulty = k->has_difficulty
+                        ? (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, gsl_rng_uniform(k->rng_difficulty))
+                        : SIM_DIFF_SIMPLE; /* no draw without a difficulty, as in make_request */
     uint64_t msg = 0;
     for (size_t s = 0; s < c->n_segments; s++) {
         uint32_t len = 0;

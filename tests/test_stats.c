@@ -1345,6 +1345,127 @@ END_TEST
 
 END_TEST
 
+/* Type-7 percentile p of sorted x[0..n-1] (see stats.c). */
+static double q7(const double *x, size_t n, double p)
+{
+    double h = (double)(n - 1) * p;
+    size_t i = (size_t)floor(h);
+    return i + 1 < n ? x[i] + (h - floor(h)) * (x[i + 1] - x[i]) : x[i];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Checks row r against the samples x[rep][0..n[rep]-1] of nrep
+ * replications, in record order: count, mean, percentiles, and the
+ * interval of the mean (Student t over the replications' means, or batch
+ * means over the one's consecutive samples, which depend on the order). */
+static void check_row(struct ana_summary_row r, double x[][600], const size_t *n, int nrep)
+{
+    double all[1200], sum = 0, means[10];
+    size_t total = 0;
+    for (int k = 0; k < nrep; k++) {
+        double ks = 0;
+        for (size_t j = 0; j < n[k]; j++) {
+            all[total++] = x[k][j];
+            sum += x[k][j];
+            ks += x[k][j];
+        }
+        means[k] = ks / (double)n[k];
+    }
+    ck_assert_uint_eq(r.count, total);
+    ck_assert_double_eq_tol(r.mean, sum / (double)total, TOL);
+    size_t nm = (size_t)nrep;
+    double t = 12.706204736174698; /* t_{0.975, 1} */
+    if (nrep == 1) {
+        size_t b = n[0] / 10, skip = n[0] - 10 * b;
+        for (size_t k = 0; k < 10; k++) {
+            means[k] = 0;
+            for (size_t j = 0; j < b; j++)
+                means[k] += x[0][skip + k * b + j];
+            means[k] /= (double)b;
+        }
+        nm = 10;
+        t = T975_9;
+    }
+    double m = 0, ss = 0;
+    for (size_t k = 0; k < nm; k++)
+        m += means[k] / (double)nm;
+    for (size_t k = 0; k < nm; k++)
+        ss += (means[k] - m) * (means[k] - m);
+    ck_assert_double_eq_tol(r.ci95, t * sqrt(ss / (double)(nm - 1)) / sqrt((double)nm), 1e-9);
+    qsort(all, total, sizeof *all, cmp_double);
+    ck_assert_double_eq_tol(r.p50, q7(all, total, 0.50), TOL);
+    ck_assert_double_eq_tol(r.p90, q7(all, total, 0.90), TOL);
+    ck_assert_double_eq_tol(r.p95, q7(all, total, 0.95), TOL);
+    ck_assert_double_eq_tol(r.p99, q7(all, total, 0.99), TOL);
+}
+
+/* Both rows hold the same numbers, bit for bit (NaN as NaN). */
+static void same_row(struct ana_summary_row a, struct ana_summary_row b)
+{
+    const double x[] = {a.mean, a.p50, a.p90, a.p95, a.p99, a.ci95, a.p50_ci95, a.p90_ci95, a.p95_ci95, a.p99_ci95};
+    const double y[] = {b.mean, b.p50, b.p90, b.p95, b.p99, b.ci95, b.p50_ci95, b.p90_ci95, b.p95_ci95, b.p99_ci95};
+    ck_assert_uint_eq(a.count, b.count);
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+        ck_assert_msg(memcmp(&x[i], &y[i], sizeof x[i]) == 0, "%s %s field %zu: %.17g vs %.17g", a.scope,
+                      a.metric, i, x[i], y[i]);
+}
+
+/* Metrics that start as copies of another (perceived_s and ttft_miss_s of
+ * ttft_s) or as constants (preemptions 0) and stop being so midway: the
+ * samples kept before and after must all be there, in order.  perceived_s is
+ * checked against a run where it differs from ttft_s from the first
+ * request on, the others against their samples. */
+START_TEST(test_virtual_samples)
+{
+    for (int nrep = 1; nrep <= 2; nrep++) {
+        struct ana_stats *a = alloc_stats(0), *b = alloc_stats(0);
+        static double pre[2][600], miss[2][600], pre_c[2][600], miss_c[2][600];
+        size_t npre[2] = {0, 0}, nmiss[2] = {0, 0}, npre_c[2] = {0, 0}, nmiss_c[2] = {0, 0};
+        uint64_t x = 88172645463325252ULL; /* xorshift64 */
+        for (int rep = 0; rep < nrep; rep++)
+            for (int i = 0; i < 600; i++) {
+                double u[2];
+                for (int k = 0; k < 2; k++) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    u[k] = (double)(x >> 11) / 9007199254740992.0;
+                }
+                struct sim_request_record r = req(rep, i % 2, (i / 2) % 2, 0.5 + u[0]);
+                r.perceived_s = i < 250 + 40 * rep ? r.ttft_s : 0.5 + u[1];
+                r.preemptions = i < 300 - 50 * rep ? 0 : (uint32_t)(i % 3);
+                r.cached_tokens = i < 350 || i % 4 ? 0 : 10;
+                add(a, r);
+                pre[rep][npre[rep]++] = r.preemptions;
+                if (r.cached_tokens == 0)
+                    miss[rep][nmiss[rep]++] = r.ttft_s;
+                if (i % 2 == 1) {
+                    pre_c[rep][npre_c[rep]++] = r.preemptions;
+                    if (r.cached_tokens == 0)
+                        miss_c[rep][nmiss_c[rep]++] = r.ttft_s;
+                }
+                /* perceived_s never ttft_s (nor a constant past its first) */
+                r.ttft_s += 1000;
+                add(b, r);
+            }
+        const char *scopes[3] = {"all", "class:analysis", "deployment:llama8b"};
+        for (int k = 0; k < 3; k++)
+            same_row(row_of(a, scopes[k], "perceived_s"), row_of(b, scopes[k], "perceived_s"));
+        check_row(row_of(a, "all", "preemptions"), pre, npre, nrep);
+        check_row(row_of(a, "all", "ttft_miss_s"), miss, nmiss, nrep);
+        check_row(row_of(a, "class:analysis", "preemptions"), pre_c, npre_c, nrep);
+        check_row(row_of(a, "class:analysis", "ttft_miss_s"), miss_c, nmiss_c, nrep);
+        ana_stats_free(a);
+        ana_stats_free(b);
+    }
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -1359,6 +1480,7 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_itl_needs_two_tokens);
     tcase_add_test(tc, test_scopes);
     tcase_add_test(tc, test_compact_mode);
+    tcase_add_test(tc, test_virtual_samples);
     tcase_add_test(tc, test_run_costs);
     tcase_add_test(tc, test_run_costs_by_count);
     tcase_add_test(tc, test_run_ci);

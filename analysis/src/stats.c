@@ -3,7 +3,9 @@
  * Storage.  Per replication, per scope ("all", each class, each deployment)
  * and per per-request metric, a growable array of the exact samples of the
  * measured (non-warm-up, served) requests, in completion order; capacities
- * double, so appends are amortised O(1).  A class scope when there is one
+ * double, so appends are amortised O(1).  An array that is so far a copy of
+ * an earlier metric's or a constant is not stored until a sample breaks
+ * that (struct dvec).  A class scope when there is one
  * class, and a deployment scope when there is one deployment, store
  * nothing: they hold the samples of "all" (scope_alias).  Beside them, per replication and
  * scope, sums over every served request (warm-up included) of the billed cost
@@ -314,9 +316,48 @@ static const uint64_t pct_min[N_PCT] = {20, 100, 200, 1000};
  * 1 + 2^-7, less than HIST_RATIO. */
 #define HIST_CELL_BITS 7
 
+/* A metric's samples in one replication and scope.  Until a request shows
+ * otherwise an array is virtual, so that the copies and constants a run
+ * produces (ttft_miss_s without prompt caching and perceived_s of streaming
+ * classes are ttft_s; preemptions, cache writes and the like are often 0
+ * throughout) take no memory and no stores: DV_NONE before its first sample,
+ * DV_TWIN "the samples of the earlier metric twin of this scope so far" (each
+ * sample equal, bit for bit, to twin's of the same request, and pushed exactly
+ * when twin's was, so n is twin's n; twin itself is DV_CONST or DV_REAL) and
+ * DV_CONST "n copies of c".  The first request that breaks that turns it into
+ * DV_REAL (dvec_settle), an array filled with what it stood for; readers see
+ * the samples through dvec_view.  cap is kept for a virtual array as if it
+ * were real, so that "all"'s room (rep_room) counts for it too. */
+enum { DV_NONE, DV_REAL, DV_TWIN, DV_CONST };
+
 struct dvec {
-    double *v;
+    double *v; /* DV_REAL: the samples */
     size_t n, cap;
+    int state;
+    int twin; /* DV_TWIN */
+    double c; /* DV_CONST */
+};
+
+/* A scope's metrics whose dvec is DV_REAL, and DV_TWIN or DV_CONST (the
+ * others are DV_NONE), one bit each. */
+struct smask {
+    uint32_t real, virt;
+    /* Measured requests the scope has samples of: the n of its virtual
+     * ALWAYS_MASK metrics, which every one of them has (dvec_n), so that
+     * they are counted once, not once each. */
+    size_t count;
+    /* dvec_settle's quick check: the constants (cm, their values cc) and
+     * the twins (tm, of te), as dvec_prepare left them. */
+    unsigned nc, nt;
+    uint8_t cm[N_REQ_METRICS], tm[N_REQ_METRICS], te[N_REQ_METRICS];
+    double cc[N_REQ_METRICS];
+};
+
+/* What a dvec holds: n samples at v, or (v NULL) n copies of c. */
+struct dview {
+    const double *v;
+    double c;
+    size_t n;
 };
 
 struct scope_acc {
@@ -358,6 +399,7 @@ struct sections {
 
 struct rep {
     struct dvec *samples;  /* [scope * N_REQ_METRICS + metric] */
+    struct smask *mask;    /* [scope]: which of its dvecs are real, which virtual */
     struct scope_acc *acc; /* [scope]; read through acc_of */
     double *itl_w;         /* [iscope]: decode tokens of measured iterations */
     double *itl_wd;        /* [iscope]: their sum of tokens x itl_s */
@@ -516,6 +558,10 @@ static int dvec_reserve(struct dvec *d, size_t need)
             return LLMSIM_ENOMEM;
         cap *= 2;
     }
+    if (d->state != DV_REAL) {
+        d->cap = cap; /* allocated when it becomes real */
+        return 0;
+    }
     double *v = realloc(d->v, cap * sizeof *v);
     if (!v)
         return LLMSIM_ENOMEM;
@@ -530,6 +576,10 @@ static int dvec_resize(struct dvec *d, size_t cap)
 {
     if (cap > SIZE_MAX / sizeof(double))
         return LLMSIM_ENOMEM;
+    if (d->state != DV_REAL) {
+        d->cap = cap;
+        return 0;
+    }
     double *v = realloc(d->v, cap * sizeof *v);
     if (!v)
         return LLMSIM_ENOMEM;
@@ -545,6 +595,159 @@ static int dvec_resize(struct dvec *d, size_t cap)
     (((1u << N_REQ_METRICS) - 1) &                                                                 \
      ~((1u << M_ITL) | (1u << M_TTFT_HIT) | (1u << M_TTFT_MISS) | (1u << M_SLO_MET)))
 
+/* x and y are the same double, bit for bit (as memcmp compares samples). */
+static inline int same_bits(double x, double y)
+{
+    uint64_t a, b;
+    memcpy(&a, &x, sizeof a);
+    memcpy(&b, &y, sizeof b);
+    return a == b;
+}
+
+/* The samples metric m of the scope whose dvecs start at base (its masks
+ * mk) holds. */
+static size_t dvec_n(const struct dvec *base, const struct smask *mk, int m)
+{
+    return ((mk->virt & ALWAYS_MASK) >> m) & 1u ? mk->count : base[m].n;
+}
+
+/* The samples of metric m of the scope whose dvecs start at base. */
+static struct dview dvec_view(const struct dvec *base, const struct smask *mk, int m)
+{
+    const struct dvec *d = &base[m];
+    const struct dvec *e = d->state == DV_TWIN ? &base[d->twin] : d;
+    size_t n = dvec_n(base, mk, m);
+    return e->state == DV_REAL ? (struct dview){e->v, 0, n} : (struct dview){NULL, e->c, n};
+}
+
+/* The samples of metric slot i (scope * N_REQ_METRICS + metric) of rep. */
+static struct dview slot_view(const struct rep *rep, size_t i)
+{
+    return dvec_view(&rep->samples[i - i % N_REQ_METRICS], &rep->mask[i / N_REQ_METRICS],
+                     (int)(i % N_REQ_METRICS));
+}
+
+/* Turns virtual metric m of the scope at base into an array of its samples,
+ * of its capacity (which has room for the request at hand).  Should that
+ * much memory not be there, it takes the doubling size instead and lowers
+ * *room ("all"'s count, else NULL) to what that leaves.  Returns 0 or
+ * LLMSIM_ENOMEM (then m is as it was). */
+static int dvec_materialise(struct dvec *base, struct smask *mk, int m, size_t *room)
+{
+    struct dvec *d = &base[m];
+    struct dview w = dvec_view(base, mk, m);
+    size_t n = w.n, cap = d->cap;
+    /* Only "all"'s virtual arrays have their capacity kept (rep_room). */
+    while (cap < n + 1 && cap <= SIZE_MAX / 2 / sizeof(double))
+        cap = cap ? 2 * cap : 64;
+    double *v = cap <= SIZE_MAX / sizeof *v ? malloc(cap * sizeof *v) : NULL;
+    if (!v) {
+        size_t want = cap;
+        for (cap = 64; cap < n + 1 && cap <= SIZE_MAX / 2 / sizeof *v; cap *= 2)
+            ;
+        if (cap >= want || cap < n + 1 || !(v = malloc(cap * sizeof *v)))
+            return LLMSIM_ENOMEM;
+        if (room && *room > cap - n)
+            *room = cap - n;
+    }
+    if (w.v)
+        memcpy(v, w.v, n * sizeof *v);
+    else
+        for (size_t j = 0; j < n; j++)
+            v[j] = w.c;
+    d->v = v;
+    d->n = n;
+    d->cap = cap;
+    d->state = DV_REAL;
+    mk->real |= 1u << m;
+    mk->virt &= ~(1u << m);
+    return 0;
+}
+
+/* dvec_settle's quick check of the scope's virtual metrics, after a change
+ * of their states. */
+static void dvec_prepare(const struct dvec *base, struct smask *mk)
+{
+    mk->nc = mk->nt = 0;
+    for (uint32_t u = mk->virt; u != 0; u &= u - 1) {
+        unsigned m = ctz32(u);
+        if (base[m].state == DV_CONST) {
+            mk->cm[mk->nc] = (uint8_t)m;
+            mk->cc[mk->nc++] = base[m].c;
+        } else {
+            mk->tm[mk->nt] = (uint8_t)m;
+            mk->te[mk->nt++] = (uint8_t)base[m].twin;
+        }
+    }
+}
+
+/* Before a measured request's samples v of the metrics in use go into the
+ * scope at base: decides each virtual metric's state at its first sample
+ * (the twin of the earliest metric pushed with it for the first time too,
+ * equal to it and not a twin itself, else a constant), and makes real the
+ * ones this request breaks (a twin of a constant that goes on being that
+ * constant becomes the constant instead).  Changes how the samples are
+ * held, never what they are, so a failure leaves nothing half added.
+ * Returns 0 or LLMSIM_ENOMEM. */
+static int dvec_settle_all(struct dvec *base, struct smask *mk, const double *v, uint32_t use,
+                           size_t *room)
+{
+    uint32_t fromc = 0; /* made real here from a constant (whose c stays) */
+    /* The virtual ones, and those with a first sample here. */
+    for (uint32_t u = mk->virt | (use & ~mk->real); u != 0; u &= u - 1) {
+        int m = (int)ctz32(u);
+        struct dvec *d = &base[m];
+        uint32_t in = (use >> m) & 1u;
+        if (d->state == DV_NONE) {
+            mk->virt |= 1u << m;
+            d->state = DV_CONST;
+            d->c = v[m];
+            for (int e = 0; e < m; e++)
+                if (((use >> e) & 1u) && dvec_n(base, mk, e) == 0 && base[e].state != DV_TWIN &&
+                    same_bits(v[e], v[m])) {
+                    d->state = DV_TWIN;
+                    d->twin = e;
+                    break;
+                }
+            continue;
+        }
+        if (d->state == DV_CONST && (!in || same_bits(v[m], d->c)))
+            continue;
+        if (d->state == DV_TWIN) {
+            const struct dvec *e = &base[d->twin];
+            if (in == ((use >> d->twin) & 1u) && (!in || same_bits(v[m], v[d->twin])))
+                continue;
+            if ((e->state == DV_CONST || ((fromc >> d->twin) & 1u)) && (!in || same_bits(v[m], e->c))) {
+                d->state = DV_CONST;
+                d->c = e->c;
+                continue;
+            }
+        }
+        fromc |= d->state == DV_CONST ? 1u << m : 0u;
+        int rc = dvec_materialise(base, mk, m, room);
+        if (rc) {
+            dvec_prepare(base, mk);
+            return rc;
+        }
+    }
+    dvec_prepare(base, mk);
+    return 0;
+}
+
+/* dvec_settle_all when the request breaks or starts some virtual metric;
+ * most requests go on every one (its value is the constant, its twin's). */
+static inline int dvec_settle(struct dvec *base, struct smask *mk, const double *v, uint32_t use, size_t *room)
+{
+    int quiet = (use & ~(mk->real | mk->virt)) == 0;
+    for (unsigned i = 0; i < mk->nc && quiet; i++)
+        quiet = same_bits(v[mk->cm[i]], mk->cc[i]) || !((use >> mk->cm[i]) & 1u);
+    for (unsigned i = 0; i < mk->nt && quiet; i++) {
+        unsigned m = mk->tm[i], e = mk->te[i];
+        quiet = ((use >> m) & 1u) == ((use >> e) & 1u) && (!((use >> m) & 1u) || same_bits(v[m], v[e]));
+    }
+    return quiet ? 0 : dvec_settle_all(base, mk, v, use, room);
+}
+
 /* Exact mode, when the "all" scope's arrays are full (rep->room == 0):
  * grows each array that can get samples (slo_met only with an SLO) to the
  * same capacity, doubling as dvec_reserve does, and sets rep->room to what
@@ -552,7 +755,9 @@ static int dvec_resize(struct dvec *d, size_t cap)
  * instead (the request count, at most the samples left before compact
  * mode: exact_limit + 1 - stored), so that a run of known length does not
  * copy its samples over and over while they grow; without a request count,
- * or when that much memory is not there, they start at 64 and double.
+ * or when that much memory is not there, they start at 64 and double.  A
+ * virtual array only takes the capacity, allocated if it becomes real
+ * (dvec_materialise).
  * Returns 0 or LLMSIM_ENOMEM. */
 static int rep_room(const struct ana_stats *s, struct rep *rep)
 {
@@ -560,8 +765,8 @@ static int rep_room(const struct ana_stats *s, struct rep *rep)
     uint32_t slots = ((1u << N_REQ_METRICS) - 1) & ~(s->has_slo ? 0u : 1u << M_SLO_MET);
     size_t most = 0;
     for (uint32_t u = slots; u != 0; u &= u - 1)
-        if (d[ctz32(u)].n > most)
-            most = d[ctz32(u)].n;
+        if (dvec_n(d, &rep->mask[0], (int)ctz32(u)) > most)
+            most = dvec_n(d, &rep->mask[0], (int)ctz32(u));
     if (most == 0 && d[M_TTFT].cap == 0 && s->horizon > 0) {
         uint64_t left = s->exact_limit - s->stored + 1;
         uint64_t want = s->horizon < left ? s->horizon : left;
@@ -572,6 +777,8 @@ static int rep_room(const struct ana_stats *s, struct rep *rep)
         for (uint32_t u = slots; u != 0 && rc != 0; u &= u - 1) {
             free(d[ctz32(u)].v);
             memset(&d[ctz32(u)], 0, sizeof *d);
+            rep->mask[0].real &= ~(1u << ctz32(u));
+            rep->mask[0].virt &= ~(1u << ctz32(u));
         }
     }
     size_t room = SIZE_MAX;
@@ -579,8 +786,9 @@ static int rep_room(const struct ana_stats *s, struct rep *rep)
         struct dvec *x = &d[ctz32(u)];
         if (dvec_reserve(x, most + 1) != 0)
             return LLMSIM_ENOMEM;
-        if (x->cap - x->n < room)
-            room = x->cap - x->n;
+        size_t n = dvec_n(d, &rep->mask[0], (int)ctz32(u));
+        if (x->cap - n < room)
+            room = x->cap - n;
     }
     rep->room = room;
     return 0;
@@ -594,6 +802,7 @@ static void rep_free(const struct ana_stats *s, struct rep *r)
         for (size_t i = 0; i < s->nscopes * N_REQ_METRICS; i++)
             free(r->samples[i].v);
     free(r->samples);
+    free(r->mask);
     free(r->acc);
     free(r->itl_w);
     free(r->itl_wd);
@@ -656,6 +865,7 @@ static int rep_alloc(struct ana_stats *s, int64_t replication, struct rep **out)
         if (!r)
             return LLMSIM_ENOMEM;
         r->samples = calloc(s->nscopes * N_REQ_METRICS, sizeof *r->samples);
+        r->mask = calloc(s->nscopes, sizeof *r->mask);
         r->acc = calloc(s->nscopes, sizeof *r->acc);
         r->itl_w = calloc(n_iscopes(s), sizeof *r->itl_w);
         r->itl_wd = calloc(n_iscopes(s), sizeof *r->itl_wd);
@@ -665,7 +875,7 @@ static int rep_alloc(struct ana_stats *s, int64_t replication, struct rep **out)
         r->run = malloc(s->nscopes * N_RUN_METRICS * sizeof *r->run);
         r->itl_q = malloc(n_iscopes(s) * N_PCT * sizeof *r->itl_q);
         r->itl_n = calloc(n_iscopes(s), sizeof *r->itl_n);
-        if (!r->samples || !r->acc || !r->itl_w || !r->itl_wd || !r->gpu_cd_usd || !r->cw_cd ||
+        if (!r->samples || !r->mask || !r->acc || !r->itl_w || !r->itl_wd || !r->gpu_cd_usd || !r->cw_cd ||
             !r->requests_cd || !r->run || !r->itl_q || !r->itl_n ||
             (s->compact && rep_compact_alloc(s, r, 1) != 0)) {
             rep_free(s, r);
@@ -891,15 +1101,20 @@ static int go_compact(struct ana_stats *s)
         if (rep && rep->has_run && rep_compact_alloc(s, rep, 1) != 0)
             return LLMSIM_ENOMEM;
         for (size_t i = 0; rep && i < nslots; i++) {
-            struct dvec *d = &rep->samples[i];
-            for (size_t j = 0; j < d->n; j++) {
-                int rc = compact_add(s, rep, r, i, d->v[j]);
+            struct dview w = slot_view(rep, i);
+            for (size_t j = 0; j < w.n; j++) {
+                int rc = compact_add(s, rep, r, i, w.v ? w.v[j] : w.c);
                 if (rc)
                     return rc;
             }
-            free(d->v);
-            memset(d, 0, sizeof *d);
         }
+        /* Freed after every slot has been read: a twin reads its metric's. */
+        for (size_t i = 0; rep && i < nslots; i++) {
+            free(rep->samples[i].v);
+            memset(&rep->samples[i], 0, sizeof rep->samples[i]);
+        }
+        if (rep)
+            memset(rep->mask, 0, s->nscopes * sizeof *rep->mask);
         int rc = rep && rep->has_run ? rep_close_sections(s, rep, r) : 0;
         if (rc)
             return rc;
@@ -991,35 +1206,15 @@ static inline void push1(struct dvec *d, double x)
 }
 
 /* Appends a measured request's samples v of the metrics in use to a
- * scope's arrays, which have room: those every served request has, one by
- * one, then the others. */
-static inline void push_samples(struct dvec *d, const double *v, uint32_t use)
+ * scope's arrays, which have room and have been settled (dvec_settle): the
+ * real ones store them, the virtual ones count them. */
+static inline void push_samples(struct dvec *d, struct smask *mk, const double *v, uint32_t use)
 {
-    _Static_assert(N_REQ_METRICS == 16 && ALWAYS_MASK == ((1u << M_TTFT) | (1u << M_E2E) | (1u << M_QUEUE) | (1u << M_INPUT) |
-                                   (1u << M_OUTPUT) | (1u << M_COST) | (1u << M_PREEMPT) |
-                                   (1u << M_CACHE_HIT) | (1u << M_CACHE_WRITE) | (1u << M_SAVINGS_1K) |
-                                   (1u << M_PERCEIVED) | (1u << M_SUCCESS)),
-                   "push_samples appends every metric");
-    push1(&d[M_TTFT], v[M_TTFT]);
-    push1(&d[M_E2E], v[M_E2E]);
-    push1(&d[M_QUEUE], v[M_QUEUE]);
-    push1(&d[M_INPUT], v[M_INPUT]);
-    push1(&d[M_OUTPUT], v[M_OUTPUT]);
-    push1(&d[M_COST], v[M_COST]);
-    push1(&d[M_PREEMPT], v[M_PREEMPT]);
-    push1(&d[M_CACHE_HIT], v[M_CACHE_HIT]);
-    push1(&d[M_CACHE_WRITE], v[M_CACHE_WRITE]);
-    push1(&d[M_SAVINGS_1K], v[M_SAVINGS_1K]);
-    push1(&d[M_PERCEIVED], v[M_PERCEIVED]);
-    push1(&d[M_SUCCESS], v[M_SUCCESS]);
-    if (use & (1u << M_ITL))
-        push1(&d[M_ITL], v[M_ITL]);
-    if (use & (1u << M_TTFT_HIT))
-        push1(&d[M_TTFT_HIT], v[M_TTFT_HIT]);
-    if (use & (1u << M_TTFT_MISS))
-        push1(&d[M_TTFT_MISS], v[M_TTFT_MISS]);
-    if (use & (1u << M_SLO_MET))
-        push1(&d[M_SLO_MET], v[M_SLO_MET]);
+    for (uint32_t u = use & mk->real; u != 0; u &= u - 1)
+        push1(&d[ctz32(u)], v[ctz32(u)]);
+    for (uint32_t u = use & mk->virt & ~ALWAYS_MASK; u != 0; u &= u - 1)
+        d[ctz32(u)].n++;
+    mk->count++;
 }
 
 /* One request's additions to the accumulators of a scope it belongs to:
@@ -1068,7 +1263,7 @@ static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri,
                                 uint32_t use)
 {
     if (!s->compact) {
-        push_samples(&rep->samples[k * N_REQ_METRICS], v, use);
+        push_samples(&rep->samples[k * N_REQ_METRICS], &rep->mask[k], v, use);
         return 0;
     }
     for (uint32_t u = use; u != 0; u &= u - 1) {
@@ -1163,11 +1358,17 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         if (rep->room == 0 && (rc = rep_room(s, rep)) != 0)
             return rc;
         for (int k = s->plain ? nsc : 1; k < nsc; k++)
-            for (uint32_t u = alias[k] ? 0 : use; u != 0; u &= u - 1) {
+            for (uint32_t u = alias[k] ? 0 : use & rep->mask[scopes[k]].real; u != 0; u &= u - 1) {
                 struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + ctz32(u)];
                 if (d->n == d->cap && dvec_reserve(d, d->n + 1) != 0)
                     return LLMSIM_ENOMEM;
             }
+        if ((rc = dvec_settle(rep->samples, &rep->mask[0], v, use, &rep->room)) != 0)
+            return rc;
+        for (int k = s->plain ? nsc : 1; k < nsc; k++)
+            if (!alias[k] && (rc = dvec_settle(&rep->samples[scopes[k] * N_REQ_METRICS], &rep->mask[scopes[k]],
+                                               v, use, NULL)) != 0)
+                return rc;
     }
     /* The overload bins count whatever kept the deployment busy: wasted
      * prefetches too, rejected requests not. */
@@ -1981,7 +2182,55 @@ struct exact_scratch {
     struct ana_sel_part *part;
     size_t *rank;
     double *val;
+    struct dview *w; /* [replication] */
+    double *cv; /* the samples of the constant (virtual) arrays, ncv of room */
+    size_t ncv;
 };
+
+/* Points part at the samples of each replication's view w[r] that has
+ * some, writing those of a constant into es->cv (one stretch of copies for
+ * all the replications when they hold one constant, else one each), and
+ * returns the parts' count.  Returns SIZE_MAX when out of memory. */
+static size_t exact_parts(const struct dview *w, size_t nr, struct exact_scratch *es,
+                          struct ana_sel_part *part)
+{
+    size_t sum = 0, most = 0, np = 0;
+    int one = 1;
+    double c = 0;
+    for (size_t r = 0; r < nr; r++) {
+        if (w[r].v || w[r].n == 0)
+            continue;
+        if (sum > 0 && !same_bits(w[r].c, c))
+            one = 0;
+        c = w[r].c;
+        sum += w[r].n;
+        most = w[r].n > most ? w[r].n : most;
+    }
+    size_t need = one ? most : sum;
+    if (need > es->ncv) {
+        double *v = need <= SIZE_MAX / sizeof *v ? realloc(es->cv, need * sizeof *v) : NULL;
+        if (!v)
+            return SIZE_MAX;
+        es->cv = v;
+        es->ncv = need;
+    }
+    size_t off = 0;
+    for (size_t r = 0; r < nr; r++) {
+        const double *x = w[r].v;
+        if (w[r].n == 0)
+            continue;
+        if (!x && (!one || off == 0)) {
+            size_t n = one ? most : w[r].n;
+            for (size_t j = 0; j < n; j++)
+                es->cv[off + j] = w[r].c;
+            off += n;
+        }
+        if (!x)
+            x = one ? es->cv : es->cv + off - w[r].n;
+        part[np++] = (struct ana_sel_part){x, w[r].n, NULL, 0, NULL};
+    }
+    return np;
+}
 
 /* Exact mode, metric slot i of the nreps replications: the row from every
  * sample, read in place.  The sections (see the top of the file) are the
@@ -1998,14 +2247,14 @@ static int fill_row_exact(const struct ana_stats *s, size_t i, struct ana_summar
                           double *means, double *q, size_t cap)
 {
     struct ana_sel_part *part = es->part;
-    size_t np = 0, total = 0;
+    size_t total = 0;
     for (size_t r = 0; r < s->nreps; r++) {
-        const struct dvec *d = s->reps[r] ? &s->reps[r]->samples[i] : NULL;
-        if (d && d->n > 0) {
-            part[np++] = (struct ana_sel_part){d->v, d->n, NULL, 0, NULL};
-            total += d->n;
-        }
+        es->w[r] = s->reps[r] ? slot_view(s->reps[r], i) : (struct dview){NULL, 0, 0};
+        total += es->w[r].n;
     }
+    size_t np = exact_parts(es->w, s->nreps, es, part);
+    if (np == SIZE_MAX)
+        return LLMSIM_ENOMEM;
     size_t nr = np, first = 0, ns = nr;
     if (nr == 1) {
         /* The batches of batch means, the earliest samples outside them. */
@@ -2212,11 +2461,31 @@ static int same_as_all(const struct ana_stats *s, size_t k, int m)
                 return 0;
             continue;
         }
-        const struct dvec *a = &s->reps[i]->samples[(size_t)m];
-        const struct dvec *d = &s->reps[i]->samples[k * N_REQ_METRICS + (size_t)m];
-        if (a->n != d->n)
+        const struct rep *r = s->reps[i];
+        if (dvec_n(r->samples, &r->mask[0], m) != dvec_n(&r->samples[k * N_REQ_METRICS], &r->mask[k], m))
             return 0;
     }
+    return 1;
+}
+
+/* Whether a and b hold the same samples, bit for bit.  A twin shares its
+ * metric's array and constants compare as one value: the comparison of
+ * 10^6 samples is left for arrays that are really there. */
+static int views_equal(struct dview a, struct dview b)
+{
+    if (a.n != b.n)
+        return 0;
+    if (a.n == 0 || (a.v && a.v == b.v))
+        return 1;
+    if (a.v && b.v)
+        return memcmp(a.v, b.v, a.n * sizeof *a.v) == 0;
+    if (!a.v && !b.v)
+        return same_bits(a.c, b.c);
+    const double *x = a.v ? a.v : b.v;
+    double c = a.v ? b.c : a.c;
+    for (size_t j = 0; j < a.n; j++)
+        if (!same_bits(x[j], c))
+            return 0;
     return 1;
 }
 
@@ -2236,9 +2505,9 @@ static int same_samples(const struct ana_stats *s, size_t k, int m, const int *t
         for (size_t i = 0; i < s->nreps && same; i++) {
             if (!s->reps[i])
                 continue;
-            const struct dvec *a = &s->reps[i]->samples[k * N_REQ_METRICS + (size_t)e];
-            const struct dvec *b = &s->reps[i]->samples[k * N_REQ_METRICS + (size_t)m];
-            same = a->n == b->n && (a->n == 0 || memcmp(a->v, b->v, a->n * sizeof *a->v) == 0);
+            const struct dvec *base = &s->reps[i]->samples[k * N_REQ_METRICS];
+            const struct smask *mk = &s->reps[i]->mask[k];
+            same = views_equal(dvec_view(base, mk, e), dvec_view(base, mk, m));
         }
         if (same)
             return e;
@@ -2398,9 +2667,10 @@ int ana_stats_summary(const struct ana_stats *s, struct ana_summary_row **rows, 
         es.part = malloc(nparts * sizeof *es.part);
         es.rank = malloc(nparts * 2 * N_PCT * sizeof *es.rank);
         es.val = malloc(nparts * 2 * N_PCT * sizeof *es.val);
+        es.w = malloc((s->nreps ? s->nreps : 1) * sizeof *es.w);
     }
     int rc = 0;
-    if (!out || !x || !means || !secq || (!s->compact && (!es.part || !es.rank || !es.val))) {
+    if (!out || !x || !means || !secq || (!s->compact && (!es.part || !es.rank || !es.val || !es.w))) {
         rc = LLMSIM_ENOMEM;
         goto done;
     }
@@ -2470,6 +2740,8 @@ done:
     free(es.part);
     free(es.rank);
     free(es.val);
+    free(es.w);
+    free(es.cv);
     ana_sel_free(&es.sel);
     return rc;
 }

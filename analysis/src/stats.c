@@ -347,9 +347,11 @@ struct smask {
      * they are counted once, not once each. */
     size_t count;
     /* dvec_settle's quick check: the constants (cm, their values cc) and
-     * the twins (tm, of te), as dvec_prepare left them. */
-    unsigned nc, nt;
-    uint8_t cm[N_REQ_METRICS], tm[N_REQ_METRICS], te[N_REQ_METRICS];
+     * the twins (tm, of te); and the real ALWAYS_MASK metrics (ra), which
+     * push_samples appends to without looking at the request's metrics.  As
+     * dvec_prepare left them. */
+    unsigned nc, nt, nra;
+    uint8_t cm[N_REQ_METRICS], tm[N_REQ_METRICS], te[N_REQ_METRICS], ra[N_REQ_METRICS];
     double cc[N_REQ_METRICS];
 };
 
@@ -668,7 +670,9 @@ static int dvec_materialise(struct dvec *base, struct smask *mk, int m, size_t *
  * of their states. */
 static void dvec_prepare(const struct dvec *base, struct smask *mk)
 {
-    mk->nc = mk->nt = 0;
+    mk->nc = mk->nt = mk->nra = 0;
+    for (uint32_t u = mk->real & ALWAYS_MASK; u != 0; u &= u - 1)
+        mk->ra[mk->nra++] = (uint8_t)ctz32(u);
     for (uint32_t u = mk->virt; u != 0; u &= u - 1) {
         unsigned m = ctz32(u);
         if (base[m].state == DV_CONST) {
@@ -780,6 +784,8 @@ static int rep_room(const struct ana_stats *s, struct rep *rep)
             rep->mask[0].real &= ~(1u << ctz32(u));
             rep->mask[0].virt &= ~(1u << ctz32(u));
         }
+        if (rc != 0)
+            dvec_prepare(d, &rep->mask[0]);
     }
     size_t room = SIZE_MAX;
     for (uint32_t u = slots; u != 0; u &= u - 1) {
@@ -1210,7 +1216,9 @@ static inline void push1(struct dvec *d, double x)
  * real ones store them, the virtual ones count them. */
 static inline void push_samples(struct dvec *d, struct smask *mk, const double *v, uint32_t use)
 {
-    for (uint32_t u = use & mk->real; u != 0; u &= u - 1)
+    for (unsigned i = 0; i < mk->nra; i++)
+        push1(&d[mk->ra[i]], v[mk->ra[i]]);
+    for (uint32_t u = use & mk->real & ~ALWAYS_MASK; u != 0; u &= u - 1)
         push1(&d[ctz32(u)], v[ctz32(u)]);
     for (uint32_t u = use & mk->virt & ~ALWAYS_MASK; u != 0; u &= u - 1)
         d[ctz32(u)].n++;

@@ -550,30 +550,24 @@ static unsigned ctz32(uint32_t u)
 #endif
 }
 
-static int dvec_reserve(struct dvec *d, size_t need)
+/* In *out, the capacity an array of capacity cap (0: none yet) grows to
+ * so as to hold need samples: from 64, doubling.  Returns 0 or
+ * LLMSIM_ENOMEM (more bytes than a size_t counts). */
+static int grown_cap(size_t cap, size_t need, size_t *out)
 {
-    if (need <= d->cap)
-        return 0;
-    size_t cap = d->cap ? d->cap : 64;
+    cap = cap ? cap : 64;
     while (cap < need) {
         if (cap > SIZE_MAX / 2 / sizeof(double))
             return LLMSIM_ENOMEM;
         cap *= 2;
     }
-    if (d->state != DV_REAL) {
-        d->cap = cap; /* allocated when it becomes real */
-        return 0;
-    }
-    double *v = realloc(d->v, cap * sizeof *v);
-    if (!v)
-        return LLMSIM_ENOMEM;
-    d->v = v;
-    d->cap = cap;
+    *out = cap;
     return 0;
 }
 
-/* Sets d's capacity to exactly cap >= d->n.  Returns 0 or LLMSIM_ENOMEM
- * (d unchanged). */
+/* Sets d's capacity to exactly cap >= d->n (a virtual array only takes the
+ * number: it is allocated when it becomes real).  Returns 0 or
+ * LLMSIM_ENOMEM (d unchanged). */
 static int dvec_resize(struct dvec *d, size_t cap)
 {
     if (cap > SIZE_MAX / sizeof(double))
@@ -588,6 +582,15 @@ static int dvec_resize(struct dvec *d, size_t cap)
     d->v = v;
     d->cap = cap;
     return 0;
+}
+
+/* Grows d, doubling, until it has room for need samples. */
+static int dvec_reserve(struct dvec *d, size_t need)
+{
+    size_t cap;
+    if (need <= d->cap)
+        return 0;
+    return grown_cap(d->cap, need, &cap) != 0 ? LLMSIM_ENOMEM : dvec_resize(d, cap);
 }
 
 /* The metrics whose samples every served request has (the others: itl_s
@@ -638,16 +641,14 @@ static int dvec_materialise(struct dvec *base, struct smask *mk, int m, size_t *
 {
     struct dvec *d = &base[m];
     struct dview w = dvec_view(base, mk, m);
-    size_t n = w.n, cap = d->cap;
+    size_t n = w.n, cap;
     /* Only "all"'s virtual arrays have their capacity kept (rep_room). */
-    while (cap < n + 1 && cap <= SIZE_MAX / 2 / sizeof(double))
-        cap = cap ? 2 * cap : 64;
-    double *v = cap <= SIZE_MAX / sizeof *v ? malloc(cap * sizeof *v) : NULL;
+    if (grown_cap(d->cap, n + 1, &cap) != 0)
+        return LLMSIM_ENOMEM;
+    double *v = malloc(cap * sizeof *v);
     if (!v) {
         size_t want = cap;
-        for (cap = 64; cap < n + 1 && cap <= SIZE_MAX / 2 / sizeof *v; cap *= 2)
-            ;
-        if (cap >= want || cap < n + 1 || !(v = malloc(cap * sizeof *v)))
+        if (grown_cap(0, n + 1, &cap) != 0 || cap >= want || !(v = malloc(cap * sizeof *v)))
             return LLMSIM_ENOMEM;
         if (room && *room > cap - n)
             *room = cap - n;

@@ -20,7 +20,12 @@
  * the struct carries sd only.  Every draw is then clamped into [min, max].
  * prepare also fills in sd for the kinds whose spread follows from the mean
  * (exponential, geometric, uniform, constant), so that mean and sd describe
- * every prepared distribution. */
+ * every prepared distribution.
+ *
+ * The exponential, the lognormal and the empirical's uniform are drawn by the
+ * inline equivalents of llmsim/mt19937.h, which give GSL's results bit for
+ * bit on any generator and skip GSL's calls through function pointers on
+ * llmsim's own. */
 #include "llmsim/dist.h"
 
 #include <math.h>
@@ -29,6 +34,8 @@
 #include <string.h>
 
 #include <gsl/gsl_randist.h>
+
+#include "llmsim/mt19937.h"
 
 /* gsl_ran_geometric converts log(u) / log(1 - p) + 1 to unsigned int.  For
  * u >= 2^-61 (finer than any GSL generator's resolution) this stays below
@@ -327,9 +334,9 @@ double mdl_dist_sample(const struct mdl_dist *d, gsl_rng *r)
     case MDL_DIST_CONSTANT:
         return clamp(d, d->mean);
     case MDL_DIST_EXPONENTIAL:
-        return clamp(d, gsl_ran_exponential(r, d->mean));
+        return clamp(d, mdl_ran_exponential(r, d->mean));
     case MDL_DIST_LOGNORMAL:
-        return clamp(d, gsl_ran_lognormal(r, d->p1, d->p2));
+        return clamp(d, mdl_ran_lognormal(r, d->p1, d->p2));
     case MDL_DIST_GAMMA:
         return clamp(d, gsl_ran_gamma(r, d->p1, d->p2));
     case MDL_DIST_NORMAL:
@@ -340,7 +347,7 @@ double mdl_dist_sample(const struct mdl_dist *d, gsl_rng *r)
         return clamp(d, (double)gsl_ran_geometric(r, d->p1));
     case MDL_DIST_EMPIRICAL:
         LLMSIM_ASSERT(d->n > 0 && d->cumw != NULL);
-        return clamp(d, d->values[empirical_index(d->cumw, d->n, gsl_rng_uniform(r))]);
+        return clamp(d, d->values[empirical_index(d->cumw, d->n, mdl_rng_uniform(r))]);
     }
     LLMSIM_ASSERT(!"unknown distribution kind");
     return NAN;

@@ -17,10 +17,12 @@
  * give distinct 64-bit values; only the truncation to the 32 bits mt19937
  * takes can make two streams collide (probability 2^-32 per pair).
  *
- * The generator is always gsl_rng_mt19937, seeded with gsl_rng_set; this file
- * never calls gsl_rng_env_setup, and since gsl_rng_set overwrites the whole
- * state, neither GSL_RNG_TYPE nor GSL_RNG_SEED (nor a gsl_rng_env_setup
- * called elsewhere in the process) changes any draw. */
+ * The generator is always llmsim's mt19937 (llmsim/mt19937.h: the words of
+ * gsl_rng_mt19937, with a state the hot paths read inline), seeded with
+ * gsl_rng_set; this file never calls gsl_rng_env_setup, and since
+ * gsl_rng_set overwrites the whole state, neither GSL_RNG_TYPE nor
+ * GSL_RNG_SEED (nor a gsl_rng_env_setup called elsewhere in the process)
+ * changes any draw. */
 #include "llmsim/rng.h"
 
 #include "llmsim/error.h"
@@ -64,7 +66,7 @@ unsigned long sim_stream_seed(uint64_t seed, uint32_t replication, const char *s
 
 gsl_rng *sim_rng_alloc(uint64_t seed, uint32_t replication, const char *stream)
 {
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng *r = gsl_rng_alloc(mdl_mt19937);
     if (r == NULL)
         return NULL;
     gsl_rng_set(r, sim_stream_seed(seed, replication, stream));

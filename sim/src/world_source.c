@@ -456,7 +456,7 @@ int simi_source_schedule_next(struct sim_world *w)
     } else {
         switch (wl->process) {
         case SIM_ARRIVAL_POISSON:
-            t = w->last_arrival_s + gsl_ran_exponential(w->rng_arrivals, 1.0 / wl->rate_per_s);
+            t = w->last_arrival_s + mdl_ran_exponential(w->rng_arrivals, 1.0 / wl->rate_per_s);
             break;
         case SIM_ARRIVAL_GAMMA: {
             double cv2 = wl->cv * wl->cv;

@@ -48,18 +48,24 @@ static inline uint32_t temper(uint32_t y)
     return y;
 }
 
-void mdl_mt_refill(struct mdl_mt_state *s)
+/* Cuts a run of n words to whole vectors of the widest clone below. */
+#define WHOLE_VECTORS(n) ((n) & ~(size_t)7)
+
+/* Compiled twice, for AVX2 (8 words a vector) and for the x86-64 baseline's
+ * SSE2 (4), the loader picking by the CPU (GCC's target_clones).  GCC at -O2
+ * vectorises only loops that need no scalar remainder, so each piece of the
+ * twist is cut at a multiple of 8 words and its remainder (3 words, then 4)
+ * is a loop of its own; the tempering, 624 words, divides evenly. */
+__attribute__((target_clones("avx2", "default"))) void mdl_mt_refill(struct mdl_mt_state *s)
 {
     uint32_t *x = s->mt;
     size_t k;
-    /* The first piece is cut at a multiple of 4 words: GCC at -O2 vectorises
-     * only loops that need no scalar remainder, and the 3 words left over
-     * are done one by one (the second piece, 396 words, and the tempering,
-     * 624, divide evenly). */
-    for (k = 0; k < ((MDL_MT_N - MT_M) & ~(size_t)3); k++)
+    for (k = 0; k < WHOLE_VECTORS(MDL_MT_N - MT_M); k++)
         x[k] = twist(x[k], x[k + 1], x[k + MT_M]);
     for (; k < MDL_MT_N - MT_M; k++)
         x[k] = twist(x[k], x[k + 1], x[k + MT_M]);
+    for (; k < MDL_MT_N - MT_M + WHOLE_VECTORS(MT_M - 1); k++)
+        x[k] = twist(x[k], x[k + 1], x[k + MT_M - MDL_MT_N]);
     for (; k < MDL_MT_N - 1; k++)
         x[k] = twist(x[k], x[k + 1], x[k + MT_M - MDL_MT_N]);
     x[MDL_MT_N - 1] = twist(x[MDL_MT_N - 1], x[0], x[MT_M - 1]);

@@ -186,28 +186,61 @@ START_TEST(test_reseed)
 }
 END_TEST
 
-static const double exp_means[] = {1.0, 2.0857e-3, 250.0, 1.0e6, 1.0e-300};
-#define N_EXP (sizeof exp_means / sizeof exp_means[0])
+/* One variate: ours or GSL's, parameters p. */
+typedef double variate_fn(const gsl_rng *r, const double *p);
 
-START_TEST(test_exponential)
+static double our_exponential(const gsl_rng *r, const double *p)
+{
+    return mdl_ran_exponential(r, p[0]);
+}
+
+static double gsl_exponential(const gsl_rng *r, const double *p)
+{
+    return gsl_ran_exponential(r, p[0]);
+}
+
+static double our_lognormal(const gsl_rng *r, const double *p)
+{
+    return mdl_ran_lognormal(r, p[0], p[1]);
+}
+
+static double gsl_lognormal(const gsl_rng *r, const double *p)
+{
+    return gsl_ran_lognormal(r, p[0], p[1]);
+}
+
+/* VARIATES draws of ours on our generator against GSL's on GSL's, for each
+ * of n parameter sets of 2 values, each from its own seed. */
+static void same_variates(variate_fn *mine, variate_fn *theirs, const double (*params)[2], size_t n,
+                          const char *what)
 {
     double *x = malloc(VARIATES * sizeof *x), *y = malloc(VARIATES * sizeof *y);
     ck_assert_ptr_nonnull(x);
     ck_assert_ptr_nonnull(y);
-    for (size_t j = 0; j < N_EXP; j++) {
-        unsigned long seed = seeds[(2 * j + 1) % N_SEEDS];
+    for (size_t j = 0; j < n; j++) {
+        unsigned long seed = seeds[(3 * j + 1) % N_SEEDS];
         gsl_rng *a = ours(seed), *b = gsls(seed);
         for (int k = 0; k < VARIATES; k++) {
-            x[k] = mdl_ran_exponential(a, exp_means[j]);
-            y[k] = gsl_ran_exponential(b, exp_means[j]);
+            x[k] = mine(a, params[j]);
+            y[k] = theirs(b, params[j]);
         }
-        same_doubles(x, y, VARIATES, "mdl_ran_exponential");
+        same_doubles(x, y, VARIATES, what);
         same_position(a, b);
         gsl_rng_free(a);
         gsl_rng_free(b);
     }
     free(x);
     free(y);
+}
+
+/* Means (the second value unused): 1, the bench's interarrival time, a
+ * token count, large, and tiny. */
+static const double exp_params[][2] = {{1.0, 0}, {2.0857e-3, 0}, {250.0, 0}, {1.0e6, 0}, {1.0e-300, 0}};
+
+START_TEST(test_exponential)
+{
+    same_variates(our_exponential, gsl_exponential, exp_params,
+                  sizeof exp_params / sizeof exp_params[0], "mdl_ran_exponential");
 }
 END_TEST
 
@@ -216,27 +249,11 @@ END_TEST
 static const double logn_params[][2] = {
     {6.6629319434, 0.7033465885}, {5.2766376, 0.7033465885}, {0.0, 1.0}, {-3.0, 0.05}, {2.0, 3.0},
 };
-#define N_LOGN (sizeof logn_params / sizeof logn_params[0])
 
 START_TEST(test_lognormal)
 {
-    double *x = malloc(VARIATES * sizeof *x), *y = malloc(VARIATES * sizeof *y);
-    ck_assert_ptr_nonnull(x);
-    ck_assert_ptr_nonnull(y);
-    for (size_t j = 0; j < N_LOGN; j++) {
-        unsigned long seed = seeds[(3 * j) % N_SEEDS];
-        gsl_rng *a = ours(seed), *b = gsls(seed);
-        for (int k = 0; k < VARIATES; k++) {
-            x[k] = mdl_ran_lognormal(a, logn_params[j][0], logn_params[j][1]);
-            y[k] = gsl_ran_lognormal(b, logn_params[j][0], logn_params[j][1]);
-        }
-        same_doubles(x, y, VARIATES, "mdl_ran_lognormal");
-        same_position(a, b);
-        gsl_rng_free(a);
-        gsl_rng_free(b);
-    }
-    free(x);
-    free(y);
+    same_variates(our_lognormal, gsl_lognormal, logn_params,
+                  sizeof logn_params / sizeof logn_params[0], "mdl_ran_lognormal");
 }
 END_TEST
 

@@ -546,21 +546,27 @@ int sim_step(struct sim_world *w)
     if (w->failed)
         return w->failed;
     struct sim_event ev;
+    int rc;
     /* The next event is the set's earliest or the held arrival, whichever
      * comes first by (time, seq); with no arrival held the bound is past
-     * every event. */
-    if (!sim_pes_pop_before(w->pes, w->arrival_t_s, w->arrival_seq, &ev)) {
-        if (w->arrival_seq == SIMI_NO_SEQ)
-            return 0;
+     * every event.  The arrival goes to its handler without the switch. */
+    if (sim_pes_pop_before(w->pes, w->arrival_t_s, w->arrival_seq, &ev)) {
+        LLMSIM_ASSERT(ev.time >= w->now_s); /* the clock never goes backwards */
+        w->now_s = ev.time;
+        w->events++;
+        rc = dispatch(w, &ev);
+    } else if (w->arrival_seq != SIMI_NO_SEQ) {
         ev = (struct sim_event){.time = w->arrival_t_s, .seq = w->arrival_seq, .kind = SIMI_EV_ARRIVAL,
                                 .payload = w->arrival_row};
         w->arrival_t_s = INFINITY;
         w->arrival_seq = SIMI_NO_SEQ;
+        LLMSIM_ASSERT(ev.time >= w->now_s);
+        w->now_s = ev.time;
+        w->events++;
+        rc = simi_source_arrival(w, &ev);
+    } else {
+        return 0;
     }
-    LLMSIM_ASSERT(ev.time >= w->now_s); /* the clock never goes backwards */
-    w->now_s = ev.time;
-    w->events++;
-    int rc = dispatch(w, &ev);
     if (rc < 0) {
         w->failed = rc;
         return rc;

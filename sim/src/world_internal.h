@@ -444,8 +444,7 @@ static inline int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, 
                                   uint64_t payload, uint64_t *handle)
 {
     LLMSIM_ASSERT(t >= w->now_s);
-    struct sim_event ev = {.time = t, .kind = kind, .target = target, .payload = payload};
-    return sim_pes_push(w->pes, &ev, handle);
+    return sim_pes_push_at(w->pes, t, kind, target, payload, handle);
 }
 /* The same without the handle. */
 static inline int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target,

@@ -64,6 +64,12 @@ void sim_pes_free(struct sim_pes *p);
  * are unchanged. */
 int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle);
 
+/* sim_pes_push of the event (t, kind, target, payload), passed by value:
+ * what the world's scheduling calls, so that no struct goes through
+ * memory on the way. */
+int sim_pes_push_at(struct sim_pes *p, double t, uint32_t kind, uint32_t target, uint64_t payload,
+                    uint64_t *handle);
+
 /* Removes the earliest live event into *ev.  Returns 1 when an event was
  * popped, 0 when the set holds no live event. */
 int sim_pes_pop(struct sim_pes *p, struct sim_event *ev);

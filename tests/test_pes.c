@@ -2,9 +2,10 @@
  *
  * The central test is a property test: 10^5 random operations (push with
  * many equal times, pop, peek, cancel of live, stale, popped and made-up
- * handles, the odd clear) applied both to the set and to a reference model,
- * a plain array kept sorted by (time, push order), and compared after every
- * operation.  The other tests pin down one rule of the contract each.  All
+ * handles, the odd clear, and an event held outside the set with a reserved
+ * seq, merged through pop_before) applied both to the set and to a reference
+ * model, a plain array kept sorted by (time, push order), and compared after
+ * every operation.  The other tests pin down one rule of the contract each.  All
  * randomness comes from mt19937 seeded with 12345, so failures reproduce. */
 #include <math.h>
 #include <stdint.h>
@@ -136,6 +137,13 @@ static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t
     size_t nh = 0;
     double now = 0.0;
     size_t max_size = 0, cancels_hit = 0, cancels_missed = 0;
+    /* The event held outside the set, the way the world holds the next
+     * arrival: its id takes a place in push order like a push, and its seq
+     * comes from sim_pes_reserve_seq. */
+    int held = 0;
+    struct mev hold = {0};
+    uint64_t hold_seq = 0;
+    size_t held_first = 0, held_after = 0;
 
     for (size_t op = 0; op < OPS; op++) {
         if (band == 0)
@@ -150,6 +158,11 @@ static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t
         if (gsl_rng_uniform_int(r, 5000) == 0) {
             sim_pes_clear(p);
             m.n = 0;
+        } else if (u < push && !held && gsl_rng_uniform_int(r, 5) == 0) {
+            hold = (struct mev){random_time(r, now), nh, 0, 0, 0};
+            hold_seq = sim_pes_reserve_seq(p);
+            handles[nh++] = 0; /* no handle: cancel picks it as 0 */
+            held = 1;
         } else if (u < push) {
             struct mev e = {random_time(r, now), nh, 0, (uint32_t)gsl_rng_get(r),
                             (uint32_t)gsl_rng_get(r)};
@@ -160,6 +173,26 @@ static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t
             e.handle = h;
             handles[nh++] = h;
             model_push(&m, e);
+        } else if (u < pop && held) {
+            /* The merge: the set's earliest if it sorts before the held
+             * event, else the held event. */
+            int expect = m.n > 0 && mev_less(&m.ev[0], &hold);
+            int got = sim_pes_pop_before(p, hold.time, hold_seq, &ev);
+            ck_assert_int_eq(got, expect);
+            if (got) {
+                check_same(&ev, &m.ev[0]);
+                seq_of[ev.payload] = ev.seq;
+                popped[ev.payload] = 1;
+                now = ev.time;
+                model_remove_at(&m, 0);
+                held_after++;
+            } else {
+                seq_of[hold.id] = hold_seq;
+                popped[hold.id] = 1;
+                now = hold.time;
+                held = 0;
+                held_first++;
+            }
         } else if (u < pop) {
             int got = sim_pes_pop(p, &ev);
             ck_assert_int_eq(got, m.n > 0);
@@ -198,8 +231,20 @@ static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t
             max_size = m.n;
     }
 
-    /* Drain what is left. */
+    /* Drain what is left, the held event at its place. */
     struct sim_event ev;
+    if (held) {
+        while (m.n > 0 && mev_less(&m.ev[0], &hold)) {
+            ck_assert_int_eq(sim_pes_pop_before(p, hold.time, hold_seq, &ev), 1);
+            check_same(&ev, &m.ev[0]);
+            seq_of[ev.payload] = ev.seq;
+            popped[ev.payload] = 1;
+            model_remove_at(&m, 0);
+        }
+        ck_assert_int_eq(sim_pes_pop_before(p, hold.time, hold_seq, &ev), 0);
+        seq_of[hold.id] = hold_seq;
+        popped[hold.id] = 1;
+    }
     for (size_t i = 0; i < m.n; i++) {
         ck_assert_int_eq(sim_pes_pop(p, &ev), 1);
         check_same(&ev, &m.ev[i]);
@@ -209,7 +254,8 @@ static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t
     ck_assert_int_eq(sim_pes_pop(p, &ev), 0);
     ck_assert_uint_eq(sim_pes_size(p), 0);
 
-    /* seq follows push order: strictly increasing over the ids that popped. */
+    /* seq follows push order, reservations included: strictly increasing
+     * over the ids that popped. */
     int have_prev = 0;
     uint64_t prev = 0;
     for (size_t id = 0; id < nh; id++) {
@@ -225,6 +271,8 @@ static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t
     ck_assert_uint_gt(max_size, want_max);
     ck_assert_uint_gt(cancels_hit, OPS / 100);
     ck_assert_uint_gt(cancels_missed, OPS / 100);
+    ck_assert_uint_gt(held_first, OPS / 200);
+    ck_assert_uint_gt(held_after, OPS / 200);
 
     free(handles);
     free(seq_of);
@@ -304,6 +352,86 @@ START_TEST(test_signed_zero_and_infinities)
         ck_assert_mem_eq(&ev.time, &t[order[k]], sizeof ev.time);
     }
     sim_pes_free(p);
+}
+END_TEST
+
+/* An event held outside the set with a reserved seq ties with the set's
+ * events of its time by that seq: after those pushed before the
+ * reservation, before those pushed after it; signed zeros tie.  With fill
+ * far-future events first, so that the set is the list (fill 0) or the
+ * heap (fill 40). */
+static void reserved_seq_ties(int fill)
+{
+    struct sim_pes *p = sim_pes_alloc(0);
+    ck_assert_ptr_nonnull(p);
+    for (int i = 0; i < fill; i++) {
+        struct sim_event f = {100.0 + i, 0, 0, 0, 1000 + (uint64_t)i};
+        ck_assert_int_eq(sim_pes_push(p, &f, NULL), 0);
+    }
+    const double t[4] = {1.0, 1.0, 0.5, 0.0};
+    struct sim_event a = {t[0], 0, 0, 0, 0};
+    ck_assert_int_eq(sim_pes_push(p, &a, NULL), 0);
+    struct sim_event z = {t[3], 0, 0, 0, 3};
+    ck_assert_int_eq(sim_pes_push(p, &z, NULL), 0);
+    uint64_t r1 = sim_pes_reserve_seq(p); /* held at 1.0 */
+    uint64_t r0 = sim_pes_reserve_seq(p); /* held at -0.0 */
+    ck_assert_uint_eq(r0, r1 + 1);
+    struct sim_event b = {t[1], 0, 0, 0, 1};
+    ck_assert_int_eq(sim_pes_push(p, &b, NULL), 0);
+    struct sim_event c = {t[2], 0, 0, 0, 2};
+    ck_assert_int_eq(sim_pes_push(p, &c, NULL), 0);
+    struct sim_event ev;
+    ck_assert_int_eq(sim_pes_peek(p, &ev), 1);
+    ck_assert_uint_gt(ev.seq, 0);
+
+    /* -0.0 held: z (0.0, pushed before the reservation) comes first. */
+    ck_assert_int_eq(sim_pes_pop_before(p, -0.0, r0, &ev), 1);
+    ck_assert_uint_eq(ev.payload, 3);
+    ck_assert_uint_lt(ev.seq, r1);
+    ck_assert_int_eq(sim_pes_pop_before(p, -0.0, r0, &ev), 0);
+    /* 1.0 held: c (0.5), then a (pushed before), then the held one, then b. */
+    ck_assert_int_eq(sim_pes_pop_before(p, 1.0, r1, &ev), 1);
+    ck_assert_uint_eq(ev.payload, 2);
+    ck_assert_uint_gt(ev.seq, r0);
+    ck_assert_int_eq(sim_pes_pop_before(p, 1.0, r1, &ev), 1);
+    ck_assert_uint_eq(ev.payload, 0);
+    ck_assert_int_eq(sim_pes_pop_before(p, 1.0, r1, &ev), 0);
+    ck_assert_int_eq(sim_pes_pop_before(p, 1.0, r1, &ev), 0); /* nothing taken */
+    ck_assert_uint_eq(sim_pes_size(p), 1 + (size_t)fill);
+    ck_assert_int_eq(sim_pes_pop(p, &ev), 1);
+    ck_assert_uint_eq(ev.payload, 1);
+    ck_assert_uint_gt(ev.seq, r0);
+
+    /* An infinite time ties with the bound (INFINITY, UINT64_MAX) and
+     * sorts before it, as sim_pes_pop has it; a held infinite time sorts
+     * after an infinite event pushed before its reservation. */
+    struct sim_event inf = {INFINITY, 0, 0, 0, 4};
+    ck_assert_int_eq(sim_pes_push(p, &inf, NULL), 0);
+    uint64_t ri = sim_pes_reserve_seq(p);
+    for (int i = 0; i < fill; i++) {
+        ck_assert_int_eq(sim_pes_pop_before(p, INFINITY, ri, &ev), 1);
+        ck_assert_uint_eq(ev.payload, 1000 + (uint64_t)i);
+    }
+    ck_assert_int_eq(sim_pes_pop_before(p, INFINITY, ri, &ev), 1);
+    ck_assert_uint_eq(ev.payload, 4);
+    ck_assert_int_eq(sim_pes_pop_before(p, INFINITY, ri, &ev), 0);
+    ck_assert_int_eq(sim_pes_pop_before(p, INFINITY, UINT64_MAX, &ev), 0);
+    /* Sequence numbers go on after the reservations. */
+    ck_assert_int_eq(sim_pes_push(p, &a, NULL), 0);
+    ck_assert_int_eq(sim_pes_pop(p, &ev), 1);
+    ck_assert_uint_gt(ev.seq, ri);
+    sim_pes_free(p);
+}
+
+START_TEST(test_reserved_seq_ties_list)
+{
+    reserved_seq_ties(0);
+}
+END_TEST
+
+START_TEST(test_reserved_seq_ties_heap)
+{
+    reserved_seq_ties(40);
 }
 END_TEST
 
@@ -620,6 +748,8 @@ static Suite *pes_suite(void)
     tcase_add_test(tc, test_random_ops_list_heap_bounds);
     tcase_add_test(tc, test_fifo_on_equal_times);
     tcase_add_test(tc, test_signed_zero_and_infinities);
+    tcase_add_test(tc, test_reserved_seq_ties_list);
+    tcase_add_test(tc, test_reserved_seq_ties_heap);
     tcase_add_test(tc, test_peek_equals_pop);
     tcase_add_test(tc, test_stale_after_pop_cancel_clear);
     tcase_add_test(tc, test_slot_reuse_keeps_old_handles_stale);

@@ -971,6 +971,44 @@ START_TEST(timeseries_api_rows)
 }
 END_TEST
 
+/* Ties between an arrival and a sample at the same instant go by the order
+ * in which the two were scheduled (the world holds the next arrival outside
+ * the pending-event set, with the seq its push would have had).  Arrivals
+ * every 2 s, samples every 1 s: the arrival at 2 j was scheduled at
+ * 2 (j - 1), before the sample at 2 j (scheduled at 2 j - 1), so it pops
+ * first and the sample sees it; timeseries_api_rows has the other way
+ * round. */
+START_TEST(arrival_ties_sample_in_schedule_order)
+{
+    struct sim_scenario sc;
+    base(&sc, 63, 0.5, 0);
+    sc.workload.process = SIM_ARRIVAL_CONSTANT;
+    sc.duration_s = 20.0;
+    make_api(&sc.deployments[0], 50.0, 300.0, 10000.0, 20.0); /* e2e = 0.35 + 0.01 + 49 x 0.02 */
+    sc.output.timeseries_interval_s = 1.0;
+    struct recs rs = {0};
+    struct sim_world_stats st;
+    run_all(&sc, 0, &rs, &st, NULL);
+    const double e2e = 0.35 + 0.01 + 49 * 0.02;
+    ck_assert_uint_eq(rs.n, 10);
+    ck_assert_uint_eq(rs.nts, 22); /* t = 1 .. 22: the last completion is at 21.34 */
+    ck_assert_uint_eq(st.events, 2 * 10 + 22);
+    for (size_t k = 0; k < rs.nts; k++) {
+        const struct sim_ts_record *r = &rs.ts[k];
+        double tk = (double)(k + 1);
+        ck_assert_double_eq(r->t_s, tk);
+        int arrived = 0, done = 0;
+        for (int j = 1; j <= 10; j++) {
+            arrived += 2.0 * j <= tk;
+            done += 2.0 * j + e2e <= tk;
+        }
+        ck_assert_int_eq(r->running, arrived - done);
+    }
+    recs_free(&rs);
+    sim_scenario_free(&sc);
+}
+END_TEST
+
 /* ---- stepping API and sinks ---------------------------------------------- */
 
 START_TEST(step_and_run_until_semantics)
@@ -1300,6 +1338,7 @@ static Suite *world_suite(void)
     t = tcase_create("outputs");
     tcase_add_test(t, timeseries_rows);
     tcase_add_test(t, timeseries_api_rows);
+    tcase_add_test(t, arrival_ties_sample_in_schedule_order);
     tcase_add_test(t, step_and_run_until_semantics);
     tcase_add_test(t, sink_error_propagates);
     tcase_add_test(t, empty_run);

@@ -507,10 +507,9 @@ void sim_pes_free(struct sim_pes *p)
     free(p);
 }
 
-/* Takes a never used slot for a push that found the free list empty,
- * growing both arrays when they are full: slot used - 1, generation 0.
- * Out of line: it runs only while the set reaches a new largest size. */
-__attribute__((noinline)) static int new_slot(struct sim_pes *p)
+/* Puts a never used slot on the empty free list, growing both arrays when
+ * they are full: slot used - 1, generation 0. */
+static int new_slot(struct sim_pes *p)
 {
     /* Every slot below used is in the set (live or tombstone), so used == n
      * here and the arrays need room exactly when slots do (a hole's slot is
@@ -525,7 +524,22 @@ __attribute__((noinline)) static int new_slot(struct sim_pes *p)
             return rc;
     }
     p->slots[p->used++].gen = 0;
+    release_slot(p, (uint32_t)(p->used - 1));
     return 0;
+}
+
+/* sim_pes_push for a set whose free list is empty: adds a slot to it and
+ * pushes again.  Out of line, and the push's only call that needs its
+ * arguments afterwards, so that the push itself keeps them in
+ * call-clobbered registers (no stack frame); it runs only while the set
+ * reaches a new largest size. */
+__attribute__((noinline)) static int push_new_slot(struct sim_pes *p, double t, uint32_t kind, uint32_t target,
+                                                   uint64_t payload, uint64_t *handle)
+{
+    int rc = new_slot(p);
+    if (rc != 0)
+        return rc;
+    return sim_pes_push_at(p, t, kind, target, payload, handle);
 }
 
 /* Push of slot s into the heap, or into a full list, which becomes the heap
@@ -545,30 +559,25 @@ __attribute__((noinline)) static void heap_push(struct sim_pes *p, double t, uin
     }
 }
 
-int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle)
+int sim_pes_push_at(struct sim_pes *p, double t, uint32_t kind, uint32_t target, uint64_t payload,
+                    uint64_t *handle)
 {
-    double t = ev->time;
     if (isnan(t))
         return LLMSIM_EINVAL;
 
     uint32_t s = p->free_head; /* slot for the new event */
-    if (s != PES_NIL) {
-        p->free_head = p->slots[s].next;
-    } else {
-        int rc = new_slot(p);
-        if (rc != 0)
-            return rc;
-        s = (uint32_t)(p->used - 1);
-    }
+    if (s == PES_NIL)
+        return push_new_slot(p, t, kind, target, payload, handle);
+    p->free_head = p->slots[s].next;
 
     struct slot *sl = &p->slots[s];
     LLMSIM_ASSERT((sl->gen & 1u) == 0);
     uint32_t gen = sl->gen + 1;
     sl->gen = gen;
     sl->seq = p->next_seq++;
-    sl->kind = ev->kind;
-    sl->target = ev->target;
-    sl->payload = ev->payload;
+    sl->kind = kind;
+    sl->target = target;
+    sl->payload = payload;
     p->live++;
     if (handle != NULL)
         *handle = (uint64_t)gen << 32 | s;
@@ -581,44 +590,56 @@ int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle
     return 0;
 }
 
-/* The list's pop: takes entries from the head until one is live (1, the
- * event in *ev) or the list is empty (0); tombstones met on the way are
- * freed.  Every entry taken frees its slot: a live one's generation moves
- * on to even, a tombstone's already is. */
-static inline int list_pop(struct sim_pes *p, struct sim_event *ev)
+/* The list's pop: takes entries from the head until one is live or the
+ * list is empty, freeing the tombstones met on the way; the live one is
+ * taken into *ev (1) when it sorts before (t, seq), else left in place (0).
+ * Its generation moves on to even, which frees its slot.  The list holds no
+ * seq, but the caller's seq decides only a tie of times, and then the
+ * slot's seq is at hand. */
+static inline int list_pop_before(struct sim_pes *p, double t, uint64_t seq, struct sim_event *ev)
 {
     while (p->n > 0) {
         const struct lentry *e = &p->list[p->lo];
         uint32_t s = e->slot;
         struct slot *sl = &p->slots[s];
         uint32_t gen = sl->gen;
-        p->lo++;
-        p->n--;
-        sl->gen = gen + (gen & 1u);
-        release_slot(p, s);
         if (gen & 1u) {
+            if (!(e->time < t || (e->time == t && sl->seq < seq)))
+                return 0;
             copy_out(p, s, e->time, ev);
+            sl->gen = gen + 1;
             p->live--;
+            p->lo++;
+            p->n--;
+            release_slot(p, s);
             return 1;
         }
+        p->lo++;
+        p->n--;
+        release_slot(p, s);
     }
     LLMSIM_ASSERT(p->live == 0);
     return 0;
 }
 
-/* The heap's pop; a heap that has shrunk to PES_LIST_MIN entries becomes
- * the list first.  Out of line, so that the list's pop stays short. */
-__attribute__((noinline)) static int heap_pop(struct sim_pes *p, struct sim_event *ev)
+/* The heap's pop_before; a heap that has shrunk to PES_LIST_MIN entries
+ * becomes the list first.  Out of line, so that the list's pop stays
+ * short. */
+__attribute__((noinline)) static int heap_pop_before(struct sim_pes *p, double t, uint64_t seq,
+                                                     struct sim_event *ev)
 {
     if (p->n - (size_t)p->hole <= PES_LIST_MIN) {
         heap_to_list(p);
-        return list_pop(p, ev);
+        return list_pop_before(p, t, seq, ev);
     }
     fill_hole(p);
+    const struct entry bound = {time_key(t), seq, 0};
     while (p->n > 0) {
         uint32_t s = p->heap[0].slot;
         struct slot *sl = &p->slots[s];
         if (sl->gen & 1u) {
+            if (!entry_less(&p->heap[0], &bound))
+                return 0;
             copy_out(p, s, key_time(p, p->heap[0].key, s), ev);
             sl->gen++;
             p->live--;
@@ -633,9 +654,26 @@ __attribute__((noinline)) static int heap_pop(struct sim_pes *p, struct sim_even
     return 0;
 }
 
+int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle)
+{
+    return sim_pes_push_at(p, ev->time, ev->kind, ev->target, ev->payload, handle);
+}
+
+int sim_pes_pop_before(struct sim_pes *p, double t, uint64_t seq, struct sim_event *ev)
+{
+    return p->is_list ? list_pop_before(p, t, seq, ev) : heap_pop_before(p, t, seq, ev);
+}
+
+/* Every live event sorts before (INFINITY, UINT64_MAX): seq never gets
+ * there. */
 int sim_pes_pop(struct sim_pes *p, struct sim_event *ev)
 {
-    return p->is_list ? list_pop(p, ev) : heap_pop(p, ev);
+    return sim_pes_pop_before(p, INFINITY, UINT64_MAX, ev);
+}
+
+uint64_t sim_pes_reserve_seq(struct sim_pes *p)
+{
+    return p->next_seq++;
 }
 
 int sim_pes_peek(struct sim_pes *p, struct sim_event *ev)

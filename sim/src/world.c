@@ -442,6 +442,8 @@ int sim_world_alloc(struct sim_world **out, const struct sim_scenario *sc, uint3
     if (sink != NULL)
         w->sink = *sink;
     w->pool.free_head = SIMI_NONE;
+    w->arrival_t_s = INFINITY;
+    w->arrival_seq = SIMI_NO_SEQ;
 
     double iv = sc->output.timeseries_interval_s;
     if (!(iv >= 0) || isinf(iv)) {
@@ -544,12 +546,27 @@ int sim_step(struct sim_world *w)
     if (w->failed)
         return w->failed;
     struct sim_event ev;
-    if (!sim_pes_pop(w->pes, &ev))
+    int rc;
+    /* The next event is the set's earliest or the held arrival, whichever
+     * comes first by (time, seq); with no arrival held the bound is past
+     * every event.  The arrival goes to its handler without the switch. */
+    if (sim_pes_pop_before(w->pes, w->arrival_t_s, w->arrival_seq, &ev)) {
+        LLMSIM_ASSERT(ev.time >= w->now_s); /* the clock never goes backwards */
+        w->now_s = ev.time;
+        w->events++;
+        rc = dispatch(w, &ev);
+    } else if (w->arrival_seq != SIMI_NO_SEQ) {
+        ev = (struct sim_event){.time = w->arrival_t_s, .seq = w->arrival_seq, .kind = SIMI_EV_ARRIVAL,
+                                .payload = w->arrival_row};
+        w->arrival_t_s = INFINITY;
+        w->arrival_seq = SIMI_NO_SEQ;
+        LLMSIM_ASSERT(ev.time >= w->now_s);
+        w->now_s = ev.time;
+        w->events++;
+        rc = simi_source_arrival(w, &ev);
+    } else {
         return 0;
-    LLMSIM_ASSERT(ev.time >= w->now_s); /* the clock never goes backwards */
-    w->now_s = ev.time;
-    w->events++;
-    int rc = dispatch(w, &ev);
+    }
     if (rc < 0) {
         w->failed = rc;
         return rc;
@@ -557,13 +574,28 @@ int sim_step(struct sim_world *w)
     return 1;
 }
 
+/* The time of the next event, the held arrival included: 1 and *t, or 0
+ * when nothing is pending. */
+static int next_time(struct sim_world *w, double *t)
+{
+    struct sim_event ev;
+    int in_set = sim_pes_peek(w->pes, &ev);
+    if (w->arrival_seq == SIMI_NO_SEQ) {
+        if (in_set)
+            *t = ev.time;
+        return in_set;
+    }
+    *t = in_set && ev.time < w->arrival_t_s ? ev.time : w->arrival_t_s;
+    return 1;
+}
+
 int sim_run_until(struct sim_world *w, double t_s)
 {
     if (w->failed)
         return w->failed;
-    struct sim_event ev;
+    double next;
     int more;
-    while ((more = sim_pes_peek(w->pes, &ev)) && ev.time <= t_s) {
+    while ((more = next_time(w, &next)) && next <= t_s) {
         int rc = sim_step(w);
         if (rc < 0)
             return rc;

@@ -62,6 +62,10 @@
 /* "No request" in an index field. */
 #define SIMI_NONE UINT32_MAX
 
+/* world.arrival_seq when no arrival is held: every event of the set sorts
+ * before (INFINITY, SIMI_NO_SEQ). */
+#define SIMI_NO_SEQ UINT64_MAX
+
 /* Identity of a trace's block chain before its first block: block j's key
  * is sim_cache_key(key of block j - 1, hash_ids[j]).  Shared by the
  * provider caches, the prefix cache and prefix-affinity routing, so the
@@ -369,7 +373,11 @@ struct sim_world {
     struct simi_class *classes; /* owned */
     double *class_cum;          /* cumulative shares, n_classes, owned */
     double *route_cum;          /* split routing: cumulative weights, owned */
-    int arrival_pending;        /* an arrival event is in the pending-event set */
+    int arrival_pending;        /* an arrival is pending: held below (open workloads) or in the
+                                   pending-event set (closed ones) */
+    double arrival_t_s;         /* open workloads: the next arrival's time, INFINITY when none is */
+    uint64_t arrival_seq;       /* its seq, reserved from the set (SIMI_NO_SEQ when none is) */
+    uint64_t arrival_row;       /* its payload (trace row) */
     struct simi_session *sessions; /* session slots, owned */
     uint32_t n_sessions_alloc, n_sessions_used, session_free;
     uint64_t sessions_started;
@@ -436,14 +444,26 @@ static inline int simi_schedule_h(struct sim_world *w, double t, uint32_t kind, 
                                   uint64_t payload, uint64_t *handle)
 {
     LLMSIM_ASSERT(t >= w->now_s);
-    struct sim_event ev = {.time = t, .kind = kind, .target = target, .payload = payload};
-    return sim_pes_push(w->pes, &ev, handle);
+    return sim_pes_push_at(w->pes, t, kind, target, payload, handle);
 }
 /* The same without the handle. */
 static inline int simi_schedule(struct sim_world *w, double t, uint32_t kind, uint32_t target,
                                 uint64_t payload)
 {
     return simi_schedule_h(w, t, kind, target, payload, NULL);
+}
+/* Schedules the open workload's next arrival (trace row `row`) at t.  It
+ * is held by the world instead of pushed: the arrival stream has at most one
+ * pending, and sim_step merges it with the set by (time, seq), taking the
+ * seq a push would have got now (sim_pes_reserve_seq), so that every event
+ * comes out in the order a push would have given.  Saves the set a push and
+ * a pop per request. */
+static inline void simi_schedule_arrival(struct sim_world *w, double t, uint64_t row)
+{
+    LLMSIM_ASSERT(t >= w->now_s && w->arrival_seq == SIMI_NO_SEQ);
+    w->arrival_t_s = t;
+    w->arrival_seq = sim_pes_reserve_seq(w->pes);
+    w->arrival_row = row;
 }
 /* Finishes request slot q, whose done_s is the current time: cost lines,
  * statistics, slot release, then the record to the sink.  Returns 0 or the

@@ -478,9 +478,7 @@ int simi_source_schedule_next(struct sim_world *w)
     }
     if (sc->duration_s > 0 && t > sc->duration_s)
         return 0;
-    int rc = simi_schedule(w, t, SIMI_EV_ARRIVAL, 0, w->scheduled);
-    if (rc != 0)
-        return rc;
+    simi_schedule_arrival(w, t, w->scheduled);
     w->scheduled++;
     w->last_arrival_s = t;
     w->arrival_pending = 1;

@@ -64,6 +64,12 @@ void sim_pes_free(struct sim_pes *p);
  * are unchanged. */
 int sim_pes_push(struct sim_pes *p, const struct sim_event *ev, uint64_t *handle);
 
+/* sim_pes_push of the event (t, kind, target, payload), passed by value:
+ * what the world's scheduling calls, so that no struct goes through
+ * memory on the way. */
+int sim_pes_push_at(struct sim_pes *p, double t, uint32_t kind, uint32_t target, uint64_t payload,
+                    uint64_t *handle);
+
 /* Removes the earliest live event into *ev.  Returns 1 when an event was
  * popped, 0 when the set holds no live event. */
 int sim_pes_pop(struct sim_pes *p, struct sim_event *ev);
@@ -71,6 +77,26 @@ int sim_pes_pop(struct sim_pes *p, struct sim_event *ev);
 /* Copies the earliest live event into *ev without removing it (discarding
  * tombstones on the way).  Returns 1 or 0 like sim_pes_pop. */
 int sim_pes_peek(struct sim_pes *p, struct sim_event *ev);
+
+/* An event kept outside the set.  A caller that holds the next event of a
+ * stream itself (the world holds the next open-loop arrival: there is only
+ * ever one, and it would otherwise be pushed and popped once per request)
+ * takes the sequence number its push would have got from
+ * sim_pes_reserve_seq, at the moment it would have pushed, and merges it
+ * with the set through sim_pes_pop_before: the events then come out in the
+ * order (time, seq) that pushing it would have given, ties included.
+ *
+ * sim_pes_reserve_seq returns the next sequence number and consumes it: no
+ * event in the set has it, events pushed before it have smaller ones and
+ * events pushed after it larger ones. */
+uint64_t sim_pes_reserve_seq(struct sim_pes *p);
+
+/* Removes the earliest live event into *ev if it sorts before (t, seq) in
+ * the order (time, seq), where seq is a reserved sequence number (so no event
+ * of the set ties with it) and t is not NaN.  Returns 1 when an event was
+ * popped, 0 when the set holds no live event before (t, seq).  With
+ * (INFINITY, UINT64_MAX) it is sim_pes_pop. */
+int sim_pes_pop_before(struct sim_pes *p, double t, uint64_t seq, struct sim_event *ev);
 
 /* Cancels the event with this handle.  Returns 1 when a live event was
  * cancelled, 0 when the handle was stale (already popped, cancelled or

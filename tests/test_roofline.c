@@ -579,6 +579,70 @@ START_TEST(test_step_prep_same_bits)
 }
 END_TEST
 
+/* mdl_roofline_step_memo against mdl_roofline_step_prep: the same bits
+ * whatever the memo holds, over a stream of steps that repeats shapes (hits),
+ * changes only the sequence count at the same token count (a stale entry
+ * that must be recomputed), collides in the table (token counts 256 apart)
+ * and includes empty steps and token counts past the table's range, on a
+ * dense and a MoE configuration (whose touched weights depend on tokens).
+ * A memo keyed on tokens alone, or not refreshed on a collision, fails. */
+START_TEST(test_step_memo_same_bits)
+{
+    struct mdl_roofline rs[2];
+    rs[0] = cfg("h100-sxm", "llama-3.1-8b", 1, MDL_DTYPE_FP8, MDL_DTYPE_FP8);
+    rs[1] = cfg("h100-sxm", "mixtral-8x7b", 2, MDL_DTYPE_BF16, MDL_DTYPE_BF16);
+    for (size_t i = 0; i < 2; i++) {
+        struct mdl_roofline_prep p;
+        mdl_roofline_prepare(&rs[i], &p);
+        struct mdl_linear_memo memo[MDL_LINEAR_MEMO];
+        memset(memo, 0, sizeof memo);
+        uint64_t x = 88172645463325252ull; /* xorshift64 (Marsaglia 2003) */
+        double f0 = 0, b0 = 0, f1 = 0, b1 = 0;
+        int hits = 0;
+        for (int k = 0; k < 20000; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            struct mdl_iter it;
+            memset(&it, 0, sizeof it);
+            unsigned n = 1 + (unsigned)(x % 48); /* few shapes: many hits */
+            switch ((x >> 8) % 6) {
+            case 0: /* decode */
+                it = decode(n, 1000.0 + (double)(x >> 40 & 0xffff));
+                break;
+            case 1: /* the same token count, another sequence count */
+                it = decode(n, 700.0);
+                it.requests = n > 1 ? n - 1 : 0;
+                break;
+            case 2: /* 256 tokens further: the same table entry */
+                it = decode(n + 256, 2000.0);
+                break;
+            case 3: /* mixed prefill */
+                it = decode(n, 500.0);
+                it.prefill_tokens = (double)(x >> 20 & 0x1fff);
+                it.prefill_pairs = it.prefill_tokens * (it.prefill_tokens + 1) / 2;
+                it.requests = n + 1;
+                break;
+            case 4: /* empty */
+                break;
+            default: /* past the table's exact range */
+                it = prefill(0x1p53);
+                break;
+            }
+            struct mdl_linear_memo before = memo[(uint64_t)(it.prefill_tokens + it.decode_tokens) &
+                                                 (MDL_LINEAR_MEMO - 1)];
+            double g0 = -1, g1 = -1;
+            double t0 = mdl_roofline_step_prep(&p, &it, &f0, &b0, &g0);
+            double t1 = mdl_roofline_step_memo(&p, memo, &it, &f1, &b1, &g1);
+            hits += before.tokens == it.prefill_tokens + it.decode_tokens && before.seqs == it.requests;
+            ck_assert_msg(same_bits(t0, t1) && same_bits(g0, g1) && same_bits(f0, f1) && same_bits(b0, b1),
+                          "configuration %zu, step %d: %.17g vs %.17g", i, k, t0, t1);
+        }
+        ck_assert_int_gt(hits, 1000); /* the memo was used, not only filled */
+    }
+}
+END_TEST
+
 START_TEST(test_spec_tokens)
 {
     /* (1 - 0.7^5) / 0.3 = 0.83193 / 0.3 = 2.77310. */
@@ -1488,6 +1552,7 @@ static Suite *roofline_suite(void)
     tcase_add_test(tc, test_fp8);
     tcase_add_test(tc, test_moe_bytes);
     tcase_add_test(tc, test_step_prep_same_bits);
+    tcase_add_test(tc, test_step_memo_same_bits);
     tcase_add_test(tc, test_spec_tokens);
     tcase_add_test(tc, test_verify_reads_kv_once);
     tcase_add_test(tc, test_init_and_capacity);

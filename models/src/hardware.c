@@ -345,7 +345,9 @@ void mdl_roofline_iter_prep(const struct mdl_roofline_prep *p, const struct mdl_
     double tokens = it->prefill_tokens + it->decode_tokens;
     if (tokens <= 0)
         return;
-    mdl_roofline_cost_(p, it, tokens, out);
+    double seqs = mdl_roofline_seqs_(it, tokens), lin_flops, w_bytes;
+    double linear_s = mdl_roofline_linear_(p, tokens, seqs, &lin_flops, &w_bytes);
+    mdl_roofline_cost_(p, it, tokens, seqs, linear_s, lin_flops, w_bytes, out);
 }
 
 void mdl_roofline_iter(const struct mdl_roofline *m, const struct mdl_iter *it,

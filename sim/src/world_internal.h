@@ -220,24 +220,27 @@ struct simi_wq {
 };
 
 struct simi_replica {
+    /* First what each event of a batching replica and each routing decision
+     * touch, in one cache line (least_loaded walks every replica's load and
+     * state; an iteration's end its batch, busy time and price). */
     uint32_t current;        /* request slot in service, SIMI_NONE when idle */
-    struct simi_wq queue;    /* per-replica queue (scheduler none, unless the queue is shared) */
     uint32_t load;           /* requests queued here + in service here */
+    uint8_t state;           /* enum simi_replica_state */
+    uint8_t spot;            /* a spot slot (world_scale.c) */
+    struct simi_batch *batch; /* batching schedulers' state, NULL for scheduler none */
     double busy_s;           /* seconds of finished service */
     double busy_since_s;     /* start of the current service (when busy) */
-    double busy_at_sample_s; /* busy time up to the previous sampling instant */
-    struct simi_batch *batch; /* batching schedulers' state, NULL for scheduler none */
-    uint8_t state;           /* enum simi_replica_state */
-    double prov_start_s;     /* billed since (when provisioned) */
-    double ready_s;          /* routable since (when ready) */
-    double busy_at_eval_s;   /* busy time up to the previous autoscaler evaluation */
     double usd_per_s;        /* its GPU price: tp x $/GPU-h / 3600, discounted when spot */
-    uint8_t spot;            /* a spot slot (world_scale.c) */
     /* handles of its pending events, cancelled when it is interrupted */
     uint64_t ev_handle;      /* the completion (scheduler none) or iteration end (batching) */
     uint64_t timer_handle;   /* dynamic batching's timer */
     uint64_t ready_handle;   /* its SIMI_EV_REPLICA_READY while starting */
     uint64_t spot_handle;    /* its next drawn interruption */
+    struct simi_wq queue;    /* per-replica queue (scheduler none, unless the queue is shared) */
+    double busy_at_sample_s; /* busy time up to the previous sampling instant */
+    double prov_start_s;     /* billed since (when provisioned) */
+    double ready_s;          /* routable since (when ready) */
+    double busy_at_eval_s;   /* busy time up to the previous autoscaler evaluation */
 };
 
 /* A sliding one-minute rate-limit window (api rate_limits, self-hosted
@@ -318,6 +321,7 @@ struct simi_deploy {
     struct simi_fifo orphans;     /* requests routed while no replica is ready (per-replica queues) */
     struct simi_fifo requeue;     /* scratch: the requests of the replica being interrupted */
     struct mdl_roofline_prep roofline; /* cfg->roofline's per-step constants (batching, roofline) */
+    struct mdl_linear_memo *linear_memo; /* MDL_LINEAR_MEMO entries: linear parts of recent step shapes */
     /* disaggregation (world_disagg.c) */
     uint8_t role;                 /* enum simi_role */
     int32_t record_dep;           /* deployment index in records: its own, or the parent's for a pool */

@@ -257,34 +257,31 @@ static int start(struct sim_world *w, struct simi_deploy *d, int j, uint32_t q)
 }
 
 /* The routable replica with the fewest requests, the first in the
- * routable list on a tie.  Runs for every request: the best load is kept
- * rather than read again each step. */
+ * routable list on a tie.  Runs for every request, over every replica:
+ * each candidate is the key load << 32 | position, whose minimum is the
+ * fewest requests at the lowest position, taken without branches (a
+ * branch on "fewer" is a coin flip among similar loads: a misprediction
+ * every few replicas). */
 static int least_loaded(const struct simi_deploy *d)
 {
     const struct simi_replica *rs = d->replicas;
     const int *live = d->live;
+    uint64_t best = UINT64_MAX;
+    LLMSIM_ASSERT(d->n_live > 0);
     if (d->n_live == d->n_replicas) {
         /* Every replica routable: live, ascending and distinct, is 0, 1,
          * ..., so the replicas are walked in place, without the index. */
-        const struct simi_replica *best = rs;
-        uint32_t best_load = rs->load;
-        for (const struct simi_replica *rp = rs + 1, *end = rs + d->n_replicas; rp < end; rp++)
-            if (rp->load < best_load) {
-                best = rp;
-                best_load = rp->load;
-            }
-        return (int)(best - rs);
-    }
-    int best = live[0];
-    uint32_t best_load = rs[best].load;
-    for (int i = 1, n = d->n_live; i < n; i++) {
-        uint32_t load = rs[live[i]].load;
-        if (load < best_load) {
-            best = live[i];
-            best_load = load;
+        for (int i = 0, n = d->n_replicas; i < n; i++) {
+            uint64_t k = (uint64_t)rs[i].load << 32 | (uint32_t)i;
+            best = k < best ? k : best;
         }
+        return (int)(uint32_t)best;
     }
-    return best;
+    for (int i = 0, n = d->n_live; i < n; i++) {
+        uint64_t k = (uint64_t)rs[live[i]].load << 32 | (uint32_t)i;
+        best = k < best ? k : best;
+    }
+    return live[(uint32_t)best];
 }
 
 /* Prefix affinity: rendezvous (highest random weight) hashing of the

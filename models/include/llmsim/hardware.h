@@ -56,6 +56,8 @@
 #ifndef LLMSIM_HARDWARE_H
 #define LLMSIM_HARDWARE_H
 
+#include <stdint.h>
+
 #include "llmsim/error.h"
 
 #define MDL_ID_MAX 64
@@ -323,30 +325,48 @@ static inline double mdl_roofline_step_s(const struct mdl_roofline *m, double gp
     return m->overlap_host ? mdl_max2_(gpu_s, host) : gpu_s + host;
 }
 
-/* The step's cost, every field of *out, for a step with tokens (the body
- * of mdl_roofline_iter_prep).  Inlined in both of its callers, so that
- * mdl_roofline_step_prep, which keeps a few fields, computes only those. */
+/* The linear layers of a step with tokens tokens and seqs sampled rows:
+ * the body GEMMs over every token, the LM head over the sampled rows; the
+ * body weights touched, the head, and the embedding rows in use (at most
+ * the table).  Sets *lin_flops and *w_bytes and returns the time, at the
+ * roofline of the two.  A function of (tokens, seqs) alone, for a given p:
+ * mdl_roofline_step_memo keeps it per step shape. */
+__attribute__((always_inline)) static inline double mdl_roofline_linear_(const struct mdl_roofline_prep *p,
+                                                                       double tokens, double seqs,
+                                                                       double *lin_flops, double *w_bytes)
+{
+    const struct mdl_roofline *m = p->m;
+    *lin_flops = p->two_body * tokens + p->two_head * seqs;
+    double rows = tokens < p->vocab ? tokens : p->vocab;
+    double rows_b = p->untied ? rows * p->hidden * p->eb : 0.0;
+    *w_bytes = p->touched_fixed ? p->touched_head + rows_b
+                                : mdl_llm_touched_weight_bytes(&m->llm, m->weights, tokens) + p->head_bytes + rows_b;
+    double eff = m->mfu * (m->gemm_half_tokens > 0 ? tokens / (tokens + m->gemm_half_tokens) : 1.0);
+    return mdl_max2_(*lin_flops / (p->peak * eff), *w_bytes / p->all_bw);
+}
+
+/* The sampled rows of a step: one per scheduled sequence, or (requests 0)
+ * one per decode token plus one for the prefill; never more than tokens. */
+static inline double mdl_roofline_seqs_(const struct mdl_iter *it, double tokens)
+{
+    double seqs = it->requests > 0 ? it->requests : it->decode_tokens + (it->prefill_tokens > 0);
+    return seqs > tokens ? tokens : seqs;
+}
+
+/* The step's cost, every field of *out, for a step with tokens and seqs
+ * sampled rows, given its linear part (mdl_roofline_linear_: linear_s,
+ * lin_flops, w_bytes): the body of mdl_roofline_iter_prep.  Inlined in its
+ * callers, so that mdl_roofline_step_prep, which keeps a few fields,
+ * computes only those. */
 __attribute__((always_inline)) static inline void mdl_roofline_cost_(const struct mdl_roofline_prep *p,
                                                                      const struct mdl_iter *it, double tokens,
+                                                                     double seqs, double linear_s,
+                                                                     double lin_flops, double w_bytes,
                                                                      struct mdl_iter_cost *out)
 {
     const struct mdl_roofline *m = p->m;
     const struct mdl_llm *l = &m->llm;
-    double seqs = it->requests > 0 ? it->requests : it->decode_tokens + (it->prefill_tokens > 0);
-    if (seqs > tokens)
-        seqs = tokens;
-
-    /* Linear layers: the body GEMMs over every token, the LM head over the
-     * sampled rows; the body weights touched, the head, and the embedding
-     * rows in use (at most the table). */
-    double lin_flops = p->two_body * tokens + p->two_head * seqs;
-    double rows = tokens < p->vocab ? tokens : p->vocab;
-    double rows_b = p->untied ? rows * p->hidden * p->eb : 0.0;
-    double w_bytes = p->touched_fixed
-                         ? p->touched_head + rows_b
-                         : mdl_llm_touched_weight_bytes(l, m->weights, tokens) + p->head_bytes + rows_b;
-    double eff = m->mfu * (m->gemm_half_tokens > 0 ? tokens / (tokens + m->gemm_half_tokens) : 1.0);
-    out->linear_s = mdl_max2_(lin_flops / (p->peak * eff), w_bytes / p->all_bw);
+    out->linear_s = linear_s;
 
     /* Attention: prefill chunks and decoding requests are separate kernels
      * (or separate work within one), each at its own roofline. */
@@ -395,8 +415,52 @@ static inline double mdl_roofline_step_prep(const struct mdl_roofline_prep *p, c
         *gpu_s = 0.0;
         return 0.0;
     }
+    double seqs = mdl_roofline_seqs_(it, tokens), lin_flops, w_bytes;
+    double linear_s = mdl_roofline_linear_(p, tokens, seqs, &lin_flops, &w_bytes);
     struct mdl_iter_cost c;
-    mdl_roofline_cost_(p, it, tokens, &c);
+    mdl_roofline_cost_(p, it, tokens, seqs, linear_s, lin_flops, w_bytes, &c);
+    *flops += c.flops;
+    *bytes += c.bytes;
+    *gpu_s = c.gpu_s;
+    return c.time_s;
+}
+
+/* The linear parts of recent step shapes, for mdl_roofline_step_memo.  A
+ * replica's steps mostly repeat a shape: between admissions and
+ * completions every step decodes the same requests, and only its attention
+ * grows with the context.  The linear part costs three divisions, on the
+ * path to the step time; a direct-mapped table indexed by the token count
+ * keeps it per (tokens, seqs) (three in four steps find it in the bench_e2e
+ * workload).  Entries start with tokens 0, which no step looked up has.  A
+ * kept value is the value the formula gives, so no result depends on what
+ * the table holds. */
+#define MDL_LINEAR_MEMO 256 /* entries; a power of two */
+struct mdl_linear_memo {
+    double tokens, seqs;                 /* the step shape; tokens 0: empty entry */
+    double linear_s, lin_flops, w_bytes; /* mdl_roofline_linear_ of it */
+};
+
+/* mdl_roofline_step_prep, bit for bit, with the linear part looked up in
+ * memo (MDL_LINEAR_MEMO entries, zeroed before first use, used with one p
+ * only) and computed into it when missing. */
+static inline double mdl_roofline_step_memo(const struct mdl_roofline_prep *p, struct mdl_linear_memo *memo,
+                                            const struct mdl_iter *it, double *flops, double *bytes,
+                                            double *gpu_s)
+{
+    double tokens = it->prefill_tokens + it->decode_tokens;
+    if (!(tokens > 0 && tokens < 0x1p52))
+        return mdl_roofline_step_prep(p, it, flops, bytes, gpu_s);
+    double seqs = mdl_roofline_seqs_(it, tokens);
+    struct mdl_linear_memo *e = &memo[(uint64_t)tokens & (MDL_LINEAR_MEMO - 1)];
+    /* Equal doubles that are not zeros have equal bits; tokens > 0, and a
+     * zero seqs (of either sign) adds nothing wherever it goes. */
+    if (e->tokens != tokens || e->seqs != seqs) {
+        e->linear_s = mdl_roofline_linear_(p, tokens, seqs, &e->lin_flops, &e->w_bytes);
+        e->tokens = tokens;
+        e->seqs = seqs;
+    }
+    struct mdl_iter_cost c;
+    mdl_roofline_cost_(p, it, tokens, seqs, e->linear_s, e->lin_flops, e->w_bytes, &c);
     *flops += c.flops;
     *bytes += c.bytes;
     *gpu_s = c.gpu_s;

@@ -415,6 +415,11 @@ struct rep {
      * of ov_width seconds; NULL before the first and after add_run */
     uint32_t *ov;
     double ov_width;       /* s */
+    /* 1 / ov_width.  The width is a power of two, so its reciprocal is
+     * exact and x * ov_inv is x / ov_width, bit for bit (both are the
+     * correctly rounded x / ov_width, IEEE 754 section 5.4.1), without a
+     * division per count. */
+    double ov_inv;
     double last_arrival_s; /* latest arrival of any request, s (-1 before the first) */
     struct tally *tally;   /* compact mode: [scope * N_REQ_METRICS + metric], NULL before */
     /* Percentile intervals in compact mode: per slot, the batches of this
@@ -483,6 +488,10 @@ struct ana_stats {
      * its sums (acc_of). */
     int alias_class, alias_dep;
     int plain; /* both, and no tenant or tier scope: "all" is the one to add to */
+    /* plain, without an SLO, in exact mode: the common case, which
+     * ana_stats_add takes through a copy of its work specialised for it
+     * (add_request); go_compact clears it. */
+    int lean;
     /* Requests a replication can hold (the horizon's request count, else
      * the trace's rows; 0: unbounded): its "all" sample arrays start at
      * that size instead of growing to it (rep_room). */
@@ -966,6 +975,7 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
         s->streaming[c] = (unsigned char)(sc->workload.classes[c].streaming != 0);
     s->slo = sc->slo;
     s->has_slo = sc->slo.ttft_s > 0 || sc->slo.itl_s > 0 || sc->slo.e2e_s > 0;
+    s->lean = s->plain && !s->has_slo;
     s->energy = sc->energy.enabled;
     for (size_t i = 0; i < sc->n_deployments; i++)
         s->spot |= sc->deployments[i].spot.enabled;
@@ -1127,6 +1137,7 @@ static int go_compact(struct ana_stats *s)
             return rc;
     }
     s->compact = 1;
+    s->lean = 0;
     return 0;
 }
 
@@ -1141,6 +1152,7 @@ static void ov_merge(const struct ana_stats *s, struct rep *rep)
         memset(b + OV_BINS / 2, 0, OV_BINS / 2 * sizeof *b);
     }
     rep->ov_width *= 2;
+    rep->ov_inv = 1.0 / rep->ov_width;
 }
 
 /* Counts time x (in bin widths) in bins, the last bin for x at or past
@@ -1152,8 +1164,9 @@ static inline void ov_count(uint32_t *bins, double x)
 }
 
 /* Counts a served request's arrival, service start and completion in its
- * deployment's overload bins (allocated on first use). */
-static int ov_record(const struct ana_stats *s, struct rep *rep, const struct sim_request_record *r)
+ * deployment's overload bins (allocated on first use).  Inline in both
+ * copies of add_request: a call costs it a fifth more. */
+static inline __attribute__((always_inline)) int ov_record(const struct ana_stats *s, struct rep *rep, const struct sim_request_record *r)
 {
     double ta = r->arrival_s, ts = r->prefill_start_s, td = r->done_s;
     /* Finite and not negative (NaN fails every comparison). */
@@ -1169,14 +1182,15 @@ static int ov_record(const struct ana_stats *s, struct rep *rep, const struct si
         if (!rep->ov)
             return LLMSIM_ENOMEM;
         rep->ov_width = OV_WIDTH0;
+        rep->ov_inv = 1.0 / OV_WIDTH0;
     }
     double tmax = td > ta ? td : ta;
     while (tmax >= OV_BINS * rep->ov_width)
         ov_merge(s, rep);
     uint32_t *ov = &rep->ov[(size_t)r->deployment * OV_KINDS * OV_BINS];
-    ov_count(ov + OV_ARRIVE * OV_BINS, ta / rep->ov_width);
-    ov_count(ov + OV_START * OV_BINS, ts / rep->ov_width);
-    ov_count(ov + OV_DONE * OV_BINS, td / rep->ov_width);
+    ov_count(ov + OV_ARRIVE * OV_BINS, ta * rep->ov_inv);
+    ov_count(ov + OV_START * OV_BINS, ts * rep->ov_inv);
+    ov_count(ov + OV_DONE * OV_BINS, td * rep->ov_inv);
     return 0;
 }
 
@@ -1269,9 +1283,9 @@ static inline void acc_add(struct scope_acc *a, const struct sim_request_record 
 /* A measured request's samples v of the metrics in use into scope k's
  * arrays (which have room) or, in compact mode, its tallies. */
 static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri, size_t k, const double *v,
-                                uint32_t use)
+                                uint32_t use, int lean)
 {
-    if (!s->compact) {
+    if (lean || !s->compact) {
         push_samples(&rep->samples[k * N_REQ_METRICS], &rep->mask[k], v, use);
         return 0;
     }
@@ -1284,12 +1298,17 @@ static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri,
     return 0;
 }
 
-int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
+/* ana_stats_add's work.  With lean set (s->lean holds: see there) the
+ * compiler drops what such a scenario never does, the SLO test, the loops
+ * over the other scopes, the tenant series, the (class x deployment) index,
+ * and keeps the very same statements for the rest, so both copies add
+ * alike. */
+static inline __attribute__((always_inline)) int add_request(struct ana_stats *s,
+                                                             const struct sim_request_record *r, int lean)
 {
-    if (!s || !r)
-        return LLMSIM_EINVAL;
-    if (r->class_idx < 0 || (size_t)r->class_idx >= s->nc || r->deployment < 0 ||
-        (size_t)r->deployment >= s->nd)
+    if (lean ? r->class_idx != 0 || r->deployment != 0
+             : r->class_idx < 0 || (size_t)r->class_idx >= s->nc || r->deployment < 0 ||
+                   (size_t)r->deployment >= s->nd)
         return LLMSIM_EINVAL;
     double line[N_LINES] = {r->cost_input_usd, r->cost_cache_write_usd, r->cost_cache_read_usd,
                             r->cost_output_usd};
@@ -1313,7 +1332,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     v[M_SUCCESS] = r->success ? 1.0 : 0.0;
     /* The ITL target applies to answers streamed token by token. */
     int has_itl = r->output_tokens >= 2 && r->done_s > r->first_token_s;
-    v[M_SLO_MET] = s->has_slo && (s->slo.ttft_s <= 0 || r->ttft_s <= s->slo.ttft_s) &&
+    v[M_SLO_MET] = !lean && s->has_slo && (s->slo.ttft_s <= 0 || r->ttft_s <= s->slo.ttft_s) &&
                    (s->slo.itl_s <= 0 || !has_itl || r->mean_itl_s <= s->slo.itl_s) &&
                    (s->slo.e2e_s <= 0 || r->e2e_s <= s->slo.e2e_s);
     /* A rejected request was never served: no per-request metric, only its
@@ -1334,7 +1353,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         use = ALWAYS_MASK;
         use |= has_itl ? 1u << M_ITL : 0u;
         use |= hit ? 1u << M_TTFT_HIT : 1u << M_TTFT_MISS;
-        use |= s->has_slo ? 1u << M_SLO_MET : 0u;
+        use |= !lean && s->has_slo ? 1u << M_SLO_MET : 0u;
     }
     /* Each sample in use must be finite.  The counts (tokens, preemptions)
      * and the 0/1 metrics always are, and ttft_hit_s / ttft_miss_s are
@@ -1354,19 +1373,21 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
      * "all". */
     int alias[5] = {0, s->alias_class, s->alias_dep, 0, 0};
     int nsc = 3;
-    if (s->nt > 0)
+    if (!lean && s->nt > 0)
         scopes[nsc++] = 1 + s->nc + s->nd + (size_t)s->tenant_of[r->class_idx];
-    if (s->ntier > 0)
+    if (!lean && s->ntier > 0)
         scopes[nsc++] = 1 + s->nc + s->nd + s->nt + (size_t)s->tier_of[r->class_idx];
+    /* The first scope after "all" that stores on its own (none when plain). */
+    int k0 = lean || s->plain ? nsc : 1;
     int measured = !(r->flags & SIM_RF_WARMUP);
     int samples = measured && served;
-    if (samples && !s->compact) {
+    if (samples && (lean || !s->compact)) {
         /* Reserve first, so that a failed allocation leaves nothing half
          * added: "all" keeps one count of its room, the others look at each
          * array. */
         if (rep->room == 0 && (rc = rep_room(s, rep)) != 0)
             return rc;
-        for (int k = s->plain ? nsc : 1; k < nsc; k++)
+        for (int k = k0; k < nsc; k++)
             for (uint32_t u = alias[k] ? 0 : use & rep->mask[scopes[k]].real; u != 0; u &= u - 1) {
                 struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + ctz32(u)];
                 if (d->n == d->cap && dvec_reserve(d, d->n + 1) != 0)
@@ -1374,7 +1395,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
             }
         if ((rc = dvec_settle(rep->samples, &rep->mask[0], v, use, &rep->room)) != 0)
             return rc;
-        for (int k = s->plain ? nsc : 1; k < nsc; k++)
+        for (int k = k0; k < nsc; k++)
             if (!alias[k] && (rc = dvec_settle(&rep->samples[scopes[k] * N_REQ_METRICS], &rep->mask[scopes[k]],
                                                v, use, NULL)) != 0)
                 return rc;
@@ -1389,28 +1410,35 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     size_t ri = (size_t)r->replication;
     /* The aliased scopes' sums are these (acc_of). */
     acc_add(&rep->acc[0], r, line, v[M_COST], served, wasted, measured, streaming);
-    if (samples && (rc = store_samples(s, rep, ri, 0, v, use)) != 0)
+    if (samples && (rc = store_samples(s, rep, ri, 0, v, use, lean)) != 0)
         return rc;
-    for (int k = s->plain ? nsc : 1; k < nsc; k++) {
+    for (int k = k0; k < nsc; k++) {
         if (alias[k])
             continue;
         acc_add(&rep->acc[scopes[k]], r, line, v[M_COST], served, wasted, measured, streaming);
-        if (samples && (rc = store_samples(s, rep, ri, scopes[k], v, use)) != 0)
+        if (samples && (rc = store_samples(s, rep, ri, scopes[k], v, use, lean)) != 0)
             return rc;
     }
-    if (samples && !s->compact)
+    if (samples && (lean || !s->compact))
         rep->room--;
-    if (measured && served && ++s->stored > s->exact_limit && !s->compact && (rc = go_compact(s)) != 0)
+    if (measured && served && ++s->stored > s->exact_limit && (lean || !s->compact) && (rc = go_compact(s)) != 0)
         return rc;
-    if (s->tts_interval_s > 0 && served && isfinite(r->done_s) && r->done_s >= 0 &&
+    if (!lean && s->tts_interval_s > 0 && served && isfinite(r->done_s) && r->done_s >= 0 &&
         (rc = tts_add(s, rep, r)) != 0)
         return rc;
-    size_t cd = (size_t)r->class_idx * s->nd + (size_t)r->deployment;
+    size_t cd = lean ? 0 : (size_t)r->class_idx * s->nd + (size_t)r->deployment;
     rep->gpu_cd_usd[cd] += r->cost_gpu_usd;
     rep->requests_cd[cd] += (uint64_t)served;
     if (served)
         rep->cw_cd[cd] += r->cache_write_tokens;
     return 0;
+}
+
+int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
+{
+    if (!s || !r)
+        return LLMSIM_EINVAL;
+    return s->lean ? add_request(s, r, 1) : add_request(s, r, 0);
 }
 
 /* The bucket of the histogram whose edges are tabulated in edges: the

@@ -292,8 +292,9 @@ int simi_finish(struct sim_world *w, uint32_t q)
     struct simi_deploy *d = &w->deploy[r->deployment];
     LLMSIM_ASSERT(r->done_s == w->now_s);
 
+    /* Zeroed first so that its padding is too (the spool writes it whole). */
     struct sim_request_record rec;
-    memset(&rec, 0, sizeof rec);
+    zero_bytes(&rec, sizeof rec);
     rec.id = r->id;
     rec.replication = (int32_t)w->replication;
     rec.class_idx = r->class_idx;

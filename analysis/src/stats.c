@@ -356,6 +356,9 @@ struct smask {
     unsigned nc, nt, nra;
     uint8_t cm[N_REQ_METRICS], tm[N_REQ_METRICS], te[N_REQ_METRICS], ra[N_REQ_METRICS];
     double cc[N_REQ_METRICS];
+    /* "all" only: the kernel refused MADV_POPULATE_WRITE (prefault), so it
+     * is not asked again. */
+    int no_prefault;
 };
 
 /* What a dvec holds: n samples at v, or (v NULL) n copies of c. */
@@ -449,7 +452,6 @@ struct rep {
      * they grow or have their next pages prefaulted (rep_room), so that a
      * request checks one count, not one capacity per metric. */
     size_t room;
-    int no_prefault; /* the kernel refused MADV_POPULATE_WRITE: stop asking */
 };
 
 struct ana_stats {
@@ -645,11 +647,42 @@ static struct dview slot_view(const struct rep *rep, size_t i)
                      (int)(i % N_REQ_METRICS));
 }
 
+/* Samples rep_room grants at most at a time, prefaulting their pages in
+ * each real array of "all": 512 KiB of each, so that the kernel maps an
+ * array's pages a batch per call instead of a page fault per 4 KiB as the
+ * samples reach them, and never more than that ahead of the samples. */
+#define PREFAULT_SAMPLES 65536
+
+/* Has the kernel map, writable, the pages of samples [from, to) of v,
+ * which lie in one allocation (madvise(2), MADV_POPULATE_WRITE, Linux 5.14
+ * on): the page faults the stores would take, taken at once.  Where that
+ * is refused it tells *off and is not asked again; the stores fault as
+ * they would have. */
+static void prefault(double *v, size_t from, size_t to, int *off)
+{
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    long pg = sysconf(_SC_PAGESIZE);
+    if (*off || to <= from || pg <= 0)
+        return;
+    /* From the start of the page holding sample from: madvise takes page
+     * boundaries, and populating a mapped page again changes nothing. */
+    uintptr_t a = (uintptr_t)(v + from) & ~((uintptr_t)pg - 1), e = (uintptr_t)(v + to);
+    if (madvise((void *)a, e - a, MADV_POPULATE_WRITE) != 0)
+        *off = 1;
+#else
+    (void)v;
+    (void)from;
+    (void)to;
+    *off = 1;
+#endif
+}
+
 /* Turns virtual metric m of the scope at base into an array of its samples,
  * of its capacity (which has room for the request at hand).  Should that
  * much memory not be there, it takes the doubling size instead and lowers
- * *room ("all"'s count, else NULL) to what that leaves.  Returns 0 or
- * LLMSIM_ENOMEM (then m is as it was). */
+ * *room ("all"'s count, else NULL) to what that leaves.  For "all", the
+ * pages of the samples copied and of the room are prefaulted, as rep_room
+ * does.  Returns 0 or LLMSIM_ENOMEM (then m is as it was). */
 static int dvec_materialise(struct dvec *base, struct smask *mk, int m, size_t *room)
 {
     struct dvec *d = &base[m];
@@ -666,6 +699,8 @@ static int dvec_materialise(struct dvec *base, struct smask *mk, int m, size_t *
         if (room && *room > cap - n)
             *room = cap - n;
     }
+    if (room && !mk->no_prefault)
+        prefault(v, 0, n + *room, &mk->no_prefault);
     if (w.v)
         memcpy(v, w.v, n * sizeof *v);
     else
@@ -766,36 +801,6 @@ static inline int dvec_settle(struct dvec *base, struct smask *mk, const double 
     return quiet ? 0 : dvec_settle_all(base, mk, v, use, room);
 }
 
-/* Samples rep_room grants at most at a time, prefaulting their pages in
- * each real array of "all": 512 KiB of each, so that the kernel maps an
- * array's pages a batch per call instead of a page fault per 4 KiB as the
- * samples reach them, and never more than that ahead of the samples. */
-#define PREFAULT_SAMPLES 65536
-
-/* Has the kernel map, writable, the pages of samples [from, to) of v,
- * which lie in one allocation (madvise(2), MADV_POPULATE_WRITE, Linux 5.14
- * on): the page faults the stores would take, taken at once.  Where that
- * is refused it tells *off and is not asked again; the stores fault as
- * they would have. */
-static void prefault(double *v, size_t from, size_t to, int *off)
-{
-#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-    long pg = sysconf(_SC_PAGESIZE);
-    if (*off || to <= from || pg <= 0)
-        return;
-    /* From the start of the page holding sample from: madvise takes page
-     * boundaries, and populating a mapped page again changes nothing. */
-    uintptr_t a = (uintptr_t)(v + from) & ~((uintptr_t)pg - 1), e = (uintptr_t)(v + to);
-    if (madvise((void *)a, e - a, MADV_POPULATE_WRITE) != 0)
-        *off = 1;
-#else
-    (void)v;
-    (void)from;
-    (void)to;
-    *off = 1;
-#endif
-}
-
 /* Exact mode, when the "all" scope's arrays are full (rep->room == 0):
  * grows each array that can get samples (slo_met only with an SLO) to the
  * same capacity, doubling as dvec_reserve does, and sets rep->room to what
@@ -840,11 +845,11 @@ static int rep_room(const struct ana_stats *s, struct rep *rep)
         if (x->cap - n < room)
             room = x->cap - n;
     }
-    if (!rep->no_prefault) {
+    if (!rep->mask[0].no_prefault) {
         room = room < PREFAULT_SAMPLES ? room : PREFAULT_SAMPLES;
         for (uint32_t u = rep->mask[0].real & slots; u != 0; u &= u - 1) {
             struct dvec *x = &d[ctz32(u)];
-            prefault(x->v, x->n, x->n + room, &rep->no_prefault);
+            prefault(x->v, x->n, x->n + room, &rep->mask[0].no_prefault);
         }
     }
     rep->room = room;
@@ -2263,6 +2268,7 @@ struct exact_scratch {
     struct dview *w; /* [replication] */
     double *cv; /* the samples of the constant (virtual) arrays, ncv of room */
     size_t ncv;
+    int no_prefault; /* see prefault */
 };
 
 /* Points part at the samples of each replication's view w[r] that has
@@ -2289,6 +2295,8 @@ static size_t exact_parts(const struct dview *w, size_t nr, struct exact_scratch
         double *v = need <= SIZE_MAX / sizeof *v ? realloc(es->cv, need * sizeof *v) : NULL;
         if (!v)
             return SIZE_MAX;
+        /* Written whole below (it may be as large as a run's samples). */
+        prefault(v, es->ncv, need, &es->no_prefault);
         es->cv = v;
         es->ncv = need;
     }

@@ -169,8 +169,11 @@ void simi_in_system(struct sim_world *w, double t, int delta)
  * struct sim_quality_joint_cfg for why one draw per request.  Then the
  * output-control penalties: a truncated answer keeps its success with
  * probability 1 - truncation_penalty, and a verbosity v < 1 keeps it with
- * 1 - verbosity_penalty x (1 - v) (one more draw per request). */
-static uint8_t answer_ok(const struct sim_world *w, const struct simi_req *r)
+ * 1 - verbosity_penalty x (1 - v) (one more draw per request).  Inline,
+ * as account_answer is: simi_finish runs both for every request, and a
+ * call of each cost it a tenth of its work. */
+static inline __attribute__((always_inline)) uint8_t answer_ok(const struct sim_world *w,
+                                                               const struct simi_req *r)
 {
     const struct sim_quality_joint_cfg *j = &w->sc->joint;
     double u = r->quality_u;
@@ -205,7 +208,8 @@ static uint8_t answer_ok(const struct sim_world *w, const struct simi_req *r)
  * deployment and its GPU time to (class, deployment); fills lines[4]
  * (input, cache write, cache read, output; 0 for self-hosted) and *nocache,
  * the answer's cost with caching off (its GPU time when self-hosted). */
-static void account_answer(struct sim_world *w, const struct simi_req *r, double lines_usd[4], double *nocache)
+static inline __attribute__((always_inline)) void
+account_answer(struct sim_world *w, const struct simi_req *r, double lines_usd[4], double *nocache)
 {
     struct simi_deploy *d = &w->deploy[r->deployment];
     const struct sim_deployment_cfg *dc = d->cfg;

@@ -1509,7 +1509,8 @@ START_TEST(test_lean_path)
         }
         /* The run-level rows read the sums and the overload bins. */
         struct sim_deployment_stats ds = {.completed = (uint64_t)nreq, .gpu_cost_usd = 3.0};
-        struct sim_world_stats ws = {.makespan_s = nreq * 0.01 + 2, .n_deployments = 1, .deployments = &ds};
+        struct sim_world_stats ws = {
+            .makespan_s = nreq * 0.01 + 2, .n_deployments = 1, .deployments = &ds};
         ck_assert_int_eq(ana_stats_add_run(a, (uint32_t)rep, &ws), 0);
         ck_assert_int_eq(ana_stats_add_run(b, (uint32_t)rep, &ws), 0);
     }
@@ -1521,14 +1522,17 @@ START_TEST(test_lean_path)
     for (size_t i = 0; i < n; i++) {
         if (strcmp(rows[i].metric, "slo_met") == 0)
             continue; /* no samples without an SLO */
-        const struct ana_summary_row *g = ana_summary_find(rows_b, n_b, rows[i].scope, rows[i].metric);
+        const struct ana_summary_row *g =
+            ana_summary_find(rows_b, n_b, rows[i].scope, rows[i].metric);
         ck_assert_msg(g != NULL, "no row %s %s", rows[i].scope, rows[i].metric);
         same_row(rows[i], *g);
     }
     /* And every served request's samples are there: i = 5 mod 97 is
      * rejected. */
-    ck_assert_uint_eq(row_of(a, "all", "ttft_s").count, 150000 - (150000 + 91) / 97 + 7000 - (7000 + 91) / 97);
-    ck_assert_uint_eq(row_of(a, "all", "preemptions").count, 150000 - (150000 + 91) / 97 + 7000 - (7000 + 91) / 97);
+    ck_assert_uint_eq(row_of(a, "all", "ttft_s").count,
+                      150000 - (150000 + 91) / 97 + 7000 - (7000 + 91) / 97);
+    ck_assert_uint_eq(row_of(a, "all", "preemptions").count,
+                      150000 - (150000 + 91) / 97 + 7000 - (7000 + 91) / 97);
     ck_assert(isfinite(row_of(a, "all", "offered_rps").mean));
     free(rows);
     free(rows_b);

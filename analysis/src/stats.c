@@ -1212,7 +1212,8 @@ static inline void ov_count(uint32_t *bins, double x)
 /* Counts a served request's arrival, service start and completion in its
  * deployment's overload bins (allocated on first use).  Inline in both
  * copies of add_request: a call costs it a fifth more. */
-static inline __attribute__((always_inline)) int ov_record(const struct ana_stats *s, struct rep *rep, const struct sim_request_record *r)
+static inline __attribute__((always_inline)) int
+ov_record(const struct ana_stats *s, struct rep *rep, const struct sim_request_record *r)
 {
     double ta = r->arrival_s, ts = r->prefill_start_s, td = r->done_s;
     /* Finite and not negative (NaN fails every comparison). */
@@ -1328,8 +1329,8 @@ static inline void acc_add(struct scope_acc *a, const struct sim_request_record 
 
 /* A measured request's samples v of the metrics in use into scope k's
  * arrays (which have room) or, in compact mode, its tallies. */
-static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri, size_t k, const double *v,
-                                uint32_t use, int lean)
+static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri, size_t k,
+                                const double *v, uint32_t use, int lean)
 {
     if (lean || !s->compact) {
         push_samples(&rep->samples[k * N_REQ_METRICS], &rep->mask[k], v, use);
@@ -1349,8 +1350,8 @@ static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri,
  * over the other scopes, the tenant series, the (class x deployment) index,
  * and keeps the very same statements for the rest, so both copies add
  * alike. */
-static inline __attribute__((always_inline)) int add_request(struct ana_stats *s,
-                                                             const struct sim_request_record *r, int lean)
+static inline __attribute__((always_inline)) int
+add_request(struct ana_stats *s, const struct sim_request_record *r, int lean)
 {
     if (lean ? r->class_idx != 0 || r->deployment != 0
              : r->class_idx < 0 || (size_t)r->class_idx >= s->nc || r->deployment < 0 ||
@@ -1467,7 +1468,8 @@ static inline __attribute__((always_inline)) int add_request(struct ana_stats *s
     }
     if (samples && (lean || !s->compact))
         rep->room--;
-    if (measured && served && ++s->stored > s->exact_limit && (lean || !s->compact) && (rc = go_compact(s)) != 0)
+    if (measured && served && ++s->stored > s->exact_limit && (lean || !s->compact) &&
+        (rc = go_compact(s)) != 0)
         return rc;
     if (!lean && s->tts_interval_s > 0 && served && isfinite(r->done_s) && r->done_s >= 0 &&
         (rc = tts_add(s, rep, r)) != 0)

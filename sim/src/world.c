@@ -150,7 +150,9 @@ gsl_rng *simi_stream(const struct sim_world *w, const char *group, const char *n
     return sim_rng_alloc(w->sc->seed, w->replication, buf);
 }
 
-void simi_in_system(struct sim_world *w, double t, int delta)
+/* Inline (C99 6.7.4: with world_internal.h's declaration this is still the
+ * external definition) into simi_finish, which runs it for every request. */
+inline __attribute__((always_inline)) void simi_in_system(struct sim_world *w, double t, int delta)
 {
     LLMSIM_ASSERT(t >= w->area_t_s);
     w->area += (double)w->in_system * (t - w->area_t_s);

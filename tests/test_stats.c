@@ -1541,6 +1541,40 @@ START_TEST(test_lean_path)
 }
 END_TEST
 
+/* A metric whose every sample is one constant with no exact sum (cost_usd
+ * 0.1): the summary works it out without the samples in memory, and must
+ * still add them one by one, in order, as it adds a real array's. */
+START_TEST(test_constant_rows)
+{
+    for (int nrep = 1; nrep <= 2; nrep++) {
+        struct sim_scenario sc = make_scenario(0);
+        sc.workload.n_classes = 1;
+        sc.n_deployments = 1;
+        struct ana_stats *s = NULL;
+        ck_assert_int_eq(ana_stats_alloc(&s, &sc), 0);
+        double sum = 0;
+        int n = 0;
+        for (int rep = 0; rep < nrep; rep++)
+            for (int i = 0; i < (rep == 0 ? 1003 : 517); i++) {
+                struct sim_request_record r = req(rep, 0, 0, 1.0 + i);
+                r.cost_gpu_usd = 0.1;
+                add(s, r);
+                sum += 0.1;
+                n++;
+            }
+        struct ana_summary_row c = row_of(s, "all", "cost_usd");
+        ck_assert_uint_eq(c.count, (uint64_t)n);
+        double mean = sum / n;
+        ck_assert_msg(memcmp(&c.mean, &mean, sizeof mean) == 0, "mean %.17g, want %.17g", c.mean,
+                      mean);
+        ck_assert(mean != 0.1); /* the sum of copies is not n x 0.1 */
+        ck_assert(c.p50 == 0.1 && c.p90 == 0.1 && c.p95 == 0.1 && c.p99 == 0.1);
+        ck_assert(isfinite(c.ci95));
+        ana_stats_free(s);
+    }
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -1557,6 +1591,7 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_compact_mode);
     tcase_add_test(tc, test_virtual_samples);
     tcase_add_test(tc, test_lean_path);
+    tcase_add_test(tc, test_constant_rows);
     tcase_add_test(tc, test_run_costs);
     tcase_add_test(tc, test_run_costs_by_count);
     tcase_add_test(tc, test_run_ci);

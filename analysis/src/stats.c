@@ -2259,6 +2259,23 @@ static double scan_part(const double *x, size_t n, double *total, double *min, d
     return sum;
 }
 
+/* scan_part of n copies of c, without them in memory: the same additions
+ * in the same order, and the bounds, which c alone moves. */
+static double scan_const(double c, size_t n, double *total, double *min, double *max)
+{
+    double t = *total, sum = 0;
+    for (size_t j = 0; j < n; j++) {
+        t += c;
+        sum += c;
+    }
+    if (n > 0) {
+        *min = *min < c ? *min : c;
+        *max = *max > c ? *max : c;
+    }
+    *total = t;
+    return sum;
+}
+
 /* Scratch of fill_row_exact, allocated once per summary: a part per
  * section (cap >= max(replications, BATCHES) + 1), each with room for
  * 2 N_PCT ranks and their values. */
@@ -2340,8 +2357,25 @@ static int fill_row_exact(const struct ana_stats *s, size_t i, struct ana_summar
         es->w[r] = s->reps[r] ? slot_view(s->reps[r], i) : (struct dview){NULL, 0, 0};
         total += es->w[r].n;
     }
-    size_t np = exact_parts(es->w, s->nreps, es, part);
-    if (np == SIZE_MAX)
+    /* Every sample one constant c (a metric that never varied, such as
+     * preemptions without any): the parts stay unwritten (x NULL), scanned
+     * by scan_const, and the selection, all of whose values are c, reads
+     * none of them (min == max). */
+    int one = 1;
+    double c = 0;
+    size_t seen = 0, np = 0;
+    for (size_t r = 0; r < s->nreps && one; r++) {
+        if (es->w[r].n == 0)
+            continue;
+        one = !es->w[r].v && (seen == 0 || same_bits(es->w[r].c, c));
+        c = es->w[r].c;
+        seen++;
+    }
+    if (one)
+        for (size_t r = 0; r < s->nreps; r++)
+            if (es->w[r].n > 0)
+                part[np++] = (struct ana_sel_part){NULL, es->w[r].n, NULL, 0, NULL};
+    if (!one && (np = exact_parts(es->w, s->nreps, es, part)) == SIZE_MAX)
         return LLMSIM_ENOMEM;
     size_t nr = np, first = 0, ns = nr;
     if (nr == 1) {
@@ -2354,12 +2388,13 @@ static int fill_row_exact(const struct ana_stats *s, size_t i, struct ana_summar
         first = np;
         ns = bs > 0 ? BATCHES : 0;
         for (size_t k = 0; k < ns; k++)
-            part[np++] = (struct ana_sel_part){x + skip + k * bs, bs, NULL, 0, NULL};
+            part[np++] = (struct ana_sel_part){x ? x + skip + k * bs : NULL, bs, NULL, 0, NULL};
     }
     double sum = 0, min = INFINITY, max = -INFINITY;
     uint64_t smin = UINT64_MAX;
     for (size_t p = 0; p < np; p++) {
-        double ps = scan_part(part[p].x, part[p].n, &sum, &min, &max);
+        double ps = one ? scan_const(c, part[p].n, &sum, &min, &max)
+                        : scan_part(part[p].x, part[p].n, &sum, &min, &max);
         if (p < first)
             continue;
         means[p - first] = ps / (double)part[p].n;

@@ -1466,6 +1466,115 @@ START_TEST(test_virtual_samples)
 }
 END_TEST
 
+/* The lean path of ana_stats_add (one class, one deployment, no SLO, exact
+ * mode) against the general one, which an SLO nobody misses sends the same
+ * requests through: every row the lean run has must be the general run's,
+ * bit for bit.  The horizon spans several of rep_room's prefault windows
+ * (65536 samples), and preemptions stop being a constant and cache hits
+ * start in the second, so virtual arrays are made real midway; a second
+ * replication is shorter than the horizon. */
+START_TEST(test_lean_path)
+{
+    struct sim_scenario sc = make_scenario(0);
+    sc.workload.n_classes = 1;
+    sc.n_deployments = 1;
+    sc.max_requests = 150000;
+    struct ana_stats *a = NULL, *b = NULL;
+    ck_assert_int_eq(ana_stats_alloc(&a, &sc), 0);
+    sc.slo.ttft_s = 1e9;
+    ck_assert_int_eq(ana_stats_alloc(&b, &sc), 0);
+    uint64_t x = 88172645463325252ULL; /* xorshift64 */
+    for (int rep = 0; rep < 2; rep++) {
+        int nreq = rep == 0 ? 150000 : 7000;
+        for (int i = 0; i < nreq; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            double u = (double)(x >> 11) / 9007199254740992.0;
+            struct sim_request_record r = req(rep, 0, 0, 0.5 + u);
+            r.arrival_s = i * 0.01;
+            r.prefill_start_s = r.arrival_s;
+            r.first_token_s = r.arrival_s + r.ttft_s;
+            r.done_s = r.first_token_s + r.mean_itl_s;
+            r.perceived_s = r.ttft_s;
+            r.cost_gpu_usd = 1e-4 * u;
+            r.cost_nocache_usd = r.cost_gpu_usd;
+            r.success = 1;
+            r.preemptions = i < 70000 ? 0 : (uint32_t)(i % 3);
+            r.cached_tokens = i < 100000 || i % 5 ? 0 : 20;
+            if (i % 97 == 5)
+                r.flags |= SIM_RF_REJECTED;
+            add(a, r);
+            add(b, r);
+        }
+        /* The run-level rows read the sums and the overload bins. */
+        struct sim_deployment_stats ds = {.completed = (uint64_t)nreq, .gpu_cost_usd = 3.0};
+        struct sim_world_stats ws = {
+            .makespan_s = nreq * 0.01 + 2, .n_deployments = 1, .deployments = &ds};
+        ck_assert_int_eq(ana_stats_add_run(a, (uint32_t)rep, &ws), 0);
+        ck_assert_int_eq(ana_stats_add_run(b, (uint32_t)rep, &ws), 0);
+    }
+    struct ana_summary_row *rows = NULL, *rows_b = NULL;
+    size_t n = 0, n_b = 0;
+    ck_assert_int_eq(ana_stats_summary(a, &rows, &n), 0);
+    ck_assert_int_eq(ana_stats_summary(b, &rows_b, &n_b), 0);
+    ck_assert_uint_gt(n, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rows[i].metric, "slo_met") == 0)
+            continue; /* no samples without an SLO */
+        const struct ana_summary_row *g =
+            ana_summary_find(rows_b, n_b, rows[i].scope, rows[i].metric);
+        ck_assert_msg(g != NULL, "no row %s %s", rows[i].scope, rows[i].metric);
+        same_row(rows[i], *g);
+    }
+    /* And every served request's samples are there: i = 5 mod 97 is
+     * rejected. */
+    ck_assert_uint_eq(row_of(a, "all", "ttft_s").count,
+                      150000 - (150000 + 91) / 97 + 7000 - (7000 + 91) / 97);
+    ck_assert_uint_eq(row_of(a, "all", "preemptions").count,
+                      150000 - (150000 + 91) / 97 + 7000 - (7000 + 91) / 97);
+    ck_assert(isfinite(row_of(a, "all", "offered_rps").mean));
+    free(rows);
+    free(rows_b);
+    ana_stats_free(a);
+    ana_stats_free(b);
+}
+END_TEST
+
+/* A metric whose every sample is one constant with no exact sum (cost_usd
+ * 0.1): the summary works it out without the samples in memory, and must
+ * still add them one by one, in order, as it adds a real array's. */
+START_TEST(test_constant_rows)
+{
+    for (int nrep = 1; nrep <= 2; nrep++) {
+        struct sim_scenario sc = make_scenario(0);
+        sc.workload.n_classes = 1;
+        sc.n_deployments = 1;
+        struct ana_stats *s = NULL;
+        ck_assert_int_eq(ana_stats_alloc(&s, &sc), 0);
+        double sum = 0;
+        int n = 0;
+        for (int rep = 0; rep < nrep; rep++)
+            for (int i = 0; i < (rep == 0 ? 1003 : 517); i++) {
+                struct sim_request_record r = req(rep, 0, 0, 1.0 + i);
+                r.cost_gpu_usd = 0.1;
+                add(s, r);
+                sum += 0.1;
+                n++;
+            }
+        struct ana_summary_row c = row_of(s, "all", "cost_usd");
+        ck_assert_uint_eq(c.count, (uint64_t)n);
+        double mean = sum / n;
+        ck_assert_msg(memcmp(&c.mean, &mean, sizeof mean) == 0, "mean %.17g, want %.17g", c.mean,
+                      mean);
+        ck_assert(mean != 0.1); /* the sum of copies is not n x 0.1 */
+        ck_assert(c.p50 == 0.1 && c.p90 == 0.1 && c.p95 == 0.1 && c.p99 == 0.1);
+        ck_assert(isfinite(c.ci95));
+        ana_stats_free(s);
+    }
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -1481,6 +1590,8 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_scopes);
     tcase_add_test(tc, test_compact_mode);
     tcase_add_test(tc, test_virtual_samples);
+    tcase_add_test(tc, test_lean_path);
+    tcase_add_test(tc, test_constant_rows);
     tcase_add_test(tc, test_run_costs);
     tcase_add_test(tc, test_run_costs_by_count);
     tcase_add_test(tc, test_run_ci);

@@ -100,6 +100,7 @@
  *     spares deployments whose answers take long against the window (the
  *     Batch API, long generations): they end the window holding more
  *     requests in service than they started with, but nothing waits. */
+#define _DEFAULT_SOURCE /* madvise, MADV_POPULATE_WRITE */
 #include "llmsim/results.h"
 
 #include <float.h>
@@ -108,6 +109,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
 
@@ -353,6 +356,9 @@ struct smask {
     unsigned nc, nt, nra;
     uint8_t cm[N_REQ_METRICS], tm[N_REQ_METRICS], te[N_REQ_METRICS], ra[N_REQ_METRICS];
     double cc[N_REQ_METRICS];
+    /* "all" only: the kernel refused MADV_POPULATE_WRITE (prefault), so it
+     * is not asked again. */
+    int no_prefault;
 };
 
 /* What a dvec holds: n samples at v, or (v NULL) n copies of c. */
@@ -415,6 +421,11 @@ struct rep {
      * of ov_width seconds; NULL before the first and after add_run */
     uint32_t *ov;
     double ov_width;       /* s */
+    /* 1 / ov_width.  The width is a power of two, so its reciprocal is
+     * exact and x * ov_inv is x / ov_width, bit for bit (both are the
+     * correctly rounded x / ov_width, IEEE 754 section 5.4.1), without a
+     * division per count. */
+    double ov_inv;
     double last_arrival_s; /* latest arrival of any request, s (-1 before the first) */
     struct tally *tally;   /* compact mode: [scope * N_REQ_METRICS + metric], NULL before */
     /* Percentile intervals in compact mode: per slot, the batches of this
@@ -438,8 +449,8 @@ struct rep {
     double *tts;
     size_t tts_bins;
     /* Exact mode: samples the "all" scope's arrays can each take before
-     * they grow (rep_room), so that a request checks one count, not one
-     * capacity per metric. */
+     * they grow or have their next pages prefaulted (rep_room), so that a
+     * request checks one count, not one capacity per metric. */
     size_t room;
 };
 
@@ -483,6 +494,10 @@ struct ana_stats {
      * its sums (acc_of). */
     int alias_class, alias_dep;
     int plain; /* both, and no tenant or tier scope: "all" is the one to add to */
+    /* plain, without an SLO, in exact mode: the common case, which
+     * ana_stats_add takes through a copy of its work specialised for it
+     * (add_request); go_compact clears it. */
+    int lean;
     /* Requests a replication can hold (the horizon's request count, else
      * the trace's rows; 0: unbounded): its "all" sample arrays start at
      * that size instead of growing to it (rep_room). */
@@ -632,11 +647,42 @@ static struct dview slot_view(const struct rep *rep, size_t i)
                      (int)(i % N_REQ_METRICS));
 }
 
+/* Samples rep_room grants at most at a time, prefaulting their pages in
+ * each real array of "all": 512 KiB of each, so that the kernel maps an
+ * array's pages a batch per call instead of a page fault per 4 KiB as the
+ * samples reach them, and never more than that ahead of the samples. */
+#define PREFAULT_SAMPLES 65536
+
+/* Has the kernel map, writable, the pages of samples [from, to) of v,
+ * which lie in one allocation (madvise(2), MADV_POPULATE_WRITE, Linux 5.14
+ * on): the page faults the stores would take, taken at once.  Where that
+ * is refused it tells *off and is not asked again; the stores fault as
+ * they would have. */
+static void prefault(double *v, size_t from, size_t to, int *off)
+{
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    long pg = sysconf(_SC_PAGESIZE);
+    if (*off || to <= from || pg <= 0)
+        return;
+    /* From the start of the page holding sample from: madvise takes page
+     * boundaries, and populating a mapped page again changes nothing. */
+    uintptr_t a = (uintptr_t)(v + from) & ~((uintptr_t)pg - 1), e = (uintptr_t)(v + to);
+    if (madvise((void *)a, e - a, MADV_POPULATE_WRITE) != 0)
+        *off = 1;
+#else
+    (void)v;
+    (void)from;
+    (void)to;
+    *off = 1;
+#endif
+}
+
 /* Turns virtual metric m of the scope at base into an array of its samples,
  * of its capacity (which has room for the request at hand).  Should that
  * much memory not be there, it takes the doubling size instead and lowers
- * *room ("all"'s count, else NULL) to what that leaves.  Returns 0 or
- * LLMSIM_ENOMEM (then m is as it was). */
+ * *room ("all"'s count, else NULL) to what that leaves.  For "all", the
+ * pages of the samples copied and of the room are prefaulted, as rep_room
+ * does.  Returns 0 or LLMSIM_ENOMEM (then m is as it was). */
 static int dvec_materialise(struct dvec *base, struct smask *mk, int m, size_t *room)
 {
     struct dvec *d = &base[m];
@@ -653,6 +699,8 @@ static int dvec_materialise(struct dvec *base, struct smask *mk, int m, size_t *
         if (room && *room > cap - n)
             *room = cap - n;
     }
+    if (room && !mk->no_prefault)
+        prefault(v, 0, n + *room, &mk->no_prefault);
     if (w.v)
         memcpy(v, w.v, n * sizeof *v);
     else
@@ -796,6 +844,13 @@ static int rep_room(const struct ana_stats *s, struct rep *rep)
         size_t n = dvec_n(d, &rep->mask[0], (int)ctz32(u));
         if (x->cap - n < room)
             room = x->cap - n;
+    }
+    if (!rep->mask[0].no_prefault) {
+        room = room < PREFAULT_SAMPLES ? room : PREFAULT_SAMPLES;
+        for (uint32_t u = rep->mask[0].real & slots; u != 0; u &= u - 1) {
+            struct dvec *x = &d[ctz32(u)];
+            prefault(x->v, x->n, x->n + room, &rep->mask[0].no_prefault);
+        }
     }
     rep->room = room;
     return 0;
@@ -966,6 +1021,7 @@ int ana_stats_alloc(struct ana_stats **out, const struct sim_scenario *sc)
         s->streaming[c] = (unsigned char)(sc->workload.classes[c].streaming != 0);
     s->slo = sc->slo;
     s->has_slo = sc->slo.ttft_s > 0 || sc->slo.itl_s > 0 || sc->slo.e2e_s > 0;
+    s->lean = s->plain && !s->has_slo;
     s->energy = sc->energy.enabled;
     for (size_t i = 0; i < sc->n_deployments; i++)
         s->spot |= sc->deployments[i].spot.enabled;
@@ -1127,6 +1183,7 @@ static int go_compact(struct ana_stats *s)
             return rc;
     }
     s->compact = 1;
+    s->lean = 0;
     return 0;
 }
 
@@ -1141,6 +1198,7 @@ static void ov_merge(const struct ana_stats *s, struct rep *rep)
         memset(b + OV_BINS / 2, 0, OV_BINS / 2 * sizeof *b);
     }
     rep->ov_width *= 2;
+    rep->ov_inv = 1.0 / rep->ov_width;
 }
 
 /* Counts time x (in bin widths) in bins, the last bin for x at or past
@@ -1152,8 +1210,10 @@ static inline void ov_count(uint32_t *bins, double x)
 }
 
 /* Counts a served request's arrival, service start and completion in its
- * deployment's overload bins (allocated on first use). */
-static int ov_record(const struct ana_stats *s, struct rep *rep, const struct sim_request_record *r)
+ * deployment's overload bins (allocated on first use).  Inline in both
+ * copies of add_request: a call costs it a fifth more. */
+static inline __attribute__((always_inline)) int
+ov_record(const struct ana_stats *s, struct rep *rep, const struct sim_request_record *r)
 {
     double ta = r->arrival_s, ts = r->prefill_start_s, td = r->done_s;
     /* Finite and not negative (NaN fails every comparison). */
@@ -1169,14 +1229,15 @@ static int ov_record(const struct ana_stats *s, struct rep *rep, const struct si
         if (!rep->ov)
             return LLMSIM_ENOMEM;
         rep->ov_width = OV_WIDTH0;
+        rep->ov_inv = 1.0 / OV_WIDTH0;
     }
     double tmax = td > ta ? td : ta;
     while (tmax >= OV_BINS * rep->ov_width)
         ov_merge(s, rep);
     uint32_t *ov = &rep->ov[(size_t)r->deployment * OV_KINDS * OV_BINS];
-    ov_count(ov + OV_ARRIVE * OV_BINS, ta / rep->ov_width);
-    ov_count(ov + OV_START * OV_BINS, ts / rep->ov_width);
-    ov_count(ov + OV_DONE * OV_BINS, td / rep->ov_width);
+    ov_count(ov + OV_ARRIVE * OV_BINS, ta * rep->ov_inv);
+    ov_count(ov + OV_START * OV_BINS, ts * rep->ov_inv);
+    ov_count(ov + OV_DONE * OV_BINS, td * rep->ov_inv);
     return 0;
 }
 
@@ -1268,10 +1329,10 @@ static inline void acc_add(struct scope_acc *a, const struct sim_request_record 
 
 /* A measured request's samples v of the metrics in use into scope k's
  * arrays (which have room) or, in compact mode, its tallies. */
-static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri, size_t k, const double *v,
-                                uint32_t use)
+static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri, size_t k,
+                                const double *v, uint32_t use, int lean)
 {
-    if (!s->compact) {
+    if (lean || !s->compact) {
         push_samples(&rep->samples[k * N_REQ_METRICS], &rep->mask[k], v, use);
         return 0;
     }
@@ -1284,12 +1345,17 @@ static inline int store_samples(struct ana_stats *s, struct rep *rep, size_t ri,
     return 0;
 }
 
-int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
+/* ana_stats_add's work.  With lean set (s->lean holds: see there) the
+ * compiler drops what such a scenario never does, the SLO test, the loops
+ * over the other scopes, the tenant series, the (class x deployment) index,
+ * and keeps the very same statements for the rest, so both copies add
+ * alike. */
+static inline __attribute__((always_inline)) int
+add_request(struct ana_stats *s, const struct sim_request_record *r, int lean)
 {
-    if (!s || !r)
-        return LLMSIM_EINVAL;
-    if (r->class_idx < 0 || (size_t)r->class_idx >= s->nc || r->deployment < 0 ||
-        (size_t)r->deployment >= s->nd)
+    if (lean ? r->class_idx != 0 || r->deployment != 0
+             : r->class_idx < 0 || (size_t)r->class_idx >= s->nc || r->deployment < 0 ||
+                   (size_t)r->deployment >= s->nd)
         return LLMSIM_EINVAL;
     double line[N_LINES] = {r->cost_input_usd, r->cost_cache_write_usd, r->cost_cache_read_usd,
                             r->cost_output_usd};
@@ -1313,7 +1379,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     v[M_SUCCESS] = r->success ? 1.0 : 0.0;
     /* The ITL target applies to answers streamed token by token. */
     int has_itl = r->output_tokens >= 2 && r->done_s > r->first_token_s;
-    v[M_SLO_MET] = s->has_slo && (s->slo.ttft_s <= 0 || r->ttft_s <= s->slo.ttft_s) &&
+    v[M_SLO_MET] = !lean && s->has_slo && (s->slo.ttft_s <= 0 || r->ttft_s <= s->slo.ttft_s) &&
                    (s->slo.itl_s <= 0 || !has_itl || r->mean_itl_s <= s->slo.itl_s) &&
                    (s->slo.e2e_s <= 0 || r->e2e_s <= s->slo.e2e_s);
     /* A rejected request was never served: no per-request metric, only its
@@ -1334,7 +1400,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
         use = ALWAYS_MASK;
         use |= has_itl ? 1u << M_ITL : 0u;
         use |= hit ? 1u << M_TTFT_HIT : 1u << M_TTFT_MISS;
-        use |= s->has_slo ? 1u << M_SLO_MET : 0u;
+        use |= !lean && s->has_slo ? 1u << M_SLO_MET : 0u;
     }
     /* Each sample in use must be finite.  The counts (tokens, preemptions)
      * and the 0/1 metrics always are, and ttft_hit_s / ttft_miss_s are
@@ -1354,19 +1420,21 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
      * "all". */
     int alias[5] = {0, s->alias_class, s->alias_dep, 0, 0};
     int nsc = 3;
-    if (s->nt > 0)
+    if (!lean && s->nt > 0)
         scopes[nsc++] = 1 + s->nc + s->nd + (size_t)s->tenant_of[r->class_idx];
-    if (s->ntier > 0)
+    if (!lean && s->ntier > 0)
         scopes[nsc++] = 1 + s->nc + s->nd + s->nt + (size_t)s->tier_of[r->class_idx];
+    /* The first scope after "all" that stores on its own (none when plain). */
+    int k0 = lean || s->plain ? nsc : 1;
     int measured = !(r->flags & SIM_RF_WARMUP);
     int samples = measured && served;
-    if (samples && !s->compact) {
+    if (samples && (lean || !s->compact)) {
         /* Reserve first, so that a failed allocation leaves nothing half
          * added: "all" keeps one count of its room, the others look at each
          * array. */
         if (rep->room == 0 && (rc = rep_room(s, rep)) != 0)
             return rc;
-        for (int k = s->plain ? nsc : 1; k < nsc; k++)
+        for (int k = k0; k < nsc; k++)
             for (uint32_t u = alias[k] ? 0 : use & rep->mask[scopes[k]].real; u != 0; u &= u - 1) {
                 struct dvec *d = &rep->samples[scopes[k] * N_REQ_METRICS + ctz32(u)];
                 if (d->n == d->cap && dvec_reserve(d, d->n + 1) != 0)
@@ -1374,7 +1442,7 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
             }
         if ((rc = dvec_settle(rep->samples, &rep->mask[0], v, use, &rep->room)) != 0)
             return rc;
-        for (int k = s->plain ? nsc : 1; k < nsc; k++)
+        for (int k = k0; k < nsc; k++)
             if (!alias[k] && (rc = dvec_settle(&rep->samples[scopes[k] * N_REQ_METRICS], &rep->mask[scopes[k]],
                                                v, use, NULL)) != 0)
                 return rc;
@@ -1389,28 +1457,36 @@ int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
     size_t ri = (size_t)r->replication;
     /* The aliased scopes' sums are these (acc_of). */
     acc_add(&rep->acc[0], r, line, v[M_COST], served, wasted, measured, streaming);
-    if (samples && (rc = store_samples(s, rep, ri, 0, v, use)) != 0)
+    if (samples && (rc = store_samples(s, rep, ri, 0, v, use, lean)) != 0)
         return rc;
-    for (int k = s->plain ? nsc : 1; k < nsc; k++) {
+    for (int k = k0; k < nsc; k++) {
         if (alias[k])
             continue;
         acc_add(&rep->acc[scopes[k]], r, line, v[M_COST], served, wasted, measured, streaming);
-        if (samples && (rc = store_samples(s, rep, ri, scopes[k], v, use)) != 0)
+        if (samples && (rc = store_samples(s, rep, ri, scopes[k], v, use, lean)) != 0)
             return rc;
     }
-    if (samples && !s->compact)
+    if (samples && (lean || !s->compact))
         rep->room--;
-    if (measured && served && ++s->stored > s->exact_limit && !s->compact && (rc = go_compact(s)) != 0)
+    if (measured && served && ++s->stored > s->exact_limit && (lean || !s->compact) &&
+        (rc = go_compact(s)) != 0)
         return rc;
-    if (s->tts_interval_s > 0 && served && isfinite(r->done_s) && r->done_s >= 0 &&
+    if (!lean && s->tts_interval_s > 0 && served && isfinite(r->done_s) && r->done_s >= 0 &&
         (rc = tts_add(s, rep, r)) != 0)
         return rc;
-    size_t cd = (size_t)r->class_idx * s->nd + (size_t)r->deployment;
+    size_t cd = lean ? 0 : (size_t)r->class_idx * s->nd + (size_t)r->deployment;
     rep->gpu_cd_usd[cd] += r->cost_gpu_usd;
     rep->requests_cd[cd] += (uint64_t)served;
     if (served)
         rep->cw_cd[cd] += r->cache_write_tokens;
     return 0;
+}
+
+int ana_stats_add(struct ana_stats *s, const struct sim_request_record *r)
+{
+    if (!s || !r)
+        return LLMSIM_EINVAL;
+    return s->lean ? add_request(s, r, 1) : add_request(s, r, 0);
 }
 
 /* The bucket of the histogram whose edges are tabulated in edges: the
@@ -2183,6 +2259,23 @@ static double scan_part(const double *x, size_t n, double *total, double *min, d
     return sum;
 }
 
+/* scan_part of n copies of c, without them in memory: the same additions
+ * in the same order, and the bounds, which c alone moves. */
+static double scan_const(double c, size_t n, double *total, double *min, double *max)
+{
+    double t = *total, sum = 0;
+    for (size_t j = 0; j < n; j++) {
+        t += c;
+        sum += c;
+    }
+    if (n > 0) {
+        *min = *min < c ? *min : c;
+        *max = *max > c ? *max : c;
+    }
+    *total = t;
+    return sum;
+}
+
 /* Scratch of fill_row_exact, allocated once per summary: a part per
  * section (cap >= max(replications, BATCHES) + 1), each with room for
  * 2 N_PCT ranks and their values. */
@@ -2194,6 +2287,7 @@ struct exact_scratch {
     struct dview *w; /* [replication] */
     double *cv; /* the samples of the constant (virtual) arrays, ncv of room */
     size_t ncv;
+    int no_prefault; /* see prefault */
 };
 
 /* Points part at the samples of each replication's view w[r] that has
@@ -2220,6 +2314,8 @@ static size_t exact_parts(const struct dview *w, size_t nr, struct exact_scratch
         double *v = need <= SIZE_MAX / sizeof *v ? realloc(es->cv, need * sizeof *v) : NULL;
         if (!v)
             return SIZE_MAX;
+        /* Written whole below (it may be as large as a run's samples). */
+        prefault(v, es->ncv, need, &es->no_prefault);
         es->cv = v;
         es->ncv = need;
     }
@@ -2261,8 +2357,25 @@ static int fill_row_exact(const struct ana_stats *s, size_t i, struct ana_summar
         es->w[r] = s->reps[r] ? slot_view(s->reps[r], i) : (struct dview){NULL, 0, 0};
         total += es->w[r].n;
     }
-    size_t np = exact_parts(es->w, s->nreps, es, part);
-    if (np == SIZE_MAX)
+    /* Every sample one constant c (a metric that never varied, such as
+     * preemptions without any): the parts stay unwritten (x NULL), scanned
+     * by scan_const, and the selection, all of whose values are c, reads
+     * none of them (min == max). */
+    int one = 1;
+    double c = 0;
+    size_t seen = 0, np = 0;
+    for (size_t r = 0; r < s->nreps && one; r++) {
+        if (es->w[r].n == 0)
+            continue;
+        one = !es->w[r].v && (seen == 0 || same_bits(es->w[r].c, c));
+        c = es->w[r].c;
+        seen++;
+    }
+    if (one)
+        for (size_t r = 0; r < s->nreps; r++)
+            if (es->w[r].n > 0)
+                part[np++] = (struct ana_sel_part){NULL, es->w[r].n, NULL, 0, NULL};
+    if (!one && (np = exact_parts(es->w, s->nreps, es, part)) == SIZE_MAX)
         return LLMSIM_ENOMEM;
     size_t nr = np, first = 0, ns = nr;
     if (nr == 1) {
@@ -2275,12 +2388,13 @@ static int fill_row_exact(const struct ana_stats *s, size_t i, struct ana_summar
         first = np;
         ns = bs > 0 ? BATCHES : 0;
         for (size_t k = 0; k < ns; k++)
-            part[np++] = (struct ana_sel_part){x + skip + k * bs, bs, NULL, 0, NULL};
+            part[np++] = (struct ana_sel_part){x ? x + skip + k * bs : NULL, bs, NULL, 0, NULL};
     }
     double sum = 0, min = INFINITY, max = -INFINITY;
     uint64_t smin = UINT64_MAX;
     for (size_t p = 0; p < np; p++) {
-        double ps = scan_part(part[p].x, part[p].n, &sum, &min, &max);
+        double ps = one ? scan_const(c, part[p].n, &sum, &min, &max)
+                        : scan_part(part[p].x, part[p].n, &sum, &min, &max);
         if (p < first)
             continue;
         means[p - first] = ps / (double)part[p].n;

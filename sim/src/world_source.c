@@ -971,9 +971,19 @@ int simi_source_turn(struct sim_world *w, const struct sim_event *ev)
     return issue_turn(w, (uint32_t)ev->payload, 1, 0);
 }
 
+/* turn_done, out of line: inlined into simi_source_done, its frame would be
+ * set up for every request, most of which are in no session. */
+__attribute__((noinline)) static int session_done(struct sim_world *w, const struct simi_req *r)
+{
+    return turn_done(w, r);
+}
+
 int simi_source_done(struct sim_world *w, const struct simi_req *r)
 {
     if (r->client != SIMI_NONE)
         return simi_arrivals_client_done(w, r);
-    return turn_done(w, r);
+    /* turn_done's first test, made here too, so those return at once. */
+    if (r->session == SIMI_NONE)
+        return 0;
+    return session_done(w, r);
 }

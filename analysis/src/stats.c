@@ -510,6 +510,16 @@ static size_t n_iscopes(const struct ana_stats *s)
     return 1 + s->nd;
 }
 
+/* The iteration scope whose histograms hold scope j's: with one deployment
+ * its scope (1) is an alias of "all" (0), whose histograms receive the very
+ * additions in the same order, so the common path of
+ * ana_stats_add_iteration fills only "all"'s (two of the four buckets it
+ * would touch at random places, a cache miss each). */
+static size_t hist_scope(const struct ana_stats *s, size_t j)
+{
+    return s->alias_dep && j == 1 ? 0 : j;
+}
+
 static unsigned scope_kind(const struct ana_stats *s, size_t k)
 {
     return k == 0 ? SK_ALL : k <= s->nc ? SK_CLASS : k <= s->nc + s->nd ? SK_DEPLOYMENT : SK_CLASS;
@@ -1674,14 +1684,14 @@ int ana_stats_add_iteration(struct ana_stats *s, const struct sim_iter_record *i
           x >= 0 && x <= DBL_MAX && t >= s->warmup_s && t <= DBL_MAX))
         return add_iteration(s, it);
     /* The one deployment's iteration scope gets the very additions of
-     * "all", in the same order: its sums are those of "all". */
-    double *h = s->hist, *rh = rep->itl_h;
+     * "all", in the same order: its sums are those of "all", and its
+     * histograms are read from "all"'s (hist_scope). */
     size_t b = hist_bucket(s->edges, s->hist_start, x);
     rep->itl_w[1] = rep->itl_w[0] += w;
     rep->itl_wd[1] = rep->itl_wd[0] += w * x;
     rep->itl_n[1] = ++rep->itl_n[0];
-    h[HIST_N + b] = h[b] += w;
-    rh[HIST_N + b] = rh[b] += w;
+    s->hist[b] += w;
+    rep->itl_h[b] += w;
     return 0;
 }
 
@@ -1916,7 +1926,7 @@ int ana_stats_add_run(struct ana_stats *s, uint32_t replication, const struct si
             for (int k = 0; k < N_PCT; k++)
                 rep->itl_q[j * N_PCT + (size_t)k] =
                     rep->itl_w[j] > 0
-                        ? hist_quantile_smooth(&rep->itl_h[j * HIST_N], s->edges, pct_p[k])
+                        ? hist_quantile_smooth(&rep->itl_h[hist_scope(s, j) * HIST_N], s->edges, pct_p[k])
                         : NAN;
         free(rep->itl_h);
         rep->itl_h = NULL;
@@ -2527,7 +2537,7 @@ static void fill_itl_token(const struct ana_stats *s, size_t k, size_t j,
             continue;
         for (int p = 0; p < N_PCT; p++)
             q[(size_t)p * cap + ns] =
-                r->itl_h ? hist_quantile_smooth(&r->itl_h[j * HIST_N], s->edges, pct_p[p])
+                r->itl_h ? hist_quantile_smooth(&r->itl_h[hist_scope(s, j) * HIST_N], s->edges, pct_p[p])
                          : r->itl_q[j * N_PCT + (size_t)p];
         if (r->itl_n[j] < smin)
             smin = r->itl_n[j];
@@ -2549,7 +2559,7 @@ static void fill_itl_token(const struct ana_stats *s, size_t k, size_t j,
     snprintf(row->metric, sizeof row->metric, "%s", "itl_token_s");
     row->count = w > 0 ? (uint64_t)llround(w) : 0;
     row->mean = w > 0 ? wd / w : NAN;
-    const double *h = s->hist ? &s->hist[j * HIST_N] : NULL;
+    const double *h = s->hist ? &s->hist[hist_scope(s, j) * HIST_N] : NULL;
     row->p50 = h ? hist_quantile(h, s->edges, 0.50) : NAN;
     row->p90 = h ? hist_quantile(h, s->edges, 0.90) : NAN;
     row->p95 = h ? hist_quantile(h, s->edges, 0.95) : NAN;

@@ -96,6 +96,7 @@ struct simi_batch {
     double cache_blocks;    /* prefix cache's tokens / bs, kept up to date after each put and eviction (free_blocks) */
     double kept_blocks;     /* blocks of preempted requests kept for their recompute (below) */
     double tau;             /* tokens per decode step per request */
+    double inv_bs;          /* 1 / bs when bs is a power of two (exact), else 0: see per_block */
     double slots_per_dec;   /* token slots a decoding request occupies per iteration (1 or k+1) */
     double dec_cost_cum;    /* sum over decode iterations of the GPU cost of one decoding request */
     double last_dec_end_s;  /* when the previous decode iteration ended (tokens' previous gap) */
@@ -157,16 +158,25 @@ static double ceil_pos(double x)
     return ceil(x);
 }
 
+/* x / bs.  For a power-of-two bs, x * (1 / bs) is the same double for
+ * every x (both are the exact x 2^-k, rounded once; IEEE 754), and a
+ * multiplication, not a division: a finishing request and each prompt chunk
+ * divide token counts by the block size several times. */
+static inline double per_block(const struct simi_batch *b, double x)
+{
+    return b->inv_bs > 0 ? x * b->inv_bs : x / b->bs;
+}
+
 static double blocks_for(const struct simi_batch *b, double tokens)
 {
-    return ceil_pos(tokens / b->bs);
+    return ceil_pos(per_block(b, tokens));
 }
 
 /* The prefix cache's size in blocks changed (a put or an eviction): the
  * same quotient free_blocks used to take at each call, taken once. */
 static void cache_changed(struct simi_batch *b)
 {
-    b->cache_blocks = sim_cache_tokens(b->pcache) / b->bs;
+    b->cache_blocks = per_block(b, sim_cache_tokens(b->pcache));
 }
 
 static double free_blocks(const struct simi_batch *b)
@@ -278,6 +288,7 @@ int simi_batch_init(struct sim_world *w, struct simi_deploy *d, struct llmsim_er
         b->is_static = c->scheduler == SIM_SCHED_STATIC || c->scheduler == SIM_SCHED_DYNAMIC;
         b->start_slow = b->role == SIMI_ROLE_DECODE || b->is_static;
         b->bs = c->block_tokens;
+        b->inv_bs = (b->bs & (b->bs - 1)) == 0 ? 1.0 / b->bs : 0.0;
         b->cap_blocks = d->kv_cap_blocks;
         b->tau = c->spec.enabled ? mdl_spec_tokens_per_step(c->spec.acceptance, c->spec.k) : 1.0;
         b->unit_tau = b->tau == 1.0;
@@ -392,13 +403,13 @@ static int point(const struct sim_world *w, const struct simi_batch *b, const st
             k = sim_cache_key(k, t->hash_ids[i]);
         double e = (double)(j + 1) * t->block_tokens;
         *key = k;
-        *end = floor((e < r->input_tokens ? e : r->input_tokens) / b->bs) * b->bs;
+        *end = floor(per_block(b, e < r->input_tokens ? e : r->input_tokens)) * b->bs;
         return 1;
     }
     if (j >= r->n_pts)
         return 0;
     *key = r->pt_key[j];
-    *end = floor((double)r->pt_tokens[j] / b->bs) * b->bs;
+    *end = floor(per_block(b, (double)r->pt_tokens[j])) * b->bs;
     return 1;
 }
 
@@ -427,7 +438,7 @@ static double prefix_match(const struct sim_world *w, struct simi_batch *b, stru
     uint64_t key;
     uint32_t entries = 0;
     /* At least the prompt's last token is computed (it yields the logits). */
-    double limit = floor(((double)r->prompt_need - 1) / b->bs) * b->bs;
+    double limit = floor(per_block(b, (double)r->prompt_need - 1)) * b->bs;
     for (uint32_t j = 0; point(w, b, r, j, &key, &end); j++) {
         if (end <= prev)
             continue; /* not a whole block further: no entry of its own */
@@ -444,7 +455,7 @@ static double prefix_match(const struct sim_world *w, struct simi_batch *b, stru
     }
     if (pin) {
         r->hit_entries = entries;
-        r->hit_blocks = (uint32_t)(hit / b->bs);
+        r->hit_blocks = (uint32_t)per_block(b, hit);
     }
     return hit;
 }
@@ -503,7 +514,7 @@ static int prefix_promote(struct sim_world *w, struct simi_batch *b, struct simi
         prev = end;
     }
     r->hit_entries = entries;
-    r->hit_blocks = (uint32_t)(prev / b->bs);
+    r->hit_blocks = (uint32_t)per_block(b, prev);
     b->used_blocks -= r->hit_blocks - own_before;
     make_room(w, b, 0, w->now_s);
     return 0;
@@ -683,7 +694,7 @@ static inline double held_blocks(const struct simi_batch *b, const struct simi_r
     if (r->phase == SIMI_PH_DECODE && b->tau != 1.0)
         /* Speculation grows KV by tau slots per step on average: charged
          * and released as a fraction of a block, so the two always match. */
-        return blocks_for(b, r->dec_ctx0) + (dec_ctx(b, r) - r->dec_ctx0) / b->bs - r->hit_blocks;
+        return blocks_for(b, r->dec_ctx0) + per_block(b, dec_ctx(b, r) - r->dec_ctx0) - r->hit_blocks;
     if (r->phase == SIMI_PH_DECODE)
         return blocks_for(b, dec_ctx(b, r)) - r->hit_blocks;
     return blocks_for(b, r->prompt_done) - r->hit_blocks;
@@ -718,7 +729,7 @@ static int preempt_newest(struct sim_world *w, struct simi_deploy *d, struct sim
          * reuse them (from the tail end), its recompute reads them.  Its
          * shared prefix stays in the cache; its own full blocks are kept
          * here, evicted after the cache's (make_room). */
-        double full = floor(fmin(computed, (double)r->input_tokens + r->generated - 1) / b->bs);
+        double full = floor(per_block(b, fmin(computed, (double)r->input_tokens + r->generated - 1)));
         double own = full - r->hit_blocks;
         if (own > held)
             own = held;
@@ -893,7 +904,7 @@ static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_b
             double kept = 0;
             if (r->kept_blocks > 0) {
                 kept = hit == (double)r->kept_from * b->bs ? r->kept_blocks : 0.0;
-                double limit = floor(((double)r->prompt_need - 1) / b->bs) - hit / b->bs;
+                double limit = floor(per_block(b, (double)r->prompt_need - 1)) - per_block(b, hit);
                 if (kept > limit)
                     kept = limit > 0 ? limit : 0;
                 b->kept_blocks -= r->kept_blocks;
@@ -908,11 +919,11 @@ static int prompt_work(struct sim_world *w, struct simi_deploy *d, struct simi_b
                     return rc;
                 break; /* a prompt over the budget runs alone */
             }
-            double extra = blocks_for(b, hit + kept * b->bs + chunk) - hit / b->bs - kept;
+            double extra = blocks_for(b, hit + kept * b->bs + chunk) - per_block(b, hit) - kept;
             double reserve = b->n_running > 0 ? watermark(b) : 0.0;
             /* Engines that admit whole prompts only (vLLM V0, SGLang) need
              * room for all of it; vLLM V1 for the tokens of this step. */
-            double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - hit / b->bs - kept : extra;
+            double need = c->admit_whole_prompt ? blocks_for(b, r->prompt_need) - per_block(b, hit) - kept : extra;
             if (need > make_room(w, b, need + reserve, w->now_s) - reserve) {
                 prefix_unpin(w, b, r);
                 if ((rc = keep_again(w, b, r, kept)) != 0)
@@ -977,7 +988,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             struct simi_req *hr = &w->pool.slot[h];
             /* Pin the head's cached prefix while making room, so the room is
              * not made by evicting the very blocks it would read. */
-            double need = blocks_for(b, hr->prompt_need) - prefix_match(w, b, hr, 1) / b->bs;
+            double need = blocks_for(b, hr->prompt_need) - per_block(b, prefix_match(w, b, hr, 1));
             make_room(w, b, need + watermark(b), w->now_s);
             prefix_unpin(w, b, hr);
             prefill_iter = need <= free_blocks(b) - watermark(b) || b->n_running == 0;
@@ -995,7 +1006,7 @@ static int iter_begin(struct sim_world *w, struct simi_deploy *d, int j)
             if (b->unit_tau)
                 need_blocks = b->bucket[b->next_res];
             else
-                need_blocks = b->n_dec * b->tau / b->bs;
+                need_blocks = per_block(b, b->n_dec * b->tau);
             if (need_blocks <= make_room(w, b, need_blocks, w->now_s) || b->n_running <= 1)
                 break;
             if ((rc = preempt_newest(w, d, b)) != 0)

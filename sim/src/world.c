@@ -255,7 +255,7 @@ static int escalate(struct sim_world *w, uint32_t q, int *sent)
     if (rt->policy != SIM_ROUTE_CASCADE || r->tier_pos + 1 >= rt->n_tiers || (r->flags & SIM_RF_REJECTED))
         return 0;
     int ok = answer_ok(w, r);
-    double u = gsl_rng_uniform(w->rng_cascade);
+    double u = mdl_rng_uniform(w->rng_cascade);
     if (!(ok ? u < rt->false_alarm : u < rt->detect))
         return 0;
     struct simi_deploy *d = &w->deploy[r->deployment];

@@ -138,7 +138,7 @@ int simi_arrivals_init(struct sim_world *w, struct llmsim_error *err)
         /* The first state from the stationary distribution (pi_i proportional
          * to the mean sojourn), so the rate is stationary from time 0. */
         double pi0 = m->mean_sojourn_s[0] / (m->mean_sojourn_s[0] + m->mean_sojourn_s[1]);
-        w->mmpp_state = gsl_rng_uniform(w->rng_mmpp) < pi0 ? 0 : 1;
+        w->mmpp_state = mdl_rng_uniform(w->rng_mmpp) < pi0 ? 0 : 1;
         w->mmpp_until_s = gsl_ran_exponential(w->rng_mmpp, m->mean_sojourn_s[w->mmpp_state]);
     }
     return 0;
@@ -242,7 +242,7 @@ static int varying_next(struct sim_world *w, double limit, double *out)
                 if (t > limit)
                     break;
                 if (!sine ||
-                    gsl_rng_uniform(w->rng_arrivals) * sine_max < sine_at(d, clock_hour(d, t))) {
+                    mdl_rng_uniform(w->rng_arrivals) * sine_max < sine_at(d, clock_hour(d, t))) {
                     *out = t;
                     return 0;
                 }

@@ -600,7 +600,7 @@ static int rl_gate(struct sim_world *w, struct simi_deploy *d, uint32_t which, u
     double wait = l->backoff_s * pow(2.0, r->attempts);
     if (wait > 60.0)
         wait = 60.0;
-    wait *= 1.0 + gsl_rng_uniform(d->rng_retry);
+    wait *= 1.0 + mdl_rng_uniform(d->rng_retry);
     r->attempts++;
     return simi_schedule(w, w->now_s + wait, SIMI_EV_RETRY, (uint32_t)r->deployment, q);
 }

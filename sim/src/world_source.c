@@ -532,7 +532,7 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
     /* One class needs no choice; the class-choice stream is read only
      * here, so skipping its draw moves no other value. */
     if (wl->process != SIM_ARRIVAL_TRACE && w->n_classes > 1)
-        ci = pick(w->class_cum, w->n_classes, gsl_rng_uniform(w->rng_class));
+        ci = pick(w->class_cum, w->n_classes, mdl_rng_uniform(w->rng_class));
     r->class_idx = (int32_t)ci;
     r->difficulty = SIM_DIFF_SIMPLE;
     r->trace_row = SIMI_NONE;
@@ -551,7 +551,7 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
     /* The class's difficulty stream is its own and read only for its
      * difficulty: a class without one draws nothing from it. */
     if (k->has_difficulty)
-        r->difficulty = (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, gsl_rng_uniform(k->rng_difficulty));
+        r->difficulty = (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, mdl_rng_uniform(k->rng_difficulty));
 
     if (wl->process == SIM_ARRIVAL_TRACE) {
         r->input_tokens = wl->trace.input_tokens[row];
@@ -569,7 +569,7 @@ static void make_request(struct sim_world *w, struct simi_req *r, uint64_t row)
         uint32_t len;
         if (g->stable) {
             int nv = g->variants > 0 ? g->variants : 1;
-            size_t v = nv > 1 ? pick(k->var_cum[s], (size_t)nv, gsl_rng_uniform(k->rng_variants)) : 0;
+            size_t v = nv > 1 ? pick(k->var_cum[s], (size_t)nv, mdl_rng_uniform(k->rng_variants)) : 0;
             len = k->var_len[s][v];
             if (stable_run) {
                 key = sim_cache_key(key, name_hash(g->name));
@@ -610,7 +610,7 @@ static void draw_features(struct sim_world *w, struct simi_req *r)
     double wpt = c && c->words_per_token > 0 ? c->words_per_token : 0.75;
     double ch = c && c->has_characters ? mdl_dist_sample(&c->characters, w->rng_features) : cpt * r->input_tokens;
     double wo = c && c->has_words ? mdl_dist_sample(&c->words, w->rng_features) : wpt * r->input_tokens;
-    double u = gsl_rng_uniform(w->rng_features);
+    double u = mdl_rng_uniform(w->rng_features);
     r->chars = count_of(ch);
     r->words = count_of(wo);
     r->qmark = c != NULL && u < c->question_mark;
@@ -710,11 +710,11 @@ static int32_t route_pick(struct sim_world *w, struct simi_req *r)
         return rt->fallback;
     case SIM_ROUTE_CLASSIFIER: {
         int label = true_label(w, r);
-        size_t pred = pick(w->cls_cum[label], (size_t)w->cls_n, gsl_rng_uniform(w->rng_route));
+        size_t pred = pick(w->cls_cum[label], (size_t)w->cls_n, mdl_rng_uniform(w->rng_route));
         return w->cls_to[pred];
     }
     case SIM_ROUTE_SPLIT:
-        return (int32_t)pick(w->route_cum, w->n_deploy, gsl_rng_uniform(w->rng_route));
+        return (int32_t)pick(w->route_cum, w->n_deploy, mdl_rng_uniform(w->rng_route));
     case SIM_ROUTE_CASCADE:
         r->tier_pos = 0;
         return rt->tiers[0];
@@ -766,10 +766,10 @@ int simi_source_route(struct sim_world *w, uint32_t q)
 {
     struct simi_req *r = &w->pool.slot[q];
     if (w->quality_draw)
-        r->quality_u = gsl_rng_uniform(w->rng_quality);
+        r->quality_u = mdl_rng_uniform(w->rng_quality);
     const struct sim_output_control_cfg *oc = &w->sc->output_control;
     if (oc->truncation_penalty > 0 || oc->verbosity_penalty > 0) /* its own stream: skipping moves no other */
-        r->penalty_u = gsl_rng_uniform(w->rng_penalty);
+        r->penalty_u = mdl_rng_uniform(w->rng_penalty);
     r->tiers = 1;
     if (!(r->user_s > 0))
         r->user_s = r->arrival_s;
@@ -868,7 +868,7 @@ static void fill_turn(struct sim_world *w, uint32_t x, struct simi_req *r, int a
     r->class_idx = (int32_t)ss->class_idx;
     r->trace_row = SIMI_NONE;
     r->difficulty = k->has_difficulty
-                        ? (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, gsl_rng_uniform(k->rng_difficulty))
+                        ? (int32_t)pick(k->difficulty_cum, SIM_N_DIFFICULTY, mdl_rng_uniform(k->rng_difficulty))
                         : SIM_DIFF_SIMPLE; /* no draw without a difficulty, as in make_request */
     uint64_t msg = 0;
     for (size_t s = 0; s < c->n_segments; s++) {
@@ -929,7 +929,7 @@ static int turn_done(struct sim_world *w, const struct simi_req *r)
          * and the real turn comes at t.  The guess goes out through an
          * event (scheduled first, so it precedes a real turn at the same
          * time), never from inside the finish that triggered it. */
-        int hit = gsl_rng_uniform(w->rng_prefetch) < c->prefetch_hit;
+        int hit = mdl_rng_uniform(w->rng_prefetch) < c->prefetch_hit;
         ss->pf_user_s = t;
         w->turns_pending++;
         int rc = simi_schedule(w, seen, SIMI_EV_PREFETCH, 0, ((uint64_t)hit << 32) | x);

@@ -518,6 +518,41 @@ static herr_t attr_columns(hid_t loc, const struct layout *L)
     return attr_strs(loc, "description", d, L->ncols);
 }
 
+/* H5Dwrite of a whole dataset of n elements from buf (memory type mtype),
+ * with the type-conversion buffer sized to them.  Where HDF5 converts on
+ * the way (variable-length strings, a packed compound from memory), it
+ * allocates and zeroes the whole buffer its transfer list allows, 1 MiB by
+ * default (H5Pset_buffer), for every write: a sweep point's few rows of
+ * settings and summary cost megabytes of memset, on the thread that writes
+ * the points in order.  The buffer must hold one element of the larger of
+ * the two types, and n of them need no more. */
+static herr_t dwrite_all(hid_t d, hid_t mtype, size_t n, const void *buf)
+{
+    hid_t ft = H5Dget_type(d);
+    if (ft < 0)
+        return -1;
+    size_t ms = H5Tget_size(mtype), fs = H5Tget_size(ft);
+    H5Tclose(ft);
+    /* H5Dget_type describes the file type as in memory: a variable-length
+     * string is a pointer (8 bytes) there and 16 bytes on disk, so twice the
+     * larger size bounds an element of either form. */
+    size_t elem = 2 * (ms > fs ? ms : fs);
+    hid_t dxpl = H5P_DEFAULT;
+    if (elem > 0 && n < ((size_t)1 << 20) / elem) {
+        size_t size = (n > 0 ? n : 1) * elem; /* all n in one pass */
+        if ((dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0)
+            return -1;
+        if (H5Pset_buffer(dxpl, size, NULL, NULL) < 0) {
+            H5Pclose(dxpl);
+            return -1;
+        }
+    }
+    herr_t e = H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, dxpl, buf);
+    if (dxpl != H5P_DEFAULT && H5Pclose(dxpl) < 0)
+        e = -1;
+    return e;
+}
+
 /* A scalar variable-length UTF-8 string dataset. */
 static herr_t string_dataset(hid_t loc, const char *name, const char *v)
 {
@@ -529,7 +564,7 @@ static herr_t string_dataset(hid_t loc, const char *name, const char *v)
         d = H5Dcreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (d >= 0) {
         const char *p = v ? v : "";
-        e = H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p);
+        e = dwrite_all(d, t, 1, &p);
         if (H5Dclose(d) < 0)
             e = -1;
     }
@@ -1038,7 +1073,7 @@ int ana_h5_write_summary(struct ana_h5 *h, const struct ana_summary_row *rows, s
         (space = H5Screate_simple(1, &dim, NULL)) < 0 ||
         (d = H5Dcreate2(h->group >= 0 ? h->group : h->file, "summary", ftype, space, H5P_DEFAULT,
                         H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        (n > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) ||
+        (n > 0 && dwrite_all(d, mtype, n, buf) < 0) ||
         attr_columns(d, &L) < 0)
         rc = h5fail(err, h->path, "cannot write %ssummary", h->where);
     if (d >= 0 && H5Dclose(d) < 0 && rc == 0)
@@ -1747,7 +1782,7 @@ int ana_h5_write_table(struct ana_h5 *h, const char *name, const struct ana_col 
     hsize_t dim = nrows;
     if ((space = H5Screate_simple(1, &dim, NULL)) < 0 ||
         (d = H5Dcreate2(here(h), name, ft, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        (nrows > 0 && H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) ||
+        (nrows > 0 && dwrite_all(d, mt, nrows, buf) < 0) ||
         attr_strs(d, "units", units, ncols) < 0 || attr_strs(d, "description", desc, ncols) < 0)
         rc = h5fail(err, h->path, "cannot write %s%s", h->where, name);
 out:

@@ -56,7 +56,14 @@ static inline uint32_t temper(uint32_t y)
  * vectorises only loops that need no scalar remainder, so each piece of the
  * twist is cut at a multiple of 8 words and its remainder (3 words, then 4)
  * is a loop of its own; the tempering, 624 words, divides evenly. */
-__attribute__((target_clones("avx2", "default"))) void mdl_mt_refill(struct mdl_mt_state *s)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* GCC on x86-64 Linux (ifunc); clang wants the clones declared before the
+ * header's first use, and other targets have no "avx2": one build there. */
+#define MT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MT_CLONES
+#endif
+MT_CLONES void mdl_mt_refill(struct mdl_mt_state *s)
 {
     uint32_t *x = s->mt;
     size_t k;

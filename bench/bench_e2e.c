@@ -58,6 +58,7 @@
 
 #include <dirent.h>
 
+#include "bench_util.h"
 #include "llmsim/results.h"
 #include "llmsim/scenario.h"
 #include "llmsim/world.h"
@@ -149,13 +150,6 @@ static int scenario_yaml(char *buf, size_t n, unsigned long long requests, doubl
                        "output: {requests: true, timeseries_interval_s: %g}\n",
                        requests, rate_per_s, replicas, ts_interval_s);
     return len > 0 && (size_t)len < n ? len : -1;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* User + system CPU time of this process, seconds. */
@@ -298,7 +292,7 @@ static void run_point(const void *argp, struct result *res)
     free(sc.output.path);
     sc.output.path = p;
 
-    double t0 = mono_s();
+    double t0 = bench_mono_s();
     getrusage(RUSAGE_SELF, &ru0);
     if ((rc = ana_stats_alloc(&stats, &sc)) != 0) {
         fail(res, "statistics", NULL, rc);
@@ -344,7 +338,7 @@ static void run_point(const void *argp, struct result *res)
         fail(res, "world", &err, rc);
         goto done;
     }
-    double t_run = mono_s();
+    double t_run = bench_mono_s();
     if ((rc = sim_run(w)) != 0) {
         fail(res, "run", NULL, rc);
         goto done;
@@ -355,14 +349,14 @@ static void run_point(const void *argp, struct result *res)
         fail(res, "statistics", NULL, rc);
         goto done;
     }
-    double t_summary = mono_s();
+    double t_summary = bench_mono_s();
     struct rusage ru_run;
     getrusage(RUSAGE_SELF, &ru_run);
     if ((rc = ana_stats_summary(stats, &rows, &n_rows)) != 0) {
         fail(res, "summary", NULL, rc);
         goto done;
     }
-    double t_close = mono_s();
+    double t_close = bench_mono_s();
     if (h5) {
         if ((rc = ana_h5_write_summary(h5, rows, n_rows, &err)) != 0) {
             fail(res, "results file summary", &err, rc);
@@ -375,7 +369,7 @@ static void run_point(const void *argp, struct result *res)
             goto done;
         }
     }
-    double t1 = mono_s();
+    double t1 = bench_mono_s();
     getrusage(RUSAGE_SELF, &ru1);
 
     if (a->pt.hdf5) {
@@ -533,18 +527,6 @@ static void remove_dir(const char *dir)
         fprintf(stderr, "bench_e2e: cannot remove %s: %s\n", dir, strerror(errno));
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static double mib(double bytes)
 {
     return bytes / (1024.0 * 1024.0);
@@ -640,12 +622,12 @@ int main(int argc, char **argv)
             break;
         out[i].maxrss_kib = rss;
         out[i].rss_run_kib = rss_run;
-        out[i].wall_s = median(wall, reps);
-        out[i].cpu_s = median(cpu, reps);
-        out[i].setup_s = median(setup, reps);
-        out[i].run_s = median(run, reps);
-        out[i].summary_s = median(summ, reps);
-        out[i].close_s = median(clo, reps);
+        out[i].wall_s = bench_median(wall, reps);
+        out[i].cpu_s = bench_median(cpu, reps);
+        out[i].setup_s = bench_median(setup, reps);
+        out[i].run_s = bench_median(run, reps);
+        out[i].summary_s = bench_median(summ, reps);
+        out[i].close_s = bench_median(clo, reps);
     }
     remove_dir(dir);
     if (rc != 0)

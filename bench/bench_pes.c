@@ -33,6 +33,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "bench_util.h"
 #include "llmsim/pes.h"
 
 #define BENCH_SEED 12345
@@ -90,12 +91,6 @@ static int hold(struct sim_pes *p, const double *inc, size_t *k, size_t holds)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Runs one row; fills the median and minimum ns/hold.  Returns 0 or -1. */
 static int run_case(const struct bench_case *c, const double *inc, int reps, double *median,
                     double *best)
@@ -122,7 +117,7 @@ static int run_case(const struct bench_case *c, const double *inc, int reps, dou
     }
     if (sim_pes_size(p) != c->n)
         goto fail;
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    qsort(t, (size_t)reps, sizeof t[0], bench_cmp_double);
     *median = t[reps / 2];
     *best = t[0];
     sim_pes_free(p);

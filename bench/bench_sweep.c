@@ -22,25 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of n values (sorts them). */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_dbl);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "bench_util.h"
 
 static int run(const char *cmd)
 {
@@ -99,12 +81,12 @@ int main(int argc, char **argv)
                      "--set horizon='{requests: 20000, warmup_s: 0}' --set replications=1 "
                      "--set output.requests=false --jobs %d --quiet --no-progress --force -o %s/j%d.h5",
                      llmsim, scen, rates, reps, jobs[k], tmp, jobs[k]);
-            double t0 = now();
+            double t0 = bench_mono_s();
             if (run(cmd) != 0) {
                 fprintf(stderr, "bench_sweep: the sweep failed: %s\n", cmd);
                 return 1;
             }
-            t[k][r] = now() - t0;
+            t[k][r] = bench_mono_s() - t0;
         }
     }
     printf("| points | requests per point | --jobs | runs | median wall s | fastest wall s | points/s (median) "
@@ -115,7 +97,7 @@ int main(int argc, char **argv)
             continue;
         double v[25];
         memcpy(v, t[k], sizeof v);
-        med[k] = median(v, reps_n);
+        med[k] = bench_median(v, reps_n);
         best[k] = v[0];
         printf("| %d | 20000 | %d | %d | %.3f | %.3f | %.1f | %.3g |\n", points, jobs[k], reps_n, med[k], best[k],
                points / med[k], points * 20000.0 / med[k]);
@@ -126,7 +108,7 @@ int main(int argc, char **argv)
     printf("\nspeed-up at --jobs 2 per turn:");
     for (int r = 0; r < reps_n; r++)
         printf(" %.2fx", ratio[r]);
-    double med_ratio = median(ratio, reps_n);
+    double med_ratio = bench_median(ratio, reps_n);
     /* The files must agree whatever --jobs was (h5dump when present). */
     char cmp[16384];
     snprintf(cmp, sizeof cmp,

@@ -16,20 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define VIDUR_WALL_S 299.4 /* Vidur, 10^5 requests, this machine type, 2026-11-29 */
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -52,7 +41,7 @@ int main(int argc, char **argv)
     double wall[5], cpu[5];
     long rss = 0;
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_mono_s();
         pid_t pid = fork();
         if (pid < 0) {
             perror("fork");
@@ -68,15 +57,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_vidur: %s run %s failed\n", llmsim, scen);
             return 1;
         }
-        wall[r] = now() - t0;
+        wall[r] = bench_mono_s() - t0;
         cpu[r] = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
                  1e-6 * (double)ru.ru_stime.tv_usec;
         if (ru.ru_maxrss > rss)
             rss = ru.ru_maxrss;
     }
     unlink(out);
-    qsort(wall, (size_t)reps, sizeof *wall, cmp);
-    qsort(cpu, (size_t)reps, sizeof *cpu, cmp);
+    qsort(wall, (size_t)reps, sizeof *wall, bench_cmp_double);
+    qsort(cpu, (size_t)reps, sizeof *cpu, bench_cmp_double);
     double w = wall[reps / 2], c = cpu[reps / 2];
     printf("| requests | runs | wall s (median) | wall s (min) | CPU s (median) | peak RSS MiB | Vidur wall s | speed-up |\n");
     printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");

@@ -112,6 +112,16 @@ static double random_time(gsl_rng *r, double now)
     return 0.0;
 }
 
+/* ev, just popped, must be the model's earliest event: checks it, notes the
+ * seq it carried and that it popped, and removes it from the model. */
+static void took_front(struct model *m, const struct sim_event *ev, uint64_t *seq_of, unsigned char *popped)
+{
+    check_same(ev, &m->ev[0]);
+    seq_of[ev->payload] = ev->seq;
+    popped[ev->payload] = 1;
+    model_remove_at(m, 0);
+}
+
 /* ------------------------------------------------------------ property */
 
 /* Applies ops random operations to a set and to the model, comparing them
@@ -180,11 +190,8 @@ static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t
             int got = sim_pes_pop_before(p, hold.time, hold_seq, &ev);
             ck_assert_int_eq(got, expect);
             if (got) {
-                check_same(&ev, &m.ev[0]);
-                seq_of[ev.payload] = ev.seq;
-                popped[ev.payload] = 1;
+                took_front(&m, &ev, seq_of, popped);
                 now = ev.time;
-                model_remove_at(&m, 0);
                 held_after++;
             } else {
                 seq_of[hold.id] = hold_seq;
@@ -197,11 +204,8 @@ static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t
             int got = sim_pes_pop(p, &ev);
             ck_assert_int_eq(got, m.n > 0);
             if (got) {
-                check_same(&ev, &m.ev[0]);
-                seq_of[ev.payload] = ev.seq;
-                popped[ev.payload] = 1;
+                took_front(&m, &ev, seq_of, popped);
                 now = ev.time;
-                model_remove_at(&m, 0);
             }
         } else if (u < peek) {
             int got = sim_pes_peek(p, &ev);
@@ -236,10 +240,7 @@ static void random_ops_match_model(size_t ops, size_t phase, size_t band, size_t
     if (held) {
         while (m.n > 0 && mev_less(&m.ev[0], &hold)) {
             ck_assert_int_eq(sim_pes_pop_before(p, hold.time, hold_seq, &ev), 1);
-            check_same(&ev, &m.ev[0]);
-            seq_of[ev.payload] = ev.seq;
-            popped[ev.payload] = 1;
-            model_remove_at(&m, 0);
+            took_front(&m, &ev, seq_of, popped);
         }
         ck_assert_int_eq(sim_pes_pop_before(p, hold.time, hold_seq, &ev), 0);
         seq_of[hold.id] = hold_seq;

@@ -1656,9 +1656,13 @@ static int add_iteration(struct ana_stats *s, const struct sim_iter_record *it)
         rep->itl_w[isc[k]] += it->decode_tokens;
         rep->itl_wd[isc[k]] += it->decode_tokens * it->itl_s;
         rep->itl_n[isc[k]]++;
-        s->hist[isc[k] * HIST_N + b] += it->decode_tokens;
+        /* A scope whose histograms are another's (hist_scope) adds to none. */
+        int own = hist_scope(s, isc[k]) == isc[k];
+        if (own)
+            s->hist[isc[k] * HIST_N + b] += it->decode_tokens;
         if (rep->itl_h) {
-            rep->itl_h[isc[k] * HIST_N + b] += it->decode_tokens;
+            if (own)
+                rep->itl_h[isc[k] * HIST_N + b] += it->decode_tokens;
         } else {
             /* After the replication's add_run: its percentiles no longer
              * cover all its iterations. */
